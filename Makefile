@@ -1,0 +1,121 @@
+# garage-migrate - schema migrations and Row-Level Security for PostgreSQL.
+#
+#   make               build build/garage-migrate
+#   make check         unit + integration tests (starts a throwaway PostgreSQL)
+#   make check-asan    the same tests under AddressSanitizer + UBSan
+#   make demo          throwaway PostgreSQL in .demo/, then up and list
+#   make install       PREFIX=/usr/local DESTDIR= (binary + man pages)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat -Wformat-security -Wvla -Wpointer-arith
+LIBS_PKGS = libpq yaml-0.1 libcrypto
+
+# SANITIZE=1 builds everything into its own folder with ASan + UBSan.
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SAN =
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKGS) 2>/dev/null)
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(WARNINGS) $(SAN) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+
+LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c \
+	  src/migration.c src/db.c src/history.c src/engine.c src/report.c
+CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+IT_SRC = $(wildcard tests/integration/it_*.c)
+IT_HELPER = tests/integration/pgtest.c
+
+LIB = $(BUILD)/libgarage.a
+BIN = $(BUILD)/garage-migrate
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+IT_BIN = $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
+IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps check check-unit check-integration check-asan demo demo-stop \
+	install uninstall clean lint
+.DELETE_ON_ERROR:
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(PKG_CONFIG) --exists $(LIBS_PKGS) || { echo "missing build dependencies: run 'make deps' (or see README.md)" >&2; exit 1; }
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
+
+# Tests link the core library, never main.c.
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(IT_HELPER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(IT_HELPER_OBJ) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/%.o: ALL_CFLAGS += $(CMOCKA_CFLAGS)
+
+# Installs what is missing (as root) or prints the apt-get line.
+deps:
+	@scripts/ensure-deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory check-unit check-integration
+
+check-unit: $(UNIT_BIN)
+	@scripts/run-tests.sh unit $(UNIT_BIN)
+
+check-integration: $(BIN) $(IT_BIN)
+	@GM_BIN=$(abspath $(BIN)) scripts/with-postgres.sh scripts/run-tests.sh integration $(IT_BIN)
+
+check-asan: deps
+	@$(MAKE) --no-print-directory SANITIZE=1 check-unit check-integration
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh start $(abspath $(BIN))
+
+demo-stop:
+	@scripts/demo.sh stop
+
+lint:
+	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
+		--suppress=missingIncludeSystem -Iinclude src tests
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/garage-migrate
+	install -m 0644 man/garage-migrate.1 $(DESTDIR)$(MANDIR)/man1/garage-migrate.1
+	install -m 0644 man/garage-migrate.5 $(DESTDIR)$(MANDIR)/man5/garage-migrate.5
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/garage-migrate \
+	      $(DESTDIR)$(MANDIR)/man1/garage-migrate.1 \
+	      $(DESTDIR)$(MANDIR)/man5/garage-migrate.5
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

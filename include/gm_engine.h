@@ -1,0 +1,90 @@
+/* gm_engine.h - plan (what is applied, pending, modified, missing) and
+ * apply migrations. */
+#ifndef GM_ENGINE_H
+#define GM_ENGINE_H
+
+#include <stddef.h>
+
+#include "gm_history.h"
+#include "gm_migration.h"
+
+struct gm_db;
+struct gm_error;
+
+enum gm_state {
+	GM_STATE_APPLIED,	/* in history, file unchanged */
+	GM_STATE_PENDING,	/* file without history row */
+	GM_STATE_MODIFIED,	/* in history, file's checksum differs */
+	GM_STATE_MISSING,	/* in history, no file */
+};
+#define GM_STATE_COUNT 4
+
+const char *gm_state_name(enum gm_state s);
+
+struct gm_status_item {
+	unsigned long long version;
+	enum gm_state state;
+	const struct gm_migration *m;	/* NULL when missing */
+	const struct gm_applied *a;	/* NULL when pending */
+	int out_of_order;		/* pending below the newest applied */
+};
+
+struct gm_status {
+	struct gm_status_item *v;	/* by version */
+	size_t n;
+	size_t count[GM_STATE_COUNT];
+};
+
+/* Merges files and history; the status points into both, which must
+ * outlive it. */
+void gm_status_build(const struct gm_migration_set *set, const struct gm_history *h,
+		     struct gm_status *out);
+void gm_status_release(struct gm_status *st);
+
+/* The first applied migration whose file changed or disappeared, as an
+ * error naming every such migration, or NULL when history and files
+ * agree. */
+struct gm_error *gm_status_check_drift(const struct gm_status *st);
+
+enum gm_up_event_kind {
+	GM_UP_APPLIED,		/* applied and recorded */
+	GM_UP_SKIPPED,		/* another run applied it first */
+	GM_UP_DRY_RUN,		/* would apply it; sql is what would run */
+};
+
+struct gm_up_event {
+	enum gm_up_event_kind kind;
+	const struct gm_migration *m;
+	double ms;		/* wall-clock time of its round trip */
+};
+
+struct gm_up_opts {
+	int dry_run;
+	int single_transaction;
+	int allow_out_of_order;
+	int has_target;
+	unsigned long long target;	/* apply up to and including this one */
+	const char *lock_timeout;	/* e.g. "5s", or NULL */
+	const char *statement_timeout;
+	const char *os_user;		/* recorded in history; may be NULL */
+	void (*on_event)(void *ctx, const struct gm_up_event *ev);
+	void *ctx;
+};
+
+struct gm_up_result {
+	size_t applied;
+	size_t skipped;
+	size_t pending;		/* what was pending when the run started */
+};
+
+/* Applies pending migrations in order, each in its own transaction with
+ * its history row (or all in one with single_transaction).  Stops at the
+ * first failure, which is rolled back and returned as an error located in
+ * the migration's file. */
+struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *set,
+			      const struct gm_up_opts *opts, struct gm_up_result *result);
+
+/* Checks a timeout value ("500ms", "5s", "2min", "0") before it is sent. */
+int gm_timeout_valid(const char *value);
+
+#endif

@@ -1,0 +1,65 @@
+/* gm_history.h - the history of applied migrations and the audit log.
+ *
+ * Both live in a schema of their own (GM_HISTORY_SCHEMA), never in public:
+ * a Supabase/PostgREST API exposes public, and the history is not an API. */
+#ifndef GM_HISTORY_H
+#define GM_HISTORY_H
+
+#include <stddef.h>
+
+#include "gm_migration.h"
+#include "gm_strbuf.h"
+
+struct gm_db;
+struct gm_error;
+
+#define GM_HISTORY_SCHEMA "garage_migrate"
+#define GM_HISTORY_TABLE GM_HISTORY_SCHEMA ".schema_history"
+#define GM_AUDIT_TABLE GM_HISTORY_SCHEMA ".audit_log"
+
+struct gm_applied {
+	unsigned long long version;
+	char *version_text;
+	char *name;
+	char *script;		/* file name when it was applied */
+	char *checksum;
+	char *kind;
+	char *applied_at;	/* ISO 8601, UTC */
+	char *applied_by;
+	long long execution_ms;
+};
+
+struct gm_history {
+	int exists;		/* the table is there at all */
+	struct gm_applied *v;	/* sorted by version */
+	size_t n;
+};
+
+/* Reads the history; a database where it was never created reads as empty
+ * (exists = 0) and is not changed: list, verify and dry runs stay
+ * read-only. */
+struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out);
+void gm_history_release(struct gm_history *h);
+
+/* Creates the schema, tables and the audit log's append-only trigger when
+ * missing, serialised by the migration lock; needs CREATE only then. */
+struct gm_error *gm_history_ensure(struct gm_db *db);
+
+/* The advisory-lock key all garage-migrate runs on a database share. */
+long long gm_history_lock_key(void);
+
+/* Appends to sql the statements that record m as applied (history row and
+ * audit entry), to run in m's own transaction.  Two statements. */
+#define GM_HISTORY_RECORD_STMTS 2
+void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
+			       const struct gm_migration *m, const char *os_user);
+
+/* Records a failed attempt in the audit log, outside any transaction (the
+ * migration's own transaction was rolled back with its history row). */
+struct gm_error *gm_history_audit_failure(struct gm_db *db, const struct gm_migration *m,
+					  const char *os_user, const char *message);
+
+const struct gm_applied *gm_history_find(const struct gm_history *h,
+					 unsigned long long version);
+
+#endif

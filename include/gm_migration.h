@@ -1,0 +1,82 @@
+/* gm_migration.h - migration files: find, order, parse, locate.
+ *
+ * Every migration, whatever its file format, ends up in one in-memory form:
+ * version, name, the up text that is executed (and hashed), the down text,
+ * whether it runs in a transaction, and a map from every byte of the up
+ * text back to file:line:col so server errors point into the file. */
+#ifndef GM_MIGRATION_H
+#define GM_MIGRATION_H
+
+#include <stddef.h>
+
+#include "gm_checksum.h"
+#include "gm_sqllex.h"
+
+struct gm_error;
+
+/* Versions are at most this many digits so they fit a signed 64-bit
+ * integer in the history table (timestamps use 14). */
+#define GM_VERSION_MAX_DIGITS 18
+
+enum gm_format {
+	GM_FORMAT_SQL,
+	GM_FORMAT_YAML,
+};
+
+struct gm_migration {
+	unsigned long long version;
+	char *version_text;	/* as written in the file name ("0003") */
+	char *name;		/* "create_orders" */
+	char *filename;		/* "0003_create_orders.sql" */
+	char *path;		/* dir + "/" + filename, for messages */
+	enum gm_format format;
+
+	char *text;		/* whole file, normalised (BOM, CRLF) */
+	size_t text_len;
+
+	char *up;		/* executed text, NUL-terminated */
+	size_t up_len;
+	size_t up_src_off;	/* where up starts in text (SQL files) */
+	struct gm_sql_stmts up_stmts;	/* offsets relative to up */
+
+	int has_down;
+	char *down;
+	size_t down_len;
+	size_t down_src_off;
+
+	int transactional;
+	char checksum[GM_CHECKSUM_LEN + 1];
+};
+
+struct gm_migration_set {
+	char *dir;
+	struct gm_migration **v;	/* sorted by version */
+	size_t n;
+};
+
+/* Parses "<digits>_<name>.sql"; returns 0, or -1 with *why set to a static
+ * explanation.  Outputs are malloc'd on success. */
+int gm_migration_parse_name(const char *filename, unsigned long long *version,
+			    char **version_text, char **name,
+			    enum gm_format *format, const char **why);
+
+/* Parses one migration from its contents (which it takes over: text must
+ * be malloc'd, it is normalised in place).  path names it in errors. */
+struct gm_error *gm_migration_parse(const char *path, const char *filename,
+				    char *text, size_t len,
+				    struct gm_migration **out);
+
+/* Reads every migration in dir, parsed and sorted; two files with one
+ * version, a name that does not parse, or any invalid file is an error
+ * naming the file(s), and nothing is returned. */
+struct gm_error *gm_migration_set_load(const char *dir,
+				       struct gm_migration_set **out);
+void gm_migration_set_free(struct gm_migration_set *set);
+void gm_migration_free(struct gm_migration *m);
+
+/* Maps a byte offset in m->up to the file: line, column (characters) and
+ * a copy of the source line (caller frees). */
+void gm_migration_locate(const struct gm_migration *m, size_t up_off,
+			 unsigned *line, unsigned *col, char **src_line);
+
+#endif

@@ -1,0 +1,27 @@
+/* gm_report.h - rendering for people (text) and machines (JSON).
+ *
+ * Everything renders into a strbuf; the CLI decides where it goes.  That
+ * keeps the core free of I/O and makes every format testable. */
+#ifndef GM_REPORT_H
+#define GM_REPORT_H
+
+#include "gm_engine.h"
+#include "gm_strbuf.h"
+
+struct gm_error;
+
+/* Compiler style when the error points into a file:
+ *   migrations/0003_x.sql:17:25: error: column "x" does not exist
+ *      17 |     x uuid
+ *         |     ^
+ * followed by SQLSTATE, DETAIL, HINT, CONTEXT and what to do, one a line.
+ * Otherwise "garage-migrate: <message>" and the same detail lines. */
+void gm_report_error(const struct gm_error *err, struct gm_strbuf *out);
+
+/* A JSON string literal, quotes included; NULL renders as null. */
+void gm_json_str(struct gm_strbuf *out, const char *s);
+
+void gm_report_status_text(const struct gm_status *st, struct gm_strbuf *out);
+void gm_report_status_json(const struct gm_status *st, struct gm_strbuf *out);
+
+#endif

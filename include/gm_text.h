@@ -1,0 +1,34 @@
+/* gm_text.h - text normalisation, UTF-8 and line/column arithmetic.
+ *
+ * Migration files are UTF-8.  Line and column numbers are 1-based; columns
+ * count characters (code points), like editors and compilers do, and the
+ * server's error positions, which are character positions too. */
+#ifndef GM_TEXT_H
+#define GM_TEXT_H
+
+#include <stddef.h>
+
+/* Normalise in place: drop a leading UTF-8 BOM and turn every CRLF into LF.
+ * Returns the new length.  Line numbers are unchanged by this. */
+size_t gm_text_normalize(char *text, size_t len);
+
+/* Returns len when text is valid UTF-8 without NUL bytes, else the byte
+ * offset of the first offending byte. */
+size_t gm_text_invalid_at(const char *text, size_t len);
+
+/* Byte offset of the character with 0-based index nchars, counting from
+ * text; clamps to len. */
+size_t gm_text_char_to_byte(const char *text, size_t len, size_t nchars);
+
+/* Number of characters in text[0..len). */
+size_t gm_text_count_chars(const char *text, size_t len);
+
+/* Line and column (1-based, column in characters) of byte offset off. */
+void gm_text_line_col(const char *text, size_t len, size_t off,
+		      unsigned *line, unsigned *col);
+
+/* A malloc'd copy of the line that contains byte offset off, without its
+ * line break. */
+char *gm_text_line_at(const char *text, size_t len, size_t off);
+
+#endif

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Checks what building and testing garage-migrate needs on Debian/Ubuntu.
+# As root it installs what is missing; otherwise it prints the exact
+# apt-get line and fails.
+set -euo pipefail
+
+PACKAGES="gcc make pkg-config libpq-dev libyaml-dev libssl-dev libcmocka-dev postgresql"
+
+missing=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pc() { have_cmd pkg-config && pkg-config --exists "$1"; }
+
+have_cmd gcc || have_cmd cc || missing+=(gcc)
+have_cmd make || missing+=(make)
+have_cmd pkg-config || missing+=(pkg-config)
+have_pc libpq || missing+=(libpq-dev)
+have_pc yaml-0.1 || missing+=(libyaml-dev)
+have_pc libcrypto || missing+=(libssl-dev)
+have_pc cmocka || missing+=(libcmocka-dev)
+"$(dirname "$0")/pg-bindir.sh" >/dev/null 2>&1 || missing+=(postgresql)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "garage-migrate: missing packages: ${missing[*]}" >&2
+	echo "install them with:  sudo apt-get update && sudo $line" >&2
+	exit 1
+fi
+echo "garage-migrate: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends ${missing[*]} >/dev/null
+# The Debian postgresql package creates and starts a system cluster; tests
+# and the demo use their own, so leave that one alone.
+"$(dirname "$0")/pg-bindir.sh" >/dev/null

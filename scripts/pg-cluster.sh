@@ -1,0 +1,42 @@
+# Sourced: helpers to run a throwaway PostgreSQL cluster.  initdb refuses to
+# run as root, so as root the server runs as the postgres OS user.
+PG_BIN=$("$(dirname "${BASH_SOURCE[0]}")/pg-bindir.sh")
+
+pg_as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# pg_cluster_init DATADIR
+pg_cluster_init() {
+	local data=$1
+	mkdir -p "$data"
+	chmod 700 "$data"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$data" "$(dirname "$data")"
+	pg_as_owner "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
+		--locale=C --no-sync >"$data.initdb.log" 2>&1 || {
+		cat "$data.initdb.log" >&2; return 1; }
+}
+
+# pg_cluster_start DATADIR SOCKETDIR PORT LISTEN [extra -c settings...]
+pg_cluster_start() {
+	local data=$1 sock=$2 port=$3 listen=$4; shift 4
+	local opts="-c listen_addresses='$listen' -c unix_socket_directories='$sock' -p $port"
+	opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	opts="$opts -c max_connections=100 $*"
+	mkdir -p "$sock"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$sock"
+	pg_as_owner "$PG_BIN/pg_ctl" -D "$data" -o "$opts" -l "$data/../server.log" -w -t 60 start >/dev/null || {
+		echo "garage-migrate: PostgreSQL did not start; its log:" >&2
+		cat "$data/../server.log" >&2; return 1; }
+}
+
+# pg_cluster_stop DATADIR [MODE]
+pg_cluster_stop() {
+	local data=$1 mode=${2:-fast}
+	[ -f "$data/postmaster.pid" ] || return 0
+	pg_as_owner "$PG_BIN/pg_ctl" -D "$data" -m "$mode" -w -t 60 stop >/dev/null 2>&1 || true
+}

@@ -1,0 +1,60 @@
+/* cli.h - what the subcommands share: global options, loading, connecting
+ * and reporting.  Only the CLI layer prints. */
+#ifndef GM_CLI_H
+#define GM_CLI_H
+
+#include <getopt.h>
+
+#include "gm_db.h"
+#include "gm_error.h"
+#include "gm_migration.h"
+
+#define GM_VERSION "0.1.0"
+
+/* Exit statuses besides those of gm_errkind (see garage-migrate(1)). */
+#define GM_EXIT_OK 0
+
+struct gm_cli {
+	const char *database_url;	/* NULL: $DATABASE_URL, then libpq's env */
+	const char *migrations_dir;
+};
+
+/* Accepted by every command, before or after its name. */
+#define GM_GLOBAL_SHORTOPTS "d:m:h"
+#define GM_GLOBAL_LONGOPTS                                   \
+	{ "database-url", required_argument, NULL, 'd' },    \
+	{ "migrations", required_argument, NULL, 'm' },      \
+	{ "help", no_argument, NULL, 'h' }
+
+#define GM_GLOBAL_HELP                                                              \
+	"  -d, --database-url URL  database to work on (default: $DATABASE_URL, else\n"   \
+	"                          libpq's PGHOST, PGPORT, PGUSER, PGDATABASE, service\n"  \
+	"                          files and .pgpass)\n"                                  \
+	"  -m, --migrations DIR    migrations folder (default: ./migrations)\n"           \
+	"  -h, --help              show this help\n"
+
+/* Handles a global option; returns 1 when c was one. */
+int gm_cli_global_opt(struct gm_cli *cli, int c, const char *arg);
+
+/* Prints usage to stdout (help) and returns 0. */
+int gm_cli_help(const char *text);
+/* Prints "garage-migrate: msg" and a pointer to --help; returns 2. */
+int gm_cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Reports err on stderr (once), frees it, returns its exit status. */
+int gm_cli_fail(struct gm_error *err);
+
+struct gm_error *gm_cli_load(const struct gm_cli *cli, struct gm_migration_set **set);
+struct gm_error *gm_cli_connect(const struct gm_cli *cli, struct gm_db **db);
+
+/* The OS user running us, for the history and audit log. */
+const char *gm_cli_os_user(void);
+
+/* Parses a version argument ("0003" or "3"). */
+int gm_cli_parse_version(const char *s, unsigned long long *v);
+
+int cmd_up(int argc, char **argv, struct gm_cli *cli);
+int cmd_list(int argc, char **argv, struct gm_cli *cli);
+
+#endif

@@ -1,0 +1,129 @@
+/* cmd_up.c - garage-migrate up: apply pending migrations. */
+#include "cli.h"
+#include "gm_engine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char up_usage[] =
+	"usage: garage-migrate up [options]\n"
+	"\n"
+	"Apply pending migrations in version order.  Each runs in its own\n"
+	"transaction together with its history row: it is applied and recorded,\n"
+	"or neither.  Stops at the first failure.  Refuses to run when an applied\n"
+	"migration's file was edited or is missing.\n"
+	"\n"
+	"Options:\n"
+	"      --dry-run               print the SQL that would run; change nothing\n"
+	"      --to VERSION            apply pending migrations up to VERSION only\n"
+	"      --single-transaction    apply the whole run in one transaction\n"
+	"      --out-of-order          also apply pending migrations older than the\n"
+	"                              newest applied one\n"
+	"      --lock-timeout T        bound each statement's wait for a lock (5s, 500ms)\n"
+	"      --statement-timeout T   bound each statement's run time\n" GM_GLOBAL_HELP;
+
+struct up_ctx {
+	int dry_run;
+};
+
+static void on_event(void *ctx, const struct gm_up_event *ev)
+{
+	(void)ctx;
+	switch (ev->kind) {
+	case GM_UP_APPLIED:
+		printf("applied %s (%.1f ms)\n", ev->m->filename, ev->ms);
+		break;
+	case GM_UP_SKIPPED:
+		printf("skipped %s: another garage-migrate run applied it\n", ev->m->filename);
+		break;
+	case GM_UP_DRY_RUN:
+		printf("-- %s (would run in %s)\n%s", ev->m->path,
+		       ev->m->transactional ? "its own transaction" : "no transaction",
+		       ev->m->up);
+		if (ev->m->up_len && ev->m->up[ev->m->up_len - 1] != '\n')
+			putchar('\n');
+		putchar('\n');
+		break;
+	}
+	fflush(stdout);
+}
+
+enum { OPT_DRY_RUN = 256, OPT_TO, OPT_SINGLE, OPT_OOO, OPT_LOCK, OPT_STMT };
+
+int cmd_up(int argc, char **argv, struct gm_cli *cli)
+{
+	static const struct option longopts[] = {
+		GM_GLOBAL_LONGOPTS,
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "single-transaction", no_argument, NULL, OPT_SINGLE },
+		{ "out-of-order", no_argument, NULL, OPT_OOO },
+		{ "lock-timeout", required_argument, NULL, OPT_LOCK },
+		{ "statement-timeout", required_argument, NULL, OPT_STMT },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gm_up_opts o;
+	struct gm_up_result res;
+	struct gm_migration_set *set = NULL;
+	struct gm_db *db = NULL;
+	struct gm_error *err;
+	struct up_ctx ctx = { 0 };
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (gm_cli_global_opt(cli, c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			return gm_cli_help(up_usage);
+		case OPT_DRY_RUN:
+			o.dry_run = 1;
+			break;
+		case OPT_TO:
+			if (gm_cli_parse_version(optarg, &o.target))
+				return gm_cli_usage_error("up", "--to wants a version number, not '%s'", optarg);
+			o.has_target = 1;
+			break;
+		case OPT_SINGLE:
+			o.single_transaction = 1;
+			break;
+		case OPT_OOO:
+			o.allow_out_of_order = 1;
+			break;
+		case OPT_LOCK:
+			o.lock_timeout = optarg;
+			break;
+		case OPT_STMT:
+			o.statement_timeout = optarg;
+			break;
+		default:
+			return gm_cli_usage_error("up", "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return gm_cli_usage_error("up", "unexpected argument '%s'", argv[optind]);
+
+	ctx.dry_run = o.dry_run;
+	o.os_user = gm_cli_os_user();
+	o.on_event = on_event;
+	o.ctx = &ctx;
+	if ((err = gm_cli_load(cli, &set)) || (err = gm_cli_connect(cli, &db)) ||
+	    (err = gm_engine_up(db, set, &o, &res))) {
+		gm_db_close(db);
+		gm_migration_set_free(set);
+		return gm_cli_fail(err);
+	}
+	if (res.pending == 0)
+		printf("nothing to apply: the database is up to date (%zu migration%s)\n",
+		       set->n, set->n == 1 ? "" : "s");
+	else if (o.dry_run)
+		printf("-- dry run: %zu migration%s would be applied; nothing was changed\n",
+		       res.pending, res.pending == 1 ? "" : "s");
+	else
+		printf("%zu migration%s applied%s\n", res.applied, res.applied == 1 ? "" : "s",
+		       res.skipped ? " (others were applied by a concurrent run)" : "");
+	gm_db_close(db);
+	gm_migration_set_free(set);
+	return GM_EXIT_OK;
+}

@@ -1,0 +1,223 @@
+/* history.c - the history table and the audit log. */
+#include "gm_history.h"
+#include "gm_db.h"
+#include "gm_error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+long long gm_history_lock_key(void)
+{
+	/* FNV-1a of a fixed name: stable across versions and machines, and
+	 * unlikely to meet an application's own advisory-lock keys. */
+	const char *s = "garage-migrate:" GM_HISTORY_SCHEMA;
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (long long)(h & 0x7fffffffffffffffULL);
+}
+
+static const char ensure_sql[] =
+	"BEGIN;\n"
+	"SELECT pg_advisory_xact_lock(%lld);\n"
+	"DO $gm$\n"
+	"BEGIN\n"
+	"  IF to_regnamespace('" GM_HISTORY_SCHEMA "') IS NULL THEN\n"
+	"    CREATE SCHEMA " GM_HISTORY_SCHEMA ";\n"
+	"    COMMENT ON SCHEMA " GM_HISTORY_SCHEMA " IS 'garage-migrate: applied migrations and audit log';\n"
+	"  END IF;\n"
+	"  IF to_regclass('" GM_HISTORY_TABLE "') IS NULL THEN\n"
+	"    CREATE TABLE " GM_HISTORY_TABLE " (\n"
+	"      version bigint PRIMARY KEY CHECK (version >= 0),\n"
+	"      version_text text NOT NULL,\n"
+	"      name text NOT NULL,\n"
+	"      script text NOT NULL,\n"
+	"      checksum text NOT NULL,\n"
+	"      kind text NOT NULL CHECK (kind IN ('sql', 'yaml', 'baseline')),\n"
+	"      transactional boolean NOT NULL DEFAULT true,\n"
+	"      applied_at timestamptz NOT NULL DEFAULT now(),\n"
+	"      applied_by text NOT NULL DEFAULT current_user,\n"
+	"      os_user text,\n"
+	"      execution_ms bigint NOT NULL DEFAULT 0\n"
+	"    );\n"
+	"  END IF;\n"
+	"  IF to_regclass('" GM_AUDIT_TABLE "') IS NULL THEN\n"
+	"    CREATE TABLE " GM_AUDIT_TABLE " (\n"
+	"      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+	"      at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+	"      action text NOT NULL CHECK (action IN ('up', 'rollback', 'baseline', 'repair')),\n"
+	"      version bigint,\n"
+	"      name text,\n"
+	"      checksum text,\n"
+	"      outcome text NOT NULL CHECK (outcome IN ('ok', 'failed', 'skipped')),\n"
+	"      db_user text NOT NULL DEFAULT current_user,\n"
+	"      os_user text,\n"
+	"      duration_ms bigint,\n"
+	"      message text\n"
+	"    );\n"
+	"    CREATE FUNCTION " GM_HISTORY_SCHEMA ".audit_log_append_only() RETURNS trigger\n"
+	"      LANGUAGE plpgsql AS $f$\n"
+	"      BEGIN\n"
+	"        RAISE EXCEPTION 'garage_migrate.audit_log is append-only';\n"
+	"      END $f$;\n"
+	"    CREATE TRIGGER audit_log_append_only\n"
+	"      BEFORE UPDATE OR DELETE OR TRUNCATE ON " GM_AUDIT_TABLE "\n"
+	"      FOR EACH STATEMENT EXECUTE FUNCTION " GM_HISTORY_SCHEMA ".audit_log_append_only();\n"
+	"  END IF;\n"
+	"END $gm$;\n"
+	"COMMIT;";
+
+struct gm_error *gm_history_ensure(struct gm_db *db)
+{
+	char *sql = gm_xasprintf(ensure_sql, gm_history_lock_key());
+	struct gm_error *err = gm_db_exec(db, sql, "cannot create the history table " GM_HISTORY_TABLE, NULL);
+
+	free(sql);
+	if (err) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		gm_error_advise(err, "the connecting role needs CREATE on the database the first time (or create schema " GM_HISTORY_SCHEMA " for it)");
+	}
+	return err;
+}
+
+static char *dup_value(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? gm_xstrdup("") : gm_xstrdup(PQgetvalue(res, row, col));
+}
+
+struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
+{
+	PGresult *res = NULL;
+	struct gm_error *err;
+	int k, n;
+
+	memset(out, 0, sizeof(*out));
+	err = gm_db_exec(db, "SELECT to_regclass('" GM_HISTORY_TABLE "') IS NOT NULL",
+			 "cannot look for the history table", &res);
+	if (err)
+		return err;
+	out->exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!out->exists)
+		return NULL;
+	err = gm_db_exec(db,
+		"SELECT version, version_text, name, script, checksum, kind,"
+		" to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" applied_by, execution_ms"
+		" FROM " GM_HISTORY_TABLE " ORDER BY version",
+		"cannot read the history table " GM_HISTORY_TABLE, &res);
+	if (err)
+		return err;
+	n = PQntuples(res);
+	if (PQnfields(res) != 9) {
+		PQclear(res);
+		return gm_error_new(GM_ERR_DB, "unexpected shape of " GM_HISTORY_TABLE);
+	}
+	out->v = gm_xcalloc((size_t)n, sizeof(*out->v));
+	for (k = 0; k < n; k++) {
+		struct gm_applied *a = &out->v[k];
+		a->version = strtoull(PQgetvalue(res, k, 0), NULL, 10);
+		a->version_text = dup_value(res, k, 1);
+		a->name = dup_value(res, k, 2);
+		a->script = dup_value(res, k, 3);
+		a->checksum = dup_value(res, k, 4);
+		a->kind = dup_value(res, k, 5);
+		a->applied_at = dup_value(res, k, 6);
+		a->applied_by = dup_value(res, k, 7);
+		a->execution_ms = strtoll(PQgetvalue(res, k, 8), NULL, 10);
+	}
+	out->n = (size_t)n;
+	PQclear(res);
+	return NULL;
+}
+
+void gm_history_release(struct gm_history *h)
+{
+	size_t k;
+
+	for (k = 0; k < h->n; k++) {
+		struct gm_applied *a = &h->v[k];
+		free(a->version_text);
+		free(a->name);
+		free(a->script);
+		free(a->checksum);
+		free(a->kind);
+		free(a->applied_at);
+		free(a->applied_by);
+	}
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+const struct gm_applied *gm_history_find(const struct gm_history *h,
+					 unsigned long long version)
+{
+	size_t lo = 0, hi = h->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->v[mid].version == version)
+			return &h->v[mid];
+		if (h->v[mid].version < version)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const char *kind_of(const struct gm_migration *m)
+{
+	return m->format == GM_FORMAT_YAML ? "yaml" : "sql";
+}
+
+void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
+			       const struct gm_migration *m, const char *os_user)
+{
+	char *name = gm_db_quote_literal(db, m->name);
+	char *script = gm_db_quote_literal(db, m->filename);
+	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
+	/* The duration is measured by the server from the mark set before the
+	 * migration's text ran (see engine.c), so it needs no extra round
+	 * trip. */
+	const char *elapsed =
+		"(extract(epoch FROM clock_timestamp() - current_setting('garage_migrate.t0')::timestamptz) * 1000)::bigint";
+
+	gm_strbuf_addf(sql,
+		"INSERT INTO " GM_HISTORY_TABLE
+		" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)"
+		" VALUES (%llu, '%s', %s, %s, '%s', '%s', %s, NULLIF(%s, ''), %s);\n",
+		m->version, m->version_text, name, script, m->checksum, kind_of(m),
+		m->transactional ? "true" : "false", user, elapsed);
+	gm_strbuf_addf(sql,
+		"INSERT INTO " GM_AUDIT_TABLE
+		" (action, version, name, checksum, outcome, os_user, duration_ms)"
+		" VALUES ('up', %llu, %s, '%s', 'ok', NULLIF(%s, ''), %s);\n",
+		m->version, name, m->checksum, user, elapsed);
+	free(name);
+	free(script);
+	free(user);
+}
+
+struct gm_error *gm_history_audit_failure(struct gm_db *db, const struct gm_migration *m,
+					  const char *os_user, const char *message)
+{
+	char version[32];
+	const char *params[5];
+
+	snprintf(version, sizeof(version), "%llu", m->version);
+	params[0] = version;
+	params[1] = m->name;
+	params[2] = m->checksum;
+	params[3] = os_user && *os_user ? os_user : NULL;
+	params[4] = message;
+	return gm_db_exec_params(db,
+		"INSERT INTO " GM_AUDIT_TABLE
+		" (action, version, name, checksum, outcome, os_user, message)"
+		" VALUES ('up', $1, $2, $3, 'failed', $4, $5)",
+		5, params, "cannot record the failure in the audit log", NULL);
+}

@@ -1,0 +1,89 @@
+/* main.c - global options and the command table. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct gm_cli *cli);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "up", cmd_up, "apply pending migrations, each in its own transaction" },
+	{ "list", cmd_list, "show every migration and its state" },
+};
+
+static const char usage_head[] =
+	"usage: garage-migrate [-d URL] [-m DIR] <command> [options]\n"
+	"       garage-migrate --version\n"
+	"\n"
+	"Schema migrations and Row-Level Security for PostgreSQL.\n"
+	"\n"
+	"Global options (also accepted after the command):\n" GM_GLOBAL_HELP
+	"      --version           print the version\n"
+	"\n"
+	"Commands:\n";
+
+static int main_help(void)
+{
+	size_t k;
+
+	fputs(usage_head, stdout);
+	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		printf("  %-6s %s\n", commands[k].name, commands[k].summary);
+	fputs("\nRun 'garage-migrate <command> --help' for a command's options;\n"
+	      "see garage-migrate(1) and garage-migrate(5).\n", stdout);
+	return GM_EXIT_OK;
+}
+
+/* Like git: a full disk or closed pipe on stdout is an error, not silence. */
+static int finish(int code)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			fprintf(stderr, "garage-migrate: cannot write output: %s\n", strerror(errno));
+		return code ? code : GM_ERR_INPUT;
+	}
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		GM_GLOBAL_LONGOPTS,
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gm_cli cli = { NULL, NULL };
+	size_t k;
+	int c;
+
+	opterr = 0;
+	/* '+': stop at the command name; the command parses the rest. */
+	while ((c = getopt_long(argc, argv, "+" GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (gm_cli_global_opt(&cli, c, optarg))
+			continue;
+		if (c == 'h')
+			return finish(main_help());
+		if (c == 'V') {
+			printf("garage-migrate %s\n", GM_VERSION);
+			return finish(GM_EXIT_OK);
+		}
+		return gm_cli_usage_error(NULL, "unknown or incomplete option '%s'", argv[optind - 1]);
+	}
+	if (optind >= argc)
+		return gm_cli_usage_error(NULL, "no command given (try up or list)");
+	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		if (strcmp(argv[optind], commands[k].name) == 0) {
+			int sub_argc = argc - optind;
+			char **sub_argv = argv + optind;
+			optind = 0;	/* glibc: reinitialise for the command */
+			return finish(commands[k].fn(sub_argc, sub_argv, &cli));
+		}
+	}
+	return gm_cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
+}

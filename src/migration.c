@@ -1,0 +1,459 @@
+/* migration.c - finding, ordering and parsing migration files. */
+#include "gm_migration.h"
+#include "gm_error.h"
+#include "gm_strbuf.h"
+#include "gm_text.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int gm_migration_parse_name(const char *filename, unsigned long long *version,
+			    char **version_text, char **name,
+			    enum gm_format *format, const char **why)
+{
+	const char *p = filename, *us, *dot;
+	size_t ndigits, k;
+	unsigned long long v = 0;
+
+	while (isdigit((unsigned char)*p))
+		p++;
+	ndigits = (size_t)(p - filename);
+	if (ndigits == 0) {
+		*why = "the name must start with a version number, as in 0001_create_users.sql";
+		return -1;
+	}
+	if (ndigits > GM_VERSION_MAX_DIGITS) {
+		*why = "the version has more than 18 digits";
+		return -1;
+	}
+	if (*p != '_') {
+		*why = "the version must be followed by '_' and a name, as in 0001_create_users.sql";
+		return -1;
+	}
+	us = p;
+	dot = strrchr(us, '.');
+	if (!dot || dot == us + 1) {
+		*why = "the name after the version is empty";
+		return -1;
+	}
+	if (strcmp(dot, ".sql") == 0) {
+		*format = GM_FORMAT_SQL;
+	} else if (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0) {
+		*format = GM_FORMAT_YAML;
+	} else {
+		*why = "the file must end in .sql or .yaml";
+		return -1;
+	}
+	for (p = us + 1; p < dot; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
+			*why = "the name may hold only letters, digits, '_' and '-'";
+			return -1;
+		}
+	}
+	for (k = 0; k < ndigits; k++)
+		v = v * 10 + (unsigned)(filename[k] - '0');
+	*version = v;
+	*version_text = gm_xstrndup(filename, ndigits);
+	*name = gm_xstrndup(us + 1, (size_t)(dot - us - 1));
+	return 0;
+}
+
+/* ---- sections ---- */
+
+enum directive { D_NONE, D_UP, D_DOWN, D_NOTX, D_BAD };
+
+/* Recognises "-- garage:<word>" lines.  Anything that starts like a
+ * directive but is not one is D_BAD, so a typo such as "garage:dwon" is an
+ * error instead of a comment that silently makes the down part of up. */
+static enum directive parse_directive(const char *l, size_t n)
+{
+	static const char prefix[] = "garage:";
+	size_t i = 0, w;
+
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	if (i + 2 > n || l[i] != '-' || l[i + 1] != '-')
+		return D_NONE;
+	i += 2;
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	if (n - i < sizeof(prefix) - 1 || memcmp(l + i, prefix, sizeof(prefix) - 1) != 0)
+		return D_NONE;
+	i += sizeof(prefix) - 1;
+	w = i;
+	while (i < n && (isalnum((unsigned char)l[i]) || l[i] == '-'))
+		i++;
+	for (size_t k = i; k < n; k++)
+		if (!isspace((unsigned char)l[k]))
+			return D_BAD;
+	if (i - w == 2 && memcmp(l + w, "up", 2) == 0)
+		return D_UP;
+	if (i - w == 4 && memcmp(l + w, "down", 4) == 0)
+		return D_DOWN;
+	if (i - w == 14 && memcmp(l + w, "no-transaction", 14) == 0)
+		return D_NOTX;
+	return D_BAD;
+}
+
+static int blank_or_comment(const char *l, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && isspace((unsigned char)l[i]))
+		i++;
+	return i == n || (i + 1 < n && l[i] == '-' && l[i + 1] == '-');
+}
+
+static struct gm_error *error_at_off(const struct gm_migration *m, size_t off,
+				     const char *msg)
+{
+	unsigned line, col;
+	struct gm_error *err;
+
+	gm_text_line_col(m->text, m->text_len, off, &line, &col);
+	err = gm_error_at(GM_ERR_INPUT, m->path, line, col, "%s", msg);
+	err->src_line = gm_text_line_at(m->text, m->text_len, off);
+	return err;
+}
+
+struct sections {
+	size_t up_start, up_end;
+	size_t down_start;	/* valid when has_down */
+	int has_up_marker, has_down;
+	int no_transaction;
+};
+
+static struct gm_error *find_sections(const struct gm_migration *m, struct sections *s)
+{
+	size_t bol = 0, first_code = (size_t)-1;
+
+	memset(s, 0, sizeof(*s));
+	s->up_end = m->text_len;
+	while (bol < m->text_len) {
+		const char *nl = memchr(m->text + bol, '\n', m->text_len - bol);
+		size_t eol = nl ? (size_t)(nl - m->text) : m->text_len;
+		size_t next = nl ? eol + 1 : eol;
+		enum directive d = parse_directive(m->text + bol, eol - bol);
+
+		switch (d) {
+		case D_BAD:
+			return error_at_off(m, bol, "unknown garage directive (expected -- garage:up, -- garage:down or -- garage:no-transaction)");
+		case D_UP:
+			if (s->has_up_marker)
+				return error_at_off(m, bol, "second -- garage:up marker");
+			if (s->has_down)
+				return error_at_off(m, bol, "-- garage:up after -- garage:down");
+			if (first_code != (size_t)-1)
+				return error_at_off(m, first_code, "SQL before the -- garage:up marker");
+			s->has_up_marker = 1;
+			s->up_start = next;
+			break;
+		case D_DOWN:
+			if (s->has_down)
+				return error_at_off(m, bol, "second -- garage:down marker");
+			s->has_down = 1;
+			s->up_end = bol;
+			s->down_start = next;
+			break;
+		case D_NOTX:
+			if (s->has_down)
+				return error_at_off(m, bol, "-- garage:no-transaction must come before -- garage:down");
+			s->no_transaction = 1;
+			break;
+		case D_NONE:
+			if (!s->has_up_marker && !s->has_down && first_code == (size_t)-1 &&
+			    !blank_or_comment(m->text + bol, eol - bol))
+				first_code = bol;
+			break;
+		}
+		bol = next;
+	}
+	if (s->up_start > s->up_end)	/* "-- garage:up" on the last line */
+		s->up_start = s->up_end;
+	return NULL;
+}
+
+/* Splits a section into statements; offsets stay relative to the section. */
+static struct gm_error *lex_section(const struct gm_migration *m, size_t src_off,
+				    const char *sec, size_t len,
+				    struct gm_sql_stmts *out)
+{
+	const char *problem = NULL;
+	size_t poff = 0;
+
+	if (gm_sql_split(sec, len, out, &problem, &poff) == 0)
+		return NULL;
+	return error_at_off(m, src_off + poff, problem);
+}
+
+static struct gm_error *check_text(const struct gm_migration *m)
+{
+	size_t bad;
+
+	if (m->text_len == 0)
+		return gm_error_at(GM_ERR_INPUT, m->path, 0, 0, "empty file: a migration needs at least one SQL statement");
+	bad = gm_text_invalid_at(m->text, m->text_len);
+	if (bad == m->text_len)
+		return NULL;
+	if (m->text[bad] == '\0')
+		return error_at_off(m, bad, "NUL byte: this looks like a binary file, not SQL");
+	return error_at_off(m, bad, "invalid UTF-8 (migration files must be UTF-8)");
+}
+
+static struct gm_error *check_statements(const struct gm_migration *m,
+					 const struct sections *s)
+{
+	size_t k;
+
+	if (m->up_stmts.n == 0)
+		return s->has_up_marker
+			? error_at_off(m, s->up_start ? s->up_start - 1 : 0, "the up section holds no SQL statement")
+			: gm_error_at(GM_ERR_INPUT, m->path, 0, 0, "the file holds no SQL statement");
+	if (!m->transactional)
+		return NULL;
+	for (k = 0; k < m->up_stmts.n; k++) {
+		const struct gm_sql_stmt *st = &m->up_stmts.v[k];
+		if (gm_sql_is_txn_control(st)) {
+			struct gm_error *err = error_at_off(m, m->up_src_off + st->start,
+				"transaction control statement in a migration that runs in a transaction");
+			gm_error_advise(err, "remove it: garage-migrate wraps each migration in its own transaction (use -- garage:no-transaction for statements that cannot run in one)");
+			return err;
+		}
+	}
+	return NULL;
+}
+
+static struct gm_error *parse_sql(struct gm_migration *m)
+{
+	struct sections s;
+	struct gm_sql_stmts down_stmts = { NULL, 0 };
+	struct gm_error *err;
+
+	if ((err = find_sections(m, &s)))
+		return err;
+	m->transactional = !s.no_transaction;
+	m->up_src_off = s.up_start;
+	m->up_len = s.up_end - s.up_start;
+	m->up = gm_xstrndup(m->text + s.up_start, m->up_len);
+	if ((err = lex_section(m, s.up_start, m->up, m->up_len, &m->up_stmts)))
+		return err;
+	if ((err = check_statements(m, &s)))
+		return err;
+	if (s.has_down) {
+		m->has_down = 1;
+		m->down_src_off = s.down_start;
+		m->down_len = m->text_len - s.down_start;
+		m->down = gm_xstrndup(m->text + s.down_start, m->down_len);
+		err = lex_section(m, s.down_start, m->down, m->down_len, &down_stmts);
+		gm_sql_stmts_free(&down_stmts);
+		if (err)
+			return err;
+	}
+	return gm_checksum(m->up, m->up_len, m->checksum);
+}
+
+struct gm_error *gm_migration_parse(const char *path, const char *filename,
+				    char *text, size_t len,
+				    struct gm_migration **out)
+{
+	struct gm_migration *m = gm_xcalloc(1, sizeof(*m));
+	struct gm_error *err = NULL;
+	const char *why = NULL;
+
+	*out = NULL;
+	m->path = gm_xstrdup(path);
+	m->filename = gm_xstrdup(filename);
+	m->text = text;
+	m->text_len = gm_text_normalize(text, len);
+	if (gm_migration_parse_name(filename, &m->version, &m->version_text,
+				    &m->name, &m->format, &why)) {
+		err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "bad migration file name: %s", why);
+		goto done;
+	}
+	if ((err = check_text(m)))
+		goto done;
+	if (m->format == GM_FORMAT_YAML) {
+		err = gm_error_at(GM_ERR_INPUT, path, 0, 0,
+				  "YAML migrations are not supported by this version of garage-migrate");
+		goto done;
+	}
+	err = parse_sql(m);
+done:
+	if (err)
+		gm_migration_free(m);
+	else
+		*out = m;
+	return err;
+}
+
+void gm_migration_locate(const struct gm_migration *m, size_t up_off,
+			 unsigned *line, unsigned *col, char **src_line)
+{
+	size_t off;
+
+	if (up_off > m->up_len)
+		up_off = m->up_len;
+	off = m->up_src_off + up_off;
+	gm_text_line_col(m->text, m->text_len, off, line, col);
+	if (src_line)
+		*src_line = gm_text_line_at(m->text, m->text_len, off);
+}
+
+void gm_migration_free(struct gm_migration *m)
+{
+	if (!m)
+		return;
+	free(m->version_text);
+	free(m->name);
+	free(m->filename);
+	free(m->path);
+	free(m->text);
+	free(m->up);
+	free(m->down);
+	gm_sql_stmts_free(&m->up_stmts);
+	free(m);
+}
+
+/* ---- the folder ---- */
+
+static struct gm_error *read_file(const char *path, char **text, size_t *len)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	char chunk[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot open: %s", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		gm_strbuf_add(&sb, chunk, n);
+	if (ferror(f)) {
+		int e = errno;
+		fclose(f);
+		gm_strbuf_release(&sb);
+		return gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot read: %s", strerror(e));
+	}
+	fclose(f);
+	*text = gm_strbuf_detach(&sb, len);
+	return NULL;
+}
+
+static int looks_like_migration(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (name[0] == '.')
+		return 0;
+	return (n > 4 && strcmp(name + n - 4, ".sql") == 0) ||
+	       (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+static int by_version(const void *a, const void *b)
+{
+	const struct gm_migration *x = *(struct gm_migration *const *)a;
+	const struct gm_migration *y = *(struct gm_migration *const *)b;
+
+	if (x->version != y->version)
+		return x->version < y->version ? -1 : 1;
+	return strcmp(x->filename, y->filename);
+}
+
+static struct gm_error *check_duplicates(const struct gm_migration_set *set)
+{
+	size_t k;
+
+	for (k = 1; k < set->n; k++) {
+		const struct gm_migration *a = set->v[k - 1], *b = set->v[k];
+		if (a->version == b->version) {
+			struct gm_error *err = gm_error_at(GM_ERR_INPUT, b->path, 0, 0,
+				"duplicate version %llu: also used by %s",
+				b->version, a->path);
+			gm_error_advise(err, "give one of them a new version number");
+			return err;
+		}
+	}
+	return NULL;
+}
+
+static void set_push(struct gm_migration_set *set, size_t *cap, struct gm_migration *m)
+{
+	if (set->n == *cap) {
+		*cap = *cap ? *cap * 2 : 32;
+		set->v = gm_xrealloc(set->v, *cap * sizeof(*set->v));
+	}
+	set->v[set->n++] = m;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	if (n > 0 && dir[n - 1] == '/')
+		return gm_xasprintf("%s%s", dir, name);
+	return gm_xasprintf("%s/%s", dir, name);
+}
+
+struct gm_error *gm_migration_set_load(const char *dir, struct gm_migration_set **out)
+{
+	struct gm_migration_set *set = gm_xcalloc(1, sizeof(*set));
+	struct gm_error *err = NULL;
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	*out = NULL;
+	set->dir = gm_xstrdup(dir);
+	if (!(d = opendir(dir))) {
+		err = gm_error_at(GM_ERR_INPUT, dir, 0, 0, "cannot open migrations folder: %s", strerror(errno));
+		gm_error_advise(err, "run from the project root or pass --migrations DIR");
+		goto done;
+	}
+	while (!err && (de = readdir(d))) {
+		char *path, *text = NULL;
+		size_t len = 0;
+		struct stat st;
+		struct gm_migration *m;
+
+		if (!looks_like_migration(de->d_name))
+			continue;
+		path = join_path(dir, de->d_name);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			err = read_file(path, &text, &len);
+			if (!err)
+				err = gm_migration_parse(path, de->d_name, text, len, &m);
+			if (!err)
+				set_push(set, &cap, m);
+		}
+		free(path);
+	}
+	closedir(d);
+	if (err)
+		goto done;
+	qsort(set->v, set->n, sizeof(*set->v), by_version);
+	err = check_duplicates(set);
+done:
+	if (err)
+		gm_migration_set_free(set);
+	else
+		*out = set;
+	return err;
+}
+
+void gm_migration_set_free(struct gm_migration_set *set)
+{
+	size_t k;
+
+	if (!set)
+		return;
+	for (k = 0; k < set->n; k++)
+		gm_migration_free(set->v[k]);
+	free(set->v);
+	free(set->dir);
+	free(set);
+}

@@ -1,0 +1,177 @@
+/* report.c - text and JSON rendering. */
+#include "gm_report.h"
+#include "gm_error.h"
+#include "gm_history.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void caret_lines(const struct gm_error *err, struct gm_strbuf *out)
+{
+	const unsigned char *p = (const unsigned char *)err->src_line;
+	unsigned c = 1;
+	int width;
+
+	width = (int)snprintf(NULL, 0, "%u", err->line);
+	gm_strbuf_addf(out, " %*u | %s\n", width < 4 ? 4 : width, err->line, err->src_line);
+	gm_strbuf_addf(out, " %*s | ", width < 4 ? 4 : width, "");
+	/* Keep tabs so the caret lines up under the same editor settings;
+	 * one space per character otherwise. */
+	while (*p && c < err->col) {
+		if ((*p & 0xC0) != 0x80) {
+			gm_strbuf_addch(out, *p == '\t' ? '\t' : ' ');
+			c++;
+		}
+		p++;
+	}
+	gm_strbuf_adds(out, "^\n");
+}
+
+static void detail_line(struct gm_strbuf *out, const char *label, const char *v)
+{
+	const char *p;
+
+	if (!v || !*v)
+		return;
+	gm_strbuf_addf(out, "  %s: ", label);
+	/* Multi-line server fields (CONTEXT) stay readable, indented. */
+	for (p = v; *p; p++) {
+		gm_strbuf_addch(out, *p);
+		if (*p == '\n' && p[1])
+			gm_strbuf_adds(out, "    ");
+	}
+	if (out->len && out->buf[out->len - 1] != '\n')
+		gm_strbuf_addch(out, '\n');
+}
+
+void gm_report_error(const struct gm_error *err, struct gm_strbuf *out)
+{
+	if (err->file && err->line)
+		gm_strbuf_addf(out, "%s:%u:%u: error: %s\n", err->file, err->line, err->col, err->msg);
+	else if (err->file)
+		gm_strbuf_addf(out, "%s: error: %s\n", err->file, err->msg);
+	else
+		gm_strbuf_addf(out, "garage-migrate: %s\n", err->msg);
+	if (err->line && err->src_line)
+		caret_lines(err, out);
+	detail_line(out, "SQLSTATE", err->sqlstate);
+	detail_line(out, "DETAIL", err->detail);
+	detail_line(out, "HINT", err->hint);
+	detail_line(out, "CONTEXT", err->context);
+	detail_line(out, "what to do", err->advice);
+}
+
+void gm_json_str(struct gm_strbuf *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (!s) {
+		gm_strbuf_adds(out, "null");
+		return;
+	}
+	gm_strbuf_addch(out, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
+		case '"': gm_strbuf_adds(out, "\\\""); break;
+		case '\\': gm_strbuf_adds(out, "\\\\"); break;
+		case '\n': gm_strbuf_adds(out, "\\n"); break;
+		case '\r': gm_strbuf_adds(out, "\\r"); break;
+		case '\t': gm_strbuf_adds(out, "\\t"); break;
+		default:
+			if (c < 0x20) {
+				gm_strbuf_adds(out, "\\u00");
+				gm_strbuf_addch(out, hex[c >> 4]);
+				gm_strbuf_addch(out, hex[c & 0xF]);
+			} else {
+				gm_strbuf_addch(out, (char)c);
+			}
+		}
+	}
+	gm_strbuf_addch(out, '"');
+}
+
+static const char *item_version(const struct gm_status_item *it)
+{
+	return it->m ? it->m->version_text : it->a->version_text;
+}
+
+static const char *item_name(const struct gm_status_item *it)
+{
+	return it->m ? it->m->name : it->a->name;
+}
+
+static void summary_text(const struct gm_status *st, struct gm_strbuf *out)
+{
+	gm_strbuf_addf(out, "%zu migration%s: %zu applied, %zu pending", st->n,
+		       st->n == 1 ? "" : "s",
+		       st->count[GM_STATE_APPLIED] + st->count[GM_STATE_MODIFIED],
+		       st->count[GM_STATE_PENDING]);
+	if (st->count[GM_STATE_MODIFIED])
+		gm_strbuf_addf(out, ", %zu modified", st->count[GM_STATE_MODIFIED]);
+	if (st->count[GM_STATE_MISSING])
+		gm_strbuf_addf(out, ", %zu missing", st->count[GM_STATE_MISSING]);
+	gm_strbuf_addch(out, '\n');
+}
+
+void gm_report_status_text(const struct gm_status *st, struct gm_strbuf *out)
+{
+	size_t k, vw = strlen("VERSION"), nw = strlen("NAME");
+
+	for (k = 0; k < st->n; k++) {
+		size_t a = strlen(item_version(&st->v[k])), b = strlen(item_name(&st->v[k]));
+		if (a > vw)
+			vw = a;
+		if (b > nw)
+			nw = b;
+	}
+	gm_strbuf_addf(out, "%-*s  %-*s  %-8s  %s\n", (int)vw, "VERSION", (int)nw, "NAME",
+		       "STATE", "APPLIED AT");
+	for (k = 0; k < st->n; k++) {
+		const struct gm_status_item *it = &st->v[k];
+		gm_strbuf_addf(out, "%-*s  %-*s  %-8s  %s%s\n", (int)vw, item_version(it),
+			       (int)nw, item_name(it), gm_state_name(it->state),
+			       it->a ? it->a->applied_at : "-",
+			       it->out_of_order ? "  (older than the newest applied)" : "");
+	}
+	summary_text(st, out);
+}
+
+static void json_field(struct gm_strbuf *out, const char *key, const char *v, int comma)
+{
+	gm_json_str(out, key);
+	gm_strbuf_addch(out, ':');
+	gm_json_str(out, v);
+	if (comma)
+		gm_strbuf_addch(out, ',');
+}
+
+void gm_report_status_json(const struct gm_status *st, struct gm_strbuf *out)
+{
+	size_t k;
+
+	gm_strbuf_adds(out, "{\"history_table\":\"" GM_HISTORY_TABLE "\",\"migrations\":[");
+	for (k = 0; k < st->n; k++) {
+		const struct gm_status_item *it = &st->v[k];
+		if (k)
+			gm_strbuf_addch(out, ',');
+		gm_strbuf_addch(out, '{');
+		json_field(out, "version", item_version(it), 1);
+		json_field(out, "name", item_name(it), 1);
+		json_field(out, "state", gm_state_name(it->state), 1);
+		json_field(out, "file", it->m ? it->m->path : NULL, 1);
+		json_field(out, "checksum", it->m ? it->m->checksum : NULL, 1);
+		json_field(out, "applied_checksum", it->a ? it->a->checksum : NULL, 1);
+		json_field(out, "applied_at", it->a ? it->a->applied_at : NULL, 1);
+		json_field(out, "applied_by", it->a ? it->a->applied_by : NULL, 1);
+		if (it->a)
+			gm_strbuf_addf(out, "\"execution_ms\":%lld,", it->a->execution_ms);
+		else
+			gm_strbuf_adds(out, "\"execution_ms\":null,");
+		gm_strbuf_addf(out, "\"out_of_order\":%s}", it->out_of_order ? "true" : "false");
+	}
+	gm_strbuf_addf(out,
+		"],\"summary\":{\"total\":%zu,\"applied\":%zu,\"pending\":%zu,\"modified\":%zu,\"missing\":%zu}}\n",
+		st->n, st->count[GM_STATE_APPLIED], st->count[GM_STATE_PENDING],
+		st->count[GM_STATE_MODIFIED], st->count[GM_STATE_MISSING]);
+}

@@ -1,0 +1,276 @@
+/* sqllex.c - statement splitting (see gm_sqllex.h for why). */
+#include "gm_sqllex.h"
+#include "gm_strbuf.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lexer {
+	const char *s;
+	size_t len, i;
+	const char *problem;
+	size_t problem_off;
+};
+
+static int ident_start(unsigned char c)
+{
+	return isalpha(c) || c == '_' || c >= 0x80;
+}
+
+static int ident_cont(unsigned char c)
+{
+	return ident_start(c) || isdigit(c) || c == '$';
+}
+
+static int fail(struct lexer *lx, const char *what, size_t off)
+{
+	lx->problem = what;
+	lx->problem_off = off;
+	return -1;
+}
+
+/* Each skip_* starts at the opening character and leaves i past the end. */
+static int skip_line_comment(struct lexer *lx)
+{
+	while (lx->i < lx->len && lx->s[lx->i] != '\n')
+		lx->i++;
+	return 0;
+}
+
+static int skip_block_comment(struct lexer *lx)
+{
+	size_t open = lx->i;
+	int depth = 0;
+
+	while (lx->i + 1 < lx->len) {
+		if (lx->s[lx->i] == '/' && lx->s[lx->i + 1] == '*') {
+			depth++;
+			lx->i += 2;
+		} else if (lx->s[lx->i] == '*' && lx->s[lx->i + 1] == '/') {
+			lx->i += 2;
+			if (--depth == 0)
+				return 0;
+		} else {
+			lx->i++;
+		}
+	}
+	return fail(lx, "unterminated /* comment", open);
+}
+
+/* Quoted string or identifier; backslash escapes only in E'' strings. */
+static int skip_quoted(struct lexer *lx, char q, int backslash, const char *what)
+{
+	size_t open = lx->i;
+
+	lx->i++;
+	while (lx->i < lx->len) {
+		char c = lx->s[lx->i];
+		if (backslash && c == '\\') {
+			lx->i += 2;
+			continue;
+		}
+		lx->i++;
+		if (c == q) {
+			if (lx->i < lx->len && lx->s[lx->i] == q) {
+				lx->i++;	/* doubled quote */
+				continue;
+			}
+			return 0;
+		}
+	}
+	lx->i = lx->len;
+	return fail(lx, what, open);
+}
+
+/* Length of a dollar-quote delimiter ($tag$ or $$) at s[i], or 0. */
+static size_t dollar_tag_len(const char *s, size_t len, size_t i)
+{
+	size_t j = i + 1;
+
+	if (j < len && s[j] == '$')
+		return 2;
+	if (j >= len || !ident_start((unsigned char)s[j]))
+		return 0;
+	while (j < len && (ident_cont((unsigned char)s[j]) && s[j] != '$'))
+		j++;
+	return (j < len && s[j] == '$') ? j - i + 1 : 0;
+}
+
+static int skip_dollar(struct lexer *lx, size_t taglen)
+{
+	size_t open = lx->i;
+	const char *tag = lx->s + lx->i;
+	const char *end;
+
+	lx->i += taglen;
+	end = lx->i < lx->len ? memmem(lx->s + lx->i, lx->len - lx->i, tag, taglen) : NULL;
+	if (!end) {
+		lx->i = lx->len;
+		return fail(lx, "unterminated dollar-quoted string", open);
+	}
+	lx->i = (size_t)(end - lx->s) + taglen;
+	return 0;
+}
+
+static void stmts_push(struct gm_sql_stmts *out, size_t *cap, const struct gm_sql_stmt *st)
+{
+	if (out->n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		out->v = gm_xrealloc(out->v, *cap * sizeof(*out->v));
+	}
+	out->v[out->n++] = *st;
+}
+
+static void copy_word(char dst[32], const char *s, size_t n)
+{
+	size_t k;
+
+	if (n > 31)
+		n = 31;
+	for (k = 0; k < n; k++)
+		dst[k] = (char)toupper((unsigned char)s[k]);
+	dst[n] = '\0';
+}
+
+/* Per-statement state while scanning. */
+struct stmt_state {
+	struct gm_sql_stmt cur;
+	int in_stmt;
+	int paren;
+	int atomic;		/* depth inside BEGIN ATOMIC ... END */
+	int nwords;
+	char prev[32];		/* previous keyword, upper-cased */
+};
+
+static void on_word(struct stmt_state *st, const char *w, size_t n)
+{
+	char up[32];
+
+	copy_word(up, w, n);
+	if (st->nwords == 0)
+		memcpy(st->cur.word1, up, sizeof(up));
+	else if (st->nwords == 1)
+		memcpy(st->cur.word2, up, sizeof(up));
+	st->nwords++;
+	/* BEGIN ATOMIC bodies hold semicolons; CASE ... END nests inside them
+	 * (the same rule psql applies). */
+	if (strcmp(up, "ATOMIC") == 0 && strcmp(st->prev, "BEGIN") == 0 &&
+	    strcmp(st->cur.word1, "CREATE") == 0)
+		st->atomic++;
+	else if (st->atomic > 0 && strcmp(up, "CASE") == 0)
+		st->atomic++;
+	else if (st->atomic > 0 && strcmp(up, "END") == 0)
+		st->atomic--;
+	memcpy(st->prev, up, sizeof(up));
+}
+
+static void begin_token(struct stmt_state *st, size_t off)
+{
+	if (!st->in_stmt) {
+		memset(&st->cur, 0, sizeof(st->cur));
+		st->cur.start = off;
+		st->in_stmt = 1;
+		st->paren = st->atomic = st->nwords = 0;
+		st->prev[0] = '\0';
+	}
+}
+
+int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
+		 const char **problem, size_t *problem_off)
+{
+	struct lexer lx = { text, len, 0, NULL, 0 };
+	struct stmt_state st;
+	size_t cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&st, 0, sizeof(st));
+	while (lx.i < len) {
+		unsigned char c = (unsigned char)text[lx.i];
+		size_t tl;
+
+		if (isspace(c)) {
+			lx.i++;
+			continue;
+		}
+		if (c == '-' && lx.i + 1 < len && text[lx.i + 1] == '-') {
+			skip_line_comment(&lx);
+			continue;
+		}
+		if (c == '/' && lx.i + 1 < len && text[lx.i + 1] == '*') {
+			if (skip_block_comment(&lx))
+				goto error;
+			continue;
+		}
+		begin_token(&st, lx.i);
+		if (c == ';' && st.paren == 0 && st.atomic == 0) {
+			lx.i++;
+			st.cur.end = lx.i;
+			stmts_push(out, &cap, &st.cur);
+			st.in_stmt = 0;
+		} else if (c == '\'') {
+			if (skip_quoted(&lx, '\'', 0, "unterminated quoted string"))
+				goto error;
+		} else if (c == '"') {
+			if (skip_quoted(&lx, '"', 0, "unterminated quoted identifier"))
+				goto error;
+		} else if (c == '$' && (tl = dollar_tag_len(text, len, lx.i)) > 0) {
+			if (skip_dollar(&lx, tl))
+				goto error;
+		} else if (ident_start(c)) {
+			size_t w = lx.i;
+			while (lx.i < len && ident_cont((unsigned char)text[lx.i]))
+				lx.i++;
+			/* E'...' (and e'...') strings take backslash escapes. */
+			if (lx.i - w == 1 && (c == 'E' || c == 'e') && lx.i < len &&
+			    text[lx.i] == '\'') {
+				if (skip_quoted(&lx, '\'', 1, "unterminated quoted string"))
+					goto error;
+				continue;
+			}
+			on_word(&st, text + w, lx.i - w);
+		} else {
+			if (c == '(')
+				st.paren++;
+			else if (c == ')' && st.paren > 0)
+				st.paren--;
+			lx.i++;
+			/* Digits and operators: skip the rest of a number or a
+			 * $n parameter so its '$' is not read as a quote. */
+			if (c == '$' || isdigit(c))
+				while (lx.i < len && isalnum((unsigned char)text[lx.i]))
+					lx.i++;
+		}
+	}
+	if (st.in_stmt) {
+		st.cur.end = len;
+		stmts_push(out, &cap, &st.cur);
+	}
+	return 0;
+error:
+	*problem = lx.problem;
+	*problem_off = lx.problem_off;
+	return -1;
+}
+
+void gm_sql_stmts_free(struct gm_sql_stmts *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+int gm_sql_is_txn_control(const struct gm_sql_stmt *st)
+{
+	static const char *const words[] = { "BEGIN", "START", "COMMIT", "END", "ABORT" };
+	size_t k;
+
+	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (strcmp(st->word1, words[k]) == 0)
+			return 1;
+	if (strcmp(st->word1, "ROLLBACK") == 0)
+		return strcmp(st->word2, "TO") != 0;	/* ROLLBACK TO SAVEPOINT is fine */
+	if (strcmp(st->word1, "PREPARE") == 0)
+		return strcmp(st->word2, "TRANSACTION") == 0;
+	return 0;
+}

@@ -1,0 +1,132 @@
+/* text.c - normalisation, UTF-8 checks and position arithmetic. */
+#include "gm_text.h"
+#include "gm_strbuf.h"
+
+#include <string.h>
+
+size_t gm_text_normalize(char *text, size_t len)
+{
+	size_t r = 0, w = 0;
+
+	if (len >= 3 && (unsigned char)text[0] == 0xEF &&
+	    (unsigned char)text[1] == 0xBB && (unsigned char)text[2] == 0xBF)
+		r = 3;
+	for (; r < len; r++) {
+		if (text[r] == '\r' && r + 1 < len && text[r + 1] == '\n')
+			continue;
+		text[w++] = text[r];
+	}
+	if (w < len)
+		text[w] = '\0';
+	return w;
+}
+
+/* Length of the UTF-8 sequence starting at s (at most avail bytes), or 0
+ * when it is not a valid, shortest-form encoding of a scalar value. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	unsigned c = s[0];
+	size_t n, i;
+	unsigned cp;
+
+	if (c < 0x80)
+		return c ? 1 : 0;
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > avail)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return n;
+}
+
+size_t gm_text_invalid_at(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (!n)
+			return i;
+		i += n;
+	}
+	return len;
+}
+
+static int is_continuation(char c)
+{
+	return ((unsigned char)c & 0xC0) == 0x80;
+}
+
+size_t gm_text_char_to_byte(const char *text, size_t len, size_t nchars)
+{
+	size_t i = 0;
+
+	while (i < len && nchars > 0) {
+		i++;
+		while (i < len && is_continuation(text[i]))
+			i++;
+		nchars--;
+	}
+	return i;
+}
+
+size_t gm_text_count_chars(const char *text, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (!is_continuation(text[i]))
+			n++;
+	return n;
+}
+
+void gm_text_line_col(const char *text, size_t len, size_t off,
+		      unsigned *line, unsigned *col)
+{
+	size_t i, bol = 0;
+	unsigned l = 1;
+
+	if (off > len)
+		off = len;
+	for (i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			l++;
+			bol = i + 1;
+		}
+	}
+	*line = l;
+	*col = (unsigned)gm_text_count_chars(text + bol, off - bol) + 1;
+}
+
+char *gm_text_line_at(const char *text, size_t len, size_t off)
+{
+	size_t bol, eol;
+
+	if (off > len)
+		off = len;
+	bol = off;
+	while (bol > 0 && text[bol - 1] != '\n')
+		bol--;
+	eol = off;
+	while (eol < len && text[eol] != '\n')
+		eol++;
+	return gm_xstrndup(text + bol, eol - bol);
+}
