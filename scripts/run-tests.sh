@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # usage: scripts/run-tests.sh LABEL TEST_BINARY...
-# Runs every test binary (each prints cmocka's own summary), then one
-# closing line "LABEL: N passed, N failed" counting binaries.  Exits non-zero
-# when any failed.
+# Runs every cmocka test binary, then prints one closing line
+# "LABEL: N passed, N failed" counting test cases over all binaries (a
+# binary that dies before its summary counts as one failure).  Exits
+# non-zero when anything failed.
 set -uo pipefail
 label=$1; shift
-passed=0; failed=0; failed_names=()
+passed=0; failed=0; broken=()
+out=$(mktemp); trap 'rm -f "$out"' EXIT
 for t in "$@"; do
 	echo "== $(basename "$t")"
-	if "$t"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1)); failed_names+=("$(basename "$t")")
+	"$t" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	run=$(sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' "$out" | tail -n 1)
+	bad=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$out" | tail -n 1)
+	bad=${bad:-0}
+	if [ -z "$run" ]; then
+		failed=$((failed + 1)); broken+=("$(basename "$t") (died: exit $rc)")
+		continue
 	fi
+	passed=$((passed + run - bad)); failed=$((failed + bad))
+	[ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && { failed=$((failed + 1)); broken+=("$(basename "$t") (exit $rc)"); }
+	[ "$bad" -gt 0 ] && broken+=("$(basename "$t")")
 done
-[ $failed -gt 0 ] && echo "$label failed: ${failed_names[*]}"
+[ ${#broken[@]} -gt 0 ] && echo "$label failures in: ${broken[*]}"
 echo "$label: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+[ "$failed" -eq 0 ]

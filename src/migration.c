@@ -124,6 +124,7 @@ static struct gm_error *error_at_off(const struct gm_migration *m, size_t off,
 struct sections {
 	size_t up_start, up_end;
 	size_t down_start;	/* valid when has_down */
+	size_t up_marker;	/* start of the -- garage:up line */
 	int has_up_marker, has_down;
 	int no_transaction;
 };
@@ -151,6 +152,7 @@ static struct gm_error *find_sections(const struct gm_migration *m, struct secti
 			if (first_code != (size_t)-1)
 				return error_at_off(m, first_code, "SQL before the -- garage:up marker");
 			s->has_up_marker = 1;
+			s->up_marker = bol;
 			s->up_start = next;
 			break;
 		case D_DOWN:
@@ -212,7 +214,7 @@ static struct gm_error *check_statements(const struct gm_migration *m,
 
 	if (m->up_stmts.n == 0)
 		return s->has_up_marker
-			? error_at_off(m, s->up_start ? s->up_start - 1 : 0, "the up section holds no SQL statement")
+			? error_at_off(m, s->up_marker, "the up section holds no SQL statement")
 			: gm_error_at(GM_ERR_INPUT, m->path, 0, 0, "the file holds no SQL statement");
 	if (!m->transactional)
 		return NULL;

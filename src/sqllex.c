@@ -202,13 +202,19 @@ int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
 				goto error;
 			continue;
 		}
-		begin_token(&st, lx.i);
 		if (c == ';' && st.paren == 0 && st.atomic == 0) {
 			lx.i++;
-			st.cur.end = lx.i;
-			stmts_push(out, &cap, &st.cur);
-			st.in_stmt = 0;
-		} else if (c == '\'') {
+			/* A ';' with nothing before it is an empty statement,
+			 * which the server skips too. */
+			if (st.in_stmt) {
+				st.cur.end = lx.i;
+				stmts_push(out, &cap, &st.cur);
+				st.in_stmt = 0;
+			}
+			continue;
+		}
+		begin_token(&st, lx.i);
+		if (c == '\'') {
 			if (skip_quoted(&lx, '\'', 0, "unterminated quoted string"))
 				goto error;
 		} else if (c == '"') {
@@ -224,8 +230,10 @@ int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
 			/* E'...' (and e'...') strings take backslash escapes. */
 			if (lx.i - w == 1 && (c == 'E' || c == 'e') && lx.i < len &&
 			    text[lx.i] == '\'') {
-				if (skip_quoted(&lx, '\'', 1, "unterminated quoted string"))
+				if (skip_quoted(&lx, '\'', 1, "unterminated quoted string")) {
+					lx.problem_off = w;	/* point at the E */
 					goto error;
+				}
 				continue;
 			}
 			on_word(&st, text + w, lx.i - w);

@@ -1,0 +1,97 @@
+/* Unit tests: statement splitting, the way the server splits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "gm_sqllex.h"
+
+static size_t count(const char *sql)
+{
+	struct gm_sql_stmts s;
+	const char *problem = NULL;
+	size_t off = 0, n;
+
+	if (gm_sql_split(sql, strlen(sql), &s, &problem, &off) != 0)
+		fail_msg("unexpected lex error '%s' at %zu in: %s", problem, off, sql);
+	n = s.n;
+	gm_sql_stmts_free(&s);
+	return n;
+}
+
+static void test_counts(void **state)
+{
+	(void)state;
+	assert_int_equal(count(""), 0);
+	assert_int_equal(count("  -- only a comment\n /* and another */ "), 0);
+	assert_int_equal(count(";;  ;"), 0);	/* empty statements are skipped */
+	assert_int_equal(count("SELECT 1"), 1);	/* no trailing ';' */
+	assert_int_equal(count("SELECT 1; SELECT 2;"), 2);
+	assert_int_equal(count("SELECT 'a;b'; SELECT 'it''s;';"), 2);
+	assert_int_equal(count("SELECT E'a\\';b'; SELECT 2;"), 2);
+	assert_int_equal(count("SELECT \"we;ird\" FROM t;"), 1);
+	assert_int_equal(count("SELECT 1 -- ; not a statement\n; SELECT 2;"), 2);
+	assert_int_equal(count("SELECT /* ; /* nested ; */ ; */ 1; SELECT 2;"), 2);
+	assert_int_equal(count("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; SELECT 2; $$ LANGUAGE sql; SELECT 3;"), 2);
+	assert_int_equal(count("DO $body$ BEGIN PERFORM 1; END $body$; SELECT $1, $2;"), 2);
+	assert_int_equal(count("SELECT $a$ $b$ ; $b$ $a$; SELECT 2;"), 2);
+	assert_int_equal(count("CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)); SELECT 1;"), 2);
+	assert_int_equal(count("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 1 END; END; SELECT 2;"), 2);
+	assert_int_equal(count("SELECT foo$bar FROM t; SELECT 2;"), 2);
+}
+
+static void test_offsets_and_words(void **state)
+{
+	const char *sql = "-- head\n  create table a (id int);\n\n/* c */ Commit;\nrollback to savepoint s;";
+	struct gm_sql_stmts s;
+	const char *problem = NULL;
+	size_t off = 0;
+
+	(void)state;
+	assert_int_equal(gm_sql_split(sql, strlen(sql), &s, &problem, &off), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.v[0].start, 10);
+	assert_string_equal(s.v[0].word1, "CREATE");
+	assert_string_equal(s.v[0].word2, "TABLE");
+	assert_false(gm_sql_is_txn_control(&s.v[0]));
+	assert_string_equal(s.v[1].word1, "COMMIT");
+	assert_true(gm_sql_is_txn_control(&s.v[1]));
+	assert_memory_equal(sql + s.v[1].start, "Commit", 6);
+	assert_false(gm_sql_is_txn_control(&s.v[2]));	/* ROLLBACK TO is fine */
+	gm_sql_stmts_free(&s);
+}
+
+static void lex_fails(const char *sql, size_t expect_off, const char *what)
+{
+	struct gm_sql_stmts s;
+	const char *problem = NULL;
+	size_t off = 0;
+
+	assert_int_equal(gm_sql_split(sql, strlen(sql), &s, &problem, &off), -1);
+	assert_non_null(strstr(problem, what));
+	assert_int_equal(off, expect_off);
+	gm_sql_stmts_free(&s);
+}
+
+static void test_unterminated(void **state)
+{
+	(void)state;
+	lex_fails("SELECT 1; SELECT 'x", 17, "quoted string");
+	lex_fails("SELECT \"x", 7, "quoted identifier");
+	lex_fails("SELECT $tag$ body $tga$;", 7, "dollar-quoted");
+	lex_fails("SELECT 1 /* a /* b */", 9, "comment");
+	lex_fails("SELECT E'\\'", 7, "quoted string");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_offsets_and_words),
+		cmocka_unit_test(test_unterminated),
+	};
+	return cmocka_run_group_tests_name("sql statement splitting", tests, NULL, NULL);
+}
