@@ -52,6 +52,7 @@ IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o)
 .PHONY: all deps check check-unit check-integration check-asan demo demo-stop \
 	install uninstall clean lint
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(BIN)
 
@@ -88,7 +89,7 @@ check-unit: $(UNIT_BIN)
 	@scripts/run-tests.sh unit $(UNIT_BIN)
 
 check-integration: $(BIN) $(IT_BIN)
-	@GM_BIN=$(abspath $(BIN)) scripts/with-postgres.sh scripts/run-tests.sh integration $(IT_BIN)
+	@GM_BIN=$(abspath $(BIN)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh scripts/run-tests.sh integration $(IT_BIN)
 
 check-asan: deps
 	@$(MAKE) --no-print-directory SANITIZE=1 check-unit check-integration

@@ -1,0 +1,424 @@
+/* Integration tests: up and list against a real PostgreSQL, through the
+ * garage-migrate binary (exit codes and messages are part of the promise). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+#define HISTORY_COUNT "SELECT count(*) FROM garage_migrate.schema_history"
+
+/* Runs the binary on database db with the project's migrations. */
+static int gm(char **out, char **err, const char *db, const char *args)
+{
+	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s/migrations' %s", pgt_bin(), db,
+		       pgt_root(), args);
+}
+
+/* Runs the binary on database db with migrations from dir. */
+static int gm_dir(char **out, char **err, const char *db, const char *dir, const char *args)
+{
+	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s' %s", pgt_bin(), db, dir, args);
+}
+
+static size_t occurrences(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+static void test_up_then_up_again_changes_nothing(void **state)
+{
+	char *db = pgt_create_db("gm_up"), *out, *err, *t1, *t2;
+	PGconn *c;
+
+	(void)state;
+	assert_int_equal(gm(&out, &err, db, "up"), 0);
+	assert_contains(out, "applied 0001_base_organizations_users.sql");
+	assert_contains(out, "applied 0008_add_ai_garage_rls_policies.sql");
+	assert_contains(out, "8 migrations applied");
+	free(out);
+	free(err);
+	c = pgt_connect(db);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 8);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE action = 'up' AND outcome = 'ok'"), 8);
+	t1 = pgt_value(c, "SELECT string_agg(applied_at::text || checksum, ',' ORDER BY version) FROM garage_migrate.schema_history");
+
+	assert_int_equal(gm(&out, &err, db, "up"), 0);
+	assert_contains(out, "nothing to apply");
+	free(out);
+	free(err);
+	t2 = pgt_value(c, "SELECT string_agg(applied_at::text || checksum, ',' ORDER BY version) FROM garage_migrate.schema_history");
+	assert_string_equal(t1, t2);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log"), 8);
+	/* The history is not in public, where a Supabase API would expose it. */
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE '%history%'"), 0);
+	free(t1);
+	free(t2);
+	PQfinish(c);
+	free(db);
+}
+
+static void test_list_before_and_after(void **state)
+{
+	char *db = pgt_create_db("gm_list"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	assert_int_equal(gm(&out, &err, db, "list --format json"), 0);
+	assert_int_equal(occurrences(out, "\"state\":\"pending\""), 8);
+	assert_contains(out, "\"summary\":{\"total\":8,\"applied\":0,\"pending\":8,\"modified\":0,\"missing\":0}");
+	free(out);
+	free(err);
+	/* list is read-only: no history table appears. */
+	assert_null(pgt_value(c, "SELECT to_regnamespace('garage_migrate')::text"));
+
+	assert_int_equal(gm(NULL, NULL, db, "up"), 0);
+	assert_int_equal(gm(&out, &err, db, "list --format json"), 0);
+	assert_int_equal(occurrences(out, "\"state\":\"applied\""), 8);
+	assert_contains(out, "\"version\":\"0004\",\"name\":\"create_custom_agent_orders_table\",\"state\":\"applied\"");
+	free(out);
+	free(err);
+	assert_int_equal(gm(&out, &err, db, "list"), 0);
+	assert_contains(out, "VERSION  NAME");
+	assert_contains(out, "0008     add_ai_garage_rls_policies          applied");
+	assert_contains(out, "8 migrations: 8 applied, 0 pending");
+	free(out);
+	free(err);
+	PQfinish(c);
+	free(db);
+}
+
+static void test_failure_at_third_statement(void **state)
+{
+	char *db = pgt_create_db("gm_fail"), *dir = pgt_tempdir(), *out, *err, *expect;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_write(dir, "0001_first.sql", "CREATE TABLE first_ok (id int);\n");
+	/* The third statement fails at run time: the server gives no
+	 * position, so the line comes from the statement count. */
+	pgt_write(dir, "0002_third_fails.sql",
+		  "-- garage:up\n"
+		  "CREATE TABLE s1 (id int);\n"
+		  "CREATE TABLE s2 (id int);\n"
+		  "\n"
+		  "  INSERT INTO s1 VALUES (1 / 0);\n"
+		  "-- garage:down\n"
+		  "DROP TABLE s2; DROP TABLE s1;\n");
+	pgt_write(dir, "0003_after.sql", "CREATE TABLE after_failure (id int);\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 4);
+	expect = gm_xasprintf("%s/0002_third_fails.sql:5:3: error: division by zero", dir);
+	assert_contains(err, expect);
+	assert_contains(err, "SQLSTATE: 22012");
+	assert_contains(out, "applied 0001_first.sql");
+	assert_not_contains(out, "0003_after");
+	free(expect);
+	free(out);
+	free(err);
+	assert_non_null(pgt_value(c, "SELECT to_regclass('first_ok')::text"));
+	assert_null(pgt_value(c, "SELECT to_regclass('s1')::text"));
+	assert_null(pgt_value(c, "SELECT to_regclass('s2')::text"));
+	assert_null(pgt_value(c, "SELECT to_regclass('after_failure')::text"));
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE version = 2 AND outcome = 'failed' AND message = 'division by zero'"), 1);
+
+	/* An error with a server position points at the exact column, also
+	 * after multi-byte characters on the same line. */
+	pgt_write(dir, "0002_third_fails.sql",
+		  "CREATE TABLE s1 (id int);\n"
+		  "CREATE TABLE s2 (id int);\n"
+		  "CREATE TABLE s3 (ïd int, organisation_id uuidd REFERENCES nowhere (id));\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 4);
+	expect = gm_xasprintf("%s/0002_third_fails.sql:3:42: error: type \"uuidd\" does not exist", dir);
+	assert_contains(err, expect);
+	assert_contains(err, "    3 | CREATE TABLE s3 (ïd int, organisation_id uuidd REFERENCES nowhere (id));\n");
+	assert_contains(err, "      |                                          ^\n");
+	free(expect);
+	free(out);
+	free(err);
+	assert_null(pgt_value(c, "SELECT to_regclass('s1')::text"));
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
+	PQfinish(c);
+	pgt_rmdir(dir);
+	free(db);
+}
+
+static void test_edited_or_missing_applied_file_is_refused(void **state)
+{
+	char *db = pgt_create_db("gm_edit"), *dir = pgt_tempdir(), *out, *err, *path;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	pgt_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
+
+	/* CRLF line endings are not an edit. */
+	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\r\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "nothing to apply");
+	free(out);
+	free(err);
+
+	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id bigint);\n");
+	pgt_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 1);
+	path = gm_xasprintf("%s/0001_a.sql: error: applied migration was edited", dir);
+	assert_contains(err, path);
+	assert_contains(err, "what to do:");
+	free(path);
+	free(out);
+	free(err);
+	assert_null(pgt_value(c, "SELECT to_regclass('c')::text"));
+	assert_int_equal(gm_dir(&out, &err, db, dir, "list"), 0);
+	assert_contains(out, "modified");
+	free(out);
+	free(err);
+
+	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	path = gm_xasprintf("%s/0002_b.sql", dir);
+	assert_int_equal(remove(path), 0);
+	free(path);
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 1);
+	assert_contains(err, "applied migration 0002_b is missing from the migrations folder");
+	free(out);
+	free(err);
+	assert_null(pgt_value(c, "SELECT to_regclass('c')::text"));
+	assert_int_equal(gm_dir(&out, &err, db, dir, "list --format json"), 0);
+	assert_contains(out, "\"version\":\"0002\",\"name\":\"b\",\"state\":\"missing\"");
+	free(out);
+	free(err);
+	PQfinish(c);
+	pgt_rmdir(dir);
+	free(db);
+}
+
+static void test_dry_run_changes_nothing(void **state)
+{
+	char *db = pgt_create_db("gm_dry"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	assert_int_equal(gm(&out, &err, db, "up --dry-run"), 0);
+	assert_contains(out, "/migrations/0001_base_organizations_users.sql (would run in its own transaction)");
+	assert_contains(out, "CREATE TABLE custom_agent_orders (");
+	assert_contains(out, "-- dry run: 8 migrations would be applied; nothing was changed");
+	free(out);
+	free(err);
+	assert_null(pgt_value(c, "SELECT to_regnamespace('garage_migrate')::text"));
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"), 0);
+	PQfinish(c);
+	free(db);
+}
+
+static void test_single_transaction_is_all_or_nothing(void **state)
+{
+	char *db = pgt_create_db("gm_single"), *dir = pgt_tempdir(), *out, *err, *expect;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	pgt_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	pgt_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\nSELECT no_such_column FROM a;\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up --single-transaction"), 4);
+	expect = gm_xasprintf("%s/0003_c.sql:2:8: error: column \"no_such_column\" does not exist", dir);
+	assert_contains(err, expect);
+	assert_contains(err, "the whole run was rolled back");
+	free(expect);
+	free(out);
+	free(err);
+	assert_null(pgt_value(c, "SELECT to_regclass('a')::text"));
+	assert_null(pgt_value(c, "SELECT to_regclass('b')::text"));
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 0);
+
+	pgt_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up --single-transaction"), 0);
+	assert_contains(out, "3 migrations applied");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
+	PQfinish(c);
+	pgt_rmdir(dir);
+	free(db);
+}
+
+static void test_target_and_out_of_order(void **state)
+{
+	char *db = pgt_create_db("gm_order"), *dir = pgt_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	pgt_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
+	pgt_write(dir, "0004_d.sql", "CREATE TABLE d (id int);\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up --to 3"), 0);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	assert_null(pgt_value(c, "SELECT to_regclass('d')::text"));
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up --to 2"), 2);
+	assert_contains(err, "no migration has version 2");
+	free(out);
+	free(err);
+
+	/* A late-merged migration older than the newest applied one. */
+	pgt_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 1);
+	assert_contains(err, "0002_b.sql: error: pending migration is older than the newest applied one (0003_c)");
+	free(out);
+	free(err);
+	assert_null(pgt_value(c, "SELECT to_regclass('d')::text"));
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up --out-of-order"), 0);
+	assert_contains(out, "applied 0002_b.sql");
+	assert_contains(out, "applied 0004_d.sql");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 4);
+	PQfinish(c);
+	pgt_rmdir(dir);
+	free(db);
+}
+
+static void test_concurrent_runs_apply_once(void **state)
+{
+	char *db = pgt_create_db("gm_race"), *dir = pgt_tempdir(), *out, *err, *script;
+	PGconn *c;
+
+	(void)state;
+	/* Eight processes at once; every one must exit 0. */
+	script = gm_xasprintf("fails=0\n"
+			      "for i in 1 2 3 4 5 6 7 8; do\n"
+			      "  %s -d 'dbname=%s' -m '%s/migrations' up &\n"
+			      "done\n"
+			      "for j in 1 2 3 4 5 6 7 8; do wait -n || fails=$((fails + 1)); done\n"
+			      "echo \"failed=$fails\"\n",
+			      pgt_bin(), db, pgt_root());
+	pgt_write(dir, "race.sh", script);
+	assert_int_equal(pgt_run(&out, &err, "bash '%s/race.sh'", dir), 0);
+	assert_contains(out, "failed=0");
+	assert_int_equal((int)occurrences(out, "applied 0004_create_custom_agent_orders_table.sql"), 1);
+	assert_int_equal((int)occurrences(out, "skipped 0004_create_custom_agent_orders_table.sql"), 7);
+	free(out);
+	free(err);
+	free(script);
+	c = pgt_connect(db);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 8);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE outcome = 'ok'"), 8);
+	PQfinish(c);
+	pgt_rmdir(dir);
+	free(db);
+}
+
+static void test_bad_input_leaves_database_untouched(void **state)
+{
+	char *db = pgt_create_db("gm_bad"), *dir = pgt_tempdir(), *out, *err, *expect;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	assert_int_equal(gm_dir(&out, &err, db, "/nonexistent/migrations", "up"), 6);
+	assert_contains(err, "/nonexistent/migrations: error: cannot open migrations folder");
+	free(out);
+	free(err);
+
+	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	pgt_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 6);
+	expect = gm_xasprintf("%s/0002_b.sql:2:36: error: unterminated dollar-quoted string", dir);
+	assert_contains(err, expect);
+	free(expect);
+	free(out);
+	free(err);
+	assert_null(pgt_value(c, "SELECT to_regnamespace('garage_migrate')::text"));
+	assert_null(pgt_value(c, "SELECT to_regclass('a')::text"));
+	PQfinish(c);
+	pgt_rmdir(dir);
+	free(db);
+}
+
+static void test_no_password_in_output(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	/* Nothing listens on port 1: the connection fails, and neither the
+	 * message nor anything else may echo the password. */
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'postgresql://gm:S3cretPw9@127.0.0.1:1/x' -m '%s/migrations' up",
+				 pgt_bin(), pgt_root()), 3);
+	assert_contains(err, "cannot connect to the database");
+	assert_not_contains(err, "S3cretPw9");
+	assert_not_contains(out, "S3cretPw9");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "DATABASE_URL='postgresql://gm:S3cretPw9@127.0.0.1:1/x' %s -m '%s/migrations' list",
+				 pgt_bin(), pgt_root()), 3);
+	assert_not_contains(err, "S3cretPw9");
+	free(out);
+	free(err);
+}
+
+static void test_usage_and_help(void **state)
+{
+	static const char *const cmds[] = { "up", "list" };
+	char *out, *err;
+	size_t k;
+
+	(void)state;
+	assert_int_equal(pgt_run(&out, &err, "%s --help", pgt_bin()), 0);
+	assert_contains(out, "usage: garage-migrate");
+	free(out);
+	free(err);
+	for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		assert_int_equal(pgt_run(&out, &err, "%s %s --help", pgt_bin(), cmds[k]), 0);
+		assert_contains(out, "--database-url");
+		free(out);
+		free(err);
+	}
+	assert_int_equal(pgt_run(&out, &err, "%s --version", pgt_bin()), 0);
+	assert_contains(out, "garage-migrate ");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s frobnicate", pgt_bin()), 2);
+	assert_contains(err, "unknown command 'frobnicate'");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s up --bogus", pgt_bin()), 2);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s list --format xml", pgt_bin()), 2);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s up --lock-timeout '1s; DROP TABLE x'", pgt_bin()), 2);
+	free(out);
+	free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_up_then_up_again_changes_nothing),
+		cmocka_unit_test(test_list_before_and_after),
+		cmocka_unit_test(test_failure_at_third_statement),
+		cmocka_unit_test(test_edited_or_missing_applied_file_is_refused),
+		cmocka_unit_test(test_dry_run_changes_nothing),
+		cmocka_unit_test(test_single_transaction_is_all_or_nothing),
+		cmocka_unit_test(test_target_and_out_of_order),
+		cmocka_unit_test(test_concurrent_runs_apply_once),
+		cmocka_unit_test(test_bad_input_leaves_database_untouched),
+		cmocka_unit_test(test_no_password_in_output),
+		cmocka_unit_test(test_usage_and_help),
+	};
+	return cmocka_run_group_tests_name("up and list", tests, NULL, NULL);
+}

@@ -1,0 +1,181 @@
+/* pgtest.c - integration test helpers (see pgtest.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+const char *pgt_root(void)
+{
+	const char *r = getenv("GM_ROOT");
+	return r && *r ? r : ".";
+}
+
+const char *pgt_bin(void)
+{
+	const char *b = getenv("GM_BIN");
+	if (!b || !*b)
+		fail_msg("GM_BIN is not set: run through 'make check'");
+	return b;
+}
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+PGconn *pgt_connect(const char *dbname)
+{
+	const char *keys[] = { "dbname", NULL };
+	const char *vals[] = { dbname, NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 0);
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("cannot connect to %s: %s (is this run through 'make check'?)",
+			 dbname, PQerrorMessage(c));
+	PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+char *pgt_create_db(const char *prefix)
+{
+	static int seq;
+	char *name = gm_xasprintf("%s_%d_%d", prefix, (int)getpid(), ++seq);
+	char *sql = gm_xasprintf("CREATE DATABASE \"%s\"", name);
+	PGconn *c = pgt_connect("postgres");
+
+	pgt_exec(c, sql);
+	PQfinish(c);
+	free(sql);
+	return name;
+}
+
+void pgt_exec(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		fail_msg("SQL failed: %s\n%s", PQresultErrorMessage(r), sql);
+	PQclear(r);
+}
+
+char *pgt_value(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	char *v = NULL;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("query failed: %s\n%s", PQresultErrorMessage(r), sql);
+	if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		v = gm_xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+long pgt_count(PGconn *c, const char *sql)
+{
+	char *v = pgt_value(c, sql);
+	long n;
+
+	if (!v)
+		fail_msg("no value from: %s", sql);
+	n = strtol(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+char *pgt_error_state(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	const char *s;
+	char *out;
+
+	if (PQresultStatus(r) != PGRES_FATAL_ERROR)
+		fail_msg("expected an error from: %s", sql);
+	s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	out = gm_xstrdup(s ? s : "");
+	PQclear(r);
+	return out;
+}
+
+static char *slurp(const char *path)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (f) {
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			gm_strbuf_add(&sb, buf, n);
+		fclose(f);
+	}
+	return gm_strbuf_detach(&sb, NULL);
+}
+
+int pgt_run(char **out, char **err, const char *fmt, ...)
+{
+	char ofile[] = "/tmp/gm-it-out-XXXXXX", efile[] = "/tmp/gm-it-err-XXXXXX";
+	struct gm_strbuf cmd = GM_STRBUF_INIT;
+	int fo = mkstemp(ofile), fe = mkstemp(efile), rc;
+	va_list ap;
+
+	assert_true(fo >= 0 && fe >= 0);
+	close(fo);
+	close(fe);
+	gm_strbuf_adds(&cmd, "( ");
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&cmd, fmt, ap);
+	va_end(ap);
+	gm_strbuf_addf(&cmd, " ) >%s 2>%s </dev/null", ofile, efile);
+	rc = system(cmd.buf);
+	gm_strbuf_release(&cmd);
+	if (out)
+		*out = slurp(ofile);
+	if (err)
+		*err = slurp(efile);
+	unlink(ofile);
+	unlink(efile);
+	if (rc == -1 || !WIFEXITED(rc))
+		return -1;
+	return WEXITSTATUS(rc);
+}
+
+char *pgt_tempdir(void)
+{
+	char tmpl[] = "/tmp/gm-it-XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	assert_non_null(d);
+	return gm_xstrdup(d);
+}
+
+void pgt_write(const char *dir, const char *name, const char *text)
+{
+	char *path = gm_xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+void pgt_rmdir(char *dir)
+{
+	char *cmd = gm_xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(dir);
+}

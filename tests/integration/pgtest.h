@@ -1,0 +1,48 @@
+/* pgtest.h - helpers for integration tests against the throwaway server
+ * started by scripts/with-postgres.sh (PGHOST, PGPORT, PGUSER are set). */
+#ifndef PGTEST_H
+#define PGTEST_H
+
+#include <libpq-fe.h>
+
+/* Project root (GM_ROOT, default ".") and the binary under test (GM_BIN). */
+const char *pgt_root(void);
+const char *pgt_bin(void);
+
+/* A fresh database with a unique name starting with prefix (caller frees). */
+char *pgt_create_db(const char *prefix);
+PGconn *pgt_connect(const char *dbname);
+
+/* Fails the test on error. */
+void pgt_exec(PGconn *c, const char *sql);
+/* First column of the first row, or NULL for no row / SQL NULL (caller
+ * frees); fails the test on error. */
+char *pgt_value(PGconn *c, const char *sql);
+long pgt_count(PGconn *c, const char *sql);
+/* Runs sql expecting an error; returns its SQLSTATE (caller frees). */
+char *pgt_error_state(PGconn *c, const char *sql);
+
+/* Runs a shell command line; captures stdout and stderr (caller frees,
+ * either may be NULL); returns the exit status. */
+int pgt_run(char **out, char **err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+char *pgt_tempdir(void);
+void pgt_write(const char *dir, const char *name, const char *text);
+void pgt_rmdir(char *dir);
+
+#define assert_contains(hay, needle)                                              \
+	do {                                                                      \
+		const char *h_ = (hay), *n_ = (needle);                           \
+		if (!h_ || !strstr(h_, n_))                                       \
+			fail_msg("expected to find '%s' in:\n%s", n_, h_ ? h_ : "(null)"); \
+	} while (0)
+
+#define assert_not_contains(hay, needle)                                          \
+	do {                                                                      \
+		const char *h_ = (hay), *n_ = (needle);                           \
+		if (h_ && strstr(h_, n_))                                         \
+			fail_msg("did not expect '%s' in:\n%s", n_, h_);          \
+	} while (0)
+
+#endif
