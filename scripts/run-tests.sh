@@ -12,9 +12,9 @@ for t in "$@"; do
 	echo "== $(basename "$t")"
 	"$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
-	run=$(sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' "$out" | tail -n 1)
-	bad=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$out" | tail -n 1)
-	bad=${bad:-0}
+	# A binary may run several groups: add up every group's summary.
+	run=$(sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' "$out" | awk '{s += $1} END {if (NR) print s}')
+	bad=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$out" | awk '{s += $1} END {print s + 0}')
 	if [ -z "$run" ]; then
 		failed=$((failed + 1)); broken+=("$(basename "$t") (died: exit $rc)")
 		continue
