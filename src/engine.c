@@ -57,24 +57,24 @@ void gm_status_build(const struct gm_migration_set *set, const struct gm_history
 		const struct gm_migration *m = i < set->n ? set->v[i] : NULL;
 		const struct gm_applied *a = j < h->n ? &h->v[j] : NULL;
 
-		if (m && (!a || m->version < a->version)) {
-			it.version = m->version;
-			it.m = m;
-			it.state = GM_STATE_PENDING;
-			it.out_of_order = any_applied && m->version < newest;
-			i++;
-		} else if (a && (!m || a->version < m->version)) {
-			it.version = a->version;
-			it.a = a;
-			it.state = GM_STATE_MISSING;
-			j++;
-		} else {
+		if (m && a && m->version == a->version) {
 			it.version = m->version;
 			it.m = m;
 			it.a = a;
 			it.state = strcmp(m->checksum, a->checksum) == 0 ? GM_STATE_APPLIED
 									 : GM_STATE_MODIFIED;
 			i++;
+			j++;
+		} else if (m && (!a || m->version < a->version)) {
+			it.version = m->version;
+			it.m = m;
+			it.state = GM_STATE_PENDING;
+			it.out_of_order = any_applied && m->version < newest;
+			i++;
+		} else if (a) {
+			it.version = a->version;
+			it.a = a;
+			it.state = GM_STATE_MISSING;
 			j++;
 		}
 		status_push(out, &cap, &it);

@@ -83,7 +83,7 @@ static void test_list_before_and_after(void **state)
 	free(out);
 	free(err);
 	/* list is read-only: no history table appears. */
-	assert_null(pgt_value(c, "SELECT to_regnamespace('garage_migrate')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
 
 	assert_int_equal(gm(NULL, NULL, db, "up"), 0);
 	assert_int_equal(gm(&out, &err, db, "list --format json"), 0);
@@ -128,10 +128,10 @@ static void test_failure_at_third_statement(void **state)
 	free(expect);
 	free(out);
 	free(err);
-	assert_non_null(pgt_value(c, "SELECT to_regclass('first_ok')::text"));
-	assert_null(pgt_value(c, "SELECT to_regclass('s1')::text"));
-	assert_null(pgt_value(c, "SELECT to_regclass('s2')::text"));
-	assert_null(pgt_value(c, "SELECT to_regclass('after_failure')::text"));
+	assert_false(pgt_is_null(c, "SELECT to_regclass('first_ok')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('s1')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('s2')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('after_failure')::text"));
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE version = 2 AND outcome = 'failed' AND message = 'division by zero'"), 1);
 
@@ -149,7 +149,7 @@ static void test_failure_at_third_statement(void **state)
 	free(expect);
 	free(out);
 	free(err);
-	assert_null(pgt_value(c, "SELECT to_regclass('s1')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('s1')::text"));
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
 	PQfinish(c);
 	pgt_rmdir(dir);
@@ -182,7 +182,7 @@ static void test_edited_or_missing_applied_file_is_refused(void **state)
 	free(path);
 	free(out);
 	free(err);
-	assert_null(pgt_value(c, "SELECT to_regclass('c')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('c')::text"));
 	assert_int_equal(gm_dir(&out, &err, db, dir, "list"), 0);
 	assert_contains(out, "modified");
 	free(out);
@@ -196,7 +196,7 @@ static void test_edited_or_missing_applied_file_is_refused(void **state)
 	assert_contains(err, "applied migration 0002_b is missing from the migrations folder");
 	free(out);
 	free(err);
-	assert_null(pgt_value(c, "SELECT to_regclass('c')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('c')::text"));
 	assert_int_equal(gm_dir(&out, &err, db, dir, "list --format json"), 0);
 	assert_contains(out, "\"version\":\"0002\",\"name\":\"b\",\"state\":\"missing\"");
 	free(out);
@@ -218,7 +218,7 @@ static void test_dry_run_changes_nothing(void **state)
 	assert_contains(out, "-- dry run: 8 migrations would be applied; nothing was changed");
 	free(out);
 	free(err);
-	assert_null(pgt_value(c, "SELECT to_regnamespace('garage_migrate')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"), 0);
 	PQfinish(c);
 	free(db);
@@ -240,8 +240,8 @@ static void test_single_transaction_is_all_or_nothing(void **state)
 	free(expect);
 	free(out);
 	free(err);
-	assert_null(pgt_value(c, "SELECT to_regclass('a')::text"));
-	assert_null(pgt_value(c, "SELECT to_regclass('b')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('a')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('b')::text"));
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 0);
 
 	pgt_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
@@ -268,7 +268,7 @@ static void test_target_and_out_of_order(void **state)
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
-	assert_null(pgt_value(c, "SELECT to_regclass('d')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('d')::text"));
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up --to 2"), 2);
 	assert_contains(err, "no migration has version 2");
 	free(out);
@@ -280,7 +280,7 @@ static void test_target_and_out_of_order(void **state)
 	assert_contains(err, "0002_b.sql: error: pending migration is older than the newest applied one (0003_c)");
 	free(out);
 	free(err);
-	assert_null(pgt_value(c, "SELECT to_regclass('d')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('d')::text"));
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up --out-of-order"), 0);
 	assert_contains(out, "applied 0002_b.sql");
 	assert_contains(out, "applied 0004_d.sql");
@@ -340,8 +340,8 @@ static void test_bad_input_leaves_database_untouched(void **state)
 	free(expect);
 	free(out);
 	free(err);
-	assert_null(pgt_value(c, "SELECT to_regnamespace('garage_migrate')::text"));
-	assert_null(pgt_value(c, "SELECT to_regclass('a')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('a')::text"));
 	PQfinish(c);
 	pgt_rmdir(dir);
 	free(db);

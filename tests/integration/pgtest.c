@@ -83,6 +83,14 @@ char *pgt_value(PGconn *c, const char *sql)
 	return v;
 }
 
+int pgt_is_null(PGconn *c, const char *sql)
+{
+	char *v = pgt_value(c, sql);
+
+	free(v);
+	return v == NULL;
+}
+
 long pgt_count(PGconn *c, const char *sql)
 {
 	char *v = pgt_value(c, sql);

@@ -19,6 +19,9 @@ void pgt_exec(PGconn *c, const char *sql);
  * frees); fails the test on error. */
 char *pgt_value(PGconn *c, const char *sql);
 long pgt_count(PGconn *c, const char *sql);
+/* Non-zero when sql yields no row or SQL NULL (e.g. to_regclass of a
+ * relation that does not exist). */
+int pgt_is_null(PGconn *c, const char *sql);
 /* Runs sql expecting an error; returns its SQLSTATE (caller frees). */
 char *pgt_error_state(PGconn *c, const char *sql);
 

@@ -120,6 +120,7 @@ static void test_out_of_order(void **state)
 	struct gm_status st;
 
 	/* History holds 1 and 3 only: pending 2 is older than 3. */
+	free(f->a[1].script);
 	f->a[1] = f->a[2];
 	f->h.n = 2;
 	gm_status_build(&f->set, &f->h, &st);
