@@ -39,6 +39,7 @@ LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c \
 CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 IT_SRC = $(wildcard tests/integration/it_*.c)
+TEST_COMMON = tests/common/testfs.c
 IT_HELPER = tests/integration/pgtest.c
 
 LIB = $(BUILD)/libgarage.a
@@ -47,7 +48,8 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 IT_BIN = $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
-IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o)
+TEST_COMMON_OBJ = $(TEST_COMMON:%.c=$(BUILD)/%.o)
+IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o) $(TEST_COMMON_OBJ)
 
 .PHONY: all deps check check-unit check-integration check-asan demo demo-stop \
 	install uninstall clean lint
@@ -68,15 +70,15 @@ $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
 
 # Tests link the core library, never main.c.
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB)
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_COMMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_COMMON_OBJ) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(IT_HELPER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(IT_HELPER_OBJ) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
 
-$(BUILD)/tests/%.o: ALL_CFLAGS += $(CMOCKA_CFLAGS)
+$(BUILD)/tests/%.o: ALL_CFLAGS += $(CMOCKA_CFLAGS) -Itests/common
 
 # Installs what is missing (as root) or prints the apt-get line.
 deps:

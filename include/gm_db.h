@@ -35,7 +35,8 @@ struct gm_error *gm_db_exec_params(struct gm_db *db, const char *sql, int nparam
 
 /* Quotes an identifier for SQL text; caller frees. */
 char *gm_db_quote_ident(struct gm_db *db, const char *ident);
-/* Quotes a literal for SQL text; caller frees. */
+/* Quotes a literal for SQL text, or gives "NULL" for text libpq cannot
+ * quote (invalid in the client encoding); caller frees. */
 char *gm_db_quote_literal(struct gm_db *db, const char *s);
 
 /* Removes every occurrence of secret from msg in place ("***"); returns a

@@ -22,10 +22,6 @@ static const char up_usage[] =
 	"      --lock-timeout T        bound each statement's wait for a lock (5s, 500ms)\n"
 	"      --statement-timeout T   bound each statement's run time\n" GM_GLOBAL_HELP;
 
-struct up_ctx {
-	int dry_run;
-};
-
 static void on_event(void *ctx, const struct gm_up_event *ev)
 {
 	(void)ctx;
@@ -67,7 +63,6 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
 	struct gm_error *err;
-	struct up_ctx ctx = { 0 };
 	int c;
 
 	memset(&o, 0, sizeof(o));
@@ -104,10 +99,8 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	if (optind < argc)
 		return gm_cli_usage_error("up", "unexpected argument '%s'", argv[optind]);
 
-	ctx.dry_run = o.dry_run;
 	o.os_user = gm_cli_os_user();
 	o.on_event = on_event;
-	o.ctx = &ctx;
 	if ((err = gm_cli_load(cli, &set)) || (err = gm_cli_connect(cli, &db)) ||
 	    (err = gm_engine_up(db, set, &o, &res))) {
 		gm_db_close(db);

@@ -199,5 +199,9 @@ char *gm_db_quote_ident(struct gm_db *db, const char *ident)
 
 char *gm_db_quote_literal(struct gm_db *db, const char *s)
 {
-	return copy_escaped(PQescapeLiteral(db->conn, s, strlen(s)));
+	char *q = copy_escaped(PQescapeLiteral(db->conn, s, strlen(s)));
+
+	/* libpq refuses text that is not valid in the client encoding; such a
+	 * value (an odd OS user name) is recorded as NULL, never spliced raw. */
+	return q ? q : gm_xstrdup("NULL");
 }

@@ -294,7 +294,7 @@ static int sqlstate_is(const PGresult *res, const char *code)
 
 /* Points err at the place in m's file that the server blamed. */
 static void locate_in_file(struct gm_error *err, const struct seg *seg,
-			   const PGresult *res, size_t failed_stmt, const char *pos)
+			   size_t failed_stmt, const char *pos)
 {
 	const struct gm_migration *m = seg->m;
 	size_t up_off;
@@ -306,7 +306,6 @@ static void locate_in_file(struct gm_error *err, const struct seg *seg,
 	} else {
 		up_off = m->up_stmts.v[failed_stmt - seg->stmt_start].start;
 	}
-	(void)res;
 	free(err->file);
 	free(err->src_line);
 	err->file = gm_xstrdup(m->path);
@@ -350,7 +349,7 @@ static struct gm_error *script_error(struct gm_db *db, const struct script *sc,
 		return err;
 	}
 	err = gm_db_error(db, oc->error, kind, NULL);
-	locate_in_file(err, seg, oc->error, oc->ok, pos);
+	locate_in_file(err, seg, oc->ok, pos);
 	if (oc->connection_lost)
 		gm_error_advise(err, "the connection was lost while applying %s; the server rolled back its transaction, so nothing of it was applied", seg->m->filename);
 	else

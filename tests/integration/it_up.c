@@ -103,14 +103,14 @@ static void test_list_before_and_after(void **state)
 
 static void test_failure_at_third_statement(void **state)
 {
-	char *db = pgt_create_db("gm_fail"), *dir = pgt_tempdir(), *out, *err, *expect;
+	char *db = pgt_create_db("gm_fail"), *dir = tfs_tempdir(), *out, *err, *expect;
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	pgt_write(dir, "0001_first.sql", "CREATE TABLE first_ok (id int);\n");
+	tfs_write(dir, "0001_first.sql", "CREATE TABLE first_ok (id int);\n");
 	/* The third statement fails at run time: the server gives no
 	 * position, so the line comes from the statement count. */
-	pgt_write(dir, "0002_third_fails.sql",
+	tfs_write(dir, "0002_third_fails.sql",
 		  "-- garage:up\n"
 		  "CREATE TABLE s1 (id int);\n"
 		  "CREATE TABLE s2 (id int);\n"
@@ -118,7 +118,7 @@ static void test_failure_at_third_statement(void **state)
 		  "  INSERT INTO s1 VALUES (1 / 0);\n"
 		  "-- garage:down\n"
 		  "DROP TABLE s2; DROP TABLE s1;\n");
-	pgt_write(dir, "0003_after.sql", "CREATE TABLE after_failure (id int);\n");
+	tfs_write(dir, "0003_after.sql", "CREATE TABLE after_failure (id int);\n");
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 4);
 	expect = gm_xasprintf("%s/0002_third_fails.sql:5:3: error: division by zero", dir);
 	assert_contains(err, expect);
@@ -137,7 +137,7 @@ static void test_failure_at_third_statement(void **state)
 
 	/* An error with a server position points at the exact column, also
 	 * after multi-byte characters on the same line. */
-	pgt_write(dir, "0002_third_fails.sql",
+	tfs_write(dir, "0002_third_fails.sql",
 		  "CREATE TABLE s1 (id int);\n"
 		  "CREATE TABLE s2 (id int);\n"
 		  "CREATE TABLE s3 (ïd int, organisation_id uuidd REFERENCES nowhere (id));\n");
@@ -152,29 +152,29 @@ static void test_failure_at_third_statement(void **state)
 	assert_true(pgt_is_null(c, "SELECT to_regclass('s1')::text"));
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
 	PQfinish(c);
-	pgt_rmdir(dir);
+	tfs_rmdir(dir);
 	free(db);
 }
 
 static void test_edited_or_missing_applied_file_is_refused(void **state)
 {
-	char *db = pgt_create_db("gm_edit"), *dir = pgt_tempdir(), *out, *err, *path;
+	char *db = pgt_create_db("gm_edit"), *dir = tfs_tempdir(), *out, *err, *path;
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
-	pgt_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
 	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
 
 	/* CRLF line endings are not an edit. */
-	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\r\n");
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\r\n");
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 0);
 	assert_contains(out, "nothing to apply");
 	free(out);
 	free(err);
 
-	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id bigint);\n");
-	pgt_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id bigint);\n");
+	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 1);
 	path = gm_xasprintf("%s/0001_a.sql: error: applied migration was edited", dir);
 	assert_contains(err, path);
@@ -188,7 +188,7 @@ static void test_edited_or_missing_applied_file_is_refused(void **state)
 	free(out);
 	free(err);
 
-	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
 	path = gm_xasprintf("%s/0002_b.sql", dir);
 	assert_int_equal(remove(path), 0);
 	free(path);
@@ -202,7 +202,7 @@ static void test_edited_or_missing_applied_file_is_refused(void **state)
 	free(out);
 	free(err);
 	PQfinish(c);
-	pgt_rmdir(dir);
+	tfs_rmdir(dir);
 	free(db);
 }
 
@@ -226,13 +226,13 @@ static void test_dry_run_changes_nothing(void **state)
 
 static void test_single_transaction_is_all_or_nothing(void **state)
 {
-	char *db = pgt_create_db("gm_single"), *dir = pgt_tempdir(), *out, *err, *expect;
+	char *db = pgt_create_db("gm_single"), *dir = tfs_tempdir(), *out, *err, *expect;
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
-	pgt_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
-	pgt_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\nSELECT no_such_column FROM a;\n");
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\nSELECT no_such_column FROM a;\n");
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up --single-transaction"), 4);
 	expect = gm_xasprintf("%s/0003_c.sql:2:8: error: column \"no_such_column\" does not exist", dir);
 	assert_contains(err, expect);
@@ -244,26 +244,26 @@ static void test_single_transaction_is_all_or_nothing(void **state)
 	assert_true(pgt_is_null(c, "SELECT to_regclass('b')::text"));
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 0);
 
-	pgt_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
+	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up --single-transaction"), 0);
 	assert_contains(out, "3 migrations applied");
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
 	PQfinish(c);
-	pgt_rmdir(dir);
+	tfs_rmdir(dir);
 	free(db);
 }
 
 static void test_target_and_out_of_order(void **state)
 {
-	char *db = pgt_create_db("gm_order"), *dir = pgt_tempdir(), *out, *err;
+	char *db = pgt_create_db("gm_order"), *dir = tfs_tempdir(), *out, *err;
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
-	pgt_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
-	pgt_write(dir, "0004_d.sql", "CREATE TABLE d (id int);\n");
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
+	tfs_write(dir, "0004_d.sql", "CREATE TABLE d (id int);\n");
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up --to 3"), 0);
 	free(out);
 	free(err);
@@ -275,7 +275,7 @@ static void test_target_and_out_of_order(void **state)
 	free(err);
 
 	/* A late-merged migration older than the newest applied one. */
-	pgt_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 1);
 	assert_contains(err, "0002_b.sql: error: pending migration is older than the newest applied one (0003_c)");
 	free(out);
@@ -288,13 +288,13 @@ static void test_target_and_out_of_order(void **state)
 	free(err);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 4);
 	PQfinish(c);
-	pgt_rmdir(dir);
+	tfs_rmdir(dir);
 	free(db);
 }
 
 static void test_concurrent_runs_apply_once(void **state)
 {
-	char *db = pgt_create_db("gm_race"), *dir = pgt_tempdir(), *out, *err, *script;
+	char *db = pgt_create_db("gm_race"), *dir = tfs_tempdir(), *out, *err, *script;
 	PGconn *c;
 
 	(void)state;
@@ -306,7 +306,7 @@ static void test_concurrent_runs_apply_once(void **state)
 			      "for j in 1 2 3 4 5 6 7 8; do wait -n || fails=$((fails + 1)); done\n"
 			      "echo \"failed=$fails\"\n",
 			      pgt_bin(), db, pgt_root());
-	pgt_write(dir, "race.sh", script);
+	tfs_write(dir, "race.sh", script);
 	assert_int_equal(pgt_run(&out, &err, "bash '%s/race.sh'", dir), 0);
 	assert_contains(out, "failed=0");
 	assert_int_equal((int)occurrences(out, "applied 0004_create_custom_agent_orders_table.sql"), 1);
@@ -317,13 +317,13 @@ static void test_concurrent_runs_apply_once(void **state)
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 8);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE outcome = 'ok'"), 8);
 	PQfinish(c);
-	pgt_rmdir(dir);
+	tfs_rmdir(dir);
 	free(db);
 }
 
 static void test_bad_input_leaves_database_untouched(void **state)
 {
-	char *db = pgt_create_db("gm_bad"), *dir = pgt_tempdir(), *out, *err, *expect;
+	char *db = pgt_create_db("gm_bad"), *dir = tfs_tempdir(), *out, *err, *expect;
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
@@ -332,8 +332,8 @@ static void test_bad_input_leaves_database_untouched(void **state)
 	free(out);
 	free(err);
 
-	pgt_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
-	pgt_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n");
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n");
 	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 6);
 	expect = gm_xasprintf("%s/0002_b.sql:2:36: error: unterminated dollar-quoted string", dir);
 	assert_contains(err, expect);
@@ -343,7 +343,7 @@ static void test_bad_input_leaves_database_untouched(void **state)
 	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
 	assert_true(pgt_is_null(c, "SELECT to_regclass('a')::text"));
 	PQfinish(c);
-	pgt_rmdir(dir);
+	tfs_rmdir(dir);
 	free(db);
 }
 

@@ -159,31 +159,3 @@ int pgt_run(char **out, char **err, const char *fmt, ...)
 		return -1;
 	return WEXITSTATUS(rc);
 }
-
-char *pgt_tempdir(void)
-{
-	char tmpl[] = "/tmp/gm-it-XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return gm_xstrdup(d);
-}
-
-void pgt_write(const char *dir, const char *name, const char *text)
-{
-	char *path = gm_xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(path);
-}
-
-void pgt_rmdir(char *dir)
-{
-	char *cmd = gm_xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(dir);
-}

@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#include "testfs.h"
+
 /* Project root (GM_ROOT, default ".") and the binary under test (GM_BIN). */
 const char *pgt_root(void);
 const char *pgt_bin(void);
@@ -30,9 +32,6 @@ char *pgt_error_state(PGconn *c, const char *sql);
 int pgt_run(char **out, char **err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-char *pgt_tempdir(void);
-void pgt_write(const char *dir, const char *name, const char *text);
-void pgt_rmdir(char *dir);
 
 #define assert_contains(hay, needle)                                              \
 	do {                                                                      \

@@ -9,12 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "gm_error.h"
 #include "gm_migration.h"
 #include "gm_strbuf.h"
+#include "testfs.h"
 
 /* Parses text as file "<name>"; returns the error (or NULL) and the
  * migration through *out. */
@@ -90,47 +89,19 @@ static void test_name_parsing(void **state)
 
 /* ---- folders ---- */
 
-static char *make_dir(void)
-{
-	char tmpl[] = "/tmp/gm-unit-XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return gm_xstrdup(d);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char *path = gm_xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(path);
-}
-
-static void remove_dir(char *dir)
-{
-	char *cmd = gm_xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(dir);
-}
-
 static void test_ordering_is_numeric(void **state)
 {
-	char *dir = make_dir();
+	char *dir = tfs_tempdir();
 	struct gm_migration_set *set = NULL;
 	struct gm_error *err;
 
 	(void)state;
-	write_file(dir, "10_ten.sql", "SELECT 10;");
-	write_file(dir, "9_nine.sql", "SELECT 9;");
-	write_file(dir, "0002_two.sql", "SELECT 2;");
-	write_file(dir, "20261124120000_stamp.sql", "SELECT 3;");
-	write_file(dir, "README.md", "not a migration");
-	write_file(dir, ".hidden.sql", "ignored");
+	tfs_write(dir, "10_ten.sql", "SELECT 10;");
+	tfs_write(dir, "9_nine.sql", "SELECT 9;");
+	tfs_write(dir, "0002_two.sql", "SELECT 2;");
+	tfs_write(dir, "20261124120000_stamp.sql", "SELECT 3;");
+	tfs_write(dir, "README.md", "not a migration");
+	tfs_write(dir, ".hidden.sql", "ignored");
 	err = gm_migration_set_load(dir, &set);
 	assert_null(err);
 	assert_int_equal(set->n, 4);
@@ -139,18 +110,18 @@ static void test_ordering_is_numeric(void **state)
 	assert_string_equal(set->v[2]->filename, "10_ten.sql");
 	assert_string_equal(set->v[3]->filename, "20261124120000_stamp.sql");
 	gm_migration_set_free(set);
-	remove_dir(dir);
+	tfs_rmdir(dir);
 }
 
 static void test_duplicate_versions(void **state)
 {
-	char *dir = make_dir();
+	char *dir = tfs_tempdir();
 	struct gm_migration_set *set = NULL;
 	struct gm_error *err;
 
 	(void)state;
-	write_file(dir, "0001_a.sql", "SELECT 1;");
-	write_file(dir, "1_b.sql", "SELECT 1;");
+	tfs_write(dir, "0001_a.sql", "SELECT 1;");
+	tfs_write(dir, "1_b.sql", "SELECT 1;");
 	err = gm_migration_set_load(dir, &set);
 	assert_non_null(err);
 	assert_null(set);
@@ -160,24 +131,24 @@ static void test_duplicate_versions(void **state)
 	assert_true((strstr(err->file, "0001_a.sql") && strstr(err->msg, "1_b.sql")) ||
 		    (strstr(err->file, "1_b.sql") && strstr(err->msg, "0001_a.sql")));
 	gm_error_free(err);
-	remove_dir(dir);
+	tfs_rmdir(dir);
 }
 
 static void test_bad_name_in_folder(void **state)
 {
-	char *dir = make_dir();
+	char *dir = tfs_tempdir();
 	struct gm_migration_set *set = NULL;
 	struct gm_error *err;
 
 	(void)state;
-	write_file(dir, "0001_a.sql", "SELECT 1;");
-	write_file(dir, "create_b.sql", "SELECT 1;");
+	tfs_write(dir, "0001_a.sql", "SELECT 1;");
+	tfs_write(dir, "create_b.sql", "SELECT 1;");
 	err = gm_migration_set_load(dir, &set);
 	assert_non_null(err);
 	assert_non_null(strstr(err->file, "create_b.sql"));
 	assert_non_null(strstr(err->msg, "bad migration file name"));
 	gm_error_free(err);
-	remove_dir(dir);
+	tfs_rmdir(dir);
 }
 
 static void test_missing_folder(void **state)
