@@ -35,7 +35,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(WARNINGS) $(SAN) $
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c \
-	  src/migration.c src/db.c src/history.c src/engine.c src/report.c
+	  src/migration.c src/db.c src/history.c src/script.c src/engine.c src/report.c
 CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 IT_SRC = $(wildcard tests/integration/it_*.c)

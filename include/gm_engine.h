@@ -84,7 +84,4 @@ struct gm_up_result {
 struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *set,
 			      const struct gm_up_opts *opts, struct gm_up_result *result);
 
-/* Checks a timeout value ("500ms", "5s", "2min", "0") before it is sent. */
-int gm_timeout_valid(const char *value);
-
 #endif

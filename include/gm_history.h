@@ -27,6 +27,7 @@ struct gm_applied {
 	char *applied_at;	/* ISO 8601, UTC */
 	char *applied_by;
 	long long execution_ms;
+	long long seq;		/* order in which migrations were applied */
 };
 
 struct gm_history {
@@ -48,16 +49,29 @@ struct gm_error *gm_history_ensure(struct gm_db *db);
 /* The advisory-lock key all garage-migrate runs on a database share. */
 long long gm_history_lock_key(void);
 
+/* SQL that marks the start of a migration, for the durations recorded by
+ * the statements below. */
+#define GM_HISTORY_MARK_T0 "SELECT set_config('garage_migrate.t0', clock_timestamp()::text, true)"
+
 /* Appends to sql the statements that record m as applied (history row and
- * audit entry), to run in m's own transaction.  Two statements. */
+ * audit entry), to run in m's own transaction. */
 #define GM_HISTORY_RECORD_STMTS 2
 void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 			       const struct gm_migration *m, const char *os_user);
 
-/* Records a failed attempt in the audit log, outside any transaction (the
- * migration's own transaction was rolled back with its history row). */
-struct gm_error *gm_history_audit_failure(struct gm_db *db, const struct gm_migration *m,
-					  const char *os_user, const char *message);
+/* Appends the statements that remove a's history row and audit the
+ * rollback, to run in the rollback's own transaction. */
+#define GM_HISTORY_UNRECORD_STMTS 2
+void gm_history_add_unrecord_sql(struct gm_db *db, struct gm_strbuf *sql,
+				 const struct gm_applied *a, const char *os_user,
+				 const char *message);
+
+/* Appends one audit entry now, in its own statement (for failures, whose
+ * transaction was rolled back, and for baseline and repair). */
+struct gm_error *gm_history_audit(struct gm_db *db, const char *action,
+				  unsigned long long version, const char *name,
+				  const char *checksum, const char *outcome,
+				  const char *os_user, const char *message);
 
 const struct gm_applied *gm_history_find(const struct gm_history *h,
 					 unsigned long long version);

@@ -23,6 +23,15 @@ enum gm_format {
 	GM_FORMAT_YAML,
 };
 
+/* A part of a migration that is executed: its SQL text, where that text
+ * starts in the file, and its statements (offsets relative to sql). */
+struct gm_section {
+	char *sql;		/* NUL-terminated */
+	size_t len;
+	size_t src_off;		/* byte offset of sql[0] in the file's text */
+	struct gm_sql_stmts stmts;
+};
+
 struct gm_migration {
 	unsigned long long version;
 	char *version_text;	/* as written in the file name ("0003") */
@@ -34,15 +43,9 @@ struct gm_migration {
 	char *text;		/* whole file, normalised (BOM, CRLF) */
 	size_t text_len;
 
-	char *up;		/* executed text, NUL-terminated */
-	size_t up_len;
-	size_t up_src_off;	/* where up starts in text (SQL files) */
-	struct gm_sql_stmts up_stmts;	/* offsets relative to up */
-
+	struct gm_section up;	/* executed by up, and hashed */
 	int has_down;
-	char *down;
-	size_t down_len;
-	size_t down_src_off;
+	struct gm_section down;	/* executed by rollback */
 
 	int transactional;
 	char checksum[GM_CHECKSUM_LEN + 1];
@@ -74,9 +77,9 @@ struct gm_error *gm_migration_set_load(const char *dir,
 void gm_migration_set_free(struct gm_migration_set *set);
 void gm_migration_free(struct gm_migration *m);
 
-/* Maps a byte offset in m->up to the file: line, column (characters) and
- * a copy of the source line (caller frees). */
-void gm_migration_locate(const struct gm_migration *m, size_t up_off,
-			 unsigned *line, unsigned *col, char **src_line);
+/* Maps a byte offset in one of m's sections to the file: line, column
+ * (characters) and a copy of the source line (caller frees; may be NULL). */
+void gm_migration_locate(const struct gm_migration *m, const struct gm_section *sec,
+			 size_t off, unsigned *line, unsigned *col, char **src_line);
 
 #endif

@@ -35,8 +35,8 @@ static void on_event(void *ctx, const struct gm_up_event *ev)
 	case GM_UP_DRY_RUN:
 		printf("-- %s (would run in %s)\n%s", ev->m->path,
 		       ev->m->transactional ? "its own transaction" : "no transaction",
-		       ev->m->up);
-		if (ev->m->up_len && ev->m->up[ev->m->up_len - 1] != '\n')
+		       ev->m->up.sql);
+		if (ev->m->up.len && ev->m->up.sql[ev->m->up.len - 1] != '\n')
 			putchar('\n');
 		putchar('\n');
 		break;

@@ -33,6 +33,7 @@ static const char ensure_sql[] =
 	"  IF to_regclass('" GM_HISTORY_TABLE "') IS NULL THEN\n"
 	"    CREATE TABLE " GM_HISTORY_TABLE " (\n"
 	"      version bigint PRIMARY KEY CHECK (version >= 0),\n"
+	"      applied_seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,\n"
 	"      version_text text NOT NULL,\n"
 	"      name text NOT NULL,\n"
 	"      script text NOT NULL,\n"
@@ -107,13 +108,13 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 	err = gm_db_exec(db,
 		"SELECT version, version_text, name, script, checksum, kind,"
 		" to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		" applied_by, execution_ms"
+		" applied_by, execution_ms, applied_seq"
 		" FROM " GM_HISTORY_TABLE " ORDER BY version",
 		"cannot read the history table " GM_HISTORY_TABLE, &res);
 	if (err)
 		return err;
 	n = PQntuples(res);
-	if (PQnfields(res) != 9) {
+	if (PQnfields(res) != 10) {
 		PQclear(res);
 		return gm_error_new(GM_ERR_DB, "unexpected shape of " GM_HISTORY_TABLE);
 	}
@@ -129,6 +130,7 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 		a->applied_at = dup_value(res, k, 6);
 		a->applied_by = dup_value(res, k, 7);
 		a->execution_ms = strtoll(PQgetvalue(res, k, 8), NULL, 10);
+		a->seq = strtoll(PQgetvalue(res, k, 9), NULL, 10);
 	}
 	out->n = (size_t)n;
 	PQclear(res);
@@ -175,49 +177,75 @@ static const char *kind_of(const struct gm_migration *m)
 	return m->format == GM_FORMAT_YAML ? "yaml" : "sql";
 }
 
+/* The duration is measured by the server from the mark set before the
+ * migration's text ran (GM_HISTORY_MARK_T0), so it needs no extra round
+ * trip. */
+#define ELAPSED_MS \
+	"(extract(epoch FROM clock_timestamp() - current_setting('garage_migrate.t0')::timestamptz) * 1000)::bigint"
+
 void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 			       const struct gm_migration *m, const char *os_user)
 {
 	char *name = gm_db_quote_literal(db, m->name);
 	char *script = gm_db_quote_literal(db, m->filename);
 	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
-	/* The duration is measured by the server from the mark set before the
-	 * migration's text ran (see engine.c), so it needs no extra round
-	 * trip. */
-	const char *elapsed =
-		"(extract(epoch FROM clock_timestamp() - current_setting('garage_migrate.t0')::timestamptz) * 1000)::bigint";
 
 	gm_strbuf_addf(sql,
 		"INSERT INTO " GM_HISTORY_TABLE
 		" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)"
-		" VALUES (%llu, '%s', %s, %s, '%s', '%s', %s, NULLIF(%s, ''), %s);\n",
+		" VALUES (%llu, '%s', %s, %s, '%s', '%s', %s, NULLIF(%s, ''), " ELAPSED_MS ");\n",
 		m->version, m->version_text, name, script, m->checksum, kind_of(m),
-		m->transactional ? "true" : "false", user, elapsed);
+		m->transactional ? "true" : "false", user);
 	gm_strbuf_addf(sql,
 		"INSERT INTO " GM_AUDIT_TABLE
 		" (action, version, name, checksum, outcome, os_user, duration_ms)"
-		" VALUES ('up', %llu, %s, '%s', 'ok', NULLIF(%s, ''), %s);\n",
-		m->version, name, m->checksum, user, elapsed);
+		" VALUES ('up', %llu, %s, '%s', 'ok', NULLIF(%s, ''), " ELAPSED_MS ");\n",
+		m->version, name, m->checksum, user);
 	free(name);
 	free(script);
 	free(user);
 }
 
-struct gm_error *gm_history_audit_failure(struct gm_db *db, const struct gm_migration *m,
-					  const char *os_user, const char *message)
+void gm_history_add_unrecord_sql(struct gm_db *db, struct gm_strbuf *sql,
+				 const struct gm_applied *a, const char *os_user,
+				 const char *message)
 {
-	char version[32];
-	const char *params[5];
+	char *name = gm_db_quote_literal(db, a->name);
+	char *checksum = gm_db_quote_literal(db, a->checksum);
+	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
+	char *msg = message ? gm_db_quote_literal(db, message) : gm_xstrdup("NULL");
 
-	snprintf(version, sizeof(version), "%llu", m->version);
-	params[0] = version;
-	params[1] = m->name;
-	params[2] = m->checksum;
-	params[3] = os_user && *os_user ? os_user : NULL;
-	params[4] = message;
+	gm_strbuf_addf(sql, "DELETE FROM " GM_HISTORY_TABLE " WHERE version = %llu;\n", a->version);
+	gm_strbuf_addf(sql,
+		"INSERT INTO " GM_AUDIT_TABLE
+		" (action, version, name, checksum, outcome, os_user, duration_ms, message)"
+		" VALUES ('rollback', %llu, %s, %s, 'ok', NULLIF(%s, ''), " ELAPSED_MS ", %s);\n",
+		a->version, name, checksum, user, msg);
+	free(name);
+	free(checksum);
+	free(user);
+	free(msg);
+}
+
+struct gm_error *gm_history_audit(struct gm_db *db, const char *action,
+				  unsigned long long version, const char *name,
+				  const char *checksum, const char *outcome,
+				  const char *os_user, const char *message)
+{
+	char v[32];
+	const char *params[7];
+
+	snprintf(v, sizeof(v), "%llu", version);
+	params[0] = action;
+	params[1] = v;
+	params[2] = name;
+	params[3] = checksum;
+	params[4] = outcome;
+	params[5] = os_user && *os_user ? os_user : NULL;
+	params[6] = message;
 	return gm_db_exec_params(db,
 		"INSERT INTO " GM_AUDIT_TABLE
 		" (action, version, name, checksum, outcome, os_user, message)"
-		" VALUES ('up', $1, $2, $3, 'failed', $4, $5)",
-		5, params, "cannot record the failure in the audit log", NULL);
+		" VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		7, params, "cannot write to the audit log", NULL);
 }

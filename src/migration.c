@@ -180,17 +180,27 @@ static struct gm_error *find_sections(const struct gm_migration *m, struct secti
 	return NULL;
 }
 
-/* Splits a section into statements; offsets stay relative to the section. */
-static struct gm_error *lex_section(const struct gm_migration *m, size_t src_off,
-				    const char *sec, size_t len,
-				    struct gm_sql_stmts *out)
+/* Cuts text[start, end) out as a section and splits it into statements;
+ * statement offsets stay relative to the section. */
+static struct gm_error *make_section(const struct gm_migration *m, size_t start, size_t end,
+				     struct gm_section *sec)
 {
 	const char *problem = NULL;
 	size_t poff = 0;
 
-	if (gm_sql_split(sec, len, out, &problem, &poff) == 0)
+	sec->src_off = start;
+	sec->len = end - start;
+	sec->sql = gm_xstrndup(m->text + start, sec->len);
+	if (gm_sql_split(sec->sql, sec->len, &sec->stmts, &problem, &poff) == 0)
 		return NULL;
-	return error_at_off(m, src_off + poff, problem);
+	return error_at_off(m, start + poff, problem);
+}
+
+static void section_release(struct gm_section *sec)
+{
+	free(sec->sql);
+	gm_sql_stmts_free(&sec->stmts);
+	memset(sec, 0, sizeof(*sec));
 }
 
 static struct gm_error *check_text(const struct gm_migration *m)
@@ -212,16 +222,16 @@ static struct gm_error *check_statements(const struct gm_migration *m,
 {
 	size_t k;
 
-	if (m->up_stmts.n == 0)
+	if (m->up.stmts.n == 0)
 		return s->has_up_marker
 			? error_at_off(m, s->up_marker, "the up section holds no SQL statement")
 			: gm_error_at(GM_ERR_INPUT, m->path, 0, 0, "the file holds no SQL statement");
 	if (!m->transactional)
 		return NULL;
-	for (k = 0; k < m->up_stmts.n; k++) {
-		const struct gm_sql_stmt *st = &m->up_stmts.v[k];
+	for (k = 0; k < m->up.stmts.n; k++) {
+		const struct gm_sql_stmt *st = &m->up.stmts.v[k];
 		if (gm_sql_is_txn_control(st)) {
-			struct gm_error *err = error_at_off(m, m->up_src_off + st->start,
+			struct gm_error *err = error_at_off(m, m->up.src_off + st->start,
 				"transaction control statement in a migration that runs in a transaction");
 			gm_error_advise(err, "remove it: garage-migrate wraps each migration in its own transaction (use -- garage:no-transaction for statements that cannot run in one)");
 			return err;
@@ -233,30 +243,21 @@ static struct gm_error *check_statements(const struct gm_migration *m,
 static struct gm_error *parse_sql(struct gm_migration *m)
 {
 	struct sections s;
-	struct gm_sql_stmts down_stmts = { NULL, 0 };
 	struct gm_error *err;
 
 	if ((err = find_sections(m, &s)))
 		return err;
 	m->transactional = !s.no_transaction;
-	m->up_src_off = s.up_start;
-	m->up_len = s.up_end - s.up_start;
-	m->up = gm_xstrndup(m->text + s.up_start, m->up_len);
-	if ((err = lex_section(m, s.up_start, m->up, m->up_len, &m->up_stmts)))
+	if ((err = make_section(m, s.up_start, s.up_end, &m->up)))
 		return err;
 	if ((err = check_statements(m, &s)))
 		return err;
 	if (s.has_down) {
 		m->has_down = 1;
-		m->down_src_off = s.down_start;
-		m->down_len = m->text_len - s.down_start;
-		m->down = gm_xstrndup(m->text + s.down_start, m->down_len);
-		err = lex_section(m, s.down_start, m->down, m->down_len, &down_stmts);
-		gm_sql_stmts_free(&down_stmts);
-		if (err)
+		if ((err = make_section(m, s.down_start, m->text_len, &m->down)))
 			return err;
 	}
-	return gm_checksum(m->up, m->up_len, m->checksum);
+	return gm_checksum(m->up.sql, m->up.len, m->checksum);
 }
 
 struct gm_error *gm_migration_parse(const char *path, const char *filename,
@@ -293,14 +294,12 @@ done:
 	return err;
 }
 
-void gm_migration_locate(const struct gm_migration *m, size_t up_off,
-			 unsigned *line, unsigned *col, char **src_line)
+void gm_migration_locate(const struct gm_migration *m, const struct gm_section *sec,
+			 size_t off, unsigned *line, unsigned *col, char **src_line)
 {
-	size_t off;
-
-	if (up_off > m->up_len)
-		up_off = m->up_len;
-	off = m->up_src_off + up_off;
+	if (off > sec->len)
+		off = sec->len;
+	off += sec->src_off;
 	gm_text_line_col(m->text, m->text_len, off, line, col);
 	if (src_line)
 		*src_line = gm_text_line_at(m->text, m->text_len, off);
@@ -315,9 +314,8 @@ void gm_migration_free(struct gm_migration *m)
 	free(m->filename);
 	free(m->path);
 	free(m->text);
-	free(m->up);
-	free(m->down);
-	gm_sql_stmts_free(&m->up_stmts);
+	section_release(&m->up);
+	section_release(&m->down);
 	free(m);
 }
 

@@ -172,8 +172,8 @@ static void test_no_markers_is_up_only(void **state)
 	(void)state;
 	assert_false(m->has_down);
 	assert_true(m->transactional);
-	assert_int_equal(m->up_stmts.n, 2);
-	assert_string_equal(m->up, "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n");
+	assert_int_equal(m->up.stmts.n, 2);
+	assert_string_equal(m->up.sql, "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n");
 	gm_migration_free(m);
 }
 
@@ -188,10 +188,10 @@ static void test_up_and_down_sections(void **state)
 		"DROP TABLE a;\n");
 
 	(void)state;
-	assert_string_equal(m->up, "CREATE TABLE a (id int);\n");
+	assert_string_equal(m->up.sql, "CREATE TABLE a (id int);\n");
 	assert_true(m->has_down);
-	assert_string_equal(m->down, "DROP TABLE a;\n");
-	assert_int_equal(m->up_stmts.n, 1);
+	assert_string_equal(m->down.sql, "DROP TABLE a;\n");
+	assert_int_equal(m->up.stmts.n, 1);
 	gm_migration_free(m);
 }
 
@@ -200,8 +200,8 @@ static void test_down_without_up_marker(void **state)
 	struct gm_migration *m = parse_ok("0001_x.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
 
 	(void)state;
-	assert_string_equal(m->up, "CREATE TABLE a (id int);\n");
-	assert_string_equal(m->down, "DROP TABLE a;\n");
+	assert_string_equal(m->up.sql, "CREATE TABLE a (id int);\n");
+	assert_string_equal(m->down.sql, "DROP TABLE a;\n");
 	gm_migration_free(m);
 }
 
@@ -308,18 +308,18 @@ static void test_locate_after_multibyte(void **state)
 	/* "é" and "→" are multi-byte: the column counts characters. */
 	const char *text = "-- garage:up\nCREATE TABLE é (id int);\n-- café → bar\nCREATE TABLE t (ïd int, x intt);\n";
 	struct gm_migration *m = parse_ok("0001_x.sql", text);
-	const char *hit = strstr(m->up, "intt");
+	const char *hit = strstr(m->up.sql, "intt");
 	unsigned line, col;
 	char *src = NULL;
 
 	(void)state;
-	gm_migration_locate(m, (size_t)(hit - m->up), &line, &col, &src);
+	gm_migration_locate(m, &m->up, (size_t)(hit - m->up.sql), &line, &col, &src);
 	assert_int_equal(line, 4);
 	assert_int_equal(col, 27);
 	assert_string_equal(src, "CREATE TABLE t (ïd int, x intt);");
 	free(src);
 	/* Statement starts map too (used when the server gives no position). */
-	gm_migration_locate(m, m->up_stmts.v[1].start, &line, &col, NULL);
+	gm_migration_locate(m, &m->up, m->up.stmts.v[1].start, &line, &col, NULL);
 	assert_int_equal(line, 4);
 	assert_int_equal(col, 1);
 	gm_migration_free(m);
@@ -329,11 +329,11 @@ static void test_locate_with_crlf_and_bom(void **state)
 {
 	const char *text = "\xEF\xBB\xBF-- garage:up\r\nSELECT 1;\r\n  SELECT nope;\r\n";
 	struct gm_migration *m = parse_ok("0001_x.sql", text);
-	const char *hit = strstr(m->up, "nope");
+	const char *hit = strstr(m->up.sql, "nope");
 	unsigned line, col;
 
 	(void)state;
-	gm_migration_locate(m, (size_t)(hit - m->up), &line, &col, NULL);
+	gm_migration_locate(m, &m->up, (size_t)(hit - m->up.sql), &line, &col, NULL);
 	assert_int_equal(line, 3);
 	assert_int_equal(col, 10);
 	gm_migration_free(m);

@@ -1,0 +1,74 @@
+/* gm_script.h - one round trip of SQL that remembers where each part came
+ * from.
+ *
+ * A script is a simple-query string made of garage-migrate's own
+ * statements and migration sections (up or down).  It records which
+ * characters and which statements came from which section, so a server
+ * error maps back to file:line:col either from its position or, when it has
+ * none, from the number of statements that completed before it. */
+#ifndef GM_SCRIPT_H
+#define GM_SCRIPT_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "gm_migration.h"
+#include "gm_strbuf.h"
+
+struct gm_db;
+struct gm_error;
+
+struct gm_script_seg {
+	size_t char_start, char_end;	/* characters of the script */
+	size_t stmt_start, stmt_end;	/* statements of the script */
+	const struct gm_migration *m;	/* NULL: garage-migrate's own SQL */
+	const struct gm_section *sec;
+};
+
+struct gm_script {
+	struct gm_strbuf sql;
+	size_t chars, stmts;
+	struct gm_script_seg *segs;
+	size_t nsegs, cap;
+};
+
+#define GM_SCRIPT_INIT { GM_STRBUF_INIT, 0, 0, NULL, 0, 0 }
+
+/* Appends our own SQL; nstmts must be exactly the statements it holds. */
+void gm_script_ours(struct gm_script *sc, size_t nstmts, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Appends a migration's section, terminated so that a trailing comment or
+ * a last statement without ';' cannot swallow what follows. */
+void gm_script_section(struct gm_script *sc, const struct gm_migration *m,
+		       const struct gm_section *sec);
+void gm_script_release(struct gm_script *sc);
+
+/* "BEGIN", the migration lock, and the timeouts (set after the lock: they
+ * bound the migration's statements, not the wait for another run). */
+void gm_script_begin(struct gm_script *sc, const char *lock_timeout,
+		     const char *statement_timeout);
+
+struct gm_outcome {
+	PGresult *error;	/* the failing result, or NULL */
+	PGresult *rows;		/* the last result that returned rows, or NULL */
+	size_t ok;		/* statements that completed before the error */
+	int connection_lost;
+};
+
+/* Sends the script and collects one result per statement. */
+void gm_script_run(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out);
+void gm_outcome_release(struct gm_outcome *oc);
+
+int gm_sqlstate_is(const PGresult *res, const char *code);
+
+/* Turns a failed run into an error: located in the migration's file when
+ * the failure came from one of its sections (*blamed is then set), else an
+ * error about garage-migrate's own statement. */
+struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
+				 const struct gm_outcome *oc,
+				 const struct gm_migration **blamed);
+
+/* Checks a timeout value ("500ms", "5s", "2min", "0") before it is sent. */
+int gm_timeout_valid(const char *value);
+
+#endif

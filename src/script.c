@@ -1,0 +1,240 @@
+/* script.c - building, sending and blaming scripts (see gm_script.h). */
+#include "gm_script.h"
+#include "gm_db.h"
+#include "gm_error.h"
+#include "gm_history.h"
+#include "gm_text.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void push(struct gm_script *sc, const char *text, size_t len, size_t nstmts,
+		 const struct gm_migration *m, const struct gm_section *sec)
+{
+	struct gm_script_seg *s;
+	size_t nchars = gm_text_count_chars(text, len);
+
+	if (sc->nsegs == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 8;
+		sc->segs = gm_xrealloc(sc->segs, sc->cap * sizeof(*sc->segs));
+	}
+	s = &sc->segs[sc->nsegs++];
+	s->char_start = sc->chars;
+	s->char_end = sc->chars + nchars;
+	s->stmt_start = sc->stmts;
+	s->stmt_end = sc->stmts + nstmts;
+	s->m = m;
+	s->sec = sec;
+	gm_strbuf_add(&sc->sql, text, len);
+	sc->chars += nchars;
+	sc->stmts += nstmts;
+}
+
+void gm_script_ours(struct gm_script *sc, size_t nstmts, const char *fmt, ...)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	push(sc, sb.buf, sb.len, nstmts, NULL, NULL);
+	gm_strbuf_release(&sb);
+}
+
+void gm_script_section(struct gm_script *sc, const struct gm_migration *m,
+		       const struct gm_section *sec)
+{
+	push(sc, sec->sql, sec->len, sec->stmts.n, m, sec);
+	/* A newline ends a trailing -- comment, the ';' a last statement
+	 * written without one (else it is an empty statement, which the
+	 * server skips). */
+	push(sc, "\n;\n", 3, 0, NULL, NULL);
+}
+
+void gm_script_release(struct gm_script *sc)
+{
+	gm_strbuf_release(&sc->sql);
+	free(sc->segs);
+	memset(sc, 0, sizeof(*sc));
+}
+
+void gm_script_begin(struct gm_script *sc, const char *lock_timeout,
+		     const char *statement_timeout)
+{
+	gm_script_ours(sc, 2, "BEGIN;\nSELECT pg_advisory_xact_lock(%lld);\n", gm_history_lock_key());
+	if (lock_timeout)
+		gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true);\n", lock_timeout);
+	if (statement_timeout)
+		gm_script_ours(sc, 1, "SELECT set_config('statement_timeout', '%s', true);\n", statement_timeout);
+}
+
+static void keep(PGresult **slot, PGresult *r)
+{
+	PQclear(*slot);
+	*slot = r;
+}
+
+void gm_script_run(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out)
+{
+	PGresult *r;
+
+	memset(out, 0, sizeof(*out));
+	if (!PQsendQuery(db->conn, sc->sql.buf)) {
+		out->connection_lost = PQstatus(db->conn) == CONNECTION_BAD;
+		out->error = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+		return;
+	}
+	while ((r = PQgetResult(db->conn))) {
+		switch (PQresultStatus(r)) {
+		case PGRES_TUPLES_OK:
+			out->ok++;
+			keep(&out->rows, r);
+			break;
+		case PGRES_COMMAND_OK:
+			out->ok++;
+			PQclear(r);
+			break;
+		case PGRES_COPY_IN:
+			/* Migrations have no data stream to send: fail the
+			 * COPY so the transaction rolls back. */
+			PQputCopyEnd(db->conn, "COPY FROM STDIN is not supported in migrations");
+			PQclear(r);
+			break;
+		case PGRES_COPY_OUT: {
+			char *buf;
+			while (PQgetCopyData(db->conn, &buf, 0) > 0)
+				PQfreemem(buf);
+			out->ok++;
+			PQclear(r);
+			break;
+		}
+		default:
+			if (!out->error)
+				out->error = r;
+			else
+				PQclear(r);
+			break;
+		}
+	}
+	if (PQstatus(db->conn) == CONNECTION_BAD) {
+		out->connection_lost = 1;
+		if (!out->error)
+			out->error = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+	}
+}
+
+void gm_outcome_release(struct gm_outcome *oc)
+{
+	PQclear(oc->error);
+	PQclear(oc->rows);
+	memset(oc, 0, sizeof(*oc));
+}
+
+int gm_sqlstate_is(const PGresult *res, const char *code)
+{
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return s && strcmp(s, code) == 0;
+}
+
+static const struct gm_script_seg *seg_by_char(const struct gm_script *sc, size_t c)
+{
+	size_t k;
+
+	for (k = 0; k < sc->nsegs; k++)
+		if (c >= sc->segs[k].char_start && c < sc->segs[k].char_end)
+			return &sc->segs[k];
+	return NULL;
+}
+
+static const struct gm_script_seg *seg_by_stmt(const struct gm_script *sc, size_t idx)
+{
+	size_t k;
+
+	for (k = 0; k < sc->nsegs; k++)
+		if (idx >= sc->segs[k].stmt_start && idx < sc->segs[k].stmt_end)
+			return &sc->segs[k];
+	return NULL;
+}
+
+/* Points err at the place in the section's file that the server blamed. */
+static void locate_in_file(struct gm_error *err, const struct gm_script_seg *seg,
+			   size_t failed_stmt, const char *pos)
+{
+	const struct gm_section *sec = seg->sec;
+	size_t off;
+	unsigned line, col;
+
+	if (pos) {
+		size_t c = (size_t)strtoul(pos, NULL, 10) - 1 - seg->char_start;
+		off = gm_text_char_to_byte(sec->sql, sec->len, c);
+	} else {
+		off = sec->stmts.v[failed_stmt - seg->stmt_start].start;
+	}
+	free(err->file);
+	free(err->src_line);
+	err->file = gm_xstrdup(seg->m->path);
+	gm_migration_locate(seg->m, sec, off, &line, &col, &err->src_line);
+	err->line = line;
+	err->col = col;
+}
+
+static void add_advice(struct gm_error *err)
+{
+	if (!err->sqlstate)
+		return;
+	if (strcmp(err->sqlstate, "25001") == 0)
+		gm_error_advise(err, "this statement cannot run inside a transaction block; move it to its own migration marked -- garage:no-transaction");
+	else if (strcmp(err->sqlstate, "55P03") == 0)
+		gm_error_advise(err, "another session holds a lock on the object; retry later or raise --lock-timeout");
+	else if (strcmp(err->sqlstate, "57014") == 0)
+		gm_error_advise(err, "the statement was cancelled (statement timeout); raise --statement-timeout or split the migration");
+}
+
+struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
+				 const struct gm_outcome *oc,
+				 const struct gm_migration **blamed)
+{
+	const char *pos = PQresultErrorField(oc->error, PG_DIAG_STATEMENT_POSITION);
+	const struct gm_script_seg *seg = pos ? seg_by_char(sc, (size_t)strtoul(pos, NULL, 10) - 1)
+					      : seg_by_stmt(sc, oc->ok);
+	enum gm_errkind kind = GM_ERR_MIGRATION;
+	struct gm_error *err;
+
+	if (gm_sqlstate_is(oc->error, "55P03") || gm_sqlstate_is(oc->error, "57014"))
+		kind = GM_ERR_LOCK;
+	*blamed = seg ? seg->m : NULL;
+	if (!seg || !seg->m) {
+		/* Our own bookkeeping failed: not the migration's fault. */
+		err = gm_db_error(db, oc->error, kind == GM_ERR_LOCK ? kind : GM_ERR_DB,
+				  "garage-migrate's own statement failed");
+		if (oc->connection_lost)
+			gm_error_advise(err, "the connection was lost; the server rolled back the open transaction, so nothing was half done");
+		return err;
+	}
+	err = gm_db_error(db, oc->error, kind, NULL);
+	locate_in_file(err, seg, oc->ok, pos);
+	if (oc->connection_lost)
+		gm_error_advise(err, "the connection was lost while running %s; the server rolled back its transaction, so nothing of it took effect", seg->m->filename);
+	else
+		add_advice(err);
+	return err;
+}
+
+int gm_timeout_valid(const char *v)
+{
+	static const char *const units[] = { "", "us", "ms", "s", "min", "h", "d" };
+	const char *p = v;
+	size_t k;
+
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	while (isdigit((unsigned char)*p))
+		p++;
+	for (k = 0; k < sizeof(units) / sizeof(units[0]); k++)
+		if (strcmp(p, units[k]) == 0)
+			return 1;
+	return 0;
+}
