@@ -35,8 +35,10 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(WARNINGS) $(SAN) $
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c \
-	  src/migration.c src/db.c src/history.c src/script.c src/engine.c src/report.c
-CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c
+	  src/migration.c src/db.c src/history.c src/script.c src/engine.c src/rollback.c src/guard.c src/repair.c \
+	  src/report.c
+CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
+	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 IT_SRC = $(wildcard tests/integration/it_*.c)
 TEST_COMMON = tests/common/testfs.c

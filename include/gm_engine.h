@@ -84,4 +84,64 @@ struct gm_up_result {
 struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *set,
 			      const struct gm_up_opts *opts, struct gm_up_result *result);
 
+/* ---- rollback ---- */
+
+struct gm_removals;
+
+enum gm_rollback_event_kind {
+	GM_RB_PLANNED,		/* dry run: would roll back m */
+	GM_RB_DONE,		/* rolled back and its history row removed */
+	GM_RB_SKIPPED,		/* another run rolled it back first */
+};
+
+struct gm_rollback_event {
+	enum gm_rollback_event_kind kind;
+	const struct gm_migration *m;
+	const struct gm_applied *a;
+	double ms;
+	const struct gm_removals *removed;	/* DONE: tables/columns dropped, with counts */
+};
+
+struct gm_rollback_opts {
+	int dry_run;
+	unsigned long long steps;	/* 0: see has_target; default 1 */
+	int has_target;
+	unsigned long long target;	/* roll back everything above it; 0 = all */
+	int allow_data_loss;
+	const char *lock_timeout;
+	const char *statement_timeout;
+	const char *os_user;
+	void (*on_event)(void *ctx, const struct gm_rollback_event *ev);
+	void *ctx;
+};
+
+struct gm_rollback_result {
+	size_t planned;
+	size_t done;
+	size_t skipped;
+};
+
+/* Rolls back applied migrations in reverse apply order, each down in its
+ * own transaction with the removal of its history row.  The whole plan is
+ * checked first (every migration has a down, its file is there and
+ * unchanged); then each step runs the data-loss guard (gm_guard.h). */
+struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_set *set,
+				    const struct gm_rollback_opts *opts,
+				    struct gm_rollback_result *result);
+
+/* ---- baseline and repair ---- */
+
+/* Records every migration up to and including version as applied without
+ * running it (kind "baseline"), for a database that already has those
+ * objects.  Refuses when the history records anything.  *n receives the
+ * number recorded. */
+struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_set *set,
+				    unsigned long long version, const char *os_user, size_t *n);
+
+/* Records the current checksum of every modified migration and, with
+ * remove_missing, deletes the history rows of missing ones; audited, in
+ * one transaction.  st says what to repair (build it from a fresh read). */
+struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
+				  int remove_missing, const char *os_user);
+
 #endif

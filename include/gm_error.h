@@ -16,6 +16,7 @@ enum gm_errkind {
 	GM_ERR_LOCK = 5,	/* lock or statement timeout */
 	GM_ERR_INPUT = 6,	/* unreadable or invalid migration files */
 	GM_ERR_DB = 7,		/* any other database error (bookkeeping, privileges) */
+	GM_ERR_DATA_LOSS = 8,	/* refused: a rollback would destroy data, or cannot tell */
 };
 
 struct gm_error {

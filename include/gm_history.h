@@ -54,10 +54,12 @@ long long gm_history_lock_key(void);
 #define GM_HISTORY_MARK_T0 "SELECT set_config('garage_migrate.t0', clock_timestamp()::text, true)"
 
 /* Appends to sql the statements that record m as applied (history row and
- * audit entry), to run in m's own transaction. */
+ * audit entry), to run in m's own transaction.  action is "up", or
+ * "baseline" for a migration marked applied without running it. */
 #define GM_HISTORY_RECORD_STMTS 2
 void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
-			       const struct gm_migration *m, const char *os_user);
+			       const struct gm_migration *m, const char *action,
+			       const char *os_user);
 
 /* Appends the statements that remove a's history row and audit the
  * rollback, to run in the rollback's own transaction. */
@@ -72,6 +74,24 @@ struct gm_error *gm_history_audit(struct gm_db *db, const char *action,
 				  unsigned long long version, const char *name,
 				  const char *checksum, const char *outcome,
 				  const char *os_user, const char *message);
+
+/* One audit-log entry, every field as the server printed it (NULL for SQL
+ * NULL). */
+struct gm_audit_entry {
+	char *id, *at, *action, *version, *name, *checksum, *outcome;
+	char *db_user, *os_user, *duration_ms, *message;
+};
+
+struct gm_audit {
+	int exists;
+	struct gm_audit_entry *v;	/* oldest first */
+	size_t n;
+};
+
+/* Reads the audit log (the newest limit entries, or all when limit is 0);
+ * read-only, like gm_history_read. */
+struct gm_error *gm_history_read_audit(struct gm_db *db, unsigned long limit, struct gm_audit *out);
+void gm_audit_release(struct gm_audit *a);
 
 const struct gm_applied *gm_history_find(const struct gm_history *h,
 					 unsigned long long version);

@@ -24,4 +24,8 @@ void gm_json_str(struct gm_strbuf *out, const char *s);
 void gm_report_status_text(const struct gm_status *st, struct gm_strbuf *out);
 void gm_report_status_json(const struct gm_status *st, struct gm_strbuf *out);
 
+struct gm_audit;
+void gm_report_audit_text(const struct gm_audit *a, struct gm_strbuf *out);
+void gm_report_audit_json(const struct gm_audit *a, struct gm_strbuf *out);
+
 #endif

@@ -70,5 +70,7 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 
 /* Checks a timeout value ("500ms", "5s", "2min", "0") before it is sent. */
 int gm_timeout_valid(const char *value);
+/* A usage error for the first invalid timeout option, or NULL. */
+struct gm_error *gm_check_timeouts(const char *lock_timeout, const char *statement_timeout);
 
 #endif

@@ -70,6 +70,39 @@ struct gm_error *gm_cli_connect(const struct gm_cli *cli, struct gm_db **db)
 	return gm_db_connect(url, db);
 }
 
+struct gm_error *gm_cli_open(const struct gm_cli *cli, struct gm_migration_set **set,
+			     struct gm_db **db)
+{
+	struct gm_error *err;
+
+	*set = NULL;
+	*db = NULL;
+	if ((err = gm_cli_load(cli, set)))
+		return err;
+	if ((err = gm_cli_connect(cli, db))) {
+		gm_migration_set_free(*set);
+		*set = NULL;
+	}
+	return err;
+}
+
+void gm_cli_close(struct gm_migration_set *set, struct gm_db *db)
+{
+	gm_db_close(db);
+	gm_migration_set_free(set);
+}
+
+int gm_cli_parse_format(const char *arg, int *json)
+{
+	if (strcmp(arg, "json") == 0)
+		*json = 1;
+	else if (strcmp(arg, "text") == 0)
+		*json = 0;
+	else
+		return -1;
+	return 0;
+}
+
 const char *gm_cli_os_user(void)
 {
 	struct passwd *pw = getpwuid(geteuid());

@@ -47,6 +47,14 @@ int gm_cli_fail(struct gm_error *err);
 
 struct gm_error *gm_cli_load(const struct gm_cli *cli, struct gm_migration_set **set);
 struct gm_error *gm_cli_connect(const struct gm_cli *cli, struct gm_db **db);
+/* Loads the migrations (first: bad files never reach the database), then
+ * connects.  On error both outputs are NULL. */
+struct gm_error *gm_cli_open(const struct gm_cli *cli, struct gm_migration_set **set,
+			     struct gm_db **db);
+void gm_cli_close(struct gm_migration_set *set, struct gm_db *db);
+
+/* Parses --format text|json; returns -1 for anything else. */
+int gm_cli_parse_format(const char *arg, int *json);
 
 /* The OS user running us, for the history and audit log. */
 const char *gm_cli_os_user(void);
@@ -56,5 +64,9 @@ int gm_cli_parse_version(const char *s, unsigned long long *v);
 
 int cmd_up(int argc, char **argv, struct gm_cli *cli);
 int cmd_list(int argc, char **argv, struct gm_cli *cli);
+int cmd_rollback(int argc, char **argv, struct gm_cli *cli);
+int cmd_baseline(int argc, char **argv, struct gm_cli *cli);
+int cmd_repair(int argc, char **argv, struct gm_cli *cli);
+int cmd_log(int argc, char **argv, struct gm_cli *cli);
 
 #endif

@@ -41,11 +41,7 @@ int cmd_list(int argc, char **argv, struct gm_cli *cli)
 		case 'h':
 			return gm_cli_help(list_usage);
 		case OPT_FORMAT:
-			if (strcmp(optarg, "json") == 0)
-				json = 1;
-			else if (strcmp(optarg, "text") == 0)
-				json = 0;
-			else
+			if (gm_cli_parse_format(optarg, &json))
 				return gm_cli_usage_error("list", "--format is text or json, not '%s'", optarg);
 			break;
 		default:
@@ -55,10 +51,8 @@ int cmd_list(int argc, char **argv, struct gm_cli *cli)
 	if (optind < argc)
 		return gm_cli_usage_error("list", "unexpected argument '%s'", argv[optind]);
 
-	if ((err = gm_cli_load(cli, &set)) || (err = gm_cli_connect(cli, &db)) ||
-	    (err = gm_history_read(db, &hist))) {
-		gm_db_close(db);
-		gm_migration_set_free(set);
+	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_history_read(db, &hist))) {
+		gm_cli_close(set, db);
 		return gm_cli_fail(err);
 	}
 	gm_status_build(set, &hist, &st);
@@ -70,7 +64,6 @@ int cmd_list(int argc, char **argv, struct gm_cli *cli)
 	gm_strbuf_release(&out);
 	gm_status_release(&st);
 	gm_history_release(&hist);
-	gm_db_close(db);
-	gm_migration_set_free(set);
+	gm_cli_close(set, db);
 	return GM_EXIT_OK;
 }

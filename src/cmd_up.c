@@ -101,10 +101,8 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 
 	o.os_user = gm_cli_os_user();
 	o.on_event = on_event;
-	if ((err = gm_cli_load(cli, &set)) || (err = gm_cli_connect(cli, &db)) ||
-	    (err = gm_engine_up(db, set, &o, &res))) {
-		gm_db_close(db);
-		gm_migration_set_free(set);
+	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_engine_up(db, set, &o, &res))) {
+		gm_cli_close(set, db);
 		return gm_cli_fail(err);
 	}
 	if (res.pending == 0)
@@ -116,7 +114,6 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	else
 		printf("%zu migration%s applied%s\n", res.applied, res.applied == 1 ? "" : "s",
 		       res.skipped ? " (others were applied by a concurrent run)" : "");
-	gm_db_close(db);
-	gm_migration_set_free(set);
+	gm_cli_close(set, db);
 	return GM_EXIT_OK;
 }

@@ -175,12 +175,11 @@ static struct gm_error *select_pending(const struct gm_status *st, const struct 
 
 static struct gm_error *check_opts(const struct gm_migration_set *set, const struct gm_up_opts *o)
 {
+	struct gm_error *err = gm_check_timeouts(o->lock_timeout, o->statement_timeout);
 	size_t k;
 
-	if (o->lock_timeout && !gm_timeout_valid(o->lock_timeout))
-		return gm_error_new(GM_ERR_USAGE, "invalid --lock-timeout '%s' (use e.g. 500ms, 5s, 1min)", o->lock_timeout);
-	if (o->statement_timeout && !gm_timeout_valid(o->statement_timeout))
-		return gm_error_new(GM_ERR_USAGE, "invalid --statement-timeout '%s' (use e.g. 500ms, 5s, 1min)", o->statement_timeout);
+	if (err)
+		return err;
 	if (o->has_target) {
 		for (k = 0; k < set->n; k++)
 			if (set->v[k]->version == o->target)
@@ -209,7 +208,7 @@ static void script_migration(struct gm_script *sc, struct gm_db *db,
 		GM_HISTORY_MARK_T0 ";\n",
 		m->version);
 	gm_script_section(sc, m, &m->up);
-	gm_history_add_record_sql(db, &rec, m, os_user);
+	gm_history_add_record_sql(db, &rec, m, "up", os_user);
 	gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", rec.buf);
 	gm_strbuf_release(&rec);
 }

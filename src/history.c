@@ -184,8 +184,10 @@ static const char *kind_of(const struct gm_migration *m)
 	"(extract(epoch FROM clock_timestamp() - current_setting('garage_migrate.t0')::timestamptz) * 1000)::bigint"
 
 void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
-			       const struct gm_migration *m, const char *os_user)
+			       const struct gm_migration *m, const char *action,
+			       const char *os_user)
 {
+	int baseline = strcmp(action, "baseline") == 0;
 	char *name = gm_db_quote_literal(db, m->name);
 	char *script = gm_db_quote_literal(db, m->filename);
 	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
@@ -193,14 +195,17 @@ void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 	gm_strbuf_addf(sql,
 		"INSERT INTO " GM_HISTORY_TABLE
 		" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)"
-		" VALUES (%llu, '%s', %s, %s, '%s', '%s', %s, NULLIF(%s, ''), " ELAPSED_MS ");\n",
-		m->version, m->version_text, name, script, m->checksum, kind_of(m),
-		m->transactional ? "true" : "false", user);
+		" VALUES (%llu, '%s', %s, %s, '%s', '%s', %s, NULLIF(%s, ''), %s);\n",
+		m->version, m->version_text, name, script, m->checksum,
+		baseline ? "baseline" : kind_of(m), m->transactional ? "true" : "false", user,
+		baseline ? "0" : ELAPSED_MS);
 	gm_strbuf_addf(sql,
 		"INSERT INTO " GM_AUDIT_TABLE
-		" (action, version, name, checksum, outcome, os_user, duration_ms)"
-		" VALUES ('up', %llu, %s, '%s', 'ok', NULLIF(%s, ''), " ELAPSED_MS ");\n",
-		m->version, name, m->checksum, user);
+		" (action, version, name, checksum, outcome, os_user, duration_ms, message)"
+		" VALUES ('%s', %llu, %s, '%s', 'ok', NULLIF(%s, ''), %s, %s);\n",
+		baseline ? "baseline" : "up", m->version, name, m->checksum, user,
+		baseline ? "0" : ELAPSED_MS,
+		baseline ? "'marked applied without running it'" : "NULL");
 	free(name);
 	free(script);
 	free(user);
@@ -248,4 +253,65 @@ struct gm_error *gm_history_audit(struct gm_db *db, const char *action,
 		" (action, version, name, checksum, outcome, os_user, message)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7)",
 		7, params, "cannot write to the audit log", NULL);
+}
+
+#define AUDIT_FIELDS 11
+
+static char *dup_or_null(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : gm_xstrdup(PQgetvalue(res, row, col));
+}
+
+struct gm_error *gm_history_read_audit(struct gm_db *db, unsigned long limit, struct gm_audit *out)
+{
+	PGresult *res = NULL;
+	struct gm_error *err;
+	char lim[32];
+	const char *params[1] = { lim };
+	int k, n;
+
+	memset(out, 0, sizeof(*out));
+	err = gm_db_exec(db, "SELECT to_regclass('" GM_AUDIT_TABLE "') IS NOT NULL",
+			 "cannot look for the audit log", &res);
+	if (err)
+		return err;
+	out->exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!out->exists)
+		return NULL;
+	snprintf(lim, sizeof(lim), "%lu", limit);
+	err = gm_db_exec_params(db,
+		"SELECT * FROM (SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" action, version, name, checksum, outcome, db_user, os_user, duration_ms, message"
+		" FROM " GM_AUDIT_TABLE " ORDER BY id DESC LIMIT NULLIF($1::bigint, 0)) l ORDER BY id",
+		1, params, "cannot read the audit log " GM_AUDIT_TABLE, &res);
+	if (err)
+		return err;
+	n = PQntuples(res);
+	out->v = gm_xcalloc((size_t)(n ? n : 1), sizeof(*out->v));
+	for (k = 0; k < n; k++) {
+		struct gm_audit_entry *e = &out->v[k];
+		char **f[AUDIT_FIELDS] = { &e->id, &e->at, &e->action, &e->version, &e->name, &e->checksum,
+					   &e->outcome, &e->db_user, &e->os_user, &e->duration_ms, &e->message };
+		for (int c = 0; c < AUDIT_FIELDS; c++)
+			*f[c] = dup_or_null(res, k, c);
+	}
+	out->n = (size_t)n;
+	PQclear(res);
+	return NULL;
+}
+
+void gm_audit_release(struct gm_audit *a)
+{
+	size_t k;
+
+	for (k = 0; k < a->n; k++) {
+		struct gm_audit_entry *e = &a->v[k];
+		char *f[AUDIT_FIELDS] = { e->id, e->at, e->action, e->version, e->name, e->checksum,
+					  e->outcome, e->db_user, e->os_user, e->duration_ms, e->message };
+		for (int c = 0; c < AUDIT_FIELDS; c++)
+			free(f[c]);
+	}
+	free(a->v);
+	memset(a, 0, sizeof(*a));
 }

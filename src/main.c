@@ -15,6 +15,10 @@ struct command {
 static const struct command commands[] = {
 	{ "up", cmd_up, "apply pending migrations, each in its own transaction" },
 	{ "list", cmd_list, "show every migration and its state" },
+	{ "rollback", cmd_rollback, "roll back applied migrations, guarding against data loss" },
+	{ "baseline", cmd_baseline, "mark migrations applied without running them" },
+	{ "repair", cmd_repair, "record intentional edits of applied migrations" },
+	{ "log", cmd_log, "show the audit log" },
 };
 
 static const char usage_head[] =
@@ -34,7 +38,7 @@ static int main_help(void)
 
 	fputs(usage_head, stdout);
 	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-		printf("  %-6s %s\n", commands[k].name, commands[k].summary);
+		printf("  %-9s %s\n", commands[k].name, commands[k].summary);
 	fputs("\nRun 'garage-migrate <command> --help' for a command's options;\n"
 	      "see garage-migrate(1) and garage-migrate(5).\n", stdout);
 	return GM_EXIT_OK;
@@ -76,7 +80,7 @@ int main(int argc, char **argv)
 		return gm_cli_usage_error(NULL, "unknown or incomplete option '%s'", argv[optind - 1]);
 	}
 	if (optind >= argc)
-		return gm_cli_usage_error(NULL, "no command given (try up or list)");
+		return gm_cli_usage_error(NULL, "no command given (try up, list or --help)");
 	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
 		if (strcmp(argv[optind], commands[k].name) == 0) {
 			int sub_argc = argc - optind;

@@ -4,6 +4,7 @@
 #include "gm_history.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void caret_lines(const struct gm_error *err, struct gm_strbuf *out)
@@ -174,4 +175,54 @@ void gm_report_status_json(const struct gm_status *st, struct gm_strbuf *out)
 		"],\"summary\":{\"total\":%zu,\"applied\":%zu,\"pending\":%zu,\"modified\":%zu,\"missing\":%zu}}\n",
 		st->n, st->count[GM_STATE_APPLIED], st->count[GM_STATE_PENDING],
 		st->count[GM_STATE_MODIFIED], st->count[GM_STATE_MISSING]);
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+void gm_report_audit_text(const struct gm_audit *a, struct gm_strbuf *out)
+{
+	size_t k;
+
+	if (!a->exists || a->n == 0) {
+		gm_strbuf_adds(out, "the audit log is empty\n");
+		return;
+	}
+	gm_strbuf_addf(out, "%-20s  %-8s  %-14s  %-7s  %-20s  %8s  %s\n", "AT", "ACTION", "VERSION",
+		       "OUTCOME", "WHO (DB/OS USER)", "MS", "MIGRATION / MESSAGE");
+	for (k = 0; k < a->n; k++) {
+		const struct gm_audit_entry *e = &a->v[k];
+		char *who = gm_xasprintf("%s/%s", or_dash(e->db_user), or_dash(e->os_user));
+		gm_strbuf_addf(out, "%-20s  %-8s  %-14s  %-7s  %-20s  %8s  %s%s%s\n", e->at, e->action,
+			       or_dash(e->version), e->outcome, who, or_dash(e->duration_ms),
+			       or_dash(e->name), e->message ? ": " : "", e->message ? e->message : "");
+		free(who);
+	}
+}
+
+void gm_report_audit_json(const struct gm_audit *a, struct gm_strbuf *out)
+{
+	size_t k;
+
+	gm_strbuf_adds(out, "{\"audit_log\":[");
+	for (k = 0; k < a->n; k++) {
+		const struct gm_audit_entry *e = &a->v[k];
+		if (k)
+			gm_strbuf_addch(out, ',');
+		gm_strbuf_addf(out, "{\"id\":%s,", e->id);
+		json_field(out, "at", e->at, 1);
+		json_field(out, "action", e->action, 1);
+		gm_strbuf_addf(out, "\"version\":%s,", e->version ? e->version : "null");
+		json_field(out, "name", e->name, 1);
+		json_field(out, "checksum", e->checksum, 1);
+		json_field(out, "outcome", e->outcome, 1);
+		json_field(out, "db_user", e->db_user, 1);
+		json_field(out, "os_user", e->os_user, 1);
+		gm_strbuf_addf(out, "\"duration_ms\":%s,", e->duration_ms ? e->duration_ms : "null");
+		json_field(out, "message", e->message, 0);
+		gm_strbuf_addch(out, '}');
+	}
+	gm_strbuf_adds(out, "]}\n");
 }

@@ -238,3 +238,12 @@ int gm_timeout_valid(const char *v)
 			return 1;
 	return 0;
 }
+
+struct gm_error *gm_check_timeouts(const char *lock_timeout, const char *statement_timeout)
+{
+	if (lock_timeout && !gm_timeout_valid(lock_timeout))
+		return gm_error_new(GM_ERR_USAGE, "invalid --lock-timeout '%s' (use e.g. 500ms, 5s, 1min)", lock_timeout);
+	if (statement_timeout && !gm_timeout_valid(statement_timeout))
+		return gm_error_new(GM_ERR_USAGE, "invalid --statement-timeout '%s' (use e.g. 500ms, 5s, 1min)", statement_timeout);
+	return NULL;
+}

@@ -159,3 +159,33 @@ int pgt_run(char **out, char **err, const char *fmt, ...)
 		return -1;
 	return WEXITSTATUS(rc);
 }
+
+static const char catalog_sql[] =
+	"SELECT coalesce(string_agg(x, E'\\n' ORDER BY x), '') FROM ("
+	" SELECT 'rel ' || c.relname || ' ' || c.relkind::text || ' rls=' || c.relrowsecurity || ' force=' || c.relforcerowsecurity"
+	"  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace"
+	" UNION ALL SELECT 'col ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)"
+	"  || ' notnull=' || a.attnotnull || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')"
+	"  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+	"  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+	"  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v') AND a.attnum > 0 AND NOT a.attisdropped"
+	" UNION ALL SELECT 'con ' || conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)"
+	"  FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+	" UNION ALL SELECT 'idx ' || pg_get_indexdef(i.indexrelid) || ' valid=' || i.indisvalid"
+	"  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace"
+	" UNION ALL SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)"
+	"  FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.typnamespace = 'public'::regnamespace GROUP BY t.typname"
+	" UNION ALL SELECT 'fn ' || pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
+	" UNION ALL SELECT 'trg ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+	"  WHERE NOT t.tgisinternal AND c.relnamespace = 'public'::regnamespace"
+	" UNION ALL SELECT 'pol ' || tablename || ' ' || policyname || ' ' || cmd || ' ' || permissive || ' ' || roles::text"
+	"  || ' using=' || coalesce(qual, '') || ' check=' || coalesce(with_check, '')"
+	"  FROM pg_policies WHERE schemaname = 'public'"
+	") s(x)";
+
+char *pgt_catalog(PGconn *c)
+{
+	char *v = pgt_value(c, catalog_sql);
+
+	return v ? v : gm_xstrdup("");
+}

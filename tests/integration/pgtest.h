@@ -27,6 +27,13 @@ int pgt_is_null(PGconn *c, const char *sql);
 /* Runs sql expecting an error; returns its SQLSTATE (caller frees). */
 char *pgt_error_state(PGconn *c, const char *sql);
 
+/* Everything the schema defines in public, one fact a line, sorted, free of
+ * OIDs: relations with their RLS flags, columns (type, NOT NULL, default),
+ * constraints, indexes, enums with labels in order, functions, triggers
+ * and policies.  Two databases with equal fingerprints have the same
+ * schema (caller frees). */
+char *pgt_catalog(PGconn *c);
+
 /* Runs a shell command line; captures stdout and stderr (caller frees,
  * either may be NULL); returns the exit status. */
 int pgt_run(char **out, char **err, const char *fmt, ...)

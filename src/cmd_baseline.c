@@ -1,0 +1,63 @@
+/* cmd_baseline.c - garage-migrate baseline: adopt an existing database. */
+#include "cli.h"
+#include "gm_engine.h"
+
+#include <stdio.h>
+
+static const char baseline_usage[] =
+	"usage: garage-migrate baseline --version VERSION [options]\n"
+	"\n"
+	"Mark every migration up to and including VERSION as applied without\n"
+	"running it, for a database that already has those objects (say users and\n"
+	"organizations from an existing application).  Refuses when the history\n"
+	"already records anything.  Recorded in the audit log.\n"
+	"\n"
+	"Options:\n"
+	"      --version VERSION   the last migration the database already has\n" GM_GLOBAL_HELP;
+
+enum { OPT_VERSION = 256 };
+
+int cmd_baseline(int argc, char **argv, struct gm_cli *cli)
+{
+	static const struct option longopts[] = {
+		GM_GLOBAL_LONGOPTS,
+		{ "version", required_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gm_migration_set *set = NULL;
+	struct gm_db *db = NULL;
+	struct gm_error *err;
+	unsigned long long version = 0;
+	int has_version = 0, c;
+	size_t n = 0;
+
+	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (gm_cli_global_opt(cli, c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			return gm_cli_help(baseline_usage);
+		case OPT_VERSION:
+			if (gm_cli_parse_version(optarg, &version))
+				return gm_cli_usage_error("baseline", "--version wants a version number, not '%s'", optarg);
+			has_version = 1;
+			break;
+		default:
+			return gm_cli_usage_error("baseline", "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return gm_cli_usage_error("baseline", "unexpected argument '%s'", argv[optind]);
+	if (!has_version)
+		return gm_cli_usage_error("baseline", "--version is required");
+
+	if ((err = gm_cli_open(cli, &set, &db)) ||
+	    (err = gm_engine_baseline(db, set, version, gm_cli_os_user(), &n))) {
+		gm_cli_close(set, db);
+		return gm_cli_fail(err);
+	}
+	printf("marked %zu migration%s applied without running %s (up to version %llu)\n",
+	       n, n == 1 ? "" : "s", n == 1 ? "it" : "them", version);
+	gm_cli_close(set, db);
+	return GM_EXIT_OK;
+}

@@ -1,0 +1,116 @@
+/* cmd_repair.c - garage-migrate repair: accept intentional edits. */
+#include "cli.h"
+#include "gm_engine.h"
+#include "gm_history.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char repair_usage[] =
+	"usage: garage-migrate repair [--yes] [--remove-missing] [options]\n"
+	"\n"
+	"After an intentional edit of an applied migration, record the file's\n"
+	"current checksum (old and new are printed).  Entries of applied\n"
+	"migrations whose files are gone are removed only with --remove-missing.\n"
+	"Asks for confirmation on a terminal; elsewhere --yes is required.\n"
+	"Nothing is executed but the history change, which is audited.\n"
+	"\n"
+	"Options:\n"
+	"  -y, --yes               do not ask\n"
+	"      --remove-missing    also delete the entries of missing files\n" GM_GLOBAL_HELP;
+
+static size_t describe(const struct gm_status *st, int remove_missing)
+{
+	size_t k, n = 0, missing_left = 0;
+
+	for (k = 0; k < st->n; k++) {
+		const struct gm_status_item *it = &st->v[k];
+		if (it->state == GM_STATE_MODIFIED) {
+			printf("%s: record %s (was %s)\n", it->m->path, it->m->checksum, it->a->checksum);
+			n++;
+		} else if (it->state == GM_STATE_MISSING && remove_missing) {
+			printf("%s_%s: remove the entry (file %s is missing)\n", it->a->version_text,
+			       it->a->name, it->a->script);
+			n++;
+		} else if (it->state == GM_STATE_MISSING) {
+			missing_left++;
+		}
+	}
+	if (missing_left)
+		printf("%zu applied migration%s ha%s no file; pass --remove-missing to delete %s entr%s\n",
+		       missing_left, missing_left == 1 ? "" : "s", missing_left == 1 ? "s" : "ve",
+		       missing_left == 1 ? "its" : "their", missing_left == 1 ? "y" : "ies");
+	return n;
+}
+
+static int confirmed(void)
+{
+	char answer[16];
+
+	printf("record these changes in the history? [y/N] ");
+	fflush(stdout);
+	if (!fgets(answer, sizeof(answer), stdin))
+		return 0;
+	return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+enum { OPT_REMOVE_MISSING = 256 };
+
+int cmd_repair(int argc, char **argv, struct gm_cli *cli)
+{
+	static const struct option longopts[] = {
+		GM_GLOBAL_LONGOPTS,
+		{ "yes", no_argument, NULL, 'y' },
+		{ "remove-missing", no_argument, NULL, OPT_REMOVE_MISSING },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gm_migration_set *set = NULL;
+	struct gm_db *db = NULL;
+	struct gm_history hist = { 0, NULL, 0 };
+	struct gm_status st = { NULL, 0, { 0 } };
+	struct gm_error *err;
+	int yes = 0, remove_missing = 0, c, rc = GM_EXIT_OK;
+	size_t n;
+
+	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS "y", longopts, NULL)) != -1) {
+		if (gm_cli_global_opt(cli, c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			return gm_cli_help(repair_usage);
+		case 'y':
+			yes = 1;
+			break;
+		case OPT_REMOVE_MISSING:
+			remove_missing = 1;
+			break;
+		default:
+			return gm_cli_usage_error("repair", "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return gm_cli_usage_error("repair", "unexpected argument '%s'", argv[optind]);
+
+	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_history_read(db, &hist))) {
+		gm_cli_close(set, db);
+		return gm_cli_fail(err);
+	}
+	gm_status_build(set, &hist, &st);
+	n = describe(&st, remove_missing);
+	if (n == 0) {
+		printf("nothing to repair\n");
+	} else if (!yes && !isatty(STDIN_FILENO)) {
+		rc = gm_cli_usage_error("repair", "repair changes the history: pass --yes to confirm (standard input is not a terminal)");
+	} else if (!yes && !confirmed()) {
+		printf("nothing changed\n");
+	} else if ((err = gm_engine_repair(db, &st, remove_missing, gm_cli_os_user()))) {
+		rc = gm_cli_fail(err);
+	} else {
+		printf("repaired %zu entr%s\n", n, n == 1 ? "y" : "ies");
+	}
+	gm_status_release(&st);
+	gm_history_release(&hist);
+	gm_cli_close(set, db);
+	return rc;
+}

@@ -1,0 +1,483 @@
+/* Integration tests: rollback, the data-loss guard, baseline, repair and
+ * the audit log, through the garage-migrate binary on a real PostgreSQL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+#define HISTORY_COUNT "SELECT count(*) FROM garage_migrate.schema_history"
+
+static int gm(char **out, char **err, const char *db, const char *args)
+{
+	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s/migrations' %s", pgt_bin(), db,
+		       pgt_root(), args);
+}
+
+static int gm_dir(char **out, char **err, const char *db, const char *dir, const char *args)
+{
+	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s' %s", pgt_bin(), db, dir, args);
+}
+
+/* Runs and expects status rc; returns stdout (stderr is checked empty-ish
+ * only by the callers that care). */
+static char *gm_ok(const char *db, const char *args, int rc)
+{
+	char *out, *err;
+	int got = gm(&out, &err, db, args);
+
+	if (got != rc)
+		fail_msg("garage-migrate %s: exit %d, expected %d\n%s%s", args, got, rc, out, err);
+	free(err);
+	return out;
+}
+
+static void assert_same(const char *what, const char *a, const char *b)
+{
+	if (strcmp(a, b) != 0)
+		fail_msg("%s differ:\n--- first\n%s\n--- second\n%s", what, a, b);
+}
+
+static void test_rollback_removes_exactly_the_last(void **state)
+{
+	char *ref = pgt_create_db("gm_rb_ref"), *db = pgt_create_db("gm_rb"), *out;
+	PGconn *cr, *c;
+	char *a, *b;
+
+	(void)state;
+	free(gm_ok(ref, "up --to 7", 0));
+	free(gm_ok(db, "up", 0));
+	out = gm_ok(db, "rollback", 0);
+	assert_contains(out, "rolled back 0008_add_ai_garage_rls_policies.sql");
+	assert_contains(out, "1 migration rolled back");
+	free(out);
+	cr = pgt_connect(ref);
+	c = pgt_connect(db);
+	a = pgt_catalog(cr);
+	b = pgt_catalog(c);
+	assert_same("catalogs of 'up --to 7' and 'up; rollback'", a, b);
+	free(a);
+	free(b);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 7);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 8"), 0);
+	/* list shows it pending again. */
+	out = gm_ok(db, "list --format json", 0);
+	assert_contains(out, "\"version\":\"0008\",\"name\":\"add_ai_garage_rls_policies\",\"state\":\"pending\"");
+	free(out);
+
+	/* Steps: two more. */
+	out = gm_ok(db, "rollback --steps 2", 0);
+	assert_contains(out, "rolled back 0007_create_ai_garage_supporting_tables.sql");
+	assert_contains(out, "rolled back 0006_create_tool_blueprints_table.sql");
+	free(out);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 5);
+	PQfinish(cr);
+	PQfinish(c);
+	free(ref);
+	free(db);
+}
+
+static void test_rollback_to_base_and_round_trip(void **state)
+{
+	char *ref = pgt_create_db("gm_rt_ref"), *db = pgt_create_db("gm_rt"), *out;
+	PGconn *cr, *c;
+	char *a, *b;
+
+	(void)state;
+	free(gm_ok(ref, "up", 0));
+	free(gm_ok(db, "up", 0));
+	c = pgt_connect(db);
+
+	out = gm_ok(db, "rollback --to 1", 0);
+	assert_contains(out, "7 migrations rolled back");
+	free(out);
+	a = pgt_value(c, "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class"
+			 " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'");
+	assert_string_equal(a, "organizations,users");
+	free(a);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_type WHERE typtype = 'e' AND typnamespace = 'public'::regnamespace"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace"), 0);
+	out = gm_ok(db, "rollback --to 1", 0);
+	assert_contains(out, "nothing to roll back");
+	free(out);
+
+	/* Everything, then up again: the same catalog as a fresh up. */
+	free(gm_ok(db, "rollback --to 0", 0));
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"), 0);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 0);
+	out = gm_ok(db, "rollback", 0);
+	assert_contains(out, "nothing to roll back: no migration is applied");
+	free(out);
+	free(gm_ok(db, "up", 0));
+	cr = pgt_connect(ref);
+	a = pgt_catalog(cr);
+	b = pgt_catalog(c);
+	assert_true(strlen(a) > 1000);
+	assert_same("catalogs of 'up' and 'up; rollback --to 0; up'", a, b);
+	free(a);
+	free(b);
+	PQfinish(cr);
+	PQfinish(c);
+	free(ref);
+	free(db);
+}
+
+static void test_guard_refuses_dropping_a_table_with_rows(void **state)
+{
+	char *db = pgt_create_db("gm_guard"), *out, *err;
+	PGconn *c;
+
+	(void)state;
+	free(gm_ok(db, "up", 0));
+	c = pgt_connect(db);
+	pgt_exec(c, "INSERT INTO organizations (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A');"
+		    "INSERT INTO users (id, email) VALUES ('00000000-0000-0000-0000-0000000000aa', 'a@example.com');"
+		    "INSERT INTO custom_agent_orders (title, description, requirements, use_case, complexity,"
+		    " agent_config, tools_config, organization_id, created_by_id) VALUES ('t', 'd', '{}', 'u',"
+		    " 'SIMPLE', '{}', '{}', '00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-0000000000aa')");
+	/* 8, 7, 6, 5 hold nothing and go; 4 created the table with the row. */
+	assert_int_equal(gm(&out, &err, db, "rollback --to 3"), 8);
+	assert_contains(out, "rolled back 0005_create_agent_templates_table.sql");
+	assert_contains(err, "0004_create_custom_agent_orders_table.sql: error: rollback refused: the down would destroy data in table public.custom_agent_orders (1 row)");
+	assert_contains(err, "--allow-data-loss");
+	assert_contains(err, "4 of the 5 planned migrations were rolled back before this one");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM custom_agent_orders"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 4"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE action = 'rollback' AND version = 4 AND outcome = 'failed'"), 1);
+
+	out = gm_ok(db, "rollback --to 3 --allow-data-loss", 0);
+	assert_contains(out, "rolled back 0004_create_custom_agent_orders_table.sql");
+	assert_contains(out, "dropped table public.custom_agent_orders (1 row)");
+	free(out);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('custom_agent_orders')::text"));
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE action = 'rollback' AND version = 4"
+				     " AND outcome = 'ok' AND message LIKE 'dropped table public.custom_agent_orders (1 row)%'"), 1);
+	PQfinish(c);
+	free(db);
+}
+
+static void test_guard_catches_a_dropped_column(void **state)
+{
+	char *db = pgt_create_db("gm_col"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n-- garage:down\nDROP TABLE t;\n");
+	tfs_write(dir, "0002_t_note.sql", "ALTER TABLE t ADD COLUMN note text;\n-- garage:down\nALTER TABLE t DROP COLUMN note;\n");
+	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
+	pgt_exec(c, "INSERT INTO t VALUES (1, 'keep me'), (2, NULL)");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 8);
+	assert_contains(err, "the down would destroy data in column public.t.note (1 value)");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM t WHERE note = 'keep me'"), 1);
+
+	/* A column that holds only NULLs loses nothing. */
+	pgt_exec(c, "UPDATE t SET note = NULL");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 0);
+	assert_contains(out, "dropped column public.t.note (0 values)");
+	free(out);
+	free(err);
+	assert_true(pgt_is_null(c, "SELECT attname::text FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'note' AND NOT attisdropped"));
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_guard_not_fooled_by_rls(void **state)
+{
+	char *db = pgt_create_db("gm_rls"), *dir = tfs_tempdir(), *out, *err, *sql;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	/* The connecting role owns the table, and FORCE RLS with a policy
+	 * that hides every row applies to it: a plain count says 0. */
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_test_owner') THEN"
+		    " CREATE ROLE gm_test_owner LOGIN NOBYPASSRLS; END IF; END $$");
+	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_test_owner", db);
+	pgt_exec(c, sql);
+	free(sql);
+	pgt_exec(c, "GRANT CREATE ON SCHEMA public TO gm_test_owner");
+	tfs_write(dir, "0001_secret.sql",
+		  "CREATE TABLE secret (id int);\n"
+		  "ALTER TABLE secret ENABLE ROW LEVEL SECURITY;\n"
+		  "ALTER TABLE secret FORCE ROW LEVEL SECURITY;\n"
+		  "CREATE POLICY nobody ON secret USING (false);\n"
+		  "-- garage:down\n"
+		  "DROP TABLE secret;\n");
+	assert_int_equal(pgt_run(NULL, NULL, "%s -d 'dbname=%s user=gm_test_owner' -m '%s' up", pgt_bin(), db, dir), 0);
+	pgt_exec(c, "INSERT INTO secret VALUES (1), (2)");	/* superuser: no RLS */
+	pgt_exec(c, "BEGIN; SET LOCAL ROLE gm_test_owner");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM secret"), 0);
+	pgt_exec(c, "ROLLBACK");
+
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s user=gm_test_owner' -m '%s' rollback", pgt_bin(), db, dir), 8);
+	assert_contains(err, "rollback refused: cannot tell whether the down destroys data");
+	assert_contains(err, "row-level security");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM secret"), 2);
+
+	/* As a superuser the rows are counted, and named. */
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 8);
+	assert_contains(err, "table public.secret (2 rows)");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM secret"), 2);
+
+	assert_int_equal(gm_dir(NULL, NULL, db, dir, "rollback --allow-data-loss"), 0);
+	pgt_exec(c, "REVOKE CREATE ON SCHEMA public FROM gm_test_owner");
+	pgt_exec(c, "DROP SCHEMA garage_migrate CASCADE");
+	sql = gm_xasprintf("REVOKE CREATE ON DATABASE \"%s\" FROM gm_test_owner", db);
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	c = pgt_connect("postgres");
+	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+	pgt_exec(c, sql);
+	free(sql);
+	pgt_exec(c, "DROP ROLE gm_test_owner");
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_dry_run_changes_nothing(void **state)
+{
+	char *db = pgt_create_db("gm_rbdry"), *out, *a, *b, *h1, *h2;
+	PGconn *c;
+	const char *hist = "SELECT string_agg(version || checksum, ',' ORDER BY version) FROM garage_migrate.schema_history";
+
+	(void)state;
+	free(gm_ok(db, "up", 0));
+	c = pgt_connect(db);
+	a = pgt_catalog(c);
+	h1 = pgt_value(c, hist);
+	out = gm_ok(db, "rollback --steps 3 --dry-run", 0);
+	assert_contains(out, "0008_add_ai_garage_rls_policies.sql (would roll back");
+	assert_contains(out, "DROP POLICY showcase_delete ON project_showcases;");
+	assert_contains(out, "0006_create_tool_blueprints_table.sql (would roll back");
+	assert_not_contains(out, "0005_create");
+	assert_contains(out, "-- dry run: 3 migrations would be rolled back; nothing was changed");
+	free(out);
+	b = pgt_catalog(c);
+	h2 = pgt_value(c, hist);
+	assert_same("catalogs before and after a dry run", a, b);
+	assert_string_equal(h1, h2);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE action = 'rollback'"), 0);
+	free(a);
+	free(b);
+	free(h1);
+	free(h2);
+	PQfinish(c);
+	free(db);
+}
+
+static void test_plan_is_checked_before_anything_runs(void **state)
+{
+	char *db = pgt_create_db("gm_plan"), *dir = tfs_tempdir(), *out, *err, *path;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n-- garage:down\nDROP TABLE c;\n");
+	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
+
+	/* 0003 could go, but 0002 has no down: nothing runs at all. */
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback --steps 2"), 6);
+	assert_contains(err, "0002_b.sql: error: cannot roll back: the migration has no -- garage:down section");
+	free(out);
+	free(err);
+	assert_false(pgt_is_null(c, "SELECT to_regclass('c')::text"));
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
+
+	/* An edited or missing file stops it too. */
+	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id bigint);\n-- garage:down\nDROP TABLE c;\n");
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 1);
+	assert_contains(err, "0003_c.sql: error: cannot roll back: the file was edited since it was applied");
+	free(out);
+	free(err);
+	path = gm_xasprintf("%s/0003_c.sql", dir);
+	assert_int_equal(remove(path), 0);
+	free(path);
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 1);
+	assert_contains(err, "cannot roll back 0003_c: its file 0003_c.sql is missing");
+	free(out);
+	free(err);
+	assert_false(pgt_is_null(c, "SELECT to_regclass('c')::text"));
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
+
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback --to 7"), 2);
+	assert_contains(err, "version 7 is not applied");
+	free(out);
+	free(err);
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback --to 1 --steps 1"), 2);
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_a_failing_down_points_into_the_file(void **state)
+{
+	char *db = pgt_create_db("gm_downerr"), *dir = tfs_tempdir(), *out, *err, *expect;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n\nDROP TABLE no_such_table;\n");
+	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 4);
+	expect = gm_xasprintf("%s/0001_a.sql:5:1: error: table \"no_such_table\" does not exist", dir);
+	assert_contains(err, expect);
+	free(expect);
+	free(out);
+	free(err);
+	assert_false(pgt_is_null(c, "SELECT to_regclass('a')::text"));
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_baseline_then_up(void **state)
+{
+	char *db = pgt_create_db("gm_base"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	/* An existing application's tables. */
+	pgt_exec(c, "CREATE TABLE organizations (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL,"
+		    " created_at timestamptz NOT NULL DEFAULT now(), plan text);"
+		    "CREATE TABLE users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL UNIQUE,"
+		    " name text, created_at timestamptz NOT NULL DEFAULT now());"
+		    "INSERT INTO organizations (name) VALUES ('Existing Org')");
+	assert_int_equal(gm(&out, &err, db, "up"), 4);	/* organizations already exists */
+	assert_contains(err, "0001_base_organizations_users.sql:6:1: error: relation \"organizations\" already exists");
+	free(out);
+	free(err);
+
+	out = gm_ok(db, "baseline --version 1", 0);
+	assert_contains(out, "marked 1 migration applied without running it");
+	free(out);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE kind = 'baseline' AND version = 1"), 1);
+	out = gm_ok(db, "up", 0);
+	assert_contains(out, "7 migrations applied");
+	free(out);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM organizations WHERE name = 'Existing Org'"), 1);
+	out = gm_ok(db, "list", 0);
+	assert_contains(out, "8 migrations: 8 applied, 0 pending");
+	free(out);
+
+	assert_int_equal(gm(&out, &err, db, "baseline --version 1"), 1);
+	assert_contains(err, "cannot baseline: the history already records 8 migrations");
+	free(out);
+	free(err);
+	assert_int_equal(gm(&out, &err, db, "baseline --version 42"), 2);
+	free(out);
+	free(err);
+	PQfinish(c);
+	free(db);
+}
+
+static void test_repair_and_the_audit_log(void **state)
+{
+	char *db = pgt_create_db("gm_repair"), *dir = tfs_tempdir(), *out, *err, *path;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n-- garage:down\nDROP TABLE b;\n");
+	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
+	/* An intentional edit: a comment explaining the table. */
+	tfs_write(dir, "0001_a.sql", "-- garage:up\nCREATE TABLE a (id int); -- the a table\n-- garage:down\nDROP TABLE a;\n");
+	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 1);
+
+	assert_int_equal(gm_dir(&out, &err, db, dir, "repair"), 2);	/* stdin is not a terminal */
+	assert_contains(out, "0001_a.sql: record sha256:");
+	assert_contains(out, "(was sha256:");
+	assert_contains(err, "pass --yes");
+	free(out);
+	free(err);
+	assert_int_equal(gm_dir(&out, &err, db, dir, "repair --yes"), 0);
+	assert_contains(out, "repaired 1 entry");
+	free(out);
+	free(err);
+	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "nothing to apply");
+	free(out);
+	free(err);
+
+	/* A vanished file: kept unless asked. */
+	path = gm_xasprintf("%s/0002_b.sql", dir);
+	assert_int_equal(remove(path), 0);
+	free(path);
+	assert_int_equal(gm_dir(&out, &err, db, dir, "repair --yes"), 0);
+	assert_contains(out, "pass --remove-missing");
+	assert_contains(out, "nothing to repair");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	assert_int_equal(gm_dir(&out, &err, db, dir, "repair --yes --remove-missing"), 0);
+	assert_contains(out, "0002_b: remove the entry");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
+	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 0);
+	free(out);
+	free(err);
+
+	/* Every step is in the log, oldest first. */
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' log --format json", pgt_bin(), db), 0);
+	assert_contains(out, "\"action\":\"up\",\"version\":1,\"name\":\"a\"");
+	assert_contains(out, "\"action\":\"repair\",\"version\":1,\"name\":\"a\"");
+	assert_contains(out, "\"action\":\"repair\",\"version\":2,\"name\":\"b\"");
+	assert_contains(out, "removed the entry of a missing file");
+	assert_contains(out, "\"action\":\"rollback\",\"version\":1,\"name\":\"a\"");
+	assert_contains(out, "\"db_user\":\"postgres\"");
+	assert_true(strstr(out, "\"action\":\"up\"") < strstr(out, "\"action\":\"repair\""));
+	assert_true(strstr(out, "\"action\":\"repair\"") < strstr(out, "\"action\":\"rollback\""));
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' log --limit 1", pgt_bin(), db), 0);
+	assert_contains(out, "rollback");
+	assert_not_contains(out, "repair  ");
+	free(out);
+	free(err);
+	/* Append-only. */
+	{
+		char *s = pgt_error_state(c, "DELETE FROM garage_migrate.audit_log");
+		assert_string_equal(s, "P0001");
+		free(s);
+	}
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rollback_removes_exactly_the_last),
+		cmocka_unit_test(test_rollback_to_base_and_round_trip),
+		cmocka_unit_test(test_guard_refuses_dropping_a_table_with_rows),
+		cmocka_unit_test(test_guard_catches_a_dropped_column),
+		cmocka_unit_test(test_guard_not_fooled_by_rls),
+		cmocka_unit_test(test_dry_run_changes_nothing),
+		cmocka_unit_test(test_plan_is_checked_before_anything_runs),
+		cmocka_unit_test(test_a_failing_down_points_into_the_file),
+		cmocka_unit_test(test_baseline_then_up),
+		cmocka_unit_test(test_repair_and_the_audit_log),
+	};
+	return cmocka_run_group_tests_name("rollback, baseline, repair, log", tests, NULL, NULL);
+}
