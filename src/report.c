@@ -190,12 +190,12 @@ void gm_report_audit_text(const struct gm_audit *a, struct gm_strbuf *out)
 		gm_strbuf_adds(out, "the audit log is empty\n");
 		return;
 	}
-	gm_strbuf_addf(out, "%-20s  %-8s  %-14s  %-7s  %-20s  %8s  %s\n", "AT", "ACTION", "VERSION",
+	gm_strbuf_addf(out, "%-20s  %-8s  %-7s  %-7s  %-20s  %6s  %s\n", "AT", "ACTION", "VERSION",
 		       "OUTCOME", "WHO (DB/OS USER)", "MS", "MIGRATION / MESSAGE");
 	for (k = 0; k < a->n; k++) {
 		const struct gm_audit_entry *e = &a->v[k];
 		char *who = gm_xasprintf("%s/%s", or_dash(e->db_user), or_dash(e->os_user));
-		gm_strbuf_addf(out, "%-20s  %-8s  %-14s  %-7s  %-20s  %8s  %s%s%s\n", e->at, e->action,
+		gm_strbuf_addf(out, "%-20s  %-8s  %-7s  %-7s  %-20s  %6s  %s%s%s\n", e->at, e->action,
 			       or_dash(e->version), e->outcome, who, or_dash(e->duration_ms),
 			       or_dash(e->name), e->message ? ": " : "", e->message ? e->message : "");
 		free(who);
