@@ -85,6 +85,23 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
 	return err;
 }
 
+/* Whether relation (a constant, schema-qualified name) exists; reading
+ * must not create anything, so list, log and dry runs ask first. */
+static struct gm_error *relation_exists(struct gm_db *db, const char *relation, int *exists)
+{
+	const char *params[1] = { relation };
+	PGresult *res = NULL;
+	struct gm_error *err = gm_db_exec_params(db, "SELECT to_regclass($1) IS NOT NULL", 1, params,
+						 "cannot look up the history schema", &res);
+
+	*exists = 0;
+	if (err)
+		return err;
+	*exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return NULL;
+}
+
 static char *dup_value(const PGresult *res, int row, int col)
 {
 	return PQgetisnull(res, row, col) ? gm_xstrdup("") : gm_xstrdup(PQgetvalue(res, row, col));
@@ -97,14 +114,8 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 	int k, n;
 
 	memset(out, 0, sizeof(*out));
-	err = gm_db_exec(db, "SELECT to_regclass('" GM_HISTORY_TABLE "') IS NOT NULL",
-			 "cannot look for the history table", &res);
-	if (err)
+	if ((err = relation_exists(db, GM_HISTORY_TABLE, &out->exists)) || !out->exists)
 		return err;
-	out->exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	if (!out->exists)
-		return NULL;
 	err = gm_db_exec(db,
 		"SELECT version, version_text, name, script, checksum, kind,"
 		" to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
@@ -271,14 +282,8 @@ struct gm_error *gm_history_read_audit(struct gm_db *db, unsigned long limit, st
 	int k, n;
 
 	memset(out, 0, sizeof(*out));
-	err = gm_db_exec(db, "SELECT to_regclass('" GM_AUDIT_TABLE "') IS NOT NULL",
-			 "cannot look for the audit log", &res);
-	if (err)
+	if ((err = relation_exists(db, GM_AUDIT_TABLE, &out->exists)) || !out->exists)
 		return err;
-	out->exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	if (!out->exists)
-		return NULL;
 	snprintf(lim, sizeof(lim), "%lu", limit);
 	err = gm_db_exec_params(db,
 		"SELECT * FROM (SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"

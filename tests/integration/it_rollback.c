@@ -15,23 +15,12 @@
 
 #define HISTORY_COUNT "SELECT count(*) FROM garage_migrate.schema_history"
 
-static int gm(char **out, char **err, const char *db, const char *args)
-{
-	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s/migrations' %s", pgt_bin(), db,
-		       pgt_root(), args);
-}
-
-static int gm_dir(char **out, char **err, const char *db, const char *dir, const char *args)
-{
-	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s' %s", pgt_bin(), db, dir, args);
-}
-
 /* Runs and expects status rc; returns stdout (stderr is checked empty-ish
  * only by the callers that care). */
 static char *gm_ok(const char *db, const char *args, int rc)
 {
 	char *out, *err;
-	int got = gm(&out, &err, db, args);
+	int got = pgt_gm(&out, &err, db, args);
 
 	if (got != rc)
 		fail_msg("garage-migrate %s: exit %d, expected %d\n%s%s", args, got, rc, out, err);
@@ -143,7 +132,7 @@ static void test_guard_refuses_dropping_a_table_with_rows(void **state)
 		    " agent_config, tools_config, organization_id, created_by_id) VALUES ('t', 'd', '{}', 'u',"
 		    " 'SIMPLE', '{}', '{}', '00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-0000000000aa')");
 	/* 8, 7, 6, 5 hold nothing and go; 4 created the table with the row. */
-	assert_int_equal(gm(&out, &err, db, "rollback --to 3"), 8);
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback --to 3"), 8);
 	assert_contains(out, "rolled back 0005_create_agent_templates_table.sql");
 	assert_contains(err, "0004_create_custom_agent_orders_table.sql: error: rollback refused: the down would destroy data in table public.custom_agent_orders (1 row)");
 	assert_contains(err, "--allow-data-loss");
@@ -173,9 +162,9 @@ static void test_guard_catches_a_dropped_column(void **state)
 	(void)state;
 	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n-- garage:down\nDROP TABLE t;\n");
 	tfs_write(dir, "0002_t_note.sql", "ALTER TABLE t ADD COLUMN note text;\n-- garage:down\nALTER TABLE t DROP COLUMN note;\n");
-	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	pgt_exec(c, "INSERT INTO t VALUES (1, 'keep me'), (2, NULL)");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 8);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 8);
 	assert_contains(err, "the down would destroy data in column public.t.note (1 value)");
 	free(out);
 	free(err);
@@ -183,7 +172,7 @@ static void test_guard_catches_a_dropped_column(void **state)
 
 	/* A column that holds only NULLs loses nothing. */
 	pgt_exec(c, "UPDATE t SET note = NULL");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 0);
 	assert_contains(out, "dropped column public.t.note (0 values)");
 	free(out);
 	free(err);
@@ -228,13 +217,13 @@ static void test_guard_not_fooled_by_rls(void **state)
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM secret"), 2);
 
 	/* As a superuser the rows are counted, and named. */
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 8);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 8);
 	assert_contains(err, "table public.secret (2 rows)");
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM secret"), 2);
 
-	assert_int_equal(gm_dir(NULL, NULL, db, dir, "rollback --allow-data-loss"), 0);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "rollback --allow-data-loss"), 0);
 	pgt_exec(c, "REVOKE CREATE ON SCHEMA public FROM gm_test_owner");
 	pgt_exec(c, "DROP SCHEMA garage_migrate CASCADE");
 	sql = gm_xasprintf("REVOKE CREATE ON DATABASE \"%s\" FROM gm_test_owner", db);
@@ -291,10 +280,10 @@ static void test_plan_is_checked_before_anything_runs(void **state)
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
 	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n-- garage:down\nDROP TABLE c;\n");
-	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 
 	/* 0003 could go, but 0002 has no down: nothing runs at all. */
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback --steps 2"), 6);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --steps 2"), 6);
 	assert_contains(err, "0002_b.sql: error: cannot roll back: the migration has no -- garage:down section");
 	free(out);
 	free(err);
@@ -303,25 +292,25 @@ static void test_plan_is_checked_before_anything_runs(void **state)
 
 	/* An edited or missing file stops it too. */
 	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id bigint);\n-- garage:down\nDROP TABLE c;\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 1);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 1);
 	assert_contains(err, "0003_c.sql: error: cannot roll back: the file was edited since it was applied");
 	free(out);
 	free(err);
 	path = gm_xasprintf("%s/0003_c.sql", dir);
 	assert_int_equal(remove(path), 0);
 	free(path);
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 1);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 1);
 	assert_contains(err, "cannot roll back 0003_c: its file 0003_c.sql is missing");
 	free(out);
 	free(err);
 	assert_false(pgt_is_null(c, "SELECT to_regclass('c')::text"));
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
 
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback --to 7"), 2);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --to 7"), 2);
 	assert_contains(err, "version 7 is not applied");
 	free(out);
 	free(err);
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback --to 1 --steps 1"), 2);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --to 1 --steps 1"), 2);
 	free(out);
 	free(err);
 	PQfinish(c);
@@ -336,8 +325,8 @@ static void test_a_failing_down_points_into_the_file(void **state)
 
 	(void)state;
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n\nDROP TABLE no_such_table;\n");
-	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 4);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 4);
 	expect = gm_xasprintf("%s/0001_a.sql:5:1: error: table \"no_such_table\" does not exist", dir);
 	assert_contains(err, expect);
 	free(expect);
@@ -362,7 +351,7 @@ static void test_baseline_then_up(void **state)
 		    "CREATE TABLE users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL UNIQUE,"
 		    " name text, created_at timestamptz NOT NULL DEFAULT now());"
 		    "INSERT INTO organizations (name) VALUES ('Existing Org')");
-	assert_int_equal(gm(&out, &err, db, "up"), 4);	/* organizations already exists */
+	assert_int_equal(pgt_gm(&out, &err, db, "up"), 4);	/* organizations already exists */
 	assert_contains(err, "0001_base_organizations_users.sql:6:1: error: relation \"organizations\" already exists");
 	free(out);
 	free(err);
@@ -379,11 +368,11 @@ static void test_baseline_then_up(void **state)
 	assert_contains(out, "8 migrations: 8 applied, 0 pending");
 	free(out);
 
-	assert_int_equal(gm(&out, &err, db, "baseline --version 1"), 1);
+	assert_int_equal(pgt_gm(&out, &err, db, "baseline --version 1"), 1);
 	assert_contains(err, "cannot baseline: the history already records 8 migrations");
 	free(out);
 	free(err);
-	assert_int_equal(gm(&out, &err, db, "baseline --version 42"), 2);
+	assert_int_equal(pgt_gm(&out, &err, db, "baseline --version 42"), 2);
 	free(out);
 	free(err);
 	PQfinish(c);
@@ -398,22 +387,22 @@ static void test_repair_and_the_audit_log(void **state)
 	(void)state;
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n-- garage:down\nDROP TABLE b;\n");
-	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	/* An intentional edit: a comment explaining the table. */
 	tfs_write(dir, "0001_a.sql", "-- garage:up\nCREATE TABLE a (id int); -- the a table\n-- garage:down\nDROP TABLE a;\n");
-	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 1);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 1);
 
-	assert_int_equal(gm_dir(&out, &err, db, dir, "repair"), 2);	/* stdin is not a terminal */
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair"), 2);	/* stdin is not a terminal */
 	assert_contains(out, "0001_a.sql: record sha256:");
 	assert_contains(out, "(was sha256:");
 	assert_contains(err, "pass --yes");
 	free(out);
 	free(err);
-	assert_int_equal(gm_dir(&out, &err, db, dir, "repair --yes"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes"), 0);
 	assert_contains(out, "repaired 1 entry");
 	free(out);
 	free(err);
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
 	assert_contains(out, "nothing to apply");
 	free(out);
 	free(err);
@@ -422,18 +411,18 @@ static void test_repair_and_the_audit_log(void **state)
 	path = gm_xasprintf("%s/0002_b.sql", dir);
 	assert_int_equal(remove(path), 0);
 	free(path);
-	assert_int_equal(gm_dir(&out, &err, db, dir, "repair --yes"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes"), 0);
 	assert_contains(out, "pass --remove-missing");
 	assert_contains(out, "nothing to repair");
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
-	assert_int_equal(gm_dir(&out, &err, db, dir, "repair --yes --remove-missing"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes --remove-missing"), 0);
 	assert_contains(out, "0002_b: remove the entry");
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
-	assert_int_equal(gm_dir(&out, &err, db, dir, "rollback"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 0);
 	free(out);
 	free(err);
 

@@ -15,19 +15,6 @@
 
 #define HISTORY_COUNT "SELECT count(*) FROM garage_migrate.schema_history"
 
-/* Runs the binary on database db with the project's migrations. */
-static int gm(char **out, char **err, const char *db, const char *args)
-{
-	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s/migrations' %s", pgt_bin(), db,
-		       pgt_root(), args);
-}
-
-/* Runs the binary on database db with migrations from dir. */
-static int gm_dir(char **out, char **err, const char *db, const char *dir, const char *args)
-{
-	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s' %s", pgt_bin(), db, dir, args);
-}
-
 static size_t occurrences(const char *hay, const char *needle)
 {
 	size_t n = 0;
@@ -45,7 +32,7 @@ static void test_up_then_up_again_changes_nothing(void **state)
 	PGconn *c;
 
 	(void)state;
-	assert_int_equal(gm(&out, &err, db, "up"), 0);
+	assert_int_equal(pgt_gm(&out, &err, db, "up"), 0);
 	assert_contains(out, "applied 0001_base_organizations_users.sql");
 	assert_contains(out, "applied 0008_add_ai_garage_rls_policies.sql");
 	assert_contains(out, "8 migrations applied");
@@ -56,7 +43,7 @@ static void test_up_then_up_again_changes_nothing(void **state)
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE action = 'up' AND outcome = 'ok'"), 8);
 	t1 = pgt_value(c, "SELECT string_agg(applied_at::text || checksum, ',' ORDER BY version) FROM garage_migrate.schema_history");
 
-	assert_int_equal(gm(&out, &err, db, "up"), 0);
+	assert_int_equal(pgt_gm(&out, &err, db, "up"), 0);
 	assert_contains(out, "nothing to apply");
 	free(out);
 	free(err);
@@ -77,7 +64,7 @@ static void test_list_before_and_after(void **state)
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	assert_int_equal(gm(&out, &err, db, "list --format json"), 0);
+	assert_int_equal(pgt_gm(&out, &err, db, "list --format json"), 0);
 	assert_int_equal(occurrences(out, "\"state\":\"pending\""), 8);
 	assert_contains(out, "\"summary\":{\"total\":8,\"applied\":0,\"pending\":8,\"modified\":0,\"missing\":0}");
 	free(out);
@@ -85,13 +72,13 @@ static void test_list_before_and_after(void **state)
 	/* list is read-only: no history table appears. */
 	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
 
-	assert_int_equal(gm(NULL, NULL, db, "up"), 0);
-	assert_int_equal(gm(&out, &err, db, "list --format json"), 0);
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	assert_int_equal(pgt_gm(&out, &err, db, "list --format json"), 0);
 	assert_int_equal(occurrences(out, "\"state\":\"applied\""), 8);
 	assert_contains(out, "\"version\":\"0004\",\"name\":\"create_custom_agent_orders_table\",\"state\":\"applied\"");
 	free(out);
 	free(err);
-	assert_int_equal(gm(&out, &err, db, "list"), 0);
+	assert_int_equal(pgt_gm(&out, &err, db, "list"), 0);
 	assert_contains(out, "VERSION  NAME");
 	assert_contains(out, "0008     add_ai_garage_rls_policies          applied");
 	assert_contains(out, "8 migrations: 8 applied, 0 pending");
@@ -119,7 +106,7 @@ static void test_failure_at_third_statement(void **state)
 		  "-- garage:down\n"
 		  "DROP TABLE s2; DROP TABLE s1;\n");
 	tfs_write(dir, "0003_after.sql", "CREATE TABLE after_failure (id int);\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 4);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
 	expect = gm_xasprintf("%s/0002_third_fails.sql:5:3: error: division by zero", dir);
 	assert_contains(err, expect);
 	assert_contains(err, "SQLSTATE: 22012");
@@ -141,7 +128,7 @@ static void test_failure_at_third_statement(void **state)
 		  "CREATE TABLE s1 (id int);\n"
 		  "CREATE TABLE s2 (id int);\n"
 		  "CREATE TABLE s3 (ïd int, organisation_id uuidd REFERENCES nowhere (id));\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 4);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
 	expect = gm_xasprintf("%s/0002_third_fails.sql:3:42: error: type \"uuidd\" does not exist", dir);
 	assert_contains(err, expect);
 	assert_contains(err, "    3 | CREATE TABLE s3 (ïd int, organisation_id uuidd REFERENCES nowhere (id));\n");
@@ -164,18 +151,18 @@ static void test_edited_or_missing_applied_file_is_refused(void **state)
 	(void)state;
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
-	assert_int_equal(gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 
 	/* CRLF line endings are not an edit. */
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\r\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
 	assert_contains(out, "nothing to apply");
 	free(out);
 	free(err);
 
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id bigint);\n");
 	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 1);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 1);
 	path = gm_xasprintf("%s/0001_a.sql: error: applied migration was edited", dir);
 	assert_contains(err, path);
 	assert_contains(err, "what to do:");
@@ -183,7 +170,7 @@ static void test_edited_or_missing_applied_file_is_refused(void **state)
 	free(out);
 	free(err);
 	assert_true(pgt_is_null(c, "SELECT to_regclass('c')::text"));
-	assert_int_equal(gm_dir(&out, &err, db, dir, "list"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list"), 0);
 	assert_contains(out, "modified");
 	free(out);
 	free(err);
@@ -192,12 +179,12 @@ static void test_edited_or_missing_applied_file_is_refused(void **state)
 	path = gm_xasprintf("%s/0002_b.sql", dir);
 	assert_int_equal(remove(path), 0);
 	free(path);
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 1);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 1);
 	assert_contains(err, "applied migration 0002_b is missing from the migrations folder");
 	free(out);
 	free(err);
 	assert_true(pgt_is_null(c, "SELECT to_regclass('c')::text"));
-	assert_int_equal(gm_dir(&out, &err, db, dir, "list --format json"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list --format json"), 0);
 	assert_contains(out, "\"version\":\"0002\",\"name\":\"b\",\"state\":\"missing\"");
 	free(out);
 	free(err);
@@ -212,7 +199,7 @@ static void test_dry_run_changes_nothing(void **state)
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	assert_int_equal(gm(&out, &err, db, "up --dry-run"), 0);
+	assert_int_equal(pgt_gm(&out, &err, db, "up --dry-run"), 0);
 	assert_contains(out, "/migrations/0001_base_organizations_users.sql (would run in its own transaction)");
 	assert_contains(out, "CREATE TABLE custom_agent_orders (");
 	assert_contains(out, "-- dry run: 8 migrations would be applied; nothing was changed");
@@ -233,7 +220,7 @@ static void test_single_transaction_is_all_or_nothing(void **state)
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
 	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\nSELECT no_such_column FROM a;\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up --single-transaction"), 4);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --single-transaction"), 4);
 	expect = gm_xasprintf("%s/0003_c.sql:2:8: error: column \"no_such_column\" does not exist", dir);
 	assert_contains(err, expect);
 	assert_contains(err, "the whole run was rolled back");
@@ -245,7 +232,7 @@ static void test_single_transaction_is_all_or_nothing(void **state)
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 0);
 
 	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up --single-transaction"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --single-transaction"), 0);
 	assert_contains(out, "3 migrations applied");
 	free(out);
 	free(err);
@@ -264,24 +251,24 @@ static void test_target_and_out_of_order(void **state)
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
 	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n");
 	tfs_write(dir, "0004_d.sql", "CREATE TABLE d (id int);\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up --to 3"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --to 3"), 0);
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
 	assert_true(pgt_is_null(c, "SELECT to_regclass('d')::text"));
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up --to 2"), 2);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --to 2"), 2);
 	assert_contains(err, "no migration has version 2");
 	free(out);
 	free(err);
 
 	/* A late-merged migration older than the newest applied one. */
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 1);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 1);
 	assert_contains(err, "0002_b.sql: error: pending migration is older than the newest applied one (0003_c)");
 	free(out);
 	free(err);
 	assert_true(pgt_is_null(c, "SELECT to_regclass('d')::text"));
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up --out-of-order"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --out-of-order"), 0);
 	assert_contains(out, "applied 0002_b.sql");
 	assert_contains(out, "applied 0004_d.sql");
 	free(out);
@@ -327,14 +314,14 @@ static void test_bad_input_leaves_database_untouched(void **state)
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	assert_int_equal(gm_dir(&out, &err, db, "/nonexistent/migrations", "up"), 6);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, "/nonexistent/migrations", "up"), 6);
 	assert_contains(err, "/nonexistent/migrations: error: cannot open migrations folder");
 	free(out);
 	free(err);
 
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n");
-	assert_int_equal(gm_dir(&out, &err, db, dir, "up"), 6);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 6);
 	expect = gm_xasprintf("%s/0002_b.sql:2:36: error: unterminated dollar-quoted string", dir);
 	assert_contains(err, expect);
 	free(expect);

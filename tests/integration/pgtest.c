@@ -189,3 +189,14 @@ char *pgt_catalog(PGconn *c)
 
 	return v ? v : gm_xstrdup("");
 }
+
+int pgt_gm(char **out, char **err, const char *db, const char *args)
+{
+	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s/migrations' %s", pgt_bin(), db,
+		       pgt_root(), args);
+}
+
+int pgt_gm_dir(char **out, char **err, const char *db, const char *dir, const char *args)
+{
+	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s' %s", pgt_bin(), db, dir, args);
+}

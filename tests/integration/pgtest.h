@@ -34,6 +34,11 @@ char *pgt_error_state(PGconn *c, const char *sql);
  * schema (caller frees). */
 char *pgt_catalog(PGconn *c);
 
+/* Runs the binary under test on database db with the project's migrations
+ * (pgt_gm) or those in dir (pgt_gm_dir); captures output like pgt_run. */
+int pgt_gm(char **out, char **err, const char *db, const char *args);
+int pgt_gm_dir(char **out, char **err, const char *db, const char *dir, const char *args);
+
 /* Runs a shell command line; captures stdout and stderr (caller frees,
  * either may be NULL); returns the exit status. */
 int pgt_run(char **out, char **err, const char *fmt, ...)
