@@ -4,6 +4,7 @@
 #   make check         unit + integration tests (starts a throwaway PostgreSQL)
 #   make check-asan    the same tests under AddressSanitizer + UBSan
 #   make demo          throwaway PostgreSQL in .demo/, then up and list
+#   make snapshot      regenerate schema/snapshot.yaml from the migrations
 #   make install       PREFIX=/usr/local DESTDIR= (binary + man pages)
 
 PREFIX ?= /usr/local
@@ -36,9 +37,9 @@ ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c \
 	  src/migration.c src/db.c src/history.c src/script.c src/engine.c src/rollback.c src/guard.c src/repair.c \
-	  src/report.c
+	  src/model.c src/catalog.c src/lint.c src/verify.c src/report.c
 CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
-	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c
+	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 IT_SRC = $(wildcard tests/integration/it_*.c)
 TEST_COMMON = tests/common/testfs.c
@@ -53,7 +54,7 @@ IT_BIN = $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 TEST_COMMON_OBJ = $(TEST_COMMON:%.c=$(BUILD)/%.o)
 IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o) $(TEST_COMMON_OBJ)
 
-.PHONY: all deps check check-unit check-integration check-asan demo demo-stop \
+.PHONY: all deps check check-unit check-integration check-asan demo demo-stop snapshot \
 	install uninstall clean lint
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -101,6 +102,11 @@ check-asan: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh start $(abspath $(BIN))
+
+# Regenerates schema/snapshot.yaml from a fresh database; commit the result
+# with the migration that changed it.
+snapshot: deps $(BIN)
+	@scripts/with-postgres.sh scripts/snapshot.sh $(abspath $(BIN)) $(CURDIR)/schema/snapshot.yaml
 
 demo-stop:
 	@scripts/demo.sh stop

@@ -28,4 +28,15 @@ struct gm_audit;
 void gm_report_audit_text(const struct gm_audit *a, struct gm_strbuf *out);
 void gm_report_audit_json(const struct gm_audit *a, struct gm_strbuf *out);
 
+struct gm_verify_result;
+/* ok is whether verify passes (no errors; with strict, no warnings). */
+void gm_report_verify_text(const struct gm_verify_result *r, const char *snapshot, int ok,
+			   struct gm_strbuf *out);
+void gm_report_verify_json(const struct gm_verify_result *r, const char *snapshot, int ok,
+			   struct gm_strbuf *out);
+void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapshot,
+			    struct gm_strbuf *out);
+/* Text with &, <, >, " and ' escaped for XML. */
+void gm_xml_str(struct gm_strbuf *out, const char *s);
+
 #endif

@@ -21,9 +21,12 @@ trap 'exit 143' TERM
 port=${GM_TEST_PORT:-$((20000 + RANDOM % 20000))}
 pg_cluster_init "$tmp/data"
 # TCP on loopback too: some tests need a host:port (poolers, URLs).
-pg_cluster_start "$tmp/data" "$tmp/run" "$port" "127.0.0.1"
+# The application name in every log line lets tests count the statements
+# one run sent (with PGOPTIONS="-c log_statement=all").
+pg_cluster_start "$tmp/data" "$tmp/run" "$port" "127.0.0.1" "-c log_line_prefix='%m [%p] %a '"
 
 export PGHOST="$tmp/run" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+export GM_TEST_SERVER_LOG="$tmp/server.log"
 export GM_TEST_TCP_URL="postgresql://postgres@127.0.0.1:$port/postgres"
 unset DATABASE_URL PGSERVICE PGPASSWORD
 "$@"

@@ -4,6 +4,7 @@
 #include "gm_strbuf.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,6 +91,29 @@ void gm_cli_close(struct gm_migration_set *set, struct gm_db *db)
 {
 	gm_db_close(db);
 	gm_migration_set_free(set);
+}
+
+struct gm_error *gm_cli_write_file(const char *path, const char *buf, size_t len)
+{
+	char *tmp = gm_xasprintf("%s.tmp-%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "wb");
+	int ok;
+
+	if (!f) {
+		struct gm_error *err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot write: %s", strerror(errno));
+		free(tmp);
+		return err;
+	}
+	ok = fwrite(buf, 1, len, f) == len;
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		struct gm_error *err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot write: %s", strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return err;
+	}
+	free(tmp);
+	return NULL;
 }
 
 int gm_cli_parse_format(const char *arg, int *json)

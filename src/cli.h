@@ -53,6 +53,10 @@ struct gm_error *gm_cli_open(const struct gm_cli *cli, struct gm_migration_set *
 			     struct gm_db **db);
 void gm_cli_close(struct gm_migration_set *set, struct gm_db *db);
 
+/* Writes len bytes to path through a temporary file and rename, so a
+ * reader never sees half a file. */
+struct gm_error *gm_cli_write_file(const char *path, const char *buf, size_t len);
+
 /* Parses --format text|json; returns -1 for anything else. */
 int gm_cli_parse_format(const char *arg, int *json);
 
@@ -68,5 +72,7 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli);
 int cmd_baseline(int argc, char **argv, struct gm_cli *cli);
 int cmd_repair(int argc, char **argv, struct gm_cli *cli);
 int cmd_log(int argc, char **argv, struct gm_cli *cli);
+int cmd_verify(int argc, char **argv, struct gm_cli *cli);
+int cmd_dump(int argc, char **argv, struct gm_cli *cli);
 
 #endif

@@ -18,6 +18,8 @@ static const struct command commands[] = {
 	{ "rollback", cmd_rollback, "roll back applied migrations, guarding against data loss" },
 	{ "baseline", cmd_baseline, "mark migrations applied without running them" },
 	{ "repair", cmd_repair, "record intentional edits of applied migrations" },
+	{ "verify", cmd_verify, "check history, schema drift and RLS; read-only, for CI" },
+	{ "dump", cmd_dump, "write the live schema as a snapshot" },
 	{ "log", cmd_log, "show the audit log" },
 };
 

@@ -2,6 +2,7 @@
 #include "gm_report.h"
 #include "gm_error.h"
 #include "gm_history.h"
+#include "gm_verify.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,4 +226,170 @@ void gm_report_audit_json(const struct gm_audit *a, struct gm_strbuf *out)
 		gm_strbuf_addch(out, '}');
 	}
 	gm_strbuf_adds(out, "]}\n");
+}
+
+/* ---- verify ---- */
+
+static void check_summary(const struct gm_verify_result *r, enum gm_check c, const char *snapshot,
+			  struct gm_strbuf *out)
+{
+	size_t e = gm_findings_count(&r->findings, (int)c, GM_LEVEL_ERROR);
+	size_t w = gm_findings_count(&r->findings, (int)c, GM_LEVEL_WARNING);
+
+	switch (c) {
+	case GM_CHECK_HISTORY:
+		gm_strbuf_addf(out, "history: %zu applied, %zu pending", r->applied, r->pending);
+		break;
+	case GM_CHECK_SCHEMA:
+		gm_strbuf_addf(out, "schema: %zu facts compared with %s", r->facts, snapshot);
+		break;
+	case GM_CHECK_RLS:
+		gm_strbuf_adds(out, "rls: lints on tenant tables");
+		break;
+	}
+	if (!e && !w)
+		gm_strbuf_adds(out, " - ok\n");
+	else
+		gm_strbuf_addf(out, " - %zu error%s, %zu warning%s\n", e, e == 1 ? "" : "s", w, w == 1 ? "" : "s");
+}
+
+void gm_report_verify_text(const struct gm_verify_result *r, const char *snapshot, int ok,
+			   struct gm_strbuf *out)
+{
+	size_t e = gm_findings_count(&r->findings, -1, GM_LEVEL_ERROR);
+	size_t w = gm_findings_count(&r->findings, -1, GM_LEVEL_WARNING);
+	int c;
+
+	for (c = 0; c < GM_CHECK_COUNT; c++) {
+		size_t k;
+		check_summary(r, (enum gm_check)c, snapshot, out);
+		for (k = 0; k < r->findings.n; k++) {
+			const struct gm_finding *f = &r->findings.v[k];
+			if (f->check != (enum gm_check)c)
+				continue;
+			gm_strbuf_addf(out, "  %s %s: ", gm_level_name(f->level), f->name);
+			/* Schema messages already start with the object. */
+			if (f->check != GM_CHECK_SCHEMA)
+				gm_strbuf_addf(out, "%s: ", f->object);
+			gm_strbuf_addf(out, "%s\n", f->message);
+			if (f->remedy)
+				gm_strbuf_addf(out, "      fix: %s\n", f->remedy);
+		}
+	}
+	gm_strbuf_addf(out, "verify %s: %zu error%s, %zu warning%s\n", ok ? "passed" : "FAILED",
+		       e, e == 1 ? "" : "s", w, w == 1 ? "" : "s");
+}
+
+void gm_report_verify_json(const struct gm_verify_result *r, const char *snapshot, int ok,
+			   struct gm_strbuf *out)
+{
+	size_t k;
+	int c;
+
+	gm_strbuf_addf(out, "{\"ok\":%s,\"snapshot\":", ok ? "true" : "false");
+	gm_json_str(out, snapshot);
+	gm_strbuf_adds(out, ",\"checks\":[");
+	for (c = 0; c < GM_CHECK_COUNT; c++) {
+		size_t e = gm_findings_count(&r->findings, c, GM_LEVEL_ERROR);
+		size_t w = gm_findings_count(&r->findings, c, GM_LEVEL_WARNING);
+		gm_strbuf_addf(out, "%s{\"name\":\"%s\",\"ok\":%s,\"errors\":%zu,\"warnings\":%zu}",
+			       c ? "," : "", gm_check_name((enum gm_check)c), e ? "false" : "true", e, w);
+	}
+	gm_strbuf_adds(out, "],\"findings\":[");
+	for (k = 0; k < r->findings.n; k++) {
+		const struct gm_finding *f = &r->findings.v[k];
+		gm_strbuf_addf(out, "%s{\"check\":\"%s\",", k ? "," : "", gm_check_name(f->check));
+		json_field(out, "name", f->name, 1);
+		json_field(out, "level", gm_level_name(f->level), 1);
+		json_field(out, "object", f->object, 1);
+		json_field(out, "message", f->message, 1);
+		json_field(out, "remedy", f->remedy, 0);
+		gm_strbuf_addch(out, '}');
+	}
+	gm_strbuf_addf(out, "],\"summary\":{\"applied\":%zu,\"pending\":%zu,\"facts\":%zu,"
+			    "\"errors\":%zu,\"warnings\":%zu}}\n",
+		       r->applied, r->pending, r->facts,
+		       gm_findings_count(&r->findings, -1, GM_LEVEL_ERROR),
+		       gm_findings_count(&r->findings, -1, GM_LEVEL_WARNING));
+}
+
+void gm_xml_str(struct gm_strbuf *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': gm_strbuf_adds(out, "&amp;"); break;
+		case '<': gm_strbuf_adds(out, "&lt;"); break;
+		case '>': gm_strbuf_adds(out, "&gt;"); break;
+		case '"': gm_strbuf_adds(out, "&quot;"); break;
+		case '\'': gm_strbuf_adds(out, "&apos;"); break;
+		case '\n': gm_strbuf_adds(out, "&#10;"); break;
+		default:
+			/* XML 1.0 allows no other control characters. */
+			if ((unsigned char)*s >= 0x20 || *s == '\t')
+				gm_strbuf_addch(out, *s);
+		}
+	}
+}
+
+/* One <testsuite> per check: a passing case when it found nothing, else one
+ * case per finding (errors as failures, warnings as passing cases with
+ * their text in system-out, since JUnit has no warnings). */
+void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapshot,
+			    struct gm_strbuf *out)
+{
+	size_t k, tests = 0, failures = gm_findings_count(&r->findings, -1, GM_LEVEL_ERROR);
+	int c;
+
+	for (c = 0; c < GM_CHECK_COUNT; c++) {
+		size_t n = gm_findings_count(&r->findings, c, GM_LEVEL_ERROR) +
+			   gm_findings_count(&r->findings, c, GM_LEVEL_WARNING);
+		tests += n ? n : 1;
+	}
+	gm_strbuf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	gm_strbuf_addf(out, "<testsuites name=\"garage-migrate verify\" tests=\"%zu\" failures=\"%zu\">\n",
+		       tests, failures);
+	for (c = 0; c < GM_CHECK_COUNT; c++) {
+		const char *name = gm_check_name((enum gm_check)c);
+		size_t e = gm_findings_count(&r->findings, c, GM_LEVEL_ERROR);
+		size_t n = e + gm_findings_count(&r->findings, c, GM_LEVEL_WARNING);
+
+		gm_strbuf_addf(out, "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\">\n", name, n ? n : 1, e);
+		if (n == 0) {
+			gm_strbuf_addf(out, "    <testcase classname=\"garage-migrate.%s\" name=\"", name);
+			if (c == GM_CHECK_SCHEMA) {
+				gm_strbuf_adds(out, "matches ");
+				gm_xml_str(out, snapshot);
+			} else {
+				gm_strbuf_adds(out, c == GM_CHECK_HISTORY ? "applied migrations match their files"
+									  : "tenant tables pass the RLS lints");
+			}
+			gm_strbuf_adds(out, "\"/>\n");
+		}
+		for (k = 0; k < r->findings.n; k++) {
+			const struct gm_finding *f = &r->findings.v[k];
+			if (f->check != (enum gm_check)c)
+				continue;
+			gm_strbuf_addf(out, "    <testcase classname=\"garage-migrate.%s\" name=\"", name);
+			gm_xml_str(out, f->name);
+			gm_strbuf_adds(out, ": ");
+			gm_xml_str(out, f->object);
+			gm_strbuf_adds(out, "\">");
+			if (f->level == GM_LEVEL_ERROR) {
+				gm_strbuf_adds(out, "<failure type=\"");
+				gm_xml_str(out, f->name);
+				gm_strbuf_adds(out, "\" message=\"");
+				gm_xml_str(out, f->message);
+				gm_strbuf_adds(out, "\">");
+				gm_xml_str(out, f->remedy ? f->remedy : f->message);
+				gm_strbuf_adds(out, "</failure>");
+			} else {
+				gm_strbuf_adds(out, "<system-out>warning: ");
+				gm_xml_str(out, f->message);
+				gm_strbuf_adds(out, "</system-out>");
+			}
+			gm_strbuf_adds(out, "</testcase>\n");
+		}
+		gm_strbuf_adds(out, "  </testsuite>\n");
+	}
+	gm_strbuf_adds(out, "</testsuites>\n");
 }

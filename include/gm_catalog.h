@@ -1,0 +1,19 @@
+/* gm_catalog.h - the live schema, read into a model (gm_model.h). */
+#ifndef GM_CATALOG_H
+#define GM_CATALOG_H
+
+#include <stddef.h>
+
+#include "gm_model.h"
+
+struct gm_db;
+struct gm_error;
+
+/* Reads every enum, table (RLS flags), column (type, NOT NULL, default),
+ * constraint, index (definition, validity, columns), trigger, policy and
+ * function of the given schemas, in one query (two with the search_path
+ * it sets for the rest of the caller's transaction, which must be open). */
+struct gm_error *gm_catalog_read(struct gm_db *db, char *const *schemas, size_t nschemas,
+				 struct gm_model *out);
+
+#endif

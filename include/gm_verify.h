@@ -1,0 +1,87 @@
+/* gm_verify.h - verify: history against files, the live schema against the
+ * committed snapshot, and RLS lints; read-only.
+ *
+ * Every problem is a finding with a stable name, a level, the object it is
+ * about, a one-line message and, for lints, a one-line remedy. */
+#ifndef GM_VERIFY_H
+#define GM_VERIFY_H
+
+#include <stddef.h>
+
+#include "gm_migration.h"
+#include "gm_model.h"
+
+struct gm_db;
+struct gm_error;
+
+enum gm_level {
+	GM_LEVEL_ERROR,		/* fails verify */
+	GM_LEVEL_WARNING,	/* reported; fails only with --strict */
+};
+
+const char *gm_level_name(enum gm_level level);
+
+/* The checks, in the order they run and are reported. */
+enum gm_check {
+	GM_CHECK_HISTORY,
+	GM_CHECK_SCHEMA,
+	GM_CHECK_RLS,
+};
+#define GM_CHECK_COUNT 3
+const char *gm_check_name(enum gm_check check);
+
+struct gm_finding {
+	enum gm_check check;
+	char *name;		/* stable: "missing", "rls_disabled", ... */
+	enum gm_level level;
+	char *object;		/* "table public.orders", "0003_x.sql", ... */
+	char *message;
+	char *remedy;		/* NULL when there is nothing generic to say */
+};
+
+struct gm_findings {
+	struct gm_finding *v;
+	size_t n, cap;
+};
+
+void gm_findings_add(struct gm_findings *f, enum gm_check check, const char *name,
+		     enum gm_level level, const char *object, const char *remedy,
+		     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+void gm_findings_release(struct gm_findings *f);
+size_t gm_findings_count(const struct gm_findings *f, int check, enum gm_level level);
+
+/* The RLS lints on a model of the live schema (see garage-migrate(1) for
+ * the list).  Tenant tables are those with an organization_id column and
+ * those whose foreign keys reach one. */
+void gm_lint_rls(const struct gm_model *m, struct gm_findings *out);
+
+/* Splits a policy expression as the server prints it into its top-level
+ * OR branches (outer parentheses removed); caller frees each and the
+ * array. */
+char **gm_lint_or_branches(const char *expr, size_t *n);
+
+struct gm_verify_opts {
+	const char *snapshot_path;	/* required */
+	int allow_pending;
+};
+
+struct gm_verify_result {
+	struct gm_findings findings;
+	size_t applied, pending;	/* from the history check */
+	size_t facts;			/* facts compared */
+	char **schemas;			/* from the snapshot (borrowed until release) */
+	size_t nschemas;
+};
+
+/* Runs all checks in one READ ONLY transaction; creates and changes
+ * nothing.  An error is returned only when verify could not run; problems
+ * found are findings. */
+struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_set *set,
+				  const struct gm_verify_opts *opts, struct gm_verify_result *res);
+void gm_verify_result_release(struct gm_verify_result *res);
+
+/* Reads the live schema for dump (read-only transaction). */
+struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t nschemas,
+				struct gm_model *out);
+
+#endif

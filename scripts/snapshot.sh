@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# usage: scripts/snapshot.sh BINARY OUTPUT
+# Applies the project's migrations to a fresh database on the throwaway
+# server of with-postgres.sh and writes its schema snapshot to OUTPUT.
+set -euo pipefail
+bin=$1 out=$2
+db=gm_snapshot_$$
+"$(dirname "$0")/pg-bindir.sh" >/dev/null
+psql=$("$(dirname "$0")/pg-bindir.sh")/psql
+"$psql" -X -q -d postgres -c "CREATE DATABASE $db"
+"$bin" -d "dbname=$db" up >/dev/null
+"$bin" -d "dbname=$db" dump --output "$out"

@@ -1,0 +1,100 @@
+/* cmd_verify.c - garage-migrate verify: fail the build on drift. */
+#include "cli.h"
+#include "gm_report.h"
+#include "gm_verify.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_SNAPSHOT "schema/snapshot.yaml"
+
+static const char verify_usage[] =
+	"usage: garage-migrate verify [options]\n"
+	"\n"
+	"Check, in one read-only transaction, that (1) every applied migration\n"
+	"still has its file with the same checksum and nothing is pending, (2) the\n"
+	"live schema matches the committed snapshot, and (3) tenant tables pass the\n"
+	"RLS lints.  Exit 0 when all hold, 1 when anything is found.\n"
+	"\n"
+	"Options:\n"
+	"      --snapshot FILE     the expected schema (default: " DEFAULT_SNAPSHOT ")\n"
+	"      --allow-pending     pending migrations are not a finding\n"
+	"      --strict            warnings fail too\n"
+	"      --format FORMAT     text (default) or json\n"
+	"      --junit FILE        also write a JUnit XML report to FILE\n" GM_GLOBAL_HELP;
+
+enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT };
+
+int cmd_verify(int argc, char **argv, struct gm_cli *cli)
+{
+	static const struct option longopts[] = {
+		GM_GLOBAL_LONGOPTS,
+		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+		{ "allow-pending", no_argument, NULL, OPT_PENDING },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gm_verify_opts o = { DEFAULT_SNAPSHOT, 0 };
+	struct gm_verify_result res;
+	struct gm_migration_set *set = NULL;
+	struct gm_db *db = NULL;
+	struct gm_strbuf out = GM_STRBUF_INIT;
+	struct gm_error *err;
+	const char *junit = NULL;
+	int json = 0, strict = 0, ok, c;
+
+	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (gm_cli_global_opt(cli, c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			return gm_cli_help(verify_usage);
+		case OPT_SNAPSHOT:
+			o.snapshot_path = optarg;
+			break;
+		case OPT_PENDING:
+			o.allow_pending = 1;
+			break;
+		case OPT_STRICT:
+			strict = 1;
+			break;
+		case OPT_FORMAT:
+			if (gm_cli_parse_format(optarg, &json))
+				return gm_cli_usage_error("verify", "--format is text or json, not '%s'", optarg);
+			break;
+		case OPT_JUNIT:
+			junit = optarg;
+			break;
+		default:
+			return gm_cli_usage_error("verify", "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return gm_cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
+
+	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_engine_verify(db, set, &o, &res))) {
+		gm_cli_close(set, db);
+		return gm_cli_fail(err);
+	}
+	ok = gm_findings_count(&res.findings, -1, GM_LEVEL_ERROR) == 0 &&
+	     (!strict || gm_findings_count(&res.findings, -1, GM_LEVEL_WARNING) == 0);
+	if (json)
+		gm_report_verify_json(&res, o.snapshot_path, ok, &out);
+	else
+		gm_report_verify_text(&res, o.snapshot_path, ok, &out);
+	fputs(out.buf, stdout);
+	err = NULL;
+	if (junit) {
+		gm_strbuf_reset(&out);
+		gm_report_verify_junit(&res, o.snapshot_path, &out);
+		err = gm_cli_write_file(junit, out.buf, out.len);
+	}
+	gm_strbuf_release(&out);
+	gm_verify_result_release(&res);
+	gm_cli_close(set, db);
+	if (err)
+		return gm_cli_fail(err);
+	return ok ? GM_EXIT_OK : GM_ERR_DRIFT;
+}

@@ -1,0 +1,206 @@
+/* verify.c - history, schema drift and RLS lints, read-only. */
+#include "gm_catalog.h"
+#include "gm_db.h"
+#include "gm_engine.h"
+#include "gm_error.h"
+#include "gm_verify.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *gm_level_name(enum gm_level level)
+{
+	return level == GM_LEVEL_ERROR ? "error" : "warning";
+}
+
+const char *gm_check_name(enum gm_check check)
+{
+	static const char *const names[] = { "history", "schema", "rls" };
+	return (unsigned)check < GM_CHECK_COUNT ? names[check] : "unknown";
+}
+
+void gm_findings_add(struct gm_findings *f, enum gm_check check, const char *name,
+		     enum gm_level level, const char *object, const char *remedy,
+		     const char *fmt, ...)
+{
+	struct gm_strbuf msg = GM_STRBUF_INIT;
+	struct gm_finding *x;
+	va_list ap;
+
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 16;
+		f->v = gm_xrealloc(f->v, f->cap * sizeof(*f->v));
+	}
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	x = &f->v[f->n++];
+	x->check = check;
+	x->name = gm_xstrdup(name);
+	x->level = level;
+	x->object = gm_xstrdup(object);
+	x->message = gm_strbuf_detach(&msg, NULL);
+	x->remedy = remedy ? gm_xstrdup(remedy) : NULL;
+}
+
+void gm_findings_release(struct gm_findings *f)
+{
+	size_t k;
+
+	for (k = 0; k < f->n; k++) {
+		free(f->v[k].name);
+		free(f->v[k].object);
+		free(f->v[k].message);
+		free(f->v[k].remedy);
+	}
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+size_t gm_findings_count(const struct gm_findings *f, int check, enum gm_level level)
+{
+	size_t k, n = 0;
+
+	for (k = 0; k < f->n; k++)
+		if ((check < 0 || f->v[k].check == (enum gm_check)check) && f->v[k].level == level)
+			n++;
+	return n;
+}
+
+static void check_history(const struct gm_status *st, const struct gm_verify_opts *o,
+			  struct gm_verify_result *res)
+{
+	size_t k;
+
+	for (k = 0; k < st->n; k++) {
+		const struct gm_status_item *it = &st->v[k];
+		switch (it->state) {
+		case GM_STATE_APPLIED:
+			res->applied++;
+			break;
+		case GM_STATE_MODIFIED:
+			res->applied++;
+			gm_findings_add(&res->findings, GM_CHECK_HISTORY, "modified_migration", GM_LEVEL_ERROR,
+				it->m->path, "restore the file as applied, or record an intended edit with garage-migrate repair",
+				"applied migration was edited: recorded %s, file has %s", it->a->checksum, it->m->checksum);
+			break;
+		case GM_STATE_MISSING:
+			gm_findings_add(&res->findings, GM_CHECK_HISTORY, "missing_migration", GM_LEVEL_ERROR,
+				it->a->script, "restore the file, or drop its entry with garage-migrate repair --remove-missing",
+				"applied migration %s_%s has no file in the migrations folder",
+				it->a->version_text, it->a->name);
+			break;
+		case GM_STATE_PENDING:
+			res->pending++;
+			if (!o->allow_pending)
+				gm_findings_add(&res->findings, GM_CHECK_HISTORY, "pending_migration", GM_LEVEL_ERROR,
+					it->m->path, "run garage-migrate up (or pass --allow-pending)",
+					"migration is not applied%s", it->out_of_order ? " (older than the newest applied one)" : "");
+			break;
+		}
+	}
+}
+
+static void check_schema(const struct gm_model *expected, const struct gm_model *found,
+			 struct gm_verify_result *res)
+{
+	static const char *const names[] = { "missing", "unexpected", "changed" };
+	struct gm_diffs d;
+	size_t k;
+
+	gm_model_diff(expected, found, &d);
+	for (k = 0; k < d.n; k++) {
+		char *line = gm_diff_describe(&d.v[k]);
+		/* The message repeats the object so a plain log line says it all. */
+		gm_findings_add(&res->findings, GM_CHECK_SCHEMA, names[d.v[k].kind], GM_LEVEL_ERROR,
+				d.v[k].object, NULL, "%s", line);
+		free(line);
+	}
+	res->facts = found->n;
+	gm_diffs_release(&d);
+}
+
+/* Runs fn inside one READ ONLY, REPEATABLE READ transaction, so every read
+ * sees one state of the database and nothing can be written. */
+static struct gm_error *begin_read_only(struct gm_db *db)
+{
+	return gm_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot start a read-only transaction", NULL);
+}
+
+static struct gm_error *end_read_only(struct gm_db *db, struct gm_error *err)
+{
+	if (err) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		return err;
+	}
+	return gm_db_exec(db, "COMMIT", "cannot end the read-only transaction", NULL);
+}
+
+struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_set *set,
+				  const struct gm_verify_opts *o, struct gm_verify_result *res)
+{
+	struct gm_model expected, found;
+	struct gm_history hist;
+	struct gm_status st;
+	struct gm_error *err;
+
+	memset(res, 0, sizeof(*res));
+	/* A bad snapshot is an input error, found before touching the database. */
+	if ((err = gm_model_load_file(o->snapshot_path, &expected)))
+		return err;
+	if ((err = begin_read_only(db))) {
+		gm_model_release(&expected);
+		return err;
+	}
+	memset(&found, 0, sizeof(found));
+	err = gm_history_read(db, &hist);
+	if (!err) {
+		gm_status_build(set, &hist, &st);
+		check_history(&st, o, res);
+		gm_status_release(&st);
+		gm_history_release(&hist);
+		err = gm_catalog_read(db, expected.schemas, expected.nschemas, &found);
+	}
+	if ((err = end_read_only(db, err))) {
+		gm_model_release(&expected);
+		gm_model_release(&found);
+		gm_findings_release(&res->findings);
+		return err;
+	}
+	check_schema(&expected, &found, res);
+	gm_lint_rls(&found, &res->findings);
+	/* Keep the schema list for the report; the rest goes. */
+	res->schemas = expected.schemas;
+	res->nschemas = expected.nschemas;
+	expected.schemas = NULL;
+	expected.nschemas = 0;
+	gm_model_release(&expected);
+	gm_model_release(&found);
+	return NULL;
+}
+
+void gm_verify_result_release(struct gm_verify_result *res)
+{
+	size_t k;
+
+	gm_findings_release(&res->findings);
+	for (k = 0; k < res->nschemas; k++)
+		free(res->schemas[k]);
+	free(res->schemas);
+	memset(res, 0, sizeof(*res));
+}
+
+struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t nschemas,
+				struct gm_model *out)
+{
+	struct gm_error *err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = begin_read_only(db)))
+		return err;
+	err = end_read_only(db, gm_catalog_read(db, schemas, nschemas, out));
+	if (err)
+		gm_model_release(out);
+	return err;
+}
