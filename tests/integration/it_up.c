@@ -357,7 +357,7 @@ static void test_no_password_in_output(void **state)
 
 static void test_usage_and_help(void **state)
 {
-	static const char *const cmds[] = { "up", "list", "rollback", "baseline", "repair", "log" };
+	static const char *const cmds[] = { "up", "list", "rollback", "baseline", "repair", "log", "verify", "dump" };
 	char *out, *err;
 	size_t k;
 

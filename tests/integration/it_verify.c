@@ -1,0 +1,304 @@
+/* Integration tests: verify and dump on a real PostgreSQL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+static char *snapshot_path(void)
+{
+	return gm_xasprintf("%s/schema/snapshot.yaml", pgt_root());
+}
+
+/* A fresh database with the whole schema. */
+static char *migrated_db(const char *prefix)
+{
+	char *db = pgt_create_db(prefix);
+
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	return db;
+}
+
+/* verify against the committed snapshot; returns the exit status. */
+static int verify(char **out, char **err, const char *db, const char *dir, const char *extra)
+{
+	char *snap = snapshot_path(), *args = gm_xasprintf("verify --snapshot '%s' %s", snap, extra ? extra : "");
+	int rc = dir ? pgt_gm_dir(out, err, db, dir, args) : pgt_gm(out, err, db, args);
+
+	free(args);
+	free(snap);
+	return rc;
+}
+
+static char *slurp(const char *path)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	assert_non_null(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		gm_strbuf_add(&sb, buf, n);
+	fclose(f);
+	return gm_strbuf_detach(&sb, NULL);
+}
+
+static void test_clean_schema_verifies_and_matches_the_snapshot(void **state)
+{
+	char *db = migrated_db("gm_v_ok"), *out, *err, *snap = snapshot_path(), *committed;
+
+	(void)state;
+	assert_int_equal(verify(&out, &err, db, NULL, NULL), 0);
+	assert_contains(out, "history: 8 applied, 0 pending - ok");
+	assert_contains(out, "rls: lints on tenant tables - ok");
+	assert_contains(out, "verify passed: 0 errors, 0 warnings");
+	free(out);
+	free(err);
+	/* The committed snapshot is exactly what the migrations build. */
+	assert_int_equal(pgt_gm(&out, &err, db, "dump"), 0);
+	committed = slurp(snap);
+	if (strcmp(out, committed) != 0)
+		fail_msg("schema/snapshot.yaml is out of date: run make snapshot and commit it");
+	free(committed);
+	free(out);
+	free(err);
+	free(snap);
+	free(db);
+}
+
+struct tamper {
+	const char *sql;
+	const char *expect;	/* in verify's output */
+};
+
+static void test_each_drift_is_named(void **state)
+{
+	static const struct tamper cases[] = {
+		{ "DROP INDEX idx_templates_category",
+		  "error missing: table public.agent_templates index idx_templates_category: missing" },
+		{ "ALTER TABLE build_logs ADD COLUMN extra text",
+		  "error unexpected: table public.build_logs column extra: unexpected" },
+		{ "ALTER TABLE custom_agent_orders ALTER COLUMN priority SET DEFAULT 'HIGH'",
+		  "table public.custom_agent_orders column priority: default differs: expected 'NORMAL'::\"OrderPriority\", found 'HIGH'::\"OrderPriority\"" },
+		{ "ALTER POLICY showcase_update ON project_showcases USING (true)",
+		  "table public.project_showcases policy showcase_update: using differs" },
+		{ "ALTER TABLE template_reviews DISABLE ROW LEVEL SECURITY",
+		  "table public.template_reviews: row_security differs: expected enabled, found disabled" },
+		{ "ALTER TABLE tool_blueprints NO FORCE ROW LEVEL SECURITY",
+		  "error rls_not_forced: table public.tool_blueprints" },
+		{ "CREATE POLICY open_update ON custom_agent_orders FOR UPDATE USING (true)",
+		  "error write_policy_not_tenant_bound: table public.custom_agent_orders policy open_update" },
+	};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char *db = migrated_db("gm_v_drift"), *out, *err;
+		PGconn *c = pgt_connect(db);
+
+		pgt_exec(c, cases[k].sql);
+		PQfinish(c);
+		if (verify(&out, &err, db, NULL, NULL) != 1)
+			fail_msg("after '%s' verify did not exit 1:\n%s%s", cases[k].sql, out, err);
+		assert_contains(out, cases[k].expect);
+		assert_contains(out, "verify FAILED");
+		free(out);
+		free(err);
+		free(db);
+	}
+}
+
+static void test_disabled_rls_and_extra_policy_are_linted(void **state)
+{
+	char *db = migrated_db("gm_v_lint"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "ALTER TABLE template_reviews DISABLE ROW LEVEL SECURITY");
+	pgt_exec(c, "CREATE POLICY open_update ON custom_agent_orders FOR UPDATE USING (true)");
+	PQfinish(c);
+	assert_int_equal(verify(&out, &err, db, NULL, "--format json"), 1);
+	assert_contains(out, "\"name\":\"policies_without_rls\",\"level\":\"error\",\"object\":\"table public.template_reviews\"");
+	assert_contains(out, "\"name\":\"multiple_permissive_policies\",\"level\":\"warning\",\"object\":\"table public.custom_agent_orders\"");
+	assert_contains(out, "\"check\":\"schema\",\"name\":\"unexpected\",\"level\":\"error\",\"object\":\"table public.custom_agent_orders policy open_update\"");
+	assert_contains(out, "{\"name\":\"history\",\"ok\":true,\"errors\":0,\"warnings\":0}");
+	free(out);
+	free(err);
+	free(db);
+}
+
+static void test_edited_and_removed_files(void **state)
+{
+	char *db = migrated_db("gm_v_files"), *dir = tfs_tempdir(), *out, *err, *cmd, *path;
+
+	(void)state;
+	cmd = gm_xasprintf("cp '%s'/migrations/*.sql '%s'/", pgt_root(), dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(verify(&out, &err, db, dir, NULL), 0);
+	free(out);
+	free(err);
+
+	cmd = gm_xasprintf("sed -i 's/VARCHAR(100) NOT NULL/VARCHAR(120) NOT NULL/' '%s'/0006_create_tool_blueprints_table.sql", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(verify(&out, &err, db, dir, NULL), 1);
+	assert_contains(out, "error modified_migration: ");
+	assert_contains(out, "0006_create_tool_blueprints_table.sql: applied migration was edited");
+	free(out);
+	free(err);
+
+	path = gm_xasprintf("%s/0007_create_ai_garage_supporting_tables.sql", dir);
+	assert_int_equal(remove(path), 0);
+	free(path);
+	assert_int_equal(verify(&out, &err, db, dir, "--junit junit.xml"), 1);
+	assert_contains(out, "error missing_migration: 0007_create_ai_garage_supporting_tables.sql: applied migration 0007_create_ai_garage_supporting_tables has no file");
+	free(out);
+	free(err);
+	out = slurp("junit.xml");
+	assert_contains(out, "<testsuite name=\"history\" tests=\"2\" failures=\"2\">");
+	assert_contains(out, "<failure type=\"missing_migration\"");
+	assert_contains(out, "<testcase classname=\"garage-migrate.schema\" name=\"matches ");
+	free(out);
+	assert_int_equal(remove("junit.xml"), 0);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_pending_and_read_only(void **state)
+{
+	char *db = pgt_create_db("gm_v_ro"), *out, *err, *a, *b;
+	PGconn *c = pgt_connect(db);
+	const char *hist = "SELECT coalesce(string_agg(version || checksum || applied_at, ','), '') FROM garage_migrate.schema_history";
+
+	(void)state;
+	/* Nothing applied: everything pending, and verify creates nothing. */
+	assert_int_equal(verify(&out, &err, db, NULL, NULL), 1);
+	assert_contains(out, "error pending_migration: ");
+	assert_contains(out, "history: 0 applied, 8 pending");
+	free(out);
+	free(err);
+	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
+
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up --to 7"), 0);
+	assert_int_equal(verify(&out, &err, db, NULL, NULL), 1);
+	assert_contains(out, "0008_add_ai_garage_rls_policies.sql: migration is not applied");
+	free(out);
+	free(err);
+	/* --allow-pending: the pending file is fine, the missing RLS is not. */
+	assert_int_equal(verify(&out, &err, db, NULL, "--allow-pending"), 1);
+	assert_not_contains(out, "pending_migration");
+	assert_contains(out, "history: 7 applied, 1 pending - ok");
+	assert_contains(out, "error rls_disabled: table public.custom_agent_orders");
+	free(out);
+	free(err);
+
+	a = pgt_catalog(c);
+	{
+		char *h1 = pgt_value(c, hist), *h2;
+		long audit = pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log");
+		assert_int_equal(verify(NULL, NULL, db, NULL, NULL), 1);
+		b = pgt_catalog(c);
+		h2 = pgt_value(c, hist);
+		assert_string_equal(a, b);
+		assert_string_equal(h1, h2);
+		assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log"), audit);
+		free(h1);
+		free(h2);
+		free(b);
+	}
+	free(a);
+	PQfinish(c);
+	free(db);
+}
+
+/* Statements the server logged for application name app. */
+static long logged_statements(const char *app)
+{
+	const char *log = getenv("GM_TEST_SERVER_LOG");
+	char *cmd, *out;
+	long n;
+
+	assert_non_null(log);
+	cmd = gm_xasprintf("grep -E '\\] %s (LOG:  (statement|execute [^:]*):)' '%s' | wc -l", app, log);
+	assert_int_equal(pgt_run(&out, NULL, "%s", cmd), 0);
+	n = strtol(out, NULL, 10);
+	free(out);
+	free(cmd);
+	return n;
+}
+
+static void test_query_count_does_not_grow_with_tables(void **state)
+{
+	char *db = migrated_db("gm_v_count"), *snap = snapshot_path();
+	PGconn *c = pgt_connect(db);
+	long before, after;
+
+	(void)state;
+	assert_int_equal(pgt_run(NULL, NULL, "PGAPPNAME=gm-count-a PGOPTIONS='-c log_statement=all' %s -d 'dbname=%s' -m '%s/migrations' verify --snapshot '%s'",
+				 pgt_bin(), db, pgt_root(), snap), 0);
+	pgt_exec(c, "DO $$ BEGIN FOR i IN 1..200 LOOP"
+		    " EXECUTE format('CREATE TABLE extra_%s (id int PRIMARY KEY, organization_id uuid, note text DEFAULT ''x'')', i);"
+		    " END LOOP; END $$");
+	assert_int_equal(pgt_run(NULL, NULL, "PGAPPNAME=gm-count-b PGOPTIONS='-c log_statement=all' %s -d 'dbname=%s' -m '%s/migrations' verify --snapshot '%s'",
+				 pgt_bin(), db, pgt_root(), snap), 1);
+	before = logged_statements("gm-count-a");
+	after = logged_statements("gm-count-b");
+	assert_true(before > 0);
+	if (before != after)
+		fail_msg("verify sent %ld statements on the project schema, %ld with 200 more tables", before, after);
+	assert_true(before <= 6);
+	PQfinish(c);
+	free(snap);
+	free(db);
+}
+
+static void test_dump_options(void **state)
+{
+	char *db = migrated_db("gm_v_dump"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "CREATE SCHEMA billing; CREATE TABLE billing.invoices (id int PRIMARY KEY)");
+	PQfinish(c);
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' dump --schema billing --output snap.yaml", pgt_bin(), db), 0);
+	assert_contains(err, "wrote 11 facts to snap.yaml");
+	free(out);
+	free(err);
+	out = slurp("snap.yaml");
+	assert_contains(out, "schemas:\n  - \"billing\"\nobjects:\n  table billing.invoices:\n");
+	assert_not_contains(out, "public.");
+	free(out);
+	/* A snapshot of billing verifies billing only. */
+	assert_int_equal(pgt_gm(&out, &err, db, "verify --snapshot snap.yaml"), 0);
+	free(out);
+	free(err);
+	assert_int_equal(remove("snap.yaml"), 0);
+	assert_int_equal(pgt_gm(&out, &err, db, "verify --snapshot /nonexistent.yaml"), 6);
+	assert_contains(err, "/nonexistent.yaml: error: cannot open the schema snapshot");
+	free(out);
+	free(err);
+	free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_schema_verifies_and_matches_the_snapshot),
+		cmocka_unit_test(test_each_drift_is_named),
+		cmocka_unit_test(test_disabled_rls_and_extra_policy_are_linted),
+		cmocka_unit_test(test_edited_and_removed_files),
+		cmocka_unit_test(test_pending_and_read_only),
+		cmocka_unit_test(test_query_count_does_not_grow_with_tables),
+		cmocka_unit_test(test_dump_options),
+	};
+	return cmocka_run_group_tests_name("verify and dump", tests, NULL, NULL);
+}

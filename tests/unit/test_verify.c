@@ -1,0 +1,347 @@
+/* Unit tests: model diffing, the YAML snapshot round trip, the RLS lints on
+ * hand-built models, and verify's JSON and JUnit rendering.  No database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_error.h"
+#include "gm_model.h"
+#include "gm_report.h"
+#include "gm_verify.h"
+
+/* A small tenant schema that passes every lint. */
+static void good_schema(struct gm_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	gm_model_add_schema(m, "public");
+	gm_model_add(m, "enum public.Level", "labels", "LOW, HIGH");
+	gm_model_add(m, "table public.orders", "row_security", "enabled");
+	gm_model_add(m, "table public.orders", "force_row_security", "forced");
+	gm_model_add(m, "table public.orders column organization_id", "type", "uuid");
+	gm_model_add(m, "table public.orders column organization_id", "not_null", "true");
+	gm_model_add(m, "table public.orders column organization_id", "default", "");
+	gm_model_add(m, "table public.orders column note", "type", "text");
+	gm_model_add(m, "table public.orders column note", "default", "'it''s \"x\"\\n'::text");
+	gm_model_add(m, "table public.orders index idx_orders_org", "columns", "organization_id");
+	gm_model_add(m, "table public.orders index idx_orders_org", "valid", "true");
+	gm_model_add(m, "table public.orders constraint orders_org_fkey", "columns", "organization_id");
+	gm_model_add(m, "table public.orders constraint orders_org_fkey", "references", "public.organizations");
+	gm_model_add(m, "table public.orders policy orders_all", "command", "ALL");
+	gm_model_add(m, "table public.orders policy orders_all", "permissive", "PERMISSIVE");
+	gm_model_add(m, "table public.orders policy orders_all", "roles", "public");
+	gm_model_add(m, "table public.orders policy orders_all", "using", "(organization_id = ( SELECT app_current_org_id() AS app_current_org_id))");
+	gm_model_add(m, "table public.orders policy orders_all", "with_check", "");
+	/* A child reached through a foreign key is a tenant table too. */
+	gm_model_add(m, "table public.order_items", "row_security", "enabled");
+	gm_model_add(m, "table public.order_items", "force_row_security", "forced");
+	gm_model_add(m, "table public.order_items constraint items_order_fkey", "columns", "order_id");
+	gm_model_add(m, "table public.order_items constraint items_order_fkey", "references", "public.orders");
+	gm_model_add(m, "table public.order_items index idx_items_order", "columns", "order_id, sort");
+	gm_model_add(m, "table public.order_items index idx_items_order", "valid", "true");
+	gm_model_add(m, "table public.order_items policy items_select", "command", "SELECT");
+	gm_model_add(m, "table public.order_items policy items_select", "permissive", "PERMISSIVE");
+	gm_model_add(m, "table public.order_items policy items_select", "roles", "public");
+	gm_model_add(m, "table public.order_items policy items_select", "using", "(EXISTS ( SELECT 1 FROM orders o WHERE (o.organization_id = ( SELECT app_current_org_id() AS app_current_org_id))))");
+	gm_model_add(m, "table public.organizations", "row_security", "disabled");
+	gm_model_add(m, "table public.organizations", "force_row_security", "not forced");
+	gm_model_sort(m);
+}
+
+static void set_value(struct gm_model *m, const char *object, const char *attr, const char *value)
+{
+	size_t k;
+
+	for (k = 0; k < m->n; k++)
+		if (!strcmp(m->v[k].object, object) && !strcmp(m->v[k].attr, attr)) {
+			free(m->v[k].value);
+			m->v[k].value = gm_xstrdup(value);
+			return;
+		}
+	gm_model_add(m, object, attr, value);
+	gm_model_sort(m);
+}
+
+static void test_diff_kinds(void **state)
+{
+	struct gm_model e, f;
+	struct gm_diffs d;
+	char *line;
+
+	(void)state;
+	good_schema(&e);
+	good_schema(&f);
+	gm_model_diff(&e, &f, &d);
+	assert_int_equal(d.n, 0);
+	gm_diffs_release(&d);
+
+	/* One of each: a missing object, an unexpected one, a changed value. */
+	gm_model_release(&f);
+	good_schema(&f);
+	set_value(&f, "table public.orders column note", "default", "");
+	set_value(&f, "table public.orders column extra", "type", "int");
+	for (size_t k = 0; k < f.n; k++)
+		if (!strcmp(f.v[k].object, "enum public.Level")) {
+			free(f.v[k].object);
+			f.v[k].object = gm_xstrdup("enum public.Renamed");
+		}
+	gm_model_sort(&f);
+	gm_model_diff(&e, &f, &d);
+	assert_int_equal(d.n, 4);
+	assert_int_equal(d.v[0].kind, GM_DIFF_MISSING);
+	assert_string_equal(d.v[0].object, "enum public.Level");
+	assert_int_equal(d.v[1].kind, GM_DIFF_EXTRA);
+	assert_string_equal(d.v[1].object, "enum public.Renamed");
+	assert_int_equal(d.v[2].kind, GM_DIFF_EXTRA);
+	assert_string_equal(d.v[2].object, "table public.orders column extra");
+	assert_int_equal(d.v[3].kind, GM_DIFF_CHANGED);
+	line = gm_diff_describe(&d.v[3]);
+	assert_string_equal(line, "table public.orders column note: default differs: expected 'it''s \"x\"\\n'::text, found (none)");
+	free(line);
+	line = gm_diff_describe(&d.v[0]);
+	assert_string_equal(line, "enum public.Level: missing (in the snapshot, not in the database)");
+	free(line);
+	gm_diffs_release(&d);
+	gm_model_release(&e);
+	gm_model_release(&f);
+}
+
+static void test_yaml_round_trip(void **state)
+{
+	struct gm_model a, b;
+	struct gm_strbuf y1 = GM_STRBUF_INIT, y2 = GM_STRBUF_INIT;
+	struct gm_error *err;
+	size_t k;
+
+	(void)state;
+	good_schema(&a);
+	gm_model_add(&a, "function public.f(x integer)", "definition", "CREATE FUNCTION\n\tSELECT 'a: b # c'\x01");
+	gm_model_add(&a, "table public.we:ird key", "row_security", "enabled");
+	gm_model_sort(&a);
+	gm_model_to_yaml(&a, &y1);
+	err = gm_model_from_yaml("snap.yaml", y1.buf, y1.len, &b);
+	assert_null(err);
+	assert_int_equal(a.n, b.n);
+	for (k = 0; k < a.n; k++) {
+		assert_string_equal(a.v[k].object, b.v[k].object);
+		assert_string_equal(a.v[k].attr, b.v[k].attr);
+		assert_string_equal(a.v[k].value, b.v[k].value);
+	}
+	assert_int_equal(b.nschemas, 1);
+	assert_string_equal(b.schemas[0], "public");
+	gm_model_to_yaml(&b, &y2);
+	assert_string_equal(y1.buf, y2.buf);	/* deterministic */
+	assert_non_null(strstr(y1.buf, "\n  table public.orders column note:\n    default: \"'it''s \\\"x\\\"\\\\n'::text\"\n"));
+	gm_strbuf_release(&y1);
+	gm_strbuf_release(&y2);
+	gm_model_release(&a);
+	gm_model_release(&b);
+}
+
+static void yaml_fails(const char *text, unsigned line, unsigned col, const char *what)
+{
+	struct gm_model m;
+	struct gm_error *err = gm_model_from_yaml("s.yaml", text, strlen(text), &m);
+
+	assert_non_null(err);
+	if (!strstr(err->msg, what))
+		fail_msg("message '%s' lacks '%s'", err->msg, what);
+	assert_int_equal(err->line, line);
+	assert_int_equal(err->col, col);
+	assert_int_equal(err->kind, GM_ERR_INPUT);
+	gm_error_free(err);
+}
+
+static void test_yaml_errors(void **state)
+{
+	(void)state;
+	yaml_fails("format: 1\nschemas: [public]\nobjects:\n  t: [1, 2]\n", 4, 6, "expected a mapping of attributes");
+	yaml_fails("format: 1\nschemas: [public]\ncolour: blue\n", 3, 1, "unknown key 'colour'");
+	yaml_fails("format: 2\nschemas: [public]\n", 1, 9, "unsupported snapshot format 2");
+	yaml_fails("format: 1\nschemas: [public\n", 3, 1, "did not find expected");
+	yaml_fails("format: 1\nschemas: public\n", 2, 10, "expected a list of schema names");
+}
+
+/* ---- lints ---- */
+
+static size_t lint_count(const struct gm_model *m, const char *name, const char *object)
+{
+	struct gm_findings f = { NULL, 0, 0 };
+	size_t k, n = 0;
+
+	gm_lint_rls(m, &f);
+	for (k = 0; k < f.n; k++)
+		if (!strcmp(f.v[k].name, name) && (!object || !strcmp(f.v[k].object, object)))
+			n++;
+	gm_findings_release(&f);
+	return n;
+}
+
+static void test_lints_clean_schema(void **state)
+{
+	struct gm_model m;
+	struct gm_findings f = { NULL, 0, 0 };
+
+	(void)state;
+	good_schema(&m);
+	gm_lint_rls(&m, &f);
+	if (f.n)
+		fail_msg("unexpected finding %s: %s: %s", f.v[0].name, f.v[0].object, f.v[0].message);
+	gm_findings_release(&f);
+	gm_model_release(&m);
+}
+
+static void test_lints_each_rule(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	set_value(&m, "table public.order_items", "row_security", "disabled");
+	assert_int_equal(lint_count(&m, "policies_without_rls", "table public.order_items"), 1);
+	set_value(&m, "table public.orders", "force_row_security", "not forced");
+	assert_int_equal(lint_count(&m, "rls_not_forced", "table public.orders"), 1);
+	gm_model_release(&m);
+
+	/* A tenant table (through its FK) without RLS and without policies. */
+	good_schema(&m);
+	set_value(&m, "table public.invoices", "row_security", "disabled");
+	set_value(&m, "table public.invoices constraint inv_order_fkey", "columns", "order_id");
+	set_value(&m, "table public.invoices constraint inv_order_fkey", "references", "public.order_items");
+	assert_int_equal(lint_count(&m, "rls_disabled", "table public.invoices"), 1);
+	assert_int_equal(lint_count(&m, "foreign_key_without_index", "table public.invoices"), 1);
+	set_value(&m, "table public.invoices", "row_security", "enabled");
+	assert_int_equal(lint_count(&m, "rls_without_policies", "table public.invoices"), 1);
+	gm_model_release(&m);
+
+	/* The spec's hole: a write policy with a public branch. */
+	good_schema(&m);
+	set_value(&m, "table public.orders policy orders_all", "using",
+		  "(is_public OR (organization_id = ( SELECT app_current_org_id() AS app_current_org_id)))");
+	assert_int_equal(lint_count(&m, "write_policy_not_tenant_bound", "table public.orders policy orders_all"), 1);
+	/* The same expression in a SELECT policy is fine. */
+	set_value(&m, "table public.orders policy orders_all", "command", "SELECT");
+	assert_int_equal(lint_count(&m, "write_policy_not_tenant_bound", NULL), 0);
+	/* A second permissive UPDATE policy, USING (true). */
+	set_value(&m, "table public.orders policy open_update", "command", "UPDATE");
+	set_value(&m, "table public.orders policy open_update", "permissive", "PERMISSIVE");
+	set_value(&m, "table public.orders policy open_update", "roles", "public");
+	set_value(&m, "table public.orders policy open_update", "using", "true");
+	assert_int_equal(lint_count(&m, "write_policy_not_tenant_bound", "table public.orders policy open_update"), 1);
+	set_value(&m, "table public.orders policy orders_all", "command", "ALL");
+	assert_int_equal(lint_count(&m, "multiple_permissive_policies", "table public.orders"), 1);
+	gm_model_release(&m);
+
+	good_schema(&m);
+	set_value(&m, "table public.orders policy orders_all", "using",
+		  "(organization_id = (current_setting('app.current_org_id'::text))::uuid)");
+	assert_int_equal(lint_count(&m, "current_setting_one_argument", "table public.orders policy orders_all"), 1);
+	set_value(&m, "table public.orders policy orders_all", "using",
+		  "(organization_id = (current_setting('app.current_org_id'::text, true))::uuid)");
+	assert_int_equal(lint_count(&m, "current_setting_one_argument", NULL), 0);
+	set_value(&m, "table public.orders index idx_orders_org", "valid", "false");
+	assert_int_equal(lint_count(&m, "invalid_index", "table public.orders"), 1);
+	gm_model_release(&m);
+}
+
+static void test_or_branches(void **state)
+{
+	size_t n;
+	char **b = gm_lint_or_branches("(is_public OR is_system OR (a = 'x OR y') OR (b AND (c OR d)))", &n);
+
+	(void)state;
+	assert_int_equal(n, 4);
+	assert_string_equal(b[0], "is_public");
+	assert_string_equal(b[2], "(a = 'x OR y')");
+	assert_string_equal(b[3], "(b AND (c OR d))");
+	for (size_t k = 0; k < n; k++)
+		free(b[k]);
+	free(b);
+	b = gm_lint_or_branches("(a) AND (b)", &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(b[0], "(a) AND (b)");
+	free(b[0]);
+	free(b);
+}
+
+/* ---- rendering ---- */
+
+static void sample(struct gm_verify_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->applied = 8;
+	r->facts = 700;
+	gm_findings_add(&r->findings, GM_CHECK_SCHEMA, "missing", GM_LEVEL_ERROR,
+			"table public.t index i", NULL, "table public.t index i: missing <&>");
+	gm_findings_add(&r->findings, GM_CHECK_RLS, "multiple_permissive_policies", GM_LEVEL_WARNING,
+			"table public.t", "merge them", "2 permissive policies apply to \"UPDATE\"");
+}
+
+static void test_verify_json(void **state)
+{
+	struct gm_verify_result r;
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+
+	(void)state;
+	sample(&r);
+	gm_report_verify_json(&r, "schema/snapshot.yaml", 0, &sb);
+	assert_string_equal(sb.buf,
+		"{\"ok\":false,\"snapshot\":\"schema/snapshot.yaml\",\"checks\":["
+		"{\"name\":\"history\",\"ok\":true,\"errors\":0,\"warnings\":0},"
+		"{\"name\":\"schema\",\"ok\":false,\"errors\":1,\"warnings\":0},"
+		"{\"name\":\"rls\",\"ok\":true,\"errors\":0,\"warnings\":1}],"
+		"\"findings\":[{\"check\":\"schema\",\"name\":\"missing\",\"level\":\"error\","
+		"\"object\":\"table public.t index i\",\"message\":\"table public.t index i: missing <&>\",\"remedy\":null},"
+		"{\"check\":\"rls\",\"name\":\"multiple_permissive_policies\",\"level\":\"warning\","
+		"\"object\":\"table public.t\",\"message\":\"2 permissive policies apply to \\\"UPDATE\\\"\",\"remedy\":\"merge them\"}],"
+		"\"summary\":{\"applied\":8,\"pending\":0,\"facts\":700,\"errors\":1,\"warnings\":1}}\n");
+	gm_strbuf_release(&sb);
+	gm_verify_result_release(&r);
+}
+
+static void test_verify_junit(void **state)
+{
+	struct gm_verify_result r;
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+
+	(void)state;
+	sample(&r);
+	gm_report_verify_junit(&r, "schema/snapshot.yaml", &sb);
+	assert_string_equal(sb.buf,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites name=\"garage-migrate verify\" tests=\"3\" failures=\"1\">\n"
+		"  <testsuite name=\"history\" tests=\"1\" failures=\"0\">\n"
+		"    <testcase classname=\"garage-migrate.history\" name=\"applied migrations match their files\"/>\n"
+		"  </testsuite>\n"
+		"  <testsuite name=\"schema\" tests=\"1\" failures=\"1\">\n"
+		"    <testcase classname=\"garage-migrate.schema\" name=\"missing: table public.t index i\">"
+		"<failure type=\"missing\" message=\"table public.t index i: missing &lt;&amp;&gt;\">"
+		"table public.t index i: missing &lt;&amp;&gt;</failure></testcase>\n"
+		"  </testsuite>\n"
+		"  <testsuite name=\"rls\" tests=\"1\" failures=\"0\">\n"
+		"    <testcase classname=\"garage-migrate.rls\" name=\"multiple_permissive_policies: table public.t\">"
+		"<system-out>warning: 2 permissive policies apply to &quot;UPDATE&quot;</system-out></testcase>\n"
+		"  </testsuite>\n"
+		"</testsuites>\n");
+	gm_strbuf_release(&sb);
+	gm_verify_result_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_diff_kinds),
+		cmocka_unit_test(test_yaml_round_trip),
+		cmocka_unit_test(test_yaml_errors),
+		cmocka_unit_test(test_lints_clean_schema),
+		cmocka_unit_test(test_lints_each_rule),
+		cmocka_unit_test(test_or_branches),
+		cmocka_unit_test(test_verify_json),
+		cmocka_unit_test(test_verify_junit),
+	};
+	return cmocka_run_group_tests_name("verify: model, snapshot, lints, rendering", tests, NULL, NULL);
+}
