@@ -435,7 +435,8 @@ struct gm_error *gm_migration_set_load(const char *dir, struct gm_migration_set 
 	closedir(d);
 	if (err)
 		goto done;
-	qsort(set->v, set->n, sizeof(*set->v), by_version);
+	if (set->n > 1)
+		qsort(set->v, set->n, sizeof(*set->v), by_version);
 	err = check_duplicates(set);
 done:
 	if (err)

@@ -40,7 +40,8 @@ static int by_key(const void *a, const void *b)
 
 void gm_model_sort(struct gm_model *m)
 {
-	qsort(m->v, m->n, sizeof(*m->v), by_key);
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), by_key);
 }
 
 void gm_model_release(struct gm_model *m)
