@@ -1,6 +1,7 @@
 /* model.c - facts, snapshots and diffs (see gm_model.h). */
 #include "gm_model.h"
 #include "gm_error.h"
+#include "gm_report.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -83,30 +84,11 @@ const char *gm_model_get(const struct gm_model *m, const char *object, const cha
 
 /* Every value is written double-quoted with escapes, so any text (policy
  * expressions, multi-line function bodies) survives the round trip and
- * each fact stays on one line. */
+ * each fact stays on one line.  A JSON string is a valid YAML
+ * double-quoted scalar, so the JSON writer serves. */
 static void yaml_str(struct gm_strbuf *out, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-
-	gm_strbuf_addch(out, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '"': gm_strbuf_adds(out, "\\\""); break;
-		case '\\': gm_strbuf_adds(out, "\\\\"); break;
-		case '\n': gm_strbuf_adds(out, "\\n"); break;
-		case '\t': gm_strbuf_adds(out, "\\t"); break;
-		default:
-			if (c < 0x20 || c == 0x7f) {
-				gm_strbuf_adds(out, "\\x");
-				gm_strbuf_addch(out, hex[c >> 4]);
-				gm_strbuf_addch(out, hex[c & 0xF]);
-			} else {
-				gm_strbuf_addch(out, (char)c);
-			}
-		}
-	}
-	gm_strbuf_addch(out, '"');
+	gm_json_str(out, s);
 }
 
 /* Keys stay plain when that cannot change their meaning in YAML. */

@@ -81,7 +81,9 @@ void gm_json_str(struct gm_strbuf *out, const char *s)
 		case '\r': gm_strbuf_adds(out, "\\r"); break;
 		case '\t': gm_strbuf_adds(out, "\\t"); break;
 		default:
-			if (c < 0x20) {
+			/* DEL too: YAML (which reads these strings as well)
+			 * does not allow it raw. */
+			if (c < 0x20 || c == 0x7f) {
 				gm_strbuf_adds(out, "\\u00");
 				gm_strbuf_addch(out, hex[c >> 4]);
 				gm_strbuf_addch(out, hex[c & 0xF]);

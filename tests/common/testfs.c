@@ -39,3 +39,18 @@ void tfs_rmdir(char *dir)
 	free(cmd);
 	free(dir);
 }
+
+char *tfs_read(const char *path)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		fail_msg("cannot read %s", path);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		gm_strbuf_add(&sb, buf, n);
+	fclose(f);
+	return gm_strbuf_detach(&sb, NULL);
+}

@@ -37,20 +37,6 @@ static int verify(char **out, char **err, const char *db, const char *dir, const
 	return rc;
 }
 
-static char *slurp(const char *path)
-{
-	struct gm_strbuf sb = GM_STRBUF_INIT;
-	char buf[65536];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	assert_non_null(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		gm_strbuf_add(&sb, buf, n);
-	fclose(f);
-	return gm_strbuf_detach(&sb, NULL);
-}
-
 static void test_clean_schema_verifies_and_matches_the_snapshot(void **state)
 {
 	char *db = migrated_db("gm_v_ok"), *out, *err, *snap = snapshot_path(), *committed;
@@ -64,7 +50,7 @@ static void test_clean_schema_verifies_and_matches_the_snapshot(void **state)
 	free(err);
 	/* The committed snapshot is exactly what the migrations build. */
 	assert_int_equal(pgt_gm(&out, &err, db, "dump"), 0);
-	committed = slurp(snap);
+	committed = tfs_read(snap);
 	if (strcmp(out, committed) != 0)
 		fail_msg("schema/snapshot.yaml is out of date: run make snapshot and commit it");
 	free(committed);
@@ -163,7 +149,7 @@ static void test_edited_and_removed_files(void **state)
 	assert_contains(out, "error missing_migration: 0007_create_ai_garage_supporting_tables.sql: applied migration 0007_create_ai_garage_supporting_tables has no file");
 	free(out);
 	free(err);
-	out = slurp("junit.xml");
+	out = tfs_read("junit.xml");
 	assert_contains(out, "<testsuite name=\"history\" tests=\"2\" failures=\"2\">");
 	assert_contains(out, "<failure type=\"missing_migration\"");
 	assert_contains(out, "<testcase classname=\"garage-migrate.schema\" name=\"matches ");
@@ -273,7 +259,7 @@ static void test_dump_options(void **state)
 	assert_contains(err, "wrote 11 facts to snap.yaml");
 	free(out);
 	free(err);
-	out = slurp("snap.yaml");
+	out = tfs_read("snap.yaml");
 	assert_contains(out, "schemas:\n  - \"billing\"\nobjects:\n  table billing.invoices:\n");
 	assert_not_contains(out, "public.");
 	free(out);

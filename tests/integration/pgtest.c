@@ -117,21 +117,6 @@ char *pgt_error_state(PGconn *c, const char *sql)
 	return out;
 }
 
-static char *slurp(const char *path)
-{
-	struct gm_strbuf sb = GM_STRBUF_INIT;
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	if (f) {
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-			gm_strbuf_add(&sb, buf, n);
-		fclose(f);
-	}
-	return gm_strbuf_detach(&sb, NULL);
-}
-
 int pgt_run(char **out, char **err, const char *fmt, ...)
 {
 	char ofile[] = "/tmp/gm-it-out-XXXXXX", efile[] = "/tmp/gm-it-err-XXXXXX";
@@ -150,9 +135,9 @@ int pgt_run(char **out, char **err, const char *fmt, ...)
 	rc = system(cmd.buf);
 	gm_strbuf_release(&cmd);
 	if (out)
-		*out = slurp(ofile);
+		*out = tfs_read(ofile);
 	if (err)
-		*err = slurp(efile);
+		*err = tfs_read(efile);
 	unlink(ofile);
 	unlink(efile);
 	if (rc == -1 || !WIFEXITED(rc))
