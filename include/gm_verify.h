@@ -26,8 +26,9 @@ enum gm_check {
 	GM_CHECK_HISTORY,
 	GM_CHECK_SCHEMA,
 	GM_CHECK_RLS,
+	GM_CHECK_ISOLATION,	/* only with --isolation */
 };
-#define GM_CHECK_COUNT 3
+#define GM_CHECK_COUNT 4
 const char *gm_check_name(enum gm_check check);
 
 struct gm_finding {
@@ -55,6 +56,10 @@ size_t gm_findings_count(const struct gm_findings *f, int check, enum gm_level l
  * those whose foreign keys reach one. */
 void gm_lint_rls(const struct gm_model *m, struct gm_findings *out);
 
+/* The tenant tables of m ("public.orders"), in the model's order; caller
+ * frees each and the array. */
+char **gm_tenant_tables(const struct gm_model *m, size_t *n);
+
 /* Splits a policy expression as the server prints it into its top-level
  * OR branches (outer parentheses removed); caller frees each and the
  * array. */
@@ -63,10 +68,25 @@ char **gm_lint_or_branches(const char *expr, size_t *n);
 struct gm_verify_opts {
 	const char *snapshot_path;	/* required */
 	int allow_pending;
+	int isolation;			/* run the behavioural probe */
+	const char *as_role;		/* probe as this existing role */
+	const char *app_role;		/* check that this role cannot bypass RLS */
+};
+
+/* One behavioural check of the isolation probe. */
+struct gm_probe_check {
+	char *table;		/* "public.orders" */
+	char *command;		/* SELECT, INSERT, UPDATE, DELETE */
+	char *expectation;	/* "tenant B cannot read tenant A's private rows" */
+	int ok;
+	char *result;		/* what happened */
 };
 
 struct gm_verify_result {
 	struct gm_findings findings;
+	int ran[GM_CHECK_COUNT];	/* which checks ran */
+	struct gm_probe_check *probe;	/* isolation checks, in order */
+	size_t nprobe;
 	size_t applied, pending;	/* from the history check */
 	size_t facts;			/* facts compared */
 	char **schemas;			/* from the snapshot (borrowed until release) */
@@ -79,6 +99,15 @@ struct gm_verify_result {
 struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_set *set,
 				  const struct gm_verify_opts *opts, struct gm_verify_result *res);
 void gm_verify_result_release(struct gm_verify_result *res);
+
+/* The isolation probe: in one transaction that always rolls back, a role
+ * subject to RLS (a temporary one, or as_role), two synthetic tenants with
+ * rows in every tenant table of m (derived from the catalog), then as
+ * tenant B every command on every tenant table against tenant A's rows.
+ * Adds its checks to res->probe and failures to res->findings.  An error
+ * is returned only when the probe could not run at all. */
+struct gm_error *gm_probe_run(struct gm_db *db, const struct gm_model *m,
+			      const struct gm_verify_opts *opts, struct gm_verify_result *res);
 
 /* Reads the live schema for dump (read-only transaction). */
 struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t nschemas,

@@ -8,8 +8,9 @@
 -- * One permissive policy per command.  The spec's FOR ALL policies on
 --   agent_templates and project_showcases put "is_public = true OR ..." in
 --   USING, which let any tenant UPDATE and DELETE another tenant's public
---   rows.  Here public and system rows are readable by every tenant, and only
---   the owning organization may insert, update or delete; system templates
+--   rows.  Here public and system rows (templates, showcases, blueprints)
+--   are readable by every tenant, and only the owning organization may
+--   insert, update or delete; system templates
 --   (organization_id NULL, is_system) are written only by roles that bypass
 --   RLS, and a tenant cannot mark its own template as system.
 -- * Milestones and build logs have no organization_id: they belong to the
@@ -55,9 +56,10 @@ CREATE POLICY template_update ON agent_templates FOR UPDATE
 CREATE POLICY template_delete ON agent_templates FOR DELETE
   USING (organization_id = (SELECT app_current_org_id()) AND NOT is_system);
 
--- tool_blueprints: tenant only (as in the spec)
+-- tool_blueprints: public rows readable by all, written by owner (the spec
+-- kept every blueprint tenant-only although it has is_public and indexes it)
 CREATE POLICY tenant_isolation_blueprints_select ON tool_blueprints FOR SELECT
-  USING (organization_id = (SELECT app_current_org_id()));
+  USING (is_public OR organization_id = (SELECT app_current_org_id()));
 CREATE POLICY tenant_isolation_blueprints_insert ON tool_blueprints FOR INSERT
   WITH CHECK (organization_id = (SELECT app_current_org_id()));
 CREATE POLICY tenant_isolation_blueprints_update ON tool_blueprints FOR UPDATE

@@ -14,16 +14,24 @@ static const char verify_usage[] =
 	"Check, in one read-only transaction, that (1) every applied migration\n"
 	"still has its file with the same checksum and nothing is pending, (2) the\n"
 	"live schema matches the committed snapshot, and (3) tenant tables pass the\n"
-	"RLS lints.  Exit 0 when all hold, 1 when anything is found.\n"
+	"RLS lints; with --isolation, (4) no tenant can read or write another's\n"
+	"rows.  Exit 0 when all hold, 1 when anything is found.\n"
 	"\n"
 	"Options:\n"
 	"      --snapshot FILE     the expected schema (default: " DEFAULT_SNAPSHOT ")\n"
 	"      --allow-pending     pending migrations are not a finding\n"
 	"      --strict            warnings fail too\n"
 	"      --format FORMAT     text (default) or json\n"
-	"      --junit FILE        also write a JUnit XML report to FILE\n" GM_GLOBAL_HELP;
+	"      --junit FILE        also write a JUnit XML report to FILE\n"
+	"      --isolation         also prove tenant isolation by acting as a tenant, in a\n"
+	"                          transaction that is always rolled back\n"
+	"      --as-role NAME      run the probe as this existing role instead of a\n"
+	"                          temporary one (implies --isolation)\n"
+	"      --app-role NAME     check that the application's role cannot bypass RLS\n"
+	"                          (implies --isolation)\n" GM_GLOBAL_HELP;
 
-enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT };
+enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT, OPT_ISOLATION, OPT_AS_ROLE,
+       OPT_APP_ROLE };
 
 int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 {
@@ -34,9 +42,12 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "isolation", no_argument, NULL, OPT_ISOLATION },
+		{ "as-role", required_argument, NULL, OPT_AS_ROLE },
+		{ "app-role", required_argument, NULL, OPT_APP_ROLE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gm_verify_opts o = { DEFAULT_SNAPSHOT, 0 };
+	struct gm_verify_opts o = { DEFAULT_SNAPSHOT, 0, 0, NULL, NULL };
 	struct gm_verify_result res;
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
@@ -66,6 +77,17 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 			break;
 		case OPT_JUNIT:
 			junit = optarg;
+			break;
+		case OPT_ISOLATION:
+			o.isolation = 1;
+			break;
+		case OPT_AS_ROLE:
+			o.as_role = optarg;
+			o.isolation = 1;
+			break;
+		case OPT_APP_ROLE:
+			o.app_role = optarg;
+			o.isolation = 1;
 			break;
 		default:
 			return gm_cli_usage_error("verify", "unknown or incomplete option '%s'", argv[optind - 1]);

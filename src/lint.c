@@ -430,3 +430,20 @@ void gm_lint_rls(const struct gm_model *m, struct gm_findings *out)
 	lint_current_setting(m, out);
 	release(&t);
 }
+
+char **gm_tenant_tables(const struct gm_model *m, size_t *n)
+{
+	struct tables t = { NULL, 0 };
+	char **out;
+	size_t k;
+
+	collect(m, &t);
+	mark_tenants(&t);
+	out = gm_xcalloc(t.n ? t.n : 1, sizeof(*out));
+	*n = 0;
+	for (k = 0; k < t.n; k++)
+		if (t.v[k].tenant)
+			out[(*n)++] = gm_xstrdup(t.v[k].name);
+	release(&t);
+	return out;
+}

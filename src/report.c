@@ -248,6 +248,9 @@ static void check_summary(const struct gm_verify_result *r, enum gm_check c, con
 	case GM_CHECK_RLS:
 		gm_strbuf_adds(out, "rls: lints on tenant tables");
 		break;
+	case GM_CHECK_ISOLATION:
+		gm_strbuf_addf(out, "isolation: %zu checks acting as tenant B", r->nprobe);
+		break;
 	}
 	if (!e && !w)
 		gm_strbuf_adds(out, " - ok\n");
@@ -264,7 +267,15 @@ void gm_report_verify_text(const struct gm_verify_result *r, const char *snapsho
 
 	for (c = 0; c < GM_CHECK_COUNT; c++) {
 		size_t k;
+		if (!r->ran[c])
+			continue;
 		check_summary(r, (enum gm_check)c, snapshot, out);
+		/* The probe's evidence: every check, passed or not. */
+		for (k = 0; c == GM_CHECK_ISOLATION && k < r->nprobe; k++) {
+			const struct gm_probe_check *pc = &r->probe[k];
+			gm_strbuf_addf(out, "  %-4s %-6s %s: %s (%s)\n", pc->ok ? "ok" : "FAIL", pc->command,
+				       pc->table, pc->expectation, pc->result);
+		}
 		for (k = 0; k < r->findings.n; k++) {
 			const struct gm_finding *f = &r->findings.v[k];
 			if (f->check != (enum gm_check)c)
@@ -291,11 +302,13 @@ void gm_report_verify_json(const struct gm_verify_result *r, const char *snapsho
 	gm_strbuf_addf(out, "{\"ok\":%s,\"snapshot\":", ok ? "true" : "false");
 	gm_json_str(out, snapshot);
 	gm_strbuf_adds(out, ",\"checks\":[");
-	for (c = 0; c < GM_CHECK_COUNT; c++) {
+	for (c = 0, k = 0; c < GM_CHECK_COUNT; c++) {
 		size_t e = gm_findings_count(&r->findings, c, GM_LEVEL_ERROR);
 		size_t w = gm_findings_count(&r->findings, c, GM_LEVEL_WARNING);
+		if (!r->ran[c])
+			continue;
 		gm_strbuf_addf(out, "%s{\"name\":\"%s\",\"ok\":%s,\"errors\":%zu,\"warnings\":%zu}",
-			       c ? "," : "", gm_check_name((enum gm_check)c), e ? "false" : "true", e, w);
+			       k++ ? "," : "", gm_check_name((enum gm_check)c), e ? "false" : "true", e, w);
 	}
 	gm_strbuf_adds(out, "],\"findings\":[");
 	for (k = 0; k < r->findings.n; k++) {
@@ -308,7 +321,22 @@ void gm_report_verify_json(const struct gm_verify_result *r, const char *snapsho
 		json_field(out, "remedy", f->remedy, 0);
 		gm_strbuf_addch(out, '}');
 	}
-	gm_strbuf_addf(out, "],\"summary\":{\"applied\":%zu,\"pending\":%zu,\"facts\":%zu,"
+	gm_strbuf_adds(out, "]");
+	if (r->ran[GM_CHECK_ISOLATION]) {
+		gm_strbuf_adds(out, ",\"isolation\":[");
+		for (k = 0; k < r->nprobe; k++) {
+			const struct gm_probe_check *pc = &r->probe[k];
+			gm_strbuf_adds(out, k ? ",{" : "{");
+			json_field(out, "table", pc->table, 1);
+			json_field(out, "command", pc->command, 1);
+			json_field(out, "expectation", pc->expectation, 1);
+			gm_strbuf_addf(out, "\"ok\":%s,", pc->ok ? "true" : "false");
+			json_field(out, "result", pc->result, 0);
+			gm_strbuf_addch(out, '}');
+		}
+		gm_strbuf_adds(out, "]");
+	}
+	gm_strbuf_addf(out, ",\"summary\":{\"applied\":%zu,\"pending\":%zu,\"facts\":%zu,"
 			    "\"errors\":%zu,\"warnings\":%zu}}\n",
 		       r->applied, r->pending, r->facts,
 		       gm_findings_count(&r->findings, -1, GM_LEVEL_ERROR),
@@ -336,16 +364,55 @@ void gm_xml_str(struct gm_strbuf *out, const char *s)
 /* One <testsuite> per check: a passing case when it found nothing, else one
  * case per finding (errors as failures, warnings as passing cases with
  * their text in system-out, since JUnit has no warnings). */
+static void junit_probe_suite(const struct gm_verify_result *r, struct gm_strbuf *out)
+{
+	size_t k, failures = 0;
+
+	for (k = 0; k < r->nprobe; k++)
+		failures += !r->probe[k].ok;
+	gm_strbuf_addf(out, "  <testsuite name=\"isolation\" tests=\"%zu\" failures=\"%zu\">\n", r->nprobe, failures);
+	for (k = 0; k < r->nprobe; k++) {
+		const struct gm_probe_check *pc = &r->probe[k];
+		gm_strbuf_adds(out, "    <testcase classname=\"garage-migrate.isolation.");
+		gm_xml_str(out, pc->table);
+		gm_strbuf_adds(out, "\" name=\"");
+		gm_xml_str(out, pc->command);
+		gm_strbuf_adds(out, ": ");
+		gm_xml_str(out, pc->expectation);
+		if (pc->ok) {
+			gm_strbuf_adds(out, "\"/>\n");
+			continue;
+		}
+		gm_strbuf_adds(out, "\"><failure type=\"isolation_breach\" message=\"");
+		gm_xml_str(out, pc->result);
+		gm_strbuf_adds(out, "\"/></testcase>\n");
+	}
+	gm_strbuf_adds(out, "  </testsuite>\n");
+}
+
+/* One <testsuite> per check: a passing case when it found nothing, else one
+ * case per finding (errors as failures, warnings as passing cases with
+ * their text in system-out, since JUnit has no warnings).  The isolation
+ * probe reports every check it made. */
 void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapshot,
 			    struct gm_strbuf *out)
 {
-	size_t k, tests = 0, failures = gm_findings_count(&r->findings, -1, GM_LEVEL_ERROR);
+	size_t k, tests = 0, failures = 0;
 	int c;
 
 	for (c = 0; c < GM_CHECK_COUNT; c++) {
 		size_t n = gm_findings_count(&r->findings, c, GM_LEVEL_ERROR) +
 			   gm_findings_count(&r->findings, c, GM_LEVEL_WARNING);
+		if (!r->ran[c])
+			continue;
+		if (c == GM_CHECK_ISOLATION) {
+			tests += r->nprobe;
+			for (k = 0; k < r->nprobe; k++)
+				failures += !r->probe[k].ok;
+			continue;
+		}
 		tests += n ? n : 1;
+		failures += gm_findings_count(&r->findings, c, GM_LEVEL_ERROR);
 	}
 	gm_strbuf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	gm_strbuf_addf(out, "<testsuites name=\"garage-migrate verify\" tests=\"%zu\" failures=\"%zu\">\n",
@@ -355,6 +422,12 @@ void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapsh
 		size_t e = gm_findings_count(&r->findings, c, GM_LEVEL_ERROR);
 		size_t n = e + gm_findings_count(&r->findings, c, GM_LEVEL_WARNING);
 
+		if (!r->ran[c])
+			continue;
+		if (c == GM_CHECK_ISOLATION) {
+			junit_probe_suite(r, out);
+			continue;
+		}
 		gm_strbuf_addf(out, "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\">\n", name, n ? n : 1, e);
 		if (n == 0) {
 			gm_strbuf_addf(out, "    <testcase classname=\"garage-migrate.%s\" name=\"", name);

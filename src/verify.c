@@ -16,7 +16,7 @@ const char *gm_level_name(enum gm_level level)
 
 const char *gm_check_name(enum gm_check check)
 {
-	static const char *const names[] = { "history", "schema", "rls" };
+	static const char *const names[] = { "history", "schema", "rls", "isolation" };
 	return (unsigned)check < GM_CHECK_COUNT ? names[check] : "unknown";
 }
 
@@ -170,6 +170,15 @@ struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_se
 	}
 	check_schema(&expected, &found, res);
 	gm_lint_rls(&found, &res->findings);
+	res->ran[GM_CHECK_HISTORY] = res->ran[GM_CHECK_SCHEMA] = res->ran[GM_CHECK_RLS] = 1;
+	/* The probe writes (and always rolls back), so it runs after the
+	 * read-only transaction, on the schema just read. */
+	if (o->isolation && (err = gm_probe_run(db, &found, o, res))) {
+		gm_model_release(&expected);
+		gm_model_release(&found);
+		gm_verify_result_release(res);
+		return err;
+	}
 	/* Keep the schema list for the report; the rest goes. */
 	res->schemas = expected.schemas;
 	res->nschemas = expected.nschemas;
@@ -185,6 +194,13 @@ void gm_verify_result_release(struct gm_verify_result *res)
 	size_t k;
 
 	gm_findings_release(&res->findings);
+	for (k = 0; k < res->nprobe; k++) {
+		free(res->probe[k].table);
+		free(res->probe[k].command);
+		free(res->probe[k].expectation);
+		free(res->probe[k].result);
+	}
+	free(res->probe);
 	for (k = 0; k < res->nschemas; k++)
 		free(res->schemas[k]);
 	free(res->schemas);

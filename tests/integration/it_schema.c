@@ -270,7 +270,8 @@ static const char fixtures[] =
 	"  ('00000000-0000-0000-0000-000000000a03', 5, " ORG_A ", '00000000-0000-0000-0000-0000000000aa');"
 	"INSERT INTO tool_blueprints (name, description, category, components, connections, configuration,"
 	"  complexity, organization_id, created_by_id, is_public) VALUES"
-	"  ('A bp', 'd', 'UI', '{}', '{}', '{}', 'SIMPLE', " ORG_A ", '00000000-0000-0000-0000-0000000000aa', true);"
+	"  ('A private bp', 'd', 'UI', '{}', '{}', '{}', 'SIMPLE', " ORG_A ", '00000000-0000-0000-0000-0000000000aa', false),"
+	"  ('A public bp', 'd', 'UI', '{}', '{}', '{}', 'SIMPLE', " ORG_A ", '00000000-0000-0000-0000-0000000000aa', true);"
 	"INSERT INTO project_showcases (id, title, description, category, organization_id, created_by_id, is_public) VALUES"
 	"  ('00000000-0000-0000-0000-000000000a04', 'A private', 'd', 'AI_AGENT', " ORG_A ", '00000000-0000-0000-0000-0000000000aa', false),"
 	"  ('00000000-0000-0000-0000-000000000a05', 'A public', 'd', 'AI_AGENT', " ORG_A ", '00000000-0000-0000-0000-0000000000aa', true);";
@@ -328,9 +329,9 @@ static void test_tenant_b_cannot_see_a(void **state)
 	expect_sql(c, "SELECT count(*) FROM order_milestones", "0");
 	expect_sql(c, "SELECT count(*) FROM build_logs", "0");
 	expect_sql(c, "SELECT count(*) FROM template_reviews", "0");
-	expect_sql(c, "SELECT count(*) FROM tool_blueprints", "0");
+	expect_sql(c, "SELECT string_agg(name, ',') FROM tool_blueprints", "A public bp");
 	/* Shared rows stay readable: public and system templates, public
-	 * showcases. */
+	 * showcases and blueprints. */
 	expect_sql(c, "SELECT string_agg(name, ',' ORDER BY name) FROM agent_templates", "A public,System");
 	expect_sql(c, "SELECT string_agg(title, ',') FROM project_showcases", "A public");
 	pgt_exec(c, "ROLLBACK");
@@ -363,6 +364,7 @@ static void test_tenant_b_cannot_write_a(void **state)
 	expect_sql(c, "WITH d AS (DELETE FROM order_milestones RETURNING 1) SELECT count(*) FROM d", "0");
 	expect_sql(c, "WITH d AS (DELETE FROM build_logs RETURNING 1) SELECT count(*) FROM d", "0");
 	expect_sql(c, "WITH d AS (DELETE FROM template_reviews RETURNING 1) SELECT count(*) FROM d", "0");
+	expect_sql(c, "WITH u AS (UPDATE tool_blueprints SET name = 'pwned' RETURNING 1) SELECT count(*) FROM u", "0");
 	pgt_exec(c, "SAVEPOINT s");
 	/* Cannot create rows for A, nor children of A's rows. */
 	s = pgt_error_state(c, "INSERT INTO project_showcases (title, description, category, organization_id, created_by_id)"

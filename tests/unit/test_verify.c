@@ -273,6 +273,7 @@ static void test_or_branches(void **state)
 static void sample(struct gm_verify_result *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->ran[GM_CHECK_HISTORY] = r->ran[GM_CHECK_SCHEMA] = r->ran[GM_CHECK_RLS] = 1;
 	r->applied = 8;
 	r->facts = 700;
 	gm_findings_add(&r->findings, GM_CHECK_SCHEMA, "missing", GM_LEVEL_ERROR,
