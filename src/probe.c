@@ -596,15 +596,16 @@ static void check_table_as_b(struct probe *p, struct ptable *t)
 	long shared = (t->pub != NULL) + (t->sys != NULL);
 
 	act_as(p, 1);
-	expect_count(p, t, "SELECT", (sql = id_list(t->row[0], NULL, NULL)), 0,
-		     "tenant B cannot read tenant A's private rows");
+	sql = id_list(t->row[0], NULL, NULL);
+	expect_count(p, t, "SELECT", sql, 0, "tenant B cannot read tenant A's private rows");
 	free(sql);
 	if (shared) {
-		expect_count(p, t, "SELECT", (sql = id_list(t->pub, t->sys, NULL)), shared,
-			     "tenant B can read shared (public, system) rows");
+		sql = id_list(t->pub, t->sys, NULL);
+		expect_count(p, t, "SELECT", sql, shared, "tenant B can read shared (public, system) rows");
 		free(sql);
 	}
-	expect_count(p, t, "SELECT", (sql = id_list(t->row[1], NULL, NULL)), 1, "tenant B can read its own rows");
+	sql = id_list(t->row[1], NULL, NULL);
+	expect_count(p, t, "SELECT", sql, 1, "tenant B can read its own rows");
 	free(sql);
 
 	sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s IN (%s)", t->q, t->pk, t->pk, t->pk, a_all);

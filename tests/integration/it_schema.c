@@ -405,6 +405,63 @@ static void test_tenant_b_cannot_write_a(void **state)
 	expect_sql(c, "SELECT count(*) FROM build_logs", "1");
 }
 
+/* Every table, UPDATE and DELETE: as B, none of A's rows (found as the
+ * superuser first) can be touched, whatever WHERE clause B writes. */
+static void test_tenant_b_cannot_touch_any_a_row(void **state)
+{
+	static const char *const a_rows[][2] = {
+		{ "custom_agent_orders", "organization_id = " ORG_A },
+		{ "agent_templates", "organization_id = " ORG_A " OR is_system" },
+		{ "tool_blueprints", "organization_id = " ORG_A },
+		{ "order_milestones", "order_id = '00000000-0000-0000-0000-000000000a01'" },
+		{ "build_logs", "order_id = '00000000-0000-0000-0000-000000000a01'" },
+		{ "template_reviews", "organization_id = " ORG_A },
+		{ "project_showcases", "organization_id = " ORG_A },
+	};
+	PGconn *c = *state;
+	size_t k;
+
+	for (k = 0; k < NTENANT; k++) {
+		char *sql = gm_xasprintf("SELECT array_agg(id)::text FROM %s WHERE %s", a_rows[k][0], a_rows[k][1]);
+		char *ids = pgt_value(c, sql), *upd, *del;
+
+		assert_non_null(ids);	/* A has rows in every table */
+		upd = gm_xasprintf("WITH u AS (UPDATE %s SET id = id WHERE id = ANY ('%s'::uuid[]) RETURNING 1)"
+				   " SELECT count(*) FROM u", a_rows[k][0], ids);
+		del = gm_xasprintf("WITH d AS (DELETE FROM %s WHERE id = ANY ('%s'::uuid[]) RETURNING 1)"
+				   " SELECT count(*) FROM d", a_rows[k][0], ids);
+		as_tenant(c, ORG_B);
+		expect_sql(c, upd, "0");
+		expect_sql(c, del, "0");
+		pgt_exec(c, "ROLLBACK");
+		free(sql);
+		free(ids);
+		free(upd);
+		free(del);
+	}
+	/* INSERT for A, in the tables the write test above does not cover. */
+	as_tenant(c, ORG_B);
+	pgt_exec(c, "SAVEPOINT s");
+	{
+		static const char *const inserts[] = {
+			"INSERT INTO custom_agent_orders (title, description, requirements, use_case, complexity,"
+			" agent_config, tools_config, organization_id, created_by_id) VALUES ('x', 'd', '{}', 'u',"
+			" 'SIMPLE', '{}', '{}', " ORG_A ", '00000000-0000-0000-0000-0000000000bb')",
+			"INSERT INTO tool_blueprints (name, description, category, components, connections, configuration,"
+			" complexity, organization_id, created_by_id) VALUES ('x', 'd', 'UI', '{}', '{}', '{}', 'SIMPLE', "
+			ORG_A ", '00000000-0000-0000-0000-0000000000bb')",
+			"INSERT INTO order_milestones (order_id, name, stage) VALUES ('00000000-0000-0000-0000-000000000a01', 'x', 's')",
+		};
+		for (k = 0; k < sizeof(inserts) / sizeof(inserts[0]); k++) {
+			char *st = pgt_error_state(c, inserts[k]);
+			assert_string_equal(st, "42501");
+			free(st);
+			pgt_exec(c, "ROLLBACK TO SAVEPOINT s");
+		}
+	}
+	pgt_exec(c, "ROLLBACK");
+}
+
 int main(void)
 {
 	const struct CMUnitTest schema[] = {
@@ -418,6 +475,7 @@ int main(void)
 	const struct CMUnitTest isolation[] = {
 		cmocka_unit_test(test_tenant_b_cannot_see_a),
 		cmocka_unit_test(test_tenant_b_cannot_write_a),
+		cmocka_unit_test(test_tenant_b_cannot_touch_any_a_row),
 	};
 	int failed = cmocka_run_group_tests_name("AI Garage schema", schema, setup, teardown);
 
