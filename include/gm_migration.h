@@ -23,13 +23,28 @@ enum gm_format {
 	GM_FORMAT_YAML,
 };
 
-/* A part of a migration that is executed: its SQL text, where that text
- * starts in the file, and its statements (offsets relative to sql). */
+/* Where a stretch of generated SQL came from in a YAML file.  POINT: every
+ * byte maps to (line, col), the node that produced it.  LINE: the text is
+ * the file's text from (line, col) on one line (a plain scalar).  BLOCK: the
+ * text is a literal block whose lines start at line, indented by col - 1. */
+enum gm_seg_mode { GM_SEG_POINT, GM_SEG_LINE, GM_SEG_BLOCK };
+
+struct gm_srcseg {
+	size_t off, len;	/* bytes of the section's sql */
+	unsigned line, col;	/* 1-based */
+	enum gm_seg_mode mode;
+};
+
+/* A part of a migration that is executed: its SQL text, its statements
+ * (offsets relative to sql), and where the text came from: verbatim from
+ * src_off in the file (SQL files), or through segments (YAML files). */
 struct gm_section {
 	char *sql;		/* NUL-terminated */
 	size_t len;
 	size_t src_off;		/* byte offset of sql[0] in the file's text */
 	struct gm_sql_stmts stmts;
+	struct gm_srcseg *segs;	/* NULL for SQL files; innermost last */
+	size_t nsegs;
 };
 
 struct gm_migration {
@@ -76,6 +91,11 @@ struct gm_error *gm_migration_set_load(const char *dir,
 				       struct gm_migration_set **out);
 void gm_migration_set_free(struct gm_migration_set *set);
 void gm_migration_free(struct gm_migration *m);
+void gm_section_release(struct gm_section *sec);
+
+/* Parses a YAML migration's text (already normalised and UTF-8 checked)
+ * into m's sections (yamlmig.c). */
+struct gm_error *gm_yaml_migration_parse(struct gm_migration *m);
 
 /* Maps a byte offset in one of m's sections to the file: line, column
  * (characters) and a copy of the source line (caller frees; may be NULL). */

@@ -196,9 +196,10 @@ static struct gm_error *make_section(const struct gm_migration *m, size_t start,
 	return error_at_off(m, start + poff, problem);
 }
 
-static void section_release(struct gm_section *sec)
+void gm_section_release(struct gm_section *sec)
 {
 	free(sec->sql);
+	free(sec->segs);
 	gm_sql_stmts_free(&sec->stmts);
 	memset(sec, 0, sizeof(*sec));
 }
@@ -280,12 +281,7 @@ struct gm_error *gm_migration_parse(const char *path, const char *filename,
 	}
 	if ((err = check_text(m)))
 		goto done;
-	if (m->format == GM_FORMAT_YAML) {
-		err = gm_error_at(GM_ERR_INPUT, path, 0, 0,
-				  "YAML migrations are not supported by this version of garage-migrate");
-		goto done;
-	}
-	err = parse_sql(m);
+	err = m->format == GM_FORMAT_YAML ? gm_yaml_migration_parse(m) : parse_sql(m);
 done:
 	if (err)
 		gm_migration_free(m);
@@ -294,11 +290,65 @@ done:
 	return err;
 }
 
+/* Byte offset of the start of 1-based line in text (or its end). */
+static size_t line_start(const char *text, size_t len, unsigned line)
+{
+	size_t i = 0;
+
+	while (line > 1 && i < len) {
+		if (text[i++] == '\n')
+			line--;
+	}
+	return i;
+}
+
+/* Through the innermost segment that holds off (YAML files). */
+static void locate_seg(const struct gm_migration *m, const struct gm_section *sec, size_t off,
+		       unsigned *line, unsigned *col)
+{
+	const struct gm_srcseg *g = NULL;
+	size_t k, bol, nl = 0;
+
+	for (k = sec->nsegs; k-- > 0;)
+		if (off >= sec->segs[k].off && off < sec->segs[k].off + sec->segs[k].len) {
+			g = &sec->segs[k];
+			break;
+		}
+	if (!g) {
+		*line = 1;
+		*col = 1;
+		return;
+	}
+	*line = g->line;
+	*col = g->col;
+	if (g->mode == GM_SEG_POINT)
+		return;
+	bol = g->off;
+	for (k = g->off; k < off; k++)
+		if (sec->sql[k] == '\n') {
+			nl++;
+			bol = k + 1;
+		}
+	if (g->mode == GM_SEG_LINE && nl == 0) {
+		*col = g->col + (unsigned)gm_text_count_chars(sec->sql + g->off, off - g->off);
+	} else if (g->mode == GM_SEG_BLOCK) {
+		*line = g->line + (unsigned)nl;
+		*col = g->col + (unsigned)gm_text_count_chars(sec->sql + bol, off - bol);
+	}
+	(void)m;
+}
+
 void gm_migration_locate(const struct gm_migration *m, const struct gm_section *sec,
 			 size_t off, unsigned *line, unsigned *col, char **src_line)
 {
 	if (off > sec->len)
 		off = sec->len;
+	if (sec->segs) {
+		locate_seg(m, sec, off, line, col);
+		if (src_line)
+			*src_line = gm_text_line_at(m->text, m->text_len, line_start(m->text, m->text_len, *line));
+		return;
+	}
 	off += sec->src_off;
 	gm_text_line_col(m->text, m->text_len, off, line, col);
 	if (src_line)
@@ -314,8 +364,8 @@ void gm_migration_free(struct gm_migration *m)
 	free(m->filename);
 	free(m->path);
 	free(m->text);
-	section_release(&m->up);
-	section_release(&m->down);
+	gm_section_release(&m->up);
+	gm_section_release(&m->down);
 	free(m);
 }
 

@@ -113,7 +113,7 @@ static void test_each_weakening_fails(void **state)
 	static const struct weakening cases[] = {
 		{ "the spec's FOR ALL policy on project_showcases",
 		  "DROP POLICY showcase_select ON project_showcases; DROP POLICY showcase_insert ON project_showcases;"
-		  "DROP POLICY showcase_update ON project_showcases; DROP POLICY showcase_delete ON project_showcases;"
+		  "DROP POLICY showcase_update ON project_showcases; DROP POLICY \"showcase_delete\" ON \"project_showcases\";"
 		  "CREATE POLICY showcase_access ON project_showcases"
 		  "  USING (is_public = true OR organization_id = current_setting('app.current_org_id')::uuid);"
 		  "CREATE POLICY showcase_insert ON project_showcases FOR INSERT"

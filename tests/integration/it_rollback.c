@@ -44,7 +44,7 @@ static void test_rollback_removes_exactly_the_last(void **state)
 	free(gm_ok(ref, "up --to 7", 0));
 	free(gm_ok(db, "up", 0));
 	out = gm_ok(db, "rollback", 0);
-	assert_contains(out, "rolled back 0008_add_ai_garage_rls_policies.sql");
+	assert_contains(out, "rolled back 0008_add_ai_garage_rls_policies.yaml");
 	assert_contains(out, "1 migration rolled back");
 	free(out);
 	cr = pgt_connect(ref);
@@ -252,8 +252,8 @@ static void test_dry_run_changes_nothing(void **state)
 	a = pgt_catalog(c);
 	h1 = pgt_value(c, hist);
 	out = gm_ok(db, "rollback --steps 3 --dry-run", 0);
-	assert_contains(out, "0008_add_ai_garage_rls_policies.sql (would roll back");
-	assert_contains(out, "DROP POLICY showcase_delete ON project_showcases;");
+	assert_contains(out, "0008_add_ai_garage_rls_policies.yaml (would roll back");
+	assert_contains(out, "DROP POLICY \"showcase_delete\" ON \"project_showcases\";");
 	assert_contains(out, "0006_create_tool_blueprints_table.sql (would roll back");
 	assert_not_contains(out, "0005_create");
 	assert_contains(out, "-- dry run: 3 migrations would be rolled back; nothing was changed");

@@ -34,7 +34,7 @@ static void test_up_then_up_again_changes_nothing(void **state)
 	(void)state;
 	assert_int_equal(pgt_gm(&out, &err, db, "up"), 0);
 	assert_contains(out, "applied 0001_base_organizations_users.sql");
-	assert_contains(out, "applied 0008_add_ai_garage_rls_policies.sql");
+	assert_contains(out, "applied 0008_add_ai_garage_rls_policies.yaml");
 	assert_contains(out, "8 migrations applied");
 	free(out);
 	free(err);

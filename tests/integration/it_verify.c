@@ -126,7 +126,7 @@ static void test_edited_and_removed_files(void **state)
 	char *db = migrated_db("gm_v_files"), *dir = tfs_tempdir(), *out, *err, *cmd, *path;
 
 	(void)state;
-	cmd = gm_xasprintf("cp '%s'/migrations/*.sql '%s'/", pgt_root(), dir);
+	cmd = gm_xasprintf("cp '%s'/migrations/* '%s'/", pgt_root(), dir);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
 	assert_int_equal(verify(&out, &err, db, dir, NULL), 0);
@@ -176,7 +176,7 @@ static void test_pending_and_read_only(void **state)
 
 	assert_int_equal(pgt_gm(NULL, NULL, db, "up --to 7"), 0);
 	assert_int_equal(verify(&out, &err, db, NULL, NULL), 1);
-	assert_contains(out, "0008_add_ai_garage_rls_policies.sql: migration is not applied");
+	assert_contains(out, "0008_add_ai_garage_rls_policies.yaml: migration is not applied");
 	free(out);
 	free(err);
 	/* --allow-pending: the pending file is fine, the missing RLS is not. */
