@@ -90,6 +90,22 @@ struct gm_error *gm_migration_parse(const char *path, const char *filename,
 struct gm_error *gm_migration_set_load(const char *dir,
 				       struct gm_migration_set **out);
 void gm_migration_set_free(struct gm_migration_set *set);
+
+/* The newest version among dir's migration file names, without reading
+ * any file (a new migration's template does not parse yet).  *text is NULL
+ * when there is none; caller frees it. */
+struct gm_error *gm_migration_newest(const char *dir, unsigned long long *version, char **text);
+
+/* The version for a new migration, continuing the folder's style: the
+ * next number with the same zero padding (0008 -> 0009), or for timestamp
+ * versions (12 digits or more) the UTC time now_utc ("YYYYMMDDHHMMSS"),
+ * moved past the newest if needed; "0001" when newest_text is NULL.
+ * Caller frees. */
+char *gm_migration_next_version(unsigned long long newest, const char *newest_text,
+				const char *now_utc);
+
+/* Non-zero when name can follow the version in a file name. */
+int gm_migration_name_valid(const char *name);
 void gm_migration_free(struct gm_migration *m);
 void gm_section_release(struct gm_section *sec);
 

@@ -74,5 +74,6 @@ int cmd_repair(int argc, char **argv, struct gm_cli *cli);
 int cmd_log(int argc, char **argv, struct gm_cli *cli);
 int cmd_verify(int argc, char **argv, struct gm_cli *cli);
 int cmd_dump(int argc, char **argv, struct gm_cli *cli);
+int cmd_new(int argc, char **argv, struct gm_cli *cli);
 
 #endif

@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "verify", cmd_verify, "check history, schema drift and RLS; read-only, for CI" },
 	{ "dump", cmd_dump, "write the live schema as a snapshot" },
 	{ "log", cmd_log, "show the audit log" },
+	{ "new", cmd_new, "create the next migration file from a template" },
 };
 
 static const char usage_head[] =

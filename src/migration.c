@@ -49,8 +49,11 @@ int gm_migration_parse_name(const char *filename, unsigned long long *version,
 		*why = "the file must end in .sql or .yaml";
 		return -1;
 	}
-	for (p = us + 1; p < dot; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
+	{
+		char *name_part = gm_xstrndup(us + 1, (size_t)(dot - us - 1));
+		int ok = gm_migration_name_valid(name_part);
+		free(name_part);
+		if (!ok) {
 			*why = "the name may hold only letters, digits, '_' and '-'";
 			return -1;
 		}
@@ -507,4 +510,65 @@ void gm_migration_set_free(struct gm_migration_set *set)
 	free(set->v);
 	free(set->dir);
 	free(set);
+}
+
+struct gm_error *gm_migration_newest(const char *dir, unsigned long long *version, char **text)
+{
+	struct dirent *de;
+	DIR *d;
+
+	*version = 0;
+	*text = NULL;
+	if (!(d = opendir(dir)))
+		return gm_error_at(GM_ERR_INPUT, dir, 0, 0, "cannot open migrations folder: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		unsigned long long v;
+		char *vt, *name;
+		enum gm_format f;
+		const char *why;
+
+		if (!looks_like_migration(de->d_name) ||
+		    gm_migration_parse_name(de->d_name, &v, &vt, &name, &f, &why))
+			continue;
+		if (!*text || v > *version) {
+			free(*text);
+			*text = vt;
+			*version = v;
+		} else {
+			free(vt);
+		}
+		free(name);
+	}
+	closedir(d);
+	return NULL;
+}
+
+char *gm_migration_next_version(unsigned long long newest, const char *newest_text,
+				const char *now_utc)
+{
+	size_t width;
+	unsigned long long next;
+
+	if (!newest_text)
+		return gm_xstrdup("0001");
+	width = strlen(newest_text);
+	next = newest + 1;
+	if (width >= 12) {
+		unsigned long long now = strtoull(now_utc, NULL, 10);
+		if (now > next)
+			next = now;
+	}
+	return gm_xasprintf("%0*llu", (int)width, next);
+}
+
+int gm_migration_name_valid(const char *name)
+{
+	const char *p = name;
+
+	if (!*p)
+		return 0;
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			return 0;
+	return 1;
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void push(struct gm_script *sc, const char *text, size_t len, size_t nstmts,
 		 const struct gm_migration *m, const struct gm_section *sec)
@@ -159,9 +160,39 @@ static const struct gm_script_seg *seg_by_stmt(const struct gm_script *sc, size_
 	return NULL;
 }
 
+static int ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* Many errors carry no position (a duplicate table, a column missing from
+ * a policy expression, which PostgreSQL parses without the text).  Their
+ * message names the object in double quotes; the first whole-word match of
+ * that name inside the failing statement is where to point.  Falls back to
+ * the statement's start. */
+static size_t named_object_offset(const struct gm_section *sec, const struct gm_sql_stmt *st,
+				  const char *msg)
+{
+	const char *q1 = msg ? strchr(msg, '"') : NULL, *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
+	size_t n, i;
+
+	if (!q2 || q2 == q1 + 1)
+		return st->start;
+	n = (size_t)(q2 - q1 - 1);
+	for (i = st->start; i + n <= st->end && i + n <= sec->len; i++) {
+		if (strncasecmp(sec->sql + i, q1 + 1, n) != 0)
+			continue;
+		if ((i > 0 && ident_char(sec->sql[i - 1])) || (i + n < sec->len && ident_char(sec->sql[i + n])))
+			continue;
+		/* A quoted name starts at its opening quote. */
+		return i > 0 && sec->sql[i - 1] == '"' ? i - 1 : i;
+	}
+	return st->start;
+}
+
 /* Points err at the place in the section's file that the server blamed. */
 static void locate_in_file(struct gm_error *err, const struct gm_script_seg *seg,
-			   size_t failed_stmt, const char *pos)
+			   size_t failed_stmt, const char *pos, const char *primary)
 {
 	const struct gm_section *sec = seg->sec;
 	size_t off;
@@ -171,7 +202,7 @@ static void locate_in_file(struct gm_error *err, const struct gm_script_seg *seg
 		size_t c = (size_t)strtoul(pos, NULL, 10) - 1 - seg->char_start;
 		off = gm_text_char_to_byte(sec->sql, sec->len, c);
 	} else {
-		off = sec->stmts.v[failed_stmt - seg->stmt_start].start;
+		off = named_object_offset(sec, &sec->stmts.v[failed_stmt - seg->stmt_start], primary);
 	}
 	free(err->file);
 	free(err->src_line);
@@ -215,7 +246,7 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 		return err;
 	}
 	err = gm_db_error(db, oc->error, kind, NULL);
-	locate_in_file(err, seg, oc->ok, pos);
+	locate_in_file(err, seg, oc->ok, pos, PQresultErrorField(oc->error, PG_DIAG_MESSAGE_PRIMARY));
 	if (oc->connection_lost)
 		gm_error_advise(err, "the connection was lost while running %s; the server rolled back its transaction, so nothing of it took effect", seg->m->filename);
 	else

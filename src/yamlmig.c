@@ -253,12 +253,16 @@ static unsigned indent_of(const struct gen *g, size_t line)
 	return n;
 }
 
-/* Appends a value node's text to the up script, mapped back to it as
- * precisely as its style allows. */
+/* Appends a value node's text to a script, mapped back to it as precisely
+ * as its style allows; trim drops trailing white space (a block's last
+ * newline inside an expression's parentheses). */
 static void add_mapped(struct gen *g, struct gm_strbuf *sb, struct gm_srcseg **segs, size_t *nsegs,
-		       const yaml_node_t *n)
+		       const yaml_node_t *n, int trim)
 {
 	size_t off = sb->len, len = n->data.scalar.length;
+
+	while (trim && len > 0 && strchr(" \t\n", scalar(n)[len - 1]))
+		len--;
 	unsigned line = (unsigned)n->start_mark.line + 1, col = (unsigned)n->start_mark.column + 1;
 	enum gm_seg_mode mode = GM_SEG_POINT;
 
@@ -469,12 +473,12 @@ static struct gm_error *gen_policy(struct gen *g, const char *table, yaml_node_t
 		goto done;
 	if (using) {
 		gm_strbuf_adds(&g->up, "\n  USING (");
-		add_mapped(g, &g->up, &g->useg, &g->nuseg, using);
+		add_mapped(g, &g->up, &g->useg, &g->nuseg, using, 1);
 		gm_strbuf_adds(&g->up, ")");
 	}
 	if (check) {
 		gm_strbuf_adds(&g->up, "\n  WITH CHECK (");
-		add_mapped(g, &g->up, &g->useg, &g->nuseg, check);
+		add_mapped(g, &g->up, &g->useg, &g->nuseg, check, 1);
 		gm_strbuf_adds(&g->up, ")");
 	}
 	gm_strbuf_adds(&g->up, ";\n");
@@ -604,7 +608,7 @@ static struct gm_error *generate(struct gen *g)
 	if (g->raw_up) {
 		if (g->up.len)
 			gm_strbuf_addch(&g->up, '\n');
-		add_mapped(g, &g->up, &g->useg, &g->nuseg, g->raw_up);
+		add_mapped(g, &g->up, &g->useg, &g->nuseg, g->raw_up, 0);
 		gm_strbuf_addch(&g->up, '\n');
 	}
 	if (!g->up.len)
@@ -612,7 +616,7 @@ static struct gm_error *generate(struct gen *g)
 	/* Raw down first (it undoes the raw up, which ran last), then the
 	 * generated statements in reverse. */
 	if (g->raw_down) {
-		add_mapped(g, &g->down, &g->dseg, &g->ndseg, g->raw_down);
+		add_mapped(g, &g->down, &g->dseg, &g->ndseg, g->raw_down, 0);
 		gm_strbuf_addch(&g->down, '\n');
 	}
 	for (size_t k = g->nitems; k-- > 0;) {

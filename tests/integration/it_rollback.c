@@ -327,7 +327,7 @@ static void test_a_failing_down_points_into_the_file(void **state)
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n\nDROP TABLE no_such_table;\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 4);
-	expect = gm_xasprintf("%s/0001_a.sql:5:1: error: table \"no_such_table\" does not exist", dir);
+	expect = gm_xasprintf("%s/0001_a.sql:5:12: error: table \"no_such_table\" does not exist", dir);
 	assert_contains(err, expect);
 	free(expect);
 	free(out);
@@ -352,7 +352,7 @@ static void test_baseline_then_up(void **state)
 		    " name text, created_at timestamptz NOT NULL DEFAULT now());"
 		    "INSERT INTO organizations (name) VALUES ('Existing Org')");
 	assert_int_equal(pgt_gm(&out, &err, db, "up"), 4);	/* organizations already exists */
-	assert_contains(err, "0001_base_organizations_users.sql:6:1: error: relation \"organizations\" already exists");
+	assert_contains(err, "0001_base_organizations_users.sql:6:14: error: relation \"organizations\" already exists");
 	free(out);
 	free(err);
 

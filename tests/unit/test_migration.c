@@ -339,6 +339,32 @@ static void test_locate_with_crlf_and_bom(void **state)
 	gm_migration_free(m);
 }
 
+static void test_next_version(void **state)
+{
+	char *v;
+
+	(void)state;
+	v = gm_migration_next_version(0, NULL, "20261125120000");
+	assert_string_equal(v, "0001");
+	free(v);
+	v = gm_migration_next_version(8, "0008", "20261125120000");
+	assert_string_equal(v, "0009");
+	free(v);
+	v = gm_migration_next_version(9999, "9999", "20261125120000");
+	assert_string_equal(v, "10000");
+	free(v);
+	v = gm_migration_next_version(7, "7", "20261125120000");
+	assert_string_equal(v, "8");
+	free(v);
+	/* Timestamps: now, unless the newest is already in the future. */
+	v = gm_migration_next_version(20261101000000ULL, "20261101000000", "20261125120000");
+	assert_string_equal(v, "20261125120000");
+	free(v);
+	v = gm_migration_next_version(20301101000000ULL, "20301101000000", "20261125120000");
+	assert_string_equal(v, "20301101000001");
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_sha256_vector),
 		cmocka_unit_test(test_locate_after_multibyte),
 		cmocka_unit_test(test_locate_with_crlf_and_bom),
+		cmocka_unit_test(test_next_version),
 	};
 	return cmocka_run_group_tests_name("migration files", tests, NULL, NULL);
 }
