@@ -5,6 +5,7 @@
 #   make check-asan    the same tests under AddressSanitizer + UBSan
 #   make demo          throwaway PostgreSQL in .demo/, then up and list
 #   make snapshot      regenerate schema/snapshot.yaml from the migrations
+#   make fuzz          libFuzzer on the SQL, YAML and snapshot readers (FUZZ_SECONDS each)
 #   make install       PREFIX=/usr/local DESTDIR= (binary + man pages)
 
 PREFIX ?= /usr/local
@@ -42,7 +43,7 @@ CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
 	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 IT_SRC = $(wildcard tests/integration/it_*.c)
-TEST_COMMON = tests/common/testfs.c
+TEST_COMMON = tests/common/testfs.c fuzz/fuzz_entry.c
 IT_HELPER = tests/integration/pgtest.c
 
 LIB = $(BUILD)/libgarage.a
@@ -54,7 +55,7 @@ IT_BIN = $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 TEST_COMMON_OBJ = $(TEST_COMMON:%.c=$(BUILD)/%.o)
 IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o) $(TEST_COMMON_OBJ)
 
-.PHONY: all deps check check-unit check-integration check-asan demo demo-stop snapshot \
+.PHONY: all deps check check-unit check-integration check-asan demo demo-stop snapshot fuzz \
 	install uninstall clean lint
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -81,7 +82,7 @@ $(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(IT_HELPER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(IT_HELPER_OBJ) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
 
-$(BUILD)/tests/%.o: ALL_CFLAGS += $(CMOCKA_CFLAGS) -Itests/common
+$(BUILD)/tests/%.o $(BUILD)/fuzz/%.o: ALL_CFLAGS += $(CMOCKA_CFLAGS) -Itests/common -Ifuzz
 
 # Installs what is missing (as root) or prints the apt-get line.
 deps:
@@ -110,6 +111,21 @@ snapshot: deps $(BIN)
 
 demo-stop:
 	@scripts/demo.sh stop
+
+# Fuzzing (libFuzzer, clang): each reader for FUZZ_SECONDS; crashing inputs
+# are copied to tests/fuzz/<target>/, where make check replays them.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = sql yaml snapshot
+FUZZ_CC ?= clang
+FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_entry.c $(LIB_SRC) $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ifuzz \
+		$(PKG_CFLAGS) -o $@ $< fuzz/fuzz_entry.c $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: deps $(FUZZ_BIN)
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \

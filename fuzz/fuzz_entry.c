@@ -1,0 +1,92 @@
+/* fuzz_entry.c - fuzzing entry points (see fuzz_entry.h). */
+#include "fuzz_entry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_error.h"
+#include "gm_migration.h"
+#include "gm_model.h"
+#include "gm_report.h"
+#include "gm_strbuf.h"
+
+/* Locates every statement start and a spread of offsets of a section, and
+ * renders an error at each: the mapping must stay inside the file. */
+static void exercise(const struct gm_migration *m, const struct gm_section *sec)
+{
+	size_t k, step = sec->len / 16 + 1;
+
+	for (k = 0; k < sec->stmts.n; k++) {
+		unsigned line, col;
+		char *src = NULL;
+		gm_migration_locate(m, sec, sec->stmts.v[k].start, &line, &col, &src);
+		free(src);
+	}
+	for (k = 0; k <= sec->len; k += step) {
+		struct gm_error *err = gm_error_at(GM_ERR_MIGRATION, m->path, 0, 0, "probe");
+		struct gm_strbuf sb = GM_STRBUF_INIT;
+		unsigned line, col;
+		gm_migration_locate(m, sec, k, &line, &col, &err->src_line);
+		err->line = line;
+		err->col = col;
+		gm_report_error(err, &sb);
+		gm_strbuf_release(&sb);
+		gm_error_free(err);
+	}
+}
+
+static void parse_as(const char *name, const uint8_t *data, size_t size)
+{
+	struct gm_migration *m = NULL;
+	char *text = gm_xmalloc(size + 1);
+	struct gm_error *err;
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	err = gm_migration_parse(name, name, text, size, &m);
+	if (err) {
+		struct gm_strbuf sb = GM_STRBUF_INIT;
+		gm_report_error(err, &sb);
+		gm_strbuf_release(&sb);
+		gm_error_free(err);
+		return;
+	}
+	exercise(m, &m->up);
+	if (m->has_down)
+		exercise(m, &m->down);
+	gm_migration_free(m);
+}
+
+void gm_fuzz_sql(const uint8_t *data, size_t size)
+{
+	parse_as("0001_fuzz.sql", data, size);
+}
+
+void gm_fuzz_yaml(const uint8_t *data, size_t size)
+{
+	parse_as("0001_fuzz.yaml", data, size);
+}
+
+void gm_fuzz_snapshot(const uint8_t *data, size_t size)
+{
+	struct gm_model m, again;
+	struct gm_strbuf y = GM_STRBUF_INIT, y2 = GM_STRBUF_INIT;
+	struct gm_error *err = gm_model_from_yaml("snapshot.yaml", (const char *)data, size, &m);
+
+	if (err) {
+		gm_error_free(err);
+		return;
+	}
+	/* What parses must round-trip exactly. */
+	gm_model_to_yaml(&m, &y);
+	err = gm_model_from_yaml("again.yaml", y.buf, y.len, &again);
+	if (err)
+		abort();
+	gm_model_to_yaml(&again, &y2);
+	if (strcmp(y.buf, y2.buf) != 0)
+		abort();
+	gm_model_release(&again);
+	gm_model_release(&m);
+	gm_strbuf_release(&y);
+	gm_strbuf_release(&y2);
+}

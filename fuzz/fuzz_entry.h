@@ -1,0 +1,15 @@
+/* fuzz_entry.h - what the fuzzers feed: the readers of every input a user
+ * can hand garage-migrate without a database. */
+#ifndef FUZZ_ENTRY_H
+#define FUZZ_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Each parses data as one kind of file and, when it parses, exercises what
+ * depends on the result (statement offsets, position mapping, rendering). */
+void gm_fuzz_sql(const uint8_t *data, size_t size);
+void gm_fuzz_yaml(const uint8_t *data, size_t size);
+void gm_fuzz_snapshot(const uint8_t *data, size_t size);
+
+#endif
