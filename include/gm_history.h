@@ -45,6 +45,10 @@ void gm_history_release(struct gm_history *h);
 /* Creates the schema, tables and the audit log's append-only trigger when
  * missing, serialised by the migration lock; needs CREATE only then. */
 struct gm_error *gm_history_ensure(struct gm_db *db);
+/* The same as one statement (a DO block), to run inside a transaction that
+ * holds the migration lock: up creates the history in the transaction of
+ * its first migration, so a failing first migration leaves no trace. */
+extern const char gm_history_ensure_sql[];
 
 /* The advisory-lock key all garage-migrate runs on a database share. */
 long long gm_history_lock_key(void);

@@ -232,7 +232,7 @@ static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc
 }
 
 static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration **todo, size_t n,
-				   const struct gm_up_opts *o, struct gm_up_result *res)
+				   int history_exists, const struct gm_up_opts *o, struct gm_up_result *res)
 {
 	size_t k;
 
@@ -243,6 +243,8 @@ static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration *
 		double t0 = now_ms();
 
 		gm_script_begin(&sc, o->lock_timeout, o->statement_timeout);
+		if (k == 0 && !history_exists)
+			gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
 		script_migration(&sc, db, todo[k], o->os_user);
 		gm_script_ours(&sc, 1, "COMMIT;\n");
 		gm_script_run(db, &sc, &oc);
@@ -265,7 +267,7 @@ static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration *
 }
 
 static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration **todo, size_t n,
-				     const struct gm_up_opts *o, struct gm_up_result *res)
+				     int history_exists, const struct gm_up_opts *o, struct gm_up_result *res)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_outcome oc;
@@ -274,6 +276,8 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	size_t k;
 
 	gm_script_begin(&sc, o->lock_timeout, o->statement_timeout);
+	if (!history_exists)
+		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
 	for (k = 0; k < n; k++)
 		script_migration(&sc, db, todo[k], o->os_user);
 	gm_script_ours(&sc, 1, "COMMIT;\n");
@@ -323,10 +327,8 @@ struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *s
 			emit(o, GM_UP_DRY_RUN, todo[k], 0);
 		goto done;
 	}
-	if (!hist.exists && (err = gm_history_ensure(db)))
-		goto done;
-	err = o->single_transaction ? apply_single(db, todo, n, o, res)
-				    : apply_each(db, todo, n, o, res);
+	err = o->single_transaction ? apply_single(db, todo, n, hist.exists, o, res)
+				    : apply_each(db, todo, n, hist.exists, o, res);
 done:
 	free(todo);
 	gm_status_release(&st);

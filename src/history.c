@@ -21,9 +21,8 @@ long long gm_history_lock_key(void)
 	return (long long)(h & 0x7fffffffffffffffULL);
 }
 
-static const char ensure_sql[] =
-	"BEGIN;\n"
-	"SELECT pg_advisory_xact_lock(%lld);\n"
+/* One statement, for any transaction that holds the migration lock. */
+const char gm_history_ensure_sql[] =
 	"DO $gm$\n"
 	"BEGIN\n"
 	"  IF to_regnamespace('" GM_HISTORY_SCHEMA "') IS NULL THEN\n"
@@ -69,12 +68,12 @@ static const char ensure_sql[] =
 	"      BEFORE UPDATE OR DELETE OR TRUNCATE ON " GM_AUDIT_TABLE "\n"
 	"      FOR EACH STATEMENT EXECUTE FUNCTION " GM_HISTORY_SCHEMA ".audit_log_append_only();\n"
 	"  END IF;\n"
-	"END $gm$;\n"
-	"COMMIT;";
+	"END $gm$;\n";
 
 struct gm_error *gm_history_ensure(struct gm_db *db)
 {
-	char *sql = gm_xasprintf(ensure_sql, gm_history_lock_key());
+	char *sql = gm_xasprintf("BEGIN;\nSELECT pg_advisory_xact_lock(%lld);\n%sCOMMIT;",
+				 gm_history_lock_key(), gm_history_ensure_sql);
 	struct gm_error *err = gm_db_exec(db, sql, "cannot create the history table " GM_HISTORY_TABLE, NULL);
 
 	free(sql);
