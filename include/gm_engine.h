@@ -7,6 +7,7 @@
 
 #include "gm_history.h"
 #include "gm_migration.h"
+#include "gm_script.h"
 
 struct gm_db;
 struct gm_error;
@@ -64,8 +65,7 @@ struct gm_up_opts {
 	int allow_out_of_order;
 	int has_target;
 	unsigned long long target;	/* apply up to and including this one */
-	const char *lock_timeout;	/* e.g. "5s", or NULL */
-	const char *statement_timeout;
+	struct gm_txn_limits limits;
 	const char *os_user;		/* recorded in history; may be NULL */
 	void (*on_event)(void *ctx, const struct gm_up_event *ev);
 	void *ctx;
@@ -108,8 +108,7 @@ struct gm_rollback_opts {
 	int has_target;
 	unsigned long long target;	/* roll back everything above it; 0 = all */
 	int allow_data_loss;
-	const char *lock_timeout;
-	const char *statement_timeout;
+	struct gm_txn_limits limits;
 	const char *os_user;
 	void (*on_event)(void *ctx, const struct gm_rollback_event *ev);
 	void *ctx;

@@ -23,7 +23,19 @@ struct gm_script_seg {
 	size_t stmt_start, stmt_end;	/* statements of the script */
 	const struct gm_migration *m;	/* NULL: garage-migrate's own SQL */
 	const struct gm_section *sec;
+	int is_lock;			/* the wait for the migration lock */
 };
+
+/* Bounds of one migration transaction.  Timeouts are PostgreSQL interval
+ * strings ("5s"); NULL means none, except wait_timeout, whose default is
+ * GM_DEFAULT_WAIT_TIMEOUT. */
+struct gm_txn_limits {
+	const char *wait_timeout;	/* for another run's migration lock */
+	const char *lock_timeout;	/* each statement's wait for a lock */
+	const char *statement_timeout;	/* each statement's run time */
+};
+
+#define GM_DEFAULT_WAIT_TIMEOUT "10min"
 
 struct gm_script {
 	struct gm_strbuf sql;
@@ -43,10 +55,11 @@ void gm_script_section(struct gm_script *sc, const struct gm_migration *m,
 		       const struct gm_section *sec);
 void gm_script_release(struct gm_script *sc);
 
-/* "BEGIN", the migration lock, and the timeouts (set after the lock: they
- * bound the migration's statements, not the wait for another run). */
-void gm_script_begin(struct gm_script *sc, const char *lock_timeout,
-		     const char *statement_timeout);
+/* "BEGIN", the migration lock (bounded by wait_timeout), then the
+ * migration's own timeouts.  On servers that have it,
+ * client_connection_check_interval makes the server abort the transaction
+ * soon after the client dies, instead of running the migration on. */
+void gm_script_begin(struct gm_script *sc, const struct gm_db *db, const struct gm_txn_limits *lim);
 
 struct gm_outcome {
 	PGresult *error;	/* the failing result, or NULL */
@@ -68,9 +81,16 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 				 const struct gm_outcome *oc,
 				 const struct gm_migration **blamed);
 
+/* After a lock or statement timeout (err->kind GM_ERR_LOCK) and once the
+ * transaction is over: names who holds what the script waited for (the
+ * migration lock's holder, or the tables of the failing statement that
+ * other sessions lock) in err's message. */
+void gm_script_explain_lock(struct gm_db *db, const struct gm_script *sc,
+			    const struct gm_outcome *oc, struct gm_error *err);
+
 /* Checks a timeout value ("500ms", "5s", "2min", "0") before it is sent. */
 int gm_timeout_valid(const char *value);
 /* A usage error for the first invalid timeout option, or NULL. */
-struct gm_error *gm_check_timeouts(const char *lock_timeout, const char *statement_timeout);
+struct gm_error *gm_check_timeouts(const struct gm_txn_limits *lim);
 
 #endif

@@ -23,7 +23,10 @@ pg_cluster_init "$tmp/data"
 # TCP on loopback too: some tests need a host:port (poolers, URLs).
 # The application name in every log line lets tests count the statements
 # one run sent (with PGOPTIONS="-c log_statement=all").
-pg_cluster_start "$tmp/data" "$tmp/run" "$port" "127.0.0.1" "-c log_line_prefix='%m [%p] %a '"
+GM_TEST_SERVER_OPTS="-c log_line_prefix='%m [%p] %a '"
+pg_cluster_start "$tmp/data" "$tmp/run" "$port" "127.0.0.1" "$GM_TEST_SERVER_OPTS"
+# For tests that crash and restart the server (scripts/test-server.sh).
+export GM_TEST_PGDATA="$tmp/data" GM_TEST_SOCKDIR="$tmp/run" GM_TEST_PORT="$port" GM_TEST_SERVER_OPTS
 
 export PGHOST="$tmp/run" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
 export GM_TEST_SERVER_LOG="$tmp/server.log"

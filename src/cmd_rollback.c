@@ -27,7 +27,9 @@ static const char rollback_usage[] =
 	"      --dry-run               print the plan and the SQL; change nothing\n"
 	"      --allow-data-loss       drop tables and columns even when they hold data\n"
 	"      --lock-timeout T        bound each statement's wait for a lock (5s, 500ms)\n"
-	"      --statement-timeout T   bound each statement's run time\n" GM_GLOBAL_HELP;
+	"      --statement-timeout T   bound each statement's run time\n"
+	"      --wait-timeout T        bound the wait for another garage-migrate run\n"
+	"                              (default: " GM_DEFAULT_WAIT_TIMEOUT ")\n" GM_GLOBAL_HELP;
 
 static void on_event(void *ctx, const struct gm_rollback_event *ev)
 {
@@ -56,7 +58,7 @@ static void on_event(void *ctx, const struct gm_rollback_event *ev)
 	fflush(stdout);
 }
 
-enum { OPT_STEPS = 256, OPT_TO, OPT_DRY_RUN, OPT_ALLOW, OPT_LOCK, OPT_STMT };
+enum { OPT_STEPS = 256, OPT_TO, OPT_DRY_RUN, OPT_ALLOW, OPT_LOCK, OPT_STMT, OPT_WAIT };
 
 int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 {
@@ -68,6 +70,7 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		{ "allow-data-loss", no_argument, NULL, OPT_ALLOW },
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK },
 		{ "statement-timeout", required_argument, NULL, OPT_STMT },
+		{ "wait-timeout", required_argument, NULL, OPT_WAIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_rollback_opts o;
@@ -100,10 +103,13 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 			o.allow_data_loss = 1;
 			break;
 		case OPT_LOCK:
-			o.lock_timeout = optarg;
+			o.limits.lock_timeout = optarg;
 			break;
 		case OPT_STMT:
-			o.statement_timeout = optarg;
+			o.limits.statement_timeout = optarg;
+			break;
+		case OPT_WAIT:
+			o.limits.wait_timeout = optarg;
 			break;
 		default:
 			return gm_cli_usage_error("rollback", "unknown or incomplete option '%s'", argv[optind - 1]);

@@ -20,7 +20,9 @@ static const char up_usage[] =
 	"      --out-of-order          also apply pending migrations older than the\n"
 	"                              newest applied one\n"
 	"      --lock-timeout T        bound each statement's wait for a lock (5s, 500ms)\n"
-	"      --statement-timeout T   bound each statement's run time\n" GM_GLOBAL_HELP;
+	"      --statement-timeout T   bound each statement's run time\n"
+	"      --wait-timeout T        bound the wait for another garage-migrate run\n"
+	"                              (default: " GM_DEFAULT_WAIT_TIMEOUT ")\n" GM_GLOBAL_HELP;
 
 static void on_event(void *ctx, const struct gm_up_event *ev)
 {
@@ -44,7 +46,7 @@ static void on_event(void *ctx, const struct gm_up_event *ev)
 	fflush(stdout);
 }
 
-enum { OPT_DRY_RUN = 256, OPT_TO, OPT_SINGLE, OPT_OOO, OPT_LOCK, OPT_STMT };
+enum { OPT_DRY_RUN = 256, OPT_TO, OPT_SINGLE, OPT_OOO, OPT_LOCK, OPT_STMT, OPT_WAIT };
 
 int cmd_up(int argc, char **argv, struct gm_cli *cli)
 {
@@ -56,6 +58,7 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 		{ "out-of-order", no_argument, NULL, OPT_OOO },
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK },
 		{ "statement-timeout", required_argument, NULL, OPT_STMT },
+		{ "wait-timeout", required_argument, NULL, OPT_WAIT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_up_opts o;
@@ -87,10 +90,13 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 			o.allow_out_of_order = 1;
 			break;
 		case OPT_LOCK:
-			o.lock_timeout = optarg;
+			o.limits.lock_timeout = optarg;
 			break;
 		case OPT_STMT:
-			o.statement_timeout = optarg;
+			o.limits.statement_timeout = optarg;
+			break;
+		case OPT_WAIT:
+			o.limits.wait_timeout = optarg;
 			break;
 		default:
 			return gm_cli_usage_error("up", "unknown or incomplete option '%s'", argv[optind - 1]);

@@ -175,7 +175,7 @@ static struct gm_error *select_pending(const struct gm_status *st, const struct 
 
 static struct gm_error *check_opts(const struct gm_migration_set *set, const struct gm_up_opts *o)
 {
-	struct gm_error *err = gm_check_timeouts(o->lock_timeout, o->statement_timeout);
+	struct gm_error *err = gm_check_timeouts(&o->limits);
 	size_t k;
 
 	if (err)
@@ -222,6 +222,7 @@ static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc
 
 	if (!oc->connection_lost) {
 		PQclear(PQexec(db->conn, "ROLLBACK"));
+		gm_script_explain_lock(db, sc, oc, err);
 		/* Best effort: the real error matters more than a failed
 		 * audit entry. */
 		if (blamed)
@@ -242,7 +243,7 @@ static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration *
 		struct gm_error *err = NULL;
 		double t0 = now_ms();
 
-		gm_script_begin(&sc, o->lock_timeout, o->statement_timeout);
+		gm_script_begin(&sc, db, &o->limits);
 		if (k == 0 && !history_exists)
 			gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
 		script_migration(&sc, db, todo[k], o->os_user);
@@ -275,7 +276,7 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	double t0 = now_ms();
 	size_t k;
 
-	gm_script_begin(&sc, o->lock_timeout, o->statement_timeout);
+	gm_script_begin(&sc, db, &o->limits);
 	if (!history_exists)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
 	for (k = 0; k < n; k++)

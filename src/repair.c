@@ -10,6 +10,9 @@
 /* Raised when the history changed between reading and locking it. */
 #define SQLSTATE_HISTORY_CHANGED "GMA03"
 
+/* Maintenance waits for running migrations as long as up would. */
+static const struct gm_txn_limits limits = { NULL, NULL, NULL };
+
 /* Runs sc (which must end in COMMIT); on failure rolls back. */
 static struct gm_error *run_maintenance(struct gm_db *db, const struct gm_script *sc,
 					const char *changed_msg)
@@ -62,7 +65,7 @@ struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_
 	}
 	gm_history_release(&hist);
 
-	gm_script_begin(&sc, NULL, NULL);
+	gm_script_begin(&sc, db, &limits);
 	gm_script_ours(&sc, 2,
 		"DO $gm$BEGIN IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE ") THEN RAISE EXCEPTION"
 		" USING ERRCODE = '" SQLSTATE_HISTORY_CHANGED "', MESSAGE = 'history not empty'; END IF; END$gm$;\n"
@@ -122,7 +125,7 @@ struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
 	size_t k;
 
-	gm_script_begin(&sc, NULL, NULL);
+	gm_script_begin(&sc, db, &limits);
 	for (k = 0; k < st->n; k++) {
 		const struct gm_status_item *it = &st->v[k];
 		if (it->state == GM_STATE_MODIFIED ||

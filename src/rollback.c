@@ -141,13 +141,16 @@ static struct gm_error *run(struct gm_db *db, const struct gm_script *sc, struct
 			    const struct gm_status_item *it, const struct gm_rollback_opts *o)
 {
 	const struct gm_migration *blamed = NULL;
+	struct gm_error *err;
 
 	gm_script_run(db, sc, oc);
 	if (!oc->error)
 		return NULL;
 	if (oc->connection_lost)
 		return gm_script_error(db, sc, oc, &blamed);
-	return abandon(db, it, o, gm_script_error(db, sc, oc, &blamed));
+	err = abandon(db, it, o, gm_script_error(db, sc, oc, &blamed));
+	gm_script_explain_lock(db, sc, oc, err);
+	return err;
 }
 
 static struct gm_error *snapshot_of(const struct gm_outcome *oc, struct gm_snapshot *s)
@@ -207,7 +210,7 @@ static struct gm_error *rollback_one(struct gm_db *db, const struct gm_status_it
 	double t0 = now_ms();
 
 	/* 1: lock, re-check, snapshot. */
-	gm_script_begin(&s1, o->lock_timeout, o->statement_timeout);
+	gm_script_begin(&s1, db, &o->limits);
 	gm_script_ours(&s1, 3,
 		"DO $gm$BEGIN IF NOT EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE
 		" WHERE version = %llu AND checksum = '%s') THEN RAISE EXCEPTION USING ERRCODE = '"
@@ -225,8 +228,10 @@ static struct gm_error *rollback_one(struct gm_db *db, const struct gm_status_it
 	if (o1.error) {
 		const struct gm_migration *blamed;
 		err = gm_script_error(db, &s1, &o1, &blamed);
-		if (!o1.connection_lost)
+		if (!o1.connection_lost) {
 			PQclear(PQexec(db->conn, "ROLLBACK"));
+			gm_script_explain_lock(db, &s1, &o1, err);
+		}
 		goto done;
 	}
 	if ((err = snapshot_of(&o1, &before)))
@@ -291,7 +296,7 @@ struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_
 	size_t n = 0, k;
 
 	memset(res, 0, sizeof(*res));
-	if ((err = gm_check_timeouts(o->lock_timeout, o->statement_timeout)))
+	if ((err = gm_check_timeouts(&o->limits)))
 		return err;
 	if ((err = gm_history_read(db, &hist)))
 		return err;

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,7 @@ static void push(struct gm_script *sc, const char *text, size_t len, size_t nstm
 	s->stmt_end = sc->stmts + nstmts;
 	s->m = m;
 	s->sec = sec;
+	s->is_lock = 0;
 	gm_strbuf_add(&sc->sql, text, len);
 	sc->chars += nchars;
 	sc->stmts += nstmts;
@@ -62,14 +64,21 @@ void gm_script_release(struct gm_script *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-void gm_script_begin(struct gm_script *sc, const char *lock_timeout,
-		     const char *statement_timeout)
+void gm_script_begin(struct gm_script *sc, const struct gm_db *db, const struct gm_txn_limits *lim)
 {
-	gm_script_ours(sc, 2, "BEGIN;\nSELECT pg_advisory_xact_lock(%lld);\n", gm_history_lock_key());
-	if (lock_timeout)
-		gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true);\n", lock_timeout);
-	if (statement_timeout)
-		gm_script_ours(sc, 1, "SELECT set_config('statement_timeout', '%s', true);\n", statement_timeout);
+	gm_script_ours(sc, 1, "BEGIN;\n");
+	if (db->server_version >= 140000)
+		gm_script_ours(sc, 1, "SELECT set_config('client_connection_check_interval', '1s', true);\n");
+	gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true);\n",
+		       lim->wait_timeout ? lim->wait_timeout : GM_DEFAULT_WAIT_TIMEOUT);
+	gm_script_ours(sc, 1, "SELECT pg_advisory_xact_lock(%lld);\n", gm_history_lock_key());
+	sc->segs[sc->nsegs - 1].is_lock = 1;
+	/* Timeouts are set after the lock: they bound the migration's
+	 * statements, not the wait for another run. */
+	gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true);\n",
+		       lim->lock_timeout ? lim->lock_timeout : "0");
+	if (lim->statement_timeout)
+		gm_script_ours(sc, 1, "SELECT set_config('statement_timeout', '%s', true);\n", lim->statement_timeout);
 }
 
 static void keep(PGresult **slot, PGresult *r)
@@ -270,11 +279,93 @@ int gm_timeout_valid(const char *v)
 	return 0;
 }
 
-struct gm_error *gm_check_timeouts(const char *lock_timeout, const char *statement_timeout)
+struct gm_error *gm_check_timeouts(const struct gm_txn_limits *lim)
 {
-	if (lock_timeout && !gm_timeout_valid(lock_timeout))
-		return gm_error_new(GM_ERR_USAGE, "invalid --lock-timeout '%s' (use e.g. 500ms, 5s, 1min)", lock_timeout);
-	if (statement_timeout && !gm_timeout_valid(statement_timeout))
-		return gm_error_new(GM_ERR_USAGE, "invalid --statement-timeout '%s' (use e.g. 500ms, 5s, 1min)", statement_timeout);
+	const char *const names[] = { "--wait-timeout", "--lock-timeout", "--statement-timeout" };
+	const char *const vals[] = { lim->wait_timeout, lim->lock_timeout, lim->statement_timeout };
+
+	for (int k = 0; k < 3; k++)
+		if (vals[k] && !gm_timeout_valid(vals[k]))
+			return gm_error_new(GM_ERR_USAGE, "invalid %s '%s' (use e.g. 500ms, 5s, 1min)", names[k], vals[k]);
 	return NULL;
+}
+
+/* ---- who holds the lock ---- */
+
+static void set_message(struct gm_error *err, char *msg)
+{
+	/* The server's words stay, as detail. */
+	if (!err->detail) {
+		err->detail = err->msg;
+	} else {
+		char *d = gm_xasprintf("%s; %s", err->msg, err->detail);
+		free(err->msg);
+		free(err->detail);
+		err->detail = d;
+	}
+	err->msg = msg;
+}
+
+/* pid 123 (psql, idle in transaction since 2026-11-25 16:20:01) */
+#define HOLDER_SQL                                                                      \
+	"'pid ' || a.pid || ' (' || coalesce(nullif(a.application_name, ''), 'no application name')" \
+	" || ', ' || coalesce(a.state, 'unknown state') || coalesce(' since ' ||"                 \
+	" to_char(a.state_change, 'YYYY-MM-DD HH24:MI:SS'), '') || ')'"
+
+static void explain_migration_lock(struct gm_db *db, struct gm_error *err)
+{
+	char cls[32], obj[32];
+	const char *params[2] = { cls, obj };
+	long long key = gm_history_lock_key();
+	PGresult *r;
+
+	/* A bigint advisory key is stored as (classid, objid) halves. */
+	snprintf(cls, sizeof(cls), "%llu", ((unsigned long long)key >> 32) & 0xffffffffULL);
+	snprintf(obj, sizeof(obj), "%llu", (unsigned long long)key & 0xffffffffULL);
+	r = PQexecParams(db->conn,
+		"SELECT string_agg(" HOLDER_SQL ", ', ') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+		" WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid"
+		" AND l.objsubid = 1", 2, NULL, params, NULL, NULL, 0);
+	set_message(err, gm_xasprintf("timed out waiting for another garage-migrate run to release the migration lock%s%s",
+		PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0) ? "; held by " : "",
+		PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : ""));
+	gm_error_advise(err, "wait for that run to finish, or raise --wait-timeout; nothing of this migration was applied");
+	PQclear(r);
+}
+
+/* Tables named in the failing statement that other sessions hold locks on. */
+static void explain_table_lock(struct gm_db *db, const struct gm_section *sec,
+			       const struct gm_sql_stmt *st, struct gm_error *err)
+{
+	char *text = gm_xstrndup(sec->sql + st->start, st->end - st->start);
+	const char *params[1] = { text };
+	PGresult *r = PQexecParams(db->conn,
+		"SELECT string_agg(DISTINCT 'table ' || n.nspname || '.' || c.relname || ' is locked ('"
+		" || l.mode || ') by ' || " HOLDER_SQL ", '; ')"
+		" FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" JOIN pg_stat_activity a ON a.pid = l.pid"
+		" WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()"
+		" AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+		" AND $1 ~* ('(^|[^a-z0-9_])\"?' || c.relname || '\"?($|[^a-z0-9_])')",
+		1, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0))
+		set_message(err, gm_xasprintf("lock timeout: %s", PQgetvalue(r, 0, 0)));
+	gm_error_advise(err, "end or wait for the blocking session, then run again (or raise --lock-timeout); nothing of this migration was applied");
+	PQclear(r);
+	free(text);
+}
+
+void gm_script_explain_lock(struct gm_db *db, const struct gm_script *sc,
+			    const struct gm_outcome *oc, struct gm_error *err)
+{
+	const struct gm_script_seg *seg;
+
+	if (err->kind != GM_ERR_LOCK || oc->connection_lost || !gm_sqlstate_is(oc->error, "55P03"))
+		return;
+	seg = seg_by_stmt(sc, oc->ok);
+	if (seg && seg->is_lock)
+		explain_migration_lock(db, err);
+	else if (seg && seg->m)
+		explain_table_lock(db, seg->sec, &seg->sec->stmts.v[oc->ok - seg->stmt_start], err);
 }

@@ -1,0 +1,228 @@
+/* Integration tests: lock waits, dying clients, a crashing server and
+ * concurrent up and rollback.  Whatever happens, a migration is applied
+ * and recorded, or neither. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gm_history.h"
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+#define HISTORY_COUNT "SELECT count(*) FROM garage_migrate.schema_history"
+
+static char *sleepy_dir(double seconds)
+{
+	char *dir = tfs_tempdir(), *sql;
+
+	tfs_write(dir, "0001_first.sql", "CREATE TABLE first (id int);\n-- garage:down\nDROP TABLE first;\n");
+	sql = gm_xasprintf("SELECT pg_sleep(%.1f);\nCREATE TABLE after_sleep (id int);\n", seconds);
+	tfs_write(dir, "0002_slow.sql", sql);
+	free(sql);
+	return dir;
+}
+
+/* Waits until no garage-migrate session is left on the server. */
+static void wait_for_sessions_to_end(void)
+{
+	PGconn *c = pgt_connect("postgres");
+	int k;
+
+	for (k = 0; k < 100; k++) {
+		if (pgt_count(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'garage-migrate'") == 0)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_true(k < 100);
+	PQfinish(c);
+}
+
+static void test_lock_timeout_names_table_and_blocker(void **state)
+{
+	char *db = pgt_create_db("gm_r_lock"), *dir = tfs_tempdir(), *out, *err, *expect, *pid;
+	PGconn *c = pgt_connect(db), *blocker;
+
+	(void)state;
+	tfs_write(dir, "0001_busy.sql", "CREATE TABLE busy (id int);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	tfs_write(dir, "0002_alter.sql", "ALTER TABLE busy ADD COLUMN x int;\nCREATE TABLE other (id int);\n");
+	blocker = pgt_connect(db);
+	pgt_exec(blocker, "BEGIN; LOCK TABLE busy IN ACCESS SHARE MODE");
+	pid = pgt_value(blocker, "SELECT pg_backend_pid()::text");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --lock-timeout 300ms"), 5);
+	expect = gm_xasprintf("0002_alter.sql:1:1: error: lock timeout: table public.busy is locked (AccessShareLock) by pid %s (", pid);
+	assert_contains(err, expect);
+	assert_contains(err, "idle in transaction since");
+	assert_contains(err, "DETAIL: canceling statement due to lock timeout");
+	free(expect);
+	free(out);
+	free(err);
+	/* Nothing partial. */
+	assert_true(pgt_is_null(c, "SELECT to_regclass('other')::text"));
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
+	pgt_exec(blocker, "COMMIT");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up --lock-timeout 300ms"), 0);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	free(pid);
+	PQfinish(blocker);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_wait_for_the_migration_lock_is_bounded(void **state)
+{
+	char *db = pgt_create_db("gm_r_wait"), *dir = tfs_tempdir(), *out, *err, *sql, *expect, *pid;
+	PGconn *c = pgt_connect(db), *other;
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	/* Another run holds the migration lock. */
+	other = pgt_connect(db);
+	sql = gm_xasprintf("SELECT pg_advisory_lock(%lld)", gm_history_lock_key());
+	pgt_exec(other, sql);
+	free(sql);
+	pid = pgt_value(other, "SELECT pg_backend_pid()::text");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --wait-timeout 300ms --lock-timeout 5s"), 5);
+	expect = gm_xasprintf("garage-migrate: timed out waiting for another garage-migrate run to release the migration lock; held by pid %s", pid);
+	assert_contains(err, expect);
+	assert_contains(err, "raise --wait-timeout");
+	free(expect);
+	free(out);
+	free(err);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('a')::text"));
+	PQfinish(other);	/* releases it */
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up --wait-timeout 300ms"), 0);
+	free(pid);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_killed_client_leaves_nothing(void **state)
+{
+	char *db = pgt_create_db("gm_r_kill"), *dir = sleepy_dir(4), *out, *err;
+	PGconn *c;
+
+	(void)state;
+	/* SIGKILL while the server sleeps inside 0002's transaction. */
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s' up & p=$!; sleep 1.5; kill -9 $p; wait $p; echo \"status=$?\"",
+				 pgt_bin(), db, dir), 0);
+	assert_contains(out, "applied 0001_first.sql");
+	assert_contains(out, "status=137");
+	free(out);
+	free(err);
+	wait_for_sessions_to_end();
+	c = pgt_connect(db);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('after_sleep')::text"));
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list --format json"), 0);
+	assert_contains(out, "\"version\":\"0002\",\"name\":\"slow\",\"state\":\"pending\"");
+	free(out);
+	free(err);
+	tfs_write(dir, "0002_slow.sql", "SELECT pg_sleep(4);\nCREATE TABLE after_sleep (id int);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_false(pgt_is_null(c, "SELECT to_regclass('after_sleep')::text"));
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_killed_client_single_transaction(void **state)
+{
+	char *db = pgt_create_db("gm_r_kill1"), *dir = sleepy_dir(4), *out, *err;
+	PGconn *c;
+
+	(void)state;
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s' up --single-transaction & p=$!; sleep 1.5; kill -9 $p; wait $p",
+				 pgt_bin(), db, dir), 137);
+	free(out);
+	free(err);
+	wait_for_sessions_to_end();
+	c = pgt_connect(db);
+	/* All or nothing: not even the first migration, nor the history. */
+	assert_true(pgt_is_null(c, "SELECT to_regclass('first')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_server_crash_leaves_nothing(void **state)
+{
+	char *db = pgt_create_db("gm_r_crash"), *dir = sleepy_dir(5), *out, *err;
+	PGconn *c;
+
+	(void)state;
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s' up > run.out 2>&1 & p=$!; sleep 1.5;"
+				 " %s/scripts/test-server.sh crash-restart; wait $p; echo \"status=$?\"; cat run.out; rm -f run.out",
+				 pgt_bin(), db, dir, pgt_root()), 0);
+	assert_contains(out, "applied 0001_first.sql");
+	assert_contains(out, "status=4");
+	assert_contains(out, "0002_slow.sql:1:1: error:");
+	assert_contains(out, "the connection was lost while running 0002_slow.sql; the server rolled back its transaction");
+	free(out);
+	free(err);
+	c = pgt_connect(db);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('after_sleep')::text"));
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
+	tfs_write(dir, "0002_slow.sql", "SELECT pg_sleep(5);\nCREATE TABLE after_sleep (id int);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_up_racing_rollback(void **state)
+{
+	char *db = pgt_create_db("gm_r_race"), *out, *err, *snap;
+	int round;
+
+	(void)state;
+	snap = gm_xasprintf("%s/schema/snapshot.yaml", pgt_root());
+	for (round = 0; round < 3; round++) {
+		/* Both at once, each one migration per transaction under the
+		 * migration lock: whatever interleaving, no half migration. */
+		assert_int_equal(pgt_run(&out, &err,
+			"%s -d 'dbname=%s' -m '%s/migrations' up & a=$!;"
+			" %s -d 'dbname=%s' -m '%s/migrations' rollback --to 0 --allow-data-loss & b=$!;"
+			" wait $a; ra=$?; wait $b; rb=$?; echo \"up=$ra rollback=$rb\"",
+			pgt_bin(), db, pgt_root(), pgt_bin(), db, pgt_root()), 0);
+		assert_contains(out, "up=0 rollback=0");
+		free(out);
+		free(err);
+		/* Whatever state it ended in, up completes it cleanly... */
+		assert_int_equal(pgt_gm(&out, &err, db, "up"), 0);
+		free(out);
+		free(err);
+		/* ...to exactly the committed schema. */
+		assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s/migrations' verify --snapshot '%s'",
+					 pgt_bin(), db, pgt_root(), snap), 0);
+		free(out);
+		free(err);
+	}
+	free(snap);
+	free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lock_timeout_names_table_and_blocker),
+		cmocka_unit_test(test_wait_for_the_migration_lock_is_bounded),
+		cmocka_unit_test(test_killed_client_leaves_nothing),
+		cmocka_unit_test(test_killed_client_single_transaction),
+		cmocka_unit_test(test_up_racing_rollback),
+		/* Last: it restarts the server under everyone's feet. */
+		cmocka_unit_test(test_server_crash_leaves_nothing),
+	};
+	return cmocka_run_group_tests_name("reliability", tests, NULL, NULL);
+}
