@@ -37,7 +37,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(WARNINGS) $(SAN) $
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c \
-	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/rollback.c src/guard.c src/repair.c \
+	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/notx.c src/rollback.c src/guard.c src/repair.c \
 	  src/model.c src/catalog.c src/lint.c src/verify.c src/probe.c src/report.c
 CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
 	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c

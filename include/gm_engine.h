@@ -17,8 +17,10 @@ enum gm_state {
 	GM_STATE_PENDING,	/* file without history row */
 	GM_STATE_MODIFIED,	/* in history, file's checksum differs */
 	GM_STATE_MISSING,	/* in history, no file */
+	GM_STATE_FAILED,	/* a no-transaction migration failed or was interrupted */
+	GM_STATE_RUNNING,	/* a no-transaction migration another session runs */
 };
-#define GM_STATE_COUNT 4
+#define GM_STATE_COUNT 6
 
 const char *gm_state_name(enum gm_state s);
 

@@ -28,6 +28,8 @@ struct gm_applied {
 	char *applied_by;
 	long long execution_ms;
 	long long seq;		/* order in which migrations were applied */
+	char *status;		/* applied, running, failed, interrupted */
+	char *message;		/* why a no-transaction migration failed, or NULL */
 };
 
 struct gm_history {
@@ -64,6 +66,19 @@ long long gm_history_lock_key(void);
 void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 			       const struct gm_migration *m, const char *action,
 			       const char *os_user);
+
+/* For a migration that runs outside a transaction: claims it (its row,
+ * status running, with this backend's pid), replacing a failed or
+ * interrupted attempt's row.  Two statements. */
+#define GM_HISTORY_CLAIM_STMTS 2
+void gm_history_add_claim_sql(struct gm_db *db, struct gm_strbuf *sql,
+			      const struct gm_migration *m, const char *os_user);
+/* Ends a claim: applied (with its duration) or failed (with message), and
+ * the audit entry.  Two statements. */
+#define GM_HISTORY_FINISH_STMTS 2
+void gm_history_add_finish_sql(struct gm_db *db, struct gm_strbuf *sql,
+			       const struct gm_migration *m, const char *os_user,
+			       int ok, const char *message, long long ms);
 
 /* Appends the statements that remove a's history row and audit the
  * rollback, to run in the rollback's own transaction. */

@@ -23,6 +23,8 @@ struct gm_script_seg {
 	size_t stmt_start, stmt_end;	/* statements of the script */
 	const struct gm_migration *m;	/* NULL: garage-migrate's own SQL */
 	const struct gm_section *sec;
+	size_t sec_off;			/* where in sec->sql the text starts */
+	size_t sec_stmt;		/* index of its first statement in sec */
 	int is_lock;			/* the wait for the migration lock */
 };
 
@@ -53,6 +55,10 @@ void gm_script_ours(struct gm_script *sc, size_t nstmts, const char *fmt, ...)
  * a last statement without ';' cannot swallow what follows. */
 void gm_script_section(struct gm_script *sc, const struct gm_migration *m,
 		       const struct gm_section *sec);
+/* Appends statement k of a section alone (for statements that must run
+ * outside a transaction, one per round trip). */
+void gm_script_statement(struct gm_script *sc, const struct gm_migration *m,
+			 const struct gm_section *sec, size_t k);
 void gm_script_release(struct gm_script *sc);
 
 /* "BEGIN", the migration lock (bounded by wait_timeout), then the

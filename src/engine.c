@@ -5,6 +5,7 @@
  * re-check, text, history row and COMMIT travel as one script (see
  * gm_script.h), which also maps server errors back into the file. */
 #include "gm_engine.h"
+#include "gm_notx.h"
 #include "gm_script.h"
 #include "gm_db.h"
 #include "gm_error.h"
@@ -23,7 +24,7 @@
 
 const char *gm_state_name(enum gm_state s)
 {
-	static const char *const names[] = { "applied", "pending", "modified", "missing" };
+	static const char *const names[] = { "applied", "pending", "modified", "missing", "failed", "running" };
 	return (unsigned)s < GM_STATE_COUNT ? names[s] : "unknown";
 }
 
@@ -37,6 +38,11 @@ static void status_push(struct gm_status *st, size_t *cap, const struct gm_statu
 	}
 	st->v[st->n++] = *it;
 	st->count[it->state]++;
+}
+
+static int is_applied(const struct gm_applied *a)
+{
+	return !a->status || !strcmp(a->status, "applied");
 }
 
 void gm_status_build(const struct gm_migration_set *set, const struct gm_history *h,
@@ -61,6 +67,8 @@ void gm_status_build(const struct gm_migration_set *set, const struct gm_history
 			it.a = a;
 			it.state = strcmp(m->checksum, a->checksum) == 0 ? GM_STATE_APPLIED
 									 : GM_STATE_MODIFIED;
+			if (!is_applied(a))
+				it.state = strcmp(a->status, "running") ? GM_STATE_FAILED : GM_STATE_RUNNING;
 			i++;
 			j++;
 		} else if (m && (!a || m->version < a->version)) {
@@ -72,7 +80,7 @@ void gm_status_build(const struct gm_migration_set *set, const struct gm_history
 		} else if (a) {
 			it.version = a->version;
 			it.a = a;
-			it.state = GM_STATE_MISSING;
+			it.state = is_applied(a) ? GM_STATE_MISSING : GM_STATE_FAILED;
 			j++;
 		}
 		status_push(out, &cap, &it);
@@ -155,11 +163,20 @@ static struct gm_error *select_pending(const struct gm_status *st, const struct 
 	*n = 0;
 	for (k = 0; k < st->n; k++) {
 		const struct gm_status_item *it = &st->v[k];
-		if (it->state != GM_STATE_PENDING)
+		if (it->state == GM_STATE_RUNNING) {
+			struct gm_error *err = gm_error_at(GM_ERR_LOCK, it->m ? it->m->path : it->a->script, 0, 0,
+				"another session is applying this migration outside a transaction right now");
+			gm_error_advise(err, "let it finish, then run garage-migrate up again");
+			free(*out);
+			*out = NULL;
+			return err;
+		}
+		/* A failed or interrupted no-transaction migration runs again. */
+		if (it->state != GM_STATE_PENDING && !(it->state == GM_STATE_FAILED && it->m))
 			continue;
 		if (o->has_target && it->version > o->target)
 			break;
-		if (it->out_of_order && !o->allow_out_of_order) {
+		if (it->out_of_order && it->state == GM_STATE_PENDING && !o->allow_out_of_order) {
 			struct gm_error *err = gm_error_at(GM_ERR_DRIFT, it->m->path, 0, 0,
 				"pending migration is older than the newest applied one (%s_%s)",
 				newest->version_text, newest->name);
@@ -187,10 +204,6 @@ static struct gm_error *check_opts(const struct gm_migration_set *set, const str
 		if (k == set->n)
 			return gm_error_new(GM_ERR_USAGE, "no migration has version %llu", o->target);
 	}
-	for (k = 0; k < set->n; k++)
-		if (!set->v[k]->transactional)
-			return gm_error_at(GM_ERR_INPUT, set->v[k]->path, 0, 0,
-				"-- garage:no-transaction migrations are not supported by this version of garage-migrate");
 	return NULL;
 }
 
@@ -243,6 +256,18 @@ static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration *
 		struct gm_error *err = NULL;
 		double t0 = now_ms();
 
+		if (!todo[k]->transactional) {
+			int skipped = 0;
+			err = gm_notx_apply(db, todo[k], k == 0 && !history_exists, o, &skipped);
+			if (!err) {
+				skipped ? res->skipped++ : res->applied++;
+				emit(o, skipped ? GM_UP_SKIPPED : GM_UP_APPLIED, todo[k], now_ms() - t0);
+			}
+			gm_script_release(&sc);
+			if (err)
+				return err;
+			continue;
+		}
 		gm_script_begin(&sc, db, &o->limits);
 		if (k == 0 && !history_exists)
 			gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
@@ -276,6 +301,13 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	double t0 = now_ms();
 	size_t k;
 
+	for (k = 0; k < n; k++)
+		if (!todo[k]->transactional) {
+			err = gm_error_at(GM_ERR_USAGE, todo[k]->path, 0, 0,
+				"a no-transaction migration cannot be part of --single-transaction");
+			gm_error_advise(err, "apply it without --single-transaction; nothing was applied");
+			return err;
+		}
 	gm_script_begin(&sc, db, &o->limits);
 	if (!history_exists)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);

@@ -42,7 +42,10 @@ const char gm_history_ensure_sql[] =
 	"      applied_at timestamptz NOT NULL DEFAULT now(),\n"
 	"      applied_by text NOT NULL DEFAULT current_user,\n"
 	"      os_user text,\n"
-	"      execution_ms bigint NOT NULL DEFAULT 0\n"
+	"      execution_ms bigint NOT NULL DEFAULT 0,\n"
+	"      status text NOT NULL DEFAULT 'applied' CHECK (status IN ('applied', 'running', 'failed')),\n"
+	"      backend_pid integer,\n"
+	"      message text\n"
 	"    );\n"
 	"  END IF;\n"
 	"  IF to_regclass('" GM_AUDIT_TABLE "') IS NULL THEN\n"
@@ -118,13 +121,18 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 	err = gm_db_exec(db,
 		"SELECT version, version_text, name, script, checksum, kind,"
 		" to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		" applied_by, execution_ms, applied_seq"
-		" FROM " GM_HISTORY_TABLE " ORDER BY version",
+		" applied_by, execution_ms, applied_seq,"
+		/* A no-transaction migration whose claiming session is gone was
+		 * interrupted: nobody is running it any more. */
+		" CASE WHEN status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+		"   WHERE a.pid = h.backend_pid AND a.state = 'active') THEN 'interrupted' ELSE status END,"
+		" message"
+		" FROM " GM_HISTORY_TABLE " h ORDER BY version",
 		"cannot read the history table " GM_HISTORY_TABLE, &res);
 	if (err)
 		return err;
 	n = PQntuples(res);
-	if (PQnfields(res) != 10) {
+	if (PQnfields(res) != 12) {
 		PQclear(res);
 		return gm_error_new(GM_ERR_DB, "unexpected shape of " GM_HISTORY_TABLE);
 	}
@@ -141,6 +149,8 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 		a->applied_by = dup_value(res, k, 7);
 		a->execution_ms = strtoll(PQgetvalue(res, k, 8), NULL, 10);
 		a->seq = strtoll(PQgetvalue(res, k, 9), NULL, 10);
+		a->status = dup_value(res, k, 10);
+		a->message = PQgetisnull(res, k, 11) ? NULL : gm_xstrdup(PQgetvalue(res, k, 11));
 	}
 	out->n = (size_t)n;
 	PQclear(res);
@@ -160,6 +170,8 @@ void gm_history_release(struct gm_history *h)
 		free(a->kind);
 		free(a->applied_at);
 		free(a->applied_by);
+		free(a->status);
+		free(a->message);
 	}
 	free(h->v);
 	memset(h, 0, sizeof(*h));
@@ -219,6 +231,48 @@ void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 	free(name);
 	free(script);
 	free(user);
+}
+
+void gm_history_add_claim_sql(struct gm_db *db, struct gm_strbuf *sql,
+			      const struct gm_migration *m, const char *os_user)
+{
+	char *name = gm_db_quote_literal(db, m->name);
+	char *script = gm_db_quote_literal(db, m->filename);
+	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
+
+	gm_strbuf_addf(sql, "DELETE FROM " GM_HISTORY_TABLE " WHERE version = %llu AND status <> 'applied';\n",
+		       m->version);
+	gm_strbuf_addf(sql,
+		"INSERT INTO " GM_HISTORY_TABLE
+		" (version, version_text, name, script, checksum, kind, transactional, os_user, status, backend_pid, message)"
+		" VALUES (%llu, '%s', %s, %s, '%s', '%s', false, NULLIF(%s, ''), 'running', pg_backend_pid(),"
+		" 'started; no statement has run yet');\n",
+		m->version, m->version_text, name, script, m->checksum, kind_of(m), user);
+	free(name);
+	free(script);
+	free(user);
+}
+
+void gm_history_add_finish_sql(struct gm_db *db, struct gm_strbuf *sql,
+			       const struct gm_migration *m, const char *os_user,
+			       int ok, const char *message, long long ms)
+{
+	char *name = gm_db_quote_literal(db, m->name);
+	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
+	char *msg = message ? gm_db_quote_literal(db, message) : gm_xstrdup("NULL");
+
+	gm_strbuf_addf(sql,
+		"UPDATE " GM_HISTORY_TABLE " SET status = '%s', message = %s, execution_ms = %lld,"
+		" applied_at = now() WHERE version = %llu;\n",
+		ok ? "applied" : "failed", msg, ms, m->version);
+	gm_strbuf_addf(sql,
+		"INSERT INTO " GM_AUDIT_TABLE
+		" (action, version, name, checksum, outcome, os_user, duration_ms, message)"
+		" VALUES ('up', %llu, %s, '%s', '%s', NULLIF(%s, ''), %lld, %s);\n",
+		m->version, name, m->checksum, ok ? "ok" : "failed", user, ms, msg);
+	free(name);
+	free(user);
+	free(msg);
 }
 
 void gm_history_add_unrecord_sql(struct gm_db *db, struct gm_strbuf *sql,

@@ -115,6 +115,10 @@ static void summary_text(const struct gm_status *st, struct gm_strbuf *out)
 		gm_strbuf_addf(out, ", %zu modified", st->count[GM_STATE_MODIFIED]);
 	if (st->count[GM_STATE_MISSING])
 		gm_strbuf_addf(out, ", %zu missing", st->count[GM_STATE_MISSING]);
+	if (st->count[GM_STATE_FAILED])
+		gm_strbuf_addf(out, ", %zu failed", st->count[GM_STATE_FAILED]);
+	if (st->count[GM_STATE_RUNNING])
+		gm_strbuf_addf(out, ", %zu running", st->count[GM_STATE_RUNNING]);
 	gm_strbuf_addch(out, '\n');
 }
 
@@ -133,10 +137,11 @@ void gm_report_status_text(const struct gm_status *st, struct gm_strbuf *out)
 		       "STATE", "APPLIED AT");
 	for (k = 0; k < st->n; k++) {
 		const struct gm_status_item *it = &st->v[k];
-		gm_strbuf_addf(out, "%-*s  %-*s  %-8s  %s%s\n", (int)vw, item_version(it),
+		gm_strbuf_addf(out, "%-*s  %-*s  %-8s  %s%s%s%s\n", (int)vw, item_version(it),
 			       (int)nw, item_name(it), gm_state_name(it->state),
 			       it->a ? it->a->applied_at : "-",
-			       it->out_of_order ? "  (older than the newest applied)" : "");
+			       it->out_of_order && it->state == GM_STATE_PENDING ? "  (older than the newest applied)" : "",
+			       it->a && it->a->message ? "  " : "", it->a && it->a->message ? it->a->message : "");
 	}
 	summary_text(st, out);
 }
@@ -172,12 +177,15 @@ void gm_report_status_json(const struct gm_status *st, struct gm_strbuf *out)
 			gm_strbuf_addf(out, "\"execution_ms\":%lld,", it->a->execution_ms);
 		else
 			gm_strbuf_adds(out, "\"execution_ms\":null,");
+		json_field(out, "message", it->a ? it->a->message : NULL, 1);
 		gm_strbuf_addf(out, "\"out_of_order\":%s}", it->out_of_order ? "true" : "false");
 	}
 	gm_strbuf_addf(out,
-		"],\"summary\":{\"total\":%zu,\"applied\":%zu,\"pending\":%zu,\"modified\":%zu,\"missing\":%zu}}\n",
+		"],\"summary\":{\"total\":%zu,\"applied\":%zu,\"pending\":%zu,\"modified\":%zu,\"missing\":%zu,"
+		"\"failed\":%zu,\"running\":%zu}}\n",
 		st->n, st->count[GM_STATE_APPLIED], st->count[GM_STATE_PENDING],
-		st->count[GM_STATE_MODIFIED], st->count[GM_STATE_MISSING]);
+		st->count[GM_STATE_MODIFIED], st->count[GM_STATE_MISSING],
+		st->count[GM_STATE_FAILED], st->count[GM_STATE_RUNNING]);
 }
 
 static const char *or_dash(const char *s)

@@ -51,6 +51,12 @@ static struct gm_error *check_step(const struct gm_status_item *it)
 {
 	struct gm_error *err;
 
+	if (it->state == GM_STATE_FAILED || it->state == GM_STATE_RUNNING) {
+		err = gm_error_new(GM_ERR_DRIFT, "cannot roll back %s_%s: it is %s (a no-transaction migration)",
+				   it->a->version_text, it->a->name, gm_state_name(it->state));
+		gm_error_advise(err, "let up finish it first; nothing was rolled back");
+		return err;
+	}
 	if (it->state == GM_STATE_MISSING) {
 		err = gm_error_new(GM_ERR_DRIFT, "cannot roll back %s_%s: its file %s is missing",
 				   it->a->version_text, it->a->name, it->a->script);

@@ -29,6 +29,8 @@ static void push(struct gm_script *sc, const char *text, size_t len, size_t nstm
 	s->stmt_end = sc->stmts + nstmts;
 	s->m = m;
 	s->sec = sec;
+	s->sec_off = 0;
+	s->sec_stmt = 0;
 	s->is_lock = 0;
 	gm_strbuf_add(&sc->sql, text, len);
 	sc->chars += nchars;
@@ -55,6 +57,16 @@ void gm_script_section(struct gm_script *sc, const struct gm_migration *m,
 	 * written without one (else it is an empty statement, which the
 	 * server skips). */
 	push(sc, "\n;\n", 3, 0, NULL, NULL);
+}
+
+void gm_script_statement(struct gm_script *sc, const struct gm_migration *m,
+			 const struct gm_section *sec, size_t k)
+{
+	const struct gm_sql_stmt *st = &sec->stmts.v[k];
+
+	push(sc, sec->sql + st->start, st->end - st->start, 1, m, sec);
+	sc->segs[sc->nsegs - 1].sec_off = st->start;
+	sc->segs[sc->nsegs - 1].sec_stmt = k;
 }
 
 void gm_script_release(struct gm_script *sc)
@@ -209,9 +221,9 @@ static void locate_in_file(struct gm_error *err, const struct gm_script_seg *seg
 
 	if (pos) {
 		size_t c = (size_t)strtoul(pos, NULL, 10) - 1 - seg->char_start;
-		off = gm_text_char_to_byte(sec->sql, sec->len, c);
+		off = seg->sec_off + gm_text_char_to_byte(sec->sql + seg->sec_off, sec->len - seg->sec_off, c);
 	} else {
-		off = named_object_offset(sec, &sec->stmts.v[failed_stmt - seg->stmt_start], primary);
+		off = named_object_offset(sec, &sec->stmts.v[failed_stmt - seg->stmt_start + seg->sec_stmt], primary);
 	}
 	free(err->file);
 	free(err->src_line);
@@ -367,5 +379,5 @@ void gm_script_explain_lock(struct gm_db *db, const struct gm_script *sc,
 	if (seg && seg->is_lock)
 		explain_migration_lock(db, err);
 	else if (seg && seg->m)
-		explain_table_lock(db, seg->sec, &seg->sec->stmts.v[oc->ok - seg->stmt_start], err);
+		explain_table_lock(db, seg->sec, &seg->sec->stmts.v[oc->ok - seg->stmt_start + seg->sec_stmt], err);
 }

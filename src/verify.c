@@ -91,6 +91,19 @@ static void check_history(const struct gm_status *st, const struct gm_verify_opt
 				"applied migration %s_%s has no file in the migrations folder",
 				it->a->version_text, it->a->name);
 			break;
+		case GM_STATE_FAILED:
+			gm_findings_add(&res->findings, GM_CHECK_HISTORY, "failed_migration", GM_LEVEL_ERROR,
+				it->m ? it->m->path : it->a->script,
+				"clean up what it left (see the message), fix the file and run garage-migrate up",
+				"no-transaction migration %s: %s", !strcmp(it->a->status, "interrupted") ? "was interrupted" : "failed",
+				it->a->message ? it->a->message : "no details");
+			break;
+		case GM_STATE_RUNNING:
+			gm_findings_add(&res->findings, GM_CHECK_HISTORY, "running_migration", GM_LEVEL_ERROR,
+				it->m ? it->m->path : it->a->script, "verify again when it has finished",
+				"no-transaction migration is being applied right now (%s)",
+				it->a->message ? it->a->message : "no details");
+			break;
 		case GM_STATE_PENDING:
 			res->pending++;
 			if (!o->allow_pending)

@@ -66,7 +66,7 @@ static void test_list_before_and_after(void **state)
 	(void)state;
 	assert_int_equal(pgt_gm(&out, &err, db, "list --format json"), 0);
 	assert_int_equal(occurrences(out, "\"state\":\"pending\""), 8);
-	assert_contains(out, "\"summary\":{\"total\":8,\"applied\":0,\"pending\":8,\"modified\":0,\"missing\":0}");
+	assert_contains(out, "\"summary\":{\"total\":8,\"applied\":0,\"pending\":8,\"modified\":0,\"missing\":0,\"failed\":0,\"running\":0}");
 	free(out);
 	free(err);
 	/* list is read-only: no history table appears. */

@@ -37,6 +37,7 @@ static void applied(struct gm_applied *a, unsigned long long v, const char *vt,
 	a->applied_at = (char *)"2026-11-25T10:00:00Z";
 	a->applied_by = (char *)"postgres";
 	a->execution_ms = 7;
+	a->status = (char *)"applied";
 }
 
 struct fixture {
@@ -164,7 +165,7 @@ static void test_status_json(void **state)
 	assert_non_null(strstr(sb.buf, "{\"version\":\"0003\",\"name\":\"three\",\"state\":\"missing\",\"file\":null,"));
 	assert_non_null(strstr(sb.buf, "\"state\":\"pending\",\"file\":\"0004_four.sql\""));
 	assert_non_null(strstr(sb.buf, "\"applied_at\":null,\"applied_by\":null,\"execution_ms\":null"));
-	assert_non_null(strstr(sb.buf, "\"summary\":{\"total\":4,\"applied\":1,\"pending\":1,\"modified\":1,\"missing\":1}}\n"));
+	assert_non_null(strstr(sb.buf, "\"summary\":{\"total\":4,\"applied\":1,\"pending\":1,\"modified\":1,\"missing\":1,\"failed\":0,\"running\":0}}\n"));
 	gm_strbuf_release(&sb);
 	gm_status_release(&st);
 }

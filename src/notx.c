@@ -1,0 +1,232 @@
+/* notx.c - migrations that cannot run in a transaction.
+ *
+ * CREATE INDEX CONCURRENTLY and friends refuse to run in a transaction
+ * block, so such a migration cannot be applied-and-recorded atomically.
+ * Instead:
+ *   1. a claim: in a transaction holding the migration lock, its history
+ *      row is written with status 'running' (replacing a failed or
+ *      interrupted attempt), and committed, which releases the lock;
+ *   2. its statements, one round trip each, in autocommit; after each, the
+ *      row says how far it got;
+ *   3. the row becomes 'applied', or 'failed' with what ran, what did not
+ *      and how to clean up (an INVALID index left by CONCURRENTLY is named
+ *      with its DROP command).
+ * The migration lock is not held while the statements run: CREATE INDEX
+ * CONCURRENTLY waits for every open transaction, including another run's
+ * waiting for that lock, which would deadlock.  Other runs see the
+ * 'running' row instead and stop; a row whose session is gone reads as
+ * interrupted (gm_history_read), and up runs such a migration again. */
+#include "gm_db.h"
+#include "gm_engine.h"
+#include "gm_error.h"
+#include "gm_notx.h"
+#include "gm_script.h"
+#include "gm_strbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SQLSTATE_ALREADY_APPLIED "GMA01"
+#define SQLSTATE_RUNNING "GMA04"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static struct gm_error *claim(struct gm_db *db, const struct gm_migration *m, int ensure_history,
+			      const struct gm_up_opts *o, int *skipped)
+{
+	struct gm_script sc = GM_SCRIPT_INIT;
+	struct gm_strbuf sql = GM_STRBUF_INIT;
+	struct gm_outcome oc;
+	struct gm_error *err = NULL;
+	const struct gm_migration *blamed;
+
+	*skipped = 0;
+	gm_script_begin(&sc, db, &o->limits);
+	if (ensure_history)
+		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
+	gm_script_ours(&sc, 1,
+		"DO $gm$BEGIN"
+		" IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " WHERE version = %llu AND status = 'applied') THEN"
+		"  RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_ALREADY_APPLIED "', MESSAGE = 'already applied';"
+		" END IF;"
+		" IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " h JOIN pg_stat_activity a ON a.pid = h.backend_pid"
+		"  WHERE h.version = %llu AND h.status = 'running' AND a.state = 'active') THEN"
+		"  RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_RUNNING "', MESSAGE = 'running elsewhere';"
+		" END IF; END$gm$;\n",
+		m->version, m->version);
+	gm_history_add_claim_sql(db, &sql, m, o->os_user);
+	gm_script_ours(&sc, GM_HISTORY_CLAIM_STMTS + 1, "%sCOMMIT;\n", sql.buf);
+	gm_script_run(db, &sc, &oc);
+	if (oc.error) {
+		if (gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED)) {
+			*skipped = 1;
+		} else if (gm_sqlstate_is(oc.error, SQLSTATE_RUNNING)) {
+			err = gm_error_at(GM_ERR_LOCK, m->path, 0, 0,
+				"another session is applying this migration outside a transaction right now");
+			gm_error_advise(err, "let it finish, then run garage-migrate up again");
+		} else {
+			err = gm_script_error(db, &sc, &oc, &blamed);
+		}
+		if (!oc.connection_lost) {
+			PQclear(PQexec(db->conn, "ROLLBACK"));
+			if (err)
+				gm_script_explain_lock(db, &sc, &oc, err);
+		}
+	}
+	gm_outcome_release(&oc);
+	gm_script_release(&sc);
+	gm_strbuf_release(&sql);
+	return err;
+}
+
+/* Session settings for the statements: there is no transaction to scope
+ * them to (so they are reset afterwards). */
+static void session_limits(struct gm_db *db, const struct gm_up_opts *o, int on)
+{
+	struct gm_strbuf sql = GM_STRBUF_INIT;
+
+	if (on) {
+		if (db->server_version >= 140000)
+			gm_strbuf_adds(&sql, "SET client_connection_check_interval = '1s';");
+		if (o->limits.lock_timeout)
+			gm_strbuf_addf(&sql, "SET lock_timeout = '%s';", o->limits.lock_timeout);
+		if (o->limits.statement_timeout)
+			gm_strbuf_addf(&sql, "SET statement_timeout = '%s';", o->limits.statement_timeout);
+	} else {
+		gm_strbuf_adds(&sql, "RESET lock_timeout; RESET statement_timeout;");
+		if (db->server_version >= 140000)
+			gm_strbuf_adds(&sql, "RESET client_connection_check_interval;");
+	}
+	if (sql.len)
+		PQclear(PQexec(db->conn, sql.buf));
+	gm_strbuf_release(&sql);
+}
+
+static void note_progress(struct gm_db *db, const struct gm_migration *m, size_t done, size_t n)
+{
+	char *sql = gm_xasprintf("UPDATE " GM_HISTORY_TABLE " SET message = 'ran statement %zu of %zu'"
+				 " WHERE version = %llu", done, n, m->version);
+
+	PQclear(PQexec(db->conn, sql));
+	free(sql);
+}
+
+/* Indexes left INVALID that the failing statement names, as DROP commands. */
+static char *invalid_index_cleanup(struct gm_db *db, const struct gm_section *sec, size_t k)
+{
+	const struct gm_sql_stmt *st = &sec->stmts.v[k];
+	char *text = gm_xstrndup(sec->sql + st->start, st->end - st->start), *out = NULL;
+	const char *params[1] = { text };
+	PGresult *r = PQexecParams(db->conn,
+		"SELECT string_agg('DROP INDEX CONCURRENTLY IF EXISTS ' || quote_ident(n.nspname) || '.'"
+		" || quote_ident(c.relname) || ';', ' ' ORDER BY c.relname)"
+		" FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE NOT i.indisvalid AND $1 ~* ('(^|[^a-z0-9_])\"?' || c.relname || '\"?($|[^a-z0-9_])')",
+		1, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0))
+		out = gm_xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	free(text);
+	return out;
+}
+
+static struct gm_error *run_statements(struct gm_db *db, const struct gm_migration *m, size_t *done)
+{
+	const struct gm_section *sec = &m->up;
+	struct gm_error *err = NULL;
+	size_t k;
+
+	for (k = 0; k < sec->stmts.n && !err; k++) {
+		struct gm_script sc = GM_SCRIPT_INIT;
+		struct gm_outcome oc;
+		const struct gm_migration *blamed;
+
+		gm_script_statement(&sc, m, sec, k);
+		gm_script_run(db, &sc, &oc);
+		if (oc.error) {
+			err = gm_script_error(db, &sc, &oc, &blamed);
+			if (!oc.connection_lost)
+				gm_script_explain_lock(db, &sc, &oc, err);
+		} else {
+			*done = k + 1;
+			note_progress(db, m, k + 1, sec->stmts.n);
+		}
+		gm_outcome_release(&oc);
+		gm_script_release(&sc);
+	}
+	return err;
+}
+
+/* What the user must know after a failure half way. */
+static void explain_failure(struct gm_db *db, const struct gm_migration *m, size_t done,
+			    struct gm_error *err)
+{
+	size_t n = m->up.stmts.n;
+	char *cleanup = done < n ? invalid_index_cleanup(db, &m->up, done) : NULL;
+	char *ran = done == 0 ? gm_xasprintf("no statement of %zu ran", n)
+		  : done == 1 ? gm_xasprintf("statement 1 of %zu ran and stays", n)
+			      : gm_xasprintf("statements 1-%zu of %zu ran and stay", done, n);
+	char *advice = gm_xasprintf("outside a transaction, nothing is undone: %s; statement %zu failed%s. %s%s%s"
+				    "fix the file and run garage-migrate up again: it runs the migration from its first"
+				    " statement, so write it to be re-runnable (IF NOT EXISTS)",
+				    ran, done + 1, done + 1 < n ? " and the rest did not run" : "",
+				    cleanup ? "Clean up the invalid index it left: " : "", cleanup ? cleanup : "",
+				    cleanup ? " Then " : "");
+
+	free(err->advice);
+	err->advice = advice;
+	free(ran);
+	free(cleanup);
+}
+
+static void finish(struct gm_db *db, const struct gm_migration *m, const struct gm_up_opts *o,
+		   int ok, const char *message, double ms)
+{
+	struct gm_strbuf sql = GM_STRBUF_INIT;
+
+	gm_strbuf_adds(&sql, "BEGIN;\n");
+	gm_history_add_finish_sql(db, &sql, m, o->os_user, ok, message, (long long)ms);
+	gm_strbuf_adds(&sql, "COMMIT;\n");
+	PQclear(PQexec(db->conn, sql.buf));
+	gm_strbuf_release(&sql);
+}
+
+struct gm_error *gm_notx_apply(struct gm_db *db, const struct gm_migration *m, int ensure_history,
+			       const struct gm_up_opts *o, int *skipped)
+{
+	struct gm_error *err;
+	size_t done = 0;
+	double t0 = now_ms();
+
+	if ((err = claim(db, m, ensure_history, o, skipped)) || *skipped)
+		return err;
+	session_limits(db, o, 1);
+	err = run_statements(db, m, &done);
+	session_limits(db, o, 0);
+	if (PQstatus(db->conn) == CONNECTION_BAD) {
+		/* The row stays 'running' and reads as interrupted once the
+		 * session is gone; the next up runs the migration again. */
+		if (err)
+			gm_error_advise(err, "the connection was lost while %s ran outside a transaction: %zu of %zu statements had run; check them, then run up again",
+					m->filename, done, m->up.stmts.n);
+		return err;
+	}
+	if (err) {
+		char *msg = gm_xasprintf("statement %zu of %zu failed at line %u: %s", done + 1, m->up.stmts.n,
+					 err->line, err->msg);
+		explain_failure(db, m, done, err);
+		finish(db, m, o, 0, msg, now_ms() - t0);
+		free(msg);
+		return err;
+	}
+	finish(db, m, o, 1, NULL, now_ms() - t0);
+	return NULL;
+}

@@ -1,0 +1,145 @@
+/* Integration tests: migrations that run outside a transaction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+static const char base[] =
+	"CREATE TABLE t (id int, email text);\n"
+	"INSERT INTO t VALUES (1, 'a'), (2, 'a');\n";
+
+static const char concurrent[] =
+	"-- garage:no-transaction\n"
+	"-- garage:up\n"
+	"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_t_id ON t (id);\n"
+	"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx_t_email ON t (email);\n"
+	"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_t_both ON t (id, email);\n";
+
+static void test_failure_is_reported_and_recoverable(void **state)
+{
+	char *db = pgt_create_db("gm_nt"), *dir = tfs_tempdir(), *out, *err, *expect, *snap;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", base);
+	tfs_write(dir, "0002_idx.sql", concurrent);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
+	expect = gm_xasprintf("%s/0002_idx.sql:4:48: error: could not create unique index \"idx_t_email\"", dir);
+	assert_contains(err, expect);
+	assert_contains(err, "DETAIL: Key (email)=(a) is duplicated.");
+	assert_contains(err, "statement 1 of 3 ran and stays; statement 2 failed and the rest did not run");
+	assert_contains(err, "Clean up the invalid index it left: DROP INDEX CONCURRENTLY IF EXISTS public.idx_t_email;");
+	free(expect);
+	free(out);
+	free(err);
+	/* What ran stays; the index is INVALID; the rest did not run. */
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'idx_t_id'::regclass AND indisvalid"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'idx_t_email'::regclass AND NOT indisvalid"), 1);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('idx_t_both')::text"));
+
+	/* list and verify show it. */
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list --format json"), 0);
+	assert_contains(out, "\"version\":\"0002\",\"name\":\"idx\",\"state\":\"failed\"");
+	assert_contains(out, "\"message\":\"statement 2 of 3 failed at line 4: could not create unique index \\\"idx_t_email\\\"\"");
+	free(out);
+	free(err);
+	snap = gm_xasprintf("verify --allow-pending --snapshot '%s/schema/snapshot.yaml'", pgt_root());
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, snap), 1);
+	assert_contains(out, "error failed_migration: ");
+	assert_contains(out, "error invalid_index: table public.t: index idx_t_email is invalid");
+	free(out);
+	free(err);
+	free(snap);
+
+	/* Following the advice, up finishes it. */
+	pgt_exec(c, "UPDATE t SET email = 'b' WHERE id = 2");
+	pgt_exec(c, "DROP INDEX CONCURRENTLY IF EXISTS public.idx_t_email");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "applied 0002_idx.sql");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass AND indisvalid"), 3);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"
+				     " WHERE version = 2 AND status = 'applied' AND NOT transactional"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE version = 2 AND outcome = 'failed'"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE version = 2 AND outcome = 'ok'"), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_yaml_and_single_transaction(void **state)
+{
+	char *db = pgt_create_db("gm_nt_yaml"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n");
+	tfs_write(dir, "0002_idx.yaml",
+		  "transaction: false\n"
+		  "up: CREATE INDEX CONCURRENTLY idx_t ON t (id)\n"
+		  "down: DROP INDEX CONCURRENTLY idx_t\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --single-transaction"), 2);
+	assert_contains(err, "0002_idx.yaml: error: a no-transaction migration cannot be part of --single-transaction");
+	free(out);
+	free(err);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('t')::text"));
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'idx_t'::regclass AND indisvalid"), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+static void test_concurrent_run_does_not_deadlock(void **state)
+{
+	char *db = pgt_create_db("gm_nt_race"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	tfs_write(dir, "0002_slow_idx.sql",
+		  "-- garage:no-transaction\n"
+		  "SELECT pg_sleep(2);\n"
+		  "CREATE INDEX CONCURRENTLY idx_t ON t (id);\n");
+	/* A second run arrives while the first is in the middle of it: it
+	 * must neither hang nor run the statements twice. */
+	assert_int_equal(pgt_run(&out, &err,
+		"timeout 30 %s -d 'dbname=%s' -m '%s' up > a.out 2>&1 & a=$!; sleep 0.7;"
+		" timeout 30 %s -d 'dbname=%s' -m '%s' up > b.out 2>&1; b=$?; wait $a; a=$?;"
+		" echo \"a=$a b=$b\"; cat a.out b.out; rm -f a.out b.out",
+		pgt_bin(), db, dir, pgt_bin(), db, dir), 0);
+	assert_contains(out, "a=0 b=5");
+	assert_contains(out, "another session is applying this migration outside a transaction right now");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'idx_t'::regclass AND indisvalid"), 1);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "nothing to apply");
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_failure_is_reported_and_recoverable),
+		cmocka_unit_test(test_yaml_and_single_transaction),
+		cmocka_unit_test(test_concurrent_run_does_not_deadlock),
+	};
+	return cmocka_run_group_tests_name("no-transaction migrations", tests, NULL, NULL);
+}
