@@ -4,7 +4,7 @@
 # apt-get line and fails.
 set -euo pipefail
 
-PACKAGES="gcc make pkg-config libpq-dev libyaml-dev libssl-dev libcmocka-dev postgresql"
+# pgbouncer: the tests run everything through it in transaction pooling mode.
 
 missing=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -18,6 +18,7 @@ have_pc yaml-0.1 || missing+=(libyaml-dev)
 have_pc libcrypto || missing+=(libssl-dev)
 have_pc cmocka || missing+=(libcmocka-dev)
 "$(dirname "$0")/pg-bindir.sh" >/dev/null 2>&1 || missing+=(postgresql)
+have_cmd pgbouncer || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -32,6 +33,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends ${missing[*]} >/dev/null
-# The Debian postgresql package creates and starts a system cluster; tests
-# and the demo use their own, so leave that one alone.
+# The Debian postgresql and pgbouncer packages may start system services;
+# tests and the demo use their own servers, so leave those alone.
 "$(dirname "$0")/pg-bindir.sh" >/dev/null

@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/garage-migrate-test.XXXXXX")
 chmod 755 "$tmp"
 cleanup() {
+	declare -F stop_bouncer >/dev/null && stop_bouncer
 	pg_cluster_stop "$tmp/data" immediate
 	rm -rf "$tmp"
 }
@@ -27,6 +28,40 @@ GM_TEST_SERVER_OPTS="-c log_line_prefix='%m [%p] %a '"
 pg_cluster_start "$tmp/data" "$tmp/run" "$port" "127.0.0.1" "$GM_TEST_SERVER_OPTS"
 # For tests that crash and restart the server (scripts/test-server.sh).
 export GM_TEST_PGDATA="$tmp/data" GM_TEST_SOCKDIR="$tmp/run" GM_TEST_PORT="$port" GM_TEST_SERVER_OPTS
+
+# PgBouncer in transaction pooling mode in front of it, as hosted databases
+# offer on their pooler port.  It refuses to run as root.
+bouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+if [ -x "$bouncer" ]; then
+	bport=$((port + 1))
+	mkdir -p "$tmp/bouncer"
+	cat >"$tmp/bouncer/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bport
+unix_socket_dir =
+auth_type = trust
+auth_file = $tmp/bouncer/users.txt
+pool_mode = transaction
+max_client_conn = 200
+default_pool_size = 10
+logfile = $tmp/bouncer/pgbouncer.log
+pidfile = $tmp/bouncer/pgbouncer.pid
+INI
+	echo '"postgres" ""' >"$tmp/bouncer/users.txt"
+	[ "$(id -u)" -eq 0 ] && chown -R postgres: "$tmp/bouncer"
+	if pg_as_owner "$bouncer" -d "$tmp/bouncer/pgbouncer.ini" >/dev/null 2>&1; then
+		export GM_TEST_BOUNCER_URL="postgresql://postgres@127.0.0.1:$bport"
+	else
+		echo "garage-migrate: pgbouncer did not start; pooler tests will fail" >&2
+	fi
+fi
+stop_bouncer() {
+	[ -f "$tmp/bouncer/pgbouncer.pid" ] && kill "$(cat "$tmp/bouncer/pgbouncer.pid")" 2>/dev/null
+	return 0
+}
 
 export PGHOST="$tmp/run" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
 export GM_TEST_SERVER_LOG="$tmp/server.log"

@@ -29,18 +29,21 @@ static char *sleepy_dir(double seconds)
 	return dir;
 }
 
-/* Waits until no garage-migrate session is left on the server. */
-static void wait_for_sessions_to_end(void)
+/* Waits until no garage-migrate session is left on database db. */
+static void wait_for_sessions_to_end(const char *db)
 {
 	PGconn *c = pgt_connect("postgres");
+	char *sql = gm_xasprintf("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'garage-migrate'"
+				 " AND datname = '%s'", db);
 	int k;
 
 	for (k = 0; k < 100; k++) {
-		if (pgt_count(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'garage-migrate'") == 0)
+		if (pgt_count(c, sql) == 0)
 			break;
 		usleep(100 * 1000);
 	}
 	assert_true(k < 100);
+	free(sql);
 	PQfinish(c);
 }
 
@@ -119,7 +122,7 @@ static void test_killed_client_leaves_nothing(void **state)
 	assert_contains(out, "status=137");
 	free(out);
 	free(err);
-	wait_for_sessions_to_end();
+	wait_for_sessions_to_end(db);
 	c = pgt_connect(db);
 	assert_true(pgt_is_null(c, "SELECT to_regclass('after_sleep')::text"));
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
@@ -145,7 +148,7 @@ static void test_killed_client_single_transaction(void **state)
 				 pgt_bin(), db, dir), 137);
 	free(out);
 	free(err);
-	wait_for_sessions_to_end();
+	wait_for_sessions_to_end(db);
 	c = pgt_connect(db);
 	/* All or nothing: not even the first migration, nor the history. */
 	assert_true(pgt_is_null(c, "SELECT to_regclass('first')::text"));
