@@ -211,13 +211,16 @@ static struct gm_error *check_text(const struct gm_migration *m)
 {
 	size_t bad;
 
+	const char *nul;
+
 	if (m->text_len == 0)
 		return gm_error_at(GM_ERR_INPUT, m->path, 0, 0, "empty file: a migration needs at least one SQL statement");
+	/* A NUL anywhere says "binary file" better than its first odd byte. */
+	if ((nul = memchr(m->text, '\0', m->text_len)))
+		return error_at_off(m, (size_t)(nul - m->text), "NUL byte: this looks like a binary file, not SQL");
 	bad = gm_text_invalid_at(m->text, m->text_len);
 	if (bad == m->text_len)
 		return NULL;
-	if (m->text[bad] == '\0')
-		return error_at_off(m, bad, "NUL byte: this looks like a binary file, not SQL");
 	return error_at_off(m, bad, "invalid UTF-8 (migration files must be UTF-8)");
 }
 

@@ -2,11 +2,30 @@
 #include "gm_report.h"
 #include "gm_error.h"
 #include "gm_history.h"
+#include "gm_text.h"
 #include "gm_verify.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The source line as it can be shown: bytes that are not UTF-8 (the very
+ * error being reported, perhaps) become '?', control characters but tab
+ * too, so nothing odd reaches the terminal. */
+static void add_printable(struct gm_strbuf *out, const char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		size_t bad = i + gm_text_invalid_at(s + i, len - i);
+		for (; i < bad; i++)
+			gm_strbuf_addch(out, ((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f ? '?' : s[i]);
+		if (i < len) {
+			gm_strbuf_addch(out, '?');
+			i++;
+		}
+	}
+}
 
 static void caret_lines(const struct gm_error *err, struct gm_strbuf *out)
 {
@@ -15,7 +34,9 @@ static void caret_lines(const struct gm_error *err, struct gm_strbuf *out)
 	int width;
 
 	width = (int)snprintf(NULL, 0, "%u", err->line);
-	gm_strbuf_addf(out, " %*u | %s\n", width < 4 ? 4 : width, err->line, err->src_line);
+	gm_strbuf_addf(out, " %*u | ", width < 4 ? 4 : width, err->line);
+	add_printable(out, err->src_line);
+	gm_strbuf_addch(out, '\n');
 	gm_strbuf_addf(out, " %*s | ", width < 4 ? 4 : width, "");
 	/* Keep tabs so the caret lines up under the same editor settings;
 	 * one space per character otherwise. */

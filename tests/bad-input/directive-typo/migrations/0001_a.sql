@@ -1,0 +1,4 @@
+-- garage:up
+CREATE TABLE a (id int);
+-- garage:dwon
+DROP TABLE a;

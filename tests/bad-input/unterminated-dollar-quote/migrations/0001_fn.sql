@@ -1,0 +1,3 @@
+CREATE TABLE a (id int);
+
+CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1;

@@ -1,0 +1,162 @@
+/* Integration tests: the bad-input corpus (tests/bad-input/) and secrets.
+ * Whatever file is thrown at it, garage-migrate says precisely what is
+ * wrong, with a documented exit status, and leaves the database as it
+ * was; and it never prints a password. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+/* Nothing in public, no history schema. */
+static void assert_untouched(PGconn *c, const char *name)
+{
+	if (!pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text") ||
+	    pgt_count(c, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace") != 0)
+		fail_msg("%s: the database was changed", name);
+}
+
+static void test_corpus(void **state)
+{
+	char *root = gm_xasprintf("%s/tests/bad-input", pgt_root()), *db = pgt_create_db("gm_bad_corpus");
+	PGconn *c = pgt_connect(db);
+	struct dirent *de;
+	DIR *d = opendir(root);
+	size_t cases = 0;
+
+	(void)state;
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char *dir, *expect_path, *expect, *nl, *out, *err;
+		struct stat st;
+		int want, rc;
+
+		dir = gm_xasprintf("%s/%s", root, de->d_name);
+		if (de->d_name[0] == '.' || stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+			free(dir);
+			continue;
+		}
+		expect_path = gm_xasprintf("%s/expect", dir);
+		expect = tfs_read(expect_path);
+		want = atoi(expect);
+		nl = strchr(expect, '\n');
+		assert_non_null(nl);
+		if (strchr(nl + 1, '\n'))
+			*strchr(nl + 1, '\n') = '\0';
+		rc = pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s/migrations' up", pgt_bin(), db, dir);
+		if (rc != want || !strstr(err, nl + 1))
+			fail_msg("%s: exit %d (want %d), stderr:\n%s\nwanted: %s", de->d_name, rc, want, err, nl + 1);
+		/* One line first: the message, compiler style or prefixed. */
+		assert_true(strncmp(err, "garage-migrate: ", 16) == 0 || strstr(err, ": error: ") < strchr(err, '\n'));
+		assert_untouched(c, de->d_name);
+		free(out);
+		free(err);
+		free(expect);
+		free(expect_path);
+		free(dir);
+		cases++;
+	}
+	closedir(d);
+	assert_true(cases >= 18);
+	PQfinish(c);
+	free(db);
+	free(root);
+}
+
+static void test_missing_folder_and_crlf(void **state)
+{
+	char *db = pgt_create_db("gm_bad_misc"), *dir = tfs_tempdir(), *out, *err, *a, *b;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s/nope' up", pgt_bin(), db, dir), 6);
+	assert_contains(err, "/nope: error: cannot open migrations folder: No such file or directory");
+	free(out);
+	free(err);
+	assert_untouched(c, "missing folder");
+
+	/* CRLF works, and checksums like LF. */
+	tfs_write(dir, "0001_crlf.sql", "-- garage:up\r\nCREATE TABLE a (id int);\r\n-- garage:down\r\nDROP TABLE a;\r\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	a = pgt_value(c, "SELECT checksum FROM garage_migrate.schema_history WHERE version = 1");
+	tfs_write(dir, "0001_crlf.sql", "-- garage:up\nCREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list --format json"), 0);
+	b = gm_xasprintf("\"checksum\":\"%s\",\"applied_checksum\":\"%s\"", a, a);
+	assert_contains(out, b);
+	free(a);
+	free(b);
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* Runs cmd and fails when the secret shows up in anything it printed. */
+static void no_secret(const char *secret, int want, const char *fmt, ...)
+{
+	struct gm_strbuf cmd = GM_STRBUF_INIT;
+	char *out, *err;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&cmd, fmt, ap);
+	va_end(ap);
+	rc = pgt_run(&out, &err, "%s", cmd.buf);
+	if (rc != want)
+		fail_msg("%s: exit %d, want %d\n%s%s", cmd.buf, rc, want, out, err);
+	assert_not_contains(out, secret);
+	assert_not_contains(err, secret);
+	free(out);
+	free(err);
+	gm_strbuf_release(&cmd);
+}
+
+static void test_no_secret_ever_printed(void **state)
+{
+	char *db = pgt_create_db("gm_secrets"), *dir = tfs_tempdir(), *pgpass;
+	const char *bin = pgt_bin(), *root = pgt_root();
+	const char *port = getenv("PGPORT");
+
+	(void)state;
+	/* In a URL: on a failed connection and on every successful command. */
+	no_secret("UrlS3cret", 3, "%s -d 'postgresql://postgres:UrlS3cret@127.0.0.1:%s/no_such_db' up", bin, port);
+	no_secret("UrlS3cret", 3, "%s -d 'host=127.0.0.1 port=1 dbname=x password=UrlS3cret' list", bin);
+	no_secret("UrlS3cret", 0, "%s -d 'postgresql://postgres:UrlS3cret@127.0.0.1:%s/%s' -m '%s/migrations' up", bin, port, db, root);
+	no_secret("UrlS3cret", 0, "%s -d 'postgresql://postgres:UrlS3cret@127.0.0.1:%s/%s' -m '%s/migrations' list --format json", bin, port, db, root);
+	no_secret("UrlS3cret", 0, "%s -d 'postgresql://postgres:UrlS3cret@127.0.0.1:%s/%s' -m '%s/migrations' verify --snapshot '%s/schema/snapshot.yaml'",
+		  bin, port, db, root, root);
+	no_secret("UrlS3cret", 0, "%s -d 'postgresql://postgres:UrlS3cret@127.0.0.1:%s/%s' log", bin, port, db);
+	no_secret("UrlS3cret", 0, "%s -d 'postgresql://postgres:UrlS3cret@127.0.0.1:%s/%s' -m '%s/migrations' rollback --dry-run", bin, port, db, root);
+	/* In PGPASSWORD and in a password file. */
+	no_secret("EnvS3cret", 3, "PGPASSWORD=EnvS3cret %s -d 'dbname=no_such_db' up", bin);
+	pgpass = gm_xasprintf("%s/pgpass", dir);
+	tfs_write(dir, "pgpass", "*:*:*:*:FileS3cret\n");
+	assert_int_equal(chmod(pgpass, 0600), 0);
+	no_secret("FileS3cret", 3, "PGPASSFILE='%s' %s -d 'host=127.0.0.1 port=%s dbname=no_such_db' up", pgpass, bin, port);
+	free(pgpass);
+	/* A malformed URL does not echo it either. */
+	no_secret("BadS3cret", 3, "%s -d 'postgresql://u:BadS3cret@host:notaport/db' up", bin);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_missing_folder_and_crlf),
+		cmocka_unit_test(test_no_secret_ever_printed),
+	};
+	return cmocka_run_group_tests_name("bad input and secrets", tests, NULL, NULL);
+}
