@@ -3,6 +3,8 @@
 #   make               build build/garage-migrate
 #   make check         unit + integration tests (starts a throwaway PostgreSQL)
 #   make check-asan    the same tests under AddressSanitizer + UBSan
+#   make check-valgrind  the same tests with every command under valgrind
+#   make check-long    slow tests: huge files, crash loops
 #   make demo          throwaway PostgreSQL in .demo/, then up and list
 #   make snapshot      regenerate schema/snapshot.yaml from the migrations
 #   make fuzz          libFuzzer on the SQL, YAML and snapshot readers (FUZZ_SECONDS each)
@@ -55,7 +57,7 @@ IT_BIN = $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 TEST_COMMON_OBJ = $(TEST_COMMON:%.c=$(BUILD)/%.o)
 IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o) $(TEST_COMMON_OBJ)
 
-.PHONY: all deps check check-unit check-integration check-asan demo demo-stop snapshot fuzz \
+.PHONY: all deps check check-unit check-integration check-asan check-valgrind check-long demo demo-stop snapshot fuzz \
 	install uninstall clean lint
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -99,6 +101,28 @@ check-integration: $(BIN) $(IT_BIN)
 
 check-asan: deps
 	@$(MAKE) --no-print-directory SANITIZE=1 check-unit check-integration
+
+# The suite under valgrind: unit tests, and every command the integration
+# tests run (memory errors and definite or indirect leaks fail the test).
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+	   --errors-for-leak-kinds=definite,indirect
+check-valgrind: deps
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(BIN) $(IT_BIN)
+	@GM_TEST_RUNNER="$(VALGRIND)" scripts/run-tests.sh unit-valgrind $(UNIT_BIN)
+	@GM_BIN=$(abspath scripts/valgrind-bin.sh) GM_ROOT=$(CURDIR) scripts/with-postgres.sh \
+		scripts/run-tests.sh integration-valgrind $(IT_BIN)
+
+# Slow tests, not in make check: huge migration files and crash loops.
+LONG_SRC = $(wildcard tests/long/lt_*.c)
+LONG_BIN = $(LONG_SRC:tests/long/%.c=$(BUILD)/tests/%)
+$(BUILD)/tests/lt_%: $(BUILD)/tests/long/lt_%.o $(IT_HELPER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(IT_HELPER_OBJ) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/tests/long/%.o: ALL_CFLAGS += -Itests/integration
+
+check-long: deps
+	@$(MAKE) --no-print-directory $(BIN) $(LONG_BIN)
+	@GM_BIN=$(abspath $(BIN)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh scripts/run-tests.sh long $(LONG_BIN)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

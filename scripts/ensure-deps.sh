@@ -19,6 +19,7 @@ have_pc libcrypto || missing+=(libssl-dev)
 have_pc cmocka || missing+=(libcmocka-dev)
 "$(dirname "$0")/pg-bindir.sh" >/dev/null 2>&1 || missing+=(postgresql)
 have_cmd pgbouncer || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+have_cmd valgrind || missing+=(valgrind)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -10,7 +10,8 @@ passed=0; failed=0; broken=()
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 for t in "$@"; do
 	echo "== $(basename "$t")"
-	"$t" 2>&1 | tee "$out"
+	# GM_TEST_RUNNER (say valgrind) runs each binary when set.
+	${GM_TEST_RUNNER:-} "$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	# A binary may run several groups: add up every group's summary.
 	run=$(sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' "$out" | awk '{s += $1} END {if (NR) print s}')
