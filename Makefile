@@ -148,7 +148,9 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_entry.c $(LIB_SRC) $(wildcard include
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ifuzz \
 		$(PKG_CFLAGS) -o $@ $< fuzz/fuzz_entry.c $(LIB_SRC) $(PKG_LIBS)
 
-fuzz: deps $(FUZZ_BIN)
+fuzz:
+	@scripts/ensure-deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 lint:

@@ -21,6 +21,15 @@ have_pc cmocka || missing+=(libcmocka-dev)
 have_cmd pgbouncer || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 have_cmd valgrind || missing+=(valgrind)
 
+# make fuzz also needs clang with its libFuzzer runtime.
+if [ "${1:-}" = fuzz ]; then
+	have_cmd clang || missing+=(clang)
+	probe=$(mktemp -d)
+	printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' >"$probe/f.c"
+	have_cmd clang && clang -fsanitize=fuzzer "$probe/f.c" -o "$probe/f" >/dev/null 2>&1 || missing+=(libclang-rt-14-dev)
+	rm -rf "$probe"
+fi
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 line="apt-get install -y --no-install-recommends ${missing[*]}"
