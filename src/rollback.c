@@ -24,6 +24,10 @@
 /* Raised by the re-check when another run rolled the migration back (or
  * changed its row) while we waited for the lock. */
 #define SQLSTATE_NOT_APPLIED "GMA02"
+/* Raised when another run applied a migration after the plan was made:
+ * the step is no longer the newest, and rolling it back would pull it out
+ * from under later ones. */
+#define SQLSTATE_NOT_NEWEST "GMA05"
 
 static double now_ms(void)
 {
@@ -220,15 +224,26 @@ static struct gm_error *rollback_one(struct gm_db *db, const struct gm_status_it
 	gm_script_ours(&s1, 3,
 		"DO $gm$BEGIN IF NOT EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE
 		" WHERE version = %llu AND checksum = '%s') THEN RAISE EXCEPTION USING ERRCODE = '"
-		SQLSTATE_NOT_APPLIED "', MESSAGE = 'no longer applied'; END IF; END$gm$;\n"
+		SQLSTATE_NOT_APPLIED "', MESSAGE = 'no longer applied'; END IF;"
+		" IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " WHERE applied_seq >"
+		" (SELECT applied_seq FROM " GM_HISTORY_TABLE " WHERE version = %llu)) THEN"
+		" RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_NOT_NEWEST "', MESSAGE = 'not the newest'; END IF;"
+		" END$gm$;\n"
 		GM_HISTORY_MARK_T0 ";\n%s;\n",
-		it->version, it->a->checksum, GM_GUARD_SNAPSHOT_SQL);
+		it->version, it->a->checksum, it->version, GM_GUARD_SNAPSHOT_SQL);
 	gm_script_run(db, &s1, &o1);
 	if (o1.error && gm_sqlstate_is(o1.error, SQLSTATE_NOT_APPLIED)) {
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		res->skipped++;
 		emit(o, GM_RB_SKIPPED, it, now_ms() - t0, NULL);
 		err = NULL;
+		goto done;
+	}
+	if (o1.error && gm_sqlstate_is(o1.error, SQLSTATE_NOT_NEWEST)) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		err = gm_error_at(GM_ERR_DRIFT, it->m->path, 0, 0,
+			"not rolled back: another garage-migrate run applied migrations after this rollback was planned");
+		gm_error_advise(err, "look at garage-migrate list, then run the rollback again");
 		goto done;
 	}
 	if (o1.error) {

@@ -121,6 +121,9 @@ static void test_yaml_round_trip(void **state)
 	good_schema(&a);
 	gm_model_add(&a, "function public.f(x integer)", "definition", "CREATE FUNCTION\n\tSELECT 'a: b # c'\x01");
 	gm_model_add(&a, "table public.we:ird key", "row_security", "enabled");
+	/* Characters YAML folds or refuses raw (found by fuzzing): NEL, a C1
+	 * control, LINE and PARAGRAPH SEPARATOR, U+FFFE. */
+	gm_model_add(&a, "table public.odd", "note", "a\xc2\x85" "b\xc2\x9f" "c\xe2\x80\xa8" "d\xe2\x80\xa9" "e\xef\xbf\xbe" "\x7f");
 	gm_model_sort(&a);
 	gm_model_to_yaml(&a, &y1);
 	err = gm_model_from_yaml("snap.yaml", y1.buf, y1.len, &b);
@@ -136,6 +139,7 @@ static void test_yaml_round_trip(void **state)
 	gm_model_to_yaml(&b, &y2);
 	assert_string_equal(y1.buf, y2.buf);	/* deterministic */
 	assert_non_null(strstr(y1.buf, "\n  table public.orders column note:\n    default: \"'it''s \\\"x\\\"\\\\n'::text\"\n"));
+	assert_non_null(strstr(y1.buf, "note: \"a\\u0085b\\u009fc\\u2028d\\u2029e\\ufffe\\u007f\"\n"));
 	gm_strbuf_release(&y1);
 	gm_strbuf_release(&y2);
 	gm_model_release(&a);
