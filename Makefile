@@ -5,6 +5,7 @@
 #   make check-asan    the same tests under AddressSanitizer + UBSan
 #   make check-valgrind  the same tests with every command under valgrind
 #   make check-long    slow tests: huge files, crash loops
+#   make bench         benchmark against psql (BENCH_RUNS runs each)
 #   make demo          throwaway PostgreSQL in .demo/, then up and list
 #   make snapshot      regenerate schema/snapshot.yaml from the migrations
 #   make fuzz          libFuzzer on the SQL, YAML and snapshot readers (FUZZ_SECONDS each)
@@ -57,7 +58,7 @@ IT_BIN = $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 TEST_COMMON_OBJ = $(TEST_COMMON:%.c=$(BUILD)/%.o)
 IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o) $(TEST_COMMON_OBJ)
 
-.PHONY: all deps check check-unit check-integration check-asan check-valgrind check-long demo demo-stop snapshot fuzz \
+.PHONY: all deps check check-unit check-integration check-asan check-valgrind check-long bench demo demo-stop snapshot fuzz \
 	install uninstall clean lint
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -123,6 +124,13 @@ $(BUILD)/tests/long/%.o: ALL_CFLAGS += -Itests/integration
 check-long: deps
 	@$(MAKE) --no-print-directory $(BIN) $(LONG_BIN)
 	@GM_BIN=$(abspath $(BIN)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh scripts/run-tests.sh long $(LONG_BIN)
+
+# Benchmarks (bench/README.md): garage-migrate against psql, medians and
+# ratios; BENCH_RUNS runs each.  Not a test.
+BENCH_RUNS ?= 7
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/with-postgres.sh bench/bench.sh $(abspath $(BIN)) $(BENCH_RUNS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -10,6 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 failed=0
 for t in "$@"; do
 	corpus="$root/build/fuzz/corpus/$t" crashes="$root/build/fuzz/crashes/$t"
+	rm -rf "$crashes"
 	mkdir -p "$corpus" "$crashes"
 	log="$root/build/fuzz/$t.log"
 	echo "== fuzz_$t for ${seconds}s"

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# usage: scripts/with-postgres.sh bench/bench.sh BINARY [RUNS]
+# (or: make bench).  Measures garage-migrate against psql on the throwaway
+# server with-postgres.sh started, and prints medians over RUNS runs, each
+# as a ratio against a baseline measured in the same run.  See
+# bench/README.md for what each row means.
+set -euo pipefail
+bin=$1 runs=${2:-7}
+root=$(cd "$(dirname "$0")/.." && pwd)
+psql=$("$root/scripts/pg-bindir.sh")/psql
+pgbench=$("$root/scripts/pg-bindir.sh")/pgbench
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export PGDATABASE=postgres
+
+q() { "$psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+# Called in $(...): a counter would not survive the subshell.
+fresh_db() { local d; d=bench_$(date +%s%N); q -d postgres -c "CREATE DATABASE $d" >/dev/null; echo "$d"; }
+now_ns() { date +%s%N; }
+# time_ms CMD...: wall-clock milliseconds of one run (output discarded).
+time_ms() {
+	local t0 t1
+	t0=$(now_ns); "$@" >/dev/null 2>&1; t1=$(now_ns)
+	echo $(( (t1 - t0) / 1000 ))	# microseconds
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+row() {	# row LABEL TOOL_US BASE_US BASE_LABEL
+	awk -v l="$1" -v t="$2" -v b="$3" -v bl="$4" 'BEGIN {
+		printf "%-44s %10.2f ms %10.2f ms %7.3fx  (vs %s)\n", l, t / 1000, b / 1000, t / b, bl }'
+}
+
+# The SQL of a migrations folder, as psql would run it: what up --dry-run
+# prints (header lines are comments), once whole and once with a
+# transaction per migration.
+sql_of() {	# sql_of DIR OUT_ONE OUT_EACH
+	local db; db=$(fresh_db)
+	"$bin" -d "dbname=$db" -m "$1" up --dry-run | grep -v '^-- dry run' >"$2"
+	awk '/^-- .* \(would run in/ { if (open) print "COMMIT;"; print "BEGIN;"; open = 1; next }
+	     { print } END { if (open) print "COMMIT;" }' "$2" >"$3"
+}
+
+compare_up() {	# compare_up LABEL DIR
+	local label=$1 dir=$2 one=$work/one.sql each=$work/each.sql t_gm=() t_one=() t_each=() db k
+	sql_of "$dir" "$one" "$each"
+	for k in $(seq "$runs"); do
+		db=$(fresh_db); t_gm+=("$(time_ms "$bin" -d "dbname=$db" -m "$dir" up)")
+		db=$(fresh_db); t_one+=("$(time_ms q -1 -d "$db" -f "$one")")
+		db=$(fresh_db); t_each+=("$(time_ms q -d "$db" -f "$each")")
+	done
+	local gm one_m each_m
+	gm=$(printf '%s\n' "${t_gm[@]}" | median)
+	one_m=$(printf '%s\n' "${t_one[@]}" | median)
+	each_m=$(printf '%s\n' "${t_each[@]}" | median)
+	row "$label: up" "$gm" "$one_m" "psql -1 -f, the floor"
+	row "$label: up" "$gm" "$each_m" "psql, a transaction per file"
+	row "$label: psql, a transaction per file" "$each_m" "$one_m" "psql -1 -f"
+}
+
+printf '%-44s %13s %13s %8s\n' "scenario (median of $runs runs)" "measured" "baseline" "ratio"
+
+# 1. The project's migrations.
+compare_up "1. project migrations (8)" "$root/migrations"
+
+# 2. A thousand small migrations.
+small=$work/small; mkdir -p "$small"
+for i in $(seq 1 1000); do printf 'CREATE TABLE t_%04d (id int);\n' "$i" >"$small/$(printf '%04d' "$i")_t.sql"; done
+compare_up "2. 1,000 small migrations" "$small"
+
+# 3. list and verify with 1,000 applied, against one psql query.
+db=$(fresh_db)
+"$bin" -d "dbname=$db" -m "$small" up >/dev/null
+"$bin" -d "dbname=$db" dump --output "$work/snap.yaml" 2>/dev/null
+t_list=() t_verify=() t_psql=()
+for k in $(seq "$runs"); do
+	t_list+=("$(time_ms "$bin" -d "dbname=$db" -m "$small" list)")
+	t_verify+=("$(time_ms "$bin" -d "dbname=$db" -m "$small" verify --snapshot "$work/snap.yaml")")
+	t_psql+=("$(time_ms q -d "$db" -c 'SELECT 1')")
+done
+p=$(printf '%s\n' "${t_psql[@]}" | median)
+row "3. list, 1,000 applied" "$(printf '%s\n' "${t_list[@]}" | median)" "$p" "psql -c 'SELECT 1'"
+row "3. verify, 1,000 applied (1,000 tables)" "$(printf '%s\n' "${t_verify[@]}" | median)" "$p" "psql -c 'SELECT 1'"
+
+# 4. Round trips: every statement message the server logs for one up of
+# the 1,000 small migrations (simple queries log once per round trip).
+db=$(fresh_db)
+PGAPPNAME=gm-bench-rt PGOPTIONS='-c log_statement=all' "$bin" -d "dbname=$db" -m "$small" up >/dev/null
+rt=$(grep -cE '\] gm-bench-rt LOG:  (statement|execute [^:]*):' "$GM_TEST_SERVER_LOG" || true)
+awk -v rt="$rt" 'BEGIN { printf "%-44s %10d    %10d    %7.3f   (round trips per migration, %d for setup)\n",
+	"4. round trips for 1,000 migrations", rt, 1000, (rt - 2) / 1000, 2 }'
+
+# 5. The schema's own cost: tenant-scoped reads through RLS, as an
+# application role, against the same reads filtered by hand as the owner.
+db=$(fresh_db)
+"$bin" -d "dbname=$db" -m "$root/migrations" up >/dev/null
+q -d "$db" >/dev/null <<'SQL'
+INSERT INTO organizations (id, name)
+  SELECT ('00000000-0000-0000-0000-' || lpad(n::text, 12, '0'))::uuid, 'org ' || n FROM generate_series(1, 500) n;
+INSERT INTO users (id, email) VALUES ('00000000-0000-0000-0000-00000000bbbb', 'bench@example.com');
+INSERT INTO custom_agent_orders (title, description, requirements, use_case, complexity, agent_config,
+    tools_config, organization_id, created_by_id, status)
+  SELECT 'order ' || n, 'd', '{}', 'u', 'SIMPLE', '{}', '{}',
+         ('00000000-0000-0000-0000-' || lpad((1 + n % 500)::text, 12, '0'))::uuid,
+         '00000000-0000-0000-0000-00000000bbbb', (ARRAY['DRAFT', 'SUBMITTED', 'COMPLETED'])[1 + n % 3]::"OrderStatus"
+  FROM generate_series(1, 1000000) n;
+INSERT INTO build_logs (order_id, stage, message) SELECT id, 'build', 'log' FROM custom_agent_orders;
+VACUUM ANALYZE custom_agent_orders;
+VACUUM ANALYZE build_logs;
+DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bench_app') THEN
+  CREATE ROLE bench_app LOGIN NOBYPASSRLS; END IF; END $$;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO bench_app;
+SQL
+cat >"$work/orders_rls.sql" <<'SQL'
+\set n random(1, 500)
+BEGIN;
+SELECT set_config('app.current_org_id', '00000000-0000-0000-0000-' || lpad(:n::text, 12, '0'), true);
+SELECT count(*) FROM custom_agent_orders WHERE status = 'DRAFT';
+COMMIT;
+SQL
+cat >"$work/orders_hand.sql" <<'SQL'
+\set n random(1, 500)
+SELECT count(*) FROM custom_agent_orders WHERE status = 'DRAFT'
+  AND organization_id = ('00000000-0000-0000-0000-' || lpad(:n::text, 12, '0'))::uuid;
+SQL
+cat >"$work/logs_rls.sql" <<'SQL'
+\set n random(1, 500)
+BEGIN;
+SELECT set_config('app.current_org_id', '00000000-0000-0000-0000-' || lpad(:n::text, 12, '0'), true);
+SELECT count(*) FROM build_logs;
+COMMIT;
+SQL
+cat >"$work/logs_hand.sql" <<'SQL'
+\set n random(1, 500)
+SELECT count(*) FROM build_logs b JOIN custom_agent_orders o ON o.id = b.order_id
+  WHERE o.organization_id = ('00000000-0000-0000-0000-' || lpad(:n::text, 12, '0'))::uuid;
+SQL
+tps() {	# tps USER SCRIPT -> transactions per second, median of 3 runs of 5 s
+	local k out=()
+	for k in 1 2 3; do
+		out+=("$("$pgbench" -n -c 2 -j 2 -T 5 -U "$1" -f "$2" "$db" 2>/dev/null |
+			sed -n 's/^tps = \([0-9.]*\).*/\1/p')")
+	done
+	printf '%s\n' "${out[@]}" | median
+}
+for what in orders logs; do
+	rls=$(tps bench_app "$work/${what}_rls.sql")
+	hand=$(tps postgres "$work/${what}_hand.sql")
+	# Latency ratio = inverse of the throughput ratio.
+	awk -v l="5. $what of one tenant, via RLS" -v r="$rls" -v h="$hand" 'BEGIN {
+		printf "%-44s %10.2f ms %10.2f ms %7.3fx  (vs the owner filtering by hand)\n", l, 2000 / r, 2000 / h, h / r }'
+done
+echo
+echo "EXPLAIN of the tenant-scoped read of orders, as the application role:"
+q -d "$db" <<SQL
+SET ROLE bench_app;
+BEGIN;
+SELECT set_config('app.current_org_id', '00000000-0000-0000-0000-000000000007', true) \gset
+EXPLAIN (COSTS OFF) SELECT count(*) FROM custom_agent_orders WHERE status = 'DRAFT';
+EXPLAIN (COSTS OFF) SELECT count(*) FROM build_logs;
+COMMIT;
+SQL
