@@ -62,7 +62,7 @@ long long gm_history_lock_key(void);
 /* Appends to sql the statements that record m as applied (history row and
  * audit entry), to run in m's own transaction.  action is "up", or
  * "baseline" for a migration marked applied without running it. */
-#define GM_HISTORY_RECORD_STMTS 2
+#define GM_HISTORY_RECORD_STMTS 1
 void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 			       const struct gm_migration *m, const char *action,
 			       const char *os_user);

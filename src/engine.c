@@ -214,11 +214,13 @@ static void script_migration(struct gm_script *sc, struct gm_db *db,
 {
 	struct gm_strbuf rec = GM_STRBUF_INIT;
 
-	gm_script_ours(sc, 2,
+	/* The re-check under the lock, and the mark the recorded duration is
+	 * measured from, in one statement. */
+	gm_script_ours(sc, 1,
 		"DO $gm$BEGIN IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " WHERE version = %llu)"
 		" THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_ALREADY_APPLIED "',"
-		" MESSAGE = 'already applied'; END IF; END$gm$;\n"
-		GM_HISTORY_MARK_T0 ";\n",
+		" MESSAGE = 'already applied'; END IF;"
+		" PERFORM set_config('garage_migrate.t0', clock_timestamp()::text, true); END$gm$;\n",
 		m->version);
 	gm_script_section(sc, m, &m->up);
 	gm_history_add_record_sql(db, &rec, m, "up", os_user);

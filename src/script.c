@@ -78,19 +78,22 @@ void gm_script_release(struct gm_script *sc)
 
 void gm_script_begin(struct gm_script *sc, const struct gm_db *db, const struct gm_txn_limits *lim)
 {
+	/* Every statement costs server time, so the settings ride along with
+	 * the lock: a target list is evaluated left to right, so the wait
+	 * bound is set before the lock is asked for. */
 	gm_script_ours(sc, 1, "BEGIN;\n");
-	if (db->server_version >= 140000)
-		gm_script_ours(sc, 1, "SELECT set_config('client_connection_check_interval', '1s', true);\n");
-	gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true);\n",
-		       lim->wait_timeout ? lim->wait_timeout : GM_DEFAULT_WAIT_TIMEOUT);
-	gm_script_ours(sc, 1, "SELECT pg_advisory_xact_lock(%lld);\n", gm_history_lock_key());
+	gm_script_ours(sc, 1, "SELECT %sset_config('lock_timeout', '%s', true), pg_advisory_xact_lock(%lld);\n",
+		       db->server_version >= 140000 ? "set_config('client_connection_check_interval', '1s', true), " : "",
+		       lim->wait_timeout ? lim->wait_timeout : GM_DEFAULT_WAIT_TIMEOUT, gm_history_lock_key());
 	sc->segs[sc->nsegs - 1].is_lock = 1;
 	/* Timeouts are set after the lock: they bound the migration's
 	 * statements, not the wait for another run. */
-	gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true);\n",
-		       lim->lock_timeout ? lim->lock_timeout : "0");
 	if (lim->statement_timeout)
-		gm_script_ours(sc, 1, "SELECT set_config('statement_timeout', '%s', true);\n", lim->statement_timeout);
+		gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true), set_config('statement_timeout', '%s', true);\n",
+			       lim->lock_timeout ? lim->lock_timeout : "0", lim->statement_timeout);
+	else
+		gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true);\n",
+			       lim->lock_timeout ? lim->lock_timeout : "0");
 }
 
 static void keep(PGresult **slot, PGresult *r)
