@@ -26,6 +26,23 @@ int gm_cli_global_opt(struct gm_cli *cli, int c, const char *arg)
 	}
 }
 
+int gm_cli_limits_opt(struct gm_txn_limits *lim, int c, const char *arg)
+{
+	switch (c) {
+	case GM_OPT_LOCK_TIMEOUT:
+		lim->lock_timeout = arg;
+		return 1;
+	case GM_OPT_STATEMENT_TIMEOUT:
+		lim->statement_timeout = arg;
+		return 1;
+	case GM_OPT_WAIT_TIMEOUT:
+		lim->wait_timeout = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int gm_cli_help(const char *text)
 {
 	fputs(text, stdout);

@@ -8,6 +8,7 @@
 #include "gm_db.h"
 #include "gm_error.h"
 #include "gm_migration.h"
+#include "gm_script.h"
 
 #define GM_VERSION "0.1.0"
 
@@ -32,6 +33,21 @@ struct gm_cli {
 	"                          files and .pgpass)\n"                                  \
 	"  -m, --migrations DIR    migrations folder (default: ./migrations)\n"           \
 	"  -h, --help              show this help\n"
+
+/* The bounds of migration transactions, for up and rollback. */
+enum { GM_OPT_LOCK_TIMEOUT = 1000, GM_OPT_STATEMENT_TIMEOUT, GM_OPT_WAIT_TIMEOUT };
+#define GM_LIMITS_LONGOPTS                                                              \
+	{ "lock-timeout", required_argument, NULL, GM_OPT_LOCK_TIMEOUT },               \
+	{ "statement-timeout", required_argument, NULL, GM_OPT_STATEMENT_TIMEOUT },     \
+	{ "wait-timeout", required_argument, NULL, GM_OPT_WAIT_TIMEOUT }
+#define GM_LIMITS_HELP                                                                    \
+	"      --lock-timeout T        bound each statement's wait for a lock (5s, 500ms)\n"  \
+	"      --statement-timeout T   bound each statement's run time\n"                     \
+	"      --wait-timeout T        bound the wait for another garage-migrate run\n"        \
+	"                              (default: " GM_DEFAULT_WAIT_TIMEOUT ")\n"
+struct gm_txn_limits;
+/* Handles a limits option; returns 1 when c was one. */
+int gm_cli_limits_opt(struct gm_txn_limits *lim, int c, const char *arg);
 
 /* Handles a global option; returns 1 when c was one. */
 int gm_cli_global_opt(struct gm_cli *cli, int c, const char *arg);

@@ -26,10 +26,7 @@ static const char rollback_usage[] =
 	"                              (VERSION stays applied; 0 rolls back all)\n"
 	"      --dry-run               print the plan and the SQL; change nothing\n"
 	"      --allow-data-loss       drop tables and columns even when they hold data\n"
-	"      --lock-timeout T        bound each statement's wait for a lock (5s, 500ms)\n"
-	"      --statement-timeout T   bound each statement's run time\n"
-	"      --wait-timeout T        bound the wait for another garage-migrate run\n"
-	"                              (default: " GM_DEFAULT_WAIT_TIMEOUT ")\n" GM_GLOBAL_HELP;
+	GM_LIMITS_HELP GM_GLOBAL_HELP;
 
 static void on_event(void *ctx, const struct gm_rollback_event *ev)
 {
@@ -58,7 +55,7 @@ static void on_event(void *ctx, const struct gm_rollback_event *ev)
 	fflush(stdout);
 }
 
-enum { OPT_STEPS = 256, OPT_TO, OPT_DRY_RUN, OPT_ALLOW, OPT_LOCK, OPT_STMT, OPT_WAIT };
+enum { OPT_STEPS = 256, OPT_TO, OPT_DRY_RUN, OPT_ALLOW };
 
 int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 {
@@ -68,9 +65,7 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "allow-data-loss", no_argument, NULL, OPT_ALLOW },
-		{ "lock-timeout", required_argument, NULL, OPT_LOCK },
-		{ "statement-timeout", required_argument, NULL, OPT_STMT },
-		{ "wait-timeout", required_argument, NULL, OPT_WAIT },
+		GM_LIMITS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_rollback_opts o;
@@ -82,7 +77,7 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 
 	memset(&o, 0, sizeof(o));
 	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
-		if (gm_cli_global_opt(cli, c, optarg))
+		if (gm_cli_global_opt(cli, c, optarg) || gm_cli_limits_opt(&o.limits, c, optarg))
 			continue;
 		switch (c) {
 		case 'h':
@@ -101,15 +96,6 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 			break;
 		case OPT_ALLOW:
 			o.allow_data_loss = 1;
-			break;
-		case OPT_LOCK:
-			o.limits.lock_timeout = optarg;
-			break;
-		case OPT_STMT:
-			o.limits.statement_timeout = optarg;
-			break;
-		case OPT_WAIT:
-			o.limits.wait_timeout = optarg;
 			break;
 		default:
 			return gm_cli_usage_error("rollback", "unknown or incomplete option '%s'", argv[optind - 1]);

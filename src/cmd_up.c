@@ -19,10 +19,7 @@ static const char up_usage[] =
 	"      --single-transaction    apply the whole run in one transaction\n"
 	"      --out-of-order          also apply pending migrations older than the\n"
 	"                              newest applied one\n"
-	"      --lock-timeout T        bound each statement's wait for a lock (5s, 500ms)\n"
-	"      --statement-timeout T   bound each statement's run time\n"
-	"      --wait-timeout T        bound the wait for another garage-migrate run\n"
-	"                              (default: " GM_DEFAULT_WAIT_TIMEOUT ")\n" GM_GLOBAL_HELP;
+	GM_LIMITS_HELP GM_GLOBAL_HELP;
 
 static void on_event(void *ctx, const struct gm_up_event *ev)
 {
@@ -46,7 +43,7 @@ static void on_event(void *ctx, const struct gm_up_event *ev)
 	fflush(stdout);
 }
 
-enum { OPT_DRY_RUN = 256, OPT_TO, OPT_SINGLE, OPT_OOO, OPT_LOCK, OPT_STMT, OPT_WAIT };
+enum { OPT_DRY_RUN = 256, OPT_TO, OPT_SINGLE, OPT_OOO };
 
 int cmd_up(int argc, char **argv, struct gm_cli *cli)
 {
@@ -56,9 +53,7 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "single-transaction", no_argument, NULL, OPT_SINGLE },
 		{ "out-of-order", no_argument, NULL, OPT_OOO },
-		{ "lock-timeout", required_argument, NULL, OPT_LOCK },
-		{ "statement-timeout", required_argument, NULL, OPT_STMT },
-		{ "wait-timeout", required_argument, NULL, OPT_WAIT },
+		GM_LIMITS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_up_opts o;
@@ -70,7 +65,7 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 
 	memset(&o, 0, sizeof(o));
 	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
-		if (gm_cli_global_opt(cli, c, optarg))
+		if (gm_cli_global_opt(cli, c, optarg) || gm_cli_limits_opt(&o.limits, c, optarg))
 			continue;
 		switch (c) {
 		case 'h':
@@ -88,15 +83,6 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 			break;
 		case OPT_OOO:
 			o.allow_out_of_order = 1;
-			break;
-		case OPT_LOCK:
-			o.limits.lock_timeout = optarg;
-			break;
-		case OPT_STMT:
-			o.limits.statement_timeout = optarg;
-			break;
-		case OPT_WAIT:
-			o.limits.wait_timeout = optarg;
 			break;
 		default:
 			return gm_cli_usage_error("up", "unknown or incomplete option '%s'", argv[optind - 1]);
