@@ -247,49 +247,49 @@ static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc
 	return err;
 }
 
+/* One transactional migration in one round trip; *skipped when another
+ * run applied it first. */
+static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m, int ensure_history,
+				  const struct gm_up_opts *o, int *skipped)
+{
+	struct gm_script sc = GM_SCRIPT_INIT;
+	struct gm_outcome oc;
+	struct gm_error *err = NULL;
+
+	*skipped = 0;
+	gm_script_begin(&sc, db, &o->limits);
+	if (ensure_history)
+		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
+	script_migration(&sc, db, m, o->os_user);
+	gm_script_ours(&sc, 1, "COMMIT;\n");
+	gm_script_run(db, &sc, &oc);
+	if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED)) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		*skipped = 1;
+	} else if (oc.error) {
+		err = fail_script(db, &sc, &oc, o);
+	}
+	gm_outcome_release(&oc);
+	gm_script_release(&sc);
+	return err;
+}
+
 static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration **todo, size_t n,
 				   int history_exists, const struct gm_up_opts *o, struct gm_up_result *res)
 {
 	size_t k;
 
 	for (k = 0; k < n; k++) {
-		struct gm_script sc = GM_SCRIPT_INIT;
-		struct gm_outcome oc;
-		struct gm_error *err = NULL;
 		double t0 = now_ms();
+		int ensure = k == 0 && !history_exists, skipped = 0;
+		struct gm_error *err = todo[k]->transactional
+			? apply_one(db, todo[k], ensure, o, &skipped)
+			: gm_notx_apply(db, todo[k], ensure, o, &skipped);
 
-		if (!todo[k]->transactional) {
-			int skipped = 0;
-			err = gm_notx_apply(db, todo[k], k == 0 && !history_exists, o, &skipped);
-			if (!err) {
-				skipped ? res->skipped++ : res->applied++;
-				emit(o, skipped ? GM_UP_SKIPPED : GM_UP_APPLIED, todo[k], now_ms() - t0);
-			}
-			gm_script_release(&sc);
-			if (err)
-				return err;
-			continue;
-		}
-		gm_script_begin(&sc, db, &o->limits);
-		if (k == 0 && !history_exists)
-			gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
-		script_migration(&sc, db, todo[k], o->os_user);
-		gm_script_ours(&sc, 1, "COMMIT;\n");
-		gm_script_run(db, &sc, &oc);
-		if (!oc.error) {
-			res->applied++;
-			emit(o, GM_UP_APPLIED, todo[k], now_ms() - t0);
-		} else if (gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED)) {
-			PQclear(PQexec(db->conn, "ROLLBACK"));
-			res->skipped++;
-			emit(o, GM_UP_SKIPPED, todo[k], now_ms() - t0);
-		} else {
-			err = fail_script(db, &sc, &oc, o);
-		}
-		gm_outcome_release(&oc);
-		gm_script_release(&sc);
 		if (err)
 			return err;
+		skipped ? res->skipped++ : res->applied++;
+		emit(o, skipped ? GM_UP_SKIPPED : GM_UP_APPLIED, todo[k], now_ms() - t0);
 	}
 	return NULL;
 }
