@@ -21,6 +21,9 @@
 /* Raised by the re-check when another run applied the migration while we
  * waited for the lock: not a failure, the work is done. */
 #define SQLSTATE_ALREADY_APPLIED "GMA01"
+/* Raised when the migrations below the one being applied are no longer
+ * those the plan saw: up reads the history and plans again. */
+#define SQLSTATE_REPLAN "GMA06"
 
 const char *gm_state_name(enum gm_state s)
 {
@@ -149,26 +152,32 @@ static void emit(const struct gm_up_opts *o, enum gm_up_event_kind kind,
 		o->on_event(o->ctx, &ev);
 }
 
-/* The pending migrations this run applies, in order. */
+/* The pending migrations this run applies, in order, and for each how
+ * many applied migrations lie below it: what it was planned on. */
 static struct gm_error *select_pending(const struct gm_status *st, const struct gm_up_opts *o,
-				       const struct gm_migration ***out, size_t *n)
+				       const struct gm_migration ***out, size_t **below, size_t *n)
 {
 	const struct gm_applied *newest = NULL;
-	size_t k;
+	size_t k, applied = 0;
 
 	for (k = 0; k < st->n; k++)
 		if (st->v[k].a)
 			newest = st->v[k].a;
 	*out = gm_xcalloc(st->n ? st->n : 1, sizeof(**out));
+	*below = gm_xcalloc(st->n ? st->n : 1, sizeof(**below));
 	*n = 0;
 	for (k = 0; k < st->n; k++) {
 		const struct gm_status_item *it = &st->v[k];
+		if (it->a && is_applied(it->a))
+			applied++;
 		if (it->state == GM_STATE_RUNNING) {
 			struct gm_error *err = gm_error_at(GM_ERR_LOCK, it->m ? it->m->path : it->a->script, 0, 0,
 				"another session is applying this migration outside a transaction right now");
 			gm_error_advise(err, "let it finish, then run garage-migrate up again");
 			free(*out);
+			free(*below);
 			*out = NULL;
+			*below = NULL;
 			return err;
 		}
 		/* A failed or interrupted no-transaction migration runs again. */
@@ -182,9 +191,12 @@ static struct gm_error *select_pending(const struct gm_status *st, const struct 
 				newest->version_text, newest->name);
 			gm_error_advise(err, "give it a version after the newest applied one, or pass --out-of-order to apply it anyway");
 			free(*out);
+			free(*below);
 			*out = NULL;
+			*below = NULL;
 			return err;
 		}
+		(*below)[*n] = applied;
 		(*out)[(*n)++] = it->m;
 	}
 	return NULL;
@@ -210,7 +222,7 @@ static struct gm_error *check_opts(const struct gm_migration_set *set, const str
 /* The migration's part of an up script: the re-check under the lock, the
  * duration mark, its up text, and its history row and audit entry. */
 static void script_migration(struct gm_script *sc, struct gm_db *db,
-			     const struct gm_migration *m, const char *os_user)
+			     const struct gm_migration *m, size_t below, const char *os_user)
 {
 	struct gm_strbuf rec = GM_STRBUF_INIT;
 
@@ -220,8 +232,12 @@ static void script_migration(struct gm_script *sc, struct gm_db *db,
 		"DO $gm$BEGIN IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " WHERE version = %llu)"
 		" THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_ALREADY_APPLIED "',"
 		" MESSAGE = 'already applied'; END IF;"
+		/* What lies below must be what the plan saw: another run may
+		 * have rolled back what this migration builds on. */
+		" IF (SELECT count(*) FROM " GM_HISTORY_TABLE " WHERE version < %llu AND status = 'applied') <> %zu"
+		" THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_REPLAN "', MESSAGE = 'history changed'; END IF;"
 		" PERFORM set_config('garage_migrate.t0', clock_timestamp()::text, true); END$gm$;\n",
-		m->version);
+		m->version, m->version, below);
 	gm_script_section(sc, m, &m->up);
 	gm_history_add_record_sql(db, &rec, m, "up", os_user);
 	gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", rec.buf);
@@ -249,8 +265,8 @@ static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc
 
 /* One transactional migration in one round trip; *skipped when another
  * run applied it first. */
-static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m, int ensure_history,
-				  const struct gm_up_opts *o, int *skipped)
+static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m, size_t below,
+				  int ensure_history, const struct gm_up_opts *o, int *skipped, int *replan)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_outcome oc;
@@ -260,12 +276,15 @@ static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m
 	gm_script_begin(&sc, db, &o->limits);
 	if (ensure_history)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
-	script_migration(&sc, db, m, o->os_user);
+	script_migration(&sc, db, m, below, o->os_user);
 	gm_script_ours(&sc, 1, "COMMIT;\n");
 	gm_script_run(db, &sc, &oc);
 	if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED)) {
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		*skipped = 1;
+	} else if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_REPLAN)) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		*replan = 1;
 	} else if (oc.error) {
 		err = fail_script(db, &sc, &oc, o);
 	}
@@ -274,19 +293,21 @@ static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m
 	return err;
 }
 
-static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration **todo, size_t n,
-				   int history_exists, const struct gm_up_opts *o, struct gm_up_result *res)
+static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration **todo, const size_t *below,
+				   size_t n, int history_exists, const struct gm_up_opts *o,
+				   struct gm_up_result *res, int *replan)
 {
 	size_t k;
 
 	for (k = 0; k < n; k++) {
 		double t0 = now_ms();
 		int ensure = k == 0 && !history_exists, skipped = 0;
+		/* Earlier ones of this run are applied too by now. */
 		struct gm_error *err = todo[k]->transactional
-			? apply_one(db, todo[k], ensure, o, &skipped)
+			? apply_one(db, todo[k], below[k] + k, ensure, o, &skipped, replan)
 			: gm_notx_apply(db, todo[k], ensure, o, &skipped);
 
-		if (err)
+		if (err || *replan)
 			return err;
 		skipped ? res->skipped++ : res->applied++;
 		emit(o, skipped ? GM_UP_SKIPPED : GM_UP_APPLIED, todo[k], now_ms() - t0);
@@ -294,8 +315,9 @@ static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration *
 	return NULL;
 }
 
-static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration **todo, size_t n,
-				     int history_exists, const struct gm_up_opts *o, struct gm_up_result *res)
+static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration **todo, const size_t *below,
+				     size_t n, int history_exists, const struct gm_up_opts *o,
+				     struct gm_up_result *res, int *replan)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_outcome oc;
@@ -314,17 +336,18 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	if (!history_exists)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
 	for (k = 0; k < n; k++)
-		script_migration(&sc, db, todo[k], o->os_user);
+		script_migration(&sc, db, todo[k], below[k] + k, o->os_user);
 	gm_script_ours(&sc, 1, "COMMIT;\n");
 	gm_script_run(db, &sc, &oc);
 	if (!oc.error) {
 		res->applied = n;
 		for (k = 0; k < n; k++)
 			emit(o, GM_UP_APPLIED, todo[k], (now_ms() - t0) / (double)n);
-	} else if (gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED)) {
+	} else if (gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED) ||
+		   gm_sqlstate_is(oc.error, SQLSTATE_REPLAN)) {
+		/* Another run changed the history while this one waited. */
 		PQclear(PQexec(db->conn, "ROLLBACK"));
-		err = gm_error_new(GM_ERR_DB, "another garage-migrate run applied migrations while this one waited; nothing was applied by this run");
-		gm_error_advise(err, "run garage-migrate up again");
+		*replan = 1;
 	} else {
 		err = fail_script(db, &sc, &oc, o);
 		if (err->kind == GM_ERR_MIGRATION || err->kind == GM_ERR_LOCK)
@@ -335,38 +358,50 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	return err;
 }
 
+/* Concurrent runs can change the history between planning and applying;
+ * each migration checks what it was planned on, and up plans again when
+ * that changed, this many times at most. */
+#define MAX_PLANS 10
+
 struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *set,
 			      const struct gm_up_opts *o, struct gm_up_result *res)
 {
-	struct gm_history hist;
-	struct gm_status st;
-	const struct gm_migration **todo = NULL;
 	struct gm_error *err;
-	size_t n = 0, k;
+	int plans;
 
 	memset(res, 0, sizeof(*res));
 	if ((err = check_opts(set, o)))
 		return err;
-	if ((err = gm_history_read(db, &hist)))
-		return err;
-	gm_status_build(set, &hist, &st);
-	if ((err = gm_status_check_drift(&st)))
-		goto done;
-	if ((err = select_pending(&st, o, &todo, &n)))
-		goto done;
-	res->pending = n;
-	if (n == 0)
-		goto done;
-	if (o->dry_run) {
-		for (k = 0; k < n; k++)
-			emit(o, GM_UP_DRY_RUN, todo[k], 0);
-		goto done;
+	for (plans = 0; plans < MAX_PLANS; plans++) {
+		struct gm_history hist;
+		struct gm_status st;
+		const struct gm_migration **todo = NULL;
+		size_t *below = NULL, n = 0, k;
+		int replan = 0;
+
+		if ((err = gm_history_read(db, &hist)))
+			return err;
+		gm_status_build(set, &hist, &st);
+		if (!(err = gm_status_check_drift(&st)) && !(err = select_pending(&st, o, &todo, &below, &n))) {
+			if (plans == 0)
+				res->pending = n;
+			if (n && o->dry_run)
+				for (k = 0; k < n; k++)
+					emit(o, GM_UP_DRY_RUN, todo[k], 0);
+			else if (n)
+				err = o->single_transaction
+					? apply_single(db, todo, below, n, hist.exists, o, res, &replan)
+					: apply_each(db, todo, below, n, hist.exists, o, res, &replan);
+		}
+		free(todo);
+		free(below);
+		gm_status_release(&st);
+		gm_history_release(&hist);
+		if (err || !replan)
+			return err;
 	}
-	err = o->single_transaction ? apply_single(db, todo, n, hist.exists, o, res)
-				    : apply_each(db, todo, n, hist.exists, o, res);
-done:
-	free(todo);
-	gm_status_release(&st);
-	gm_history_release(&hist);
+	err = gm_error_new(GM_ERR_DRIFT, "the history kept changing under this run (%d plans): another garage-migrate run is rolling back or applying migrations",
+			   MAX_PLANS);
+	gm_error_advise(err, "let the other run finish, then run garage-migrate up again");
 	return err;
 }

@@ -204,6 +204,50 @@ static void test_rollback_stops_when_history_changes_under_it(void **state)
 	free(db);
 }
 
+static void test_up_plans_again_when_history_changes_under_it(void **state)
+{
+	char *db = pgt_create_db("gm_r_replan"), *dir = tfs_tempdir(), *sql, *rc_path, *out_path, *text;
+	PGconn *c = pgt_connect(db), *other;
+	int k;
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int PRIMARY KEY);\n-- garage:down\nDROP TABLE a;\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (a_id int REFERENCES a (id));\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up --to 1"), 0);
+	/* "Another run" holds the migration lock: up plans 0002 on top of
+	 * 0001 and waits. */
+	other = pgt_connect(db);
+	sql = gm_xasprintf("SELECT pg_advisory_lock(%lld)", gm_history_lock_key());
+	pgt_exec(other, sql);
+	free(sql);
+	rc_path = gm_xasprintf("%s/up.rc", dir);
+	out_path = gm_xasprintf("%s/up.out", dir);
+	assert_int_equal(pgt_run(NULL, NULL, "(%s -d 'dbname=%s' -m '%s' up > '%s' 2>&1; echo $? > '%s') &",
+				 pgt_bin(), db, dir, out_path, rc_path), 0);
+	usleep(1000 * 1000);
+	/* Meanwhile that run rolls 0001 back, then lets go. */
+	pgt_exec(other, "DROP TABLE a; DELETE FROM garage_migrate.schema_history WHERE version = 1");
+	pgt_exec(other, "SELECT pg_advisory_unlock_all()");
+	for (k = 0; k < 100 && access(rc_path, F_OK) != 0; k++)
+		usleep(100 * 1000);
+	usleep(100 * 1000);
+	/* up noticed, planned again, and applied both. */
+	text = tfs_read(rc_path);
+	assert_int_equal(atoi(text), 0);
+	free(text);
+	text = tfs_read(out_path);
+	assert_contains(text, "applied 0001_a.sql");
+	assert_contains(text, "applied 0002_b.sql");
+	free(text);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"), 2);
+	free(rc_path);
+	free(out_path);
+	PQfinish(other);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 static void test_server_crash_leaves_nothing(void **state)
 {
 	char *db = pgt_create_db("gm_r_crash"), *dir = sleepy_dir(5), *out, *err;
@@ -245,8 +289,9 @@ static void test_up_racing_rollback(void **state)
 			" %s -d 'dbname=%s' -m '%s/migrations' rollback --to 0 --allow-data-loss & b=$!;"
 			" wait $a; ra=$?; wait $b; rb=$?; echo \"up=$ra rollback=$rb\"",
 			pgt_bin(), db, pgt_root(), pgt_bin(), db, pgt_root()), 0);
-		/* up always completes; rollback either completes or, when up
-		 * applied more after it planned, stops cleanly (exit 1). */
+		/* up always completes (it plans again when the history changes
+		 * under it); rollback either completes or, when up applied more
+		 * after it planned, stops cleanly (exit 1). */
 		assert_contains(out, "up=0 rollback=");
 		if (!strstr(out, "rollback=0")) {
 			assert_contains(out, "rollback=1");
@@ -277,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_killed_client_single_transaction),
 		cmocka_unit_test(test_up_racing_rollback),
 		cmocka_unit_test(test_rollback_stops_when_history_changes_under_it),
+		cmocka_unit_test(test_up_plans_again_when_history_changes_under_it),
 		/* Last: it restarts the server under everyone's feet. */
 		cmocka_unit_test(test_server_crash_leaves_nothing),
 	};
