@@ -21,8 +21,8 @@
 /* Raised by the re-check when another run applied the migration while we
  * waited for the lock: not a failure, the work is done. */
 #define SQLSTATE_ALREADY_APPLIED "GMA01"
-/* Raised when the migrations below the one being applied are no longer
- * those the plan saw: up reads the history and plans again. */
+/* Raised when the history is no longer the one this run planned on
+ * (another run rolled back or applied migrations): up plans again. */
 #define SQLSTATE_REPLAN "GMA06"
 
 const char *gm_state_name(enum gm_state s)
@@ -152,32 +152,26 @@ static void emit(const struct gm_up_opts *o, enum gm_up_event_kind kind,
 		o->on_event(o->ctx, &ev);
 }
 
-/* The pending migrations this run applies, in order, and for each how
- * many applied migrations lie below it: what it was planned on. */
+/* The pending migrations this run applies, in order. */
 static struct gm_error *select_pending(const struct gm_status *st, const struct gm_up_opts *o,
-				       const struct gm_migration ***out, size_t **below, size_t *n)
+				       const struct gm_migration ***out, size_t *n)
 {
 	const struct gm_applied *newest = NULL;
-	size_t k, applied = 0;
+	size_t k;
 
 	for (k = 0; k < st->n; k++)
 		if (st->v[k].a)
 			newest = st->v[k].a;
 	*out = gm_xcalloc(st->n ? st->n : 1, sizeof(**out));
-	*below = gm_xcalloc(st->n ? st->n : 1, sizeof(**below));
 	*n = 0;
 	for (k = 0; k < st->n; k++) {
 		const struct gm_status_item *it = &st->v[k];
-		if (it->a && is_applied(it->a))
-			applied++;
 		if (it->state == GM_STATE_RUNNING) {
 			struct gm_error *err = gm_error_at(GM_ERR_LOCK, it->m ? it->m->path : it->a->script, 0, 0,
 				"another session is applying this migration outside a transaction right now");
 			gm_error_advise(err, "let it finish, then run garage-migrate up again");
 			free(*out);
-			free(*below);
 			*out = NULL;
-			*below = NULL;
 			return err;
 		}
 		/* A failed or interrupted no-transaction migration runs again. */
@@ -191,12 +185,9 @@ static struct gm_error *select_pending(const struct gm_status *st, const struct 
 				newest->version_text, newest->name);
 			gm_error_advise(err, "give it a version after the newest applied one, or pass --out-of-order to apply it anyway");
 			free(*out);
-			free(*below);
 			*out = NULL;
-			*below = NULL;
 			return err;
 		}
-		(*below)[*n] = applied;
 		(*out)[(*n)++] = it->m;
 	}
 	return NULL;
@@ -221,23 +212,35 @@ static struct gm_error *check_opts(const struct gm_migration_set *set, const str
 
 /* The migration's part of an up script: the re-check under the lock, the
  * duration mark, its up text, and its history row and audit entry. */
+/* expect_seq: the newest applied_seq this run knows of, or -1 for no
+ * check (later migrations of --single-transaction, which hold the lock
+ * throughout). */
 static void script_migration(struct gm_script *sc, struct gm_db *db,
-			     const struct gm_migration *m, size_t below, const char *os_user)
+			     const struct gm_migration *m, long long expect_seq, const char *os_user)
 {
+	char check[256] = "";
+
 	struct gm_strbuf rec = GM_STRBUF_INIT;
 
 	/* The re-check under the lock, and the mark the recorded duration is
 	 * measured from, in one statement. */
+	/* Any change to the history changes its newest applied_seq: an
+	 * identity never reuses a value, and rollback removes the newest row
+	 * first.  So one index lookup tells whether the history is still the
+	 * one this run planned on (another run may have rolled back what this
+	 * migration builds on). */
+	if (expect_seq >= 0)
+		snprintf(check, sizeof(check),
+			 " IF coalesce((SELECT max(applied_seq) FROM " GM_HISTORY_TABLE "), 0) <> %lld THEN"
+			 " RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_REPLAN "', MESSAGE = 'history changed'; END IF;",
+			 expect_seq);
 	gm_script_ours(sc, 1,
 		"DO $gm$BEGIN IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " WHERE version = %llu)"
 		" THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_ALREADY_APPLIED "',"
-		" MESSAGE = 'already applied'; END IF;"
-		/* What lies below must be what the plan saw: another run may
-		 * have rolled back what this migration builds on. */
-		" IF (SELECT count(*) FROM " GM_HISTORY_TABLE " WHERE version < %llu AND status = 'applied') <> %zu"
-		" THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_REPLAN "', MESSAGE = 'history changed'; END IF;"
+		" MESSAGE = 'already applied', DETAIL = coalesce((SELECT max(applied_seq) FROM " GM_HISTORY_TABLE "), 0);"
+		" END IF;%s"
 		" PERFORM set_config('garage_migrate.t0', clock_timestamp()::text, true); END$gm$;\n",
-		m->version, m->version, below);
+		m->version, check);
 	gm_script_section(sc, m, &m->up);
 	gm_history_add_record_sql(db, &rec, m, "up", os_user);
 	gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", rec.buf);
@@ -265,7 +268,8 @@ static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc
 
 /* One transactional migration in one round trip; *skipped when another
  * run applied it first. */
-static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m, size_t below,
+/* *seq: the newest applied_seq known, updated as the history moves. */
+static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m, long long *seq,
 				  int ensure_history, const struct gm_up_opts *o, int *skipped, int *replan)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
@@ -276,10 +280,15 @@ static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m
 	gm_script_begin(&sc, db, &o->limits);
 	if (ensure_history)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
-	script_migration(&sc, db, m, below, o->os_user);
+	script_migration(&sc, db, m, *seq, o->os_user);
 	gm_script_ours(&sc, 1, "COMMIT;\n");
 	gm_script_run(db, &sc, &oc);
-	if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED)) {
+	if (!oc.error && oc.rows && PQntuples(oc.rows) == 1) {
+		*seq = strtoll(PQgetvalue(oc.rows, 0, 0), NULL, 10);
+	} else if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED)) {
+		/* Another run applied it: the history moved on by its rows. */
+		const char *d = PQresultErrorField(oc.error, PG_DIAG_MESSAGE_DETAIL);
+		*seq = d ? strtoll(d, NULL, 10) : -1;
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		*skipped = 1;
 	} else if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_REPLAN)) {
@@ -293,8 +302,8 @@ static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m
 	return err;
 }
 
-static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration **todo, const size_t *below,
-				   size_t n, int history_exists, const struct gm_up_opts *o,
+static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration **todo, size_t n,
+				   long long seq, int history_exists, const struct gm_up_opts *o,
 				   struct gm_up_result *res, int *replan)
 {
 	size_t k;
@@ -302,10 +311,14 @@ static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration *
 	for (k = 0; k < n; k++) {
 		double t0 = now_ms();
 		int ensure = k == 0 && !history_exists, skipped = 0;
-		/* Earlier ones of this run are applied too by now. */
-		struct gm_error *err = todo[k]->transactional
-			? apply_one(db, todo[k], below[k] + k, ensure, o, &skipped, replan)
-			: gm_notx_apply(db, todo[k], ensure, o, &skipped);
+		struct gm_error *err;
+
+		if (todo[k]->transactional) {
+			err = apply_one(db, todo[k], &seq, ensure, o, &skipped, replan);
+		} else {
+			err = gm_notx_apply(db, todo[k], ensure, o, &skipped);
+			seq = -1;	/* its claim moved the history on */
+		}
 
 		if (err || *replan)
 			return err;
@@ -315,8 +328,8 @@ static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration *
 	return NULL;
 }
 
-static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration **todo, const size_t *below,
-				     size_t n, int history_exists, const struct gm_up_opts *o,
+static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration **todo, size_t n,
+				     long long seq, int history_exists, const struct gm_up_opts *o,
 				     struct gm_up_result *res, int *replan)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
@@ -336,7 +349,7 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	if (!history_exists)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
 	for (k = 0; k < n; k++)
-		script_migration(&sc, db, todo[k], below[k] + k, o->os_user);
+		script_migration(&sc, db, todo[k], k == 0 ? seq : -1, o->os_user);
 	gm_script_ours(&sc, 1, "COMMIT;\n");
 	gm_script_run(db, &sc, &oc);
 	if (!oc.error) {
@@ -376,13 +389,17 @@ struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *s
 		struct gm_history hist;
 		struct gm_status st;
 		const struct gm_migration **todo = NULL;
-		size_t *below = NULL, n = 0, k;
+		size_t n = 0, k;
+		long long seq = 0;
 		int replan = 0;
 
 		if ((err = gm_history_read(db, &hist)))
 			return err;
 		gm_status_build(set, &hist, &st);
-		if (!(err = gm_status_check_drift(&st)) && !(err = select_pending(&st, o, &todo, &below, &n))) {
+		for (k = 0; k < hist.n; k++)
+			if (hist.v[k].seq > seq)
+				seq = hist.v[k].seq;
+		if (!(err = gm_status_check_drift(&st)) && !(err = select_pending(&st, o, &todo, &n))) {
 			if (plans == 0)
 				res->pending = n;
 			if (n && o->dry_run)
@@ -390,11 +407,10 @@ struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *s
 					emit(o, GM_UP_DRY_RUN, todo[k], 0);
 			else if (n)
 				err = o->single_transaction
-					? apply_single(db, todo, below, n, hist.exists, o, res, &replan)
-					: apply_each(db, todo, below, n, hist.exists, o, res, &replan);
+					? apply_single(db, todo, n, seq, hist.exists, o, res, &replan)
+					: apply_each(db, todo, n, seq, hist.exists, o, res, &replan);
 		}
 		free(todo);
-		free(below);
 		gm_status_release(&st);
 		gm_history_release(&hist);
 		if (err || !replan)

@@ -214,16 +214,18 @@ void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 	char *script = gm_db_quote_literal(db, m->filename);
 	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
 
-	/* One statement for both rows: the audit entry is made from the
-	 * history row just inserted. */
+	/* One statement for both rows (the audit entry is made from the
+	 * history row just inserted), returning the row's applied_seq: the
+	 * next migration's re-check compares with it (see engine.c). */
 	gm_strbuf_addf(sql,
 		"WITH h AS (INSERT INTO " GM_HISTORY_TABLE
 		" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)"
 		" VALUES (%llu, '%s', %s, %s, '%s', '%s', %s, NULLIF(%s, ''), %s)"
-		" RETURNING version, name, checksum, os_user, execution_ms)"
-		" INSERT INTO " GM_AUDIT_TABLE
+		" RETURNING version, name, checksum, os_user, execution_ms, applied_seq),"
+		" a AS (INSERT INTO " GM_AUDIT_TABLE
 		" (action, version, name, checksum, outcome, os_user, duration_ms, message)"
-		" SELECT '%s', version, name, checksum, 'ok', os_user, execution_ms, %s FROM h;\n",
+		" SELECT '%s', version, name, checksum, 'ok', os_user, execution_ms, %s FROM h)"
+		" SELECT applied_seq FROM h;\n",
 		m->version, m->version_text, name, script, m->checksum,
 		baseline ? "baseline" : kind_of(m), m->transactional ? "true" : "false", user,
 		baseline ? "0" : ELAPSED_MS, baseline ? "baseline" : "up",
