@@ -109,6 +109,22 @@ static void test_wait_for_the_migration_lock_is_bounded(void **state)
 	free(db);
 }
 
+/* Starts up on dir in the background, waits until its transaction sleeps
+ * inside 0002 (after 0001 was applied), and kills it. */
+static void kill_while_sleeping(const char *db, const char *dir, const char *args)
+{
+	char *cmd = gm_xasprintf("%s -d 'dbname=%s' -m '%s' %s >/dev/null 2>&1", pgt_bin(), db, dir, args);
+	char *pidfile = gm_xasprintf("%s/up.pid", dir), *pid;
+
+	pgt_start(cmd, pidfile);
+	pgt_wait_for_session(db, "wait_event = 'PgSleep'");
+	pid = tfs_read(pidfile);
+	assert_int_equal(pgt_run(NULL, NULL, "kill -9 %d", atoi(pid)), 0);
+	free(pid);
+	free(pidfile);
+	free(cmd);
+}
+
 static void test_killed_client_leaves_nothing(void **state)
 {
 	char *db = pgt_create_db("gm_r_kill"), *dir = sleepy_dir(4), *out, *err;
@@ -116,12 +132,7 @@ static void test_killed_client_leaves_nothing(void **state)
 
 	(void)state;
 	/* SIGKILL while the server sleeps inside 0002's transaction. */
-	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s' up & p=$!; sleep 1.5; kill -9 $p; wait $p; echo \"status=$?\"",
-				 pgt_bin(), db, dir), 0);
-	assert_contains(out, "applied 0001_first.sql");
-	assert_contains(out, "status=137");
-	free(out);
-	free(err);
+	kill_while_sleeping(db, dir, "up");
 	wait_for_sessions_to_end(db);
 	c = pgt_connect(db);
 	assert_true(pgt_is_null(c, "SELECT to_regclass('after_sleep')::text"));
@@ -130,7 +141,6 @@ static void test_killed_client_leaves_nothing(void **state)
 	assert_contains(out, "\"version\":\"0002\",\"name\":\"slow\",\"state\":\"pending\"");
 	free(out);
 	free(err);
-	tfs_write(dir, "0002_slow.sql", "SELECT pg_sleep(4);\nCREATE TABLE after_sleep (id int);\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	assert_false(pgt_is_null(c, "SELECT to_regclass('after_sleep')::text"));
 	PQfinish(c);
@@ -140,14 +150,11 @@ static void test_killed_client_leaves_nothing(void **state)
 
 static void test_killed_client_single_transaction(void **state)
 {
-	char *db = pgt_create_db("gm_r_kill1"), *dir = sleepy_dir(4), *out, *err;
+	char *db = pgt_create_db("gm_r_kill1"), *dir = sleepy_dir(4);
 	PGconn *c;
 
 	(void)state;
-	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s' up --single-transaction & p=$!; sleep 1.5; kill -9 $p; wait $p",
-				 pgt_bin(), db, dir), 137);
-	free(out);
-	free(err);
+	kill_while_sleeping(db, dir, "up --single-transaction");
 	wait_for_sessions_to_end(db);
 	c = pgt_connect(db);
 	/* All or nothing: not even the first migration, nor the history. */
@@ -178,13 +185,13 @@ static void test_rollback_stops_when_history_changes_under_it(void **state)
 	out_path = gm_xasprintf("%s/rb.out", dir);
 	assert_int_equal(pgt_run(NULL, NULL, "(%s -d 'dbname=%s' -m '%s' rollback > '%s' 2>&1; echo $? > '%s') &",
 				 pgt_bin(), db, dir, out_path, rc_path), 0);
-	usleep(1000 * 1000);
+	pgt_wait_for_session(db, "wait_event = 'advisory'");
 	/* Meanwhile that run applies 0002, then lets go. */
 	pgt_exec(other, "CREATE TABLE b (id int);"
 		 "INSERT INTO garage_migrate.schema_history (version, version_text, name, script, checksum, kind)"
 		 " VALUES (2, '0002', 'b', '0002_b.sql', 'sha256:0', 'sql')");
 	pgt_exec(other, "SELECT pg_advisory_unlock_all()");
-	for (k = 0; k < 100 && access(rc_path, F_OK) != 0; k++)
+	for (k = 0; k < 300 && access(rc_path, F_OK) != 0; k++)
 		usleep(100 * 1000);
 	usleep(100 * 1000);
 	text = tfs_read(rc_path);
@@ -224,11 +231,11 @@ static void test_up_plans_again_when_history_changes_under_it(void **state)
 	out_path = gm_xasprintf("%s/up.out", dir);
 	assert_int_equal(pgt_run(NULL, NULL, "(%s -d 'dbname=%s' -m '%s' up > '%s' 2>&1; echo $? > '%s') &",
 				 pgt_bin(), db, dir, out_path, rc_path), 0);
-	usleep(1000 * 1000);
+	pgt_wait_for_session(db, "wait_event = 'advisory'");
 	/* Meanwhile that run rolls 0001 back, then lets go. */
 	pgt_exec(other, "DROP TABLE a; DELETE FROM garage_migrate.schema_history WHERE version = 1");
 	pgt_exec(other, "SELECT pg_advisory_unlock_all()");
-	for (k = 0; k < 100 && access(rc_path, F_OK) != 0; k++)
+	for (k = 0; k < 300 && access(rc_path, F_OK) != 0; k++)
 		usleep(100 * 1000);
 	usleep(100 * 1000);
 	/* up noticed, planned again, and applied both. */
@@ -248,15 +255,48 @@ static void test_up_plans_again_when_history_changes_under_it(void **state)
 	free(db);
 }
 
+/* The test server commits asynchronously for speed; a crash would lose
+ * the last commits.  Crash tests commit as a real deployment does. */
+static void commit_synchronously(const char *db)
+{
+	PGconn *c = pgt_connect("postgres");
+	char *sql = gm_xasprintf("ALTER DATABASE \"%s\" SET synchronous_commit = on", db);
+
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+}
+
 static void test_server_crash_leaves_nothing(void **state)
 {
 	char *db = pgt_create_db("gm_r_crash"), *dir = sleepy_dir(5), *out, *err;
 	PGconn *c;
 
 	(void)state;
-	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s' up > run.out 2>&1 & p=$!; sleep 1.5;"
-				 " %s/scripts/test-server.sh crash-restart; wait $p; echo \"status=$?\"; cat run.out; rm -f run.out",
-				 pgt_bin(), db, dir, pgt_root()), 0);
+	commit_synchronously(db);
+	{
+		char *cmd = gm_xasprintf("(%s -d 'dbname=%s' -m '%s' up > '%s/run.out' 2>&1; echo \"status=$?\" >> '%s/run.out')",
+					 pgt_bin(), db, dir, dir, dir);
+		char *pidfile = gm_xasprintf("%s/up.pid", dir), *path = gm_xasprintf("%s/run.out", dir);
+		int k;
+
+		pgt_start(cmd, pidfile);
+		pgt_wait_for_session(db, "wait_event = 'PgSleep'");
+		assert_int_equal(pgt_run(NULL, NULL, "%s/scripts/test-server.sh crash-restart", pgt_root()), 0);
+		for (k = 0; k < 300; k++) {
+			out = tfs_read(path);
+			if (strstr(out, "status="))
+				break;
+			free(out);
+			out = NULL;
+			usleep(100 * 1000);
+		}
+		assert_non_null(out);
+		err = gm_xstrdup("");
+		free(cmd);
+		free(pidfile);
+		free(path);
+	}
 	assert_contains(out, "applied 0001_first.sql");
 	assert_contains(out, "status=4");
 	assert_contains(out, "0002_slow.sql:1:1: error:");

@@ -185,3 +185,23 @@ int pgt_gm_dir(char **out, char **err, const char *db, const char *dir, const ch
 {
 	return pgt_run(out, err, "%s -d 'dbname=%s' -m '%s' %s", pgt_bin(), db, dir, args);
 }
+
+void pgt_wait_for_session(const char *db, const char *condition)
+{
+	PGconn *c = pgt_connect("postgres");
+	char *sql = gm_xasprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND pid <> pg_backend_pid()"
+				 " AND (%s)", db, condition);
+	int k;
+
+	for (k = 0; k < 600 && pgt_count(c, sql) == 0; k++)
+		usleep(50 * 1000);
+	if (k == 600)
+		fail_msg("no session on %s came to: %s", db, condition);
+	free(sql);
+	PQfinish(c);
+}
+
+void pgt_start(const char *cmd, const char *pidfile)
+{
+	assert_int_equal(pgt_run(NULL, NULL, "%s & echo $! > '%s'", cmd, pidfile), 0);
+}

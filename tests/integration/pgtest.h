@@ -39,6 +39,16 @@ char *pgt_catalog(PGconn *c);
 int pgt_gm(char **out, char **err, const char *db, const char *args);
 int pgt_gm_dir(char **out, char **err, const char *db, const char *dir, const char *args);
 
+/* Waits (up to 30 s; fails the test after) until a session on database db
+ * matches condition, an SQL boolean over pg_stat_activity's columns, e.g.
+ * "wait_event = 'advisory'" or "wait_event = 'PgSleep'".
+ * Tests use it instead of sleeping, so slow runs (valgrind) stay right. */
+void pgt_wait_for_session(const char *db, const char *condition);
+
+/* Starts cmd in the background; its pid goes to pidfile, so a test can
+ * kill it. */
+void pgt_start(const char *cmd, const char *pidfile);
+
 /* Runs a shell command line; captures stdout and stderr (caller frees,
  * either may be NULL); returns the exit status. */
 int pgt_run(char **out, char **err, const char *fmt, ...)

@@ -104,6 +104,14 @@ static void test_crash_loop(void **state)
 	int round, k;
 
 	(void)state;
+	/* As a real deployment commits: the test server does not by default. */
+	{
+		PGconn *c = pgt_connect("postgres");
+		char *sql = gm_xasprintf("ALTER DATABASE \"%s\" SET synchronous_commit = on", db);
+		pgt_exec(c, sql);
+		free(sql);
+		PQfinish(c);
+	}
 	for (k = 1; k <= 4; k++) {
 		char name[64], *sql = gm_xasprintf("SELECT pg_sleep(0.5);\nCREATE TABLE t%d (id int);\n", k);
 		snprintf(name, sizeof(name), "%04d_t%d.sql", k, k);
