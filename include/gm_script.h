@@ -94,6 +94,18 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 void gm_script_explain_lock(struct gm_db *db, const struct gm_script *sc,
 			    const struct gm_outcome *oc, struct gm_error *err);
 
+/* Milliseconds on the monotonic clock, for durations reported to the user. */
+double gm_monotonic_ms(void);
+
+/* A WHERE condition true when the statement text passed as $1 names the
+ * relation c.relname (optionally quoted, as a whole word): how a failure
+ * is tied to the tables or indexes the failing statement touches. */
+#define GM_SQL_STMT_NAMES_RELATION \
+	"$1 ~* ('(^|[^a-z0-9_])\"?' || c.relname || '\"?($|[^a-z0-9_])')"
+
+/* Statement k of a section as its own string (caller frees). */
+char *gm_section_stmt_text(const struct gm_section *sec, size_t k);
+
 /* Checks a timeout value ("500ms", "5s", "2min", "0") before it is sent. */
 int gm_timeout_valid(const char *value);
 /* A usage error for the first invalid timeout option, or NULL. */

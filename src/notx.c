@@ -25,18 +25,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define SQLSTATE_ALREADY_APPLIED "GMA01"
 #define SQLSTATE_RUNNING "GMA04"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static struct gm_error *claim(struct gm_db *db, const struct gm_migration *m, int ensure_history,
 			      const struct gm_up_opts *o, int *skipped)
@@ -121,14 +112,13 @@ static void note_progress(struct gm_db *db, const struct gm_migration *m, size_t
 /* Indexes left INVALID that the failing statement names, as DROP commands. */
 static char *invalid_index_cleanup(struct gm_db *db, const struct gm_section *sec, size_t k)
 {
-	const struct gm_sql_stmt *st = &sec->stmts.v[k];
-	char *text = gm_xstrndup(sec->sql + st->start, st->end - st->start), *out = NULL;
+	char *text = gm_section_stmt_text(sec, k), *out = NULL;
 	const char *params[1] = { text };
 	PGresult *r = PQexecParams(db->conn,
 		"SELECT string_agg('DROP INDEX CONCURRENTLY IF EXISTS ' || quote_ident(n.nspname) || '.'"
 		" || quote_ident(c.relname) || ';', ' ' ORDER BY c.relname)"
 		" FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-		" WHERE NOT i.indisvalid AND $1 ~* ('(^|[^a-z0-9_])\"?' || c.relname || '\"?($|[^a-z0-9_])')",
+		" WHERE NOT i.indisvalid AND " GM_SQL_STMT_NAMES_RELATION,
 		1, NULL, params, NULL, NULL, 0);
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0))
@@ -204,7 +194,7 @@ struct gm_error *gm_notx_apply(struct gm_db *db, const struct gm_migration *m, i
 {
 	struct gm_error *err;
 	size_t done = 0;
-	double t0 = now_ms();
+	double t0 = gm_monotonic_ms();
 
 	if ((err = claim(db, m, ensure_history, o, skipped)) || *skipped)
 		return err;
@@ -223,10 +213,10 @@ struct gm_error *gm_notx_apply(struct gm_db *db, const struct gm_migration *m, i
 		char *msg = gm_xasprintf("statement %zu of %zu failed at line %u: %s", done + 1, m->up.stmts.n,
 					 err->line, err->msg);
 		explain_failure(db, m, done, err);
-		finish(db, m, o, 0, msg, now_ms() - t0);
+		finish(db, m, o, 0, msg, gm_monotonic_ms() - t0);
 		free(msg);
 		return err;
 	}
-	finish(db, m, o, 1, NULL, now_ms() - t0);
+	finish(db, m, o, 1, NULL, gm_monotonic_ms() - t0);
 	return NULL;
 }

@@ -19,7 +19,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Raised by the re-check when another run rolled the migration back (or
  * changed its row) while we waited for the lock. */
@@ -28,14 +27,6 @@
  * the step is no longer the newest, and rolling it back would pull it out
  * from under later ones. */
 #define SQLSTATE_NOT_NEWEST "GMA05"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 struct step {
 	const struct gm_status_item *it;
@@ -217,7 +208,7 @@ static struct gm_error *rollback_one(struct gm_db *db, const struct gm_status_it
 	struct gm_strbuf unrecord = GM_STRBUF_INIT;
 	struct gm_error *err;
 	char *lost = NULL;
-	double t0 = now_ms();
+	double t0 = gm_monotonic_ms();
 
 	/* 1: lock, re-check, snapshot. */
 	gm_script_begin(&s1, db, &o->limits);
@@ -235,7 +226,7 @@ static struct gm_error *rollback_one(struct gm_db *db, const struct gm_status_it
 	if (o1.error && gm_sqlstate_is(o1.error, SQLSTATE_NOT_APPLIED)) {
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		res->skipped++;
-		emit(o, GM_RB_SKIPPED, it, now_ms() - t0, NULL);
+		emit(o, GM_RB_SKIPPED, it, gm_monotonic_ms() - t0, NULL);
 		err = NULL;
 		goto done;
 	}
@@ -287,7 +278,7 @@ static struct gm_error *rollback_one(struct gm_db *db, const struct gm_status_it
 	if ((err = run(db, &s3, &o3, it, o)))
 		goto done;
 	res->done++;
-	emit(o, GM_RB_DONE, it, now_ms() - t0, &rem);
+	emit(o, GM_RB_DONE, it, gm_monotonic_ms() - t0, &rem);
 	goto done;
 abandon:
 	err = abandon(db, it, o, err);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static void push(struct gm_script *sc, const char *text, size_t len, size_t nstmts,
 		 const struct gm_migration *m, const struct gm_section *sec)
@@ -350,9 +351,9 @@ static void explain_migration_lock(struct gm_db *db, struct gm_error *err)
 
 /* Tables named in the failing statement that other sessions hold locks on. */
 static void explain_table_lock(struct gm_db *db, const struct gm_section *sec,
-			       const struct gm_sql_stmt *st, struct gm_error *err)
+			       size_t k, struct gm_error *err)
 {
-	char *text = gm_xstrndup(sec->sql + st->start, st->end - st->start);
+	char *text = gm_section_stmt_text(sec, k);
 	const char *params[1] = { text };
 	PGresult *r = PQexecParams(db->conn,
 		"SELECT string_agg(DISTINCT 'table ' || n.nspname || '.' || c.relname || ' is locked ('"
@@ -361,7 +362,7 @@ static void explain_table_lock(struct gm_db *db, const struct gm_section *sec,
 		" JOIN pg_stat_activity a ON a.pid = l.pid"
 		" WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()"
 		" AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-		" AND $1 ~* ('(^|[^a-z0-9_])\"?' || c.relname || '\"?($|[^a-z0-9_])')",
+		" AND " GM_SQL_STMT_NAMES_RELATION,
 		1, NULL, params, NULL, NULL, 0);
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0))
@@ -382,5 +383,20 @@ void gm_script_explain_lock(struct gm_db *db, const struct gm_script *sc,
 	if (seg && seg->is_lock)
 		explain_migration_lock(db, err);
 	else if (seg && seg->m)
-		explain_table_lock(db, seg->sec, &seg->sec->stmts.v[oc->ok - seg->stmt_start + seg->sec_stmt], err);
+		explain_table_lock(db, seg->sec, oc->ok - seg->stmt_start + seg->sec_stmt, err);
+}
+
+char *gm_section_stmt_text(const struct gm_section *sec, size_t k)
+{
+	const struct gm_sql_stmt *st = &sec->stmts.v[k];
+
+	return gm_xstrndup(sec->sql + st->start, st->end - st->start);
+}
+
+double gm_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
