@@ -11,13 +11,20 @@
 
 struct gm_db {
 	PGconn *conn;
-	char *secret;		/* password given in the URL, to redact; or NULL */
 	int server_version;	/* PQserverVersion */
+	char *search_path;	/* the session's, pg_catalog taken out (see db.c) */
 };
 
-/* url may be NULL: libpq's environment and defaults apply. */
+/* url may be NULL: libpq's environment and defaults apply.  A connection
+ * string libpq cannot parse is a GM_ERR_USAGE error that never quotes a
+ * password.  The session then gets the settings the tool's SQL relies on
+ * (standard_conforming_strings, row_security, pg_catalog searched first);
+ * see db.c. */
 struct gm_error *gm_db_connect(const char *url, struct gm_db **out);
 void gm_db_close(struct gm_db *db);
+/* Opens a new session with the same parameters in place of db's (lost)
+ * one, with the same session settings as gm_db_connect. */
+struct gm_error *gm_db_reconnect(struct gm_db *db);
 
 /* Builds an error of the given kind from a failed result (or, when res is
  * NULL, from the connection's error message), with SQLSTATE, detail, hint
@@ -39,9 +46,13 @@ char *gm_db_quote_ident(struct gm_db *db, const char *ident);
  * quote (invalid in the client encoding); caller frees. */
 char *gm_db_quote_literal(struct gm_db *db, const char *s);
 
-/* Removes every occurrence of secret from msg in place ("***"); returns a
- * new string (caller frees).  Used on every message that could echo a
- * connection string. */
-char *gm_redact(const char *msg, const char *secret);
+/* A copy of a postgresql:// (or postgres://) URL with its password blanked
+ * as "***": the one between "user:" and the '@' that ends the user part,
+ * and a password= query parameter's value (through the end of the URL).
+ * The parts are found by structure, as libpq finds them, never by
+ * searching for the password.  NULL for a key=value string, or when the URL
+ * holds another '@' (then where the password ends is not certain).  Caller
+ * frees. */
+char *gm_db_url_blanked(const char *url);
 
 #endif

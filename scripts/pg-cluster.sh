@@ -19,6 +19,10 @@ pg_cluster_init() {
 	pg_as_owner "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
 		--locale=C --no-sync >"$data.initdb.log" 2>&1 || {
 		cat "$data.initdb.log" >&2; return 1; }
+	# Everyone is trusted, but for one role over TCP: the tests
+	# (it_secrets.c) need a real password check that can fail.  The first
+	# matching line wins, so it goes before initdb's trust lines.
+	pg_as_owner sh -c 'f=$1/pg_hba.conf; { printf "%s\n" "host all gm_pw_test 127.0.0.1/32 scram-sha-256"; cat "$f"; } >"$f.new" && mv "$f.new" "$f"' sh "$data"
 }
 
 # pg_cluster_start DATADIR SOCKETDIR PORT LISTEN [extra -c settings...]

@@ -5,11 +5,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int gm_cli_global_opt(struct gm_cli *cli, int c, const char *arg)
@@ -110,27 +113,143 @@ void gm_cli_close(struct gm_migration_set *set, struct gm_db *db)
 	gm_migration_set_free(set);
 }
 
+/* ---- output files ---- */
+
+static struct gm_error *write_error(const char *path, const char *what, int e)
+{
+	return gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot write: %s%s%s", what,
+			   *what ? ": " : "", strerror(e));
+}
+
+/* Where path leads: the file at the end of its chain of symbolic links
+ * (which need not exist yet), so writing it keeps the links.  NULL with
+ * errno set when the chain cannot be followed (a loop, ELOOP). */
+static char *follow_links(const char *path)
+{
+	char *p = gm_xstrdup(path);
+	int hops;
+
+	for (hops = 0; hops < 40; hops++) {
+		char target[PATH_MAX];
+		struct stat st;
+		ssize_t n;
+		char *slash, *next;
+
+		if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode))
+			return p;
+		if ((n = readlink(p, target, sizeof(target) - 1)) < 0) {
+			free(p);
+			return NULL;
+		}
+		target[n] = '\0';
+		slash = strrchr(p, '/');
+		if (target[0] == '/' || !slash)
+			next = gm_xstrdup(target);
+		else
+			next = gm_xasprintf("%.*s/%s", (int)(slash - p), p, target);
+		free(p);
+		p = next;
+	}
+	free(p);
+	errno = ELOOP;
+	return NULL;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A device or FIFO is written where it is: renaming a file over it would
+ * replace it (and a reader of the FIFO would never see a byte). */
+static struct gm_error *write_in_place(const char *path, const char *target,
+				       const char *buf, size_t len)
+{
+	int fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return write_error(path, "", errno);
+	if (write_all(fd, buf, len) != 0) {
+		e = errno;
+		close(fd);
+		return write_error(path, "", e);
+	}
+	if (close(fd) != 0)
+		return write_error(path, "", errno);
+	return NULL;
+}
+
+/* The mode a new file gets from fopen: 0666 less the umask. */
+static mode_t new_file_mode(void)
+{
+	mode_t mask = umask(0);
+
+	umask(mask);
+	return 0666 & ~mask;
+}
+
+/* A regular (or new) file: written to a temporary file next to it, synced,
+ * then renamed over it, so a reader sees the old file or the whole new
+ * one and a failure leaves the old one as it was. */
+static struct gm_error *write_replace(const char *path, const char *target,
+				      const struct stat *old, const char *buf, size_t len)
+{
+	const char *slash = strrchr(target, '/');
+	char *tmp = slash ? gm_xasprintf("%.*s/.%s.tmp-XXXXXX", (int)(slash - target), target, slash + 1)
+			  : gm_xasprintf(".%s.tmp-XXXXXX", target);
+	struct gm_error *err = NULL;
+	int fd = mkstemp(tmp);
+
+	if (fd < 0) {
+		err = write_error(path, "cannot create a temporary file next to it", errno);
+		free(tmp);
+		return err;
+	}
+	if (fchmod(fd, old ? old->st_mode & 07777 : new_file_mode()) != 0)
+		err = write_error(path, "cannot set the mode", errno);
+	else if (write_all(fd, buf, len) != 0)
+		err = write_error(path, "", errno);
+	else if (fsync(fd) != 0)
+		err = write_error(path, "", errno);
+	if (close(fd) != 0 && !err)
+		err = write_error(path, "", errno);
+	if (!err && rename(tmp, target) != 0)
+		err = write_error(path, "", errno);
+	if (err)
+		unlink(tmp);
+	free(tmp);
+	return err;
+}
+
 struct gm_error *gm_cli_write_file(const char *path, const char *buf, size_t len)
 {
-	char *tmp = gm_xasprintf("%s.tmp-%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "wb");
-	int ok;
+	char *target = follow_links(path);
+	struct gm_error *err;
+	struct stat st;
+	int exists;
 
-	if (!f) {
-		struct gm_error *err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot write: %s", strerror(errno));
-		free(tmp);
-		return err;
-	}
-	ok = fwrite(buf, 1, len, f) == len;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		struct gm_error *err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot write: %s", strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return err;
-	}
-	free(tmp);
-	return NULL;
+	if (!target)
+		return write_error(path, "cannot follow the symbolic link", errno);
+	exists = stat(target, &st) == 0;
+	if (!exists && errno != ENOENT)
+		err = write_error(path, "", errno);
+	else if (exists && S_ISDIR(st.st_mode))
+		err = write_error(path, "", EISDIR);
+	else if (exists && !S_ISREG(st.st_mode))
+		err = write_in_place(path, target, buf, len);
+	else
+		err = write_replace(path, target, exists ? &st : NULL, buf, len);
+	free(target);
+	return err;
 }
 
 int gm_cli_parse_format(const char *arg, int *json)

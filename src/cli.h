@@ -69,8 +69,12 @@ struct gm_error *gm_cli_open(const struct gm_cli *cli, struct gm_migration_set *
 			     struct gm_db **db);
 void gm_cli_close(struct gm_migration_set *set, struct gm_db *db);
 
-/* Writes len bytes to path through a temporary file and rename, so a
- * reader never sees half a file. */
+/* Writes len bytes to path.  A symbolic link is followed (its final target
+ * is written; the link stays).  A regular or new file is replaced through a
+ * temporary file in the same folder, synced and renamed, so a reader never
+ * sees half a file; it keeps its mode (a new file gets 0666 less the
+ * umask).  Anything else that exists (a device, a FIFO) is written in
+ * place.  Every failure is a GM_ERR_INPUT error naming path and errno. */
 struct gm_error *gm_cli_write_file(const char *path, const char *buf, size_t len);
 
 /* Parses --format text|json; returns -1 for anything else. */

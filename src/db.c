@@ -13,28 +13,11 @@ static void ignore_notice(void *arg, const PGresult *res)
 	(void)res;
 }
 
-char *gm_redact(const char *msg, const char *secret)
-{
-	struct gm_strbuf sb = GM_STRBUF_INIT;
-	size_t slen = secret ? strlen(secret) : 0;
-	const char *p = msg, *hit;
-
-	if (!slen)
-		return gm_xstrdup(msg);
-	while ((hit = strstr(p, secret))) {
-		gm_strbuf_add(&sb, p, (size_t)(hit - p));
-		gm_strbuf_adds(&sb, "***");
-		p = hit + slen;
-	}
-	gm_strbuf_adds(&sb, p);
-	return gm_strbuf_detach(&sb, NULL);
-}
-
 /* One line: libpq's messages end in '\n' and sometimes hold several lines
  * (one per host tried). */
-static char *one_line(const char *msg, const char *secret)
+static char *one_line(const char *msg)
 {
-	char *s = gm_redact(msg ? msg : "", secret), *p;
+	char *s = gm_xstrdup(msg ? msg : ""), *p;
 	size_t n = strlen(s);
 
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
@@ -45,18 +28,234 @@ static char *one_line(const char *msg, const char *secret)
 	return s;
 }
 
-static char *password_of(const char *url)
-{
-	PQconninfoOption *opts, *o;
-	char *pw = NULL;
+/* ---- passwords in connection strings ----
+ *
+ * A password is never looked for in text: messages that could quote one
+ * are built from a copy of the URL whose password fields are blanked,
+ * located the way libpq's URI parser locates them (fe-connect.c,
+ * conninfo_uri_parse_options). */
 
-	if (!url || !(opts = PQconninfoParse(url, NULL)))
+/* Length of the URI designator libpq recognises, or 0 (key=value). */
+static size_t uri_prefix_len(const char *s)
+{
+	static const char *const designators[] = { "postgresql://", "postgres://" };
+	size_t k;
+
+	for (k = 0; k < sizeof(designators) / sizeof(designators[0]); k++)
+		if (strncmp(s, designators[k], strlen(designators[k])) == 0)
+			return strlen(designators[k]);
+	return 0;
+}
+
+/* The '@' that ends "user[:password]" for libpq (the first '@' before any
+ * '/'), or NULL when the URL has no user part. */
+static const char *userinfo_end(const char *rest)
+{
+	size_t n = strcspn(rest, "@/");
+
+	return rest[n] == '@' ? rest + n : NULL;
+}
+
+/* Non-zero when a URL holds an '@' besides the one that ends the user
+ * part.  That is an unencoded '@' (or '/', '?') in the password: libpq cuts
+ * the password there and takes the rest for the host, port, database or a
+ * parameter, which its later messages (and the server's) print. */
+static int stray_at(const char *url)
+{
+	const char *rest = url + uri_prefix_len(url), *end = userinfo_end(rest);
+
+	return strchr(end ? end + 1 : rest, '@') != NULL;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Whether a query parameter's keyword, s[0..n), percent-decodes to
+ * "password" (libpq decodes keywords too: "pass%77ord" is one). */
+static int is_password_keyword(const char *s, size_t n)
+{
+	static const char want[] = "password";
+	size_t i = 0, k = 0;
+
+	while (i < n) {
+		char c = s[i];
+		if (c == '%') {
+			if (n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+				return 0;
+			c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 3;
+		} else {
+			i++;
+		}
+		if (k >= sizeof(want) - 1 || c != want[k++])
+			return 0;
+	}
+	return k == sizeof(want) - 1;
+}
+
+/* Appends a query string (after '?') with the value of its first password
+ * parameter blanked through the end: a '&' in that password would start a
+ * "parameter" of its own, which libpq would quote. */
+static void add_query_blanked(struct gm_strbuf *sb, const char *q)
+{
+	while (*q) {
+		size_t n = strcspn(q, "&"), kw = strcspn(q, "=&");
+		if (q[kw] == '=' && is_password_keyword(q, kw)) {
+			gm_strbuf_add(sb, q, kw + 1);
+			gm_strbuf_adds(sb, "***");
+			return;
+		}
+		gm_strbuf_add(sb, q, n + (q[n] == '&'));
+		q += n + (q[n] == '&');
+	}
+}
+
+char *gm_db_url_blanked(const char *url)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	size_t pre = uri_prefix_len(url);
+	const char *rest = url + pre, *at, *colon, *q;
+
+	if (!pre || stray_at(url))
 		return NULL;
-	for (o = opts; o->keyword; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-			pw = gm_xstrdup(o->val);
+	gm_strbuf_add(&sb, url, pre);
+	if ((at = userinfo_end(rest))) {
+		colon = memchr(rest, ':', (size_t)(at - rest));
+		if (colon) {
+			gm_strbuf_add(&sb, rest, (size_t)(colon - rest) + 1);
+			gm_strbuf_adds(&sb, "***");
+		} else {
+			gm_strbuf_add(&sb, rest, (size_t)(at - rest));
+		}
+		rest = at;
+	}
+	/* A '?' inside the password is not the query: look after it. */
+	q = strchr(rest, '?');
+	gm_strbuf_add(&sb, rest, q ? (size_t)(q + 1 - rest) : strlen(rest));
+	if (q)
+		add_query_blanked(&sb, q + 1);
+	return gm_strbuf_detach(&sb, NULL);
+}
+
+/* The message for a connection string libpq cannot parse.  Its own message
+ * quotes the offending part, which may be the password: it is shown only
+ * as libpq words it for the blanked copy. */
+static struct gm_error *invalid_url(const char *url)
+{
+	char *copy = gm_db_url_blanked(url), *perr = NULL, *msg;
+	PQconninfoOption *opts = NULL;
+	struct gm_error *err;
+
+	if (copy && !(opts = PQconninfoParse(copy, &perr)) && perr) {
+		msg = one_line(perr);
+		err = gm_error_new(GM_ERR_USAGE, "invalid database URL: %s", msg);
+		gm_error_advise(err, "the form is postgresql://user:password@host:port/dbname?param=value");
+		free(msg);
+	} else if (copy) {
+		/* Only the password differs, so the password is the problem. */
+		err = gm_error_new(GM_ERR_USAGE, "invalid database URL: its password cannot be decoded (not shown)");
+		gm_error_advise(err, "percent-encode special characters in the password: '%%' as %%25, '@' as %%40, '/' as %%2F");
+	} else {
+		err = gm_error_new(GM_ERR_USAGE, "invalid connection string (not shown: it may hold a password)");
+		gm_error_advise(err, "check its syntax: postgresql://user:password@host:port/dbname?param=value, "
+				"or key=value pairs separated by spaces, a value with spaces or quotes in '...'");
+	}
 	PQconninfoFree(opts);
-	return pw;
+	PQfreemem(perr);
+	free(copy);
+	return err;
+}
+
+/* Parses the connection string before connecting, so a malformed one is a
+ * usage error whose message never quotes a password. */
+static struct gm_error *check_url(const char *url)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts;
+	struct gm_error *err;
+
+	if (uri_prefix_len(url) && stray_at(url)) {
+		err = gm_error_new(GM_ERR_USAGE, "invalid database URL: it holds an '@' besides the one that ends user:password (not shown: it may hold a password)");
+		gm_error_advise(err, "percent-encode '@' as %%40 in the password (and '/' as %%2F, '?' as %%3F)");
+		return err;
+	}
+	if ((opts = PQconninfoParse(url, &perr))) {
+		PQconninfoFree(opts);
+		return NULL;
+	}
+	PQfreemem(perr);
+	return invalid_url(url);
+}
+
+/* ---- the session ----
+ *
+ * Server settings are not trusted: ALTER DATABASE / ALTER ROLE can set
+ * anything, and the tool's SQL relies on some of them.  Each session sets
+ * them itself, in one round trip, before it reads or sends anything else:
+ *
+ *  - standard_conforming_strings = on: the tool's lexer (statement
+ *    boundaries, transaction-control detection) reads '\' in a string
+ *    literal as a plain character.  With it off, the server would end a
+ *    literal elsewhere, and text the tool saw inside a string would run as
+ *    statements.  PgBouncer tracks this setting per client, so it holds in
+ *    transaction pooling too, and it is checked below.
+ *  - row_security = on: with it off, a query that RLS would filter fails
+ *    instead of being filtered, so the isolation probe would report errors
+ *    rather than what a tenant sees.  The data-loss guard turns it off
+ *    itself, for its own transaction (SET LOCAL).
+ *  - search_path: pg_catalog must be searched first so a function or
+ *    operator planted in another schema cannot shadow a built-in one.
+ *    Naming pg_catalog first would also make it the schema new objects are
+ *    created in (and CREATE TABLE would fail there), so it is dropped from
+ *    the user's path instead: unnamed, PostgreSQL searches it before every
+ *    schema of the path.  The user's other schemas stay, in order, so
+ *    migrations create their objects where they did.
+ *
+ * The search_path statement runs before the new path holds, so it names
+ * every function and operator with its schema; and it holds no backslash,
+ * as the whole string is lexed under the server's old settings. */
+static const char session_sql[] =
+	"SET standard_conforming_strings = on; "
+	"SET row_security = on; "
+	"SELECT pg_catalog.set_config('search_path', COALESCE(("
+	"SELECT pg_catalog.string_agg(t.m[1], ', ' ORDER BY t.o)"
+	" FROM pg_catalog.regexp_matches(pg_catalog.current_setting('search_path'),"
+	" '(\"(?:[^\"]|\"\")*\"|[^\",[:space:]][^,[:space:]]*)', 'g') WITH ORDINALITY AS t(m, o)"
+	" WHERE pg_catalog.lower(t.m[1]) OPERATOR(pg_catalog.<>) 'pg_catalog'"
+	" AND pg_catalog.lower(t.m[1]) OPERATOR(pg_catalog.<>) '\"pg_catalog\"'), ''), false)";
+
+static struct gm_error *set_up_session(struct gm_db *db)
+{
+	struct gm_error *err;
+	PGresult *res = NULL;
+	const char *scs;
+
+	if ((err = gm_db_exec(db, session_sql, "cannot set up the database session", &res))) {
+		err->kind = GM_ERR_CONNECT;
+		return err;
+	}
+	/* Kept for the transactions the tool opens: through a transaction
+	 * pooler, a session setting may not reach the next transaction. */
+	free(db->search_path);
+	db->search_path = gm_xstrdup(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	/* What the server (or pooler) reports is what lexes our SQL. */
+	scs = PQparameterStatus(db->conn, "standard_conforming_strings");
+	if (!scs || strcmp(scs, "on") != 0) {
+		err = gm_error_new(GM_ERR_CONNECT,
+				   "cannot set up the database session: standard_conforming_strings is %s, not on",
+				   scs ? scs : "not reported");
+		gm_error_advise(err, "garage-migrate needs standard_conforming_strings = on; if a pooler or proxy sits in front of the server, let the setting through");
+	}
+	return err;
 }
 
 struct gm_error *gm_db_connect(const char *url, struct gm_db **out)
@@ -65,31 +264,20 @@ struct gm_error *gm_db_connect(const char *url, struct gm_db **out)
 	 * error positions count characters of what we send. */
 	const char *keys[] = { "dbname", "fallback_application_name", "client_encoding", NULL };
 	const char *vals[] = { url, "garage-migrate", "UTF8", NULL };
-	struct gm_db *db = gm_xcalloc(1, sizeof(*db));
+	struct gm_db *db;
 	struct gm_error *err;
 
 	*out = NULL;
 	if (url && !*url)
 		vals[0] = NULL;
-	if (url && *url) {
-		char *perr = NULL;
-		PQconninfoOption *opts = PQconninfoParse(url, &perr);
-		if (!opts) {
-			/* libpq's parse errors quote the bad part, never a
-			 * whole password, but redact anyway. */
-			char *msg = one_line(perr ? perr : "invalid connection string", NULL);
-			PQfreemem(perr);
-			err = gm_error_new(GM_ERR_USAGE, "invalid database URL: %s", msg);
-			free(msg);
-			free(db);
-			return err;
-		}
-		PQconninfoFree(opts);
-		db->secret = password_of(url);
-	}
+	if (url && *url && (err = check_url(url)))
+		return err;
+	db = gm_xcalloc(1, sizeof(*db));
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-		char *msg = one_line(db->conn ? PQerrorMessage(db->conn) : "out of memory", db->secret);
+		/* libpq's connection messages and the server's authentication
+		 * errors never quote the password. */
+		char *msg = one_line(db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		err = gm_error_new(GM_ERR_CONNECT, "cannot connect to the database: %s", msg);
 		gm_error_advise(err, "check --database-url / DATABASE_URL (or PGHOST, PGPORT, PGUSER, PGDATABASE)");
 		free(msg);
@@ -98,8 +286,30 @@ struct gm_error *gm_db_connect(const char *url, struct gm_db **out)
 	}
 	PQsetNoticeReceiver(db->conn, ignore_notice, NULL);
 	db->server_version = PQserverVersion(db->conn);
+	if ((err = set_up_session(db))) {
+		gm_db_close(db);
+		return err;
+	}
 	*out = db;
 	return NULL;
+}
+
+struct gm_error *gm_db_reconnect(struct gm_db *db)
+{
+	struct gm_error *err;
+	char *msg;
+
+	/* Same parameters, same PGconn (its notice receiver stays). */
+	PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		msg = one_line(PQerrorMessage(db->conn));
+		err = gm_error_new(GM_ERR_CONNECT, "cannot reconnect to the database: %s", msg);
+		free(msg);
+		return err;
+	}
+	db->server_version = PQserverVersion(db->conn);
+	/* A new session: it needs its settings again. */
+	return set_up_session(db);
 }
 
 void gm_db_close(struct gm_db *db)
@@ -108,14 +318,14 @@ void gm_db_close(struct gm_db *db)
 		return;
 	if (db->conn)
 		PQfinish(db->conn);
-	free(db->secret);
+	free(db->search_path);
 	free(db);
 }
 
-static char *field(const PGresult *res, int code, const char *secret)
+static char *field(const PGresult *res, int code)
 {
 	const char *v = res ? PQresultErrorField(res, code) : NULL;
-	return v ? gm_redact(v, secret) : NULL;
+	return v ? gm_xstrdup(v) : NULL;
 }
 
 struct gm_error *gm_db_error(struct gm_db *db, const PGresult *res,
@@ -127,21 +337,20 @@ struct gm_error *gm_db_error(struct gm_db *db, const PGresult *res,
 
 	/* Client-side failures (lost connection) have no primary field. */
 	if (primary)
-		msg = gm_redact(primary, db->secret);
+		msg = gm_xstrdup(primary);
 	else
 		msg = one_line(res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
-							       : PQerrorMessage(db->conn),
-			       db->secret);
+							       : PQerrorMessage(db->conn));
 	if (!*msg) {
 		free(msg);
 		msg = gm_xstrdup("unknown error (the connection may have been lost)");
 	}
 	err = what ? gm_error_new(kind, "%s: %s", what, msg) : gm_error_new(kind, "%s", msg);
 	free(msg);
-	err->sqlstate = field(res, PG_DIAG_SQLSTATE, db->secret);
-	err->detail = field(res, PG_DIAG_MESSAGE_DETAIL, db->secret);
-	err->hint = field(res, PG_DIAG_MESSAGE_HINT, db->secret);
-	err->context = field(res, PG_DIAG_CONTEXT, db->secret);
+	err->sqlstate = field(res, PG_DIAG_SQLSTATE);
+	err->detail = field(res, PG_DIAG_MESSAGE_DETAIL);
+	err->hint = field(res, PG_DIAG_MESSAGE_HINT);
+	err->context = field(res, PG_DIAG_CONTEXT);
 	return err;
 }
 

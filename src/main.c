@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct command {
 	const char *name;
@@ -47,12 +48,50 @@ static int main_help(void)
 	return GM_EXIT_OK;
 }
 
+/* The first error writing stdout, as stdio's error flag does not keep it:
+ * by the time main checks, errno tells about some later call. */
+static int stdout_errno;
+
+static ssize_t write_stdout(void *cookie, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	(void)cookie;
+	while (done < len) {
+		ssize_t n = write(STDOUT_FILENO, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!stdout_errno)
+				stdout_errno = n < 0 ? errno : EIO;
+			return 0;	/* glibc: 0 is the error return */
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+/* Routes stdout through write_stdout, keeping its usual buffering (lines on
+ * a terminal, blocks otherwise).  Left alone when that is not possible. */
+static void track_stdout_errors(void)
+{
+	cookie_io_functions_t io = { NULL, write_stdout, NULL, NULL };
+	FILE *f = fopencookie(NULL, "w", io);
+
+	if (!f)
+		return;
+	setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+	stdout = f;
+}
+
 /* Like git: a full disk or closed pipe on stdout is an error, not silence. */
 static int finish(int code)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (errno != EPIPE)
-			fprintf(stderr, "garage-migrate: cannot write output: %s\n", strerror(errno));
+		int e = stdout_errno ? stdout_errno : errno;
+		if (e != EPIPE)
+			fprintf(stderr, "garage-migrate: cannot write output: %s\n",
+				e ? strerror(e) : "unknown error");
 		return code ? code : GM_ERR_INPUT;
 	}
 	return code;
@@ -69,6 +108,7 @@ int main(int argc, char **argv)
 	size_t k;
 	int c;
 
+	track_stdout_errors();
 	opterr = 0;
 	/* '+': stop at the command name; the command parses the rest. */
 	while ((c = getopt_long(argc, argv, "+" GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {

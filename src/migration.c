@@ -7,10 +7,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int gm_migration_parse_name(const char *filename, unsigned long long *version,
 			    char **version_text, char **name,
@@ -377,37 +380,172 @@ void gm_migration_free(struct gm_migration *m)
 
 /* ---- the folder ---- */
 
-static struct gm_error *read_file(const char *path, char **text, size_t *len)
+static struct gm_error *read_fd(const char *path, int fd, char **text, size_t *len)
 {
 	struct gm_strbuf sb = GM_STRBUF_INIT;
 	char chunk[65536];
-	size_t n;
-	FILE *f = fopen(path, "rb");
+	ssize_t n;
 
-	if (!f)
-		return gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot open: %s", strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		gm_strbuf_add(&sb, chunk, n);
-	if (ferror(f)) {
-		int e = errno;
-		fclose(f);
-		gm_strbuf_release(&sb);
-		return gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot read: %s", strerror(e));
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			struct gm_error *err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot read: %s", strerror(errno));
+			gm_strbuf_release(&sb);
+			return err;
+		}
+		gm_strbuf_add(&sb, chunk, (size_t)n);
 	}
-	fclose(f);
 	*text = gm_strbuf_detach(&sb, len);
+	return NULL;
+}
+
+/* The extension of a name that looks like a migration: .sql, .yaml or
+ * .yml in any case, not a hidden file.  NULL otherwise. */
+static const char *migration_ext(const char *name)
+{
+	static const char *const exts[] = { ".sql", ".yaml", ".yml" };
+	size_t n = strlen(name), k;
+
+	if (name[0] == '.')
+		return NULL;
+	for (k = 0; k < sizeof(exts) / sizeof(exts[0]); k++) {
+		size_t e = strlen(exts[k]);
+		if (n > e && strcasecmp(name + n - e, exts[k]) == 0)
+			return name + n - e;
+	}
 	return NULL;
 }
 
 static int looks_like_migration(const char *name)
 {
-	size_t n = strlen(name);
+	return migration_ext(name) != NULL;
+}
 
-	if (name[0] == '.')
-		return 0;
-	return (n > 4 && strcmp(name + n - 4, ".sql") == 0) ||
-	       (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
-	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+/* 0001_a.SQL would be skipped by a case-sensitive glob elsewhere (and a
+ * case-insensitive file system cannot hold it beside 0001_a.sql): one
+ * spelling, lower case, is accepted. */
+static struct gm_error *check_ext_case(const char *path, const char *name, const char *ext)
+{
+	struct gm_error *err;
+	char *fixed;
+	size_t k;
+
+	for (k = 0; ext[k]; k++)
+		if (isupper((unsigned char)ext[k]))
+			break;
+	if (!ext[k])
+		return NULL;
+	fixed = gm_xstrdup(name);
+	for (k = (size_t)(ext - name); fixed[k]; k++)
+		fixed[k] = (char)tolower((unsigned char)fixed[k]);
+	err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "the extension must be lower case");
+	gm_error_advise(err, "rename it to %s", fixed);
+	free(fixed);
+	return err;
+}
+
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+static struct gm_error *not_regular(const char *path, mode_t mode, const char *via)
+{
+	struct gm_error *err = gm_error_at(GM_ERR_INPUT, path, 0, 0,
+		"not a migration file: %s%s (migrations are regular files)", via, file_kind(mode));
+
+	gm_error_advise(err, "remove it, or rename it so it does not end in .sql, .yaml or .yml");
+	return err;
+}
+
+/* Whether real (a resolved path) lies inside the folder real_dir. */
+static int inside(const char *real, const char *real_dir)
+{
+	size_t n = strlen(real_dir);
+
+	if (n == 1 && real_dir[0] == '/')
+		return real[0] == '/' && real[1];
+	return strncmp(real, real_dir, n) == 0 && real[n] == '/';
+}
+
+/* Which file to read for the entry at path: the entry itself when it is a
+ * regular file; the target of a symbolic link only when that is a regular
+ * file inside the migrations folder (a link must not feed /etc/passwd or a
+ * file from elsewhere to the server, whose errors would echo it).  *open_path
+ * is malloc'd. */
+static struct gm_error *resolve_entry(const char *path, const char *real_dir, char **open_path)
+{
+	struct stat st;
+	char *real;
+	struct gm_error *err;
+
+	*open_path = NULL;
+	if (lstat(path, &st) != 0)
+		return gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot open: %s", strerror(errno));
+	if (S_ISREG(st.st_mode)) {
+		*open_path = gm_xstrdup(path);
+		return NULL;
+	}
+	if (!S_ISLNK(st.st_mode))
+		return not_regular(path, st.st_mode, "");
+	if (!(real = realpath(path, NULL))) {
+		err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "broken symbolic link: %s", strerror(errno));
+		gm_error_advise(err, "remove it, or point it at a migration file inside the migrations folder");
+		return err;
+	}
+	if (!inside(real, real_dir)) {
+		err = gm_error_at(GM_ERR_INPUT, path, 0, 0,
+				  "symbolic link to %s, outside the migrations folder", real);
+		gm_error_advise(err, "copy the migration into the folder instead: a link may only point at a file inside it");
+		free(real);
+		return err;
+	}
+	err = NULL;
+	if (stat(real, &st) != 0)
+		err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot open: %s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		err = not_regular(path, st.st_mode, "a symbolic link to ");
+	if (err) {
+		free(real);
+		return err;
+	}
+	*open_path = real;
+	return NULL;
+}
+
+/* Reads the migration at path (an entry of the folder whose resolved path
+ * is real_dir).  The file is opened without following a link and checked
+ * again, so what is read is what was checked. */
+static struct gm_error *read_migration(const char *path, const char *real_dir, char **text, size_t *len)
+{
+	struct gm_error *err;
+	char *open_path;
+	struct stat st;
+	int fd;
+
+	if ((err = resolve_entry(path, real_dir, &open_path)))
+		return err;
+	fd = open(open_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(open_path);
+	if (fd < 0)
+		return gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) != 0)
+		err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot read: %s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		err = not_regular(path, st.st_mode, "");
+	else
+		err = read_fd(path, fd, text, len);
+	close(fd);
+	return err;
 }
 
 static int by_version(const void *a, const void *b)
@@ -460,32 +598,37 @@ struct gm_error *gm_migration_set_load(const char *dir, struct gm_migration_set 
 	struct gm_migration_set *set = gm_xcalloc(1, sizeof(*set));
 	struct gm_error *err = NULL;
 	struct dirent *de;
+	char *real_dir = NULL;
 	size_t cap = 0;
 	DIR *d;
 
 	*out = NULL;
 	set->dir = gm_xstrdup(dir);
-	if (!(d = opendir(dir))) {
+	if (!(d = opendir(dir)) || !(real_dir = realpath(dir, NULL))) {
 		err = gm_error_at(GM_ERR_INPUT, dir, 0, 0, "cannot open migrations folder: %s", strerror(errno));
 		gm_error_advise(err, "run from the project root or pass --migrations DIR");
+		if (d)
+			closedir(d);
 		goto done;
 	}
+	/* Everything named like a migration is one, or an error: a file that
+	 * is skipped in silence is a migration that never runs. */
 	while (!err && (de = readdir(d))) {
+		const char *ext = migration_ext(de->d_name);
 		char *path, *text = NULL;
 		size_t len = 0;
-		struct stat st;
 		struct gm_migration *m;
 
-		if (!looks_like_migration(de->d_name))
+		if (!ext)
 			continue;
 		path = join_path(dir, de->d_name);
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			err = read_file(path, &text, &len);
-			if (!err)
-				err = gm_migration_parse(path, de->d_name, text, len, &m);
-			if (!err)
-				set_push(set, &cap, m);
-		}
+		err = check_ext_case(path, de->d_name, ext);
+		if (!err)
+			err = read_migration(path, real_dir, &text, &len);
+		if (!err)
+			err = gm_migration_parse(path, de->d_name, text, len, &m);
+		if (!err)
+			set_push(set, &cap, m);
 		free(path);
 	}
 	closedir(d);
@@ -495,6 +638,7 @@ struct gm_error *gm_migration_set_load(const char *dir, struct gm_migration_set 
 		qsort(set->v, set->n, sizeof(*set->v), by_version);
 	err = check_duplicates(set);
 done:
+	free(real_dir);
 	if (err)
 		gm_migration_set_free(set);
 	else

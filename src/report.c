@@ -53,28 +53,40 @@ static void caret_lines(const struct gm_error *err, struct gm_strbuf *out)
 static void detail_line(struct gm_strbuf *out, const char *label, const char *v)
 {
 	const char *p;
+	char *safe;
 
 	if (!v || !*v)
 		return;
 	gm_strbuf_addf(out, "  %s: ", label);
-	/* Multi-line server fields (CONTEXT) stay readable, indented. */
-	for (p = v; *p; p++) {
+	/* Server text may hold ESC and friends: escaped, so a migration
+	 * cannot drive the terminal.  Multi-line server fields (CONTEXT) stay
+	 * readable, indented. */
+	safe = gm_text_escape_controls(v);
+	for (p = safe; *p; p++) {
 		gm_strbuf_addch(out, *p);
 		if (*p == '\n' && p[1])
 			gm_strbuf_adds(out, "    ");
 	}
+	free(safe);
 	if (out->len && out->buf[out->len - 1] != '\n')
 		gm_strbuf_addch(out, '\n');
 }
 
 void gm_report_error(const struct gm_error *err, struct gm_strbuf *out)
 {
-	if (err->file && err->line)
-		gm_strbuf_addf(out, "%s:%u:%u: error: %s\n", err->file, err->line, err->col, err->msg);
-	else if (err->file)
-		gm_strbuf_addf(out, "%s: error: %s\n", err->file, err->msg);
+	/* The message and file name can come from the server, the catalog or
+	 * the file system: escaped like the detail lines. */
+	char *msg = gm_text_escape_controls(err->msg);
+	char *file = err->file ? gm_text_escape_controls(err->file) : NULL;
+
+	if (file && err->line)
+		gm_strbuf_addf(out, "%s:%u:%u: error: %s\n", file, err->line, err->col, msg);
+	else if (file)
+		gm_strbuf_addf(out, "%s: error: %s\n", file, msg);
 	else
-		gm_strbuf_addf(out, "garage-migrate: %s\n", err->msg);
+		gm_strbuf_addf(out, "garage-migrate: %s\n", msg);
+	free(msg);
+	free(file);
 	if (err->line && err->src_line)
 		caret_lines(err, out);
 	detail_line(out, "SQLSTATE", err->sqlstate);

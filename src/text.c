@@ -130,3 +130,34 @@ char *gm_text_line_at(const char *text, size_t len, size_t off)
 		eol++;
 	return gm_xstrndup(text + bol, eol - bol);
 }
+
+char *gm_text_escape_controls(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		size_t good = i + gm_text_invalid_at(s + i, len - i);
+		for (; i < good; i++) {
+			unsigned char c = (unsigned char)s[i];
+			/* C0 controls but line break and tab, DEL, and the C1
+			 * controls U+0080..U+009F (UTF-8 C2 80..C2 9F). */
+			int c1 = c == 0xC2 && i + 1 < good && (unsigned char)s[i + 1] <= 0x9F;
+			if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f || c1) {
+				gm_strbuf_addf(&sb, "\\x%c%c", hex[c >> 4], hex[c & 0xF]);
+				if (c1) {
+					c = (unsigned char)s[++i];
+					gm_strbuf_addf(&sb, "\\x%c%c", hex[c >> 4], hex[c & 0xF]);
+				}
+			} else {
+				gm_strbuf_addch(&sb, (char)c);
+			}
+		}
+		if (i < len) {	/* a byte that is not UTF-8 */
+			unsigned char c = (unsigned char)s[i++];
+			gm_strbuf_addf(&sb, "\\x%c%c", hex[c >> 4], hex[c & 0xF]);
+		}
+	}
+	return gm_strbuf_detach(&sb, NULL);
+}

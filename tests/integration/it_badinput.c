@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gm_strbuf.h"
 #include "pgtest.h"
@@ -101,6 +102,159 @@ static void test_missing_folder_and_crlf(void **state)
 	free(db);
 }
 
+/* One migrations folder holding entry (made by make_entry); up must fail
+ * with exit 6 and say want, and change nothing. */
+static void not_a_migration(PGconn *c, const char *db, const char *what,
+			    void (*make_entry)(const char *dir), const char *want)
+{
+	char *dir = tfs_tempdir(), *out, *err;
+	int rc;
+
+	tfs_write(dir, "0000_first.sql", "CREATE TABLE first (id int);\n");
+	make_entry(dir);
+	rc = pgt_run(&out, &err, "%s -d 'dbname=%s' -m '%s' up", pgt_bin(), db, dir);
+	if (rc != 6 || !strstr(err, want))
+		fail_msg("%s: exit %d (want 6), stderr:\n%s\nwanted: %s", what, rc, err, want);
+	assert_not_contains(err, "root:x:0:0");
+	assert_not_contains(out, "root:x:0:0");
+	assert_untouched(c, what);
+	free(out);
+	free(err);
+	tfs_rmdir(dir);
+}
+
+static char *entry(const char *dir, const char *name)
+{
+	return gm_xasprintf("%s/%s", dir, name);
+}
+
+static void make_link_to_passwd(const char *dir)
+{
+	char *p = entry(dir, "0001_pw.sql");
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	free(p);
+}
+
+static void make_directory(const char *dir)
+{
+	char *p = entry(dir, "0001_x.sql");
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+}
+
+static void make_dangling_link(const char *dir)
+{
+	char *p = entry(dir, "0001_x.sql");
+	assert_int_equal(symlink("nowhere.sql", p), 0);
+	free(p);
+}
+
+static void make_link_to_directory(const char *dir)
+{
+	char *sub = entry(dir, "sub"), *p = entry(dir, "0001_x.yaml");
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(symlink("sub", p), 0);
+	free(sub);
+	free(p);
+}
+
+static void make_link_out_of_the_folder(const char *dir)
+{
+	char *p = entry(dir, "0001_x.sql");
+	/* ../ leaves the folder, even to a file that looks like a migration. */
+	assert_int_equal(symlink("../outside.sql", p), 0);
+	free(p);
+}
+
+static void make_fifo(const char *dir)
+{
+	char *p = entry(dir, "0001_x.yml");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	free(p);
+}
+
+static void make_upper_case(const char *dir)
+{
+	tfs_write(dir, "0001_a.Sql", "CREATE TABLE a (id int);\n");
+}
+
+/* Anything named like a migration is one or an error, never skipped; and a
+ * symbolic link may only lead to a regular file inside the folder. */
+static void test_files_that_are_not_what_they_seem(void **state)
+{
+	char *db = pgt_create_db("gm_bad_files"), *outside = tfs_tempdir(), *dir, *sub, *out, *err, *path;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	not_a_migration(c, db, "link to /etc/passwd", make_link_to_passwd,
+			"0001_pw.sql: error: symbolic link to /etc/passwd, outside the migrations folder");
+	not_a_migration(c, db, "directory", make_directory,
+			"0001_x.sql: error: not a migration file: a directory (migrations are regular files)");
+	not_a_migration(c, db, "dangling link", make_dangling_link,
+			"0001_x.sql: error: broken symbolic link: No such file or directory");
+	not_a_migration(c, db, "link to a directory", make_link_to_directory,
+			"0001_x.yaml: error: not a migration file: a symbolic link to a directory");
+	not_a_migration(c, db, "FIFO", make_fifo, "0001_x.yml: error: not a migration file: a FIFO");
+	not_a_migration(c, db, "upper case", make_upper_case, "0001_a.Sql: error: the extension must be lower case");
+	/* The folder's parent holds outside.sql: still outside. */
+	dir = gm_xasprintf("%s/migrations", outside);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	tfs_write(outside, "outside.sql", "CREATE TABLE outside (id int);\n");
+	make_link_out_of_the_folder(dir);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 6);
+	assert_contains(err, "0001_x.sql: error: symbolic link to ");
+	assert_contains(err, "outside the migrations folder");
+	free(out);
+	free(err);
+	assert_untouched(c, "link out of the folder");
+	free(dir);
+	tfs_rmdir(outside);
+
+	/* A link to a regular file inside the folder is a migration, also when
+	 * the folder itself is reached through a link. */
+	outside = tfs_tempdir();
+	dir = gm_xasprintf("%s/real", outside);
+	sub = gm_xasprintf("%s/real/shared", outside);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	tfs_write(sub, "a.sql", "CREATE TABLE linked (id int);\n");
+	path = gm_xasprintf("%s/0001_linked.sql", dir);
+	assert_int_equal(symlink("shared/a.sql", path), 0);
+	free(path);
+	path = gm_xasprintf("%s/via", outside);
+	assert_int_equal(symlink("real", path), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, path, "up"), 0);
+	assert_false(pgt_is_null(c, "SELECT to_regclass('public.linked')::text"));
+	free(out);
+	free(err);
+	free(path);
+	free(sub);
+	free(dir);
+	tfs_rmdir(outside);
+	PQfinish(c);
+	free(db);
+}
+
+/* A server message that carries ESC (here echoing the migration's own
+ * literal) reaches the terminal escaped, never raw. */
+static void test_control_bytes_from_the_server_are_escaped(void **state)
+{
+	char *db = pgt_create_db("gm_bad_esc"), *dir = tfs_tempdir(), *out, *err;
+
+	(void)state;
+	tfs_write(dir, "0001_esc.sql", "SELECT E'\\x1b[31m\\x07\\u009b'::int;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
+	assert_contains(err, "0001_esc.sql:1:8: error: invalid input syntax for type integer: \"\\x1b[31m\\x07\\xc2\\x9b\"");
+	assert_null(strchr(err, 0x1b));
+	assert_null(strchr(err, 0x07));
+	assert_null(strstr(err, "\xc2\x9b"));
+	assert_null(strchr(out, 0x1b));
+	free(out);
+	free(err);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 /* Runs cmd and fails when the secret shows up in anything it printed. */
 static void no_secret(const char *secret, int want, const char *fmt, ...)
 {
@@ -157,6 +311,8 @@ int main(void)
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_missing_folder_and_crlf),
 		cmocka_unit_test(test_no_secret_ever_printed),
+		cmocka_unit_test(test_files_that_are_not_what_they_seem),
+		cmocka_unit_test(test_control_bytes_from_the_server_are_escaped),
 	};
 	return cmocka_run_group_tests_name("bad input and secrets", tests, NULL, NULL);
 }

@@ -220,18 +220,6 @@ static void test_error_without_file(void **state)
 	gm_error_free(err);
 }
 
-static void test_redaction(void **state)
-{
-	char *s = gm_redact("password=hunter2 and again hunter2", "hunter2");
-
-	(void)state;
-	assert_string_equal(s, "password=*** and again ***");
-	free(s);
-	s = gm_redact("nothing secret", NULL);
-	assert_string_equal(s, "nothing secret");
-	free(s);
-}
-
 static void test_timeouts(void **state)
 {
 	(void)state;
@@ -256,7 +244,6 @@ int main(void)
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_error_with_caret),
 		cmocka_unit_test(test_error_without_file),
-		cmocka_unit_test(test_redaction),
 		cmocka_unit_test(test_timeouts),
 	};
 	return cmocka_run_group_tests_name("status and rendering", tests, NULL, NULL);

@@ -1,0 +1,159 @@
+/* Integration tests: server settings are not trusted.  A database can be
+ * given any default (ALTER DATABASE ... SET); every session the tool opens
+ * sets what its SQL relies on: standard_conforming_strings, row_security
+ * and a search_path where pg_catalog comes first.  Issue 11, item 2. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+/* A fresh database whose every new session starts with the settings an
+ * attacker (or an odd configuration) would choose. */
+static char *hostile_db(const char *prefix)
+{
+	char *db = pgt_create_db(prefix), *sql;
+	PGconn *c = pgt_connect("postgres");
+
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET standard_conforming_strings = off", db);
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET search_path = public, pg_catalog", db);
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET row_security = off", db);
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	return db;
+}
+
+static void test_project_migrations_on_a_hostile_database(void **state)
+{
+	char *db = hostile_db("gm_set_project"), *out, *err, *args;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	/* The database really starts that way. */
+	assert_int_equal(pgt_count(c, "SELECT (current_setting('standard_conforming_strings') = 'off')::int"), 1);
+	assert_int_equal(pgt_gm(&out, &err, db, "up"), 0);
+	assert_contains(out, "8 migrations applied");
+	free(out);
+	free(err);
+	/* Objects went to public, where the migrations meant them. */
+	assert_false(pgt_is_null(c, "SELECT to_regclass('public.custom_agent_orders')::text"));
+	args = gm_xasprintf("verify --snapshot '%s/schema/snapshot.yaml'", pgt_root());
+	if (pgt_gm(&out, &err, db, args) != 0)
+		fail_msg("verify failed on a hostile database:\n%s%s", out, err);
+	assert_contains(out, "verify passed");
+	free(out);
+	free(err);
+	free(args);
+	PQfinish(c);
+	free(db);
+}
+
+/* What a migration's session sees, recorded in a table. */
+static void test_the_session_sets_what_it_relies_on(void **state)
+{
+	char *db = hostile_db("gm_set_seen"), *dir = tfs_tempdir(), *v;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_seen.sql",
+		  "CREATE TABLE seen AS SELECT current_setting('standard_conforming_strings') AS scs,\n"
+		  "  current_setting('row_security') AS rs, current_setting('search_path') AS sp,\n"
+		  "  current_schemas(true)::text AS effective;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	v = pgt_value(c, "SELECT scs || ' ' || rs || ' ' || sp || ' ' || effective FROM public.seen");
+	/* pg_catalog is dropped from the path, so it is searched first
+	 * (implicitly) while public stays where new objects go. */
+	assert_string_equal(v, "on on public {pg_catalog,public}");
+	free(v);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* With standard_conforming_strings off, the server would read '\' as an
+ * escaped quote: the string would end later than the tool's lexer thinks,
+ * and "COMMIT; DROP TABLE victim; COMMIT" (inside a string for the tool,
+ * so not refused as transaction control) would run as statements, the
+ * second COMMIT keeping the DROP whatever fails after it. */
+static const char split_attack[] =
+	"SELECT '\\' AS a, ' ; COMMIT; DROP TABLE victim; COMMIT; -- ' AS b;\n";
+
+static void attack(const char *db, const char *url)
+{
+	char *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+	int rc;
+
+	pgt_exec(c, "CREATE TABLE victim (id int); INSERT INTO victim VALUES (1)");
+	tfs_write(dir, "0001_split.sql", split_attack);
+	rc = pgt_run(&out, &err, "%s -d '%s' -m '%s' up", pgt_bin(), url, dir);
+	if (pgt_is_null(c, "SELECT to_regclass('public.victim')::text"))
+		fail_msg("the migration dropped table victim (exit %d):\n%s%s", rc, out, err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM victim"), 1);
+	if (rc != 0)
+		fail_msg("up failed (%d):\n%s%s", rc, out, err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 1"), 1);
+	free(out);
+	free(err);
+	/* Read as the tool reads it (one string '\'), this one holds a
+	 * COMMIT, and is refused before anything is sent. */
+	tfs_write(dir, "0002_split.sql", "SELECT '\\'; COMMIT; DROP TABLE victim; --';\n");
+	rc = pgt_run(&out, &err, "%s -d '%s' -m '%s' up", pgt_bin(), url, dir);
+	assert_int_equal(rc, 6);
+	assert_contains(err, "transaction control statement");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM victim"), 1);
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+}
+
+static void test_a_backslash_cannot_split_statements(void **state)
+{
+	char *db = hostile_db("gm_set_split"), *url = gm_xasprintf("dbname=%s", db);
+
+	(void)state;
+	attack(db, url);
+	free(url);
+	free(db);
+}
+
+/* PgBouncer in transaction pooling hands each transaction whichever server
+ * connection is free; it carries standard_conforming_strings over, which
+ * is what keeps this safe there too. */
+static void test_a_backslash_cannot_split_statements_through_the_pooler(void **state)
+{
+	const char *b = getenv("GM_TEST_BOUNCER_URL");
+	char *db = hostile_db("gm_set_split_pool"), *url;
+
+	(void)state;
+	if (!b || !*b)
+		fail_msg("GM_TEST_BOUNCER_URL is not set: pgbouncer did not start (is it installed?)");
+	url = gm_xasprintf("%s/%s", b, db);
+	attack(db, url);
+	free(url);
+	free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_project_migrations_on_a_hostile_database),
+		cmocka_unit_test(test_the_session_sets_what_it_relies_on),
+		cmocka_unit_test(test_a_backslash_cannot_split_statements),
+		cmocka_unit_test(test_a_backslash_cannot_split_statements_through_the_pooler),
+	};
+	return cmocka_run_group_tests_name("hostile server settings", tests, NULL, NULL);
+}

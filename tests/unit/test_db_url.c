@@ -1,0 +1,79 @@
+/* Unit tests: blanking the password of a database URL by structure
+ * (gm_db_url_blanked), the copy whose libpq parse errors may be shown. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_db.h"
+
+static void blanks(const char *url, const char *want)
+{
+	char *got = gm_db_url_blanked(url);
+
+	if (!want) {
+		if (got)
+			fail_msg("%s: want NULL, got %s", url, got);
+		return;
+	}
+	if (!got || strcmp(got, want) != 0)
+		fail_msg("%s:\n  want %s\n  got  %s", url, want, got ? got : "NULL");
+	free(got);
+}
+
+static void test_userinfo_password(void **state)
+{
+	(void)state;
+	blanks("postgresql://u:SECRET%zz@127.0.0.1:5432/db", "postgresql://u:***@127.0.0.1:5432/db");
+	blanks("postgresql://u:SECRET@[::1:5432/db", "postgresql://u:***@[::1:5432/db");
+	blanks("postgres://u:o@h/db", "postgres://u:***@h/db");
+	/* The first ':' ends the user name; '?' and ':' belong to the password
+	 * (libpq reads them so). */
+	blanks("postgresql://u:a:b?c@h/db?sslmode=x", "postgresql://u:***@h/db?sslmode=x");
+	blanks("postgresql://:pw@h", "postgresql://:***@h");
+	/* No password: nothing to blank. */
+	blanks("postgresql://u@h/db", "postgresql://u@h/db");
+	blanks("postgresql://h:5432/db", "postgresql://h:5432/db");
+	blanks("postgresql://", "postgresql://");
+}
+
+static void test_query_password(void **state)
+{
+	(void)state;
+	blanks("postgresql://h/db?password=S%zz", "postgresql://h/db?password=***");
+	/* Through the end: a '&' in the password would make a parameter. */
+	blanks("postgresql://h/db?sslmode=require&password=a&b&c", "postgresql://h/db?sslmode=require&password=***");
+	/* libpq decodes keywords as well. */
+	blanks("postgresql://h/db?pass%77ord=x%zz", "postgresql://h/db?pass%77ord=***");
+	blanks("postgresql://u:p@h/db?a=1&password=", "postgresql://u:***@h/db?a=1&password=***");
+	blanks("postgresql://h/db?passwordx=1&password%=2", "postgresql://h/db?passwordx=1&password%=2");
+}
+
+static void test_no_structure(void **state)
+{
+	(void)state;
+	/* key=value strings are not blanked, they are not shown at all. */
+	blanks("host=x password=secret", NULL);
+	blanks("host=x passwordsecret", NULL);
+	blanks(" postgresql://u:p@h/db", NULL);
+	blanks("POSTGRESQL://u:p@h/db", NULL);
+	/* An unencoded '@' or '/' in the password: where it ends is unsure. */
+	blanks("postgresql://u:a@b@127.0.0.1/db", NULL);
+	blanks("postgresql://u:a/b@h/db", NULL);
+	blanks("postgresql://u:a?b/c@h", NULL);
+	blanks("postgresql://h/db?application_name=a@b", NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_userinfo_password),
+		cmocka_unit_test(test_query_password),
+		cmocka_unit_test(test_no_structure),
+	};
+	return cmocka_run_group_tests_name("database URL blanking", tests, NULL, NULL);
+}
