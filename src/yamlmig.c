@@ -24,14 +24,21 @@
  * statement remembers the node it came from (gm_srcseg), so a server error
  * in generated SQL points at that node too.  Identifiers are quoted here,
  * without a connection (the file is checked before anything connects);
- * expressions are SQL and pass through as written, in parentheses. */
+ * expressions are SQL and pass through as written, in parentheses.
+ *
+ * Aliases repeat what they name, so before loading, the event stream is
+ * measured against gm_yamllimits.h (depth, nodes and text once aliases are
+ * expanded, anchors): a small file cannot make the walk below build
+ * gigabytes of SQL. */
 #include "gm_checksum.h"
 #include "gm_error.h"
 #include "gm_migration.h"
 #include "gm_strbuf.h"
 #include "gm_text.h"
+#include "gm_yamllimits.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -51,10 +58,12 @@ struct gen {
 	yaml_document_t doc;
 	struct gm_strbuf up, down;
 	struct gm_srcseg *useg, *dseg;
-	size_t nuseg, ndseg;
+	size_t nuseg, ndseg, capuseg, capdseg;
 	struct down_item *items;
-	size_t nitems;
+	size_t nitems, capitems;
 	yaml_node_t *raw_up, *raw_down;
+	size_t *bol;		/* byte offset of each line, built on first use */
+	size_t nlines;
 };
 
 /* ---- errors ---- */
@@ -106,24 +115,85 @@ static const char *scalar(const yaml_node_t *n)
 	return (const char *)n->data.scalar.value;
 }
 
+/* ---- duplicates ---- */
+
+struct strpos {
+	const char *s;
+	size_t pos;
+};
+
+static int by_text_then_pos(const void *a, const void *b)
+{
+	const struct strpos *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+
+	return c ? c : x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* The position of the first string equal to an earlier one, or n.  Sorting
+ * keeps it O(n log n): comparing each with all before it made a list of
+ * 49,000 labels take 13 s. */
+static size_t first_duplicate(const char *const *v, size_t n)
+{
+	struct strpos *sorted;
+	size_t k, first = n;
+
+	if (n < 2)
+		return n;
+	sorted = gm_xmalloc(n * sizeof(*sorted));
+	for (k = 0; k < n; k++) {
+		sorted[k].s = v[k];
+		sorted[k].pos = k;
+	}
+	qsort(sorted, n, sizeof(*sorted), by_text_then_pos);
+	/* Equal strings are neighbours, each after an earlier one. */
+	for (k = 1; k < n; k++)
+		if (sorted[k].pos < first && !strcmp(sorted[k].s, sorted[k - 1].s))
+			first = sorted[k].pos;
+	free(sorted);
+	return first;
+}
+
 /* ---- walking mappings ---- */
 
-/* Keys must be single values and appear once (libyaml keeps duplicates). */
+/* Where the first key that is not a single value is (or n), and the first
+ * repeated key before it (or n). */
+static void scan_keys(const struct gen *g, yaml_node_t *map, size_t *not_scalar, size_t *dup)
+{
+	size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start), k;
+	const char **keys = gm_xmalloc((n ? n : 1) * sizeof(*keys));
+
+	for (k = 0; k < n; k++) {
+		yaml_node_t *key = yaml_document_get_node((yaml_document_t *)&g->doc,
+							  map->data.mapping.pairs.start[k].key);
+		if (key->type != YAML_SCALAR_NODE)
+			break;
+		keys[k] = scalar(key);
+	}
+	*not_scalar = k;
+	*dup = first_duplicate(keys, k);
+	if (*dup == k)
+		*dup = n;
+	free(keys);
+}
+
+/* Keys must be single values and appear once (libyaml keeps duplicates).
+ * Errors come in the order of the keys, the first problem first. */
 static struct gm_error *check_keys(const struct gen *g, yaml_node_t *map, const char *const *allowed,
 				   const char *where)
 {
-	yaml_node_pair_t *p, *q;
+	yaml_node_pair_t *p;
+	size_t not_scalar, dup;
 
+	scan_keys(g, map, &not_scalar, &dup);
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		size_t pos = (size_t)(p - map->data.mapping.pairs.start);
 		yaml_node_t *k = yaml_document_get_node((yaml_document_t *)&g->doc, p->key);
-		struct gm_error *err = expect_type(g, k, YAML_SCALAR_NODE, "a key");
-		if (err)
-			return err;
-		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *k2 = yaml_document_get_node((yaml_document_t *)&g->doc, q->key);
-			if (k2->type == YAML_SCALAR_NODE && !strcmp(scalar(k2), scalar(k)))
-				return at(g, k->start_mark, "duplicate key '%s'", scalar(k));
-		}
+		struct gm_error *err;
+		if (pos == not_scalar)
+			return expect_type(g, k, YAML_SCALAR_NODE, "a key");
+		if (pos == dup)
+			return at(g, k->start_mark, "duplicate key '%s'", scalar(k));
 		if (allowed) {
 			const char *const *a;
 			for (a = allowed; *a && strcmp(*a, scalar(k)); a++)
@@ -214,21 +284,55 @@ static struct gm_error *qualified(struct gen *g, const yaml_node_t *n, struct gm
 	return NULL;
 }
 
+/* A string literal that means the same whatever the server's
+ * standard_conforming_strings.  With it off, a backslash in '...' is an
+ * escape, and the label \'); DROP TABLE victim; -- ended its literal early
+ * and ran the rest.  Text without a backslash keeps the plain '...' form
+ * (and existing migrations their checksums); text with one is
+ * dollar-quoted, where nothing is an escape.  Not E'...' with doubled
+ * backslashes: read in a client encoding whose two-byte characters can end
+ * in 0x5c (SJIS, BIG5, GBK), half of a doubled backslash can be taken into
+ * the character before it, and the quote after it ends the literal; no
+ * such character ends in '$'.  The text is at most 63 bytes (an enum
+ * label), so a delimiter it lacks is found at once: $gm$, $gm_$, ... */
 static void quote_literal(struct gm_strbuf *sb, const char *s)
 {
-	gm_strbuf_addch(sb, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			gm_strbuf_addch(sb, '\'');
-		gm_strbuf_addch(sb, *s);
+	struct gm_strbuf tag = GM_STRBUF_INIT;
+
+	if (!strchr(s, '\\')) {
+		gm_strbuf_addch(sb, '\'');
+		for (; *s; s++) {
+			if (*s == '\'')
+				gm_strbuf_addch(sb, '\'');
+			gm_strbuf_addch(sb, *s);
+		}
+		gm_strbuf_addch(sb, '\'');
+		return;
 	}
-	gm_strbuf_addch(sb, '\'');
+	/* "$tag" absent (without its closing '$') means "$tag$" cannot be
+	 * found in the text, nor across its end. */
+	gm_strbuf_adds(&tag, "$gm");
+	while (strstr(s, tag.buf))
+		gm_strbuf_addch(&tag, '_');
+	gm_strbuf_addch(&tag, '$');
+	gm_strbuf_addf(sb, "%s%s%s", tag.buf, s, tag.buf);
+	gm_strbuf_release(&tag);
 }
 
-static void seg_push(struct gm_srcseg **v, size_t *n, size_t off, size_t len, unsigned line,
+/* Room for one more element; doubling, so aliases that repeat a table's
+ * statements thousands of times cost amortised constant time each. */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 16;
+	return gm_xrealloc(v, *cap * size);
+}
+
+static void seg_push(struct gm_srcseg **v, size_t *n, size_t *cap, size_t off, size_t len, unsigned line,
 		     unsigned col, enum gm_seg_mode mode)
 {
-	*v = gm_xrealloc(*v, (*n + 1) * sizeof(**v));
+	*v = grow(*v, *n, cap, sizeof(**v));
 	(*v)[*n].off = off;
 	(*v)[*n].len = len;
 	(*v)[*n].line = line;
@@ -237,15 +341,31 @@ static void seg_push(struct gm_srcseg **v, size_t *n, size_t off, size_t len, un
 	(*n)++;
 }
 
-/* Leading spaces of 0-based line in the file. */
-static unsigned indent_of(const struct gen *g, size_t line)
+/* Byte offset where 0-based line starts (the end of the text past the
+ * last line).  The table is built once: a literal block repeated by aliases
+ * asks for its line every time, and scanning the file each time made a
+ * 2 MB file with 15,000 aliases take 38 s. */
+static size_t line_offset(struct gen *g, size_t line)
 {
-	size_t i = 0, k = 0;
+	if (!g->bol) {
+		size_t cap = 0;
+		g->bol = grow(NULL, 0, &cap, sizeof(*g->bol));
+		g->bol[g->nlines++] = 0;
+		for (size_t i = 0; i < g->m->text_len; i++)
+			if (g->m->text[i] == '\n') {
+				g->bol = grow(g->bol, g->nlines, &cap, sizeof(*g->bol));
+				g->bol[g->nlines++] = i + 1;
+			}
+	}
+	return line < g->nlines ? g->bol[line] : g->m->text_len;
+}
+
+/* Leading spaces of 0-based line in the file. */
+static unsigned indent_of(struct gen *g, size_t line)
+{
+	size_t i = line_offset(g, line);
 	unsigned n = 0;
 
-	for (; k < line && i < g->m->text_len; i++)
-		if (g->m->text[i] == '\n')
-			k++;
 	while (i < g->m->text_len && g->m->text[i] == ' ') {
 		n++;
 		i++;
@@ -257,7 +377,7 @@ static unsigned indent_of(const struct gen *g, size_t line)
  * as its style allows; trim drops trailing white space (a block's last
  * newline inside an expression's parentheses). */
 static void add_mapped(struct gen *g, struct gm_strbuf *sb, struct gm_srcseg **segs, size_t *nsegs,
-		       const yaml_node_t *n, int trim)
+		       size_t *cap, const yaml_node_t *n, int trim)
 {
 	size_t off = sb->len, len = n->data.scalar.length;
 
@@ -275,7 +395,7 @@ static void add_mapped(struct gen *g, struct gm_strbuf *sb, struct gm_srcseg **s
 		line = (unsigned)n->start_mark.line + 2;
 		col = indent_of(g, n->start_mark.line + 1) + 1;
 	}
-	seg_push(segs, nsegs, off, len, line, col, mode);
+	seg_push(segs, nsegs, cap, off, len, line, col, mode);
 }
 
 /* A whole generated statement maps to the node that asked for it.  Its
@@ -283,8 +403,8 @@ static void add_mapped(struct gen *g, struct gm_strbuf *sb, struct gm_srcseg **s
  * writing it (its expressions) are found first: lookup is innermost-last. */
 static size_t stmt_begin(struct gen *g, yaml_mark_t mark)
 {
-	seg_push(&g->useg, &g->nuseg, g->up.len, 0, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
-		 GM_SEG_POINT);
+	seg_push(&g->useg, &g->nuseg, &g->capuseg, g->up.len, 0, (unsigned)mark.line + 1,
+		 (unsigned)mark.column + 1, GM_SEG_POINT);
 	return g->nuseg - 1;
 }
 
@@ -295,7 +415,7 @@ static void stmt_end(struct gen *g, size_t seg)
 
 static void down_item(struct gen *g, struct gm_strbuf *sql, yaml_mark_t mark)
 {
-	g->items = gm_xrealloc(g->items, (g->nitems + 1) * sizeof(*g->items));
+	g->items = grow(g->items, g->nitems, &g->capitems, sizeof(*g->items));
 	g->items[g->nitems].sql = gm_strbuf_detach(sql, NULL);
 	g->items[g->nitems].mark = mark;
 	g->nitems++;
@@ -303,12 +423,41 @@ static void down_item(struct gen *g, struct gm_strbuf *sql, yaml_mark_t mark)
 
 /* ---- enums ---- */
 
+/* Labels are non-empty single values of at most 63 bytes (the server's
+ * limit, checked here so the error points into the file), each once.
+ * Errors come in the order of the labels. */
+static struct gm_error *check_labels(struct gen *g, yaml_node_t *key, yaml_node_t *labels)
+{
+	size_t n = (size_t)(labels->data.sequence.items.top - labels->data.sequence.items.start), k, dup;
+	const char **text = gm_xmalloc((n ? n : 1) * sizeof(*text));
+	yaml_node_t *l = NULL;
+	struct gm_error *err = NULL;
+
+	for (k = 0; k < n; k++) {
+		l = yaml_document_get_node(&g->doc, labels->data.sequence.items.start[k]);
+		if (l->type != YAML_SCALAR_NODE || !*scalar(l) || l->data.scalar.length > MAX_IDENT_BYTES)
+			break;
+		text[k] = scalar(l);
+	}
+	/* A repeat before the first bad label is the first problem. */
+	if ((dup = first_duplicate(text, k)) < k) {
+		yaml_node_t *d = yaml_document_get_node(&g->doc, labels->data.sequence.items.start[dup]);
+		err = at(g, d->start_mark, "duplicate label '%s' in enum '%s'", scalar(d), scalar(key));
+	} else if (k < n && !(err = expect_type(g, l, YAML_SCALAR_NODE, "an enum label"))) {
+		err = !*scalar(l) ? at(g, l->start_mark, "empty enum label")
+				  : at(g, l->start_mark, "enum label longer than %d bytes (PostgreSQL's limit)",
+				       MAX_IDENT_BYTES);
+	}
+	free(text);
+	return err;
+}
+
 static struct gm_error *gen_enum(struct gen *g, yaml_node_t *key, yaml_node_t *labels)
 {
 	struct gm_strbuf name = GM_STRBUF_INIT, drop = GM_STRBUF_INIT;
 	struct gm_error *err;
 	size_t seg;
-	yaml_node_item_t *it, *jt;
+	yaml_node_item_t *it;
 
 	if ((err = expect_type(g, labels, YAML_SEQUENCE_NODE, "an enum's labels")) ||
 	    (err = qualified(g, key, &name)))
@@ -317,21 +466,14 @@ static struct gm_error *gen_enum(struct gen *g, yaml_node_t *key, yaml_node_t *l
 		err = at(g, labels->start_mark, "enum '%s' has no labels", scalar(key));
 		goto done;
 	}
+	if ((err = check_labels(g, key, labels)))
+		goto done;
 	seg = stmt_begin(g, key->start_mark);
+	/* name was quoted as an identifier by qualified(); labels go
+	 * through quote_literal. */
 	gm_strbuf_addf(&g->up, "CREATE TYPE %s AS ENUM (", name.buf);
 	for (it = labels->data.sequence.items.start; it < labels->data.sequence.items.top; it++) {
 		yaml_node_t *l = yaml_document_get_node(&g->doc, *it);
-		if ((err = expect_type(g, l, YAML_SCALAR_NODE, "an enum label")))
-			goto done;
-		if (!*scalar(l)) {
-			err = at(g, l->start_mark, "empty enum label");
-			goto done;
-		}
-		for (jt = labels->data.sequence.items.start; jt < it; jt++)
-			if (!strcmp(scalar(yaml_document_get_node(&g->doc, *jt)), scalar(l))) {
-				err = at(g, l->start_mark, "duplicate label '%s' in enum '%s'", scalar(l), scalar(key));
-				goto done;
-			}
 		if (it > labels->data.sequence.items.start)
 			gm_strbuf_adds(&g->up, ", ");
 		quote_literal(&g->up, scalar(l));
@@ -465,6 +607,7 @@ static struct gm_error *gen_policy(struct gen *g, const char *table, yaml_node_t
 		goto done;
 
 	seg = stmt_begin(g, key->start_mark);
+	/* Both names quoted as identifiers (quote_ident, qualified). */
 	gm_strbuf_addf(&g->up, "CREATE POLICY %s ON %s", name.buf, table);
 	if (as && !strcmp(scalar(as), "restrictive"))
 		gm_strbuf_adds(&g->up, " AS RESTRICTIVE");
@@ -473,12 +616,12 @@ static struct gm_error *gen_policy(struct gen *g, const char *table, yaml_node_t
 		goto done;
 	if (using) {
 		gm_strbuf_adds(&g->up, "\n  USING (");
-		add_mapped(g, &g->up, &g->useg, &g->nuseg, using, 1);
+		add_mapped(g, &g->up, &g->useg, &g->nuseg, &g->capuseg, using, 1);
 		gm_strbuf_adds(&g->up, ")");
 	}
 	if (check) {
 		gm_strbuf_adds(&g->up, "\n  WITH CHECK (");
-		add_mapped(g, &g->up, &g->useg, &g->nuseg, check, 1);
+		add_mapped(g, &g->up, &g->useg, &g->nuseg, &g->capuseg, check, 1);
 		gm_strbuf_adds(&g->up, ")");
 	}
 	gm_strbuf_adds(&g->up, ";\n");
@@ -507,6 +650,7 @@ static struct gm_error *gen_table(struct gen *g, yaml_node_t *key, yaml_node_t *
 	policies = get(g, spec, "policies", NULL);
 	if (enable && (err = get_bool(g, enable, "enable", &on)))
 		goto done;
+	/* table was quoted as an identifier by qualified(). */
 	if (on) {
 		size_t seg = stmt_begin(g, ekey->start_mark);
 		gm_strbuf_addf(&g->up, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", table.buf);
@@ -556,11 +700,220 @@ static struct gm_error *each_pair(struct gen *g, yaml_node_t *map, const char *w
 	return NULL;
 }
 
+/* ---- limits (gm_yamllimits.h) ---- */
+
+/* What a node weighs once expanded; an anchor's is known at its end. */
+struct weight {
+	size_t nodes, bytes;
+	unsigned height;	/* levels of mappings and lists, 0 for a value */
+};
+
+struct anchor {
+	char *name;
+	struct weight w;
+	int open;		/* still being read: an alias to it is a cycle */
+};
+
+struct frame {
+	size_t nodes, bytes;	/* the totals before the collection began */
+	unsigned height;	/* of its deepest child so far */
+	size_t anchor;		/* index in anchors, or SIZE_MAX */
+};
+
+struct measure {
+	struct gen *g;
+	size_t nodes, bytes;
+	struct frame stack[GM_YAML_MAX_DEPTH];
+	size_t depth;
+	struct anchor *anchors;
+	size_t nanchors, cap;
+};
+
+static struct gm_error *limit_error(struct gen *g, yaml_mark_t mark, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static struct gm_error *limit_error(struct gen *g, yaml_mark_t mark, const char *fmt, ...)
+{
+	struct gm_strbuf msg = GM_STRBUF_INIT;
+	struct gm_error *err;
+	va_list ap;
+
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	err = at(g, mark, "%s", msg.buf);
+	gm_error_advise(err, "a YAML migration may nest %d levels, hold %d anchors, and expand to %d nodes "
+			"and %s of text, an alias counting as all it repeats (see LIMITS in garage-migrate(5))",
+			GM_YAML_MAX_DEPTH, GM_YAML_MAX_ANCHORS, GM_YAML_MAX_NODES, GM_YAML_MAX_TEXT_TEXT);
+	gm_strbuf_release(&msg);
+	return err;
+}
+
+/* Adds a node, or what an alias repeats, to the totals. */
+static struct gm_error *add_weight(struct measure *ms, const struct weight *w, yaml_mark_t mark,
+				   const char *alias)
+{
+	ms->nodes += w->nodes;
+	ms->bytes += w->bytes;
+	if (ms->depth > 0 && w->height > ms->stack[ms->depth - 1].height)
+		ms->stack[ms->depth - 1].height = w->height;
+	if (ms->depth + w->height > GM_YAML_MAX_DEPTH)
+		return alias ? limit_error(ms->g, mark, "alias '*%s' nests the migration deeper than %d levels",
+					   alias, GM_YAML_MAX_DEPTH)
+			     : limit_error(ms->g, mark, "mappings and lists nested deeper than %d levels",
+					   GM_YAML_MAX_DEPTH);
+	if (ms->nodes > GM_YAML_MAX_NODES)
+		return alias ? limit_error(ms->g, mark, "alias '*%s' expands the migration past %d nodes",
+					   alias, GM_YAML_MAX_NODES)
+			     : limit_error(ms->g, mark, "more than %d nodes in the migration", GM_YAML_MAX_NODES);
+	if (ms->bytes > GM_YAML_MAX_TEXT)
+		return alias ? limit_error(ms->g, mark, "alias '*%s' expands the migration past %s of text",
+					   alias, GM_YAML_MAX_TEXT_TEXT)
+			     : limit_error(ms->g, mark, "more than %s of text in the migration",
+					   GM_YAML_MAX_TEXT_TEXT);
+	return NULL;
+}
+
+/* Remembers &name; its weight is filled in when its node ends. */
+static struct gm_error *add_anchor(struct measure *ms, const yaml_char_t *name, yaml_mark_t mark,
+				   size_t *index)
+{
+	*index = SIZE_MAX;
+	if (!name)
+		return NULL;
+	if (ms->nanchors == GM_YAML_MAX_ANCHORS)
+		return limit_error(ms->g, mark, "more than %d anchors in the migration", GM_YAML_MAX_ANCHORS);
+	ms->anchors = grow(ms->anchors, ms->nanchors, &ms->cap, sizeof(*ms->anchors));
+	ms->anchors[ms->nanchors].name = gm_xstrdup((const char *)name);
+	ms->anchors[ms->nanchors].open = 1;
+	*index = ms->nanchors++;
+	return NULL;
+}
+
+static struct gm_error *measure_alias(struct measure *ms, const yaml_event_t *ev)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	static const struct weight unknown = { 1, 0, 0 };
+
+	/* The latest definition counts (YAML); an unknown name is left to
+	 * the loader, which reports it. */
+	for (size_t k = ms->nanchors; k-- > 0;)
+		if (!strcmp(ms->anchors[k].name, name)) {
+			if (ms->anchors[k].open)
+				return limit_error(ms->g, ev->start_mark, "alias '*%s' refers to a node that contains it",
+						   name);
+			return add_weight(ms, &ms->anchors[k].w, ev->start_mark, name);
+		}
+	return add_weight(ms, &unknown, ev->start_mark, name);
+}
+
+static struct gm_error *measure_start(struct measure *ms, const yaml_event_t *ev, const yaml_char_t *anchor)
+{
+	static const struct weight one = { 1, 0, 1 };
+	struct frame *f;
+	struct gm_error *err;
+
+	if ((err = add_weight(ms, &one, ev->start_mark, NULL)))
+		return err;
+	f = &ms->stack[ms->depth++];
+	f->nodes = ms->nodes - 1;
+	f->bytes = ms->bytes;
+	f->height = 0;
+	return add_anchor(ms, anchor, ev->start_mark, &f->anchor);
+}
+
+static void measure_end(struct measure *ms)
+{
+	struct frame *f = &ms->stack[--ms->depth];
+	unsigned height = f->height + 1;
+
+	if (ms->depth > 0 && height > ms->stack[ms->depth - 1].height)
+		ms->stack[ms->depth - 1].height = height;
+	if (f->anchor != SIZE_MAX) {
+		struct anchor *a = &ms->anchors[f->anchor];
+		a->w.nodes = ms->nodes - f->nodes;
+		a->w.bytes = ms->bytes - f->bytes;
+		a->w.height = height;
+		a->open = 0;
+	}
+}
+
+static struct gm_error *measure_scalar(struct measure *ms, const yaml_event_t *ev)
+{
+	struct weight w = { 1, ev->data.scalar.length, 0 };
+	struct gm_error *err;
+	size_t index;
+
+	/* "\0" in a quoted value: SQL text cannot hold it, and a C string
+	 * would end there (a name cut short, a statement cut off). */
+	if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length))
+		return at(ms->g, ev->start_mark, "NUL character in a value: SQL text cannot hold one");
+	if ((err = add_weight(ms, &w, ev->start_mark, NULL)) ||
+	    (err = add_anchor(ms, ev->data.scalar.anchor, ev->start_mark, &index)))
+		return err;
+	if (index != SIZE_MAX) {
+		ms->anchors[index].w = w;
+		ms->anchors[index].open = 0;
+	}
+	return NULL;
+}
+
+static struct gm_error *measure_event(struct measure *ms, const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return measure_scalar(ms, ev);
+	case YAML_ALIAS_EVENT:
+		return measure_alias(ms, ev);
+	case YAML_SEQUENCE_START_EVENT:
+		return measure_start(ms, ev, ev->data.sequence_start.anchor);
+	case YAML_MAPPING_START_EVENT:
+		return measure_start(ms, ev, ev->data.mapping_start.anchor);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		measure_end(ms);
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* Measures the first document (the one the loader reads) from the event
+ * stream, and stops at the first node past a limit: the loader and the
+ * walk that follow then cost no more than the limits allow.  Malformed
+ * YAML is not an error here: the loader stops at the same place and says
+ * so in its own words. */
+static struct gm_error *check_limits(struct gen *g)
+{
+	struct measure ms;
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	struct gm_error *err = NULL;
+	int done = 0;
+
+	memset(&ms, 0, sizeof(ms));
+	ms.g = g;
+	if (!yaml_parser_initialize(&parser))
+		return gm_error_at(GM_ERR_INPUT, g->m->path, 0, 0, "cannot initialise the YAML parser");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)g->m->text, g->m->text_len);
+	while (!err && !done && yaml_parser_parse(&parser, &ev)) {
+		done = ev.type == YAML_DOCUMENT_END_EVENT || ev.type == YAML_STREAM_END_EVENT;
+		err = measure_event(&ms, &ev);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	for (size_t k = 0; k < ms.nanchors; k++)
+		free(ms.anchors[k].name);
+	free(ms.anchors);
+	return err;
+}
+
 static struct gm_error *load(struct gen *g)
 {
 	yaml_parser_t parser;
 	struct gm_error *err = NULL;
 
+	if ((err = check_limits(g)))
+		return err;
 	if (!yaml_parser_initialize(&parser))
 		return gm_error_at(GM_ERR_INPUT, g->m->path, 0, 0, "cannot initialise the YAML parser");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)g->m->text, g->m->text_len);
@@ -608,7 +961,7 @@ static struct gm_error *generate(struct gen *g)
 	if (g->raw_up) {
 		if (g->up.len)
 			gm_strbuf_addch(&g->up, '\n');
-		add_mapped(g, &g->up, &g->useg, &g->nuseg, g->raw_up, 0);
+		add_mapped(g, &g->up, &g->useg, &g->nuseg, &g->capuseg, g->raw_up, 0);
 		gm_strbuf_addch(&g->up, '\n');
 	}
 	if (!g->up.len)
@@ -616,14 +969,14 @@ static struct gm_error *generate(struct gen *g)
 	/* Raw down first (it undoes the raw up, which ran last), then the
 	 * generated statements in reverse. */
 	if (g->raw_down) {
-		add_mapped(g, &g->down, &g->dseg, &g->ndseg, g->raw_down, 0);
+		add_mapped(g, &g->down, &g->dseg, &g->ndseg, &g->capdseg, g->raw_down, 0);
 		gm_strbuf_addch(&g->down, '\n');
 	}
 	for (size_t k = g->nitems; k-- > 0;) {
 		size_t start = g->down.len;
 		gm_strbuf_adds(&g->down, g->items[k].sql);
-		seg_push(&g->dseg, &g->ndseg, start, g->down.len - start, (unsigned)g->items[k].mark.line + 1,
-			 (unsigned)g->items[k].mark.column + 1, GM_SEG_POINT);
+		seg_push(&g->dseg, &g->ndseg, &g->capdseg, start, g->down.len - start,
+			 (unsigned)g->items[k].mark.line + 1, (unsigned)g->items[k].mark.column + 1, GM_SEG_POINT);
 	}
 	/* Arbitrary SQL in up can only be undone by what down says. */
 	g->m->has_down = !g->raw_up || g->raw_down;
@@ -669,6 +1022,7 @@ struct gm_error *gm_yaml_migration_parse(struct gm_migration *m)
 	free(g.items);
 	free(g.useg);
 	free(g.dseg);
+	free(g.bol);
 	gm_strbuf_release(&g.up);
 	gm_strbuf_release(&g.down);
 	yaml_document_delete(&g.doc);
