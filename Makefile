@@ -40,14 +40,16 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(WARNINGS) $(SAN) $
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c \
-	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/notx.c src/rollback.c src/guard.c src/repair.c \
-	  src/model.c src/catalog.c src/lint.c src/verify.c src/probe.c src/report.c
+	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/reconcile.c src/notx.c src/rollback.c src/guard.c src/repair.c \
+	  src/model.c src/catalog.c src/lint.c src/verify.c src/probe.c src/probe_catalog.c src/probe_fixtures.c src/report.c
 CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
 	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 IT_SRC = $(wildcard tests/integration/it_*.c)
 TEST_COMMON = tests/common/testfs.c fuzz/fuzz_entry.c
 IT_HELPER = tests/integration/pgtest.c
+# A loopback TCP proxy the integration tests use to cut connections.
+PROXY = $(BUILD)/tests/gm_proxy
 
 LIB = $(BUILD)/libgarage.a
 BIN = $(BUILD)/garage-migrate
@@ -87,6 +89,10 @@ $(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(IT_HELPER_OBJ) $(LIB)
 
 $(BUILD)/tests/%.o $(BUILD)/fuzz/%.o: ALL_CFLAGS += $(CMOCKA_CFLAGS) -Itests/common -Ifuzz
 
+$(PROXY): tests/tools/gm_proxy.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
 # Installs what is missing (as root) or prints the apt-get line.
 deps:
 	@scripts/ensure-deps.sh
@@ -97,8 +103,8 @@ check: deps
 check-unit: $(UNIT_BIN)
 	@scripts/run-tests.sh unit $(UNIT_BIN)
 
-check-integration: $(BIN) $(IT_BIN)
-	@GM_BIN=$(abspath $(BIN)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh scripts/run-tests.sh integration $(IT_BIN)
+check-integration: $(BIN) $(IT_BIN) $(PROXY)
+	@GM_BIN=$(abspath $(BIN)) GM_PROXY=$(abspath $(PROXY)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh scripts/run-tests.sh integration $(IT_BIN)
 
 check-asan: deps
 	@$(MAKE) --no-print-directory SANITIZE=1 check-unit check-integration
@@ -108,9 +114,9 @@ check-asan: deps
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
 	   --errors-for-leak-kinds=definite,indirect
 check-valgrind: deps
-	@$(MAKE) --no-print-directory $(UNIT_BIN) $(BIN) $(IT_BIN)
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(BIN) $(IT_BIN) $(PROXY)
 	@GM_TEST_RUNNER="$(VALGRIND)" scripts/run-tests.sh unit-valgrind $(UNIT_BIN)
-	@GM_BIN=$(abspath scripts/valgrind-bin.sh) GM_ROOT=$(CURDIR) scripts/with-postgres.sh \
+	@GM_BIN=$(abspath scripts/valgrind-bin.sh) GM_PROXY=$(abspath $(PROXY)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh \
 		scripts/run-tests.sh integration-valgrind $(IT_BIN)
 
 # Slow tests, not in make check: huge migration files and crash loops.
@@ -122,8 +128,8 @@ $(BUILD)/tests/lt_%: $(BUILD)/tests/long/lt_%.o $(IT_HELPER_OBJ) $(LIB)
 $(BUILD)/tests/long/%.o: ALL_CFLAGS += -Itests/integration
 
 check-long: deps
-	@$(MAKE) --no-print-directory $(BIN) $(LONG_BIN)
-	@GM_BIN=$(abspath $(BIN)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh scripts/run-tests.sh long $(LONG_BIN)
+	@$(MAKE) --no-print-directory $(BIN) $(LONG_BIN) $(PROXY)
+	@GM_BIN=$(abspath $(BIN)) GM_PROXY=$(abspath $(PROXY)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh scripts/run-tests.sh long $(LONG_BIN)
 
 # Benchmarks (bench/README.md): garage-migrate against psql, medians and
 # ratios; BENCH_RUNS runs each.  Not a test.

@@ -65,7 +65,7 @@ void gm_script_release(struct gm_script *sc);
  * migration's own timeouts.  On servers that have it,
  * client_connection_check_interval makes the server abort the transaction
  * soon after the client dies, instead of running the migration on. */
-void gm_script_begin(struct gm_script *sc, const struct gm_db *db, const struct gm_txn_limits *lim);
+void gm_script_begin(struct gm_script *sc, struct gm_db *db, const struct gm_txn_limits *lim);
 
 struct gm_outcome {
 	PGresult *error;	/* the failing result, or NULL */

@@ -10,6 +10,7 @@
 
 #include "gm_migration.h"
 #include "gm_model.h"
+#include "gm_probe.h"
 
 struct gm_db;
 struct gm_error;
@@ -73,15 +74,6 @@ struct gm_verify_opts {
 	const char *app_role;		/* check that this role cannot bypass RLS */
 };
 
-/* One behavioural check of the isolation probe. */
-struct gm_probe_check {
-	char *table;		/* "public.orders" */
-	char *command;		/* SELECT, INSERT, UPDATE, DELETE */
-	char *expectation;	/* "tenant B cannot read tenant A's private rows" */
-	int ok;
-	char *result;		/* what happened */
-};
-
 struct gm_verify_result {
 	struct gm_findings findings;
 	int ran[GM_CHECK_COUNT];	/* which checks ran */
@@ -99,15 +91,6 @@ struct gm_verify_result {
 struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_set *set,
 				  const struct gm_verify_opts *opts, struct gm_verify_result *res);
 void gm_verify_result_release(struct gm_verify_result *res);
-
-/* The isolation probe: in one transaction that always rolls back, a role
- * subject to RLS (a temporary one, or as_role), two synthetic tenants with
- * rows in every tenant table of m (derived from the catalog), then as
- * tenant B every command on every tenant table against tenant A's rows.
- * Adds its checks to res->probe and failures to res->findings.  An error
- * is returned only when the probe could not run at all. */
-struct gm_error *gm_probe_run(struct gm_db *db, const struct gm_model *m,
-			      const struct gm_verify_opts *opts, struct gm_verify_result *res);
 
 /* Reads the live schema for dump (read-only transaction). */
 struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t nschemas,

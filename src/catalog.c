@@ -108,7 +108,7 @@ static struct gm_error *set_search_path(struct gm_db *db, char *const *schemas, 
 		free(q);
 	}
 	params[0] = path.buf;
-	err = gm_db_exec_params(db, "SELECT set_config('search_path', $1, true)", 1, params,
+	err = gm_db_exec_params(db, "SELECT pg_catalog.set_config('search_path', $1, true)", 1, params,
 				"cannot set the search path for reading the catalog", NULL);
 	gm_strbuf_release(&path);
 	return err;

@@ -20,14 +20,15 @@ static const char verify_usage[] =
 	"Options:\n"
 	"      --snapshot FILE     the expected schema (default: " DEFAULT_SNAPSHOT ")\n"
 	"      --allow-pending     pending migrations are not a finding\n"
-	"      --strict            warnings fail too\n"
+	"      --strict            warnings (and skipped isolation checks) fail too\n"
 	"      --format FORMAT     text (default) or json\n"
 	"      --junit FILE        also write a JUnit XML report to FILE\n"
 	"      --isolation         also prove tenant isolation by acting as a tenant, in a\n"
 	"                          transaction that is always rolled back\n"
 	"      --as-role NAME      run the probe as this existing role instead of a\n"
 	"                          temporary one (implies --isolation)\n"
-	"      --app-role NAME     check that the application's role cannot bypass RLS\n"
+	"      --app-role NAME     probe through the application's role (its policies and\n"
+	"                          privileges) and check that it cannot bypass RLS\n"
 	"                          (implies --isolation)\n" GM_GLOBAL_HELP;
 
 enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT, OPT_ISOLATION, OPT_AS_ROLE,

@@ -6,6 +6,7 @@
  * gm_script.h), which also maps server errors back into the file. */
 #include "gm_engine.h"
 #include "gm_notx.h"
+#include "gm_reconcile.h"
 #include "gm_script.h"
 #include "gm_db.h"
 #include "gm_error.h"
@@ -247,22 +248,43 @@ static void script_migration(struct gm_script *sc, struct gm_db *db,
 	gm_strbuf_release(&rec);
 }
 
-/* A failed script's aftermath: roll back, audit, build the error. */
+/* After a lost connection: whether m (and with it, in one transaction,
+ * everything the script held) was committed, read from the history. */
+static void reconcile(struct gm_db *db, const struct gm_migration *m, const struct gm_up_opts *o,
+		      struct gm_error *err)
+{
+	char *why = NULL;
+	enum gm_recorded rec = gm_reconcile_recorded(db, &o->limits, m->version, m->checksum, &why);
+
+	gm_reconcile_explain(err, m->filename, "applying", rec, why,
+			     rec == GM_RECORDED_YES ? "run garage-migrate up again for the migrations after it"
+						    : "run garage-migrate up again when the connection is stable");
+	if (rec == GM_RECORDED_NO)
+		gm_error_free(gm_history_audit(db, "up", m->version, m->name, m->checksum, "failed",
+					       o->os_user, err->msg));
+	free(why);
+}
+
+/* A failed script's aftermath: roll back, audit, build the error.  m is
+ * the script's (first) migration. */
 static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc,
-				    struct gm_outcome *oc, const struct gm_up_opts *o)
+				    struct gm_outcome *oc, const struct gm_migration *m,
+				    const struct gm_up_opts *o)
 {
 	const struct gm_migration *blamed = NULL;
 	struct gm_error *err = gm_script_error(db, sc, oc, &blamed);
 
-	if (!oc->connection_lost) {
-		PQclear(PQexec(db->conn, "ROLLBACK"));
-		gm_script_explain_lock(db, sc, oc, err);
-		/* Best effort: the real error matters more than a failed
-		 * audit entry. */
-		if (blamed)
-			gm_error_free(gm_history_audit(db, "up", blamed->version, blamed->name,
-						       blamed->checksum, "failed", o->os_user, err->msg));
+	if (oc->connection_lost) {
+		reconcile(db, m, o, err);
+		return err;
 	}
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+	gm_script_explain_lock(db, sc, oc, err);
+	/* Best effort: the real error matters more than a failed audit
+	 * entry. */
+	if (blamed)
+		gm_error_free(gm_history_audit(db, "up", blamed->version, blamed->name,
+					       blamed->checksum, "failed", o->os_user, err->msg));
 	return err;
 }
 
@@ -295,7 +317,7 @@ static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		*replan = 1;
 	} else if (oc.error) {
-		err = fail_script(db, &sc, &oc, o);
+		err = fail_script(db, &sc, &oc, m, o);
 	}
 	gm_outcome_release(&oc);
 	gm_script_release(&sc);
@@ -362,8 +384,8 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		*replan = 1;
 	} else {
-		err = fail_script(db, &sc, &oc, o);
-		if (err->kind == GM_ERR_MIGRATION || err->kind == GM_ERR_LOCK)
+		err = fail_script(db, &sc, &oc, todo[0], o);
+		if (!oc.connection_lost && (err->kind == GM_ERR_MIGRATION || err->kind == GM_ERR_LOCK))
 			gm_error_advise(err, "--single-transaction: the whole run was rolled back; no migration of it was applied");
 	}
 	gm_outcome_release(&oc);

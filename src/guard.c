@@ -129,7 +129,8 @@ void gm_guard_count_sql(struct gm_db *db, const struct gm_removals *r, struct gm
 		char *att = x->att ? gm_db_quote_ident(db, x->att) : NULL;
 
 		/* Counting stops past the cap: a rollback should not scan a
-		 * billion rows to say "it has data". */
+		 * billion rows to say "it has data".  Every name is quoted
+		 * through libpq above (they come from the catalog). */
 		gm_strbuf_addf(sql, "%s(SELECT count(*) FROM (SELECT 1 FROM ONLY %s.%s%s%s%s LIMIT %d) s)",
 			       k ? ", " : "", nsp, rel, att ? " WHERE " : "", att ? att : "",
 			       att ? " IS NOT NULL" : "", GM_GUARD_COUNT_CAP + 1);

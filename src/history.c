@@ -88,12 +88,16 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
 }
 
 /* Whether relation (a constant, schema-qualified name) exists; reading
- * must not create anything, so list, log and dry runs ask first. */
+ * must not create anything, so list, log and dry runs ask first.
+ *
+ * These reads may run outside any transaction of the tool's, on a pooled
+ * server connection whose search_path the session setup never reached:
+ * so every function and relation is named with its schema. */
 static struct gm_error *relation_exists(struct gm_db *db, const char *relation, int *exists)
 {
 	const char *params[1] = { relation };
 	PGresult *res = NULL;
-	struct gm_error *err = gm_db_exec_params(db, "SELECT to_regclass($1) IS NOT NULL", 1, params,
+	struct gm_error *err = gm_db_exec_params(db, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params,
 						 "cannot look up the history schema", &res);
 
 	*exists = 0;
@@ -120,11 +124,11 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 		return err;
 	err = gm_db_exec(db,
 		"SELECT version, version_text, name, script, checksum, kind,"
-		" to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 		" applied_by, execution_ms, applied_seq,"
 		/* A no-transaction migration whose claiming session is gone was
 		 * interrupted: nobody is running it any more. */
-		" CASE WHEN status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+		" CASE WHEN status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
 		"   WHERE a.pid = h.backend_pid AND a.state = 'active') THEN 'interrupted' ELSE status END,"
 		" message"
 		" FROM " GM_HISTORY_TABLE " h ORDER BY version",
@@ -216,7 +220,10 @@ void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 
 	/* One statement for both rows (the audit entry is made from the
 	 * history row just inserted), returning the row's applied_seq: the
-	 * next migration's re-check compares with it (see engine.c). */
+	 * next migration's re-check compares with it (see engine.c).  Safe
+	 * to splice: names quoted through libpq above, version_text digits
+	 * (checked with the file name), checksum hex computed here, the rest
+	 * fixed words. */
 	gm_strbuf_addf(sql,
 		"WITH h AS (INSERT INTO " GM_HISTORY_TABLE
 		" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)"
@@ -263,6 +270,7 @@ void gm_history_add_finish_sql(struct gm_db *db, struct gm_strbuf *sql,
 	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
 	char *msg = message ? gm_db_quote_literal(db, message) : gm_xstrdup("NULL");
 
+	/* status is a fixed word, message quoted through libpq. */
 	gm_strbuf_addf(sql,
 		"UPDATE " GM_HISTORY_TABLE " SET status = '%s', message = %s, execution_ms = %lld,"
 		" applied_at = now() WHERE version = %llu;\n",
@@ -341,7 +349,7 @@ struct gm_error *gm_history_read_audit(struct gm_db *db, unsigned long limit, st
 		return err;
 	snprintf(lim, sizeof(lim), "%lu", limit);
 	err = gm_db_exec_params(db,
-		"SELECT * FROM (SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		"SELECT * FROM (SELECT id, pg_catalog.to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 		" action, version, name, checksum, outcome, db_user, os_user, duration_ms, message"
 		" FROM " GM_AUDIT_TABLE " ORDER BY id DESC LIMIT NULLIF($1::bigint, 0)) l ORDER BY id",
 		1, params, "cannot read the audit log " GM_AUDIT_TABLE, &res);

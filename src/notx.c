@@ -83,6 +83,7 @@ static void session_limits(struct gm_db *db, const struct gm_up_opts *o, int on)
 {
 	struct gm_strbuf sql = GM_STRBUF_INIT;
 
+	/* Timeouts were checked by gm_check_timeouts (digits and a unit). */
 	if (on) {
 		if (db->server_version >= 140000)
 			gm_strbuf_adds(&sql, "SET client_connection_check_interval = '1s';");

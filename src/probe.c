@@ -1,25 +1,25 @@
 /* probe.c - verify --isolation: prove tenant isolation by acting as a
- * tenant.
+ * tenant (see gm_probe.h).
  *
  * Reading policy text cannot prove isolation; acting as a tenant can.  In
  * one transaction that always ends in ROLLBACK (roles, grants, rows and
  * settings included, whatever happens), the probe:
  *   1. takes a role subject to RLS: a temporary one (NOLOGIN, no
- *      BYPASSRLS) with the privileges an application has, or --as-role;
- *   2. creates two tenants, A and B, with rows in every tenant table,
- *      derived from the catalog: NOT NULL columns get a value of their type,
- *      enums their first label, foreign keys the row of the same tenant;
- *      tables with is_public / is_system get public and system rows too;
+ *      BYPASSRLS) with the privileges an application has, a temporary
+ *      member of --app-role, or --as-role;
+ *   2. creates two tenants, A and B, with rows in every tenant table
+ *      (probe_fixtures.c);
  *   3. as tenant B (app.current_org_id set per transaction, as applications
  *      must) checks every command on every tenant table against A's rows;
  *   4. checks that an empty and an unset tenant show nothing private and
  *      raise no error;
- *   5. checks, as the connecting user, that A's rows are byte for byte as
+ *   5. checks, as the tables' owners, that A's rows are byte for byte as
  *      they were.
- * Every statement runs in a savepoint, so an expected refusal (42501) does
- * not end the probe. */
+ * Every check is passed, failed or skipped (it could not be run, and says
+ * why); skipped is never reported as passed. */
 #include "gm_db.h"
 #include "gm_error.h"
+#include "gm_probe.h"
 #include "gm_verify.h"
 
 #include <stdarg.h>
@@ -28,195 +28,30 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SQLSTATE_RLS_VIOLATION "42501"
+/* Both a row-level security refusal and a missing privilege. */
+#define SQLSTATE_PRIVILEGE "42501"
 
-struct pcol {
-	const char *name, *type, *not_null, *def;
-	struct ptable *ref;	/* single-column foreign key target, or NULL */
-};
-
-struct ptable {
-	char *name;		/* "public.orders", as in the model */
-	char *q;		/* quoted for SQL */
-	struct pcol *cols;
-	size_t ncols;
-	const char *pk;		/* single-column primary key, or NULL */
-	int tenant, has_org, has_public, has_system, org_nullable;
-	int needed;		/* gets fixture rows */
-	char *row[2];		/* tenant A's and B's private (or only) row */
-	char *pub;		/* A's public row */
-	char *sys;		/* a system row */
-	char *not_covered;	/* why it has no fixtures */
-	char *digest;		/* of A's rows, before B acted */
-};
-
-struct probe {
-	struct gm_db *db;
-	const struct gm_model *m;
-	struct gm_verify_result *res;
-	struct ptable *t;
-	size_t nt;
-	int bypass;		/* the connecting user bypasses RLS */
-	char *role;		/* quoted probe role */
-	struct ptable *orgs;	/* the table organization_id refers to */
-	char *org[2];		/* A's and B's organization ids */
-	unsigned serial;	/* for unique text values */
-};
-
-static const char *const tenant_name[2] = { "A", "B" };
-
-/* ---- the catalog, from the model ---- */
-
-static struct ptable *find_table(struct probe *p, const char *name)
+const char *gm_probe_state_name(enum gm_probe_state s)
 {
-	for (size_t k = 0; k < p->nt; k++)
-		if (!strcmp(p->t[k].name, name))
-			return &p->t[k];
-	return NULL;
-}
-
-static struct ptable *add_table(struct probe *p, const char *name, size_t len)
-{
-	struct ptable *t;
-	char *n = gm_xstrndup(name, len);
-
-	if ((t = find_table(p, n))) {
-		free(n);
-		return t;
-	}
-	p->t = gm_xrealloc(p->t, (p->nt + 1) * sizeof(*p->t));
-	t = &p->t[p->nt++];
-	memset(t, 0, sizeof(*t));
-	t->name = n;
-	return t;
-}
-
-static struct pcol *find_col(struct ptable *t, const char *name)
-{
-	for (size_t k = 0; k < t->ncols; k++)
-		if (!strcmp(t->cols[k].name, name))
-			return &t->cols[k];
-	return NULL;
-}
-
-/* Reads tables, columns, primary keys and single-column foreign keys. */
-static void load_tables(struct probe *p)
-{
-	const struct gm_model *m = p->m;
-	size_t k;
-
-	for (k = 0; k < m->n; k++) {
-		const struct gm_fact *f = &m->v[k];
-		const char *rest, *sp;
-		struct ptable *t;
-
-		if (strncmp(f->object, "table ", 6))
-			continue;
-		rest = f->object + 6;
-		sp = strchr(rest, ' ');
-		t = add_table(p, rest, sp ? (size_t)(sp - rest) : strlen(rest));
-		if (sp && !strncmp(sp, " column ", 8)) {
-			const char *cname = sp + 8;
-			struct pcol *c = find_col(t, cname);
-			if (!c) {
-				t->cols = gm_xrealloc(t->cols, (t->ncols + 1) * sizeof(*t->cols));
-				c = &t->cols[t->ncols++];
-				memset(c, 0, sizeof(*c));
-				c->name = cname;
-			}
-			if (!strcmp(f->attr, "type")) c->type = f->value;
-			else if (!strcmp(f->attr, "not_null")) c->not_null = f->value;
-			else if (!strcmp(f->attr, "default")) c->def = f->value;
-		}
-	}
-	/* Keys need every table first (a foreign key may point forward). */
-	for (k = 0; k < m->n; k++) {
-		const struct gm_fact *f = &m->v[k];
-		const char *rest = f->object + 6, *sp = strchr(rest, ' ');
-		char *tname, *cname;
-		const char *type, *cols, *ref;
-		struct ptable *t;
-
-		if (strncmp(f->object, "table ", 6) || !sp || strncmp(sp, " constraint ", 12) ||
-		    strcmp(f->attr, "type"))
-			continue;
-		tname = gm_xstrndup(rest, (size_t)(sp - rest));
-		t = find_table(p, tname);
-		free(tname);
-		type = f->value;
-		cols = gm_model_get(m, f->object, "columns");
-		ref = gm_model_get(m, f->object, "references");
-		if (!t || !cols || strchr(cols, ','))
-			continue;
-		cname = gm_xstrdup(cols);
-		if (!strcmp(type, "primary key")) {
-			struct pcol *c = find_col(t, cname);
-			t->pk = c ? c->name : NULL;
-		} else if (!strcmp(type, "foreign key") && ref) {
-			struct pcol *c = find_col(t, cname);
-			if (c)
-				c->ref = find_table(p, ref);
-		}
-		free(cname);
-	}
-}
-
-/* "public.orders" -> "public"."orders" */
-static char *quote_qualified(struct gm_db *db, const char *name)
-{
-	const char *dot = strchr(name, '.');
-	char *schema = gm_xstrndup(name, dot ? (size_t)(dot - name) : 0);
-	char *qs = gm_db_quote_ident(db, schema), *qt = gm_db_quote_ident(db, dot ? dot + 1 : name);
-	char *q = gm_xasprintf("%s.%s", qs, qt);
-
-	free(schema);
-	free(qs);
-	free(qt);
-	return q;
-}
-
-static void classify(struct probe *p)
-{
-	size_t n, k, j;
-	char **tenants = gm_tenant_tables(p->m, &n);
-
-	for (k = 0; k < n; k++) {
-		struct ptable *t = find_table(p, tenants[k]);
-		if (t) {
-			struct pcol *org = find_col(t, "organization_id");
-			t->tenant = t->needed = 1;
-			t->has_org = org != NULL;
-			t->org_nullable = org && org->not_null && !strcmp(org->not_null, "false");
-			t->has_public = find_col(t, "is_public") != NULL;
-			t->has_system = find_col(t, "is_system") != NULL && t->org_nullable;
-		}
-		free(tenants[k]);
-	}
-	free(tenants);
-	/* Tables tenant rows refer to (organizations, users) get rows too. */
-	for (k = 0; k < p->nt; k++)
-		for (j = 0; p->t[k].tenant && j < p->t[k].ncols; j++)
-			if (p->t[k].cols[j].ref)
-				p->t[k].cols[j].ref->needed = 1;
-	for (k = 0; k < p->nt; k++) {
-		struct pcol *org = p->t[k].tenant ? find_col(&p->t[k], "organization_id") : NULL;
-		p->t[k].q = quote_qualified(p->db, p->t[k].name);
-		if (org && org->ref && !p->orgs)
-			p->orgs = org->ref;
-	}
+	static const char *const names[] = { "passed", "failed", "skipped" };
+	return (unsigned)s < 3 ? names[s] : "unknown";
 }
 
 /* ---- running statements ---- */
 
-struct outcome {
-	int ok;
-	long affected;
-	char *value;		/* first column of the first row */
-	char *sqlstate;
-	char *message;
-};
+static int transaction_open(PGconn *c)
+{
+	PGTransactionStatusType s = PQtransactionStatus(c);
+	return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
+}
 
-static void outcome_release(struct outcome *o)
+/* The probe's own bookkeeping (savepoints): one statement, no data. */
+static void plain(struct gm_probe *p, const char *sql)
+{
+	PQclear(PQexecParams(p->db->conn, sql, 0, NULL, NULL, NULL, NULL, 0));
+}
+
+void gm_poutcome_release(struct gm_poutcome *o)
 {
 	free(o->value);
 	free(o->sqlstate);
@@ -224,99 +59,195 @@ static void outcome_release(struct outcome *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* Runs sql in a savepoint: an error is an outcome, not the end. */
-static void run(struct probe *p, struct outcome *o, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void run(struct probe *p, struct outcome *o, const char *fmt, ...)
+/* wrapped: r is the wrapper's one row (value, affected). */
+static void take_result(struct gm_probe *p, PGresult *r, int wrapped, struct gm_poutcome *o)
 {
-	struct gm_strbuf sql = GM_STRBUF_INIT;
-	PGresult *r;
-	va_list ap;
+	ExecStatusType st = PQresultStatus(r);
 
-	memset(o, 0, sizeof(*o));
-	va_start(ap, fmt);
-	gm_strbuf_vaddf(&sql, fmt, ap);
-	va_end(ap);
-	PQclear(PQexec(p->db->conn, "SAVEPOINT gm_probe"));
-	r = PQexec(p->db->conn, sql.buf);
-	if (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK) {
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		o->ok = 1;
 		o->affected = strtol(PQcmdTuples(r), NULL, 10);
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		if (st == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
 			o->value = gm_xstrdup(PQgetvalue(r, 0, 0));
-		PQclear(r);
-		PQclear(PQexec(p->db->conn, "RELEASE SAVEPOINT gm_probe"));
+		if (wrapped && st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 2)
+			o->affected = strtol(PQgetvalue(r, 0, 1), NULL, 10);
 	} else {
-		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-		o->sqlstate = gm_xstrdup(st ? st : "");
+		o->sqlstate = gm_xstrdup(state ? state : "");
 		o->message = gm_xstrdup(msg ? msg : PQerrorMessage(p->db->conn));
-		PQclear(r);
-		PQclear(PQexec(p->db->conn, "ROLLBACK TO SAVEPOINT gm_probe"));
-		PQclear(PQexec(p->db->conn, "RELEASE SAVEPOINT gm_probe"));
 	}
-	gm_strbuf_release(&sql);
 }
 
-/* Becomes the probe role with tenant i (0 A, 1 B), '' for -1, or no
- * tenant setting at all for -2. */
-static void act_as(struct probe *p, int tenant)
+static void exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql, int nparams,
+		 const char *const *params, int wrapped)
 {
-	struct outcome o;
+	PGresult *r;
 
-	if (tenant >= 0)
-		run(p, &o, "SELECT set_config('app.current_org_id', '%s', true)", p->org[tenant]);
-	else if (tenant == -1)
-		run(p, &o, "SELECT set_config('app.current_org_id', '', true)");
-	else
-		o.ok = 1, o.value = NULL, o.sqlstate = NULL, o.message = NULL;
-	outcome_release(&o);
-	run(p, &o, "SET LOCAL ROLE %s", p->role);
-	outcome_release(&o);
+	memset(o, 0, sizeof(*o));
+	if (p->broken) {
+		o->sqlstate = gm_xstrdup("");
+		o->message = gm_xstrdup("the probe stopped");
+		return;
+	}
+	/* PQexecParams runs exactly one statement: nothing in sql can add a
+	 * second one (a COMMIT, a RESET ROLE). */
+	plain(p, "SAVEPOINT gm_probe");
+	r = PQexecParams(p->db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	take_result(p, r, wrapped, o);
+	PQclear(r);
+	if (!o->ok)
+		plain(p, "ROLLBACK TO SAVEPOINT gm_probe");
+	plain(p, "RELEASE SAVEPOINT gm_probe");
+	/* Whatever ran must not have ended the transaction that keeps every
+	 * change of the probe from lasting; if it did, stop. */
+	if (!transaction_open(p->db->conn)) {
+		p->broken = gm_error_new(GM_ERR_DB, "the isolation probe's transaction ended unexpectedly");
+		gm_error_advise(p->broken, "check the database for a role named gm_probe_* and rows named gmp-*, and report this");
+	}
 }
 
-static void act_as_self(struct probe *p, int tenant)
+void gm_probe_exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql,
+		   int nparams, const char *const *params)
 {
-	struct outcome o;
+	exec(p, o, sql, nparams, params, 0);
+}
 
-	run(p, &o, "RESET ROLE");
-	outcome_release(&o);
-	if (tenant >= 0) {
-		run(p, &o, "SELECT set_config('app.current_org_id', '%s', true)", p->org[tenant]);
-		outcome_release(&o);
+/* ---- acting as roles ---- */
+
+/* A wrapper that runs one statement as the role that owns it.  SECURITY
+ * DEFINER is the boundary: inside it the server refuses SET ROLE, RESET
+ * ROLE and SET SESSION AUTHORIZATION, so a trigger or policy function of
+ * the table cannot climb back to the connecting user's rights.  It is
+ * created as the role (SET LOCAL ROLE around CREATE FUNCTION, no other
+ * code runs meanwhile) in pg_temp, where no other session can reach it,
+ * and vanishes with the transaction. */
+static const char wrapper_sql[] =
+	"CREATE FUNCTION pg_temp.%s(sql pg_catalog.text, returns_rows pg_catalog.bool,"
+	" OUT value pg_catalog.text, OUT affected pg_catalog.int8)"
+	" LANGUAGE plpgsql SECURITY DEFINER AS $gm$BEGIN"
+	" IF returns_rows THEN EXECUTE sql INTO value; ELSE EXECUTE sql; END IF;"
+	" GET DIAGNOSTICS affected = ROW_COUNT; END$gm$";
+
+/* qrole is quoted through libpq; the wrapper's name is made here. */
+static struct gm_prole *role_add(struct gm_probe *p, const char *qrole)
+{
+	struct gm_prole *r;
+	struct gm_poutcome o;
+	char *sql;
+
+	for (size_t k = 0; k < p->nroles; k++)
+		if (!strcmp(p->roles[k].q, qrole))
+			return &p->roles[k];
+	p->roles = gm_xrealloc(p->roles, (p->nroles + 1) * sizeof(*p->roles));
+	r = &p->roles[p->nroles];
+	memset(r, 0, sizeof(*r));
+	r->q = gm_xstrdup(qrole);
+	r->fn = gm_xasprintf("gm_probe_as_%zu", p->nroles++);
+	sql = gm_xasprintf("SET LOCAL ROLE %s", qrole);
+	gm_probe_exec(p, &o, sql, 0, NULL);
+	free(sql);
+	if (o.ok) {
+		gm_poutcome_release(&o);
+		sql = gm_xasprintf(wrapper_sql, r->fn);
+		gm_probe_exec(p, &o, sql, 0, NULL);
+		free(sql);
 	}
+	if (!o.ok) {
+		r->why = gm_xasprintf("cannot act as role %s: %s", qrole, o.message);
+		free(r->fn);
+		r->fn = NULL;
+	}
+	gm_poutcome_release(&o);
+	gm_probe_exec(p, &o, "RESET ROLE", 0, NULL);
+	gm_poutcome_release(&o);
+	return r;
+}
+
+void gm_probe_exec_as(struct gm_probe *p, struct gm_prole *role, const char *sql, int returns_rows,
+		      struct gm_poutcome *o)
+{
+	const char *params[2] = { sql, returns_rows ? "true" : "false" };
+	char *call;
+
+	if (!role->fn) {
+		memset(o, 0, sizeof(*o));
+		o->sqlstate = gm_xstrdup("");
+		o->message = gm_xstrdup(role->why);
+		return;
+	}
+	call = gm_xasprintf("SELECT value, affected FROM pg_temp.%s($1, $2)", role->fn);
+	exec(p, o, call, 2, params, 1);
+	free(call);
+}
+
+struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t)
+{
+	struct gm_prole *owner;
+
+	if (!t->can_become_owner)
+		return &p->roles[0];
+	owner = role_add(p, t->qowner);
+	return owner->fn ? owner : &p->roles[0];
+}
+
+int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t)
+{
+	if (!t->rls)
+		return 1;
+	return gm_probe_maker(p, t) != &p->roles[0] && (t->owner_bypasses || !t->force);
+}
+
+void gm_probe_set_tenant(struct gm_probe *p, int tenant)
+{
+	const char *params[1] = { tenant >= 0 ? p->org[tenant] : "" };
+	struct gm_poutcome o;
+
+	if (tenant < -1)
+		return;
+	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('app.current_org_id', $1, true)", 1, params);
+	gm_poutcome_release(&o);
 }
 
 /* ---- reporting ---- */
 
-/* Records a check.  A failed check is a finding: "isolation_breach" when
- * a tenant reached what it must not, "isolation_denied" when it was kept
- * from what it must reach (its own rows, shared rows). */
-static void check(struct probe *p, const struct ptable *t, const char *cmd, int ok,
+static struct gm_probe_check *add_check(struct gm_probe *p, const char *table, const char *cmd,
+					enum gm_probe_state state, const char *expectation, const char *result)
+{
+	struct gm_verify_result *res = p->res;
+	struct gm_probe_check *c;
+
+	res->probe = gm_xrealloc(res->probe, (res->nprobe + 1) * sizeof(*res->probe));
+	c = &res->probe[res->nprobe++];
+	c->table = gm_xstrdup(table);
+	c->command = gm_xstrdup(cmd);
+	c->expectation = gm_xstrdup(expectation);
+	c->state = state;
+	c->result = gm_xstrdup(result);
+	return c;
+}
+
+/* Records a check of a tenant table.  A failed check is a finding:
+ * "isolation_breach" when a tenant reached what it must not,
+ * "isolation_denied" when it was kept from what it must reach (its own
+ * rows, shared rows). */
+static void check(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, int ok,
 		  const char *expectation, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
-static void check(struct probe *p, const struct ptable *t, const char *cmd, int ok,
+static void check(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, int ok,
 		  const char *expectation, const char *fmt, ...)
 {
 	int denied = strstr(expectation, " can ") != NULL;
-	struct gm_verify_result *res = p->res;
-	struct gm_probe_check *c;
 	struct gm_strbuf msg = GM_STRBUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	gm_strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	res->probe = gm_xrealloc(res->probe, (res->nprobe + 1) * sizeof(*res->probe));
-	c = &res->probe[res->nprobe++];
-	c->table = gm_xstrdup(t ? t->name : "-");
-	c->command = gm_xstrdup(cmd);
-	c->expectation = gm_xstrdup(expectation);
-	c->ok = ok;
-	c->result = gm_xstrdup(msg.buf);
+	add_check(p, t ? t->name : "-", cmd, ok ? GM_PROBE_PASSED : GM_PROBE_FAILED, expectation, msg.buf);
 	if (!ok) {
-		char *obj = gm_xasprintf("table %s", c->table);
-		gm_findings_add(&res->findings, GM_CHECK_ISOLATION, denied ? "isolation_denied" : "isolation_breach",
+		char *obj = gm_xasprintf("table %s", t ? t->name : "-");
+		gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, denied ? "isolation_denied" : "isolation_breach",
 			GM_LEVEL_ERROR, obj,
 			denied ? "widen the table's policy for that command: tenants must reach their own and shared rows"
 			       : "bind the table's policy for that command to (SELECT app_current_org_id()), then verify --isolation again",
@@ -326,522 +257,657 @@ static void check(struct probe *p, const struct ptable *t, const char *cmd, int 
 	gm_strbuf_release(&msg);
 }
 
-/* ---- fixtures ---- */
-
-static const char *first_enum_label(const struct gm_model *m, const char *type, char *buf, size_t size)
+static void skip(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *expectation,
+		 const char *why)
 {
-	char name[256];
-	size_t n = strlen(type), k;
-
-	if (n >= 2 && type[0] == '"' && type[n - 1] == '"') {
-		type++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof(name))
-		return NULL;
-	memcpy(name, type, n);
-	name[n] = '\0';
-	for (k = 0; k < m->n; k++) {
-		const char *o = m->v[k].object, *dot;
-		if (strncmp(o, "enum ", 5) || strcmp(m->v[k].attr, "labels"))
-			continue;
-		dot = strrchr(o, '.');
-		if (dot && !strcmp(dot + 1, name)) {
-			const char *labels = m->v[k].value, *comma = strstr(labels, ", ");
-			size_t len = comma ? (size_t)(comma - labels) : strlen(labels);
-			if (len >= size)
-				return NULL;
-			memcpy(buf, labels, len);
-			buf[len] = '\0';
-			return buf;
-		}
-	}
-	return NULL;
+	add_check(p, t ? t->name : "-", cmd, GM_PROBE_SKIPPED, expectation, why);
 }
 
-/* A SQL literal of the column's type, or NULL when the probe cannot make
- * one (the table is then reported as not covered). */
-static char *value_for(struct probe *p, const struct pcol *c, int tenant)
+/* A table the probe cannot exercise: its four commands are skipped, and
+ * the warning (which fails --strict) says why. */
+static void skip_table(struct gm_probe *p, const struct gm_ptable *t, const char *why, const char *remedy)
 {
-	const char *t = c->type;
-	char label[128];
+	static const char *const cmds[] = { "SELECT", "INSERT", "UPDATE", "DELETE" };
+	char *obj = gm_xasprintf("table %s", t->name);
 
-	if (!strncmp(t, "character varying", 17) || !strcmp(t, "text") || !strncmp(t, "character(", 10) ||
-	    !strcmp(t, "citext"))
-		return gm_xasprintf("'gmp-%s-%u'", tenant_name[tenant], ++p->serial);
-	if (!strcmp(t, "uuid"))
-		return gm_xstrdup("gen_random_uuid()");
-	if (!strcmp(t, "integer") || !strcmp(t, "bigint") || !strcmp(t, "smallint") ||
-	    !strncmp(t, "numeric", 7) || !strcmp(t, "real") || !strcmp(t, "double precision"))
-		return gm_xstrdup("1");
-	if (!strcmp(t, "boolean"))
-		return gm_xstrdup("false");
-	if (!strcmp(t, "jsonb") || !strcmp(t, "json"))
-		return gm_xstrdup("'{}'");
-	if (!strncmp(t, "timestamp", 9) || !strcmp(t, "date"))
-		return gm_xstrdup("now()");
-	if (strlen(t) > 2 && !strcmp(t + strlen(t) - 2, "[]"))
-		return gm_xstrdup("'{}'");
-	if (first_enum_label(p->m, t, label, sizeof(label)))
-		return gm_xasprintf("'%s'", label);
-	return NULL;
+	for (size_t k = 0; k < 4; k++)
+		skip(p, t, cmds[k], "tenant B cannot reach tenant A's rows", why);
+	gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_skipped", GM_LEVEL_WARNING, obj, remedy,
+			"the probe could not exercise it: %s", why);
+	free(obj);
 }
 
-enum kind { PRIVATE, PUBLIC, SYSTEM };
+/* ---- the checks ----
+ *
+ * In the SQL below every %s is a name quoted through libpq when the
+ * catalog was read (t->q, a column's q) or a value quoted through libpq
+ * against this connection (id_list, a, b). */
 
-/* Inserts one fixture row; returns its primary key (caller frees) or NULL
- * with t->not_covered set. */
-static char *insert_row(struct probe *p, struct ptable *t, int tenant, enum kind kind)
-{
-	struct gm_strbuf cols = GM_STRBUF_INIT, vals = GM_STRBUF_INIT;
-	struct outcome o;
-	char *pk = NULL;
-	size_t k;
-
-	for (k = 0; k < t->ncols; k++) {
-		const struct pcol *c = &t->cols[k];
-		char *v = NULL;
-		int required = c->not_null && !strcmp(c->not_null, "true") && c->def && !*c->def;
-
-		if (t->tenant && !strcmp(c->name, "organization_id"))
-			v = kind == SYSTEM ? gm_xstrdup("NULL") : gm_xasprintf("'%s'", p->org[tenant]);
-		else if (c->ref && c->ref->row[tenant] && c->ref != t)
-			v = gm_xasprintf("'%s'", c->ref->row[tenant]);
-		else if (!strcmp(c->name, "is_public") && t->tenant)
-			v = gm_xstrdup(kind == PUBLIC ? "true" : "false");
-		else if (!strcmp(c->name, "is_system") && t->tenant)
-			v = gm_xstrdup(kind == SYSTEM ? "true" : "false");
-		else if (required && !(v = value_for(p, c, tenant))) {
-			free(t->not_covered);
-			t->not_covered = gm_xasprintf("no value for column %s of type %s", c->name, c->type);
-			goto done;
-		}
-		if (!v)
-			continue;
-		gm_strbuf_addf(&cols, "%s%s", cols.len ? ", " : "", c->name);
-		gm_strbuf_addf(&vals, "%s%s", vals.len ? ", " : "", v);
-		free(v);
-	}
-	if (t->tenant && !p->bypass)
-		act_as_self(p, tenant);
-	if (cols.len)
-		run(p, &o, "INSERT INTO %s (%s) VALUES (%s) RETURNING %s::text", t->q, cols.buf, vals.buf, t->pk);
-	else
-		run(p, &o, "INSERT INTO %s DEFAULT VALUES RETURNING %s::text", t->q, t->pk);
-	if (o.ok && o.value) {
-		pk = o.value;
-		o.value = NULL;
-	} else {
-		free(t->not_covered);
-		t->not_covered = gm_xasprintf("cannot insert a %s row: %s", kind == SYSTEM ? "system" : "test",
-					      o.message ? o.message : "no row returned");
-	}
-	outcome_release(&o);
-done:
-	gm_strbuf_release(&cols);
-	gm_strbuf_release(&vals);
-	return pk;
-}
-
-/* Parents before children: repeat until nothing more can be made. */
-static void make_fixtures(struct probe *p)
-{
-	int progress = 1;
-	size_t k, j;
-
-	for (k = 0; k < p->nt; k++)
-		if (p->t[k].needed && !p->t[k].pk)
-			p->t[k].not_covered = gm_xstrdup("no single-column primary key");
-	while (progress) {
-		progress = 0;
-		for (k = 0; k < p->nt; k++) {
-			struct ptable *t = &p->t[k];
-			int ready = t->needed && !t->row[0] && !t->not_covered;
-			for (j = 0; ready && j < t->ncols; j++)
-				if (t->cols[j].ref && t->cols[j].ref != t && t->cols[j].ref->needed &&
-				    !t->cols[j].ref->row[1])
-					ready = 0;
-			if (!ready)
-				continue;
-			for (int x = 0; x < 2 && !t->not_covered; x++) {
-				t->row[x] = insert_row(p, t, x, PRIVATE);
-				/* The tenants are rows of the organizations table. */
-				if (t == p->orgs && t->row[x])
-					p->org[x] = gm_xstrdup(t->row[x]);
-			}
-			if (t->has_public && !t->not_covered)
-				t->pub = insert_row(p, t, 0, PUBLIC);
-			if (t->has_system && !t->not_covered)
-				t->sys = insert_row(p, t, 0, SYSTEM);
-			progress = 1;
-		}
-	}
-	for (k = 0; k < p->nt; k++)
-		if (p->t[k].needed && !p->t[k].row[1] && !p->t[k].not_covered)
-			p->t[k].not_covered = gm_xstrdup("its parent rows could not be made");
-}
-
-/* ---- the checks ---- */
-
-/* Like run, but always undone (B deleting its own row must not break the
- * checks of the tables below it). */
-static void run_undone(struct probe *p, struct outcome *o, const char *sql)
-{
-	PQclear(PQexec(p->db->conn, "SAVEPOINT gm_probe_undo"));
-	run(p, o, "%s", sql);
-	PQclear(PQexec(p->db->conn, "ROLLBACK TO SAVEPOINT gm_probe_undo"));
-	PQclear(PQexec(p->db->conn, "RELEASE SAVEPOINT gm_probe_undo"));
-}
-
-/* 'id1', 'id2' for the rows given (NULLs skipped). */
-static char *id_list(const char *a, const char *b, const char *c)
+/* 'id1', 'id2' for the rows given (NULLs skipped), quoted. */
+static char *id_list(struct gm_probe *p, const char *a, const char *b, const char *c)
 {
 	struct gm_strbuf sb = GM_STRBUF_INIT;
 	const char *v[3] = { a, b, c };
 
 	for (int k = 0; k < 3; k++)
-		if (v[k])
-			gm_strbuf_addf(&sb, "%s'%s'", sb.len ? ", " : "", v[k]);
+		if (v[k]) {
+			char *lit = gm_db_quote_literal(p->db, v[k]);
+			gm_strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", lit);
+			free(lit);
+		}
 	return gm_strbuf_detach(&sb, NULL);
 }
 
-static void expect_count(struct probe *p, struct ptable *t, const char *cmd, const char *ids,
+static const char *pkq(const struct gm_ptable *t)
+{
+	return t->cols[t->pk].q;
+}
+
+/* Runs sql as the acting role (tenant B, or none). */
+static void as_tenant(struct gm_probe *p, const char *sql, int returns_rows, struct gm_poutcome *o)
+{
+	gm_probe_exec_as(p, &p->roles[0], sql, returns_rows, o);
+}
+
+static void expect_count(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *ids,
 			 long want, const char *expectation)
 {
-	struct outcome o;
-	char *sql = gm_xasprintf("SELECT count(*) FROM %s WHERE %s IN (%s)", t->q, t->pk, ids);
+	struct gm_poutcome o;
+	char *sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s IN (%s)", t->q, pkq(t), ids);
 
-	run(p, &o, "%s", sql);
+	as_tenant(p, sql, 1, &o);
 	if (!o.ok)
 		check(p, t, cmd, 0, expectation, "the query failed: %s", o.message);
-	else if (strtol(o.value, NULL, 10) != want)
-		check(p, t, cmd, 0, expectation, "%s row%s visible", o.value, strcmp(o.value, "1") ? "s were" : " was");
+	else if (strtol(o.value ? o.value : "-1", NULL, 10) != want)
+		check(p, t, cmd, 0, expectation, "%s row%s visible", o.value ? o.value : "no",
+		      o.value && !strcmp(o.value, "1") ? " was" : "s were");
 	else
 		check(p, t, cmd, 1, expectation, "%ld visible", want);
-	outcome_release(&o);
+	gm_poutcome_release(&o);
 	free(sql);
 }
 
+/* How a refusal is told: RLS, or a missing privilege (same SQLSTATE). */
+static const char *refusal(const struct gm_poutcome *o)
+{
+	return strstr(o->message, "row-level security") ? "refused by row level security" : o->message;
+}
+
 /* A write that must touch nothing: refused (42501) or zero rows. */
-static void expect_no_write(struct probe *p, struct ptable *t, const char *cmd, const char *sql,
+static void expect_no_write(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *sql,
 			    const char *expectation)
 {
-	struct outcome o;
+	struct gm_poutcome o;
 
-	run(p, &o, "%s", sql);
+	as_tenant(p, sql, 0, &o);
 	if (o.ok && o.affected == 0)
 		check(p, t, cmd, 1, expectation, "0 rows affected");
 	else if (o.ok)
 		check(p, t, cmd, 0, expectation, "%ld row%s affected", o.affected, o.affected == 1 ? " was" : "s were");
-	else if (!strcmp(o.sqlstate, SQLSTATE_RLS_VIOLATION))
-		check(p, t, cmd, 1, expectation, "refused by row level security");
+	else if (!strcmp(o.sqlstate, SQLSTATE_PRIVILEGE))
+		check(p, t, cmd, 1, expectation, "%s", refusal(&o));
 	else
 		check(p, t, cmd, 0, expectation, "it failed in another way, so it cannot be told: %s", o.message);
-	outcome_release(&o);
+	gm_poutcome_release(&o);
 }
 
 /* A write that must be refused by RLS. */
-static void expect_refused(struct probe *p, struct ptable *t, const char *cmd, const char *sql,
+static void expect_refused(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *sql,
 			   const char *expectation)
 {
-	struct outcome o;
+	struct gm_poutcome o;
 
-	run(p, &o, "%s", sql);
-	if (!o.ok && !strcmp(o.sqlstate, SQLSTATE_RLS_VIOLATION))
-		check(p, t, cmd, 1, expectation, "refused by row level security");
+	as_tenant(p, sql, 0, &o);
+	if (!o.ok && !strcmp(o.sqlstate, SQLSTATE_PRIVILEGE))
+		check(p, t, cmd, 1, expectation, "%s", refusal(&o));
 	else if (o.ok && o.affected == 0)
 		check(p, t, cmd, 1, expectation, "0 rows affected");
 	else if (o.ok)
 		check(p, t, cmd, 0, expectation, "%ld row%s written", o.affected, o.affected == 1 ? " was" : "s were");
 	else
 		check(p, t, cmd, 0, expectation, "it failed in another way, so it cannot be told: %s", o.message);
-	outcome_release(&o);
+	gm_poutcome_release(&o);
 }
 
-static void expect_own_write(struct probe *p, struct ptable *t, const char *cmd, const char *sql,
+/* B's own write succeeds, and is undone (B deleting its own row must not
+ * break the checks of the tables below it). */
+static void expect_own_write(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *sql,
 			     const char *expectation)
 {
-	struct outcome o;
+	struct gm_poutcome o;
 
-	run_undone(p, &o, sql);
+	plain(p, "SAVEPOINT gm_probe_undo");
+	as_tenant(p, sql, 0, &o);
+	plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
+	plain(p, "RELEASE SAVEPOINT gm_probe_undo");
 	if (o.ok && o.affected == 1)
 		check(p, t, cmd, 1, expectation, "1 row affected");
 	else
 		check(p, t, cmd, 0, expectation, "%s", o.ok ? "no row was affected" : o.message);
-	outcome_release(&o);
+	gm_poutcome_release(&o);
 }
 
-/* The column tying a row to its tenant: organization_id, or the foreign
+/* The column tying a row to its tenant: the tenant column, or the foreign
  * key to a tenant table. */
-static const struct pcol *tenant_key(const struct ptable *t)
+static const struct gm_pcol *tenant_key(const struct gm_probe *p, const struct gm_ptable *t)
 {
-	for (size_t k = 0; k < t->ncols; k++)
-		if (t->has_org ? !strcmp(t->cols[k].name, "organization_id")
-			       : (t->cols[k].ref && t->cols[k].ref->tenant && t->cols[k].ref->row[0]))
-			return &t->cols[k];
+	if (t->org >= 0)
+		return &t->cols[t->org];
+	for (size_t k = 0; k < t->ncols; k++) {
+		const struct gm_pcol *c = &t->cols[k];
+		if (c->ref >= 0 && c->ref_pk && p->t.v[c->ref].tenant && p->t.v[c->ref].row[0])
+			return c;
+	}
 	return NULL;
 }
 
 /* The value that would make a row tenant A's. */
-static const char *a_value(struct probe *p, const struct ptable *t, const struct pcol *key)
+static const char *a_value(const struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *key)
 {
-	return t->has_org ? p->org[0] : key->ref->row[0];
+	return t->org >= 0 ? p->org[0] : p->t.v[key->ref].row[0];
 }
 
-static void check_table_as_b(struct probe *p, struct ptable *t)
+/* A copy of B's own row, made tenant A's: every insertable column copied,
+ * the tenant key set to A's, a new primary key unless it has a default. */
+static char *copy_row_sql(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *key, char **why)
 {
-	const struct pcol *key = tenant_key(t);
-	const struct pcol *pkcol = find_col(t, t->pk);
-	char *a_all = id_list(t->row[0], t->pub, t->sys), *sql, *exp;
+	struct gm_strbuf cols = GM_STRBUF_INIT, exprs = GM_STRBUF_INIT;
+	char *a = gm_db_quote_literal(p->db, a_value(p, t, key)), *b = gm_db_quote_literal(p->db, t->row[1]);
+	char *sql = NULL;
+
+	for (size_t k = 0; k < t->ncols; k++) {
+		const struct gm_pcol *c = &t->cols[k];
+		char *v = NULL;
+		if (!c->insertable || ((int)k == t->pk && c->has_default))
+			continue;
+		if ((int)k == t->pk && !(v = gm_probe_new_value(p, c, 1))) {
+			*why = gm_xasprintf("no new value for its primary key of type %s", c->type);
+			goto done;
+		}
+		gm_strbuf_addf(&cols, "%s%s", cols.len ? ", " : "", c->q);
+		if (v) {
+			char *lit = gm_db_quote_literal(p->db, v);
+			gm_strbuf_addf(&exprs, "%s%s", exprs.len ? ", " : "", lit);
+			free(lit);
+			free(v);
+		} else {
+			gm_strbuf_addf(&exprs, "%s%s", exprs.len ? ", " : "", c == key ? a : c->q);
+		}
+	}
+	sql = gm_xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE %s = %s", t->q, cols.buf, exprs.buf,
+			   t->q, pkq(t), b);
+done:
+	gm_strbuf_release(&cols);
+	gm_strbuf_release(&exprs);
+	free(a);
+	free(b);
+	return sql;
+}
+
+static void check_reads(struct gm_probe *p, const struct gm_ptable *t)
+{
+	char *ids = id_list(p, t->row[0], NULL, NULL);
 	long shared = (t->pub != NULL) + (t->sys != NULL);
 
-	act_as(p, 1);
-	sql = id_list(t->row[0], NULL, NULL);
-	expect_count(p, t, "SELECT", sql, 0, "tenant B cannot read tenant A's private rows");
-	free(sql);
+	expect_count(p, t, "SELECT", ids, 0, "tenant B cannot read tenant A's private rows");
+	free(ids);
 	if (shared) {
-		sql = id_list(t->pub, t->sys, NULL);
-		expect_count(p, t, "SELECT", sql, shared, "tenant B can read shared (public, system) rows");
-		free(sql);
+		ids = id_list(p, t->pub, t->sys, NULL);
+		expect_count(p, t, "SELECT", ids, shared, "tenant B can read shared (public, system) rows");
+		free(ids);
 	}
-	sql = id_list(t->row[1], NULL, NULL);
-	expect_count(p, t, "SELECT", sql, 1, "tenant B can read its own rows");
-	free(sql);
+	if (t->has_system && !t->sys)
+		skip(p, t, "SELECT", "tenant B can read system rows", t->sys_skip ? t->sys_skip : "no system row");
+	ids = id_list(p, t->row[1], NULL, NULL);
+	expect_count(p, t, "SELECT", ids, 1, "tenant B can read its own rows");
+	free(ids);
+}
 
-	sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s IN (%s)", t->q, t->pk, t->pk, t->pk, a_all);
+static void check_writes_on_a(struct gm_probe *p, const struct gm_ptable *t)
+{
+	char *a_all = id_list(p, t->row[0], t->pub, t->sys), *sql;
+	int shared = t->pub || t->sys;
+
+	sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s IN (%s)", t->q, pkq(t), pkq(t), pkq(t), a_all);
 	expect_no_write(p, t, "UPDATE", sql, shared ? "tenant B cannot update tenant A's rows, public and system ones included"
 						    : "tenant B cannot update tenant A's rows");
 	free(sql);
-	sql = gm_xasprintf("DELETE FROM %s WHERE %s IN (%s)", t->q, t->pk, a_all);
+	sql = gm_xasprintf("DELETE FROM %s WHERE %s IN (%s)", t->q, pkq(t), a_all);
 	expect_no_write(p, t, "DELETE", sql, shared ? "tenant B cannot delete tenant A's rows, public and system ones included"
 						    : "tenant B cannot delete tenant A's rows");
 	free(sql);
-
-	if (key && pkcol && !strcmp(pkcol->type, "uuid")) {
-		/* A copy of B's own row, made tenant A's. */
-		sql = gm_xasprintf("INSERT INTO %s SELECT (jsonb_populate_record(NULL::%s, to_jsonb(t) || "
-				   "jsonb_build_object('%s', gen_random_uuid(), '%s', '%s'))).* FROM %s t WHERE %s = '%s'",
-				   t->q, t->q, t->pk, key->name, a_value(p, t, key), t->q, t->pk, t->row[1]);
-		exp = t->has_org ? gm_xstrdup("tenant B cannot insert rows for tenant A")
-				 : gm_xasprintf("tenant B cannot insert rows under tenant A's %s", key->ref->name);
-		expect_refused(p, t, "INSERT", sql, exp);
-		free(sql);
-		free(exp);
-	} else {
-		check(p, t, "INSERT", 1, "tenant B cannot insert rows for tenant A", "not covered: no tenant key or uuid primary key");
-	}
-	if (key) {
-		sql = gm_xasprintf("UPDATE %s SET %s = '%s' WHERE %s = '%s'", t->q, key->name, a_value(p, t, key),
-				   t->pk, t->row[1]);
-		expect_refused(p, t, "UPDATE", sql, "tenant B cannot move its own rows to tenant A");
-		free(sql);
-	}
-	sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s = '%s'", t->q, t->pk, t->pk, t->pk, t->row[1]);
-	expect_own_write(p, t, "UPDATE", sql, "tenant B can update its own rows");
-	free(sql);
-	sql = gm_xasprintf("DELETE FROM %s WHERE %s = '%s'", t->q, t->pk, t->row[1]);
-	expect_own_write(p, t, "DELETE", sql, "tenant B can delete its own rows");
-	free(sql);
-	act_as_self(p, -1);
 	free(a_all);
 }
 
+static void check_inserts_for_a(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *key)
+{
+	char *exp, *sql, *why = NULL;
+
+	if (!key) {
+		skip(p, t, "INSERT", "tenant B cannot insert rows for tenant A", "no tenant key column");
+		return;
+	}
+	exp = t->org >= 0 ? gm_xstrdup("tenant B cannot insert rows for tenant A")
+			  : gm_xasprintf("tenant B cannot insert rows under tenant A's %s", p->t.v[key->ref].name);
+	if ((sql = copy_row_sql(p, t, key, &why)))
+		expect_refused(p, t, "INSERT", sql, exp);
+	else
+		skip(p, t, "INSERT", exp, why);
+	free(sql);
+	free(why);
+	free(exp);
+}
+
+static void check_own_rows(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *key)
+{
+	char *b = gm_db_quote_literal(p->db, t->row[1]), *sql;
+
+	if (key) {
+		char *a = gm_db_quote_literal(p->db, a_value(p, t, key));
+		sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s = %s", t->q, key->q, a, pkq(t), b);
+		expect_refused(p, t, "UPDATE", sql, "tenant B cannot move its own rows to tenant A");
+		free(sql);
+		free(a);
+	}
+	sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s = %s", t->q, pkq(t), pkq(t), pkq(t), b);
+	expect_own_write(p, t, "UPDATE", sql, "tenant B can update its own rows");
+	free(sql);
+	sql = gm_xasprintf("DELETE FROM %s WHERE %s = %s", t->q, pkq(t), b);
+	expect_own_write(p, t, "DELETE", sql, "tenant B can delete its own rows");
+	free(sql);
+	free(b);
+}
+
+static void check_table_as_b(struct gm_probe *p, const struct gm_ptable *t)
+{
+	const struct gm_pcol *key = tenant_key(p, t);
+
+	gm_probe_set_tenant(p, 1);
+	check_reads(p, t);
+	check_writes_on_a(p, t);
+	check_inserts_for_a(p, t, key);
+	check_own_rows(p, t, key);
+}
+
+static int probed(const struct gm_ptable *t)
+{
+	return t->tenant && !t->partition && !t->skip;
+}
+
 /* With tenant '' (-1) or none at all (-2): nothing private, no error. */
-static void check_without_tenant(struct probe *p, int how)
+static void check_without_tenant(struct gm_probe *p, int how)
 {
 	const char *what = how == -1 ? "an empty tenant context" : "no tenant context";
-	size_t k;
 
-	act_as(p, how);
-	for (k = 0; k < p->nt; k++) {
-		struct ptable *t = &p->t[k];
-		struct outcome o;
-		char *exp, *ids;
+	gm_probe_set_tenant(p, how);
+	for (size_t k = 0; k < p->t.n; k++) {
+		const struct gm_ptable *t = &p->t.v[k];
+		struct gm_poutcome o;
+		char *exp, *ids, *sql;
 
-		if (!t->tenant || t->not_covered)
+		if (!probed(t))
 			continue;
 		exp = gm_xasprintf("%s shows no private row and raises no error", what);
-		ids = id_list(t->row[0], t->row[1], NULL);
-		run(p, &o, "SELECT count(*) FROM %s WHERE %s IN (%s)", t->q, t->pk, ids);
+		ids = id_list(p, t->row[0], t->row[1], NULL);
+		sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s IN (%s)", t->q, pkq(t), ids);
+		as_tenant(p, sql, 1, &o);
 		if (!o.ok)
 			check(p, t, "SELECT", 0, exp, "it raised an error: %s", o.message);
-		else if (strcmp(o.value, "0"))
-			check(p, t, "SELECT", 0, exp, "%s private rows were visible", o.value);
+		else if (!o.value || strcmp(o.value, "0"))
+			check(p, t, "SELECT", 0, exp, "%s private rows were visible", o.value ? o.value : "some");
 		else
 			check(p, t, "SELECT", 1, exp, "0 visible");
-		outcome_release(&o);
+		gm_poutcome_release(&o);
+		free(sql);
 		free(ids);
 		free(exp);
 	}
-	act_as_self(p, -1);
 }
 
-/* Before any fixture exists (when fixtures need a tenant setting): an
- * unset tenant must not make queries fail. */
-static void check_unset_before_fixtures(struct probe *p)
+/* Before any fixture exists (when fixtures need a tenant setting, which
+ * cannot be unset again in the session): an unset tenant must not make
+ * queries fail. */
+static void check_unset_before_fixtures(struct gm_probe *p)
 {
-	size_t k;
+	for (size_t k = 0; k < p->t.n; k++) {
+		const struct gm_ptable *t = &p->t.v[k];
+		struct gm_poutcome o;
+		char *sql;
 
-	act_as(p, -2);
-	for (k = 0; k < p->nt; k++) {
-		struct outcome o;
-		if (!p->t[k].tenant)
+		if (!t->tenant || t->partition)
 			continue;
-		run(p, &o, "SELECT count(*) FROM %s", p->t[k].q);
-		check(p, &p->t[k], "SELECT", o.ok, "no tenant context raises no error",
-		      "%s", o.ok ? "no error" : o.message);
-		outcome_release(&o);
+		sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s", t->q);
+		as_tenant(p, sql, 1, &o);
+		check(p, t, "SELECT", o.ok, "no tenant context raises no error", "%s", o.ok ? "no error" : o.message);
+		gm_poutcome_release(&o);
+		free(sql);
 	}
-	act_as_self(p, -1);
 }
 
-static char *digest(struct probe *p, struct ptable *t)
+/* A's rows as their maker sees them, as one value. */
+static char *digest(struct gm_probe *p, const struct gm_ptable *t)
 {
-	struct outcome o;
-	char *ids = id_list(t->row[0], t->pub, t->sys), *d;
+	struct gm_poutcome o;
+	char *ids = id_list(p, t->row[0], t->pub, t->sys), *sql, *d;
 
-	if (!p->bypass)
-		act_as_self(p, 0);
-	run(p, &o, "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) || ':' || count(*)"
-		   " FROM %s t WHERE %s IN (%s)", t->q, t->pk, ids);
+	if (!gm_probe_maker_bypasses(p, t))
+		gm_probe_set_tenant(p, 0);
+	sql = gm_xasprintf("SELECT pg_catalog.concat(pg_catalog.md5(coalesce(pg_catalog.string_agg("
+			   "pg_catalog.row_to_json(gm_row.*)::pg_catalog.text, '|' ORDER BY"
+			   " pg_catalog.row_to_json(gm_row.*)::pg_catalog.text), '')), ':', pg_catalog.count(*))"
+			   " FROM %s gm_row WHERE %s IN (%s)", t->q, pkq(t), ids);
+	gm_probe_exec_as(p, gm_probe_maker(p, t), sql, 1, &o);
 	d = o.ok && o.value ? gm_xstrdup(o.value) : gm_xstrdup(o.message ? o.message : "?");
-	outcome_release(&o);
+	gm_poutcome_release(&o);
+	free(sql);
 	free(ids);
 	return d;
 }
 
-static void check_app_role(struct probe *p, const char *role)
-{
-	struct outcome o;
-	char *lit = gm_db_quote_literal(p->db, role);
-	size_t k;
+/* ---- the application role ---- */
 
-	run(p, &o, "SELECT CASE WHEN rolsuper THEN 'superuser' WHEN rolbypassrls THEN 'BYPASSRLS' ELSE '' END"
-		   " FROM pg_roles WHERE rolname = %s", lit);
-	if (!o.ok || !o.value)
-		check(p, NULL, "ROLE", 0, "the application role is subject to row level security",
-		      "role %s does not exist", role);
-	else if (*o.value)
-		check(p, NULL, "ROLE", 0, "the application role is subject to row level security",
-		      "role %s is %s and bypasses every policy", role, o.value);
-	else
-		check(p, NULL, "ROLE", 1, "the application role is subject to row level security",
-		      "role %s is neither superuser nor BYPASSRLS", role);
-	outcome_release(&o);
-	for (k = 0; k < p->nt; k++) {
-		struct ptable *t = &p->t[k];
-		char *tl;
-		if (!t->tenant)
-			continue;
-		tl = gm_db_quote_literal(p->db, t->q);
-		run(p, &o, "SELECT r.rolname = %s AND NOT c.relforcerowsecurity FROM pg_class c"
-			   " JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = %s::regclass", lit, tl);
-		if (o.ok && o.value && !strcmp(o.value, "t"))
-			check(p, t, "ALL", 0, "the application role does not own the table without FORCE ROW LEVEL SECURITY",
-			      "role %s owns it and RLS is not forced, so its policies do not apply to that role", role);
-		outcome_release(&o);
-		free(tl);
+static void role_check(struct gm_probe *p, const char *table, int ok, const char *expectation,
+		       const char *remedy, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void role_check(struct gm_probe *p, const char *table, int ok, const char *expectation,
+		       const char *remedy, const char *fmt, ...)
+{
+	struct gm_strbuf msg = GM_STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	add_check(p, table, table[0] == '-' ? "ROLE" : "ALL", ok ? GM_PROBE_PASSED : GM_PROBE_FAILED,
+		  expectation, msg.buf);
+	if (!ok) {
+		char *obj = table[0] == '-' ? gm_xstrdup("role") : gm_xasprintf("table %s", table);
+		gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_role", GM_LEVEL_ERROR, obj, remedy,
+				"%s, but %s", expectation, msg.buf);
+		free(obj);
 	}
-	free(lit);
+	gm_strbuf_release(&msg);
 }
 
-static struct gm_error *prepare_role(struct probe *p, const struct gm_verify_opts *o)
-{
-	struct outcome r;
-	struct gm_error *err = NULL;
-	size_t k;
+/* Superuser and BYPASSRLS are not inherited, but a member can SET ROLE
+ * to such a role: membership counts as having it. */
+static const char bypass_sql[] =
+	"SELECT r.rolname, CASE WHEN r.rolsuper THEN 'superuser' ELSE 'BYPASSRLS' END"
+	" FROM pg_catalog.pg_roles r"
+	" WHERE (r.rolsuper OR r.rolbypassrls) AND pg_catalog.pg_has_role($1::pg_catalog.name, r.oid, 'MEMBER')"
+	" ORDER BY r.rolname = $1::pg_catalog.name DESC, r.rolname LIMIT 1";
 
-	if (o->as_role) {
-		p->role = gm_db_quote_ident(p->db, o->as_role);
-		run(p, &r, "SET LOCAL ROLE %s", p->role);
-		if (!r.ok)
-			err = gm_error_new(GM_ERR_DB, "cannot act as role %s: %s", o->as_role, r.message);
-		outcome_release(&r);
-		act_as_self(p, -1);
+/* The owner, or any member of the owner, bypasses policies the table does
+ * not force. */
+static const char owners_sql[] =
+	"SELECT c.oid, o.rolname = $1::pg_catalog.name, o.rolname FROM pg_catalog.pg_class c"
+	" JOIN pg_catalog.pg_roles o ON o.oid = c.relowner"
+	" WHERE c.oid = ANY ($2::pg_catalog.oid[]) AND NOT c.relforcerowsecurity"
+	" AND pg_catalog.pg_has_role($1::pg_catalog.name, c.relowner, 'MEMBER')";
+
+static const char *const role_expectation = "the application role is subject to row level security";
+
+static void check_role_bypass(struct gm_probe *p, const char *role)
+{
+	const char *params[1] = { role };
+	PGresult *r = PQexecParams(p->db->conn, bypass_sql, 1, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		role_check(p, "-", 0, role_expectation, "check the role's name", "role %s cannot be checked: %s", role,
+			   PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+	else if (PQntuples(r) == 0)
+		role_check(p, "-", 1, role_expectation, NULL,
+			   "role %s is neither superuser nor BYPASSRLS, nor a member of such a role", role);
+	else if (!strcmp(PQgetvalue(r, 0, 0), role))
+		role_check(p, "-", 0, role_expectation, "ALTER ROLE ... NOSUPERUSER NOBYPASSRLS, or connect the application as another role",
+			   "role %s is %s and bypasses every policy", role, PQgetvalue(r, 0, 1));
+	else
+		role_check(p, "-", 0, role_expectation, "REVOKE that membership: a member can SET ROLE and bypass every policy",
+			   "role %s is a member of %s, which is %s: it can SET ROLE %s and bypass every policy", role,
+			   PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
+static void check_role_owns(struct gm_probe *p, const char *role)
+{
+	struct gm_strbuf oids = GM_STRBUF_INIT;
+	const char *params[2];
+	PGresult *r;
+
+	gm_strbuf_addch(&oids, '{');
+	for (size_t k = 0; k < p->t.n; k++)
+		if (p->t.v[k].tenant)
+			gm_strbuf_addf(&oids, "%s%lu", oids.len > 1 ? "," : "", p->t.v[k].oid);
+	gm_strbuf_addch(&oids, '}');
+	params[0] = role;
+	params[1] = oids.buf;
+	r = PQexecParams(p->db->conn, owners_sql, 2, NULL, params, NULL, NULL, 0);
+	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
+		unsigned long oid = strtoul(PQgetvalue(r, k, 0), NULL, 10);
+		const struct gm_ptable *t = NULL;
+		for (size_t j = 0; j < p->t.n && !t; j++)
+			if (p->t.v[j].oid == oid)
+				t = &p->t.v[j];
+		if (!t)
+			continue;
+		if (!strcmp(PQgetvalue(r, k, 1), "t"))
+			role_check(p, t->name, 0, "the application role does not own the table without FORCE ROW LEVEL SECURITY",
+				   "ALTER TABLE ... FORCE ROW LEVEL SECURITY, or make another role the table's owner",
+				   "role %s owns it and RLS is not forced, so its policies do not apply to that role", role);
+		else
+			role_check(p, t->name, 0, "the application role does not own the table without FORCE ROW LEVEL SECURITY",
+				   "ALTER TABLE ... FORCE ROW LEVEL SECURITY, or REVOKE the application role's membership in the owner",
+				   "role %s is a member of its owner %s and RLS is not forced, so its policies do not apply to that role",
+				   role, PQgetvalue(r, k, 2));
+	}
+	PQclear(r);
+	gm_strbuf_release(&oids);
+}
+
+static void check_app_role(struct gm_probe *p, const char *role)
+{
+	const char *params[1] = { role };
+	PGresult *r = PQexecParams(p->db->conn, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, NULL,
+				   params, NULL, NULL, 0);
+	int exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+
+	PQclear(r);
+	if (!exists) {
+		role_check(p, "-", 0, role_expectation, "check the role's name", "role %s does not exist", role);
+		return;
+	}
+	check_role_bypass(p, role);
+	check_role_owns(p, role);
+}
+
+/* ---- the acting role ---- */
+
+/* Runs a statement of the probe's role management; on failure, err (if
+ * still NULL) says what could not be done.  Callers pass names quoted
+ * through libpq. */
+static void manage(struct gm_probe *p, struct gm_error **err, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void manage(struct gm_probe *p, struct gm_error **err, const char *what, const char *fmt, ...)
+{
+	struct gm_strbuf sql = GM_STRBUF_INIT;
+	struct gm_poutcome o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&sql, fmt, ap);
+	va_end(ap);
+	gm_probe_exec(p, &o, sql.buf, 0, NULL);
+	if (!o.ok && err && !*err)
+		*err = gm_error_new(GM_ERR_DB, "%s: %s", what, o.message);
+	gm_poutcome_release(&o);
+	gm_strbuf_release(&sql);
+}
+
+/* What the temporary role may do: through the application role (its
+ * policies and privileges) when one is named, else what an application
+ * usually has on the checked schemas. */
+static struct gm_error *grant_probe_role(struct gm_probe *p, const char *qrole, char *const *schemas,
+					 size_t nschemas, const char *app_role)
+{
+	struct gm_error *err = NULL;
+
+	if (app_role) {
+		char *qapp = gm_db_quote_ident(p->db, app_role);
+		manage(p, &err, "cannot make the probe role a member of the application role", "GRANT %s TO %s", qapp, qrole);
+		free(qapp);
 		return err;
 	}
-	{
-		char *name = gm_xasprintf("gm_probe_%d_%ld", (int)getpid(), (long)time(NULL));
-		p->role = gm_db_quote_ident(p->db, name);
-		free(name);
-	}
-	run(p, &r, "CREATE ROLE %s NOLOGIN NOSUPERUSER NOBYPASSRLS", p->role);
-	if (!r.ok) {
-		err = gm_error_new(GM_ERR_DB, "cannot create a temporary role for the isolation probe: %s", r.message);
-		gm_error_advise(err, "connect as a role with CREATEROLE, or pass --as-role NAME (a role subject to RLS with the application's privileges)");
-		outcome_release(&r);
-		return err;
-	}
-	outcome_release(&r);
-	run(p, &r, "GRANT %s TO CURRENT_USER", p->role);
-	outcome_release(&r);
-	for (k = 0; k < p->m->nschemas && !err; k++) {
-		char *s = gm_db_quote_ident(p->db, p->m->schemas[k]);
-		run(p, &r, "GRANT USAGE ON SCHEMA %s TO %s; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s;"
-			   " GRANT USAGE ON ALL SEQUENCES IN SCHEMA %s TO %s", s, p->role, s, p->role, s, p->role);
-		if (!r.ok)
-			err = gm_error_new(GM_ERR_DB, "cannot grant the probe role what an application has: %s", r.message);
-		outcome_release(&r);
-		free(s);
+	for (size_t k = 0; k < nschemas && !err; k++) {
+		char *qs = gm_db_quote_ident(p->db, schemas[k]);
+		const char *what = "cannot grant the probe role what an application has";
+		manage(p, &err, what, "GRANT USAGE ON SCHEMA %s TO %s", qs, qrole);
+		manage(p, &err, what, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s", qs, qrole);
+		manage(p, &err, what, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA %s TO %s", qs, qrole);
+		free(qs);
 	}
 	return err;
 }
 
-static void release_probe(struct probe *p)
+/* The wrapper lives in pg_temp, which needs the TEMPORARY privilege on
+ * the database (PUBLIC has it unless revoked). */
+static void grant_temporary(struct gm_probe *p, const char *qrole)
 {
-	for (size_t k = 0; k < p->nt; k++) {
-		struct ptable *t = &p->t[k];
-		free(t->name);
-		free(t->q);
-		free(t->cols);
-		free(t->row[0]);
-		free(t->row[1]);
-		free(t->pub);
-		free(t->sys);
-		free(t->not_covered);
-		free(t->digest);
+	struct gm_poutcome o;
+
+	gm_probe_exec(p, &o, "SELECT pg_catalog.current_database()", 0, NULL);
+	if (o.ok && o.value) {
+		char *qdb = gm_db_quote_ident(p->db, o.value);
+		manage(p, NULL, NULL, "GRANT TEMPORARY ON DATABASE %s TO %s", qdb, qrole);
+		free(qdb);
 	}
-	free(p->t);
-	free(p->role);
+	gm_poutcome_release(&o);
+}
+
+/* The temporary role and its wrapper.  A connecting user that is not a
+ * superuser must be a member to create the wrapper as the role; the
+ * membership is revoked right after, so that granting the application
+ * role (which the connecting user may belong to) cannot make a cycle. */
+static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verify_opts *o,
+				       char *const *schemas, size_t nschemas)
+{
+	char *name = gm_xasprintf("gm_probe_%d_%ld", (int)getpid(), (long)time(NULL));
+	char *q = gm_db_quote_ident(p->db, name);
+	struct gm_poutcome su;
+	struct gm_error *err = NULL;
+	int member;
+
+	free(name);
+	manage(p, &err, "cannot create a temporary role for the isolation probe",
+	       "CREATE ROLE %s NOLOGIN NOSUPERUSER NOBYPASSRLS", q);
+	if (err) {
+		gm_error_advise(err, "connect as a role with CREATEROLE, or pass --as-role NAME (a role subject to RLS with the application's privileges)");
+		free(q);
+		return err;
+	}
+	gm_probe_exec(p, &su, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER", 0, NULL);
+	member = !(su.ok && su.value && !strcmp(su.value, "t"));
+	gm_poutcome_release(&su);
+	if (member)
+		manage(p, NULL, NULL, "GRANT %s TO CURRENT_USER", q);
+	grant_temporary(p, q);
+	if (!role_add(p, q)->fn)
+		err = gm_error_new(GM_ERR_DB, "%s", p->roles[0].why);
+	if (member)
+		manage(p, NULL, NULL, "REVOKE %s FROM CURRENT_USER", q);
+	if (!err)
+		err = grant_probe_role(p, q, schemas, nschemas, o->app_role);
+	free(q);
+	return err;
+}
+
+/* roles[0]: --as-role, or a temporary role. */
+static struct gm_error *prepare_role(struct gm_probe *p, const struct gm_verify_opts *o,
+				     char *const *schemas, size_t nschemas)
+{
+	char *q;
+	const char *why;
+
+	if (!o->as_role)
+		return temporary_role(p, o, schemas, nschemas);
+	q = gm_db_quote_ident(p->db, o->as_role);
+	role_add(p, q);
+	free(q);
+	if (p->roles[0].fn)
+		return NULL;
+	/* The role's name as the user typed it, then the server's reason. */
+	why = strstr(p->roles[0].why, ": ");
+	return gm_error_new(GM_ERR_DB, "cannot act as role %s%s", o->as_role, why ? why : "");
+}
+
+/* ---- the run ---- */
+
+static void release_probe(struct gm_probe *p)
+{
+	gm_probe_tables_release(&p->t);
+	for (size_t k = 0; k < p->nroles; k++) {
+		free(p->roles[k].q);
+		free(p->roles[k].fn);
+		free(p->roles[k].why);
+	}
+	free(p->roles);
 	free(p->org[0]);
 	free(p->org[1]);
 }
 
-static void run_checks(struct probe *p, const struct gm_verify_opts *o)
+/* Whether making fixtures sets a tenant context: then "no tenant at all"
+ * must be checked before (a custom setting, once set, stays defined for
+ * the session). */
+static int context_needed(struct gm_probe *p)
 {
-	struct outcome r;
+	for (size_t k = 0; k < p->t.n; k++)
+		if (p->t.v[k].needed && !p->t.v[k].skip && !gm_probe_maker_bypasses(p, &p->t.v[k]))
+			return 1;
+	return 0;
+}
+
+static void report_skipped_tables(struct gm_probe *p)
+{
+	for (size_t k = 0; k < p->t.n; k++) {
+		const struct gm_ptable *t = &p->t.v[k];
+		if (t->tenant && t->partition)
+			skip_table(p, t, "it is a partition: the probe acts on its parent, but queried directly a partition applies its own RLS settings",
+				   "enable and force row level security on every partition too");
+		else if (t->tenant && t->skip)
+			skip_table(p, t, t->skip,
+				   "give the table a single-column primary key and NOT NULL columns of common types, or see the reason");
+	}
+}
+
+static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o)
+{
+	int early = context_needed(p);
 	size_t k;
 
-	if (!p->bypass)
+	if (early)
 		check_unset_before_fixtures(p);
-	make_fixtures(p);
+	gm_probe_make_fixtures(p);
+	report_skipped_tables(p);
 	if (!p->org[0] || !p->org[1]) {
-		check(p, NULL, "INSERT", 0, "the probe can create two tenants",
-		      "no organizations table was found or it refused rows");
+		for (k = 0; k < p->t.n && !p->t.v[k].tenant; k++)
+			;
+		if (k == p->t.n)
+			add_check(p, "-", "ALL", GM_PROBE_SKIPPED, "the probe finds tenant tables",
+				  "no table in the checked schemas has an organization_id column or a foreign key to such a table");
+		else
+			check(p, NULL, "INSERT", 0, "the probe can create two tenants",
+			      "no organizations table was found or it refused rows");
 		return;
 	}
-	if (p->bypass)
+	if (!early)
 		check_without_tenant(p, -2);
-	for (k = 0; k < p->nt; k++)
-		if (p->t[k].tenant && !p->t[k].not_covered)
-			p->t[k].digest = digest(p, &p->t[k]);
-	for (k = 0; k < p->nt; k++) {
-		struct ptable *t = &p->t[k];
-		if (!t->tenant)
-			continue;
-		if (t->not_covered) {
-			char *obj = gm_xasprintf("table %s", t->name);
-			gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_not_covered", GM_LEVEL_WARNING,
-					obj, "give the table a single-column uuid primary key and NOT NULL columns of common types",
-					"the probe could not make test rows: %s", t->not_covered);
-			free(obj);
-			continue;
-		}
-		check_table_as_b(p, t);
-	}
+	for (k = 0; k < p->t.n; k++)
+		if (probed(&p->t.v[k]))
+			p->t.v[k].digest = digest(p, &p->t.v[k]);
+	for (k = 0; k < p->t.n; k++)
+		if (probed(&p->t.v[k]))
+			check_table_as_b(p, &p->t.v[k]);
 	check_without_tenant(p, -1);
-	for (k = 0; k < p->nt; k++) {
-		struct ptable *t = &p->t[k];
+	for (k = 0; k < p->t.n; k++) {
+		struct gm_ptable *t = &p->t.v[k];
 		char *after;
 		if (!t->digest)
 			continue;
@@ -850,34 +916,40 @@ static void run_checks(struct probe *p, const struct gm_verify_opts *o)
 		      "%s", strcmp(after, t->digest) ? "they changed" : "byte for byte identical");
 		free(after);
 	}
-	act_as_self(p, -1);
 	if (o->app_role)
 		check_app_role(p, o->app_role);
-	(void)r;
 }
 
-struct gm_error *gm_probe_run(struct gm_db *db, const struct gm_model *m,
+/* Settings the probe's SQL and the policies it exercises rely on, for its
+ * transaction (a pooler may have put it on another server connection than
+ * the session's setup): the session's search path, pg_catalog taken out
+ * so it is searched first (see db.c), and row security on. */
+static const char probe_settings_sql[] =
+	"SELECT pg_catalog.set_config('search_path', $1, true), pg_catalog.set_config('row_security', 'on', true)";
+
+struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nschemas,
 			      const struct gm_verify_opts *o, struct gm_verify_result *res)
 {
-	struct probe p;
+	struct gm_probe p;
 	struct gm_error *err;
-	PGresult *r;
 
 	memset(&p, 0, sizeof(p));
 	p.db = db;
-	p.m = m;
 	p.res = res;
 	/* Whatever happens below, this transaction is rolled back: nothing
-	 * the probe made (role, grants, rows, settings) survives it. */
+	 * the probe made (roles, grants, rows, settings) survives it. */
 	if ((err = gm_db_exec(db, "BEGIN", "cannot start the isolation probe", NULL)))
 		return err;
-	r = PQexec(db->conn, "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user");
-	p.bypass = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
-	PQclear(r);
-	load_tables(&p);
-	classify(&p);
-	if (!(err = prepare_role(&p, o)))
+	if (!(err = gm_db_exec_params(db, probe_settings_sql, 1, (const char *const[]){ db->search_path ? db->search_path : "" },
+				      "cannot prepare the isolation probe", NULL)) &&
+	    !(err = gm_probe_load(&p, schemas, nschemas)) &&
+	    !(err = prepare_role(&p, o, schemas, nschemas)))
 		run_checks(&p, o);
+	if (!err && p.broken) {
+		err = p.broken;
+		p.broken = NULL;
+	}
+	gm_error_free(p.broken);
 	PQclear(PQexec(db->conn, "ROLLBACK"));
 	res->ran[GM_CHECK_ISOLATION] = 1;
 	release_probe(&p);

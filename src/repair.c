@@ -4,6 +4,7 @@
 #include "gm_error.h"
 #include "gm_script.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,56 +86,72 @@ struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_
 	return err;
 }
 
-/* The statements that repair one entry, guarded so a concurrent change
- * aborts the whole repair instead of being overwritten. */
-static void repair_item(struct gm_db *db, struct gm_script *sc, const struct gm_status_item *it,
-			const char *user)
+/* One history change, with parameters: values read back from the history
+ * are never spliced into SQL text.  It must touch exactly one row: none
+ * means another run changed the entry since it was read. */
+static struct gm_error *change_one(struct gm_db *db, const char *sql, int n, const char *const *params)
 {
-	char *name = gm_db_quote_literal(db, it->a->name);
-	char *old = gm_db_quote_literal(db, it->a->checksum);
+	PGresult *res = NULL;
+	struct gm_error *err = gm_db_exec_params(db, sql, n, params, "cannot change the history", &res);
 
-	if (it->state == GM_STATE_MODIFIED) {
-		char *script = gm_db_quote_literal(db, it->m->filename);
-		gm_script_ours(sc, 2,
-			"DO $gm$BEGIN UPDATE " GM_HISTORY_TABLE " SET checksum = '%s', script = %s"
-			" WHERE version = %llu AND checksum = %s; IF NOT FOUND THEN RAISE EXCEPTION"
-			" USING ERRCODE = '" SQLSTATE_HISTORY_CHANGED "', MESSAGE = 'changed'; END IF; END$gm$;\n"
-			"INSERT INTO " GM_AUDIT_TABLE " (action, version, name, checksum, outcome, os_user, message)"
-			" VALUES ('repair', %llu, %s, '%s', 'ok', NULLIF(%s, ''), 'checksum ' || %s || ' -> %s');\n",
-			it->m->checksum, script, it->version, old, it->version, name, it->m->checksum,
-			user, old, it->m->checksum);
-		free(script);
-	} else {
-		gm_script_ours(sc, 2,
-			"DO $gm$BEGIN DELETE FROM " GM_HISTORY_TABLE " WHERE version = %llu AND checksum = %s;"
-			" IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_HISTORY_CHANGED "',"
-			" MESSAGE = 'changed'; END IF; END$gm$;\n"
-			"INSERT INTO " GM_AUDIT_TABLE " (action, version, name, checksum, outcome, os_user, message)"
-			" VALUES ('repair', %llu, %s, %s, 'ok', NULLIF(%s, ''), 'removed the entry of a missing file');\n",
-			it->version, old, it->version, name, old, user);
+	if (!err && strcmp(PQcmdTuples(res), "1") != 0) {
+		err = gm_error_new(GM_ERR_DRIFT, "repair abandoned: the history changed since it was read");
+		gm_error_advise(err, "another garage-migrate run changed the history meanwhile; look at garage-migrate list and try again");
 	}
-	free(name);
-	free(old);
+	PQclear(res);
+	return err;
+}
+
+/* Repairs one entry and audits it. */
+static struct gm_error *repair_item(struct gm_db *db, const struct gm_status_item *it, const char *os_user)
+{
+	char version[32], *note;
+	struct gm_error *err;
+
+	snprintf(version, sizeof(version), "%llu", it->version);
+	if (it->state == GM_STATE_MODIFIED) {
+		const char *params[4] = { it->m->checksum, it->m->filename, version, it->a->checksum };
+		err = change_one(db, "UPDATE " GM_HISTORY_TABLE " SET checksum = $1, script = $2"
+				     " WHERE version = $3 AND checksum = $4", 4, params);
+		note = gm_xasprintf("checksum %s -> %s", it->a->checksum, it->m->checksum);
+	} else {
+		const char *params[2] = { version, it->a->checksum };
+		err = change_one(db, "DELETE FROM " GM_HISTORY_TABLE " WHERE version = $1 AND checksum = $2", 2, params);
+		note = gm_xstrdup("removed the entry of a missing file");
+	}
+	if (!err)
+		err = gm_history_audit(db, "repair", it->version, it->a->name,
+				       it->state == GM_STATE_MODIFIED ? it->m->checksum : it->a->checksum,
+				       "ok", os_user, note);
+	free(note);
+	return err;
 }
 
 struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 				  int remove_missing, const char *os_user)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
-	struct gm_error *err;
-	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
+	struct gm_outcome oc;
+	struct gm_error *err = NULL;
+	const struct gm_migration *blamed;
 	size_t k;
 
+	/* Repair is rare and small: a round trip per change is fine, and
+	 * lets every value travel as a parameter. */
 	gm_script_begin(&sc, db, &limits);
-	for (k = 0; k < st->n; k++) {
+	gm_script_run(db, &sc, &oc);
+	if (oc.error)
+		err = gm_script_error(db, &sc, &oc, &blamed);
+	for (k = 0; k < st->n && !err; k++) {
 		const struct gm_status_item *it = &st->v[k];
-		if (it->state == GM_STATE_MODIFIED ||
-		    (it->state == GM_STATE_MISSING && remove_missing))
-			repair_item(db, &sc, it, user);
+		if (it->state == GM_STATE_MODIFIED || (it->state == GM_STATE_MISSING && remove_missing))
+			err = repair_item(db, it, os_user);
 	}
-	gm_script_ours(&sc, 1, "COMMIT;\n");
-	err = run_maintenance(db, &sc, "repair abandoned: the history changed since it was read");
+	if (!err)
+		err = gm_db_exec(db, "COMMIT", "cannot record the repair", NULL);
+	if (err && !oc.connection_lost)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+	gm_outcome_release(&oc);
 	gm_script_release(&sc);
-	free(user);
 	return err;
 }

@@ -314,9 +314,14 @@ static void check_summary(const struct gm_verify_result *r, enum gm_check c, con
 	case GM_CHECK_RLS:
 		gm_strbuf_adds(out, "rls: lints on tenant tables");
 		break;
-	case GM_CHECK_ISOLATION:
-		gm_strbuf_addf(out, "isolation: %zu checks acting as tenant B", r->nprobe);
+	case GM_CHECK_ISOLATION: {
+		size_t n[3] = { 0, 0, 0 };
+		for (size_t k = 0; k < r->nprobe; k++)
+			n[r->probe[k].state]++;
+		gm_strbuf_addf(out, "isolation: %zu checks acting as tenant B: %zu passed, %zu failed, %zu skipped",
+			       r->nprobe, n[GM_PROBE_PASSED], n[GM_PROBE_FAILED], n[GM_PROBE_SKIPPED]);
 		break;
+	}
 	}
 	if (!e && !w)
 		gm_strbuf_adds(out, " - ok\n");
@@ -339,7 +344,8 @@ void gm_report_verify_text(const struct gm_verify_result *r, const char *snapsho
 		/* The probe's evidence: every check, passed or not. */
 		for (k = 0; c == GM_CHECK_ISOLATION && k < r->nprobe; k++) {
 			const struct gm_probe_check *pc = &r->probe[k];
-			gm_strbuf_addf(out, "  %-4s %-6s %s: %s (%s)\n", pc->ok ? "ok" : "FAIL", pc->command,
+			static const char *const mark[] = { "ok", "FAIL", "SKIP" };
+			gm_strbuf_addf(out, "  %-4s %-6s %s: %s (%s)\n", mark[pc->state], pc->command,
 				       pc->table, pc->expectation, pc->result);
 		}
 		for (k = 0; k < r->findings.n; k++) {
@@ -396,7 +402,8 @@ void gm_report_verify_json(const struct gm_verify_result *r, const char *snapsho
 			json_field(out, "table", pc->table, 1);
 			json_field(out, "command", pc->command, 1);
 			json_field(out, "expectation", pc->expectation, 1);
-			gm_strbuf_addf(out, "\"ok\":%s,", pc->ok ? "true" : "false");
+			gm_strbuf_addf(out, "\"ok\":%s,\"status\":\"%s\",", pc->state == GM_PROBE_PASSED ? "true" : "false",
+				       gm_probe_state_name(pc->state));
 			json_field(out, "result", pc->result, 0);
 			gm_strbuf_addch(out, '}');
 		}
@@ -432,11 +439,14 @@ void gm_xml_str(struct gm_strbuf *out, const char *s)
  * their text in system-out, since JUnit has no warnings). */
 static void junit_probe_suite(const struct gm_verify_result *r, struct gm_strbuf *out)
 {
-	size_t k, failures = 0;
+	size_t k, failures = 0, skipped = 0;
 
-	for (k = 0; k < r->nprobe; k++)
-		failures += !r->probe[k].ok;
-	gm_strbuf_addf(out, "  <testsuite name=\"isolation\" tests=\"%zu\" failures=\"%zu\">\n", r->nprobe, failures);
+	for (k = 0; k < r->nprobe; k++) {
+		failures += r->probe[k].state == GM_PROBE_FAILED;
+		skipped += r->probe[k].state == GM_PROBE_SKIPPED;
+	}
+	gm_strbuf_addf(out, "  <testsuite name=\"isolation\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\">\n",
+		       r->nprobe, failures, skipped);
 	for (k = 0; k < r->nprobe; k++) {
 		const struct gm_probe_check *pc = &r->probe[k];
 		gm_strbuf_adds(out, "    <testcase classname=\"garage-migrate.isolation.");
@@ -445,11 +455,12 @@ static void junit_probe_suite(const struct gm_verify_result *r, struct gm_strbuf
 		gm_xml_str(out, pc->command);
 		gm_strbuf_adds(out, ": ");
 		gm_xml_str(out, pc->expectation);
-		if (pc->ok) {
+		if (pc->state == GM_PROBE_PASSED) {
 			gm_strbuf_adds(out, "\"/>\n");
 			continue;
 		}
-		gm_strbuf_adds(out, "\"><failure type=\"isolation_breach\" message=\"");
+		gm_strbuf_adds(out, pc->state == GM_PROBE_SKIPPED ? "\"><skipped message=\""
+								  : "\"><failure type=\"isolation_breach\" message=\"");
 		gm_xml_str(out, pc->result);
 		gm_strbuf_adds(out, "\"/></testcase>\n");
 	}
@@ -474,7 +485,7 @@ void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapsh
 		if (c == GM_CHECK_ISOLATION) {
 			tests += r->nprobe;
 			for (k = 0; k < r->nprobe; k++)
-				failures += !r->probe[k].ok;
+				failures += r->probe[k].state == GM_PROBE_FAILED;
 			continue;
 		}
 		tests += n ? n : 1;

@@ -15,6 +15,7 @@
 #include "gm_engine.h"
 #include "gm_error.h"
 #include "gm_guard.h"
+#include "gm_reconcile.h"
 #include "gm_script.h"
 
 #include <stdlib.h>
@@ -147,8 +148,17 @@ static struct gm_error *run(struct gm_db *db, const struct gm_script *sc, struct
 	gm_script_run(db, sc, oc);
 	if (!oc->error)
 		return NULL;
-	if (oc->connection_lost)
-		return gm_script_error(db, sc, oc, &blamed);
+	if (oc->connection_lost) {
+		/* The step took effect when its history row is gone. */
+		char *why = NULL;
+		enum gm_recorded rec = gm_reconcile_recorded(db, &o->limits, it->version, it->a->checksum, &why);
+		err = gm_script_error(db, sc, oc, &blamed);
+		gm_reconcile_explain(err, it->m->filename, "rolling back",
+				     rec == GM_RECORDED_UNKNOWN ? rec : rec == GM_RECORDED_YES ? GM_RECORDED_NO : GM_RECORDED_YES,
+				     why, "look at garage-migrate list, then run the rollback again if more is to be done");
+		free(why);
+		return err;
+	}
 	err = abandon(db, it, o, gm_script_error(db, sc, oc, &blamed));
 	gm_script_explain_lock(db, sc, oc, err);
 	return err;
@@ -221,7 +231,10 @@ static struct gm_error *rollback_one(struct gm_db *db, const struct gm_status_it
 		" RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_NOT_NEWEST "', MESSAGE = 'not the newest'; END IF;"
 		" END$gm$;\n"
 		GM_HISTORY_MARK_T0 ";\n%s;\n",
-		it->version, it->a->checksum, it->version, GM_GUARD_SNAPSHOT_SQL);
+		/* The file's checksum (hex computed here, equal to the recorded
+		 * one: check_step saw to it), never text read back from the
+		 * database, goes into the dollar-quoted block. */
+		it->version, it->m->checksum, it->version, GM_GUARD_SNAPSHOT_SQL);
 	gm_script_run(db, &s1, &o1);
 	if (o1.error && gm_sqlstate_is(o1.error, SQLSTATE_NOT_APPLIED)) {
 		PQclear(PQexec(db->conn, "ROLLBACK"));

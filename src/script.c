@@ -77,23 +77,35 @@ void gm_script_release(struct gm_script *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-void gm_script_begin(struct gm_script *sc, const struct gm_db *db, const struct gm_txn_limits *lim)
+void gm_script_begin(struct gm_script *sc, struct gm_db *db, const struct gm_txn_limits *lim)
 {
+	char *path = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
+
 	/* Every statement costs server time, so the settings ride along with
 	 * the lock: a target list is evaluated left to right, so the wait
-	 * bound is set before the lock is asked for. */
+	 * bound is set before the lock is asked for.  The session's search
+	 * path (pg_catalog taken out, so searched first) is set again for the
+	 * transaction: through a transaction pooler the session's setting may
+	 * be on another server connection.  This statement is analysed before
+	 * that holds, so it names every function with its schema.  Timeouts
+	 * were checked by gm_check_timeouts (digits and a unit): safe to
+	 * splice. */
 	gm_script_ours(sc, 1, "BEGIN;\n");
-	gm_script_ours(sc, 1, "SELECT %sset_config('lock_timeout', '%s', true), pg_advisory_xact_lock(%lld);\n",
-		       db->server_version >= 140000 ? "set_config('client_connection_check_interval', '1s', true), " : "",
+	gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('search_path', %s, true), %s"
+			      "pg_catalog.set_config('lock_timeout', '%s', true), pg_catalog.pg_advisory_xact_lock(%lld);\n",
+		       path,
+		       db->server_version >= 140000 ? "pg_catalog.set_config('client_connection_check_interval', '1s', true), " : "",
 		       lim->wait_timeout ? lim->wait_timeout : GM_DEFAULT_WAIT_TIMEOUT, gm_history_lock_key());
 	sc->segs[sc->nsegs - 1].is_lock = 1;
+	free(path);
 	/* Timeouts are set after the lock: they bound the migration's
 	 * statements, not the wait for another run. */
 	if (lim->statement_timeout)
-		gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true), set_config('statement_timeout', '%s', true);\n",
+		gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('lock_timeout', '%s', true),"
+				      " pg_catalog.set_config('statement_timeout', '%s', true);\n",
 			       lim->lock_timeout ? lim->lock_timeout : "0", lim->statement_timeout);
 	else
-		gm_script_ours(sc, 1, "SELECT set_config('lock_timeout', '%s', true);\n",
+		gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('lock_timeout', '%s', true);\n",
 			       lim->lock_timeout ? lim->lock_timeout : "0");
 }
 
@@ -267,13 +279,15 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 		err = gm_db_error(db, oc->error, kind == GM_ERR_LOCK ? kind : GM_ERR_DB,
 				  "garage-migrate's own statement failed");
 		if (oc->connection_lost)
-			gm_error_advise(err, "the connection was lost; the server rolled back the open transaction, so nothing was half done");
+			gm_error_advise(err, "the connection was lost before the server answered, so whether it committed is not known here;"
+					     " garage-migrate list and log tell");
 		return err;
 	}
 	err = gm_db_error(db, oc->error, kind, NULL);
 	locate_in_file(err, seg, oc->ok, pos, PQresultErrorField(oc->error, PG_DIAG_MESSAGE_PRIMARY));
 	if (oc->connection_lost)
-		gm_error_advise(err, "the connection was lost while running %s; the server rolled back its transaction, so nothing of it took effect", seg->m->filename);
+		gm_error_advise(err, "the connection was lost while running %s, so whether it committed is not known here;"
+				     " garage-migrate list tells", seg->m->filename);
 	else
 		add_advice(err);
 	return err;

@@ -186,7 +186,7 @@ struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_se
 	res->ran[GM_CHECK_HISTORY] = res->ran[GM_CHECK_SCHEMA] = res->ran[GM_CHECK_RLS] = 1;
 	/* The probe writes (and always rolls back), so it runs after the
 	 * read-only transaction, on the schema just read. */
-	if (o->isolation && (err = gm_probe_run(db, &found, o, res))) {
+	if (o->isolation && (err = gm_probe_run(db, found.schemas, found.nschemas, o, res))) {
 		gm_model_release(&expected);
 		gm_model_release(&found);
 		gm_verify_result_release(res);

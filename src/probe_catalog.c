@@ -1,0 +1,288 @@
+/* probe_catalog.c - what the isolation probe needs of the catalog.
+ *
+ * Read by oid into structures, never by parsing the names of facts: a
+ * table called `we'ird "tbl"; --` is a table like any other.  Functions
+ * are qualified with pg_catalog, so a hostile search_path cannot put its
+ * own in their place. */
+#include "gm_db.h"
+#include "gm_error.h"
+#include "gm_probe.h"
+#include "gm_strbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The column that ties a row to its tenant (see issue 13: it will come
+ * from the project file). */
+#define TENANT_COLUMN "organization_id"
+
+static const char tables_sql[] =
+	"SELECT c.oid, n.nspname, c.relname, r.rolname,"
+	" r.rolsuper OR r.rolbypassrls, pg_catalog.pg_has_role(c.relowner, 'MEMBER'),"
+	" c.relrowsecurity, c.relforcerowsecurity, c.relispartition"
+	" FROM pg_catalog.pg_class c"
+	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	" JOIN pg_catalog.pg_roles r ON r.oid = c.relowner"
+	" WHERE n.nspname = ANY ($1::pg_catalog.text[]) AND c.relkind IN ('r', 'p')"
+	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	"   AND d.objid = c.oid AND d.deptype = 'e')"
+	" ORDER BY n.nspname, c.relname";
+
+/* Domains take their base type's category; the base type's name tells
+ * uuid from json within category 'U'. */
+static const char columns_sql[] =
+	"SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
+	" bt.typname, t.typcategory, a.attnotnull, a.atthasdef OR a.attidentity <> '',"
+	" a.attidentity <> 'a' AND a.attgenerated = '',"
+	" (SELECT e.enumlabel FROM pg_catalog.pg_enum e WHERE e.enumtypid = bt.oid ORDER BY e.enumsortorder LIMIT 1)"
+	" FROM pg_catalog.pg_attribute a"
+	" JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+	" JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+	" WHERE a.attrelid = ANY ($1::pg_catalog.oid[]) AND a.attnum > 0 AND NOT a.attisdropped"
+	" ORDER BY a.attrelid, a.attnum";
+
+static const char keys_sql[] =
+	"SELECT co.conrelid, co.contype, co.conkey[1], co.confrelid, co.confkey[1]"
+	" FROM pg_catalog.pg_constraint co"
+	" WHERE co.conrelid = ANY ($1::pg_catalog.oid[]) AND co.contype IN ('p', 'f')"
+	" AND pg_catalog.array_length(co.conkey, 1) = 1"
+	" ORDER BY co.conrelid, co.conname";
+
+/* A text[] literal: {"a","b"} with " and \ escaped. */
+static void text_array(struct gm_strbuf *sb, char *const *v, size_t n)
+{
+	gm_strbuf_addch(sb, '{');
+	for (size_t k = 0; k < n; k++) {
+		gm_strbuf_adds(sb, k ? ",\"" : "\"");
+		for (const char *s = v[k]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				gm_strbuf_addch(sb, '\\');
+			gm_strbuf_addch(sb, *s);
+		}
+		gm_strbuf_addch(sb, '"');
+	}
+	gm_strbuf_addch(sb, '}');
+}
+
+static int find_oid(const struct gm_ptables *t, unsigned long oid)
+{
+	for (size_t k = 0; k < t->n; k++)
+		if (t->v[k].oid == oid)
+			return (int)k;
+	return -1;
+}
+
+static int find_attnum(const struct gm_ptable *t, int attnum)
+{
+	for (size_t k = 0; k < t->ncols; k++)
+		if (t->cols[k].attnum == attnum)
+			return (int)k;
+	return -1;
+}
+
+static int is_true(const PGresult *r, int row, int col)
+{
+	return !strcmp(PQgetvalue(r, row, col), "t");
+}
+
+static struct gm_error *query(struct gm_probe *p, const char *sql, const char *param, PGresult **r)
+{
+	const char *params[1] = { param };
+
+	return gm_db_exec_params(p->db, sql, 1, params, "cannot read the catalog for the isolation probe", r);
+}
+
+static void load_table(struct gm_probe *p, const PGresult *r, int k, struct gm_ptable *t)
+{
+	char *qs = gm_db_quote_ident(p->db, PQgetvalue(r, k, 1));
+	char *qt = gm_db_quote_ident(p->db, PQgetvalue(r, k, 2));
+
+	memset(t, 0, sizeof(*t));
+	t->oid = strtoul(PQgetvalue(r, k, 0), NULL, 10);
+	t->name = gm_xasprintf("%s.%s", PQgetvalue(r, k, 1), PQgetvalue(r, k, 2));
+	t->q = gm_xasprintf("%s.%s", qs, qt);
+	t->qowner = gm_db_quote_ident(p->db, PQgetvalue(r, k, 3));
+	t->owner_bypasses = is_true(r, k, 4);
+	t->can_become_owner = is_true(r, k, 5);
+	t->rls = is_true(r, k, 6);
+	t->force = is_true(r, k, 7);
+	t->partition = is_true(r, k, 8);
+	t->pk = t->org = -1;
+	free(qs);
+	free(qt);
+}
+
+static void load_column(struct gm_probe *p, const PGresult *r, int k, struct gm_ptable *t)
+{
+	struct gm_pcol *c;
+
+	t->cols = gm_xrealloc(t->cols, (t->ncols + 1) * sizeof(*t->cols));
+	c = &t->cols[t->ncols++];
+	memset(c, 0, sizeof(*c));
+	c->attnum = atoi(PQgetvalue(r, k, 1));
+	c->name = gm_xstrdup(PQgetvalue(r, k, 2));
+	c->q = gm_db_quote_ident(p->db, c->name);
+	c->type = gm_xstrdup(PQgetvalue(r, k, 3));
+	c->base = gm_xstrdup(PQgetvalue(r, k, 4));
+	c->category = PQgetvalue(r, k, 5)[0];
+	c->not_null = is_true(r, k, 6);
+	c->has_default = is_true(r, k, 7);
+	c->insertable = is_true(r, k, 8);
+	c->label = PQgetisnull(r, k, 9) ? NULL : gm_xstrdup(PQgetvalue(r, k, 9));
+	c->ref = -1;
+	if (!strcmp(c->name, TENANT_COLUMN))
+		t->org = (int)t->ncols - 1;
+}
+
+static void load_key(struct gm_probe *p, const PGresult *r, int k)
+{
+	int ti = find_oid(&p->t, strtoul(PQgetvalue(r, k, 0), NULL, 10));
+	struct gm_ptable *t = ti >= 0 ? &p->t.v[ti] : NULL;
+	int col = t ? find_attnum(t, atoi(PQgetvalue(r, k, 2))) : -1;
+
+	if (col < 0)
+		return;
+	if (PQgetvalue(r, k, 1)[0] == 'p') {
+		t->pk = col;
+	} else if (t->cols[col].ref < 0) {
+		int ri = find_oid(&p->t, strtoul(PQgetvalue(r, k, 3), NULL, 10));
+		t->cols[col].ref = ri;
+		/* The referenced column is read once every key is loaded. */
+		t->cols[col].ref_pk = -1 - atoi(PQgetvalue(r, k, 4));
+	}
+}
+
+/* Foreign keys point at attnums until every primary key is known. */
+static void resolve_refs(struct gm_ptables *t)
+{
+	for (size_t k = 0; k < t->n; k++)
+		for (size_t j = 0; j < t->v[k].ncols; j++) {
+			struct gm_pcol *c = &t->v[k].cols[j];
+			const struct gm_ptable *ref = c->ref >= 0 ? &t->v[c->ref] : NULL;
+			int attnum = -1 - c->ref_pk;
+			c->ref_pk = ref && ref->pk >= 0 && ref->cols[ref->pk].attnum == attnum;
+		}
+}
+
+/* Tenant tables: the tenant column, or a foreign key to a tenant table
+ * (the same rule as the RLS lints). */
+static void classify(struct gm_probe *p)
+{
+	struct gm_ptables *t = &p->t;
+	int changed = 1;
+
+	for (size_t k = 0; k < t->n; k++)
+		t->v[k].tenant = t->v[k].org >= 0;
+	while (changed) {
+		changed = 0;
+		for (size_t k = 0; k < t->n; k++)
+			for (size_t j = 0; !t->v[k].tenant && j < t->v[k].ncols; j++) {
+				int ref = t->v[k].cols[j].ref;
+				if (ref >= 0 && t->v[ref].tenant)
+					t->v[k].tenant = changed = 1;
+			}
+	}
+	p->orgs = -1;
+	for (size_t k = 0; k < t->n; k++) {
+		struct gm_ptable *x = &t->v[k];
+		if (!x->tenant || x->partition)
+			continue;
+		x->needed = 1;
+		x->has_public = gm_probe_column(x, "is_public") >= 0;
+		if (x->org >= 0) {
+			const struct gm_pcol *org = &x->cols[x->org];
+			/* System rows belong to no tenant. */
+			x->has_system = gm_probe_column(x, "is_system") >= 0 && !org->not_null;
+			if (org->ref >= 0 && org->ref_pk && p->orgs < 0)
+				p->orgs = org->ref;
+		}
+		/* Tables tenant rows refer to (organizations, users) get rows too. */
+		for (size_t j = 0; j < x->ncols; j++)
+			if (x->cols[j].ref >= 0)
+				t->v[x->cols[j].ref].needed = 1;
+	}
+}
+
+int gm_probe_column(const struct gm_ptable *t, const char *name)
+{
+	for (size_t k = 0; k < t->ncols; k++)
+		if (!strcmp(t->cols[k].name, name))
+			return (int)k;
+	return -1;
+}
+
+static char *oid_array(const struct gm_ptables *t)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+
+	gm_strbuf_addch(&sb, '{');
+	for (size_t k = 0; k < t->n; k++)
+		gm_strbuf_addf(&sb, "%s%lu", k ? "," : "", t->v[k].oid);
+	gm_strbuf_addch(&sb, '}');
+	return gm_strbuf_detach(&sb, NULL);
+}
+
+struct gm_error *gm_probe_load(struct gm_probe *p, char *const *schemas, size_t nschemas)
+{
+	struct gm_strbuf arr = GM_STRBUF_INIT;
+	struct gm_error *err;
+	PGresult *r = NULL;
+	char *oids = NULL;
+	int k;
+
+	text_array(&arr, schemas, nschemas);
+	err = query(p, tables_sql, arr.buf, &r);
+	gm_strbuf_release(&arr);
+	if (err)
+		return err;
+	p->t.v = gm_xcalloc((size_t)PQntuples(r) + 1, sizeof(*p->t.v));
+	for (k = 0; k < PQntuples(r); k++)
+		load_table(p, r, k, &p->t.v[p->t.n++]);
+	PQclear(r);
+	oids = oid_array(&p->t);
+	if ((err = query(p, columns_sql, oids, &r)))
+		goto done;
+	for (k = 0; k < PQntuples(r); k++) {
+		int ti = find_oid(&p->t, strtoul(PQgetvalue(r, k, 0), NULL, 10));
+		if (ti >= 0)
+			load_column(p, r, k, &p->t.v[ti]);
+	}
+	PQclear(r);
+	if ((err = query(p, keys_sql, oids, &r)))
+		goto done;
+	for (k = 0; k < PQntuples(r); k++)
+		load_key(p, r, k);
+	PQclear(r);
+	resolve_refs(&p->t);
+	classify(p);
+done:
+	free(oids);
+	return err;
+}
+
+void gm_probe_tables_release(struct gm_ptables *t)
+{
+	for (size_t k = 0; k < t->n; k++) {
+		struct gm_ptable *x = &t->v[k];
+		for (size_t j = 0; j < x->ncols; j++) {
+			free(x->cols[j].name);
+			free(x->cols[j].q);
+			free(x->cols[j].type);
+			free(x->cols[j].base);
+			free(x->cols[j].label);
+		}
+		free(x->cols);
+		free(x->name);
+		free(x->q);
+		free(x->qowner);
+		free(x->row[0]);
+		free(x->row[1]);
+		free(x->pub);
+		free(x->sys);
+		free(x->sys_skip);
+		free(x->skip);
+		free(x->digest);
+	}
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}

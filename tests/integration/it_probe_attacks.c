@@ -1,0 +1,325 @@
+/* Integration tests: verify --isolation under attack.  Any role with CREATE
+ * on public can plant names, triggers and ownership in the catalog; a
+ * superuser then runs the probe.  The probe must quote every name, never
+ * run the schema's code with more rights than its owner, leave nothing
+ * behind, and report what it could not check as skipped, never as passed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+static char *migrated_db(const char *prefix)
+{
+	char *db = pgt_create_db(prefix);
+
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	return db;
+}
+
+static int probe(char **out, char **err, const char *db, const char *extra)
+{
+	char *args = gm_xasprintf("verify --snapshot '%s/schema/snapshot.yaml' --isolation %s", pgt_root(),
+				  extra ? extra : "");
+	int rc = pgt_gm(out, err, db, args);
+
+	free(args);
+	return rc;
+}
+
+/* Roles, organizations and the catalog: what a probe could leave behind. */
+static char *state_of(PGconn *c)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	char *v = pgt_value(c, "SELECT string_agg(rolname || ':' || rolsuper, ',' ORDER BY rolname) FROM pg_roles");
+
+	gm_strbuf_addf(&sb, "roles=%s\n", v);
+	free(v);
+	v = pgt_value(c, "SELECT count(*)::text FROM organizations");
+	gm_strbuf_addf(&sb, "organizations=%s\n", v);
+	free(v);
+	v = pgt_catalog(c);
+	gm_strbuf_adds(&sb, v);
+	free(v);
+	return gm_strbuf_detach(&sb, NULL);
+}
+
+/* A role that can only create things in public, like an attacker with a
+ * foothold in the application's schema. */
+static char *make_attacker(PGconn *c, const char *db)
+{
+	char *role = gm_xasprintf("gm_attacker_%d", (int)getpid());
+	char *sql = gm_xasprintf("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s') THEN"
+				 " CREATE ROLE %s NOLOGIN; END IF; END $$;"
+				 "GRANT CREATE, USAGE ON SCHEMA public TO %s;"
+				 "GRANT REFERENCES, SELECT ON organizations TO %s;"
+				 "GRANT TEMPORARY ON DATABASE \"%s\" TO %s",
+				 role, role, role, role, db, role);
+
+	pgt_exec(c, sql);
+	free(sql);
+	return role;
+}
+
+static void drop_db_and_role(char *db, char *role)
+{
+	PGconn *c = pgt_connect("postgres");
+	char *sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+
+	pgt_exec(c, sql);
+	free(sql);
+	if (role) {
+		sql = gm_xasprintf("DROP ROLE IF EXISTS %s", role);
+		pgt_exec(c, sql);
+		free(sql);
+	}
+	PQfinish(c);
+	free(db);
+	free(role);
+}
+
+/* The tenant policies an attacker's table would carry to look legitimate. */
+#define TENANT_POLICIES(tbl)                                                                      \
+	"ALTER TABLE " tbl " ENABLE ROW LEVEL SECURITY; ALTER TABLE " tbl " FORCE ROW LEVEL SECURITY;" \
+	"CREATE POLICY p_sel ON " tbl " FOR SELECT USING (organization_id = (SELECT app_current_org_id()));" \
+	"CREATE POLICY p_ins ON " tbl " FOR INSERT WITH CHECK (organization_id = (SELECT app_current_org_id()));" \
+	"CREATE POLICY p_upd ON " tbl " FOR UPDATE USING (organization_id = (SELECT app_current_org_id()))" \
+	"  WITH CHECK (organization_id = (SELECT app_current_org_id()));"                            \
+	"CREATE POLICY p_del ON " tbl " FOR DELETE USING (organization_id = (SELECT app_current_org_id()));"
+
+/* The issue's attack: a column name that closes the INSERT's column list,
+ * resets the role, commits and makes the attacker a superuser. */
+static void test_hostile_column_name_is_quoted(void **state)
+{
+	char *db = migrated_db("gm_att_col"), *out, *err, *before, *after, *sql, *su;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+
+	(void)state;
+	sql = gm_xasprintf("SET ROLE %s;"
+		"CREATE TABLE public.evil (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id),"
+		" \"a)SELECT''LIMIT 0;RESET ROLE;COMMIT;ALTER ROLE %s SUPERUSER--\" text NOT NULL);"
+		TENANT_POLICIES("public.evil") "RESET ROLE", role, role);
+	pgt_exec(c, sql);
+	free(sql);
+	before = state_of(c);
+	assert_int_equal(probe(&out, &err, db, "--allow-pending"), 1);	/* evil is not in the snapshot */
+	sql = gm_xasprintf("SELECT rolsuper::text FROM pg_roles WHERE rolname = '%s'", role);
+	su = pgt_value(c, sql);
+	assert_string_equal(su, "false");
+	/* Probed like any table, not skipped. */
+	assert_contains(out, "ok   SELECT public.evil: tenant B cannot read tenant A's private rows (0 visible)");
+	assert_contains(out, "ok   INSERT public.evil: tenant B cannot insert rows for tenant A (refused by row level security)");
+	assert_not_contains(out, "  SKIP ");
+	assert_not_contains(out, "  FAIL ");
+	after = state_of(c);
+	assert_string_equal(before, after);
+	free(su);
+	free(sql);
+	free(before);
+	free(after);
+	free(out);
+	free(err);
+	PQfinish(c);
+	drop_db_and_role(db, role);
+}
+
+/* The attacker's trigger runs when the probe makes fixture rows.  It must
+ * run as the attacker (the table's owner), unable to climb back to the
+ * superuser: no role change, and no file written by the server, a side
+ * effect that no ROLLBACK could undo. */
+static void test_trigger_cannot_borrow_the_probers_rights(void **state)
+{
+	char *db = migrated_db("gm_att_trg"), *out, *err, *sql, *su, *path;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+	struct stat st;
+
+	(void)state;
+	path = gm_xasprintf("/tmp/gm_pwned_%d", (int)getpid());
+	unlink(path);
+	sql = gm_xasprintf("SET ROLE %s;"
+		"CREATE TABLE public.trap (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		TENANT_POLICIES("public.trap")
+		"CREATE FUNCTION public.trap_fn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		"  BEGIN EXECUTE 'RESET ROLE'; EXCEPTION WHEN OTHERS THEN NULL; END;"
+		"  BEGIN EXECUTE 'ALTER ROLE %s SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;"
+		"  BEGIN EXECUTE $$COPY (SELECT 'pwned') TO '%s'$$; EXCEPTION WHEN OTHERS THEN NULL; END;"
+		"  RETURN NEW; END $f$;"
+		"CREATE TRIGGER trap_trg BEFORE INSERT ON public.trap FOR EACH ROW EXECUTE FUNCTION public.trap_fn();"
+		"RESET ROLE", role, role, path);
+	pgt_exec(c, sql);
+	free(sql);
+	probe(&out, &err, db, "--allow-pending");
+	/* The trigger ran (the table was probed) ... */
+	assert_contains(out, "ok   SELECT public.trap: tenant B cannot read tenant A's private rows (0 visible)");
+	/* ... with the attacker's rights only. */
+	sql = gm_xasprintf("SELECT rolsuper::text FROM pg_roles WHERE rolname = '%s'", role);
+	su = pgt_value(c, sql);
+	assert_string_equal(su, "false");
+	assert_int_not_equal(stat(path, &st), 0);
+	unlink(path);
+	free(path);
+	free(su);
+	free(sql);
+	free(out);
+	free(err);
+	PQfinish(c);
+	drop_db_and_role(db, role);
+}
+
+/* Harmless odd names are probed, not skipped. */
+static void test_odd_names_are_probed(void **state)
+{
+	char *db = migrated_db("gm_att_odd"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "CREATE TABLE public.\"we'ird \"\"tbl\"\"; --\" (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		    " organization_id uuid NOT NULL REFERENCES organizations (id), \"c'ol\\\" text NOT NULL);"
+		    TENANT_POLICIES("public.\"we'ird \"\"tbl\"\"; --\""));
+	assert_int_equal(probe(&out, &err, db, "--allow-pending"), 1);	/* not in the snapshot */
+	assert_contains(out, "isolation: 91 checks acting as tenant B: 91 passed, 0 failed, 0 skipped - ok");
+	assert_contains(out, "ok   UPDATE public.we'ird \"tbl\"; --: tenant B cannot update tenant A's rows (0 rows affected)");
+	free(out);
+	free(err);
+	PQfinish(c);
+	free(db);
+}
+
+/* What the probe cannot exercise is skipped, said so, and fails --strict. */
+static void test_skipped_is_never_passed(void **state)
+{
+	char *db = migrated_db("gm_att_skip"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "CREATE TABLE public.nokey (organization_id uuid NOT NULL REFERENCES organizations (id), note text);"
+		    TENANT_POLICIES("public.nokey"));
+	/* Only the drift (not in the snapshot) is an error. */
+	assert_int_equal(probe(&out, &err, db, "--allow-pending --junit skip.xml"), 1);
+	assert_contains(out, "isolation: 84 checks acting as tenant B: 80 passed, 0 failed, 4 skipped - 0 errors, 1 warning");
+	assert_contains(out, "SKIP SELECT public.nokey: tenant B cannot reach tenant A's rows (no single-column primary key)");
+	assert_contains(out, "warning isolation_skipped: table public.nokey: the probe could not exercise it: no single-column primary key");
+	free(out);
+	free(err);
+	out = tfs_read("skip.xml");
+	assert_contains(out, "<testsuite name=\"isolation\" tests=\"84\" failures=\"0\" skipped=\"4\">");
+	assert_contains(out, "<skipped message=\"no single-column primary key\"/>");
+	free(out);
+	remove("skip.xml");
+	/* Against a snapshot of this very schema, skipped checks pass
+	 * verify (a warning) but fail --strict. */
+	pgt_exec(c, "CREATE INDEX ON public.nokey (organization_id)");
+	assert_int_equal(pgt_gm(NULL, NULL, db, "dump -o skip-snapshot.yaml"), 0);
+	assert_int_equal(pgt_gm(&out, &err, db, "verify --snapshot skip-snapshot.yaml --isolation"), 0);
+	assert_contains(out, "4 skipped - 0 errors, 1 warning");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm(&out, &err, db, "verify --snapshot skip-snapshot.yaml --isolation --strict"), 1);
+	assert_contains(out, "verify FAILED: 0 errors, 1 warning");
+	free(out);
+	free(err);
+	remove("skip-snapshot.yaml");
+	PQfinish(c);
+	free(db);
+}
+
+/* The probe acts through the application role: its policies apply, and
+ * what it can become counts. */
+static void test_app_role_is_acted_through(void **state)
+{
+	char *db = migrated_db("gm_att_app"), *out, *err, *sql;
+	PGconn *c = pgt_connect(db);
+	char *app = gm_xasprintf("gm_app_%d", (int)getpid()), *owner = gm_xasprintf("gm_owner_%d", (int)getpid());
+
+	(void)state;
+	sql = gm_xasprintf("CREATE ROLE %s NOLOGIN; CREATE ROLE %s NOLOGIN;"
+			   "GRANT USAGE ON SCHEMA public TO %s;"
+			   "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s;"
+			   "CREATE POLICY app_everything ON agent_templates TO %s USING (true)",
+			   app, owner, app, app, app);
+	pgt_exec(c, sql);
+	free(sql);
+	/* A policy for the application role alone: the default probe role is
+	 * not it, so only acting through it shows the leak. */
+	assert_int_equal(probe(&out, &err, db, NULL), 1);	/* the schema differs */
+	assert_contains(out, "isolation: 80 checks acting as tenant B: 80 passed, 0 failed, 0 skipped - ok");
+	free(out);
+	free(err);
+	sql = gm_xasprintf("--app-role %s", app);
+	assert_int_equal(probe(&out, &err, db, sql), 1);
+	assert_contains(out, "FAIL SELECT public.agent_templates: tenant B cannot read tenant A's private rows (1 row was visible)");
+	free(out);
+	free(err);
+	free(sql);
+	pgt_exec(c, "DROP POLICY app_everything ON agent_templates");
+
+	/* Ownership through membership, with FORCE off. */
+	sql = gm_xasprintf("ALTER TABLE custom_agent_orders OWNER TO %s; ALTER TABLE custom_agent_orders NO FORCE ROW LEVEL SECURITY;"
+			   "GRANT %s TO %s", owner, owner, app);
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("--app-role %s", app);
+	assert_int_equal(probe(&out, &err, db, sql), 1);
+	free(sql);
+	sql = gm_xasprintf("FAIL ALL    public.custom_agent_orders: the application role does not own the table without FORCE ROW LEVEL SECURITY"
+			   " (role %s is a member of its owner %s and RLS is not forced", app, owner);
+	assert_contains(out, sql);
+	free(sql);
+	assert_contains(out, "FAIL SELECT public.custom_agent_orders: tenant B cannot read tenant A's private rows (1 row was visible)");
+	assert_contains(out, "error isolation_role: table public.custom_agent_orders:");
+	assert_contains(out, "fix: ALTER TABLE ... FORCE ROW LEVEL SECURITY, or REVOKE the application role's membership in the owner");
+	free(out);
+	free(err);
+
+	/* A member of a superuser role can SET ROLE to it. */
+	sql = gm_xasprintf("ALTER TABLE custom_agent_orders OWNER TO postgres; ALTER TABLE custom_agent_orders FORCE ROW LEVEL SECURITY;"
+			   "REVOKE %s FROM %s; GRANT postgres TO %s", owner, app, app);
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("--app-role %s", app);
+	assert_int_equal(probe(&out, &err, db, sql), 1);
+	free(sql);
+	sql = gm_xasprintf("FAIL ROLE   -: the application role is subject to row level security (role %s is a member of postgres,"
+			   " which is superuser: it can SET ROLE postgres and bypass every policy)", app);
+	assert_contains(out, sql);
+	free(sql);
+	free(out);
+	free(err);
+	sql = gm_xasprintf("REVOKE postgres FROM %s; REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %s;"
+			   "REVOKE ALL ON SCHEMA public FROM %s", app, app, app);
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	drop_db_and_role(db, app);
+	c = pgt_connect("postgres");
+	sql = gm_xasprintf("DROP ROLE %s", owner);
+	pgt_exec(c, sql);
+	free(sql);
+	free(owner);
+	PQfinish(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hostile_column_name_is_quoted),
+		cmocka_unit_test(test_trigger_cannot_borrow_the_probers_rights),
+		cmocka_unit_test(test_odd_names_are_probed),
+		cmocka_unit_test(test_skipped_is_never_passed),
+		cmocka_unit_test(test_app_role_is_acted_through),
+	};
+	return cmocka_run_group_tests_name("verify --isolation under attack", tests, NULL, NULL);
+}
