@@ -65,6 +65,7 @@ struct gm_up_opts {
 	int dry_run;
 	int single_transaction;
 	int allow_out_of_order;
+	int allow_isolation_loss;	/* tables may keep rows with less RLS isolation */
 	int has_target;
 	unsigned long long target;	/* apply up to and including this one */
 	struct gm_txn_limits limits;
@@ -91,17 +92,17 @@ struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *s
 struct gm_removals;
 
 enum gm_rollback_event_kind {
-	GM_RB_PLANNED,		/* dry run: would roll back m */
+	GM_RB_PLANNED,		/* dry run: would roll back m, removing what removed says */
 	GM_RB_DONE,		/* rolled back and its history row removed */
-	GM_RB_SKIPPED,		/* another run rolled it back first */
+	GM_RB_ISOLATION,	/* tables left with rows but less isolation (m is NULL) */
 };
 
 struct gm_rollback_event {
 	enum gm_rollback_event_kind kind;
 	const struct gm_migration *m;
 	const struct gm_applied *a;
-	double ms;
-	const struct gm_removals *removed;	/* DONE: tables/columns dropped, with counts */
+	double ms;		/* the time its down took in the trial */
+	const struct gm_removals *removed;	/* what it dropped, deleted, ... with counts */
 };
 
 struct gm_rollback_opts {
@@ -110,6 +111,7 @@ struct gm_rollback_opts {
 	int has_target;
 	unsigned long long target;	/* roll back everything above it; 0 = all */
 	int allow_data_loss;
+	int allow_isolation_loss;	/* tables may keep rows without RLS isolation */
 	struct gm_txn_limits limits;
 	const char *os_user;
 	void (*on_event)(void *ctx, const struct gm_rollback_event *ev);
@@ -119,13 +121,14 @@ struct gm_rollback_opts {
 struct gm_rollback_result {
 	size_t planned;
 	size_t done;
-	size_t skipped;
 };
 
-/* Rolls back applied migrations in reverse apply order, each down in its
- * own transaction with the removal of its history row.  The whole plan is
+/* Rolls back applied migrations in reverse apply order, all in one
+ * transaction with the removal of their history rows.  The plan is
  * checked first (every migration has a down, its file is there and
- * unchanged); then each step runs the data-loss guard (gm_guard.h). */
+ * unchanged); then every down runs under the data-loss and isolation
+ * guard (gm_guard.h), and a refusal, a failure or a dry run rolls the
+ * whole transaction back: nothing changes. */
 struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_set *set,
 				    const struct gm_rollback_opts *opts,
 				    struct gm_rollback_result *result);
@@ -134,14 +137,18 @@ struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_
 
 /* Records every migration up to and including version as applied without
  * running it (kind "baseline"), for a database that already has those
- * objects.  Refuses when the history records anything.  *n receives the
- * number recorded. */
+ * objects.  Refuses when the history records anything, and, unless force,
+ * when the database does not hold what those migrations make: each up is
+ * tried, statement by statement, in a transaction always rolled back, and
+ * must change nothing in the catalog (its statements fail as "already
+ * exists" or change nothing).  *n receives the number recorded. */
 struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_set *set,
-				    unsigned long long version, const char *os_user, size_t *n);
+				    unsigned long long version, int force, const char *os_user, size_t *n);
 
-/* Records the current checksum of every modified migration and, with
- * remove_missing, deletes the history rows of missing ones; audited, in
- * one transaction.  st says what to repair (build it from a fresh read). */
+/* Records the current checksum of every modified migration, deletes the
+ * history rows of failed or interrupted no-transaction migrations and,
+ * with remove_missing, those of missing ones; audited, in one
+ * transaction.  st says what to repair (build it from a fresh read). */
 struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 				  int remove_missing, const char *os_user);
 

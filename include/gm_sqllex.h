@@ -22,6 +22,8 @@ struct gm_sql_stmt {
 	size_t end;		/* byte offset just past its ';' (or end of text) */
 	char word1[32];		/* first keyword, upper-cased ("CREATE") */
 	char word2[32];		/* second keyword, upper-cased, or "" */
+	char savepoint[64];	/* SAVEPOINT, RELEASE, ROLLBACK TO: the name
+				 * (unquoted folded to lower case), or "" */
 };
 
 struct gm_sql_stmts {
@@ -39,5 +41,12 @@ void gm_sql_stmts_free(struct gm_sql_stmts *s);
 /* Non-zero when stmt starts or ends a transaction (BEGIN, START, COMMIT,
  * END, ABORT, ROLLBACK without TO, PREPARE TRANSACTION). */
 int gm_sql_is_txn_control(const struct gm_sql_stmt *stmt);
+
+/* The first statement of s that would step out of the transaction the
+ * tool wraps it in: transaction control, or RELEASE / ROLLBACK TO of a
+ * savepoint that s did not make before (the tool's own, or the
+ * transaction's).  Returns its index, or s->n when there is none; *why
+ * is a static explanation. */
+size_t gm_sql_txn_escape(const struct gm_sql_stmts *s, const char **why);
 
 #endif

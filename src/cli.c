@@ -15,6 +15,35 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static const char *bad_option;
+
+int gm_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	int idx = -1, c = getopt_long(argc, argv, shortopts, longopts, &idx);
+	const char *text, *eq;
+	size_t n;
+
+	bad_option = NULL;
+	if (c == -1 || c == '?' || idx < 0)
+		return c;
+	/* The element just read: the option itself, or the one before its
+	 * separate argument. */
+	text = optarg && optind >= 2 && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+	eq = strchr(text, '=');
+	n = eq ? (size_t)(eq - text) : strlen(text);
+	if (n < 2 || strncmp(text, "--", 2) != 0 || strlen(longopts[idx].name) != n - 2 ||
+	    strncmp(text + 2, longopts[idx].name, n - 2) != 0) {
+		bad_option = text;
+		return '?';
+	}
+	return c;
+}
+
+const char *gm_cli_bad_option(char **argv)
+{
+	return bad_option ? bad_option : argv[optind - 1];
+}
+
 int gm_cli_global_opt(struct gm_cli *cli, int c, const char *arg)
 {
 	switch (c) {

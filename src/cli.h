@@ -49,6 +49,13 @@ struct gm_txn_limits;
 /* Handles a limits option; returns 1 when c was one. */
 int gm_cli_limits_opt(struct gm_txn_limits *lim, int c, const char *arg);
 
+/* getopt_long, but a long option must be written in full: glibc takes
+ * any unique prefix, so "rollback --a" would mean --allow-data-loss.  An
+ * abbreviation is returned as '?', like an unknown option. */
+int gm_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* The option text the last '?' of gm_cli_getopt was about. */
+const char *gm_cli_bad_option(char **argv);
+
 /* Handles a global option; returns 1 when c was one. */
 int gm_cli_global_opt(struct gm_cli *cli, int c, const char *arg);
 

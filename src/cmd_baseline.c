@@ -10,28 +10,33 @@ static const char baseline_usage[] =
 	"Mark every migration up to and including VERSION as applied without\n"
 	"running it, for a database that already has those objects (say users and\n"
 	"organizations from an existing application).  Refuses when the history\n"
-	"already records anything.  Recorded in the audit log.\n"
+	"already records anything, and when the database does not hold what\n"
+	"those migrations make: each is tried, statement by statement, in a\n"
+	"transaction that is always rolled back, and must create nothing.\n"
+	"Prints what it marks; recorded in the audit log.\n"
 	"\n"
 	"Options:\n"
-	"      --version VERSION   the last migration the database already has\n" GM_GLOBAL_HELP;
+	"      --version VERSION   the last migration the database already has\n"
+	"      --force             skip the check: mark them applied anyway\n" GM_GLOBAL_HELP;
 
-enum { OPT_VERSION = 256 };
+enum { OPT_VERSION = 256, OPT_FORCE };
 
 int cmd_baseline(int argc, char **argv, struct gm_cli *cli)
 {
 	static const struct option longopts[] = {
 		GM_GLOBAL_LONGOPTS,
 		{ "version", required_argument, NULL, OPT_VERSION },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
 	struct gm_error *err;
 	unsigned long long version = 0;
-	int has_version = 0, c;
+	int has_version = 0, force = 0, c;
 	size_t n = 0;
 
-	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg))
 			continue;
 		switch (c) {
@@ -42,8 +47,11 @@ int cmd_baseline(int argc, char **argv, struct gm_cli *cli)
 				return gm_cli_usage_error("baseline", "--version wants a version number, not '%s'", optarg);
 			has_version = 1;
 			break;
+		case OPT_FORCE:
+			force = 1;
+			break;
 		default:
-			return gm_cli_usage_error("baseline", "unknown or incomplete option '%s'", argv[optind - 1]);
+			return gm_cli_usage_error("baseline", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
 	}
 	if (optind < argc)
@@ -52,10 +60,12 @@ int cmd_baseline(int argc, char **argv, struct gm_cli *cli)
 		return gm_cli_usage_error("baseline", "--version is required");
 
 	if ((err = gm_cli_open(cli, &set, &db)) ||
-	    (err = gm_engine_baseline(db, set, version, gm_cli_os_user(), &n))) {
+	    (err = gm_engine_baseline(db, set, version, force, gm_cli_os_user(), &n))) {
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);
 	}
+	for (size_t k = 0; k < set->n && set->v[k]->version <= version; k++)
+		printf("marked %s applied (baseline)\n", set->v[k]->filename);
 	printf("marked %zu migration%s applied without running %s (up to version %llu)\n",
 	       n, n == 1 ? "" : "s", n == 1 ? "it" : "them", version);
 	gm_cli_close(set, db);

@@ -38,7 +38,7 @@ int cmd_dump(int argc, char **argv, struct gm_cli *cli)
 	struct gm_error *err;
 	int c, rc = GM_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS "o:", longopts, NULL)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS "o:", longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg))
 			continue;
 		switch (c) {
@@ -54,7 +54,7 @@ int cmd_dump(int argc, char **argv, struct gm_cli *cli)
 			break;
 		default:
 			free(schemas);
-			return gm_cli_usage_error("dump", "unknown or incomplete option '%s'", argv[optind - 1]);
+			return gm_cli_usage_error("dump", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
 	}
 	if (optind < argc) {

@@ -34,7 +34,7 @@ int cmd_list(int argc, char **argv, struct gm_cli *cli)
 	struct gm_error *err;
 	int json = 0, c;
 
-	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg))
 			continue;
 		switch (c) {
@@ -45,7 +45,7 @@ int cmd_list(int argc, char **argv, struct gm_cli *cli)
 				return gm_cli_usage_error("list", "--format is text or json, not '%s'", optarg);
 			break;
 		default:
-			return gm_cli_usage_error("list", "unknown or incomplete option '%s'", argv[optind - 1]);
+			return gm_cli_usage_error("list", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
 	}
 	if (optind < argc)

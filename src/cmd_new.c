@@ -66,7 +66,7 @@ int cmd_new(int argc, char **argv, struct gm_cli *cli)
 	time_t t = time(NULL);
 	FILE *f;
 
-	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg))
 			continue;
 		switch (c) {
@@ -76,7 +76,7 @@ int cmd_new(int argc, char **argv, struct gm_cli *cli)
 			yaml = 1;
 			break;
 		default:
-			return gm_cli_usage_error("new", "unknown or incomplete option '%s'", argv[optind - 1]);
+			return gm_cli_usage_error("new", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
 	}
 	if (optind != argc - 1)

@@ -10,10 +10,14 @@
 static const char repair_usage[] =
 	"usage: garage-migrate repair [--yes] [--remove-missing] [options]\n"
 	"\n"
-	"After an intentional edit of an applied migration, record the file's\n"
-	"current checksum (old and new are printed).  Entries of applied\n"
-	"migrations whose files are gone are removed only with --remove-missing.\n"
-	"Asks for confirmation on a terminal; elsewhere --yes is required.\n"
+	"Bring the history back in line with the files, for every state list and\n"
+	"verify can report: after an intentional edit of an applied migration,\n"
+	"record the file's current checksum (old and new are printed); remove the\n"
+	"entry of a no-transaction migration that failed or was interrupted (what\n"
+	"it ran stays; up runs it again while its file is there); with\n"
+	"--remove-missing, remove the entries of applied migrations whose files\n"
+	"are gone.  A migration another session is applying right now is left\n"
+	"alone.  Asks for confirmation on a terminal; elsewhere --yes is required.\n"
 	"Nothing is executed but the history change, which is audited.\n"
 	"\n"
 	"Options:\n"
@@ -35,6 +39,15 @@ static size_t describe(const struct gm_status *st, int remove_missing)
 			n++;
 		} else if (it->state == GM_STATE_MISSING) {
 			missing_left++;
+		} else if (it->state == GM_STATE_FAILED) {
+			printf("%s_%s: remove the entry of a %s no-transaction migration (%s); what it ran stays\n",
+			       it->a->version_text, it->a->name,
+			       !strcmp(it->a->status, "interrupted") ? "interrupted" : "failed",
+			       it->a->message ? it->a->message : "no details");
+			n++;
+		} else if (it->state == GM_STATE_RUNNING) {
+			printf("%s_%s: left alone: another session is applying it right now\n",
+			       it->a->version_text, it->a->name);
 		}
 	}
 	if (missing_left)
@@ -73,7 +86,7 @@ int cmd_repair(int argc, char **argv, struct gm_cli *cli)
 	int yes = 0, remove_missing = 0, c, rc = GM_EXIT_OK;
 	size_t n;
 
-	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS "y", longopts, NULL)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS "y", longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg))
 			continue;
 		switch (c) {
@@ -86,7 +99,7 @@ int cmd_repair(int argc, char **argv, struct gm_cli *cli)
 			remove_missing = 1;
 			break;
 		default:
-			return gm_cli_usage_error("repair", "unknown or incomplete option '%s'", argv[optind - 1]);
+			return gm_cli_usage_error("repair", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
 	}
 	if (optind < argc)

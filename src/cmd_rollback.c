@@ -11,51 +11,69 @@ static const char rollback_usage[] =
 	"usage: garage-migrate rollback [--steps N | --to VERSION] [options]\n"
 	"\n"
 	"Roll back the last applied migration (or the last N, or everything\n"
-	"applied above VERSION) in reverse apply order.  Each down runs in its\n"
-	"own transaction together with the removal of its history row.  The whole\n"
-	"plan is checked first: a migration without a down section, or whose file\n"
-	"is missing or edited, stops the rollback before anything runs.\n"
+	"applied above VERSION) in reverse apply order, all in one transaction\n"
+	"with the removal of their history rows.  The plan is checked first: a\n"
+	"migration without a down section, or whose file is missing or edited,\n"
+	"stops the rollback before anything runs.\n"
 	"\n"
-	"Data-loss guard: a down that drops a table or column holding data is\n"
-	"refused (its transaction rolled back, every such table and column named\n"
-	"with its row count) unless --allow-data-loss is given.\n"
+	"Guard: every down is tried inside the transaction and what it would\n"
+	"destroy is counted with row security off: dropped tables and columns,\n"
+	"truncated or rewritten tables, values lost to a type change, deleted\n"
+	"and updated rows.  Tables that would keep rows without RLS isolation\n"
+	"(disabled, not forced, no policy) count too.  When anything would be\n"
+	"lost without being allowed, nothing is rolled back (exit 8), and every\n"
+	"loss is named with its count.\n"
 	"\n"
 	"Options:\n"
 	"      --steps N               roll back the last N applied migrations\n"
 	"      --to VERSION            roll back everything applied above VERSION\n"
 	"                              (VERSION stays applied; 0 rolls back all)\n"
-	"      --dry-run               print the plan and the SQL; change nothing\n"
-	"      --allow-data-loss       drop tables and columns even when they hold data\n"
+	"      --dry-run               print the plan, the SQL and what the guard\n"
+	"                              finds (in a transaction always rolled back)\n"
+	"      --allow-data-loss       go on even when data would be destroyed\n"
+	"      --allow-isolation-loss  go on even when tables would keep rows\n"
+	"                              without RLS isolation\n"
 	GM_LIMITS_HELP GM_GLOBAL_HELP;
+
+static void print_losses(const char *label, const struct gm_removals *r)
+{
+	char *what;
+
+	if (!r || !r->n)
+		return;
+	what = gm_guard_describe(r, 1);
+	printf("%s%s", label, what);
+	free(what);
+}
 
 static void on_event(void *ctx, const struct gm_rollback_event *ev)
 {
 	(void)ctx;
 	switch (ev->kind) {
 	case GM_RB_PLANNED:
-		printf("-- %s (would roll back, applied %s, in its own transaction)\n%s",
+		printf("-- %s (would roll back, applied %s)\n%s",
 		       ev->m->path, ev->a->applied_at, ev->m->down.sql);
 		if (ev->m->down.len && ev->m->down.sql[ev->m->down.len - 1] != '\n')
+			putchar('\n');
+		print_losses("-- guard: would remove ", ev->removed);
+		if (ev->removed && ev->removed->n)
 			putchar('\n');
 		putchar('\n');
 		break;
 	case GM_RB_DONE:
 		printf("rolled back %s (%.1f ms)", ev->m->filename, ev->ms);
-		if (ev->removed && ev->removed->n) {
-			char *what = gm_guard_describe(ev->removed, 1);
-			printf(": dropped %s", what);
-			free(what);
-		}
+		print_losses(": dropped ", ev->removed);
 		putchar('\n');
 		break;
-	case GM_RB_SKIPPED:
-		printf("skipped %s: another garage-migrate run rolled it back\n", ev->m->filename);
+	case GM_RB_ISOLATION:
+		print_losses("isolation: ", ev->removed);
+		putchar('\n');
 		break;
 	}
 	fflush(stdout);
 }
 
-enum { OPT_STEPS = 256, OPT_TO, OPT_DRY_RUN, OPT_ALLOW };
+enum { OPT_STEPS = 256, OPT_TO, OPT_DRY_RUN, OPT_ALLOW, OPT_ALLOW_ISOLATION };
 
 int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 {
@@ -65,6 +83,7 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "allow-data-loss", no_argument, NULL, OPT_ALLOW },
+		{ "allow-isolation-loss", no_argument, NULL, OPT_ALLOW_ISOLATION },
 		GM_LIMITS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,7 +95,7 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 	int c;
 
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg) || gm_cli_limits_opt(&o.limits, c, optarg))
 			continue;
 		switch (c) {
@@ -97,8 +116,11 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		case OPT_ALLOW:
 			o.allow_data_loss = 1;
 			break;
+		case OPT_ALLOW_ISOLATION:
+			o.allow_isolation_loss = 1;
+			break;
 		default:
-			return gm_cli_usage_error("rollback", "unknown or incomplete option '%s'", argv[optind - 1]);
+			return gm_cli_usage_error("rollback", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
 	}
 	if (optind < argc)
@@ -116,12 +138,10 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		printf("nothing to roll back: %s\n",
 		       o.has_target && o.target ? "nothing is applied above that version" : "no migration is applied");
 	else if (o.dry_run)
-		printf("-- dry run: %zu migration%s would be rolled back; nothing was changed\n"
-		       "-- (the data-loss guard checks row counts when the rollback runs)\n",
-		       res.planned, res.planned == 1 ? "" : "s");
+		printf("-- dry run: %zu migration%s would be rolled back, and the guard allows it;"
+		       " nothing was changed\n", res.planned, res.planned == 1 ? "" : "s");
 	else
-		printf("%zu migration%s rolled back%s\n", res.done, res.done == 1 ? "" : "s",
-		       res.skipped ? " (others were rolled back by a concurrent run)" : "");
+		printf("%zu migration%s rolled back\n", res.done, res.done == 1 ? "" : "s");
 	gm_cli_close(set, db);
 	return GM_EXIT_OK;
 }

@@ -19,6 +19,9 @@ static const char up_usage[] =
 	"      --single-transaction    apply the whole run in one transaction\n"
 	"      --out-of-order          also apply pending migrations older than the\n"
 	"                              newest applied one\n"
+	"      --allow-isolation-loss  apply a migration even when it leaves a table\n"
+	"                              holding rows with RLS disabled, not forced or\n"
+	"                              without policies (refused by default)\n"
 	GM_LIMITS_HELP GM_GLOBAL_HELP;
 
 static void on_event(void *ctx, const struct gm_up_event *ev)
@@ -43,7 +46,7 @@ static void on_event(void *ctx, const struct gm_up_event *ev)
 	fflush(stdout);
 }
 
-enum { OPT_DRY_RUN = 256, OPT_TO, OPT_SINGLE, OPT_OOO };
+enum { OPT_DRY_RUN = 256, OPT_TO, OPT_SINGLE, OPT_OOO, OPT_ALLOW_ISOLATION };
 
 int cmd_up(int argc, char **argv, struct gm_cli *cli)
 {
@@ -53,6 +56,7 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "single-transaction", no_argument, NULL, OPT_SINGLE },
 		{ "out-of-order", no_argument, NULL, OPT_OOO },
+		{ "allow-isolation-loss", no_argument, NULL, OPT_ALLOW_ISOLATION },
 		GM_LIMITS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -64,7 +68,7 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	int c;
 
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg) || gm_cli_limits_opt(&o.limits, c, optarg))
 			continue;
 		switch (c) {
@@ -84,8 +88,11 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 		case OPT_OOO:
 			o.allow_out_of_order = 1;
 			break;
+		case OPT_ALLOW_ISOLATION:
+			o.allow_isolation_loss = 1;
+			break;
 		default:
-			return gm_cli_usage_error("up", "unknown or incomplete option '%s'", argv[optind - 1]);
+			return gm_cli_usage_error("up", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
 	}
 	if (optind < argc)

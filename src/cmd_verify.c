@@ -57,7 +57,7 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 	const char *junit = NULL;
 	int json = 0, strict = 0, ok, c;
 
-	while ((c = getopt_long(argc, argv, GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg))
 			continue;
 		switch (c) {
@@ -91,7 +91,7 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 			o.isolation = 1;
 			break;
 		default:
-			return gm_cli_usage_error("verify", "unknown or incomplete option '%s'", argv[optind - 1]);
+			return gm_cli_usage_error("verify", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
 	}
 	if (optind < argc)

@@ -25,6 +25,89 @@
 /* Raised when the history is no longer the one this run planned on
  * (another run rolled back or applied migrations): up plans again. */
 #define SQLSTATE_REPLAN "GMA06"
+/* Raised when a migration would leave a table holding rows with less RLS
+ * isolation than before (see the isolation guard below). */
+#define SQLSTATE_ISOLATION_LOST "GMA07"
+
+/* ---- the isolation guard of up ----
+ *
+ * A migration that disables RLS on a table holding tenant rows, stops
+ * forcing it, or drops its last policy (DROP POLICY, DROP ... CASCADE of
+ * a function the policies use, DROP OWNED) leaves those rows readable by
+ * every tenant.  Before its text the RLS state of every user table is
+ * noted in a setting of the transaction (no temporary table: the
+ * migration's session stays as it was); after it, tables whose isolation weakened
+ * and that hold rows (counted with row_security off, so RLS hides none)
+ * stop the migration, unless --allow-isolation-loss.  Only names from the
+ * catalog reach the dynamic SQL, through format(%I). */
+#define ISOLATION_BEFORE_SQL                                                                         \
+	"SELECT pg_catalog.set_config('garage_migrate.rls0', coalesce((SELECT pg_catalog.string_agg("  \
+	"pg_catalog.concat(c.oid, ':', c.relrowsecurity, ':', c.relforcerowsecurity, ':',"             \
+	" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)), ',')"    \
+	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"         \
+	" WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema',"    \
+	" '" GM_HISTORY_SCHEMA "') AND n.nspname NOT LIKE 'pg\\_%'), ''), true);\n"
+#define ISOLATION_AFTER_SQL                                                                          \
+	"DO $gm$DECLARE r record; n bigint; lost text := ''; BEGIN"                                  \
+	" FOR r IN SELECT ns.nspname, c.relname, CASE WHEN b.rls AND NOT c.relrowsecurity"            \
+	"  THEN 'row level security disabled' WHEN b.force AND NOT c.relforcerowsecurity"             \
+	"  THEN 'row level security no longer forced' ELSE 'no policy left' END AS why"               \
+	"  FROM (SELECT pg_catalog.split_part(x, ':', 1)::pg_catalog.oid AS oid,"                     \
+	"   pg_catalog.split_part(x, ':', 2)::pg_catalog.bool AS rls,"                                 \
+	"   pg_catalog.split_part(x, ':', 3)::pg_catalog.bool AS force,"                               \
+	"   pg_catalog.split_part(x, ':', 4)::pg_catalog.int8 AS np FROM pg_catalog.regexp_split_to_table(" \
+	"   pg_catalog.current_setting('garage_migrate.rls0'), ',') x WHERE x <> '') b"                \
+	"  JOIN pg_catalog.pg_class c ON c.oid = b.oid"                                               \
+	"  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"                                \
+	"  WHERE (b.rls AND NOT c.relrowsecurity) OR (b.force AND NOT c.relforcerowsecurity)"         \
+	"  OR (b.np > 0 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid))" \
+	"  ORDER BY 1, 2 LOOP"                                                                        \
+	"  BEGIN"                                                                                     \
+	"   PERFORM pg_catalog.set_config('row_security', 'off', true);"                              \
+	"   EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ONLY %I.%I LIMIT 1000001) s',"\
+	"    r.nspname, r.relname) INTO n;"                                                           \
+	"   PERFORM pg_catalog.set_config('row_security', 'on', true);"                               \
+	"  EXCEPTION WHEN insufficient_privilege THEN n := -1; END;"                                  \
+	"  IF n <> 0 THEN lost := lost OPERATOR(pg_catalog.||) CASE WHEN lost = '' THEN '' ELSE ', ' END" \
+	"   OPERATOR(pg_catalog.||) pg_catalog.format('table %s.%s, %s, %s', r.nspname, r.relname, r.why," \
+	"   CASE WHEN n < 0 THEN 'whose rows cannot be counted' WHEN n = 1 THEN 'keeps 1 row'"         \
+	"   ELSE 'keeps ' OPERATOR(pg_catalog.||) n OPERATOR(pg_catalog.||) ' rows' END); END IF;"    \
+	" END LOOP;"                                                                                  \
+	" IF lost <> '' THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_ISOLATION_LOST "', MESSAGE = lost; END IF;" \
+	" END$gm$;\n"
+
+/* Only a migration whose text could weaken isolation pays for the guard. */
+static int may_weaken_isolation(const struct gm_migration *m)
+{
+	static const char *const words[] = { "SECURITY", "POLICY", "POLICIES", "CASCADE", "OWNED" };
+
+	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (strcasestr(m->up.sql, words[k]))
+			return 1;
+	return 0;
+}
+
+/* The migration whose text came last before statement stmt of sc. */
+static const struct gm_migration *migration_before(const struct gm_script *sc, size_t stmt)
+{
+	const struct gm_migration *m = NULL;
+
+	for (size_t k = 0; k < sc->nsegs && sc->segs[k].stmt_start <= stmt; k++)
+		if (sc->segs[k].m)
+			m = sc->segs[k].m;
+	return m;
+}
+
+/* The guard's refusal, as the user's error. */
+static struct gm_error *isolation_refused(const struct gm_migration *m, const PGresult *res)
+{
+	const char *what = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	struct gm_error *err = gm_error_at(GM_ERR_DATA_LOSS, m->path, 0, 0,
+					   "refused: tenant data would lose its isolation: %s", what ? what : "?");
+
+	gm_error_advise(err, "this migration was not applied; if that is intended, rerun with --allow-isolation-loss");
+	return err;
+}
 
 const char *gm_state_name(enum gm_state s)
 {
@@ -216,9 +299,10 @@ static struct gm_error *check_opts(const struct gm_migration_set *set, const str
 /* expect_seq: the newest applied_seq this run knows of, or -1 for no
  * check (later migrations of --single-transaction, which hold the lock
  * throughout). */
-static void script_migration(struct gm_script *sc, struct gm_db *db,
-			     const struct gm_migration *m, long long expect_seq, const char *os_user)
+static void script_migration(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
+			     long long expect_seq, const struct gm_up_opts *o)
 {
+	int guard = !o->allow_isolation_loss && may_weaken_isolation(m);
 	char check[256] = "";
 
 	struct gm_strbuf rec = GM_STRBUF_INIT;
@@ -242,8 +326,12 @@ static void script_migration(struct gm_script *sc, struct gm_db *db,
 		" END IF;%s"
 		" PERFORM set_config('garage_migrate.t0', clock_timestamp()::text, true); END$gm$;\n",
 		m->version, check);
+	if (guard)
+		gm_script_ours(sc, 1, "%s", ISOLATION_BEFORE_SQL);
 	gm_script_section(sc, m, &m->up);
-	gm_history_add_record_sql(db, &rec, m, "up", os_user);
+	if (guard)
+		gm_script_ours(sc, 1, "%s", ISOLATION_AFTER_SQL);
+	gm_history_add_record_sql(db, &rec, m, "up", o->os_user);
 	gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", rec.buf);
 	gm_strbuf_release(&rec);
 }
@@ -302,7 +390,7 @@ static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m
 	gm_script_begin(&sc, db, &o->limits);
 	if (ensure_history)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
-	script_migration(&sc, db, m, *seq, o->os_user);
+	script_migration(&sc, db, m, *seq, o);
 	gm_script_ours(&sc, 1, "COMMIT;\n");
 	gm_script_run(db, &sc, &oc);
 	if (!oc.error && oc.rows && PQntuples(oc.rows) == 1) {
@@ -316,6 +404,10 @@ static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m
 	} else if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_REPLAN)) {
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		*replan = 1;
+	} else if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_ISOLATION_LOST)) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		err = isolation_refused(m, oc.error);
+		gm_error_free(gm_history_audit(db, "up", m->version, m->name, m->checksum, "failed", o->os_user, err->msg));
 	} else if (oc.error) {
 		err = fail_script(db, &sc, &oc, m, o);
 	}
@@ -371,7 +463,7 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	if (!history_exists)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
 	for (k = 0; k < n; k++)
-		script_migration(&sc, db, todo[k], k == 0 ? seq : -1, o->os_user);
+		script_migration(&sc, db, todo[k], k == 0 ? seq : -1, o);
 	gm_script_ours(&sc, 1, "COMMIT;\n");
 	gm_script_run(db, &sc, &oc);
 	if (!oc.error) {
@@ -383,6 +475,11 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 		/* Another run changed the history while this one waited. */
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		*replan = 1;
+	} else if (gm_sqlstate_is(oc.error, SQLSTATE_ISOLATION_LOST)) {
+		const struct gm_migration *m = migration_before(&sc, oc.ok);
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		err = isolation_refused(m ? m : todo[0], oc.error);
+		gm_error_advise(err, "--single-transaction: the whole run was rolled back; if the loss is intended, rerun with --allow-isolation-loss");
 	} else {
 		err = fail_script(db, &sc, &oc, todo[0], o);
 		if (!oc.connection_lost && (err->kind == GM_ERR_MIGRATION || err->kind == GM_ERR_LOCK))

@@ -5,11 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-void gm_snapshot_load(const PGresult *res, struct gm_snapshot *out)
+static char *dup_or_null(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : gm_xstrdup(PQgetvalue(res, row, col));
+}
+
+int gm_snapshot_load(const PGresult *res, struct gm_snapshot *out)
 {
 	int k, n = PQntuples(res);
 
 	memset(out, 0, sizeof(*out));
+	if (PQnfields(res) != GM_GUARD_SNAPSHOT_COLS)
+		return -1;
 	out->v = gm_xcalloc((size_t)(n ? n : 1), sizeof(*out->v));
 	for (k = 0; k < n; k++) {
 		struct gm_relcol *rc = &out->v[k];
@@ -17,9 +24,17 @@ void gm_snapshot_load(const PGresult *res, struct gm_snapshot *out)
 		rc->attnum = atoi(PQgetvalue(res, k, 1));
 		rc->nsp = gm_xstrdup(PQgetvalue(res, k, 2));
 		rc->rel = gm_xstrdup(PQgetvalue(res, k, 3));
-		rc->att = PQgetisnull(res, k, 4) ? NULL : gm_xstrdup(PQgetvalue(res, k, 4));
+		rc->att = dup_or_null(res, k, 4);
+		rc->filenode = strtoul(PQgetvalue(res, k, 5), NULL, 10);
+		rc->type = dup_or_null(res, k, 6);
+		rc->rls = !strcmp(PQgetvalue(res, k, 7), "t");
+		rc->force = !strcmp(PQgetvalue(res, k, 8), "t");
+		rc->policies = strtoll(PQgetvalue(res, k, 9), NULL, 10);
+		rc->deleted = strtoll(PQgetvalue(res, k, 10), NULL, 10);
+		rc->updated = strtoll(PQgetvalue(res, k, 11), NULL, 10);
 	}
 	out->n = (size_t)n;
+	return 0;
 }
 
 void gm_snapshot_release(struct gm_snapshot *s)
@@ -30,6 +45,7 @@ void gm_snapshot_release(struct gm_snapshot *s)
 		free(s->v[k].nsp);
 		free(s->v[k].rel);
 		free(s->v[k].att);
+		free(s->v[k].type);
 	}
 	free(s->v);
 	memset(s, 0, sizeof(*s));
@@ -59,49 +75,90 @@ static size_t lower_bound(const struct gm_snapshot *s, unsigned long oid, int at
 	return lo;
 }
 
-static int has_table(const struct gm_snapshot *s, unsigned long oid)
+/* The first row of table oid in s, or NULL. */
+static const struct gm_relcol *table_in(const struct gm_snapshot *s, unsigned long oid)
 {
 	size_t i = lower_bound(s, oid, -1);
-	return i < s->n && s->v[i].oid == oid;
+	return i < s->n && s->v[i].oid == oid ? &s->v[i] : NULL;
 }
 
-static int has_column(const struct gm_snapshot *s, unsigned long oid, int attnum)
+static const struct gm_relcol *column_in(const struct gm_snapshot *s, unsigned long oid, int attnum)
 {
 	size_t i = lower_bound(s, oid, attnum);
-	return i < s->n && cmp_key(oid, attnum, &s->v[i]) == 0;
+	return i < s->n && cmp_key(oid, attnum, &s->v[i]) == 0 ? &s->v[i] : NULL;
 }
 
-static void push(struct gm_removals *r, size_t *cap, const struct gm_relcol *rc, int whole)
+static struct gm_removal *push(struct gm_removals *r, enum gm_loss kind, const struct gm_relcol *rc, int column)
 {
 	struct gm_removal *x;
 
-	if (r->n == *cap) {
-		*cap = *cap ? *cap * 2 : 8;
-		r->v = gm_xrealloc(r->v, *cap * sizeof(*r->v));
-	}
+	r->v = gm_xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
 	x = &r->v[r->n++];
+	memset(x, 0, sizeof(*x));
+	x->kind = kind;
 	x->nsp = gm_xstrdup(rc->nsp);
 	x->rel = gm_xstrdup(rc->rel);
-	x->att = whole || !rc->att ? NULL : gm_xstrdup(rc->att);
-	x->rows = -1;
+	x->att = column && rc->att ? gm_xstrdup(rc->att) : NULL;
+	x->before = x->after = x->rows = -1;
+	return x;
+}
+
+/* A table that is still there: storage replaced, rows deleted or
+ * updated (from the transaction's statistics, before - after). */
+static void diff_table(const struct gm_relcol *b, const struct gm_relcol *a, struct gm_removals *out)
+{
+	if (b->filenode && a->filenode != b->filenode)
+		push(out, GM_LOSS_REWRITE, b, 0);
+	if (a->deleted > b->deleted)
+		push(out, GM_LOSS_DELETED, b, 0)->rows = a->deleted - b->deleted;
+	if (a->updated > b->updated)
+		push(out, GM_LOSS_UPDATED, b, 0)->rows = a->updated - b->updated;
 }
 
 void gm_guard_diff(const struct gm_snapshot *before, const struct gm_snapshot *after,
 		   struct gm_removals *out)
 {
-	size_t k, cap = 0;
+	size_t k;
 
-	memset(out, 0, sizeof(*out));
 	for (k = 0; k < before->n; k++) {
-		const struct gm_relcol *rc = &before->v[k];
+		const struct gm_relcol *rc = &before->v[k], *t, *c;
 		int first_of_table = k == 0 || before->v[k - 1].oid != rc->oid;
 
-		if (!has_table(after, rc->oid)) {
+		if (!(t = table_in(after, rc->oid))) {
 			if (first_of_table)
-				push(out, &cap, rc, 1);
-		} else if (rc->attnum > 0 && !has_column(after, rc->oid, rc->attnum)) {
-			push(out, &cap, rc, 0);
+				push(out, GM_LOSS_TABLE, rc, 0);
+			continue;
 		}
+		if (first_of_table)
+			diff_table(rc, t, out);
+		if (rc->attnum <= 0)
+			continue;
+		if (!(c = column_in(after, rc->oid, rc->attnum)))
+			push(out, GM_LOSS_COLUMN, rc, 1);
+		else if (rc->type && c->type && strcmp(rc->type, c->type) != 0)
+			push(out, GM_LOSS_RETYPE, rc, 1);
+	}
+}
+
+void gm_guard_isolation_diff(const struct gm_snapshot *before, const struct gm_snapshot *after,
+			     struct gm_removals *out)
+{
+	size_t k;
+
+	for (k = 0; k < before->n; k++) {
+		const struct gm_relcol *b = &before->v[k], *a;
+		const char *why = NULL;
+
+		if ((k > 0 && before->v[k - 1].oid == b->oid) || !(a = table_in(after, b->oid)))
+			continue;
+		if (b->rls && !a->rls)
+			why = "row level security disabled";
+		else if (b->force && !a->force)
+			why = "row level security no longer forced";
+		else if (b->policies > 0 && a->policies == 0)
+			why = "no policy left";
+		if (why)
+			push(out, GM_LOSS_ISOLATION, a, 0)->why = why;
 	}
 }
 
@@ -118,47 +175,164 @@ void gm_removals_release(struct gm_removals *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void gm_guard_count_sql(struct gm_db *db, const struct gm_removals *r, struct gm_strbuf *sql)
+/* Whether a removal is counted at that moment (see gm_guard.h). */
+static int counted(const struct gm_removal *x, int after)
+{
+	switch (x->kind) {
+	case GM_LOSS_TABLE:
+	case GM_LOSS_COLUMN:
+		return !after;
+	case GM_LOSS_REWRITE:
+	case GM_LOSS_RETYPE:
+		return 1;
+	case GM_LOSS_ISOLATION:
+		return after;
+	default:
+		return 0;
+	}
+}
+
+void gm_guard_count_sql(struct gm_db *db, const struct gm_removals *r, int after, struct gm_strbuf *sql)
 {
 	size_t k;
+	int n = 0;
 
-	gm_strbuf_adds(sql, "SELECT ");
 	for (k = 0; k < r->n; k++) {
 		const struct gm_removal *x = &r->v[k];
-		char *nsp = gm_db_quote_ident(db, x->nsp), *rel = gm_db_quote_ident(db, x->rel);
-		char *att = x->att ? gm_db_quote_ident(db, x->att) : NULL;
+		char *nsp, *rel, *att;
+		/* Only whether dropped tables and columns (and unprotected
+		 * ones) held data matters: a rollback should not scan a
+		 * billion rows to say so.  Rewritten ones are counted in full. */
+		int capped = x->kind == GM_LOSS_TABLE || x->kind == GM_LOSS_COLUMN || x->kind == GM_LOSS_ISOLATION;
 
-		/* Counting stops past the cap: a rollback should not scan a
-		 * billion rows to say "it has data".  Every name is quoted
-		 * through libpq above (they come from the catalog). */
-		gm_strbuf_addf(sql, "%s(SELECT count(*) FROM (SELECT 1 FROM ONLY %s.%s%s%s%s LIMIT %d) s)",
-			       k ? ", " : "", nsp, rel, att ? " WHERE " : "", att ? att : "",
-			       att ? " IS NOT NULL" : "", GM_GUARD_COUNT_CAP + 1);
+		if (!counted(x, after))
+			continue;
+		/* Names come from the catalog: quoted through libpq. */
+		nsp = gm_db_quote_ident(db, x->nsp);
+		rel = gm_db_quote_ident(db, x->rel);
+		att = x->att ? gm_db_quote_ident(db, x->att) : NULL;
+		gm_strbuf_adds(sql, n++ ? ", " : "SELECT ");
+		if (capped)
+			gm_strbuf_addf(sql, "(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ONLY %s.%s%s%s%s LIMIT %d) s)",
+				       nsp, rel, att ? " WHERE " : "", att ? att : "", att ? " IS NOT NULL" : "",
+				       GM_GUARD_COUNT_CAP + 1);
+		else
+			gm_strbuf_addf(sql, "(SELECT pg_catalog.count(%s) FROM ONLY %s.%s)", att ? att : "*", nsp, rel);
 		free(nsp);
 		free(rel);
 		free(att);
 	}
 }
 
-int gm_guard_read_counts(const PGresult *res, struct gm_removals *r)
+int gm_guard_read_counts(const PGresult *res, struct gm_removals *r, int after)
 {
 	size_t k;
+	int col = 0;
 
-	if (PQntuples(res) != 1 || (size_t)PQnfields(res) != r->n)
+	if (PQntuples(res) != 1)
 		return -1;
-	for (k = 0; k < r->n; k++)
-		r->v[k].rows = strtoll(PQgetvalue(res, 0, (int)k), NULL, 10);
-	return 0;
+	for (k = 0; k < r->n; k++) {
+		struct gm_removal *x = &r->v[k];
+		long long v;
+		if (!counted(x, after))
+			continue;
+		if (col >= PQnfields(res))
+			return -1;
+		v = strtoll(PQgetvalue(res, 0, col++), NULL, 10);
+		if (after)
+			x->after = v;
+		else
+			x->before = v;
+	}
+	return col == PQnfields(res) ? 0 : -1;
+}
+
+void gm_guard_settle(struct gm_removals *r)
+{
+	for (size_t k = 0; k < r->n; k++) {
+		struct gm_removal *x = &r->v[k];
+		switch (x->kind) {
+		case GM_LOSS_TABLE:
+		case GM_LOSS_COLUMN:
+			x->rows = x->before;
+			break;
+		case GM_LOSS_REWRITE:
+		case GM_LOSS_RETYPE:
+			x->rows = x->before < 0 || x->after < 0 ? -1
+				: x->before > x->after ? x->before - x->after : 0;
+			break;
+		case GM_LOSS_ISOLATION:
+			x->rows = x->after;
+			break;
+		default:
+			break;	/* DELETED, UPDATED: exact from the start */
+		}
+	}
 }
 
 int gm_guard_loses_data(const struct gm_removals *r)
 {
-	size_t k;
-
-	for (k = 0; k < r->n; k++)
-		if (r->v[k].rows != 0)
+	for (size_t k = 0; k < r->n; k++)
+		if (r->v[k].kind != GM_LOSS_ISOLATION && r->v[k].rows != 0)
 			return 1;
 	return 0;
+}
+
+int gm_guard_loses_isolation(const struct gm_removals *r)
+{
+	for (size_t k = 0; k < r->n; k++)
+		if (r->v[k].kind == GM_LOSS_ISOLATION && r->v[k].rows != 0)
+			return 1;
+	return 0;
+}
+
+static void describe_count(struct gm_strbuf *sb, long long n, const char *unit, int cap)
+{
+	if (n < 0)
+		gm_strbuf_addf(sb, " (%ss unknown)", unit);
+	else if (cap && n > GM_GUARD_COUNT_CAP)
+		gm_strbuf_addf(sb, " (more than %d %ss)", GM_GUARD_COUNT_CAP, unit);
+	else
+		gm_strbuf_addf(sb, " (%lld %s%s)", n, unit, n == 1 ? "" : "s");
+}
+
+static void describe_one(struct gm_strbuf *sb, const struct gm_removal *x)
+{
+	switch (x->kind) {
+	case GM_LOSS_TABLE:
+		gm_strbuf_addf(sb, "table %s.%s", x->nsp, x->rel);
+		describe_count(sb, x->rows, "row", 1);
+		break;
+	case GM_LOSS_COLUMN:
+		gm_strbuf_addf(sb, "column %s.%s.%s", x->nsp, x->rel, x->att);
+		describe_count(sb, x->rows, "value", 1);
+		break;
+	case GM_LOSS_REWRITE:
+		gm_strbuf_addf(sb, "rows of table %s.%s removed (truncated or rewritten)", x->nsp, x->rel);
+		describe_count(sb, x->rows, "row", 0);
+		break;
+	case GM_LOSS_RETYPE:
+		gm_strbuf_addf(sb, "values of column %s.%s.%s lost to its new type", x->nsp, x->rel, x->att);
+		describe_count(sb, x->rows, "value", 0);
+		break;
+	case GM_LOSS_DELETED:
+		gm_strbuf_addf(sb, "rows deleted from table %s.%s", x->nsp, x->rel);
+		describe_count(sb, x->rows, "row", 0);
+		break;
+	case GM_LOSS_UPDATED:
+		gm_strbuf_addf(sb, "rows overwritten in table %s.%s", x->nsp, x->rel);
+		describe_count(sb, x->rows, "row", 0);
+		break;
+	case GM_LOSS_ISOLATION:
+		gm_strbuf_addf(sb, "table %s.%s, %s,", x->nsp, x->rel, x->why);
+		if (x->rows < 0)
+			gm_strbuf_adds(sb, " whose rows cannot be counted");
+		else if (x->rows > GM_GUARD_COUNT_CAP)
+			gm_strbuf_addf(sb, " keeps more than %d rows", GM_GUARD_COUNT_CAP);
+		else
+			gm_strbuf_addf(sb, " keeps %lld row%s", x->rows, x->rows == 1 ? "" : "s");
+		break;
+	}
 }
 
 char *gm_guard_describe(const struct gm_removals *r, int all)
@@ -167,21 +341,11 @@ char *gm_guard_describe(const struct gm_removals *r, int all)
 	size_t k;
 
 	for (k = 0; k < r->n; k++) {
-		const struct gm_removal *x = &r->v[k];
-		const char *unit = x->att ? "value" : "row";
-
-		if (!all && x->rows == 0)
+		if (!all && r->v[k].rows == 0)
 			continue;
 		if (sb.len)
 			gm_strbuf_adds(&sb, ", ");
-		gm_strbuf_addf(&sb, "%s %s.%s%s%s", x->att ? "column" : "table", x->nsp, x->rel,
-			       x->att ? "." : "", x->att ? x->att : "");
-		if (x->rows < 0)
-			gm_strbuf_adds(&sb, " (rows unknown)");
-		else if (x->rows > GM_GUARD_COUNT_CAP)
-			gm_strbuf_addf(&sb, " (more than %d %ss)", GM_GUARD_COUNT_CAP, unit);
-		else
-			gm_strbuf_addf(&sb, " (%lld %s%s)", x->rows, unit, x->rows == 1 ? "" : "s");
+		describe_one(&sb, &r->v[k]);
 	}
 	return gm_strbuf_detach(&sb, NULL);
 }

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	track_stdout_errors();
 	opterr = 0;
 	/* '+': stop at the command name; the command parses the rest. */
-	while ((c = getopt_long(argc, argv, "+" GM_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, "+" GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
 		if (gm_cli_global_opt(&cli, c, optarg))
 			continue;
 		if (c == 'h')
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 			printf("garage-migrate %s\n", GM_VERSION);
 			return finish(GM_EXIT_OK);
 		}
-		return gm_cli_usage_error(NULL, "unknown or incomplete option '%s'", argv[optind - 1]);
+		return gm_cli_usage_error(NULL, "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 	}
 	if (optind >= argc)
 		return gm_cli_usage_error(NULL, "no command given (try up, list or --help)");

@@ -230,24 +230,34 @@ static struct gm_error *check_text(const struct gm_migration *m)
 static struct gm_error *check_statements(const struct gm_migration *m,
 					 const struct sections *s)
 {
-	size_t k;
-
 	if (m->up.stmts.n == 0)
 		return s->has_up_marker
 			? error_at_off(m, s->up_marker, "the up section holds no SQL statement")
 			: gm_error_at(GM_ERR_INPUT, m->path, 0, 0, "the file holds no SQL statement");
-	if (!m->transactional)
-		return NULL;
-	for (k = 0; k < m->up.stmts.n; k++) {
-		const struct gm_sql_stmt *st = &m->up.stmts.v[k];
-		if (gm_sql_is_txn_control(st)) {
-			struct gm_error *err = error_at_off(m, m->up.src_off + st->start,
-				"transaction control statement in a migration that runs in a transaction");
-			gm_error_advise(err, "remove it: garage-migrate wraps each migration in its own transaction (use -- garage:no-transaction for statements that cannot run in one)");
-			return err;
-		}
-	}
 	return NULL;
+}
+
+/* A section that runs in the tool's transaction must not leave it: no
+ * BEGIN, COMMIT, ROLLBACK, END, ABORT, PREPARE TRANSACTION, and no
+ * RELEASE or ROLLBACK TO of a savepoint it did not make.  Checked for
+ * every format before anything reaches the server. */
+static struct gm_error *check_txn_escape(const struct gm_migration *m, const struct gm_section *sec,
+					 const char *which)
+{
+	const char *why = NULL;
+	size_t k = gm_sql_txn_escape(&sec->stmts, &why);
+	unsigned line, col;
+	struct gm_error *err;
+	char *src = NULL;
+
+	if (k == sec->stmts.n)
+		return NULL;
+	gm_migration_locate(m, sec, sec->stmts.v[k].start, &line, &col, &src);
+	err = gm_error_at(GM_ERR_INPUT, m->path, line, col, "%s (%s section)", why, which);
+	err->src_line = src;
+	gm_error_advise(err, "remove it: garage-migrate wraps each migration's up, and each down, in a transaction of its own"
+			     " (use -- garage:no-transaction for statements that cannot run in one)");
+	return err;
 }
 
 static struct gm_error *parse_sql(struct gm_migration *m)
@@ -291,6 +301,10 @@ struct gm_error *gm_migration_parse(const char *path, const char *filename,
 	if ((err = check_text(m)))
 		goto done;
 	err = m->format == GM_FORMAT_YAML ? gm_yaml_migration_parse(m) : parse_sql(m);
+	if (!err && m->transactional)
+		err = check_txn_escape(m, &m->up, "up");
+	if (!err && m->has_down)
+		err = check_txn_escape(m, &m->down, "down");
 done:
 	if (err)
 		gm_migration_free(m);

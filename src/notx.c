@@ -79,8 +79,9 @@ static struct gm_error *claim(struct gm_db *db, const struct gm_migration *m, in
 
 /* Session settings for the statements: there is no transaction to scope
  * them to (so they are reset afterwards). */
-static void session_limits(struct gm_db *db, const struct gm_up_opts *o, int on)
+static struct gm_error *session_limits(struct gm_db *db, const struct gm_up_opts *o, int on)
 {
+	struct gm_error *err = NULL;
 	struct gm_strbuf sql = GM_STRBUF_INIT;
 
 	/* Timeouts were checked by gm_check_timeouts (digits and a unit). */
@@ -97,17 +98,22 @@ static void session_limits(struct gm_db *db, const struct gm_up_opts *o, int on)
 			gm_strbuf_adds(&sql, "RESET client_connection_check_interval;");
 	}
 	if (sql.len)
-		PQclear(PQexec(db->conn, sql.buf));
+		err = gm_db_exec(db, sql.buf, on ? "cannot set the timeouts for the statements"
+						 : "cannot reset the session's timeouts", NULL);
 	gm_strbuf_release(&sql);
+	return err;
 }
 
-static void note_progress(struct gm_db *db, const struct gm_migration *m, size_t done, size_t n)
+/* The history row says how far the migration got; a failure to say so is
+ * a failure of the run (the history would tell less than what ran). */
+static struct gm_error *note_progress(struct gm_db *db, const struct gm_migration *m, size_t done, size_t n)
 {
 	char *sql = gm_xasprintf("UPDATE " GM_HISTORY_TABLE " SET message = 'ran statement %zu of %zu'"
 				 " WHERE version = %llu", done, n, m->version);
+	struct gm_error *err = gm_db_exec(db, sql, "cannot record the progress in " GM_HISTORY_TABLE, NULL);
 
-	PQclear(PQexec(db->conn, sql));
 	free(sql);
+	return err;
 }
 
 /* Indexes left INVALID that the failing statement names, as DROP commands. */
@@ -129,7 +135,9 @@ static char *invalid_index_cleanup(struct gm_db *db, const struct gm_section *se
 	return out;
 }
 
-static struct gm_error *run_statements(struct gm_db *db, const struct gm_migration *m, size_t *done)
+/* *recording: the error is the history's, not a statement's. */
+static struct gm_error *run_statements(struct gm_db *db, const struct gm_migration *m, size_t *done,
+				       int *recording)
 {
 	const struct gm_section *sec = &m->up;
 	struct gm_error *err = NULL;
@@ -148,7 +156,13 @@ static struct gm_error *run_statements(struct gm_db *db, const struct gm_migrati
 				gm_script_explain_lock(db, &sc, &oc, err);
 		} else {
 			*done = k + 1;
-			note_progress(db, m, k + 1, sec->stmts.n);
+			if ((err = note_progress(db, m, k + 1, sec->stmts.n))) {
+				*recording = 1;
+				gm_error_advise(err, "statement %zu of %zu of %s ran and stays, but the history still says %s;"
+						     " look at it (garage-migrate list), then run garage-migrate up again",
+						k + 1, sec->stmts.n, m->filename,
+						k ? "an earlier statement was the last to run" : "no statement has run yet");
+			}
 		}
 		gm_outcome_release(&oc);
 		gm_script_release(&sc);
@@ -178,16 +192,26 @@ static void explain_failure(struct gm_db *db, const struct gm_migration *m, size
 	free(cleanup);
 }
 
-static void finish(struct gm_db *db, const struct gm_migration *m, const struct gm_up_opts *o,
-		   int ok, const char *message, double ms)
+/* Marks the history row applied or failed, with its audit entry. */
+static struct gm_error *finish(struct gm_db *db, const struct gm_migration *m, const struct gm_up_opts *o,
+			       int ok, const char *message, double ms)
 {
 	struct gm_strbuf sql = GM_STRBUF_INIT;
+	struct gm_error *err;
 
 	gm_strbuf_adds(&sql, "BEGIN;\n");
 	gm_history_add_finish_sql(db, &sql, m, o->os_user, ok, message, (long long)ms);
 	gm_strbuf_adds(&sql, "COMMIT;\n");
-	PQclear(PQexec(db->conn, sql.buf));
+	err = gm_db_exec(db, sql.buf, ok ? "cannot mark the migration applied in " GM_HISTORY_TABLE
+					 : "cannot mark the migration failed in " GM_HISTORY_TABLE, NULL);
+	if (err) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		gm_error_advise(err, "%s; the history still says it is running (it reads as interrupted once this session"
+				     " ends): check what ran, then run garage-migrate up again, or garage-migrate repair",
+				ok ? "every statement of the migration ran and stays" : "the migration failed part way (see above)");
+	}
 	gm_strbuf_release(&sql);
+	return err;
 }
 
 struct gm_error *gm_notx_apply(struct gm_db *db, const struct gm_migration *m, int ensure_history,
@@ -195,13 +219,21 @@ struct gm_error *gm_notx_apply(struct gm_db *db, const struct gm_migration *m, i
 {
 	struct gm_error *err;
 	size_t done = 0;
+	int recording = 0;
 	double t0 = gm_monotonic_ms();
 
 	if ((err = claim(db, m, ensure_history, o, skipped)) || *skipped)
 		return err;
-	session_limits(db, o, 1);
-	err = run_statements(db, m, &done);
-	session_limits(db, o, 0);
+	if ((err = session_limits(db, o, 1))) {
+		struct gm_error *fin = finish(db, m, o, 0, err->msg, gm_monotonic_ms() - t0);
+		gm_error_free(fin);
+		return err;
+	}
+	err = run_statements(db, m, &done, &recording);
+	if (!err)
+		err = session_limits(db, o, 0);
+	else
+		gm_error_free(session_limits(db, o, 0));
 	if (PQstatus(db->conn) == CONNECTION_BAD) {
 		/* The row stays 'running' and reads as interrupted once the
 		 * session is gone; the next up runs the migration again. */
@@ -210,14 +242,27 @@ struct gm_error *gm_notx_apply(struct gm_db *db, const struct gm_migration *m, i
 					m->filename, done, m->up.stmts.n);
 		return err;
 	}
+	if (err && recording) {
+		/* Every statement so far ran; the history could not say so. */
+		gm_error_free(finish(db, m, o, 0, err->msg, gm_monotonic_ms() - t0));
+		return err;
+	}
 	if (err) {
 		char *msg = gm_xasprintf("statement %zu of %zu failed at line %u: %s", done + 1, m->up.stmts.n,
 					 err->line, err->msg);
+		struct gm_error *fin;
 		explain_failure(db, m, done, err);
-		finish(db, m, o, 0, msg, gm_monotonic_ms() - t0);
+		/* The first failure is the one reported; a failed record of
+		 * it is told in its advice. */
+		if ((fin = finish(db, m, o, 0, msg, gm_monotonic_ms() - t0))) {
+			char *advice = gm_xasprintf("%s; and recording the failure failed too: %s", err->advice ? err->advice : "",
+						    fin->msg);
+			free(err->advice);
+			err->advice = advice;
+			gm_error_free(fin);
+		}
 		free(msg);
 		return err;
 	}
-	finish(db, m, o, 1, NULL, gm_monotonic_ms() - t0);
-	return NULL;
+	return finish(db, m, o, 1, NULL, gm_monotonic_ms() - t0);
 }

@@ -37,8 +37,167 @@ static struct gm_error *run_maintenance(struct gm_db *db, const struct gm_script
 	return err;
 }
 
+/* ---- baseline: does the database hold what it is told? ----
+ *
+ * Each migration's up runs statement by statement, each in a savepoint,
+ * in a transaction that is always rolled back: a statement that fails
+ * because its object already exists is what baseline expects; one that
+ * succeeds and changes the catalog creates something the database lacks;
+ * one that fails otherwise cannot be judged.  Either refuses. */
+
+/* Every object of the user's schemas, one per line, ranked so tables come
+ * before their columns (the two characters of rank are not shown). */
+static const char objects_sql[] =
+	"WITH ns AS (SELECT oid, nspname FROM pg_catalog.pg_namespace WHERE nspname NOT IN"
+	"  ('pg_catalog', 'information_schema', '" GM_HISTORY_SCHEMA "') AND nspname NOT LIKE 'pg\\_%')"
+	" SELECT o FROM ("
+	"  SELECT 'a schema ' OPERATOR(pg_catalog.||) nspname FROM ns"
+	"  UNION ALL SELECT pg_catalog.concat('b ', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'"
+	"   WHEN 'i' THEN 'index' WHEN 'I' THEN 'partitioned index' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'"
+	"   WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'relation' END, ' ', ns.nspname, '.', c.relname,"
+	"   CASE WHEN c.relrowsecurity THEN ' (row level security' END, CASE WHEN c.relforcerowsecurity THEN ', forced' END,"
+	"   CASE WHEN c.relrowsecurity THEN ')' END)"
+	"   FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE c.relkind <> 'c'"
+	"  UNION ALL SELECT pg_catalog.concat('c type ', ns.nspname, '.', t.typname, CASE WHEN e.enumlabel IS NOT NULL"
+	"   THEN ' label ' END, e.enumlabel)"
+	"   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace"
+	"   LEFT JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid"
+	"   WHERE t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_catalog.pg_class"
+	"   WHERE oid = t.typrelid) = 'c')"
+	"  UNION ALL SELECT pg_catalog.concat('d function ', ns.nspname, '.', p.proname, '(',"
+	"   pg_catalog.pg_get_function_identity_arguments(p.oid), ')')"
+	"   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace"
+	"  UNION ALL SELECT pg_catalog.concat('e column ', ns.nspname, '.', c.relname, '.', a.attname, ' ',"
+	"   pg_catalog.format_type(a.atttypid, a.atttypmod), CASE WHEN a.attnotnull THEN ' not null' END)"
+	"   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace"
+	"   WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+	"  UNION ALL SELECT pg_catalog.concat('f constraint ', ns.nspname, '.', co.conname, ' on ', co.conrelid::pg_catalog.regclass)"
+	"   FROM pg_catalog.pg_constraint co JOIN ns ON ns.oid = co.connamespace"
+	"  UNION ALL SELECT pg_catalog.concat('g policy ', pol.polname, ' on ', ns.nspname, '.', c.relname)"
+	"   FROM pg_catalog.pg_policy pol JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid JOIN ns ON ns.oid = c.relnamespace"
+	"  UNION ALL SELECT pg_catalog.concat('h trigger ', tg.tgname, ' on ', ns.nspname, '.', c.relname)"
+	"   FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class c ON c.oid = tg.tgrelid JOIN ns ON ns.oid = c.relnamespace"
+	"   WHERE NOT tg.tgisinternal"
+	"  UNION ALL SELECT 'i extension ' OPERATOR(pg_catalog.||) extname FROM pg_catalog.pg_extension"
+	" ) s(o) ORDER BY o COLLATE \"C\"";
+
+/* SQLSTATEs that say "it is there already". */
+static int already_exists(const PGresult *res)
+{
+	static const char *const codes[] = {
+		"42P07", "42710", "42723", "42P06", "42701", "42P16", "23505", "42P04",
+	};
+	for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++)
+		if (gm_sqlstate_is(res, codes[k]))
+			return 1;
+	return 0;
+}
+
+/* What changed between two object lists (both sorted), up to a few, as
+ * one line; NULL when nothing did. */
+static char *changes(const PGresult *a, const PGresult *b)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	int i = 0, j = 0, na = PQntuples(a), nb = PQntuples(b), shown = 0, more = 0;
+
+	while (i < na || j < nb) {
+		int c = i >= na ? 1 : j >= nb ? -1 : strcmp(PQgetvalue(a, i, 0), PQgetvalue(b, j, 0));
+		const char *what = NULL, *verb = NULL;
+		if (c == 0) {
+			i++, j++;
+			continue;
+		}
+		if (c > 0) {
+			what = PQgetvalue(b, j++, 0);
+			verb = "creates";
+		} else {
+			what = PQgetvalue(a, i++, 0);
+			verb = "changes or drops";
+		}
+		if (shown++ < 5)
+			gm_strbuf_addf(&sb, "%s%s %s", sb.len ? "; " : "", verb, what + 2);
+		else
+			more++;
+	}
+	if (more)
+		gm_strbuf_addf(&sb, "; and %d more", more);
+	return sb.len ? gm_strbuf_detach(&sb, NULL) : (gm_strbuf_release(&sb), NULL);
+}
+
+static struct gm_error *list_objects(struct gm_db *db, PGresult **res)
+{
+	return gm_db_exec(db, objects_sql, "cannot list the database's objects", res);
+}
+
+/* One migration's trial; the transaction is left as it was. */
+static struct gm_error *trial_migration(struct gm_db *db, const struct gm_migration *m)
+{
+	PGresult *before = NULL, *after = NULL;
+	struct gm_error *err;
+	char *diff = NULL;
+	size_t k;
+
+	if ((err = list_objects(db, &before)))
+		return err;
+	PQclear(PQexec(db->conn, "SAVEPOINT gm_baseline"));
+	for (k = 0; k < m->up.stmts.n && !err; k++) {
+		struct gm_script sc = GM_SCRIPT_INIT;
+		struct gm_outcome oc;
+		const struct gm_migration *blamed;
+
+		gm_script_ours(&sc, 1, "SAVEPOINT gm_statement;\n");
+		gm_script_statement(&sc, m, &m->up, k);
+		gm_script_run(db, &sc, &oc);
+		if (oc.error && already_exists(oc.error) && !oc.connection_lost) {
+			PQclear(PQexec(db->conn, "ROLLBACK TO SAVEPOINT gm_statement"));
+		} else if (oc.error) {
+			err = gm_script_error(db, &sc, &oc, &blamed);
+			err->kind = GM_ERR_DRIFT;
+			gm_error_advise(err, "baseline cannot tell whether the database holds what this migration makes"
+					     " (its statement failed for another reason than \"already exists\"); pass --force"
+					     " to mark it applied anyway");
+		}
+		gm_outcome_release(&oc);
+		gm_script_release(&sc);
+	}
+	if (!err && !(err = list_objects(db, &after)) && (diff = changes(before, after))) {
+		err = gm_error_at(GM_ERR_DRIFT, m->path, 0, 0,
+				  "cannot baseline: the database does not hold what this migration makes: running it %s", diff);
+		gm_error_advise(err, "baseline only the migrations whose objects the database already has (a lower"
+				     " --version), or pass --force to mark them applied anyway; nothing was changed");
+	}
+	PQclear(PQexec(db->conn, "ROLLBACK TO SAVEPOINT gm_baseline"));
+	free(diff);
+	PQclear(before);
+	PQclear(after);
+	return err;
+}
+
+static struct gm_error *check_holds(struct gm_db *db, const struct gm_migration_set *set,
+				    unsigned long long version)
+{
+	struct gm_script sc = GM_SCRIPT_INIT;
+	struct gm_outcome oc;
+	struct gm_error *err = NULL;
+	const struct gm_migration *blamed;
+
+	gm_script_begin(&sc, db, &limits);
+	gm_script_run(db, &sc, &oc);
+	if (oc.error)
+		err = gm_script_error(db, &sc, &oc, &blamed);
+	for (size_t k = 0; !err && k < set->n && set->v[k]->version <= version; k++)
+		/* Outside a transaction a statement cannot be tried and undone. */
+		if (set->v[k]->transactional)
+			err = trial_migration(db, set->v[k]);
+	if (!oc.connection_lost)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+	gm_outcome_release(&oc);
+	gm_script_release(&sc);
+	return err;
+}
+
 struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_set *set,
-				    unsigned long long version, const char *os_user, size_t *n)
+				    unsigned long long version, int force, const char *os_user, size_t *n)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_history hist;
@@ -57,6 +216,10 @@ struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_
 		err = gm_error_new(GM_ERR_DRIFT, "cannot baseline: the history already records %zu migration%s",
 				   hist.n, hist.n == 1 ? "" : "s");
 		gm_error_advise(err, "baseline is for a database whose objects were made without garage-migrate; see garage-migrate list");
+		gm_history_release(&hist);
+		return err;
+	}
+	if (!force && (err = check_holds(db, set, version))) {
 		gm_history_release(&hist);
 		return err;
 	}
@@ -114,6 +277,17 @@ static struct gm_error *repair_item(struct gm_db *db, const struct gm_status_ite
 		err = change_one(db, "UPDATE " GM_HISTORY_TABLE " SET checksum = $1, script = $2"
 				     " WHERE version = $3 AND checksum = $4", 4, params);
 		note = gm_xasprintf("checksum %s -> %s", it->a->checksum, it->m->checksum);
+	} else if (it->state == GM_STATE_FAILED) {
+		/* Not applied, so not 'applied'; and no session of that pid may
+		 * be left (between two statements a running migration's
+		 * session is idle, not gone). */
+		const char *params[2] = { version, it->a->checksum };
+		err = change_one(db, "DELETE FROM " GM_HISTORY_TABLE " h WHERE version = $1 AND checksum = $2"
+				     " AND status <> 'applied' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
+				     " WHERE a.pid = h.backend_pid)", 2, params);
+		note = gm_xasprintf("removed the entry of a %s no-transaction migration (%s)",
+				    !strcmp(it->a->status, "interrupted") ? "interrupted" : "failed",
+				    it->a->message ? it->a->message : "no details");
 	} else {
 		const char *params[2] = { version, it->a->checksum };
 		err = change_one(db, "DELETE FROM " GM_HISTORY_TABLE " WHERE version = $1 AND checksum = $2", 2, params);
@@ -144,7 +318,8 @@ struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 		err = gm_script_error(db, &sc, &oc, &blamed);
 	for (k = 0; k < st->n && !err; k++) {
 		const struct gm_status_item *it = &st->v[k];
-		if (it->state == GM_STATE_MODIFIED || (it->state == GM_STATE_MISSING && remove_missing))
+		if (it->state == GM_STATE_MODIFIED || it->state == GM_STATE_FAILED ||
+		    (it->state == GM_STATE_MISSING && remove_missing))
 			err = repair_item(db, it, os_user);
 	}
 	if (!err)

@@ -1,16 +1,19 @@
-/* rollback.c - stepping back, with a data-loss guard.
+/* rollback.c - stepping back, all or nothing, with a data-loss guard.
  *
- * Each migration is rolled back in its own transaction:
- *   1. BEGIN, the migration lock, a re-check that it is still applied with
- *      the recorded checksum, and a snapshot of the catalog;
- *   2. SAVEPOINT, the down, and a second snapshot: the difference is what
- *      the down removes;
- *   3. when it removes tables or columns: back to the savepoint, count
- *      their rows with row_security off, refuse (roll back) if any held
- *      data unless allowed, else run the down again;
- *   4. remove the history row, audit, COMMIT.
- * Nothing is dropped before the counts are known, and a refusal leaves the
- * database exactly as it was. */
+ * The whole plan runs in one transaction, so a refused rollback changes
+ * nothing at all (schema, data, history), however many steps it has:
+ *   1. BEGIN and the migration lock; under it, the history is read again:
+ *      the plan must still be the newest applied migrations, unchanged;
+ *   2. for each step, newest first: a snapshot of the catalog, SAVEPOINT,
+ *      the down and a second snapshot; what the down removed, truncated,
+ *      retyped, deleted or updated (gm_guard.h) is counted back at the
+ *      savepoint with row_security off, then the down runs again so the
+ *      next step sees the database as the rollback would leave it;
+ *   3. a last snapshot: tables that still hold rows but lost RLS
+ *      isolation along the way;
+ *   4. when anything would be lost without being allowed (or cannot be
+ *      counted), or for a dry run: ROLLBACK.  Otherwise every step's
+ *      history row goes, each audited with what it dropped, and COMMIT. */
 #include "gm_db.h"
 #include "gm_engine.h"
 #include "gm_error.h"
@@ -21,16 +24,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Raised by the re-check when another run rolled the migration back (or
- * changed its row) while we waited for the lock. */
-#define SQLSTATE_NOT_APPLIED "GMA02"
-/* Raised when another run applied a migration after the plan was made:
- * the step is no longer the newest, and rolling it back would pull it out
- * from under later ones. */
-#define SQLSTATE_NOT_NEWEST "GMA05"
-
 struct step {
 	const struct gm_status_item *it;
+	struct gm_removals rem;		/* what its down does */
+	char *cannot;			/* why that cannot be counted, or NULL */
+	double ms;
+};
+
+struct plan {
+	struct step *v;
+	size_t n;
+	struct gm_removals iso;		/* isolation lost over the whole plan */
+	char *iso_cannot;
 };
 
 static int by_seq_desc(const void *x, const void *y)
@@ -50,7 +55,9 @@ static struct gm_error *check_step(const struct gm_status_item *it)
 	if (it->state == GM_STATE_FAILED || it->state == GM_STATE_RUNNING) {
 		err = gm_error_new(GM_ERR_DRIFT, "cannot roll back %s_%s: it is %s (a no-transaction migration)",
 				   it->a->version_text, it->a->name, gm_state_name(it->state));
-		gm_error_advise(err, "let up finish it first; nothing was rolled back");
+		gm_error_advise(err, it->state == GM_STATE_RUNNING
+			? "let it finish first; nothing was rolled back"
+			: "run garage-migrate up to finish it, or garage-migrate repair to clear its entry; nothing was rolled back");
 		return err;
 	}
 	if (it->state == GM_STATE_MISSING) {
@@ -79,8 +86,7 @@ static struct gm_error *check_step(const struct gm_status_item *it)
 }
 
 /* The applied migrations to roll back, newest first; every one checked. */
-static struct gm_error *plan(const struct gm_status *st, const struct gm_rollback_opts *o,
-			     struct step **out, size_t *n)
+static struct gm_error *make_plan(const struct gm_status *st, const struct gm_rollback_opts *o, struct plan *p)
 {
 	struct step *all = gm_xcalloc(st->n ? st->n : 1, sizeof(*all));
 	size_t k, na = 0, want;
@@ -113,34 +119,76 @@ static struct gm_error *plan(const struct gm_status *st, const struct gm_rollbac
 		free(all);
 		return err;
 	}
-	*out = all;
-	*n = want;
+	p->v = all;
+	p->n = want;
 	return NULL;
 }
 
-static void emit(const struct gm_rollback_opts *o, enum gm_rollback_event_kind kind,
-		 const struct gm_status_item *it, double ms, const struct gm_removals *removed)
+static void plan_release(struct plan *p)
 {
-	struct gm_rollback_event ev = { kind, it->m, it->a, ms, removed };
-
-	if (o->on_event)
-		o->on_event(o->ctx, &ev);
+	for (size_t k = 0; k < p->n; k++) {
+		gm_removals_release(&p->v[k].rem);
+		free(p->v[k].cannot);
+	}
+	free(p->v);
+	gm_removals_release(&p->iso);
+	free(p->iso_cannot);
 }
 
-/* Ends the transaction and audits a failed or refused step. */
-static struct gm_error *abandon(struct gm_db *db, const struct gm_status_item *it,
-				const struct gm_rollback_opts *o, struct gm_error *err)
+/* ---- the transaction ---- */
+
+/* Under the lock: the plan is still the newest applied migrations, with
+ * the checksums it was made with.  Otherwise another run changed the
+ * history since it was read. */
+static struct gm_error *recheck(struct gm_db *db, const struct plan *p)
 {
-	PQclear(PQexec(db->conn, "ROLLBACK"));
-	gm_error_free(gm_history_audit(db, "rollback", it->version, it->a->name, it->a->checksum,
-				       "failed", o->os_user, err->msg));
+	struct gm_history h;
+	struct gm_error *err;
+	long long oldest = p->v[p->n - 1].it->a->seq;
+	size_t k;
+
+	if ((err = gm_history_read(db, &h)))
+		return err;
+	for (k = 0; k < p->n && !err; k++) {
+		const struct gm_applied *a = gm_history_find(&h, p->v[k].it->version);
+		if (!a || strcmp(a->checksum, p->v[k].it->a->checksum) || a->seq != p->v[k].it->a->seq)
+			err = gm_error_new(GM_ERR_DRIFT, "not rolled back: %s_%s is no longer applied as planned",
+					   p->v[k].it->a->version_text, p->v[k].it->a->name);
+	}
+	for (k = 0; k < h.n && !err; k++) {
+		size_t j;
+		if (h.v[k].seq <= oldest)
+			continue;
+		for (j = 0; j < p->n && p->v[j].it->version != h.v[k].version; j++)
+			;
+		if (j == p->n)
+			err = gm_error_new(GM_ERR_DRIFT, "not rolled back: %s_%s was applied after this rollback was planned",
+					   h.v[k].version_text, h.v[k].name);
+	}
+	if (err)
+		gm_error_advise(err, "another garage-migrate run changed the history meanwhile; look at garage-migrate list, then run the rollback again");
+	gm_history_release(&h);
 	return err;
 }
 
-/* Runs sc; on failure maps the error (into the down section when it came
- * from there) and abandons the step. */
-static struct gm_error *run(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *oc,
-			    const struct gm_status_item *it, const struct gm_rollback_opts *o)
+/* The catalog as the guard sees it (after releasing the last step's
+ * savepoint, when there is one). */
+static struct gm_error *take_snapshot(struct gm_db *db, int release, struct gm_snapshot *s)
+{
+	PGresult *res = NULL;
+	struct gm_error *err = gm_db_exec(db, release ? "RELEASE SAVEPOINT gm_step;\n" GM_GUARD_SNAPSHOT_SQL : GM_GUARD_SNAPSHOT_SQL,
+					  "cannot read the catalog for the data-loss guard", &res);
+
+	memset(s, 0, sizeof(*s));
+	if (!err && gm_snapshot_load(res, s) != 0)
+		err = gm_error_new(GM_ERR_DB, "unexpected result of the catalog snapshot");
+	PQclear(res);
+	return err;
+}
+
+/* Runs sc; on failure the error, located in the down section when it came
+ * from there.  The caller ends the transaction. */
+static struct gm_error *run(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *oc)
 {
 	const struct gm_migration *blamed = NULL;
 	struct gm_error *err;
@@ -148,165 +196,294 @@ static struct gm_error *run(struct gm_db *db, const struct gm_script *sc, struct
 	gm_script_run(db, sc, oc);
 	if (!oc->error)
 		return NULL;
-	if (oc->connection_lost) {
-		/* The step took effect when its history row is gone. */
+	err = gm_script_error(db, sc, oc, &blamed);
+	if (!oc->connection_lost) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		gm_script_explain_lock(db, sc, oc, err);
+	}
+	return err;
+}
+
+/* Counts with row_security off, so Row-Level Security hides nothing; an
+ * error (a forced policy for a role without BYPASSRLS) means the count
+ * cannot be made.  prefix runs first (back to the savepoint, the down). */
+static struct gm_error *count(struct gm_db *db, struct gm_script *sc, struct gm_removals *rem, int after,
+			      char **cannot)
+{
+	struct gm_strbuf sql = GM_STRBUF_INIT;
+	struct gm_outcome oc;
+	struct gm_error *err = NULL;
+	size_t counting = (size_t)-1;	/* index of the first counting statement */
+
+	gm_guard_count_sql(db, rem, after, &sql);
+	if (sql.len) {
+		counting = sc->stmts;
+		gm_script_ours(sc, 3, "SET LOCAL row_security = off;\n%s;\nSET LOCAL row_security = on;\n", sql.buf);
+	}
+	gm_strbuf_release(&sql);
+	gm_script_run(db, sc, &oc);
+	if (oc.error && oc.ok >= counting && !oc.connection_lost) {
+		/* The count itself failed: the guard cannot tell. */
+		struct gm_error *cause = gm_db_error(db, oc.error, GM_ERR_DATA_LOSS, NULL);
+		*cannot = gm_xstrdup(cause->msg);
+		gm_error_free(cause);
+	} else if (oc.error) {
+		const struct gm_migration *blamed;
+		err = gm_script_error(db, sc, &oc, &blamed);
+	} else if (oc.rows && gm_guard_read_counts(oc.rows, rem, after) != 0) {
+		err = gm_error_new(GM_ERR_DB, "unexpected result while counting rows");
+	}
+	gm_outcome_release(&oc);
+	return err;
+}
+
+static int needs_count(const struct gm_removals *r, int after)
+{
+	for (size_t k = 0; k < r->n; k++) {
+		enum gm_loss kd = r->v[k].kind;
+		if (kd == GM_LOSS_REWRITE || kd == GM_LOSS_RETYPE || (!after && (kd == GM_LOSS_TABLE || kd == GM_LOSS_COLUMN)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Step 2 for one migration; leaves the transaction as the down left it. */
+static struct gm_error *trial_step(struct gm_db *db, struct step *s, int first)
+{
+	const struct gm_migration *m = s->it->m;
+	struct gm_script sc = GM_SCRIPT_INIT;
+	struct gm_snapshot before, after;
+	struct gm_outcome oc = { 0 };
+	struct gm_error *err;
+	double t0 = gm_monotonic_ms();
+
+	memset(&after, 0, sizeof(after));
+	if ((err = take_snapshot(db, !first, &before)))
+		return err;
+	gm_script_ours(&sc, 1, "SAVEPOINT gm_step;\n");
+	gm_script_section(&sc, m, &m->down);
+	gm_script_ours(&sc, 1, "%s;\n", GM_GUARD_SNAPSHOT_SQL);
+	if ((err = run(db, &sc, &oc)))
+		goto done;
+	if (!oc.rows || gm_snapshot_load(oc.rows, &after) != 0) {
+		err = gm_error_new(GM_ERR_DB, "unexpected result of the catalog snapshot");
+		goto done;
+	}
+	gm_guard_diff(&before, &after, &s->rem);
+	gm_outcome_release(&oc);
+	if (needs_count(&s->rem, 0)) {
+		/* Counted where the down started; then the down again, and
+		 * what rewritten tables and columns hold after it. */
+		gm_script_release(&sc);
+		gm_script_ours(&sc, 1, "ROLLBACK TO SAVEPOINT gm_step;\n");
+		err = count(db, &sc, &s->rem, 0, &s->cannot);
+		gm_script_release(&sc);
+		if (!err) {
+			int counted_after = needs_count(&s->rem, 1) && !s->cannot;
+			gm_script_ours(&sc, 1, "ROLLBACK TO SAVEPOINT gm_step;\n");
+			gm_script_section(&sc, m, &m->down);
+			err = counted_after ? count(db, &sc, &s->rem, 1, &s->cannot) : run(db, &sc, &oc);
+			if (!err && counted_after && s->cannot) {
+				/* The failed count aborted the transaction: the
+				 * down once more, for the steps after this one. */
+				gm_script_release(&sc);
+				gm_outcome_release(&oc);
+				gm_script_ours(&sc, 1, "ROLLBACK TO SAVEPOINT gm_step;\n");
+				gm_script_section(&sc, m, &m->down);
+				err = run(db, &sc, &oc);
+			}
+		}
+	}
+	gm_guard_settle(&s->rem);
+done:
+	s->ms = gm_monotonic_ms() - t0;
+	gm_outcome_release(&oc);
+	gm_script_release(&sc);
+	gm_snapshot_release(&before);
+	gm_snapshot_release(&after);
+	return err;
+}
+
+/* Step 3: isolation lost over the whole plan, counted. */
+static struct gm_error *trial_isolation(struct gm_db *db, const struct gm_snapshot *start, struct plan *p)
+{
+	struct gm_script sc = GM_SCRIPT_INIT;
+	struct gm_snapshot end;
+	struct gm_error *err;
+
+	if ((err = take_snapshot(db, 1, &end)))
+		return err;
+	gm_guard_isolation_diff(start, &end, &p->iso);
+	if (p->iso.n)
+		err = count(db, &sc, &p->iso, 1, &p->iso_cannot);
+	gm_guard_settle(&p->iso);
+	gm_script_release(&sc);
+	gm_snapshot_release(&end);
+	return err;
+}
+
+/* ---- the verdict ---- */
+
+static int step_refused(const struct step *s, const struct gm_rollback_opts *o)
+{
+	return s->cannot || (gm_guard_loses_data(&s->rem) && !o->allow_data_loss);
+}
+
+static int iso_refused(const struct plan *p, const struct gm_rollback_opts *o)
+{
+	return p->iso_cannot || (gm_guard_loses_isolation(&p->iso) && !o->allow_isolation_loss);
+}
+
+static void add_reason(struct gm_strbuf *sb, const struct step *s)
+{
+	char *what;
+
+	if (s->cannot) {
+		gm_strbuf_addf(sb, "cannot tell whether the down destroys data (%s)", s->cannot);
+		return;
+	}
+	what = gm_guard_describe(&s->rem, 0);
+	gm_strbuf_addf(sb, "the down would destroy data in %s", what);
+	free(what);
+}
+
+static void add_iso_reason(struct gm_strbuf *sb, const struct plan *p)
+{
+	char *what;
+
+	if (p->iso_cannot) {
+		gm_strbuf_addf(sb, "cannot tell whether tenant data would lose its isolation (%s)", p->iso_cannot);
+		return;
+	}
+	what = gm_guard_describe(&p->iso, 0);
+	gm_strbuf_addf(sb, "tenant data would lose its isolation: %s", what);
+	free(what);
+}
+
+/* One error for every refusal: the first names its file, the detail the
+ * rest, the advice says nothing changed. */
+static struct gm_error *refusal(const struct plan *p, const struct gm_rollback_opts *o)
+{
+	struct gm_strbuf msg = GM_STRBUF_INIT, more = GM_STRBUF_INIT;
+	const struct step *first = NULL;
+	struct gm_error *err;
+	int data = 0, cannot = 0;
+
+	for (size_t k = 0; k < p->n; k++) {
+		const struct step *s = &p->v[k];
+		if (!step_refused(s, o))
+			continue;
+		data = 1;
+		cannot |= s->cannot != NULL;
+		if (!first) {
+			first = s;
+			add_reason(&msg, s);
+			continue;
+		}
+		gm_strbuf_addf(&more, "%s%s: ", more.len ? "; " : "also ", s->it->m->filename);
+		add_reason(&more, s);
+	}
+	if (iso_refused(p, o)) {
+		cannot |= p->iso_cannot != NULL;
+		if (first) {
+			gm_strbuf_adds(&more, more.len ? "; and " : "also ");
+			add_iso_reason(&more, p);
+		} else {
+			add_iso_reason(&msg, p);
+		}
+	}
+	err = first ? gm_error_at(GM_ERR_DATA_LOSS, first->it->m->path, 0, 0, "rollback refused: %s", msg.buf)
+		    : gm_error_new(GM_ERR_DATA_LOSS, "rollback refused: %s", msg.buf);
+	if (more.len)
+		err->detail = gm_strbuf_detach(&more, NULL);
+	gm_error_advise(err, "%s%s%s; nothing was rolled back: schema, data and history are as they were",
+			cannot ? "connect as a superuser or a role with BYPASSRLS so rows hidden by Row-Level Security are counted"
+			       : "back the data up first, then rerun with ",
+			cannot ? "" : data ? "--allow-data-loss" : "--allow-isolation-loss",
+			!cannot && data && iso_refused(p, o) ? " (and --allow-isolation-loss)" : "");
+	gm_strbuf_release(&msg);
+	gm_strbuf_release(&more);
+	return err;
+}
+
+static void emit(const struct gm_rollback_opts *o, enum gm_rollback_event_kind kind, const struct step *s,
+		 const struct gm_removals *removed)
+{
+	struct gm_rollback_event ev = { kind, s ? s->it->m : NULL, s ? s->it->a : NULL, s ? s->ms : 0, removed };
+
+	if (o->on_event)
+		o->on_event(o->ctx, &ev);
+}
+
+/* After a refusal or a failed step, the audit log says so, step by step
+ * (the transaction that did the trial is gone). */
+static void audit_failed(struct gm_db *db, const struct plan *p, const struct gm_rollback_opts *o, const char *why)
+{
+	for (size_t k = 0; k < p->n; k++)
+		gm_error_free(gm_history_audit(db, "rollback", p->v[k].it->version, p->v[k].it->a->name,
+					       p->v[k].it->a->checksum, "failed", o->os_user, why));
+}
+
+/* Step 4, when allowed: the history rows go, each audited with what its
+ * down dropped, and everything commits at once. */
+static struct gm_error *commit_plan(struct gm_db *db, struct plan *p, const struct gm_rollback_opts *o)
+{
+	struct gm_script sc = GM_SCRIPT_INIT;
+	struct gm_outcome oc = { 0 };
+	struct gm_error *err;
+
+	gm_script_ours(&sc, 1, "%s;\n", GM_HISTORY_MARK_T0);
+	for (size_t k = 0; k < p->n; k++) {
+		struct gm_strbuf sql = GM_STRBUF_INIT;
+		char *lost = p->v[k].rem.n ? gm_guard_describe(&p->v[k].rem, 1) : NULL;
+		char *msg = lost ? gm_xasprintf("dropped %s", lost) : NULL;
+		gm_history_add_unrecord_sql(db, &sql, p->v[k].it->a, o->os_user, msg);
+		gm_script_ours(&sc, GM_HISTORY_UNRECORD_STMTS, "%s", sql.buf);
+		gm_strbuf_release(&sql);
+		free(lost);
+		free(msg);
+	}
+	gm_script_ours(&sc, 1, "COMMIT;\n");
+	err = run(db, &sc, &oc);
+	if (err && oc.connection_lost) {
+		/* All or nothing: the newest step's history row tells which. */
+		const struct gm_status_item *it = p->v[0].it;
 		char *why = NULL;
 		enum gm_recorded rec = gm_reconcile_recorded(db, &o->limits, it->version, it->a->checksum, &why);
-		err = gm_script_error(db, sc, oc, &blamed);
 		gm_reconcile_explain(err, it->m->filename, "rolling back",
 				     rec == GM_RECORDED_UNKNOWN ? rec : rec == GM_RECORDED_YES ? GM_RECORDED_NO : GM_RECORDED_YES,
 				     why, "look at garage-migrate list, then run the rollback again if more is to be done");
 		free(why);
-		return err;
-	}
-	err = abandon(db, it, o, gm_script_error(db, sc, oc, &blamed));
-	gm_script_explain_lock(db, sc, oc, err);
-	return err;
-}
-
-static struct gm_error *snapshot_of(const struct gm_outcome *oc, struct gm_snapshot *s)
-{
-	if (!oc->rows || PQnfields(oc->rows) != 5)
-		return gm_error_new(GM_ERR_DB, "unexpected result of the catalog snapshot");
-	gm_snapshot_load(oc->rows, s);
-	return NULL;
-}
-
-/* Step 3: counts what the down would destroy; refuses when it held data
- * (unless allowed) or when the count cannot be made. */
-static struct gm_error *guard(struct gm_db *db, const struct gm_status_item *it,
-			      const struct gm_rollback_opts *o, struct gm_removals *rem)
-{
-	struct gm_script sc = GM_SCRIPT_INIT;
-	struct gm_strbuf count = GM_STRBUF_INIT;
-	struct gm_outcome oc;
-	struct gm_error *err = NULL;
-	char *what;
-
-	gm_guard_count_sql(db, rem, &count);
-	gm_script_ours(&sc, 4, "ROLLBACK TO SAVEPOINT gm_down;\nSET LOCAL row_security = off;\n%s;\n"
-			       "SET LOCAL row_security = on;\n", count.buf);
-	gm_strbuf_release(&count);
-	gm_script_run(db, &sc, &oc);
-	if (oc.error) {
-		struct gm_error *cause = gm_db_error(db, oc.error, GM_ERR_DATA_LOSS, NULL);
-		err = gm_error_at(GM_ERR_DATA_LOSS, it->m->path, 0, 0,
-			"rollback refused: cannot tell whether the down destroys data (%s)", cause->msg);
-		gm_error_advise(err, "connect as a superuser or a role with BYPASSRLS so rows hidden by Row-Level Security are counted; this migration was not rolled back");
-		gm_error_free(cause);
-	} else if (gm_guard_read_counts(oc.rows, rem) != 0) {
-		err = gm_error_new(GM_ERR_DB, "unexpected result while counting rows");
-	} else if (gm_guard_loses_data(rem) && !o->allow_data_loss) {
-		what = gm_guard_describe(rem, 0);
-		err = gm_error_at(GM_ERR_DATA_LOSS, it->m->path, 0, 0,
-				  "rollback refused: the down would destroy data in %s", what);
-		gm_error_advise(err, "back the data up first, then rerun with --allow-data-loss; this migration was not rolled back");
-		free(what);
 	}
 	gm_outcome_release(&oc);
 	gm_script_release(&sc);
-	return err ? abandon(db, it, o, err) : NULL;
+	return err;
 }
 
-static struct gm_error *rollback_one(struct gm_db *db, const struct gm_status_item *it,
-				     const struct gm_rollback_opts *o, struct gm_rollback_result *res)
+/* Steps 1-3: the whole plan, tried inside the transaction. */
+static struct gm_error *trial(struct gm_db *db, struct plan *p, const struct gm_rollback_opts *o, size_t *failed)
 {
-	struct gm_script s1 = GM_SCRIPT_INIT, s2 = GM_SCRIPT_INIT, s3 = GM_SCRIPT_INIT;
-	struct gm_outcome o1 = { 0 }, o2 = { 0 }, o3 = { 0 };
-	struct gm_snapshot before = { 0 }, after = { 0 };
-	struct gm_removals rem = { 0 };
-	struct gm_strbuf unrecord = GM_STRBUF_INIT;
+	struct gm_script sc = GM_SCRIPT_INIT;
+	struct gm_outcome oc = { 0 };
+	struct gm_snapshot start = { NULL, 0 };
 	struct gm_error *err;
-	char *lost = NULL;
-	double t0 = gm_monotonic_ms();
+	size_t k;
 
-	/* 1: lock, re-check, snapshot. */
-	gm_script_begin(&s1, db, &o->limits);
-	gm_script_ours(&s1, 3,
-		"DO $gm$BEGIN IF NOT EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE
-		" WHERE version = %llu AND checksum = '%s') THEN RAISE EXCEPTION USING ERRCODE = '"
-		SQLSTATE_NOT_APPLIED "', MESSAGE = 'no longer applied'; END IF;"
-		" IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " WHERE applied_seq >"
-		" (SELECT applied_seq FROM " GM_HISTORY_TABLE " WHERE version = %llu)) THEN"
-		" RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_NOT_NEWEST "', MESSAGE = 'not the newest'; END IF;"
-		" END$gm$;\n"
-		GM_HISTORY_MARK_T0 ";\n%s;\n",
-		/* The file's checksum (hex computed here, equal to the recorded
-		 * one: check_step saw to it), never text read back from the
-		 * database, goes into the dollar-quoted block. */
-		it->version, it->m->checksum, it->version, GM_GUARD_SNAPSHOT_SQL);
-	gm_script_run(db, &s1, &o1);
-	if (o1.error && gm_sqlstate_is(o1.error, SQLSTATE_NOT_APPLIED)) {
-		PQclear(PQexec(db->conn, "ROLLBACK"));
-		res->skipped++;
-		emit(o, GM_RB_SKIPPED, it, gm_monotonic_ms() - t0, NULL);
-		err = NULL;
-		goto done;
+	*failed = p->n;
+	gm_script_begin(&sc, db, &o->limits);
+	err = run(db, &sc, &oc);
+	gm_outcome_release(&oc);
+	gm_script_release(&sc);
+	if (err)
+		return err;
+	if (!(err = recheck(db, p)) && !(err = take_snapshot(db, 0, &start))) {
+		for (k = 0; k < p->n && !err; k++)
+			if ((err = trial_step(db, &p->v[k], k == 0)))
+				*failed = k;
+		if (!err)
+			err = trial_isolation(db, &start, p);
 	}
-	if (o1.error && gm_sqlstate_is(o1.error, SQLSTATE_NOT_NEWEST)) {
-		PQclear(PQexec(db->conn, "ROLLBACK"));
-		err = gm_error_at(GM_ERR_DRIFT, it->m->path, 0, 0,
-			"not rolled back: another garage-migrate run applied migrations after this rollback was planned");
-		gm_error_advise(err, "look at garage-migrate list, then run the rollback again");
-		goto done;
-	}
-	if (o1.error) {
-		const struct gm_migration *blamed;
-		err = gm_script_error(db, &s1, &o1, &blamed);
-		if (!o1.connection_lost) {
-			PQclear(PQexec(db->conn, "ROLLBACK"));
-			gm_script_explain_lock(db, &s1, &o1, err);
-		}
-		goto done;
-	}
-	if ((err = snapshot_of(&o1, &before)))
-		goto abandon;
-
-	/* 2: the down, and what it removed. */
-	gm_script_ours(&s2, 1, "SAVEPOINT gm_down;\n");
-	gm_script_section(&s2, it->m, &it->m->down);
-	gm_script_ours(&s2, 1, "%s;\n", GM_GUARD_SNAPSHOT_SQL);
-	if ((err = run(db, &s2, &o2, it, o)))
-		goto done;
-	if ((err = snapshot_of(&o2, &after)))
-		goto abandon;
-	gm_guard_diff(&before, &after, &rem);
-
-	/* 3: the guard, then the down again from the savepoint. */
-	if (rem.n > 0) {
-		if ((err = guard(db, it, o, &rem)))
-			goto done;
-		gm_script_section(&s3, it->m, &it->m->down);
-		lost = gm_guard_describe(&rem, 1);
-	}
-	/* 4: forget it. */
-	if (lost) {
-		char *msg = gm_xasprintf("dropped %s", lost);
-		gm_history_add_unrecord_sql(db, &unrecord, it->a, o->os_user, msg);
-		free(msg);
-	} else {
-		gm_history_add_unrecord_sql(db, &unrecord, it->a, o->os_user, NULL);
-	}
-	gm_script_ours(&s3, GM_HISTORY_UNRECORD_STMTS + 1, "%sCOMMIT;\n", unrecord.buf);
-	if ((err = run(db, &s3, &o3, it, o)))
-		goto done;
-	res->done++;
-	emit(o, GM_RB_DONE, it, gm_monotonic_ms() - t0, &rem);
-	goto done;
-abandon:
-	err = abandon(db, it, o, err);
-done:
-	free(lost);
-	gm_strbuf_release(&unrecord);
-	gm_removals_release(&rem);
-	gm_snapshot_release(&before);
-	gm_snapshot_release(&after);
-	gm_outcome_release(&o1);
-	gm_outcome_release(&o2);
-	gm_outcome_release(&o3);
-	gm_script_release(&s1);
-	gm_script_release(&s2);
-	gm_script_release(&s3);
+	gm_snapshot_release(&start);
 	return err;
 }
 
@@ -316,35 +493,57 @@ struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_
 {
 	struct gm_history hist;
 	struct gm_status st;
-	struct step *steps = NULL;
+	struct plan p;
 	struct gm_error *err;
-	size_t n = 0, k;
+	size_t k, failed;
+	int refused;
 
 	memset(res, 0, sizeof(*res));
+	memset(&p, 0, sizeof(p));
 	if ((err = gm_check_timeouts(&o->limits)))
 		return err;
 	if ((err = gm_history_read(db, &hist)))
 		return err;
 	gm_status_build(set, &hist, &st);
-	if ((err = plan(&st, o, &steps, &n)))
+	if ((err = make_plan(&st, o, &p)) || p.n == 0)
 		goto done;
-	res->planned = n;
-	for (k = 0; k < n && !err; k++) {
-		if (o->dry_run)
-			emit(o, GM_RB_PLANNED, steps[k].it, 0, NULL);
-		else
-			err = rollback_one(db, steps[k].it, o, res);
+	res->planned = p.n;
+	if ((err = trial(db, &p, o, &failed))) {
+		if (PQstatus(db->conn) == CONNECTION_OK) {
+			PQclear(PQexec(db->conn, "ROLLBACK"));
+			audit_failed(db, &p, o, err->msg);
+		}
+		if (failed < p.n && err->kind == GM_ERR_MIGRATION)
+			gm_error_advise(err, "the rollback runs in one transaction: nothing was rolled back");
+		goto done;
 	}
-	if (err && res->done) {
-		/* Earlier steps committed on their own; say so plainly. */
-		char *advice = gm_xasprintf("%s%s%zu of the %zu planned migrations were rolled back before this one and stay rolled back",
-					    err->advice ? err->advice : "", err->advice ? "; " : "",
-					    res->done, n);
-		free(err->advice);
-		err->advice = advice;
+	refused = iso_refused(&p, o);
+	for (k = 0; k < p.n; k++)
+		refused |= step_refused(&p.v[k], o);
+	if (o->dry_run || refused) {
+		/* Nothing of the trial stays. */
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		for (k = 0; o->dry_run && k < p.n; k++)
+			emit(o, GM_RB_PLANNED, &p.v[k], &p.v[k].rem);
+		if (o->dry_run && p.iso.n)
+			emit(o, GM_RB_ISOLATION, NULL, &p.iso);
+		if (refused) {
+			err = refusal(&p, o);
+			if (!o->dry_run)
+				audit_failed(db, &p, o, err->msg);
+		}
+		goto done;
 	}
+	if ((err = commit_plan(db, &p, o)))
+		goto done;
+	for (k = 0; k < p.n; k++) {
+		res->done++;
+		emit(o, GM_RB_DONE, &p.v[k], &p.v[k].rem);
+	}
+	if (p.iso.n)
+		emit(o, GM_RB_ISOLATION, NULL, &p.iso);
 done:
-	free(steps);
+	plan_release(&p);
 	gm_status_release(&st);
 	gm_history_release(&hist);
 	return err;

@@ -3,6 +3,7 @@
 #include "gm_strbuf.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,9 @@ static void copy_word(char dst[32], const char *s, size_t n)
 	dst[n] = '\0';
 }
 
+/* Tokens kept per statement: enough for ROLLBACK TRANSACTION TO SAVEPOINT x. */
+#define NTOKS 6
+
 /* Per-statement state while scanning. */
 struct stmt_state {
 	struct gm_sql_stmt cur;
@@ -141,7 +145,46 @@ struct stmt_state {
 	int atomic;		/* depth inside BEGIN ATOMIC ... END */
 	int nwords;
 	char prev[32];		/* previous keyword, upper-cased */
+	char tok[NTOKS][64];	/* first tokens, identifiers normalised */
+	int ntok;
 };
+
+/* Records an identifier token as the server would name it: unquoted
+ * folded to lower case, quoted as written ("" read as "). */
+static void on_token(struct stmt_state *st, const char *s, size_t n, int quoted)
+{
+	char *d;
+	size_t k, j = 0;
+
+	if (st->ntok >= NTOKS)
+		return;
+	d = st->tok[st->ntok++];
+	for (k = 0; k < n && j < sizeof(st->tok[0]) - 1; k++) {
+		if (quoted && s[k] == '"')
+			k++;	/* the first of a doubled quote */
+		if (k < n)
+			d[j++] = quoted ? s[k] : (char)tolower((unsigned char)s[k]);
+	}
+	d[j] = '\0';
+}
+
+/* The savepoint a SAVEPOINT, RELEASE or ROLLBACK ... TO statement names. */
+static void find_savepoint(struct stmt_state *st)
+{
+	const char *name = NULL;
+	int k;
+
+	if (st->ntok >= 2 && !strcmp(st->tok[0], "savepoint"))
+		name = st->tok[1];
+	else if (st->ntok >= 2 && !strcmp(st->tok[0], "release"))
+		name = !strcmp(st->tok[1], "savepoint") && st->ntok >= 3 ? st->tok[2] : st->tok[1];
+	else if (!strcmp(st->tok[0], "rollback"))
+		for (k = 1; k + 1 < st->ntok && !name; k++)
+			if (!strcmp(st->tok[k], "to"))
+				name = !strcmp(st->tok[k + 1], "savepoint") && k + 2 < st->ntok ? st->tok[k + 2]
+												: st->tok[k + 1];
+	snprintf(st->cur.savepoint, sizeof(st->cur.savepoint), "%s", name ? name : "");
+}
 
 static void on_word(struct stmt_state *st, const char *w, size_t n)
 {
@@ -171,9 +214,17 @@ static void begin_token(struct stmt_state *st, size_t off)
 		memset(&st->cur, 0, sizeof(st->cur));
 		st->cur.start = off;
 		st->in_stmt = 1;
-		st->paren = st->atomic = st->nwords = 0;
+		st->paren = st->atomic = st->nwords = st->ntok = 0;
 		st->prev[0] = '\0';
 	}
+}
+
+static void end_statement(struct stmt_state *st, struct gm_sql_stmts *out, size_t *cap, size_t end)
+{
+	st->cur.end = end;
+	find_savepoint(st);
+	stmts_push(out, cap, &st->cur);
+	st->in_stmt = 0;
 }
 
 int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
@@ -206,11 +257,8 @@ int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
 			lx.i++;
 			/* A ';' with nothing before it is an empty statement,
 			 * which the server skips too. */
-			if (st.in_stmt) {
-				st.cur.end = lx.i;
-				stmts_push(out, &cap, &st.cur);
-				st.in_stmt = 0;
-			}
+			if (st.in_stmt)
+				end_statement(&st, out, &cap, lx.i);
 			continue;
 		}
 		begin_token(&st, lx.i);
@@ -218,8 +266,10 @@ int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
 			if (skip_quoted(&lx, '\'', 0, "unterminated quoted string"))
 				goto error;
 		} else if (c == '"') {
+			size_t q = lx.i;
 			if (skip_quoted(&lx, '"', 0, "unterminated quoted identifier"))
 				goto error;
+			on_token(&st, text + q + 1, lx.i - q - 2, 1);
 		} else if (c == '$' && (tl = dollar_tag_len(text, len, lx.i)) > 0) {
 			if (skip_dollar(&lx, tl))
 				goto error;
@@ -237,6 +287,7 @@ int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
 				continue;
 			}
 			on_word(&st, text + w, lx.i - w);
+			on_token(&st, text + w, lx.i - w, 0);
 		} else {
 			if (c == '(')
 				st.paren++;
@@ -250,10 +301,8 @@ int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
 					lx.i++;
 		}
 	}
-	if (st.in_stmt) {
-		st.cur.end = len;
-		stmts_push(out, &cap, &st.cur);
-	}
+	if (st.in_stmt)
+		end_statement(&st, out, &cap, len);
 	return 0;
 error:
 	*problem = lx.problem;
@@ -277,8 +326,37 @@ int gm_sql_is_txn_control(const struct gm_sql_stmt *st)
 		if (strcmp(st->word1, words[k]) == 0)
 			return 1;
 	if (strcmp(st->word1, "ROLLBACK") == 0)
-		return strcmp(st->word2, "TO") != 0;	/* ROLLBACK TO SAVEPOINT is fine */
+		return st->savepoint[0] == '\0';	/* ROLLBACK [WORK] TO x is not */
 	if (strcmp(st->word1, "PREPARE") == 0)
 		return strcmp(st->word2, "TRANSACTION") == 0;
 	return 0;
+}
+
+size_t gm_sql_txn_escape(const struct gm_sql_stmts *s, const char **why)
+{
+	size_t k, j;
+
+	for (k = 0; k < s->n; k++) {
+		const struct gm_sql_stmt *st = &s->v[k];
+		int release = !strcmp(st->word1, "RELEASE");
+		int rollback_to = !strcmp(st->word1, "ROLLBACK") && st->savepoint[0];
+
+		if (gm_sql_is_txn_control(st)) {
+			*why = "transaction control statement in a migration that runs in a transaction";
+			return k;
+		}
+		if (!release && !rollback_to)
+			continue;
+		/* Only a savepoint this text made itself is its to release
+		 * or return to. */
+		for (j = 0; j < k; j++)
+			if (!strcmp(s->v[j].word1, "SAVEPOINT") && !strcmp(s->v[j].savepoint, st->savepoint))
+				break;
+		if (j == k || !st->savepoint[0]) {
+			*why = release ? "RELEASE of a savepoint this section did not make"
+				       : "ROLLBACK TO a savepoint this section did not make";
+			return k;
+		}
+	}
+	return s->n;
 }

@@ -148,12 +148,80 @@ static void test_concurrent_run_does_not_deadlock(void **state)
 	free(db);
 }
 
+/* Issue 12: a failed no-transaction migration whose file was then
+ * deleted could be cleared by nothing.  repair clears it, audited. */
+static void test_repair_clears_a_failed_migration_without_file(void **state)
+{
+	char *db = pgt_create_db("gm_nt_rep"), *dir = tfs_tempdir(), *out, *err, *path, *snap;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", base);
+	tfs_write(dir, "0002_idx.sql", concurrent);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 4);	/* duplicate emails */
+	path = gm_xasprintf("%s/0002_idx.sql", dir);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 1);
+	assert_contains(err, "garage-migrate repair to clear its entry");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes"), 0);
+	assert_contains(out, "0002_idx: remove the entry of a failed no-transaction migration (statement 2 of 3 failed");
+	assert_contains(out, "repaired 1 entry");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 2"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE action = 'repair' AND version = 2"
+				     " AND message LIKE 'removed the entry of a failed no-transaction migration%'"), 1);
+	/* The history check of verify is clean again. */
+	snap = gm_xasprintf("verify --snapshot '%s/schema/snapshot.yaml'", pgt_root());
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, snap), 1);	/* the schema is not the project's */
+	assert_contains(out, "history: 1 applied, 0 pending - ok");
+	free(out);
+	free(err);
+	free(snap);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* Issue 12: when marking the migration applied failed, up said "applied"
+ * and exited 0. */
+static void test_failed_bookkeeping_is_a_failure(void **state)
+{
+	char *db = pgt_create_db("gm_nt_book"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	pgt_exec(c, "CREATE FUNCTION public.refuse_applied() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+		    " IF NEW.status = 'applied' AND OLD.status = 'running' THEN RAISE EXCEPTION 'the history refuses'; END IF;"
+		    " RETURN NEW; END$$;"
+		    "CREATE TRIGGER refuse_applied BEFORE UPDATE ON garage_migrate.schema_history"
+		    " FOR EACH ROW EXECUTE FUNCTION public.refuse_applied()");
+	tfs_write(dir, "0002_idx.sql", "-- garage:no-transaction\nCREATE INDEX CONCURRENTLY idx_t ON t (id);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_not_contains(out, "applied 0002_idx.sql");
+	assert_contains(err, "cannot mark the migration applied in garage_migrate.schema_history: the history refuses");
+	assert_contains(err, "every statement of the migration ran and stays");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 2 AND status = 'running'"), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failure_is_reported_and_recoverable),
 		cmocka_unit_test(test_yaml_and_single_transaction),
 		cmocka_unit_test(test_concurrent_run_does_not_deadlock),
+		cmocka_unit_test(test_repair_clears_a_failed_migration_without_file),
+		cmocka_unit_test(test_failed_bookkeeping_is_a_failure),
 	};
 	return cmocka_run_group_tests_name("no-transaction migrations", tests, NULL, NULL);
 }

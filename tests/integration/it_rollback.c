@@ -34,6 +34,27 @@ static void assert_same(const char *what, const char *a, const char *b)
 		fail_msg("%s differ:\n--- first\n%s\n--- second\n%s", what, a, b);
 }
 
+/* Everything a refused rollback must leave as it was: the catalog (tables,
+ * columns, RLS flags, policies, ...), every table's rows, the history. */
+static char *state_of(PGconn *c)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	char *v = pgt_catalog(c);
+
+	gm_strbuf_addf(&sb, "%s\n", v);
+	free(v);
+	v = pgt_value(c, "SELECT string_agg(version || ':' || checksum, ',' ORDER BY version) FROM garage_migrate.schema_history");
+	gm_strbuf_addf(&sb, "history=%s\n", v ? v : "");
+	free(v);
+	v = pgt_value(c, "SELECT string_agg(c.relname || '=' || (xpath('/row/n/text()', query_to_xml("
+			 "format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text, ','"
+			 " ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+			 " WHERE n.nspname = 'public' AND c.relkind = 'r'");
+	gm_strbuf_addf(&sb, "rows=%s\n", v ? v : "");
+	free(v);
+	return gm_strbuf_detach(&sb, NULL);
+}
+
 static void test_rollback_removes_exactly_the_last(void **state)
 {
 	char *ref = pgt_create_db("gm_rb_ref"), *db = pgt_create_db("gm_rb"), *out;
@@ -120,7 +141,7 @@ static void test_rollback_to_base_and_round_trip(void **state)
 
 static void test_guard_refuses_dropping_a_table_with_rows(void **state)
 {
-	char *db = pgt_create_db("gm_guard"), *out, *err;
+	char *db = pgt_create_db("gm_guard"), *out, *err, *before, *after;
 	PGconn *c;
 
 	(void)state;
@@ -131,14 +152,29 @@ static void test_guard_refuses_dropping_a_table_with_rows(void **state)
 		    "INSERT INTO custom_agent_orders (title, description, requirements, use_case, complexity,"
 		    " agent_config, tools_config, organization_id, created_by_id) VALUES ('t', 'd', '{}', 'u',"
 		    " 'SIMPLE', '{}', '{}', '00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-0000000000aa')");
-	/* 8, 7, 6, 5 hold nothing and go; 4 created the table with the row. */
+	/* 8, 7, 6, 5 hold nothing; 4 created the table with the row: the
+	 * whole plan is refused, and none of it happens. */
+	before = state_of(c);
 	assert_int_equal(pgt_gm(&out, &err, db, "rollback --to 3"), 8);
-	assert_contains(out, "rolled back 0005_create_agent_templates_table.sql");
+	assert_not_contains(out, "rolled back");
 	assert_contains(err, "0004_create_custom_agent_orders_table.sql: error: rollback refused: the down would destroy data in table public.custom_agent_orders (1 row)");
 	assert_contains(err, "--allow-data-loss");
-	assert_contains(err, "4 of the 5 planned migrations were rolled back before this one");
+	assert_contains(err, "nothing was rolled back: schema, data and history are as they were");
 	free(out);
 	free(err);
+	after = state_of(c);
+	assert_same("the database before and after a refused rollback", before, after);
+	free(after);
+	/* The dry run says the same, with the same status. */
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback --to 3 --dry-run"), 8);
+	assert_contains(out, "-- guard: would remove table public.custom_agent_orders (1 row)");
+	assert_contains(err, "rollback refused: the down would destroy data in table public.custom_agent_orders (1 row)");
+	free(out);
+	free(err);
+	after = state_of(c);
+	assert_same("the database before and after a refused dry run", before, after);
+	free(after);
+	free(before);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM custom_agent_orders"), 1);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 4"), 1);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE action = 'rollback' AND version = 4 AND outcome = 'failed'"), 1);
@@ -256,7 +292,7 @@ static void test_dry_run_changes_nothing(void **state)
 	assert_contains(out, "DROP POLICY \"showcase_delete\" ON \"project_showcases\";");
 	assert_contains(out, "0006_create_tool_blueprints_table.sql (would roll back");
 	assert_not_contains(out, "0005_create");
-	assert_contains(out, "-- dry run: 3 migrations would be rolled back; nothing was changed");
+	assert_contains(out, "-- dry run: 3 migrations would be rolled back, and the guard allows it; nothing was changed");
 	free(out);
 	b = pgt_catalog(c);
 	h2 = pgt_value(c, hist);
@@ -454,6 +490,212 @@ static void test_repair_and_the_audit_log(void **state)
 	free(db);
 }
 
+/* One order, its organization and its user: data the guard must see. */
+static void add_an_order(PGconn *c)
+{
+	pgt_exec(c, "INSERT INTO organizations (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A');"
+		    "INSERT INTO users (id, email) VALUES ('00000000-0000-0000-0000-0000000000aa', 'a@example.com');"
+		    "INSERT INTO custom_agent_orders (title, description, requirements, use_case, complexity,"
+		    " agent_config, tools_config, organization_id, created_by_id) VALUES ('t', 'd', '{}', 'u',"
+		    " 'SIMPLE', '{}', '{}', '00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-0000000000aa')");
+}
+
+/* Issue 12's case: the refusal at 0004 used to come after 0008..0005 had
+ * committed, leaving the order readable by every tenant. */
+static void test_refused_plan_changes_nothing(void **state)
+{
+	char *db = pgt_create_db("gm_rb_all"), *out, *err, *before, *after;
+	PGconn *c;
+
+	(void)state;
+	free(gm_ok(db, "up", 0));
+	c = pgt_connect(db);
+	add_an_order(c);
+	before = state_of(c);
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback --to 1"), 8);
+	assert_contains(err, "rollback refused: the down would destroy data in table public.custom_agent_orders (1 row)");
+	after = state_of(c);
+	assert_same("the database before and after the refused rollback --to 1", before, after);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 'custom_agent_orders'"
+				     " AND relrowsecurity AND relforcerowsecurity"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_policies WHERE tablename = 'custom_agent_orders'"), 4);
+	free(out);
+	free(err);
+	free(before);
+	free(after);
+	PQfinish(c);
+	free(db);
+}
+
+static void test_isolation_loss_is_guarded(void **state)
+{
+	char *db = pgt_create_db("gm_rb_iso"), *out, *err, *before, *after;
+	PGconn *c;
+
+	(void)state;
+	free(gm_ok(db, "up", 0));
+	c = pgt_connect(db);
+	add_an_order(c);
+	before = state_of(c);
+	/* 0008's down disables RLS on tables that stay: the order would be
+	 * every tenant's to read. */
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback"), 8);
+	assert_contains(err, "rollback refused: tenant data would lose its isolation: table public.custom_agent_orders,"
+			     " row level security disabled, keeps 1 row");
+	assert_contains(err, "--allow-isolation-loss");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback --dry-run"), 8);
+	assert_contains(out, "isolation: table public.custom_agent_orders, row level security disabled, keeps 1 row");
+	free(out);
+	free(err);
+	/* Data loss allowed is not isolation loss allowed. */
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback --allow-data-loss"), 8);
+	free(out);
+	free(err);
+	after = state_of(c);
+	assert_same("the database before and after refused rollbacks", before, after);
+	out = gm_ok(db, "rollback --allow-isolation-loss", 0);
+	assert_contains(out, "rolled back 0008_add_ai_garage_rls_policies.yaml");
+	assert_contains(out, "isolation: table public.custom_agent_orders, row level security disabled, keeps 1 row");
+	free(out);
+	free(before);
+	free(after);
+	PQfinish(c);
+	free(db);
+}
+
+/* Rows a down deletes, truncates or overwrites are data loss too. */
+static void test_rows_a_down_removes_are_loss(void **state)
+{
+	static const struct { const char *down, *says; } cases[] = {
+		{ "DELETE FROM t WHERE id = 1;", "rows deleted from table public.t (1 row)" },
+		{ "TRUNCATE t;", "rows of table public.t removed (truncated or rewritten) (2 rows)" },
+		{ "ALTER TABLE t ALTER COLUMN note TYPE int USING NULL;", "values of column public.t.note lost to its new type (2 values)" },
+		{ "UPDATE t SET note = 'x';", "rows overwritten in table public.t (2 rows)" },
+		{ "CREATE TABLE t_old AS SELECT * FROM t; DROP TABLE t;", "table public.t (2 rows)" },
+	};
+	char *db = pgt_create_db("gm_rb_rows"), *dir = tfs_tempdir(), *out, *err, *sql;
+	PGconn *c = pgt_connect(db);
+	size_t k;
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int PRIMARY KEY, note text);\n-- garage:down\nDROP TABLE t;\n");
+	tfs_write(dir, "0002_x.sql", "SELECT 1;\n-- garage:down\nSELECT 1;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	pgt_exec(c, "INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		/* The down is not in the checksum: each case rewrites it. */
+		sql = gm_xasprintf("SELECT 1;\n-- garage:down\n%s\n", cases[k].down);
+		tfs_write(dir, "0002_x.sql", sql);
+		free(sql);
+		assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 8);
+		assert_contains(err, cases[k].says);
+		free(out);
+		free(err);
+		assert_int_equal(pgt_count(c, "SELECT count(*) FROM t WHERE note IN ('a', 'b')"), 2);
+		assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	}
+	/* A type change that keeps every value is no loss. */
+	tfs_write(dir, "0002_x.sql", "SELECT 1;\n-- garage:down\nALTER TABLE t ALTER COLUMN id TYPE bigint;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 0);
+	assert_contains(out, "rolled back 0002_x.sql");
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* getopt_long takes any unique prefix: "--a" meant --allow-data-loss. */
+static void test_options_are_never_abbreviated(void **state)
+{
+	char *db = pgt_create_db("gm_rb_abbr"), *out, *err;
+	PGconn *c;
+
+	(void)state;
+	free(gm_ok(db, "up", 0));
+	c = pgt_connect(db);
+	add_an_order(c);
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback --to 3 --a"), 2);
+	assert_contains(err, "unknown or incomplete option '--a' (options are never abbreviated)");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback --to=3 --allow-data"), 2);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM custom_agent_orders"), 1);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 8);
+	PQfinish(c);
+	free(db);
+}
+
+/* COMMIT in a down would end the guard's transaction: refused before
+ * anything is sent, even when the down was edited after the up ran. */
+static void test_transaction_control_in_a_down_is_refused(void **state)
+{
+	char *db = pgt_create_db("gm_rb_commit"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_precious.sql", "CREATE TABLE precious (id int);\n-- garage:down\nDROP TABLE precious;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	pgt_exec(c, "INSERT INTO precious VALUES (1), (2), (3)");
+	tfs_write(dir, "0001_precious.sql", "CREATE TABLE precious (id int);\n-- garage:down\nCOMMIT; DROP TABLE precious;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 6);
+	assert_contains(err, "0001_precious.sql:3:1: error: transaction control statement in a migration that runs in a transaction (down section)");
+	free(out);
+	free(err);
+	tfs_write(dir, "0001_precious.sql", "CREATE TABLE precious (id int);\n-- garage:down\nRELEASE SAVEPOINT gm_step; DROP TABLE precious;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --allow-data-loss"), 6);
+	assert_contains(err, "RELEASE of a savepoint this section did not make (down section)");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM precious"), 3);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* Issue 12: baseline --version 5 on an empty database succeeded, and the
+ * next up failed on a missing type.  It checks what it is told. */
+static void test_baseline_checks_the_database(void **state)
+{
+	char *db = pgt_create_db("gm_bl_check"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	assert_int_equal(pgt_gm(&out, &err, db, "baseline --version 5"), 1);
+	assert_contains(err, "0001_base_organizations_users.sql: error: cannot baseline: the database does not hold what this migration makes:"
+			     " running it creates index public.organizations_pkey");
+	assert_contains(err, "--force");
+	free(out);
+	free(err);
+	/* Nothing changed: not even the history schema. */
+	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('organizations')::text"));
+	/* With the base tables in place, version 1 is what it holds. */
+	pgt_exec(c, "CREATE TABLE organizations (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL);"
+		    "CREATE TABLE users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL UNIQUE)");
+	assert_int_equal(pgt_gm(&out, &err, db, "baseline --version 2"), 1);
+	assert_contains(err, "0002_create_ai_garage_enums.yaml: error: cannot baseline");
+	assert_contains(err, "creates type public.");
+	free(out);
+	free(err);
+	out = gm_ok(db, "baseline --version 1", 0);
+	assert_contains(out, "marked 0001_base_organizations_users.sql applied (baseline)");
+	free(out);
+	PQfinish(c);
+	free(db);
+	/* --force marks what it is told. */
+	db = pgt_create_db("gm_bl_force");
+	out = gm_ok(db, "baseline --version 2 --force", 0);
+	assert_contains(out, "marked 0002_create_ai_garage_enums.yaml applied (baseline)");
+	free(out);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,9 +705,15 @@ int main(void)
 		cmocka_unit_test(test_guard_catches_a_dropped_column),
 		cmocka_unit_test(test_guard_not_fooled_by_rls),
 		cmocka_unit_test(test_dry_run_changes_nothing),
+		cmocka_unit_test(test_refused_plan_changes_nothing),
+		cmocka_unit_test(test_isolation_loss_is_guarded),
+		cmocka_unit_test(test_rows_a_down_removes_are_loss),
+		cmocka_unit_test(test_options_are_never_abbreviated),
+		cmocka_unit_test(test_transaction_control_in_a_down_is_refused),
 		cmocka_unit_test(test_plan_is_checked_before_anything_runs),
 		cmocka_unit_test(test_a_failing_down_points_into_the_file),
 		cmocka_unit_test(test_baseline_then_up),
+		cmocka_unit_test(test_baseline_checks_the_database),
 		cmocka_unit_test(test_repair_and_the_audit_log),
 	};
 	return cmocka_run_group_tests_name("rollback, baseline, repair, log", tests, NULL, NULL);

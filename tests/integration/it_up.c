@@ -392,9 +392,59 @@ static void test_usage_and_help(void **state)
 	free(err);
 }
 
+/* Issue 12: an up that leaves tenant rows without isolation is refused
+ * like a rollback would be. */
+static void test_up_guards_isolation(void **state)
+{
+	static const struct { const char *sql, *says; } cases[] = {
+		{ "ALTER TABLE custom_agent_orders DISABLE ROW LEVEL SECURITY;",
+		  "table public.custom_agent_orders, row level security disabled, keeps 1 row" },
+		{ "ALTER TABLE custom_agent_orders NO FORCE ROW LEVEL SECURITY;",
+		  "table public.custom_agent_orders, row level security no longer forced, keeps 1 row" },
+		{ "DROP FUNCTION app_current_org_id() CASCADE;",
+		  "table public.custom_agent_orders, no policy left, keeps 1 row" },
+	};
+	char *db = pgt_create_db("gm_up_iso"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	assert_int_equal(pgt_run(NULL, NULL, "cp '%s'/migrations/* '%s'/", pgt_root(), dir), 0);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	pgt_exec(c, "INSERT INTO organizations (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A');"
+		    "INSERT INTO users (id, email) VALUES ('00000000-0000-0000-0000-0000000000aa', 'a@example.com');"
+		    "INSERT INTO custom_agent_orders (title, description, requirements, use_case, complexity,"
+		    " agent_config, tools_config, organization_id, created_by_id) VALUES ('t', 'd', '{}', 'u',"
+		    " 'SIMPLE', '{}', '{}', '00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-0000000000aa')");
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		tfs_write(dir, "0009_weaken.sql", cases[k].sql);
+		assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
+		assert_contains(err, "0009_weaken.sql: error: refused: tenant data would lose its isolation: ");
+		assert_contains(err, cases[k].says);
+		free(out);
+		free(err);
+		assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --single-transaction"), 8);
+		assert_contains(err, cases[k].says);
+		free(out);
+		free(err);
+		assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"), 8);
+		assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 'custom_agent_orders'"
+					     " AND relrowsecurity AND relforcerowsecurity"), 1);
+		assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_policies WHERE tablename = 'custom_agent_orders'"), 4);
+	}
+	/* Allowed on purpose, it is applied. */
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --allow-isolation-loss"), 0);
+	assert_contains(out, "applied 0009_weaken.sql");
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_up_guards_isolation),
 		cmocka_unit_test(test_up_then_up_again_changes_nothing),
 		cmocka_unit_test(test_list_before_and_after),
 		cmocka_unit_test(test_failure_at_third_statement),

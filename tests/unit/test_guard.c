@@ -15,7 +15,8 @@
 
 static struct gm_relcol rc(unsigned long oid, int attnum, const char *rel, const char *att)
 {
-	struct gm_relcol x = { oid, attnum, (char *)"public", (char *)rel, (char *)att };
+	struct gm_relcol x = { .oid = oid, .attnum = attnum, .nsp = (char *)"public", .rel = (char *)rel,
+			       .att = (char *)att, .filenode = oid, .type = (char *)(att ? "25:-1" : NULL) };
 	return x;
 }
 
@@ -35,13 +36,15 @@ static void test_diff_finds_dropped_tables_and_columns(void **state)
 	};
 	struct gm_snapshot before = { b, sizeof(b) / sizeof(b[0]) };
 	struct gm_snapshot after = { a, sizeof(a) / sizeof(a[0]) };
-	struct gm_removals r;
+	struct gm_removals r = { NULL, 0 };
 
 	(void)state;
 	gm_guard_diff(&before, &after, &r);
 	assert_int_equal(r.n, 4);
+	assert_int_equal(r.v[0].kind, GM_LOSS_COLUMN);
 	assert_string_equal(r.v[0].rel, "keep");
 	assert_string_equal(r.v[0].att, "note");
+	assert_int_equal(r.v[1].kind, GM_LOSS_TABLE);
 	assert_string_equal(r.v[1].rel, "gone");
 	assert_null(r.v[1].att);
 	assert_string_equal(r.v[2].rel, "empty");
@@ -56,13 +59,80 @@ static void test_diff_finds_dropped_tables_and_columns(void **state)
 	gm_removals_release(&r);
 }
 
+static void test_diff_finds_rewrites_and_row_changes(void **state)
+{
+	struct gm_relcol b[] = { rc(100, 1, "t", "id"), rc(100, 2, "t", "note") };
+	struct gm_relcol a[] = { rc(100, 1, "t", "id"), rc(100, 2, "t", "note") };
+	struct gm_snapshot before = { b, 2 }, after = { a, 2 };
+	struct gm_removals r = { NULL, 0 };
+
+	(void)state;
+	/* TRUNCATE: new storage; a type change; rows deleted and updated as
+	 * the transaction's statistics count them. */
+	a[0].filenode = a[1].filenode = 101;
+	a[1].type = (char *)"23:-1";
+	a[0].deleted = a[1].deleted = 5;
+	b[0].deleted = b[1].deleted = 2;
+	a[0].updated = a[1].updated = 1;
+	gm_guard_diff(&before, &after, &r);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.v[0].kind, GM_LOSS_REWRITE);
+	assert_int_equal(r.v[1].kind, GM_LOSS_DELETED);
+	assert_int_equal(r.v[1].rows, 3);
+	assert_int_equal(r.v[2].kind, GM_LOSS_UPDATED);
+	assert_int_equal(r.v[2].rows, 1);
+	assert_int_equal(r.v[3].kind, GM_LOSS_RETYPE);
+	assert_string_equal(r.v[3].att, "note");
+	/* Counted before and after: 4 rows before, 4 after, 2 values lost. */
+	r.v[0].before = 4;
+	r.v[0].after = 4;
+	r.v[3].before = 3;
+	r.v[3].after = 1;
+	gm_guard_settle(&r);
+	assert_int_equal(r.v[0].rows, 0);
+	assert_int_equal(r.v[3].rows, 2);
+	assert_true(gm_guard_loses_data(&r));
+	gm_removals_release(&r);
+}
+
+static void test_isolation_diff(void **state)
+{
+	struct gm_relcol b[] = { rc(100, 1, "a", "id"), rc(200, 1, "b", "id"), rc(300, 1, "c", "id"), rc(400, 1, "d", "id") };
+	struct gm_relcol a[] = { rc(100, 1, "a", "id"), rc(200, 1, "b", "id"), rc(300, 1, "c", "id") };
+	struct gm_snapshot before = { b, 4 }, after = { a, 3 };
+	struct gm_removals r = { NULL, 0 };
+	char *s;
+
+	(void)state;
+	for (int k = 0; k < 4; k++) {
+		b[k].rls = b[k].force = 1;
+		b[k].policies = 2;
+	}
+	a[0].rls = a[0].force = 0;				/* disabled */
+	a[1].rls = 1, a[1].force = 0, a[1].policies = 2;	/* no longer forced */
+	a[2].rls = a[2].force = 1, a[2].policies = 0;		/* no policy left */
+	gm_guard_isolation_diff(&before, &after, &r);		/* d was dropped: not an isolation loss */
+	assert_int_equal(r.n, 3);
+	r.v[0].after = 2;
+	r.v[1].after = 0;
+	r.v[2].after = 1;
+	gm_guard_settle(&r);
+	assert_true(gm_guard_loses_isolation(&r));
+	assert_false(gm_guard_loses_data(&r));
+	s = gm_guard_describe(&r, 0);
+	assert_string_equal(s, "table public.a, row level security disabled, keeps 2 rows, "
+			       "table public.c, no policy left, keeps 1 row");
+	free(s);
+	gm_removals_release(&r);
+}
+
 static void test_describe(void **state)
 {
 	struct gm_removal v[] = {
-		{ (char *)"public", (char *)"orders", NULL, 1 },
-		{ (char *)"public", (char *)"t", (char *)"note", 3 },
-		{ (char *)"public", (char *)"empty", NULL, 0 },
-		{ (char *)"s", (char *)"big", NULL, GM_GUARD_COUNT_CAP + 1 },
+		{ .kind = GM_LOSS_TABLE, .nsp = (char *)"public", .rel = (char *)"orders", .rows = 1 },
+		{ .kind = GM_LOSS_COLUMN, .nsp = (char *)"public", .rel = (char *)"t", .att = (char *)"note", .rows = 3 },
+		{ .kind = GM_LOSS_TABLE, .nsp = (char *)"public", .rel = (char *)"empty", .rows = 0 },
+		{ .kind = GM_LOSS_TABLE, .nsp = (char *)"s", .rel = (char *)"big", .rows = GM_GUARD_COUNT_CAP + 1 },
 	};
 	struct gm_removals r = { v, 4 };
 	char *s;
@@ -119,6 +189,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diff_finds_dropped_tables_and_columns),
+		cmocka_unit_test(test_diff_finds_rewrites_and_row_changes),
+		cmocka_unit_test(test_isolation_diff),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_audit_rendering),
 	};

@@ -64,6 +64,48 @@ static void test_offsets_and_words(void **state)
 	gm_sql_stmts_free(&s);
 }
 
+/* Index of the first statement that escapes the tool's transaction, or
+ * -1 when none does. */
+static long escape_at(const char *sql)
+{
+	struct gm_sql_stmts s;
+	const char *problem = NULL, *why = NULL;
+	size_t off = 0, k;
+	long at;
+
+	assert_int_equal(gm_sql_split(sql, strlen(sql), &s, &problem, &off), 0);
+
+	k = gm_sql_txn_escape(&s, &why);
+	at = k < s.n ? (long)k : -1;
+	if (at >= 0)
+		assert_non_null(why);
+	gm_sql_stmts_free(&s);
+	return at;
+}
+
+static void test_transaction_escapes(void **state)
+{
+	(void)state;
+	assert_int_equal(escape_at("CREATE TABLE a (id int); COMMIT; DROP TABLE precious;"), 1);
+	assert_int_equal(escape_at("begin; select 1"), 0);
+	assert_int_equal(escape_at("END"), 0);
+	assert_int_equal(escape_at("ROLLBACK AND CHAIN"), 0);
+	assert_int_equal(escape_at("PREPARE TRANSACTION 'x'"), 0);
+	/* Savepoints the tool made (gm_down) or the transaction's: refused. */
+	assert_int_equal(escape_at("RELEASE SAVEPOINT gm_down; DROP TABLE precious"), 0);
+	assert_int_equal(escape_at("DROP TABLE t; RELEASE gm_down"), 1);
+	assert_int_equal(escape_at("ROLLBACK TO SAVEPOINT gm_down"), 0);
+	assert_int_equal(escape_at("ROLLBACK WORK TO gm_down"), 0);
+	assert_int_equal(escape_at("SAVEPOINT a; ROLLBACK TO b"), 1);
+	/* Its own: fine, whatever the spelling, the case or the quoting. */
+	assert_int_equal(escape_at("SAVEPOINT a; UPDATE t SET x = 1; ROLLBACK TO SAVEPOINT a; RELEASE a"), -1);
+	assert_int_equal(escape_at("SAVEPOINT My_Sp; ROLLBACK TRANSACTION TO \"my_sp\"; RELEASE SAVEPOINT MY_SP"), -1);
+	assert_int_equal(escape_at("SAVEPOINT \"Odd \"\"one\"; RELEASE \"Odd \"\"one\""), -1);
+	assert_int_equal(escape_at("SAVEPOINT \"Odd\"; RELEASE odd"), 1);
+	/* Words inside strings and comments are not statements. */
+	assert_int_equal(escape_at("SELECT 'COMMIT; RELEASE x'; -- COMMIT\nSELECT 1"), -1);
+}
+
 static void lex_fails(const char *sql, size_t expect_off, const char *what)
 {
 	struct gm_sql_stmts s;
@@ -91,6 +133,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_offsets_and_words),
+		cmocka_unit_test(test_transaction_escapes),
 		cmocka_unit_test(test_unterminated),
 	};
 	return cmocka_run_group_tests_name("sql statement splitting", tests, NULL, NULL);
