@@ -9,10 +9,17 @@
 
 #include "gm_error.h"
 
+/* The search path of the tool's own SQL: nothing but pg_catalog (and,
+ * last, the session's own temporary schema) is searched, so no function,
+ * operator or table planted in a writable schema can stand in for a
+ * built-in one.  GM_SQL_PIN_PATH sets it for the transaction. */
+#define GM_DB_SAFE_PATH "pg_catalog, pg_temp"
+#define GM_SQL_PIN_PATH "SELECT pg_catalog.set_config('search_path', '" GM_DB_SAFE_PATH "', true)"
+
 struct gm_db {
 	PGconn *conn;
 	int server_version;	/* PQserverVersion */
-	char *search_path;	/* the session's, pg_catalog taken out (see db.c) */
+	char *search_path;	/* the user's, pg_catalog taken out: for migration text */
 };
 
 /* url may be NULL: libpq's environment and defaults apply.  A connection
@@ -39,6 +46,16 @@ struct gm_error *gm_db_exec(struct gm_db *db, const char *sql, const char *what,
 struct gm_error *gm_db_exec_params(struct gm_db *db, const char *sql, int nparams,
 				   const char *const *params, const char *what,
 				   PGresult **res);
+
+/* A statement setting the user's search path (db->search_path), for the
+ * transaction (local) or the session; caller frees. */
+char *gm_db_user_path_sql(struct gm_db *db, int local);
+
+/* A read (gm_db_exec_params) with the safe search path: in the current
+ * transaction, which the tool's own always pin, or in one of its own,
+ * pinned and rolled back, when there is none. */
+struct gm_error *gm_db_query_pinned(struct gm_db *db, const char *sql, int nparams,
+				   const char *const *params, const char *what, PGresult **res);
 
 /* Quotes an identifier for SQL text; caller frees. */
 char *gm_db_quote_ident(struct gm_db *db, const char *ident);

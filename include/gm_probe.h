@@ -77,7 +77,9 @@ struct gm_ptable {
 	struct gm_pcol *cols;
 	size_t ncols;
 	int pk;			/* column of a single-column primary key, or -1 */
+	char *noop;		/* "col = col" for an UPDATE that changes nothing, or NULL */
 	int org;		/* the tenant column (organization_id), or -1 */
+	int cref;		/* a table a composite foreign key refers to, or -1 */
 	int tenant;		/* holds tenant rows (org column or FK to a tenant table) */
 	int needed;		/* gets fixture rows (tenant, or parent of one) */
 	int has_public, has_system;
@@ -107,6 +109,7 @@ struct gm_poutcome {
 struct gm_prole {
 	char *q;		/* the role, quoted */
 	char *fn;		/* pg_temp function running SQL as it, or NULL */
+	char *oid, *xmin;	/* the function as made: any change to it shows */
 	char *why;		/* why the wrapper could not be made */
 };
 
@@ -115,7 +118,7 @@ struct gm_probe {
 	struct gm_db *db;
 	struct gm_verify_result *res;
 	struct gm_ptables t;
-	struct gm_prole *roles;	/* [0]: the role the checks act as */
+	struct gm_prole **roles;	/* [0]: the role the checks act as */
 	size_t nroles;
 	int context_early;	/* fixtures need a tenant context (see probe.c) */
 	int orgs;		/* the table tenants are rows of, or -1 */

@@ -52,8 +52,10 @@ struct gm_script {
 void gm_script_ours(struct gm_script *sc, size_t nstmts, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Appends a migration's section, terminated so that a trailing comment or
- * a last statement without ';' cannot swallow what follows. */
-void gm_script_section(struct gm_script *sc, const struct gm_migration *m,
+ * a last statement without ';' cannot swallow what follows, between a
+ * statement setting the user's search path and one setting the safe one
+ * back (see gm_db.h).  For use inside a transaction. */
+void gm_script_section(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
 		       const struct gm_section *sec);
 /* Appends statement k of a section alone (for statements that must run
  * outside a transaction, one per round trip). */

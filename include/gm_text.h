@@ -37,5 +37,9 @@ char *gm_text_line_at(const char *text, size_t len, size_t off);
  * or a file name cannot move the cursor, recolour or retitle the
  * terminal.  Everything else, backslashes included, is kept as is. */
 char *gm_text_escape_controls(const char *s);
+/* The same for text that must stay on its line (a name, a message in a
+ * table): line breaks and tabs become \x0a and \x09 too, so a name
+ * cannot start a line that looks like the tool's own. */
+char *gm_text_escape_line(const char *s);
 
 #endif

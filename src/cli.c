@@ -150,9 +150,26 @@ static struct gm_error *write_error(const char *path, const char *what, int e)
 			   *what ? ": " : "", strerror(e));
 }
 
+/* Whether a link may be followed, as the kernel's protected_symlinks
+ * rule has it: in a sticky, world-writable folder (/tmp) only a link owned
+ * by the follower or by the folder's owner.  Another user's link there is
+ * a trap: it would have garage-migrate replace a file of its choosing. */
+static int link_trusted(const char *link, const struct stat *lst)
+{
+	const char *slash = strrchr(link, '/');
+	char *dir = slash ? gm_xstrndup(link, slash == link ? 1 : (size_t)(slash - link)) : gm_xstrdup(".");
+	struct stat dst;
+	int ok = stat(dir, &dst) != 0 || !(dst.st_mode & S_ISVTX) || !(dst.st_mode & S_IWOTH) ||
+		 lst->st_uid == geteuid() || lst->st_uid == dst.st_uid;
+
+	free(dir);
+	return ok;
+}
+
 /* Where path leads: the file at the end of its chain of symbolic links
  * (which need not exist yet), so writing it keeps the links.  NULL with
- * errno set when the chain cannot be followed (a loop, ELOOP). */
+ * errno set when the chain cannot be followed (a loop, ELOOP; another
+ * user's link in a sticky folder, EACCES). */
 static char *follow_links(const char *path)
 {
 	char *p = gm_xstrdup(path);
@@ -166,6 +183,11 @@ static char *follow_links(const char *path)
 
 		if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode))
 			return p;
+		if (!link_trusted(p, &st)) {
+			free(p);
+			errno = EACCES;
+			return NULL;
+		}
 		if ((n = readlink(p, target, sizeof(target) - 1)) < 0) {
 			free(p);
 			return NULL;
@@ -201,12 +223,15 @@ static int write_all(int fd, const char *buf, size_t len)
 /* A device or FIFO is written where it is: renaming a file over it would
  * replace it (and a reader of the FIFO would never see a byte). */
 static struct gm_error *write_in_place(const char *path, const char *target,
-				       const char *buf, size_t len)
+				       const char *buf, size_t len, int truncate)
 {
-	int fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC), e;
+	/* Non-blocking open: a FIFO without a reader fails (ENXIO) instead of
+	 * waiting for one forever; the writes block as usual. */
+	int fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | (truncate ? O_TRUNC : 0)), e;
 
 	if (fd < 0)
-		return write_error(path, "", errno);
+		return write_error(path, errno == ENXIO ? "nothing reads from it" : "", errno);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if (write_all(fd, buf, len) != 0) {
 		e = errno;
 		close(fd);
@@ -243,7 +268,11 @@ static struct gm_error *write_replace(const char *path, const char *target,
 		free(tmp);
 		return err;
 	}
-	if (fchmod(fd, old ? old->st_mode & 07777 : new_file_mode()) != 0)
+	/* The new file takes the old one's owner when we may give it (as
+	 * root), so replacing another user's file does not make it ours. */
+	if (old && old->st_uid != geteuid() && fchown(fd, old->st_uid, old->st_gid) != 0 && geteuid() == 0)
+		err = write_error(path, "cannot keep its owner", errno);
+	else if (fchmod(fd, old ? old->st_mode & 07777 : new_file_mode()) != 0)
 		err = write_error(path, "cannot set the mode", errno);
 	else if (write_all(fd, buf, len) != 0)
 		err = write_error(path, "", errno);
@@ -267,14 +296,18 @@ struct gm_error *gm_cli_write_file(const char *path, const char *buf, size_t len
 	int exists;
 
 	if (!target)
-		return write_error(path, "cannot follow the symbolic link", errno);
+		return write_error(path, errno == EACCES ? "another user's symbolic link in a shared sticky folder is not followed"
+							 : "cannot follow the symbolic link", errno);
 	exists = stat(target, &st) == 0;
 	if (!exists && errno != ENOENT)
 		err = write_error(path, "", errno);
 	else if (exists && S_ISDIR(st.st_mode))
 		err = write_error(path, "", EISDIR);
 	else if (exists && !S_ISREG(st.st_mode))
-		err = write_in_place(path, target, buf, len);
+		err = write_in_place(path, target, buf, len, 0);
+	else if (exists && st.st_nlink > 1)
+		/* Replacing it would cut it off from its other names. */
+		err = write_in_place(path, target, buf, len, 1);
 	else
 		err = write_replace(path, target, exists ? &st : NULL, buf, len);
 	free(target);

@@ -207,30 +207,34 @@ static struct gm_error *check_url(const char *url)
  *    literal elsewhere, and text the tool saw inside a string would run as
  *    statements.  PgBouncer tracks this setting per client, so it holds in
  *    transaction pooling too, and it is checked below.
- *  - row_security = on: with it off, a query that RLS would filter fails
- *    instead of being filtered, so the isolation probe would report errors
- *    rather than what a tenant sees.  The data-loss guard turns it off
- *    itself, for its own transaction (SET LOCAL).
- *  - search_path: pg_catalog must be searched first so a function or
- *    operator planted in another schema cannot shadow a built-in one.
- *    Naming pg_catalog first would also make it the schema new objects are
- *    created in (and CREATE TABLE would fail there), so it is dropped from
- *    the user's path instead: unnamed, PostgreSQL searches it before every
- *    schema of the path.  The user's other schemas stay, in order, so
- *    migrations create their objects where they did.
+ *  - search_path: the tool's own SQL runs with "pg_catalog, pg_temp"
+ *    (GM_DB_SAFE_PATH), where no other schema is searched: searching
+ *    pg_catalog first is not enough, as a function or operator planted in
+ *    a writable schema wins over a built-in one whenever it matches the
+ *    argument types better (an aggregate on name, an operator on "char").
+ *    Migration text runs with the user's own path (db->search_path, read
+ *    here), set around it by the scripts (gm_script_section), with
+ *    pg_catalog taken out so that PostgreSQL searches it first, unnamed;
+ *    naming it first would make it the schema new objects are created in.
+ *    Both are set for a transaction only (SET LOCAL), never for the
+ *    session: through a transaction pooler a session setting would stay on
+ *    the server connection for the next client, the application's own.
+ *  - row_security = on, likewise per transaction (gm_script_begin, the
+ *    probe): with it off, a query that RLS would filter fails instead of
+ *    being filtered.
  *
- * The search_path statement runs before the new path holds, so it names
- * every function and operator with its schema; and it holds no backslash,
- * as the whole string is lexed under the server's old settings. */
+ * The statement that reads the user's path runs before the new path
+ * holds, so it names every function and operator with its schema; and it
+ * holds no backslash, as the whole string is lexed under the server's old
+ * settings. */
 static const char session_sql[] =
 	"SET standard_conforming_strings = on; "
-	"SET row_security = on; "
-	"SELECT pg_catalog.set_config('search_path', COALESCE(("
+	"SELECT COALESCE(("
 	"SELECT pg_catalog.string_agg(t.m[1], ', ' ORDER BY t.o)"
 	" FROM pg_catalog.regexp_matches(pg_catalog.current_setting('search_path'),"
 	" '(\"(?:[^\"]|\"\")*\"|[^\",[:space:]][^,[:space:]]*)', 'g') WITH ORDINALITY AS t(m, o)"
 	" WHERE pg_catalog.lower(t.m[1]) OPERATOR(pg_catalog.<>) 'pg_catalog'"
-	" AND pg_catalog.lower(t.m[1]) OPERATOR(pg_catalog.<>) '\"pg_catalog\"'), ''), false)";
+	" AND pg_catalog.lower(t.m[1]) OPERATOR(pg_catalog.<>) '\"pg_catalog\"'), '')";
 
 static struct gm_error *set_up_session(struct gm_db *db)
 {
@@ -242,8 +246,9 @@ static struct gm_error *set_up_session(struct gm_db *db)
 		err->kind = GM_ERR_CONNECT;
 		return err;
 	}
-	/* Kept for the transactions the tool opens: through a transaction
-	 * pooler, a session setting may not reach the next transaction. */
+	/* The user's path, for migration text.  The tool's transactions set
+	 * the safe path again themselves: through a transaction pooler, a
+	 * session setting may not reach the next transaction. */
 	free(db->search_path);
 	db->search_path = gm_xstrdup(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
 	PQclear(res);
@@ -413,4 +418,33 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
 	/* libpq refuses text that is not valid in the client encoding; such a
 	 * value (an odd OS user name) is recorded as NULL, never spliced raw. */
 	return q ? q : gm_xstrdup("NULL");
+}
+
+char *gm_db_user_path_sql(struct gm_db *db, int local)
+{
+	char *lit = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
+	char *sql = gm_xasprintf("SELECT pg_catalog.set_config('search_path', %s, %s)", lit, local ? "true" : "false");
+
+	free(lit);
+	return sql;
+}
+
+struct gm_error *gm_db_query_pinned(struct gm_db *db, const char *sql, int nparams,
+				   const char *const *params, const char *what, PGresult **res)
+{
+	int own = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+	struct gm_error *err;
+
+	if (res)
+		*res = NULL;
+	/* Every transaction the tool opens pins the safe path first and keeps
+	 * it around user text (gm_script_begin, gm_script_section); outside
+	 * one, the read gets a transaction of its own, so that the path and
+	 * the query share one server connection through a pooler. */
+	if (own && (err = gm_db_exec(db, "BEGIN; " GM_SQL_PIN_PATH, what, NULL)))
+		return err;
+	err = gm_db_exec_params(db, sql, nparams, params, what, res);
+	if (own)
+		PQclear(PQexec(db->conn, "ROLLBACK"));	/* it only read */
+	return err;
 }

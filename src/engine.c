@@ -328,7 +328,7 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 		m->version, check);
 	if (guard)
 		gm_script_ours(sc, 1, "%s", ISOLATION_BEFORE_SQL);
-	gm_script_section(sc, m, &m->up);
+	gm_script_section(sc, db, m, &m->up);
 	if (guard)
 		gm_script_ours(sc, 1, "%s", ISOLATION_AFTER_SQL);
 	gm_history_add_record_sql(db, &rec, m, "up", o->os_user);

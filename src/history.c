@@ -75,7 +75,9 @@ const char gm_history_ensure_sql[] =
 
 struct gm_error *gm_history_ensure(struct gm_db *db)
 {
-	char *sql = gm_xasprintf("BEGIN;\nSELECT pg_advisory_xact_lock(%lld);\n%sCOMMIT;",
+	/* The safe path: the defaults (now(), current_user) are bound to
+	 * functions when the tables are created. */
+	char *sql = gm_xasprintf("BEGIN;\n" GM_SQL_PIN_PATH ";\nSELECT pg_catalog.pg_advisory_xact_lock(%lld);\n%sCOMMIT;",
 				 gm_history_lock_key(), gm_history_ensure_sql);
 	struct gm_error *err = gm_db_exec(db, sql, "cannot create the history table " GM_HISTORY_TABLE, NULL);
 
@@ -97,7 +99,7 @@ static struct gm_error *relation_exists(struct gm_db *db, const char *relation, 
 {
 	const char *params[1] = { relation };
 	PGresult *res = NULL;
-	struct gm_error *err = gm_db_exec_params(db, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params,
+	struct gm_error *err = gm_db_query_pinned(db, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params,
 						 "cannot look up the history schema", &res);
 
 	*exists = 0;
@@ -122,7 +124,7 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 	memset(out, 0, sizeof(*out));
 	if ((err = relation_exists(db, GM_HISTORY_TABLE, &out->exists)) || !out->exists)
 		return err;
-	err = gm_db_exec(db,
+	err = gm_db_query_pinned(db,
 		"SELECT version, version_text, name, script, checksum, kind,"
 		" pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 		" applied_by, execution_ms, applied_seq,"
@@ -132,7 +134,7 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 		"   WHERE a.pid = h.backend_pid AND a.state = 'active') THEN 'interrupted' ELSE status END,"
 		" message"
 		" FROM " GM_HISTORY_TABLE " h ORDER BY version",
-		"cannot read the history table " GM_HISTORY_TABLE, &res);
+		0, NULL, "cannot read the history table " GM_HISTORY_TABLE, &res);
 	if (err)
 		return err;
 	n = PQntuples(res);
@@ -348,7 +350,7 @@ struct gm_error *gm_history_read_audit(struct gm_db *db, unsigned long limit, st
 	if ((err = relation_exists(db, GM_AUDIT_TABLE, &out->exists)) || !out->exists)
 		return err;
 	snprintf(lim, sizeof(lim), "%lu", limit);
-	err = gm_db_exec_params(db,
+	err = gm_db_query_pinned(db,
 		"SELECT * FROM (SELECT id, pg_catalog.to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 		" action, version, name, checksum, outcome, db_user, os_user, duration_ms, message"
 		" FROM " GM_AUDIT_TABLE " ORDER BY id DESC LIMIT NULLIF($1::bigint, 0)) l ORDER BY id",

@@ -333,8 +333,17 @@ struct gm_error *gm_model_load_file(const char *path, struct gm_model *out)
 		gm_error_advise(err, "write it with garage-migrate dump --output %s, or pass --snapshot FILE", path);
 		return err;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+	/* A snapshot is a file of bounded size: not a folder, not an endless
+	 * device. */
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len <= GM_SNAPSHOT_MAX_BYTES)
 		gm_strbuf_add(&sb, buf, n);
+	if (ferror(f) || sb.len > GM_SNAPSHOT_MAX_BYTES) {
+		err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot read the schema snapshot: %s",
+				  ferror(f) ? strerror(errno) : "larger than 64 MiB");
+		fclose(f);
+		gm_strbuf_release(&sb);
+		return err;
+	}
 	fclose(f);
 	err = gm_model_from_yaml(path, sb.buf, sb.len, out);
 	gm_strbuf_release(&sb);

@@ -84,7 +84,8 @@ static struct gm_error *session_limits(struct gm_db *db, const struct gm_up_opts
 	struct gm_error *err = NULL;
 	struct gm_strbuf sql = GM_STRBUF_INIT;
 
-	/* Timeouts were checked by gm_check_timeouts (digits and a unit). */
+	/* Timeouts were checked by gm_check_timeouts (digits and a unit).
+	 * The statements run with the session's own search path. */
 	if (on) {
 		if (db->server_version >= 140000)
 			gm_strbuf_adds(&sql, "SET client_connection_check_interval = '1s';");
@@ -121,14 +122,16 @@ static char *invalid_index_cleanup(struct gm_db *db, const struct gm_section *se
 {
 	char *text = gm_section_stmt_text(sec, k), *out = NULL;
 	const char *params[1] = { text };
-	PGresult *r = PQexecParams(db->conn,
+	PGresult *r = NULL;
+
+	gm_error_free(gm_db_query_pinned(db,
 		"SELECT string_agg('DROP INDEX CONCURRENTLY IF EXISTS ' || quote_ident(n.nspname) || '.'"
 		" || quote_ident(c.relname) || ';', ' ' ORDER BY c.relname)"
 		" FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE NOT i.indisvalid AND " GM_SQL_STMT_NAMES_RELATION,
-		1, NULL, params, NULL, NULL, 0);
+		1, params, NULL, &r));
 
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0))
+	if (r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
 		out = gm_xstrdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	free(text);
@@ -199,7 +202,7 @@ static struct gm_error *finish(struct gm_db *db, const struct gm_migration *m, c
 	struct gm_strbuf sql = GM_STRBUF_INIT;
 	struct gm_error *err;
 
-	gm_strbuf_adds(&sql, "BEGIN;\n");
+	gm_strbuf_adds(&sql, "BEGIN;\n" GM_SQL_PIN_PATH ";\n");
 	gm_history_add_finish_sql(db, &sql, m, o->os_user, ok, message, (long long)ms);
 	gm_strbuf_adds(&sql, "COMMIT;\n");
 	err = gm_db_exec(db, sql.buf, ok ? "cannot mark the migration applied in " GM_HISTORY_TABLE

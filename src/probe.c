@@ -22,6 +22,7 @@
 #include "gm_probe.h"
 #include "gm_verify.h"
 
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +70,8 @@ static void take_result(struct gm_probe *p, PGresult *r, int wrapped, struct gm_
 		o->affected = strtol(PQcmdTuples(r), NULL, 10);
 		if (st == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
 			o->value = gm_xstrdup(PQgetvalue(r, 0, 0));
-		if (wrapped && st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 2)
-			o->affected = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+		if (wrapped && st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) >= 2)
+			o->affected = PQgetisnull(r, 0, 1) ? -1 : strtol(PQgetvalue(r, 0, 1), NULL, 10);
 	} else {
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
@@ -121,53 +122,109 @@ void gm_probe_exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql,
  * the table cannot climb back to the connecting user's rights.  It is
  * created as the role (SET LOCAL ROLE around CREATE FUNCTION, no other
  * code runs meanwhile) in pg_temp, where no other session can reach it,
- * and vanishes with the transaction. */
+ * under a name no one can guess, and vanishes with the transaction.
+ *
+ * The role owns it, so code running as the role could replace it (and
+ * have the connecting user call its own body): every call checks, in the
+ * same statement and before calling it, that the function is still the
+ * one made here (oid, and the xmin of its row, which any change replaces)
+ * and calls it with typed arguments, so no overload can take its place.
+ * Its SET clause runs the statement with the user's search path (the
+ * application's), and the call statement sets the safe path, row security
+ * and standard_conforming_strings again afterwards: a plain SET inside
+ * the wrapper would otherwise outlive it.  What the wrapper runs is the
+ * probe's own SQL, its operators named with their schema. */
 static const char wrapper_sql[] =
-	"CREATE FUNCTION pg_temp.%s(sql pg_catalog.text, returns_rows pg_catalog.bool,"
-	" OUT value pg_catalog.text, OUT affected pg_catalog.int8)"
-	" LANGUAGE plpgsql SECURITY DEFINER AS $gm$BEGIN"
+	"CREATE FUNCTION pg_temp.%s(sql pg_catalog.text, returns_rows pg_catalog.bool)"
+	" RETURNS pg_catalog.text[]"
+	" LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s AS $gm$DECLARE value pg_catalog.text;"
+	" affected pg_catalog.int8; BEGIN"
 	" IF returns_rows THEN EXECUTE sql INTO value; ELSE EXECUTE sql; END IF;"
-	" GET DIAGNOSTICS affected = ROW_COUNT; END$gm$";
+	" GET DIAGNOSTICS affected = ROW_COUNT;"
+	" RETURN ARRAY[value, affected::pg_catalog.text]; END$gm$";
 
-/* qrole is quoted through libpq; the wrapper's name is made here. */
-static struct gm_prole *role_add(struct gm_probe *p, const char *qrole)
+/* (value, affected); both NULL when the function was changed. */
+static const char call_sql[] =
+	"SELECT r[1], r[2],"
+	" pg_catalog.set_config('search_path', '" GM_DB_SAFE_PATH "', true),"
+	" pg_catalog.set_config('row_security', 'on', true),"
+	" pg_catalog.set_config('standard_conforming_strings', 'on', true)"
+	" FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_proc f"
+	"  WHERE f.oid OPERATOR(pg_catalog.=) $3::pg_catalog.oid AND f.xmin OPERATOR(pg_catalog.=) $4::pg_catalog.xid"
+	"  AND f.prosecdef) THEN pg_temp.%s($1::pg_catalog.text, $2::pg_catalog.bool) END AS r OFFSET 0) s";
+
+static char *random_name(void)
 {
-	struct gm_prole *r;
-	struct gm_poutcome o;
-	char *sql;
+	unsigned char b[8];
 
-	for (size_t k = 0; k < p->nroles; k++)
-		if (!strcmp(p->roles[k].q, qrole))
-			return &p->roles[k];
-	p->roles = gm_xrealloc(p->roles, (p->nroles + 1) * sizeof(*p->roles));
-	r = &p->roles[p->nroles];
-	memset(r, 0, sizeof(*r));
-	r->q = gm_xstrdup(qrole);
-	r->fn = gm_xasprintf("gm_probe_as_%zu", p->nroles++);
-	sql = gm_xasprintf("SET LOCAL ROLE %s", qrole);
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		memset(b, 0, sizeof(b));
+	return gm_xasprintf("gm_probe_as_%02x%02x%02x%02x%02x%02x%02x%02x",
+			    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+}
+
+/* Makes r's wrapper and notes what it is. */
+static void make_wrapper(struct gm_probe *p, struct gm_prole *r)
+{
+	struct gm_poutcome o;
+	char *sql = gm_xasprintf("SET LOCAL ROLE %s", r->q), *path = gm_db_quote_literal(p->db, p->db->search_path ? p->db->search_path : "");
+	char *sig = NULL;
+
+	r->fn = random_name();
 	gm_probe_exec(p, &o, sql, 0, NULL);
 	free(sql);
 	if (o.ok) {
 		gm_poutcome_release(&o);
-		sql = gm_xasprintf(wrapper_sql, r->fn);
+		sql = gm_xasprintf(wrapper_sql, r->fn, path);
 		gm_probe_exec(p, &o, sql, 0, NULL);
 		free(sql);
 	}
-	if (!o.ok) {
-		r->why = gm_xasprintf("cannot act as role %s: %s", qrole, o.message);
-		free(r->fn);
-		r->fn = NULL;
-	}
+	if (!o.ok)
+		r->why = gm_xasprintf("cannot act as role %s: %s", r->q, o.message);
 	gm_poutcome_release(&o);
 	gm_probe_exec(p, &o, "RESET ROLE", 0, NULL);
 	gm_poutcome_release(&o);
+	if (!r->why) {
+		sig = gm_xasprintf("pg_temp.%s(pg_catalog.text,pg_catalog.bool)", r->fn);
+		gm_probe_exec(p, &o, "SELECT pg_catalog.concat(f.oid, ' ', f.xmin) FROM pg_catalog.pg_proc f"
+				     " WHERE f.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1) AND f.prosecdef",
+			      1, (const char *const[]){ sig });
+		if (o.ok && o.value && strchr(o.value, ' ')) {
+			r->oid = gm_xstrndup(o.value, (size_t)(strchr(o.value, ' ') - o.value));
+			r->xmin = gm_xstrdup(strchr(o.value, ' ') + 1);
+		} else {
+			r->why = gm_xasprintf("cannot find the probe's function for role %s", r->q);
+		}
+		gm_poutcome_release(&o);
+		free(sig);
+	}
+	if (r->why) {
+		free(r->fn);
+		r->fn = NULL;
+	}
+	free(path);
+}
+
+/* qrole is quoted through libpq. */
+static struct gm_prole *role_add(struct gm_probe *p, const char *qrole)
+{
+	struct gm_prole *r;
+
+	for (size_t k = 0; k < p->nroles; k++)
+		if (!strcmp(p->roles[k]->q, qrole))
+			return p->roles[k];
+	r = gm_xcalloc(1, sizeof(*r));
+	r->q = gm_xstrdup(qrole);
+	p->roles = gm_xrealloc(p->roles, (p->nroles + 1) * sizeof(*p->roles));
+	p->roles[p->nroles++] = r;
+	make_wrapper(p, r);
 	return r;
 }
 
 void gm_probe_exec_as(struct gm_probe *p, struct gm_prole *role, const char *sql, int returns_rows,
 		      struct gm_poutcome *o)
 {
-	const char *params[2] = { sql, returns_rows ? "true" : "false" };
+	const char *params[4] = { sql, returns_rows ? "true" : "false", role->oid, role->xmin };
 	char *call;
 
 	if (!role->fn) {
@@ -176,9 +233,16 @@ void gm_probe_exec_as(struct gm_probe *p, struct gm_prole *role, const char *sql
 		o->message = gm_xstrdup(role->why);
 		return;
 	}
-	call = gm_xasprintf("SELECT value, affected FROM pg_temp.%s($1, $2)", role->fn);
-	exec(p, o, call, 2, params, 1);
+	call = gm_xasprintf(call_sql, role->fn);
+	exec(p, o, call, 4, params, 1);
 	free(call);
+	if (o->ok && !p->broken && o->affected < 0) {
+		/* The check failed: code the probe ran replaced its function. */
+		p->broken = gm_error_new(GM_ERR_DB, "the isolation probe stopped: code it ran as role %s changed"
+					 " the probe's own function (an attempt to run as the connecting user)", role->q);
+		gm_error_advise(p->broken, "look at the triggers, defaults and policy functions of the tables that role owns;"
+					   " nothing the probe did was kept");
+	}
 }
 
 struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t)
@@ -186,16 +250,16 @@ struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t)
 	struct gm_prole *owner;
 
 	if (!t->can_become_owner)
-		return &p->roles[0];
+		return p->roles[0];
 	owner = role_add(p, t->qowner);
-	return owner->fn ? owner : &p->roles[0];
+	return owner->fn ? owner : p->roles[0];
 }
 
 int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t)
 {
 	if (!t->rls)
 		return 1;
-	return gm_probe_maker(p, t) != &p->roles[0] && (t->owner_bypasses || !t->force);
+	return gm_probe_maker(p, t) != p->roles[0] && (t->owner_bypasses || !t->force);
 }
 
 void gm_probe_set_tenant(struct gm_probe *p, int tenant)
@@ -283,18 +347,24 @@ static void skip_table(struct gm_probe *p, const struct gm_ptable *t, const char
  * catalog was read (t->q, a column's q) or a value quoted through libpq
  * against this connection (id_list, a, b). */
 
-/* 'id1', 'id2' for the rows given (NULLs skipped), quoted. */
-static char *id_list(struct gm_probe *p, const char *a, const char *b, const char *c)
+#define EQ " OPERATOR(pg_catalog.=) "
+
+/* A condition matching the rows with these primary keys (NULLs skipped):
+ * (pk = 'id1' OR pk = 'id2'), values quoted, the operator named with its
+ * schema (the wrappers run with the user's search path). */
+static char *id_list(struct gm_probe *p, const struct gm_ptable *t, const char *a, const char *b, const char *c)
 {
 	struct gm_strbuf sb = GM_STRBUF_INIT;
 	const char *v[3] = { a, b, c };
 
+	gm_strbuf_addch(&sb, '(');
 	for (int k = 0; k < 3; k++)
 		if (v[k]) {
 			char *lit = gm_db_quote_literal(p->db, v[k]);
-			gm_strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", lit);
+			gm_strbuf_addf(&sb, "%s%s" EQ "%s", sb.len > 1 ? " OR " : "", t->cols[t->pk].q, lit);
 			free(lit);
 		}
+	gm_strbuf_adds(&sb, sb.len > 1 ? ")" : "false)");
 	return gm_strbuf_detach(&sb, NULL);
 }
 
@@ -303,17 +373,25 @@ static const char *pkq(const struct gm_ptable *t)
 	return t->cols[t->pk].q;
 }
 
+/* "col = col" for an UPDATE that changes nothing: the primary key, unless
+ * it cannot be written (an identity column), then the first column that
+ * can.  Kept in the table (t->noop) for the checks that need it. */
+static const char *noop_set(const struct gm_ptable *t)
+{
+	return t->noop;
+}
+
 /* Runs sql as the acting role (tenant B, or none). */
 static void as_tenant(struct gm_probe *p, const char *sql, int returns_rows, struct gm_poutcome *o)
 {
-	gm_probe_exec_as(p, &p->roles[0], sql, returns_rows, o);
+	gm_probe_exec_as(p, p->roles[0], sql, returns_rows, o);
 }
 
 static void expect_count(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *ids,
 			 long want, const char *expectation)
 {
 	struct gm_poutcome o;
-	char *sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s IN (%s)", t->q, pkq(t), ids);
+	char *sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s", t->q, ids);
 
 	as_tenant(p, sql, 1, &o);
 	if (!o.ok)
@@ -434,7 +512,7 @@ static char *copy_row_sql(struct gm_probe *p, const struct gm_ptable *t, const s
 			gm_strbuf_addf(&exprs, "%s%s", exprs.len ? ", " : "", c == key ? a : c->q);
 		}
 	}
-	sql = gm_xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE %s = %s", t->q, cols.buf, exprs.buf,
+	sql = gm_xasprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE %s" EQ "%s", t->q, cols.buf, exprs.buf,
 			   t->q, pkq(t), b);
 done:
 	gm_strbuf_release(&cols);
@@ -446,33 +524,39 @@ done:
 
 static void check_reads(struct gm_probe *p, const struct gm_ptable *t)
 {
-	char *ids = id_list(p, t->row[0], NULL, NULL);
+	char *ids = id_list(p, t, t->row[0], NULL, NULL);
 	long shared = (t->pub != NULL) + (t->sys != NULL);
 
 	expect_count(p, t, "SELECT", ids, 0, "tenant B cannot read tenant A's private rows");
 	free(ids);
 	if (shared) {
-		ids = id_list(p, t->pub, t->sys, NULL);
+		ids = id_list(p, t, t->pub, t->sys, NULL);
 		expect_count(p, t, "SELECT", ids, shared, "tenant B can read shared (public, system) rows");
 		free(ids);
 	}
 	if (t->has_system && !t->sys)
 		skip(p, t, "SELECT", "tenant B can read system rows", t->sys_skip ? t->sys_skip : "no system row");
-	ids = id_list(p, t->row[1], NULL, NULL);
+	ids = id_list(p, t, t->row[1], NULL, NULL);
 	expect_count(p, t, "SELECT", ids, 1, "tenant B can read its own rows");
 	free(ids);
 }
 
 static void check_writes_on_a(struct gm_probe *p, const struct gm_ptable *t)
 {
-	char *a_all = id_list(p, t->row[0], t->pub, t->sys), *sql;
+	char *a_all = id_list(p, t, t->row[0], t->pub, t->sys), *sql;
 	int shared = t->pub || t->sys;
 
-	sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s IN (%s)", t->q, pkq(t), pkq(t), pkq(t), a_all);
-	expect_no_write(p, t, "UPDATE", sql, shared ? "tenant B cannot update tenant A's rows, public and system ones included"
-						    : "tenant B cannot update tenant A's rows");
-	free(sql);
-	sql = gm_xasprintf("DELETE FROM %s WHERE %s IN (%s)", t->q, pkq(t), a_all);
+	const char *upd = shared ? "tenant B cannot update tenant A's rows, public and system ones included"
+				 : "tenant B cannot update tenant A's rows";
+
+	if (noop_set(t)) {
+		sql = gm_xasprintf("UPDATE %s SET %s WHERE %s", t->q, noop_set(t), a_all);
+		expect_no_write(p, t, "UPDATE", sql, upd);
+		free(sql);
+	} else {
+		skip(p, t, "UPDATE", upd, "no column an UPDATE can set");
+	}
+	sql = gm_xasprintf("DELETE FROM %s WHERE %s", t->q, a_all);
 	expect_no_write(p, t, "DELETE", sql, shared ? "tenant B cannot delete tenant A's rows, public and system ones included"
 						    : "tenant B cannot delete tenant A's rows");
 	free(sql);
@@ -504,18 +588,72 @@ static void check_own_rows(struct gm_probe *p, const struct gm_ptable *t, const 
 
 	if (key) {
 		char *a = gm_db_quote_literal(p->db, a_value(p, t, key));
-		sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s = %s", t->q, key->q, a, pkq(t), b);
+		sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s" EQ "%s", t->q, key->q, a, pkq(t), b);
 		expect_refused(p, t, "UPDATE", sql, "tenant B cannot move its own rows to tenant A");
 		free(sql);
 		free(a);
 	}
-	sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s = %s", t->q, pkq(t), pkq(t), pkq(t), b);
-	expect_own_write(p, t, "UPDATE", sql, "tenant B can update its own rows");
-	free(sql);
-	sql = gm_xasprintf("DELETE FROM %s WHERE %s = %s", t->q, pkq(t), b);
+	if (noop_set(t)) {
+		sql = gm_xasprintf("UPDATE %s SET %s WHERE %s" EQ "%s", t->q, noop_set(t), pkq(t), b);
+		expect_own_write(p, t, "UPDATE", sql, "tenant B can update its own rows");
+		free(sql);
+	} else {
+		skip(p, t, "UPDATE", "tenant B can update its own rows", "no column an UPDATE can set");
+	}
+	sql = gm_xasprintf("DELETE FROM %s WHERE %s" EQ "%s", t->q, pkq(t), b);
 	expect_own_write(p, t, "DELETE", sql, "tenant B can delete its own rows");
 	free(sql);
 	free(b);
+}
+
+/* An UPDATE or DELETE without WHERE reads no column, so no SELECT policy
+ * narrows it: it reaches exactly what the UPDATE or DELETE policy lets B
+ * reach.  B owns one row of the table; one more is another tenant's.  On a
+ * table in use it is bounded in time (and undone): a policy that lets B
+ * reach every row shows as a timeout. */
+static void expect_blind(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *sql,
+			 const char *expectation)
+{
+	struct gm_poutcome o;
+
+	plain(p, "SAVEPOINT gm_probe_undo");
+	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('statement_timeout', '5s', true),"
+			     " pg_catalog.set_config('lock_timeout', '2s', true)", 0, NULL);
+	gm_poutcome_release(&o);
+	as_tenant(p, sql, 0, &o);
+	plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
+	plain(p, "RELEASE SAVEPOINT gm_probe_undo");
+	if (o.ok && o.affected <= 1)
+		check(p, t, cmd, 1, expectation, "%ld row%s affected: %s", o.affected, o.affected == 1 ? "" : "s",
+		      o.affected == 1 ? "its own" : "none");
+	else if (o.ok)
+		check(p, t, cmd, 0, expectation, "%ld rows were affected, 1 of them is its own", o.affected);
+	else if (!strcmp(o.sqlstate, "57014"))
+		check(p, t, cmd, 0, expectation, "it ran into a 5 s statement timeout: it reaches far more rows than its own");
+	else if (!strcmp(o.sqlstate, SQLSTATE_PRIVILEGE))
+		check(p, t, cmd, 1, expectation, "%s", refusal(&o));
+	else
+		skip(p, t, cmd, expectation, o.message);
+	gm_poutcome_release(&o);
+}
+
+static void check_blind_writes(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *key)
+{
+	const char *upd = "tenant B's UPDATE without WHERE reaches only its own rows";
+	char *sql, *b;
+
+	if (key) {
+		b = gm_db_quote_literal(p->db, t->org >= 0 ? p->org[1] : p->t.v[key->ref].row[1]);
+		sql = gm_xasprintf("UPDATE %s SET %s = %s", t->q, key->q, b);
+		expect_blind(p, t, "UPDATE", sql, upd);
+		free(sql);
+		free(b);
+	} else {
+		skip(p, t, "UPDATE", upd, "no tenant key column");
+	}
+	sql = gm_xasprintf("DELETE FROM %s", t->q);
+	expect_blind(p, t, "DELETE", sql, "tenant B's DELETE without WHERE reaches only its own rows");
+	free(sql);
 }
 
 static void check_table_as_b(struct gm_probe *p, const struct gm_ptable *t)
@@ -525,6 +663,7 @@ static void check_table_as_b(struct gm_probe *p, const struct gm_ptable *t)
 	gm_probe_set_tenant(p, 1);
 	check_reads(p, t);
 	check_writes_on_a(p, t);
+	check_blind_writes(p, t, key);
 	check_inserts_for_a(p, t, key);
 	check_own_rows(p, t, key);
 }
@@ -548,8 +687,8 @@ static void check_without_tenant(struct gm_probe *p, int how)
 		if (!probed(t))
 			continue;
 		exp = gm_xasprintf("%s shows no private row and raises no error", what);
-		ids = id_list(p, t->row[0], t->row[1], NULL);
-		sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s IN (%s)", t->q, pkq(t), ids);
+		ids = id_list(p, t, t->row[0], t->row[1], NULL);
+		sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s", t->q, ids);
 		as_tenant(p, sql, 1, &o);
 		if (!o.ok)
 			check(p, t, "SELECT", 0, exp, "it raised an error: %s", o.message);
@@ -588,14 +727,14 @@ static void check_unset_before_fixtures(struct gm_probe *p)
 static char *digest(struct gm_probe *p, const struct gm_ptable *t)
 {
 	struct gm_poutcome o;
-	char *ids = id_list(p, t->row[0], t->pub, t->sys), *sql, *d;
+	char *ids = id_list(p, t, t->row[0], t->pub, t->sys), *sql, *d;
 
 	if (!gm_probe_maker_bypasses(p, t))
 		gm_probe_set_tenant(p, 0);
 	sql = gm_xasprintf("SELECT pg_catalog.concat(pg_catalog.md5(coalesce(pg_catalog.string_agg("
 			   "pg_catalog.row_to_json(gm_row.*)::pg_catalog.text, '|' ORDER BY"
 			   " pg_catalog.row_to_json(gm_row.*)::pg_catalog.text), '')), ':', pg_catalog.count(*))"
-			   " FROM %s gm_row WHERE %s IN (%s)", t->q, pkq(t), ids);
+			   " FROM %s gm_row WHERE %s", t->q, ids);
 	gm_probe_exec_as(p, gm_probe_maker(p, t), sql, 1, &o);
 	d = o.ok && o.value ? gm_xstrdup(o.value) : gm_xstrdup(o.message ? o.message : "?");
 	gm_poutcome_release(&o);
@@ -631,17 +770,21 @@ static void role_check(struct gm_probe *p, const char *table, int ok, const char
 /* Superuser and BYPASSRLS are not inherited, but a member can SET ROLE
  * to such a role: membership counts as having it. */
 static const char bypass_sql[] =
-	"SELECT r.rolname, CASE WHEN r.rolsuper THEN 'superuser' ELSE 'BYPASSRLS' END"
+	"SELECT r.rolname, CASE WHEN r.rolsuper THEN 'superuser' WHEN r.rolbypassrls THEN 'BYPASSRLS'"
+	" WHEN r.rolcreaterole THEN 'CREATEROLE' ELSE 'server' END"
 	" FROM pg_catalog.pg_roles r"
-	" WHERE (r.rolsuper OR r.rolbypassrls) AND pg_catalog.pg_has_role($1::pg_catalog.name, r.oid, 'MEMBER')"
-	" ORDER BY r.rolname = $1::pg_catalog.name DESC, r.rolname LIMIT 1";
+	" WHERE (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolname OPERATOR(pg_catalog.=) ANY"
+	"  ('{pg_execute_server_program,pg_write_server_files,pg_read_server_files}'::pg_catalog.name[]))"
+	" AND pg_catalog.pg_has_role($1::pg_catalog.name, r.oid, 'MEMBER')"
+	" ORDER BY r.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name DESC, r.rolsuper DESC, r.rolbypassrls DESC,"
+	" r.rolname LIMIT 1";
 
 /* The owner, or any member of the owner, bypasses policies the table does
- * not force. */
+ * not force, and can stop forcing them (ALTER TABLE) when it does. */
 static const char owners_sql[] =
-	"SELECT c.oid, o.rolname = $1::pg_catalog.name, o.rolname FROM pg_catalog.pg_class c"
-	" JOIN pg_catalog.pg_roles o ON o.oid = c.relowner"
-	" WHERE c.oid = ANY ($2::pg_catalog.oid[]) AND NOT c.relforcerowsecurity"
+	"SELECT c.oid, o.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name, o.rolname, c.relforcerowsecurity"
+	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) c.relowner"
+	" WHERE c.oid OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.oid[])"
 	" AND pg_catalog.pg_has_role($1::pg_catalog.name, c.relowner, 'MEMBER')";
 
 static const char *const role_expectation = "the application role is subject to row level security";
@@ -657,6 +800,14 @@ static void check_role_bypass(struct gm_probe *p, const char *role)
 	else if (PQntuples(r) == 0)
 		role_check(p, "-", 1, role_expectation, NULL,
 			   "role %s is neither superuser nor BYPASSRLS, nor a member of such a role", role);
+	else if (!strcmp(PQgetvalue(r, 0, 1), "server"))
+		role_check(p, "-", 0, role_expectation, "REVOKE that membership from the application role",
+			   "role %s is a member of %s: it can run programs or reach files on the server as its OS user,"
+			   " which is as good as superuser", role, PQgetvalue(r, 0, 0));
+	else if (!strcmp(PQgetvalue(r, 0, 1), "CREATEROLE"))
+		role_check(p, "-", 0, role_expectation, "ALTER ROLE ... NOCREATEROLE for the application role (and the roles it belongs to)",
+			   "role %s %s CREATEROLE: it can make itself a member of the tables' owners and bypass their policies",
+			   role, !strcmp(PQgetvalue(r, 0, 0), role) ? "has" : "belongs to a role with");
 	else if (!strcmp(PQgetvalue(r, 0, 0), role))
 		role_check(p, "-", 0, role_expectation, "ALTER ROLE ... NOSUPERUSER NOBYPASSRLS, or connect the application as another role",
 			   "role %s is %s and bypasses every policy", role, PQgetvalue(r, 0, 1));
@@ -689,7 +840,17 @@ static void check_role_owns(struct gm_probe *p, const char *role)
 				t = &p->t.v[j];
 		if (!t)
 			continue;
-		if (!strcmp(PQgetvalue(r, k, 1), "t"))
+		if (!strcmp(PQgetvalue(r, k, 3), "t")) {
+			/* Forced, its policies apply to the owner; but the owner
+			 * can stop forcing them. */
+			char *obj = gm_xasprintf("table %s", t->name);
+			gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_role_owner", GM_LEVEL_WARNING, obj,
+				"connect the application as a role that neither owns the tables nor belongs to their owner",
+				"role %s %s%s: RLS is forced, but the owner can turn that off (ALTER TABLE ... NO FORCE"
+				" ROW LEVEL SECURITY)", role, !strcmp(PQgetvalue(r, k, 1), "t") ? "owns it" : "belongs to its owner ",
+				!strcmp(PQgetvalue(r, k, 1), "t") ? "" : PQgetvalue(r, k, 2));
+			free(obj);
+		} else if (!strcmp(PQgetvalue(r, k, 1), "t"))
 			role_check(p, t->name, 0, "the application role does not own the table without FORCE ROW LEVEL SECURITY",
 				   "ALTER TABLE ... FORCE ROW LEVEL SECURITY, or make another role the table's owner",
 				   "role %s owns it and RLS is not forced, so its policies do not apply to that role", role);
@@ -810,7 +971,7 @@ static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verif
 		manage(p, NULL, NULL, "GRANT %s TO CURRENT_USER", q);
 	grant_temporary(p, q);
 	if (!role_add(p, q)->fn)
-		err = gm_error_new(GM_ERR_DB, "%s", p->roles[0].why);
+		err = gm_error_new(GM_ERR_DB, "%s", p->roles[0]->why);
 	if (member)
 		manage(p, NULL, NULL, "REVOKE %s FROM CURRENT_USER", q);
 	if (!err)
@@ -831,10 +992,10 @@ static struct gm_error *prepare_role(struct gm_probe *p, const struct gm_verify_
 	q = gm_db_quote_ident(p->db, o->as_role);
 	role_add(p, q);
 	free(q);
-	if (p->roles[0].fn)
+	if (p->roles[0]->fn)
 		return NULL;
 	/* The role's name as the user typed it, then the server's reason. */
-	why = strstr(p->roles[0].why, ": ");
+	why = strstr(p->roles[0]->why, ": ");
 	return gm_error_new(GM_ERR_DB, "cannot act as role %s%s", o->as_role, why ? why : "");
 }
 
@@ -844,9 +1005,12 @@ static void release_probe(struct gm_probe *p)
 {
 	gm_probe_tables_release(&p->t);
 	for (size_t k = 0; k < p->nroles; k++) {
-		free(p->roles[k].q);
-		free(p->roles[k].fn);
-		free(p->roles[k].why);
+		free(p->roles[k]->q);
+		free(p->roles[k]->fn);
+		free(p->roles[k]->oid);
+		free(p->roles[k]->xmin);
+		free(p->roles[k]->why);
+		free(p->roles[k]);
 	}
 	free(p->roles);
 	free(p->org[0]);
@@ -920,12 +1084,11 @@ static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o)
 		check_app_role(p, o->app_role);
 }
 
-/* Settings the probe's SQL and the policies it exercises rely on, for its
- * transaction (a pooler may have put it on another server connection than
- * the session's setup): the session's search path, pg_catalog taken out
- * so it is searched first (see db.c), and row security on. */
+/* Settings the probe's own statements rely on, for its transaction: the
+ * safe search path (see gm_db.h; the wrappers run what they run with the
+ * user's), and row security on. */
 static const char probe_settings_sql[] =
-	"SELECT pg_catalog.set_config('search_path', $1, true), pg_catalog.set_config('row_security', 'on', true)";
+	GM_SQL_PIN_PATH ", pg_catalog.set_config('row_security', 'on', true)";
 
 struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nschemas,
 			      const struct gm_verify_opts *o, struct gm_verify_result *res)
@@ -940,8 +1103,7 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 	 * the probe made (roles, grants, rows, settings) survives it. */
 	if ((err = gm_db_exec(db, "BEGIN", "cannot start the isolation probe", NULL)))
 		return err;
-	if (!(err = gm_db_exec_params(db, probe_settings_sql, 1, (const char *const[]){ db->search_path ? db->search_path : "" },
-				      "cannot prepare the isolation probe", NULL)) &&
+	if (!(err = gm_db_exec(db, probe_settings_sql, "cannot prepare the isolation probe", NULL)) &&
 	    !(err = gm_probe_load(&p, schemas, nschemas)) &&
 	    !(err = prepare_role(&p, o, schemas, nschemas)))
 		run_checks(&p, o);

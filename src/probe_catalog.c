@@ -42,10 +42,10 @@ static const char columns_sql[] =
 	" ORDER BY a.attrelid, a.attnum";
 
 static const char keys_sql[] =
-	"SELECT co.conrelid, co.contype, co.conkey[1], co.confrelid, co.confkey[1]"
+	"SELECT co.conrelid, co.contype, co.conkey[1], co.confrelid, co.confkey[1],"
+	" pg_catalog.array_length(co.conkey, 1)"
 	" FROM pg_catalog.pg_constraint co"
 	" WHERE co.conrelid = ANY ($1::pg_catalog.oid[]) AND co.contype IN ('p', 'f')"
-	" AND pg_catalog.array_length(co.conkey, 1) = 1"
 	" ORDER BY co.conrelid, co.conname";
 
 /* A text[] literal: {"a","b"} with " and \ escaped. */
@@ -107,7 +107,7 @@ static void load_table(struct gm_probe *p, const PGresult *r, int k, struct gm_p
 	t->rls = is_true(r, k, 6);
 	t->force = is_true(r, k, 7);
 	t->partition = is_true(r, k, 8);
-	t->pk = t->org = -1;
+	t->pk = t->org = t->cref = -1;
 	free(qs);
 	free(qt);
 }
@@ -140,6 +140,13 @@ static void load_key(struct gm_probe *p, const PGresult *r, int k)
 	struct gm_ptable *t = ti >= 0 ? &p->t.v[ti] : NULL;
 	int col = t ? find_attnum(t, atoi(PQgetvalue(r, k, 2))) : -1;
 
+	if (t && atoi(PQgetvalue(r, k, 5)) > 1) {
+		/* Several columns: the probe cannot make rows through it, but
+		 * it can tell the table is a tenant's. */
+		if (PQgetvalue(r, k, 1)[0] == 'f' && t->cref < 0)
+			t->cref = find_oid(&p->t, strtoul(PQgetvalue(r, k, 3), NULL, 10));
+		return;
+	}
 	if (col < 0)
 		return;
 	if (PQgetvalue(r, k, 1)[0] == 'p') {
@@ -164,6 +171,21 @@ static void resolve_refs(struct gm_ptables *t)
 		}
 }
 
+/* A column an UPDATE may set to itself: the primary key, unless it
+ * cannot be written (an identity or generated column), then the first one
+ * that can. */
+static void noop_updates(struct gm_ptables *t)
+{
+	for (size_t k = 0; k < t->n; k++) {
+		struct gm_ptable *x = &t->v[k];
+		const struct gm_pcol *c = x->pk >= 0 && x->cols[x->pk].insertable ? &x->cols[x->pk] : NULL;
+		for (size_t j = 0; !c && j < x->ncols; j++)
+			if (x->cols[j].insertable)
+				c = &x->cols[j];
+		x->noop = c ? gm_xasprintf("%s = %s", c->q, c->q) : NULL;
+	}
+}
+
 /* Tenant tables: the tenant column, or a foreign key to a tenant table
  * (the same rule as the RLS lints). */
 static void classify(struct gm_probe *p)
@@ -175,12 +197,19 @@ static void classify(struct gm_probe *p)
 		t->v[k].tenant = t->v[k].org >= 0;
 	while (changed) {
 		changed = 0;
-		for (size_t k = 0; k < t->n; k++)
-			for (size_t j = 0; !t->v[k].tenant && j < t->v[k].ncols; j++) {
-				int ref = t->v[k].cols[j].ref;
+		for (size_t k = 0; k < t->n; k++) {
+			struct gm_ptable *x = &t->v[k];
+			for (size_t j = 0; !x->tenant && j < x->ncols; j++) {
+				int ref = x->cols[j].ref;
 				if (ref >= 0 && t->v[ref].tenant)
-					t->v[k].tenant = changed = 1;
+					x->tenant = changed = 1;
 			}
+			if (!x->tenant && x->cref >= 0 && t->v[x->cref].tenant) {
+				x->tenant = changed = 1;
+				x->skip = gm_xasprintf("reached through a composite foreign key to %s: the probe makes"
+						       " rows through single-column keys only", t->v[x->cref].name);
+			}
+		}
 	}
 	p->orgs = -1;
 	for (size_t k = 0; k < t->n; k++) {
@@ -254,6 +283,7 @@ struct gm_error *gm_probe_load(struct gm_probe *p, char *const *schemas, size_t 
 		load_key(p, r, k);
 	PQclear(r);
 	resolve_refs(&p->t);
+	noop_updates(&p->t);
 	classify(p);
 done:
 	free(oids);
@@ -275,6 +305,7 @@ void gm_probe_tables_release(struct gm_ptables *t)
 		free(x->name);
 		free(x->q);
 		free(x->qowner);
+		free(x->noop);
 		free(x->row[0]);
 		free(x->row[1]);
 		free(x->pub);

@@ -145,8 +145,11 @@ static struct gm_error *trial_migration(struct gm_db *db, const struct gm_migrat
 		struct gm_outcome oc;
 		const struct gm_migration *blamed;
 
-		gm_script_ours(&sc, 1, "SAVEPOINT gm_statement;\n");
+		char *user = gm_db_user_path_sql(db, 1);
+		gm_script_ours(&sc, 2, "SAVEPOINT gm_statement;\n%s;\n", user);
+		free(user);
 		gm_script_statement(&sc, m, &m->up, k);
+		gm_script_ours(&sc, 1, "\n;%s;\n", GM_SQL_PIN_PATH);
 		gm_script_run(db, &sc, &oc);
 		if (oc.error && already_exists(oc.error) && !oc.connection_lost) {
 			PQclear(PQexec(db->conn, "ROLLBACK TO SAVEPOINT gm_statement"));

@@ -153,6 +153,17 @@ void gm_json_str(struct gm_strbuf *out, const char *s)
 	gm_strbuf_addch(out, '"');
 }
 
+/* Appends text from the database, a file or the catalog on one line,
+ * control characters escaped: a name cannot drive the terminal or start a
+ * line that reads like the tool's own. */
+static void add_safe(struct gm_strbuf *out, const char *s)
+{
+	char *e = gm_text_escape_line(s);
+
+	gm_strbuf_adds(out, e);
+	free(e);
+}
+
 static const char *item_version(const struct gm_status_item *it)
 {
 	return it->m ? it->m->version_text : it->a->version_text;
@@ -195,11 +206,17 @@ void gm_report_status_text(const struct gm_status *st, struct gm_strbuf *out)
 		       "STATE", "APPLIED AT");
 	for (k = 0; k < st->n; k++) {
 		const struct gm_status_item *it = &st->v[k];
-		gm_strbuf_addf(out, "%-*s  %-*s  %-8s  %s%s%s%s\n", (int)vw, item_version(it),
-			       (int)nw, item_name(it), gm_state_name(it->state),
-			       it->a ? it->a->applied_at : "-",
-			       it->out_of_order && it->state == GM_STATE_PENDING ? "  (older than the newest applied)" : "",
-			       it->a && it->a->message ? "  " : "", it->a && it->a->message ? it->a->message : "");
+		char *v = gm_text_escape_line(item_version(it)), *n = gm_text_escape_line(item_name(it));
+		gm_strbuf_addf(out, "%-*s  %-*s  %-8s  ", (int)vw, v, (int)nw, n, gm_state_name(it->state));
+		add_safe(out, it->a ? it->a->applied_at : "-");
+		gm_strbuf_adds(out, it->out_of_order && it->state == GM_STATE_PENDING ? "  (older than the newest applied)" : "");
+		if (it->a && it->a->message) {
+			gm_strbuf_adds(out, "  ");
+			add_safe(out, it->a->message);
+		}
+		gm_strbuf_addch(out, '\n');
+		free(v);
+		free(n);
 	}
 	summary_text(st, out);
 }
@@ -263,10 +280,14 @@ void gm_report_audit_text(const struct gm_audit *a, struct gm_strbuf *out)
 		       "OUTCOME", "WHO (DB/OS USER)", "MS", "MIGRATION / MESSAGE");
 	for (k = 0; k < a->n; k++) {
 		const struct gm_audit_entry *e = &a->v[k];
+		struct gm_strbuf line = GM_STRBUF_INIT;
 		char *who = gm_xasprintf("%s/%s", or_dash(e->db_user), or_dash(e->os_user));
-		gm_strbuf_addf(out, "%-20s  %-8s  %-7s  %-7s  %-20s  %6s  %s%s%s\n", e->at, e->action,
+		gm_strbuf_addf(&line, "%-20s  %-8s  %-7s  %-7s  %-20s  %6s  %s%s%s", e->at, e->action,
 			       or_dash(e->version), e->outcome, who, or_dash(e->duration_ms),
 			       or_dash(e->name), e->message ? ": " : "", e->message ? e->message : "");
+		add_safe(out, line.buf);
+		gm_strbuf_addch(out, '\n');
+		gm_strbuf_release(&line);
 		free(who);
 	}
 }
@@ -345,8 +366,13 @@ void gm_report_verify_text(const struct gm_verify_result *r, const char *snapsho
 		for (k = 0; c == GM_CHECK_ISOLATION && k < r->nprobe; k++) {
 			const struct gm_probe_check *pc = &r->probe[k];
 			static const char *const mark[] = { "ok", "FAIL", "SKIP" };
-			gm_strbuf_addf(out, "  %-4s %-6s %s: %s (%s)\n", mark[pc->state], pc->command,
+			struct gm_strbuf line = GM_STRBUF_INIT;
+			gm_strbuf_addf(&line, "%-4s %-6s %s: %s (%s)", mark[pc->state], pc->command,
 				       pc->table, pc->expectation, pc->result);
+			gm_strbuf_adds(out, "  ");
+			add_safe(out, line.buf);
+			gm_strbuf_addch(out, '\n');
+			gm_strbuf_release(&line);
 		}
 		for (k = 0; k < r->findings.n; k++) {
 			const struct gm_finding *f = &r->findings.v[k];
@@ -354,11 +380,17 @@ void gm_report_verify_text(const struct gm_verify_result *r, const char *snapsho
 				continue;
 			gm_strbuf_addf(out, "  %s %s: ", gm_level_name(f->level), f->name);
 			/* Schema messages already start with the object. */
-			if (f->check != GM_CHECK_SCHEMA)
-				gm_strbuf_addf(out, "%s: ", f->object);
-			gm_strbuf_addf(out, "%s\n", f->message);
-			if (f->remedy)
-				gm_strbuf_addf(out, "      fix: %s\n", f->remedy);
+			if (f->check != GM_CHECK_SCHEMA) {
+				add_safe(out, f->object);
+				gm_strbuf_adds(out, ": ");
+			}
+			add_safe(out, f->message);
+			gm_strbuf_addch(out, '\n');
+			if (f->remedy) {
+				gm_strbuf_adds(out, "      fix: ");
+				add_safe(out, f->remedy);
+				gm_strbuf_addch(out, '\n');
+			}
 		}
 	}
 	gm_strbuf_addf(out, "verify %s: %zu error%s, %zu warning%s\n", ok ? "passed" : "FAILED",

@@ -261,7 +261,7 @@ static struct gm_error *trial_step(struct gm_db *db, struct step *s, int first)
 	if ((err = take_snapshot(db, !first, &before)))
 		return err;
 	gm_script_ours(&sc, 1, "SAVEPOINT gm_step;\n");
-	gm_script_section(&sc, m, &m->down);
+	gm_script_section(&sc, db, m, &m->down);
 	gm_script_ours(&sc, 1, "%s;\n", GM_GUARD_SNAPSHOT_SQL);
 	if ((err = run(db, &sc, &oc)))
 		goto done;
@@ -281,7 +281,7 @@ static struct gm_error *trial_step(struct gm_db *db, struct step *s, int first)
 		if (!err) {
 			int counted_after = needs_count(&s->rem, 1) && !s->cannot;
 			gm_script_ours(&sc, 1, "ROLLBACK TO SAVEPOINT gm_step;\n");
-			gm_script_section(&sc, m, &m->down);
+			gm_script_section(&sc, db, m, &m->down);
 			err = counted_after ? count(db, &sc, &s->rem, 1, &s->cannot) : run(db, &sc, &oc);
 			if (!err && counted_after && s->cannot) {
 				/* The failed count aborted the transaction: the
@@ -289,7 +289,7 @@ static struct gm_error *trial_step(struct gm_db *db, struct step *s, int first)
 				gm_script_release(&sc);
 				gm_outcome_release(&oc);
 				gm_script_ours(&sc, 1, "ROLLBACK TO SAVEPOINT gm_step;\n");
-				gm_script_section(&sc, m, &m->down);
+				gm_script_section(&sc, db, m, &m->down);
 				err = run(db, &sc, &oc);
 			}
 		}

@@ -50,14 +50,21 @@ void gm_script_ours(struct gm_script *sc, size_t nstmts, const char *fmt, ...)
 	gm_strbuf_release(&sb);
 }
 
-void gm_script_section(struct gm_script *sc, const struct gm_migration *m,
+void gm_script_section(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
 		       const struct gm_section *sec)
 {
+	char *user = gm_db_user_path_sql(db, 1);
+
+	/* The migration's text runs with the user's search path, the tool's
+	 * own statements around it with the safe one (see gm_db.h). */
+	gm_script_ours(sc, 1, "%s;\n", user);
+	free(user);
 	push(sc, sec->sql, sec->len, sec->stmts.n, m, sec);
 	/* A newline ends a trailing -- comment, the ';' a last statement
 	 * written without one (else it is an empty statement, which the
 	 * server skips). */
 	push(sc, "\n;\n", 3, 0, NULL, NULL);
+	gm_script_ours(sc, 1, "%s;\n", GM_SQL_PIN_PATH);
 }
 
 void gm_script_statement(struct gm_script *sc, const struct gm_migration *m,
@@ -79,25 +86,22 @@ void gm_script_release(struct gm_script *sc)
 
 void gm_script_begin(struct gm_script *sc, struct gm_db *db, const struct gm_txn_limits *lim)
 {
-	char *path = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
 
 	/* Every statement costs server time, so the settings ride along with
 	 * the lock: a target list is evaluated left to right, so the wait
-	 * bound is set before the lock is asked for.  The session's search
-	 * path (pg_catalog taken out, so searched first) is set again for the
-	 * transaction: through a transaction pooler the session's setting may
-	 * be on another server connection.  This statement is analysed before
-	 * that holds, so it names every function with its schema.  Timeouts
-	 * were checked by gm_check_timeouts (digits and a unit): safe to
-	 * splice. */
+	 * bound is set before the lock is asked for.  The safe search path
+	 * is set again for the transaction: through a transaction pooler the
+	 * session's setting may be on another server connection.  This
+	 * statement is analysed before that holds, so it names every function
+	 * with its schema.  Timeouts were checked by gm_check_timeouts (digits
+	 * and a unit): safe to splice. */
 	gm_script_ours(sc, 1, "BEGIN;\n");
-	gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('search_path', %s, true), %s"
+	gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('search_path', '" GM_DB_SAFE_PATH "', true),"
+			      " pg_catalog.set_config('row_security', 'on', true), %s"
 			      "pg_catalog.set_config('lock_timeout', '%s', true), pg_catalog.pg_advisory_xact_lock(%lld);\n",
-		       path,
 		       db->server_version >= 140000 ? "pg_catalog.set_config('client_connection_check_interval', '1s', true), " : "",
 		       lim->wait_timeout ? lim->wait_timeout : GM_DEFAULT_WAIT_TIMEOUT, gm_history_lock_key());
 	sc->segs[sc->nsegs - 1].is_lock = 1;
-	free(path);
 	/* Timeouts are set after the lock: they bound the migration's
 	 * statements, not the wait for another run. */
 	if (lim->statement_timeout)
@@ -352,13 +356,13 @@ static void explain_migration_lock(struct gm_db *db, struct gm_error *err)
 	/* A bigint advisory key is stored as (classid, objid) halves. */
 	snprintf(cls, sizeof(cls), "%llu", ((unsigned long long)key >> 32) & 0xffffffffULL);
 	snprintf(obj, sizeof(obj), "%llu", (unsigned long long)key & 0xffffffffULL);
-	r = PQexecParams(db->conn,
+	gm_error_free(gm_db_query_pinned(db,
 		"SELECT string_agg(" HOLDER_SQL ", ', ') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
 		" WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid"
-		" AND l.objsubid = 1", 2, NULL, params, NULL, NULL, 0);
+		" AND l.objsubid = 1", 2, params, NULL, &r));
 	set_message(err, gm_xasprintf("timed out waiting for another garage-migrate run to release the migration lock%s%s",
-		PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0) ? "; held by " : "",
-		PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : ""));
+		r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? "; held by " : "",
+		r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : ""));
 	gm_error_advise(err, "wait for that run to finish, or raise --wait-timeout; nothing of this migration was applied");
 	PQclear(r);
 }
@@ -369,7 +373,9 @@ static void explain_table_lock(struct gm_db *db, const struct gm_section *sec,
 {
 	char *text = gm_section_stmt_text(sec, k);
 	const char *params[1] = { text };
-	PGresult *r = PQexecParams(db->conn,
+	PGresult *r = NULL;
+
+	gm_error_free(gm_db_query_pinned(db,
 		"SELECT string_agg(DISTINCT 'table ' || n.nspname || '.' || c.relname || ' is locked ('"
 		" || l.mode || ') by ' || " HOLDER_SQL ", '; ')"
 		" FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -377,9 +383,9 @@ static void explain_table_lock(struct gm_db *db, const struct gm_section *sec,
 		" WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()"
 		" AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
 		" AND " GM_SQL_STMT_NAMES_RELATION,
-		1, NULL, params, NULL, NULL, 0);
+		1, params, NULL, &r));
 
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0))
+	if (r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
 		set_message(err, gm_xasprintf("lock timeout: %s", PQgetvalue(r, 0, 0)));
 	gm_error_advise(err, "end or wait for the blocking session, then run again (or raise --lock-timeout); nothing of this migration was applied");
 	PQclear(r);

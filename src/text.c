@@ -131,7 +131,7 @@ char *gm_text_line_at(const char *text, size_t len, size_t off)
 	return gm_xstrndup(text + bol, eol - bol);
 }
 
-char *gm_text_escape_controls(const char *s)
+static char *escape(const char *s, int keep_lines)
 {
 	static const char hex[] = "0123456789abcdef";
 	struct gm_strbuf sb = GM_STRBUF_INIT;
@@ -144,7 +144,7 @@ char *gm_text_escape_controls(const char *s)
 			/* C0 controls but line break and tab, DEL, and the C1
 			 * controls U+0080..U+009F (UTF-8 C2 80..C2 9F). */
 			int c1 = c == 0xC2 && i + 1 < good && (unsigned char)s[i + 1] <= 0x9F;
-			if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f || c1) {
+			if ((c < 0x20 && !(keep_lines && (c == '\n' || c == '\t'))) || c == 0x7f || c1) {
 				gm_strbuf_addf(&sb, "\\x%c%c", hex[c >> 4], hex[c & 0xF]);
 				if (c1) {
 					c = (unsigned char)s[++i];
@@ -160,4 +160,14 @@ char *gm_text_escape_controls(const char *s)
 		}
 	}
 	return gm_strbuf_detach(&sb, NULL);
+}
+
+char *gm_text_escape_controls(const char *s)
+{
+	return escape(s, 1);
+}
+
+char *gm_text_escape_line(const char *s)
+{
+	return escape(s ? s : "", 0);
 }

@@ -115,6 +115,30 @@ static void check_history(const struct gm_status *st, const struct gm_verify_opt
 	}
 }
 
+/* A schema the snapshot names but the database lacks would compare as
+ * nothing at all: it is an error of its own, and its marker fact (see
+ * catalog.c) leaves the model before the comparison. */
+static void check_missing_schemas(struct gm_model *found, struct gm_verify_result *res)
+{
+	size_t k, kept = 0;
+
+	for (k = 0; k < found->n; k++) {
+		struct gm_fact *f = &found->v[k];
+		if (!strncmp(f->object, "schema ", 7) && !strcmp(f->attr, "missing")) {
+			gm_findings_add(&res->findings, GM_CHECK_SCHEMA, "missing_schema", GM_LEVEL_ERROR, f->object,
+					"create the schema, or write the snapshot again (garage-migrate dump --schema NAME)",
+					"%s: the snapshot names it, the database has no such schema: nothing in it could be checked",
+					f->object);
+			free(f->object);
+			free(f->attr);
+			free(f->value);
+			continue;
+		}
+		found->v[kept++] = *f;
+	}
+	found->n = kept;
+}
+
 static void check_schema(const struct gm_model *expected, const struct gm_model *found,
 			 struct gm_verify_result *res)
 {
@@ -138,7 +162,8 @@ static void check_schema(const struct gm_model *expected, const struct gm_model 
  * sees one state of the database and nothing can be written. */
 static struct gm_error *begin_read_only(struct gm_db *db)
 {
-	return gm_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot start a read-only transaction", NULL);
+	return gm_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " GM_SQL_PIN_PATH,
+			  "cannot start a read-only transaction", NULL);
 }
 
 static struct gm_error *end_read_only(struct gm_db *db, struct gm_error *err)
@@ -181,6 +206,7 @@ struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_se
 		gm_findings_release(&res->findings);
 		return err;
 	}
+	check_missing_schemas(&found, res);
 	check_schema(&expected, &found, res);
 	gm_lint_rls(&found, &res->findings);
 	res->ran[GM_CHECK_HISTORY] = res->ran[GM_CHECK_SCHEMA] = res->ran[GM_CHECK_RLS] = 1;
@@ -229,6 +255,12 @@ struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t n
 	if ((err = begin_read_only(db)))
 		return err;
 	err = end_read_only(db, gm_catalog_read(db, schemas, nschemas, out));
+	for (size_t k = 0; !err && k < out->n; k++)
+		if (!strncmp(out->v[k].object, "schema ", 7) && !strcmp(out->v[k].attr, "missing")) {
+			err = gm_error_new(GM_ERR_USAGE, "the database has no %s: a snapshot of it would say nothing",
+					   out->v[k].object);
+			gm_error_advise(err, "check --schema");
+		}
 	if (err)
 		gm_model_release(out);
 	return err;

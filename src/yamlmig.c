@@ -900,6 +900,13 @@ static struct gm_error *check_limits(struct gen *g)
 		err = measure_event(&ms, &ev);
 		yaml_event_delete(&ev);
 	}
+	/* The loader reads one document: a second one (after "---") would be
+	 * ignored without a word, with whatever it declares. */
+	if (!err && done && yaml_parser_parse(&parser, &ev)) {
+		if (ev.type == YAML_DOCUMENT_START_EVENT)
+			err = at(g, ev.start_mark, "a second YAML document: a migration is one document (its declarations would be ignored)");
+		yaml_event_delete(&ev);
+	}
 	yaml_parser_delete(&parser);
 	for (size_t k = 0; k < ms.nanchors; k++)
 		free(ms.anchors[k].name);

@@ -262,6 +262,61 @@ static void test_stdout_errors(void **state)
 	free(err);
 }
 
+/* Another user's link in a shared sticky folder (/tmp) is not followed:
+ * it would have root replace a file of that user's choosing.  A file
+ * with several names is written in place, and another user's file keeps
+ * its owner.  A FIFO nobody reads is an error, not a hang. */
+static void test_links_owners_and_readers(void **state)
+{
+	struct fixture *f = *state;
+	char *sticky = in_dir(f, "sticky"), *victim = in_dir(f, "victim"), *err, *text;
+	char *trap = gm_xasprintf("%s/report.yaml", sticky), *alias = in_dir(f, "alias"), *fifo = in_dir(f, "fifo");
+	struct stat st;
+
+	if (geteuid() != 0)
+		skip();	/* needs a second user */
+	tfs_write(f->dir, "victim", "root's secret\n");
+	assert_int_equal(chmod(victim, 0600), 0);
+	assert_int_equal(chmod(f->dir, 0755), 0);	/* nobody may reach the sticky folder */
+	assert_int_equal(mkdir(sticky, 01777), 0);
+	assert_int_equal(chmod(sticky, 01777), 0);
+	assert_int_equal(pgt_run(NULL, NULL, "runuser -u nobody -- ln -s '%s' '%s'", victim, trap), 0);
+	assert_int_equal(dump_to(f, &err, trap), 6);
+	assert_contains(err, "another user's symbolic link in a shared sticky folder is not followed");
+	free(err);
+	text = tfs_read(victim);
+	assert_string_equal(text, "root's secret\n");
+	free(text);
+	/* Hard links stay one file. */
+	assert_int_equal(link(victim, alias), 0);
+	assert_int_equal(dump_to(f, &err, alias), 0);
+	free(err);
+	text = tfs_read(victim);
+	assert_string_equal(text, f->dump);
+	free(text);
+	/* Another user's file keeps its owner. */
+	assert_int_equal(chown(victim, 65534, 65534), 0);
+	assert_int_equal(unlink(alias), 0);
+	assert_int_equal(dump_to(f, &err, victim), 0);
+	free(err);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	/* A FIFO without a reader. */
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(pgt_run(NULL, &err, "timeout 10 %s -d 'dbname=%s' dump -o '%s'", pgt_bin(), f->db, fifo), 6);
+	assert_contains(err, "nothing reads from it");
+	free(err);
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(unlink(trap), 0);
+	assert_int_equal(rmdir(sticky), 0);
+	assert_int_equal(unlink(victim), 0);
+	free(sticky);
+	free(victim);
+	free(trap);
+	free(alias);
+	free(fifo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +327,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failures_name_the_path_and_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_junit_on_a_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stdout_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_links_owners_and_readers, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("output files and stdout", tests, NULL, NULL);
 }

@@ -190,7 +190,7 @@ static void test_odd_names_are_probed(void **state)
 		    " organization_id uuid NOT NULL REFERENCES organizations (id), \"c'ol\\\" text NOT NULL);"
 		    TENANT_POLICIES("public.\"we'ird \"\"tbl\"\"; --\""));
 	assert_int_equal(probe(&out, &err, db, "--allow-pending"), 1);	/* not in the snapshot */
-	assert_contains(out, "isolation: 91 checks acting as tenant B: 91 passed, 0 failed, 0 skipped - ok");
+	assert_contains(out, "isolation: 107 checks acting as tenant B: 107 passed, 0 failed, 0 skipped - ok");
 	assert_contains(out, "ok   UPDATE public.we'ird \"tbl\"; --: tenant B cannot update tenant A's rows (0 rows affected)");
 	free(out);
 	free(err);
@@ -209,13 +209,13 @@ static void test_skipped_is_never_passed(void **state)
 		    TENANT_POLICIES("public.nokey"));
 	/* Only the drift (not in the snapshot) is an error. */
 	assert_int_equal(probe(&out, &err, db, "--allow-pending --junit skip.xml"), 1);
-	assert_contains(out, "isolation: 84 checks acting as tenant B: 80 passed, 0 failed, 4 skipped - 0 errors, 1 warning");
+	assert_contains(out, "isolation: 98 checks acting as tenant B: 94 passed, 0 failed, 4 skipped - 0 errors, 1 warning");
 	assert_contains(out, "SKIP SELECT public.nokey: tenant B cannot reach tenant A's rows (no single-column primary key)");
 	assert_contains(out, "warning isolation_skipped: table public.nokey: the probe could not exercise it: no single-column primary key");
 	free(out);
 	free(err);
 	out = tfs_read("skip.xml");
-	assert_contains(out, "<testsuite name=\"isolation\" tests=\"84\" failures=\"0\" skipped=\"4\">");
+	assert_contains(out, "<testsuite name=\"isolation\" tests=\"98\" failures=\"0\" skipped=\"4\">");
 	assert_contains(out, "<skipped message=\"no single-column primary key\"/>");
 	free(out);
 	remove("skip.xml");
@@ -255,7 +255,7 @@ static void test_app_role_is_acted_through(void **state)
 	/* A policy for the application role alone: the default probe role is
 	 * not it, so only acting through it shows the leak. */
 	assert_int_equal(probe(&out, &err, db, NULL), 1);	/* the schema differs */
-	assert_contains(out, "isolation: 80 checks acting as tenant B: 80 passed, 0 failed, 0 skipped - ok");
+	assert_contains(out, "isolation: 94 checks acting as tenant B: 94 passed, 0 failed, 0 skipped - ok");
 	free(out);
 	free(err);
 	sql = gm_xasprintf("--app-role %s", app);
@@ -298,8 +298,44 @@ static void test_app_role_is_acted_through(void **state)
 	free(sql);
 	free(out);
 	free(err);
-	sql = gm_xasprintf("REVOKE postgres FROM %s; REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %s;"
-			   "REVOKE ALL ON SCHEMA public FROM %s", app, app, app);
+	/* Server programs are as good as superuser; CREATEROLE can join the
+	 * owners; owning a forced table is a warning (FORCE can be undone). */
+	sql = gm_xasprintf("REVOKE postgres FROM %s; GRANT pg_execute_server_program TO %s", app, app);
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("--app-role %s", app);
+	assert_int_equal(probe(&out, &err, db, sql), 1);
+	free(sql);
+	sql = gm_xasprintf("(role %s is a member of pg_execute_server_program: it can run programs", app);
+	assert_contains(out, sql);
+	free(sql);
+	free(out);
+	free(err);
+	sql = gm_xasprintf("REVOKE pg_execute_server_program FROM %s; ALTER ROLE %s CREATEROLE", app, app);
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("--app-role %s", app);
+	assert_int_equal(probe(&out, &err, db, sql), 1);
+	free(sql);
+	sql = gm_xasprintf("(role %s has CREATEROLE: it can make itself a member of the tables' owners", app);
+	assert_contains(out, sql);
+	free(sql);
+	free(out);
+	free(err);
+	sql = gm_xasprintf("ALTER ROLE %s NOCREATEROLE; ALTER TABLE build_logs OWNER TO %s", app, app);
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("--app-role %s", app);
+	probe(&out, &err, db, sql);
+	free(sql);
+	sql = gm_xasprintf("warning isolation_role_owner: table public.build_logs: role %s owns it: RLS is forced, but the owner can turn that off", app);
+	assert_contains(out, sql);
+	free(sql);
+	free(out);
+	free(err);
+	pgt_exec(c, "ALTER TABLE build_logs OWNER TO postgres");
+	sql = gm_xasprintf("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %s;"
+			   "REVOKE ALL ON SCHEMA public FROM %s", app, app);
 	pgt_exec(c, sql);
 	free(sql);
 	PQfinish(c);
@@ -312,6 +348,182 @@ static void test_app_role_is_acted_through(void **state)
 	PQfinish(c);
 }
 
+/* A table owner's trigger finds the probe's wrapper it owns and replaces
+ * it with a plain function: the next call would run its body as the
+ * superuser.  The probe checks the function before every call and stops. */
+static void test_wrapper_takeover_is_caught(void **state)
+{
+	char *db = migrated_db("gm_att_wrap"), *out, *err, *sql, *su, *path;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+	struct stat st;
+
+	(void)state;
+	path = gm_xasprintf("/tmp/gm_takeover_%d", (int)getpid());
+	unlink(path);
+	sql = gm_xasprintf("SET ROLE %s;"
+		"CREATE TABLE public.trap (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		TENANT_POLICIES("public.trap")
+		"CREATE FUNCTION public.take_over() RETURNS trigger LANGUAGE plpgsql AS $f$ DECLARE fn text; BEGIN"
+		"  SELECT proname INTO fn FROM pg_proc WHERE pronamespace = pg_my_temp_schema()"
+		"   AND proowner = current_user::regrole LIMIT 1;"
+		"  IF fn IS NOT NULL THEN"
+		"   EXECUTE format($q$CREATE OR REPLACE FUNCTION pg_temp.%%I(sql text, returns_rows bool) RETURNS text[]"
+		"    LANGUAGE plpgsql AS $b$BEGIN EXECUTE 'COPY (SELECT 1) TO ''%s'''; RETURN ARRAY[NULL, '0']; END$b$$q$, fn);"
+		"  END IF; RETURN NEW;"
+		" EXCEPTION WHEN OTHERS THEN RETURN NEW; END $f$;"
+		"CREATE TRIGGER take_over BEFORE INSERT ON public.trap FOR EACH ROW EXECUTE FUNCTION public.take_over();"
+		"RESET ROLE", role, path);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(probe(&out, &err, db, "--allow-pending"), 7);
+	assert_contains(err, "changed the probe's own function");
+	assert_int_not_equal(stat(path, &st), 0);
+	sql = gm_xasprintf("SELECT rolsuper::text FROM pg_roles WHERE rolname = '%s'", role);
+	su = pgt_value(c, sql);
+	assert_string_equal(su, "false");
+	unlink(path);
+	free(path);
+	free(su);
+	free(sql);
+	free(out);
+	free(err);
+	PQfinish(c);
+	drop_db_and_role(db, role);
+}
+
+/* A trigger sets the session's search path so that an operator it planted
+ * comes before pg_catalog's: the probe's later statements, some running as
+ * the superuser that owns the other tables, must not resolve to it. */
+static void test_planted_search_path_does_not_reach_the_prober(void **state)
+{
+	char *db = migrated_db("gm_att_path"), *out, *err, *sql, *path;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+	struct stat st;
+
+	(void)state;
+	path = gm_xasprintf("/tmp/gm_path_%d", (int)getpid());
+	unlink(path);
+	sql = gm_xasprintf("SET ROLE %s;"
+		"CREATE FUNCTION public.evil_eq(uuid, uuid) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN"
+		"  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+		"   EXECUTE 'COPY (SELECT 1) TO ''%s'''; END IF; RETURN $1 OPERATOR(pg_catalog.=) $2; END $f$;"
+		"CREATE OPERATOR public.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = public.evil_eq);"
+		"CREATE TABLE public.trap (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		TENANT_POLICIES("public.trap")
+		"CREATE FUNCTION public.move_path() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		"  PERFORM pg_catalog.set_config('search_path', 'public, pg_catalog', false); RETURN NEW; END $f$;"
+		"CREATE TRIGGER move_path BEFORE INSERT ON public.trap FOR EACH ROW EXECUTE FUNCTION public.move_path();"
+		"RESET ROLE", role, path);
+	pgt_exec(c, sql);
+	free(sql);
+	probe(&out, &err, db, "--allow-pending");
+	assert_contains(out, "ok   SELECT public.trap: tenant B cannot read tenant A's private rows (0 visible)");
+	assert_not_contains(out, "  FAIL ");
+	assert_int_not_equal(stat(path, &st), 0);
+	unlink(path);
+	free(path);
+	free(out);
+	free(err);
+	PQfinish(c);
+	drop_db_and_role(db, role);
+}
+
+/* Policies the SELECT policy hides: a WHERE-bound UPDATE or DELETE of A's
+ * rows touches nothing, yet B's UPDATE or DELETE without WHERE reaches
+ * every tenant's rows.  The probe tries those too. */
+static void test_write_policies_are_tried_without_where(void **state)
+{
+	char *db = migrated_db("gm_att_blind"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "CREATE TABLE public.notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		    " organization_id uuid NOT NULL REFERENCES organizations (id), body text);"
+		    "CREATE INDEX ON public.notes (organization_id);"
+		    "ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; ALTER TABLE public.notes FORCE ROW LEVEL SECURITY;"
+		    "CREATE POLICY n_sel ON public.notes FOR SELECT USING (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE POLICY n_ins ON public.notes FOR INSERT WITH CHECK (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE POLICY n_upd ON public.notes FOR UPDATE USING ((SELECT app_current_org_id()) IS NOT NULL)"
+		    "  WITH CHECK (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE POLICY n_del ON public.notes FOR DELETE USING ((SELECT app_current_org_id()) IS NOT NULL)");
+	assert_int_equal(probe(&out, &err, db, "--allow-pending"), 1);
+	assert_contains(out, "ok   UPDATE public.notes: tenant B cannot update tenant A's rows (0 rows affected)");
+	assert_contains(out, "FAIL UPDATE public.notes: tenant B's UPDATE without WHERE reaches only its own rows (2 rows were affected, 1 of them is its own)");
+	assert_contains(out, "FAIL DELETE public.notes: tenant B's DELETE without WHERE reaches only its own rows (2 rows were affected, 1 of them is its own)");
+	assert_contains(out, "error isolation_breach: table public.notes: UPDATE");
+	free(out);
+	free(err);
+	PQfinish(c);
+	free(db);
+}
+
+/* A tenant table reached only through a composite foreign key is skipped,
+ * saying so, never left out; an identity primary key is no breach. */
+static void test_composite_keys_and_identity(void **state)
+{
+	char *db = migrated_db("gm_att_keys"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "ALTER TABLE custom_agent_orders ADD UNIQUE (id, organization_id);"
+		    "CREATE TABLE public.order_items (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), order_id uuid NOT NULL,"
+		    " order_org uuid NOT NULL, FOREIGN KEY (order_id, order_org) REFERENCES custom_agent_orders (id, organization_id));"
+		    "ALTER TABLE public.order_items ENABLE ROW LEVEL SECURITY; ALTER TABLE public.order_items FORCE ROW LEVEL SECURITY;"
+		    "CREATE POLICY oi ON public.order_items FOR SELECT USING (true);"
+		    "CREATE TABLE public.counters (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+		    " organization_id uuid NOT NULL REFERENCES organizations (id), n int NOT NULL DEFAULT 0);"
+		    "CREATE INDEX ON public.counters (organization_id);"
+		    TENANT_POLICIES("public.counters"));
+	probe(&out, &err, db, "--allow-pending");
+	assert_contains(out, "SKIP SELECT public.order_items: tenant B cannot reach tenant A's rows (reached through a composite foreign key");
+	assert_contains(out, "warning isolation_skipped: table public.order_items");
+	assert_contains(out, "ok   UPDATE public.counters: tenant B cannot update tenant A's rows (0 rows affected)");
+	assert_not_contains(out, "FAIL UPDATE public.counters");
+	free(out);
+	free(err);
+	PQfinish(c);
+	free(db);
+}
+
+/* Names with control characters reach the terminal escaped, in every text
+ * report: verify's findings and checks, list and log. */
+static void test_control_characters_are_escaped(void **state)
+{
+	char *db = migrated_db("gm_att_esc"), *out, *err, *dir = tfs_tempdir();
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "CREATE TABLE public.\"tbl\x1b[2J\nverify passed\" (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		    " organization_id uuid NOT NULL REFERENCES organizations (id));");
+	probe(&out, &err, db, "--allow-pending");
+	assert_contains(out, "tbl\\x1b[2J\\x0averify passed");
+	assert_null(strchr(out, '\x1b'));
+	free(out);
+	free(err);
+	PQfinish(c);
+	free(db);
+	db = pgt_create_db("gm_att_esc2");
+	c = pgt_connect(db);
+	tfs_write(dir, "0001_ok.sql", "CREATE TABLE ok (id int);\n");
+	tfs_write(dir, "0002_boom.sql", "DO $$ BEGIN RAISE EXCEPTION E'boom \\x1b]0;pwned\\x07'; END $$;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
+	assert_null(strchr(err, '\x1b'));
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "log"), 0);
+	assert_contains(out, "boom \\x1b]0;pwned\\x07");
+	assert_null(strchr(out, '\x1b'));
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +532,11 @@ int main(void)
 		cmocka_unit_test(test_odd_names_are_probed),
 		cmocka_unit_test(test_skipped_is_never_passed),
 		cmocka_unit_test(test_app_role_is_acted_through),
+		cmocka_unit_test(test_wrapper_takeover_is_caught),
+		cmocka_unit_test(test_planted_search_path_does_not_reach_the_prober),
+		cmocka_unit_test(test_write_policies_are_tried_without_where),
+		cmocka_unit_test(test_composite_keys_and_identity),
+		cmocka_unit_test(test_control_characters_are_escaped),
 	};
 	return cmocka_run_group_tests_name("verify --isolation under attack", tests, NULL, NULL);
 }

@@ -276,6 +276,35 @@ static void test_dump_options(void **state)
 	free(db);
 }
 
+/* A snapshot naming a schema the database lacks compared nothing and
+ * passed: it is an error; dump of such a schema is refused; a snapshot
+ * that is a folder is an error, not a parse error. */
+static void test_missing_schema_and_odd_snapshots(void **state)
+{
+	char *db = migrated_db("gm_v_noschema"), *dir = tfs_tempdir(), *out, *err, *args;
+
+	(void)state;
+	tfs_write(dir, "snap.yaml", "format: 1\nschemas:\n  - pubIic\nobjects: {}\n");
+	args = gm_xasprintf("verify --snapshot '%s/snap.yaml' --strict", dir);
+	assert_int_equal(pgt_gm(&out, &err, db, args), 1);
+	assert_contains(out, "error missing_schema: schema pubIic: the snapshot names it, the database has no such schema");
+	free(out);
+	free(err);
+	free(args);
+	assert_int_equal(pgt_gm(&out, &err, db, "dump --schema pubIic"), 2);
+	assert_contains(err, "the database has no schema pubIic");
+	free(out);
+	free(err);
+	args = gm_xasprintf("verify --snapshot '%s'", dir);
+	assert_int_equal(pgt_gm(&out, &err, db, args), 6);
+	assert_contains(err, "cannot read the schema snapshot: Is a directory");
+	free(out);
+	free(err);
+	free(args);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_pending_and_read_only),
 		cmocka_unit_test(test_query_count_does_not_grow_with_tables),
 		cmocka_unit_test(test_dump_options),
+		cmocka_unit_test(test_missing_schema_and_odd_snapshots),
 	};
 	return cmocka_run_group_tests_name("verify and dump", tests, NULL, NULL);
 }

@@ -1,0 +1,153 @@
+/* Integration tests: the tool's own SQL cannot be hijacked by functions and
+ * operators a role with CREATE on public plants, even ones that match the
+ * argument types better than the built-in ones.  Each plant writes a file
+ * with COPY, which only a superuser can: the file appearing means the
+ * tool ran it as the superuser it connects as. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+static char *planted_path(const char *what)
+{
+	char *p = gm_xasprintf("/tmp/gm_hijack_%s_%d", what, (int)getpid());
+
+	unlink(p);
+	return p;
+}
+
+static void assert_not_written(char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		fail_msg("%s was written: planted code ran as the superuser", path);
+	free(path);
+}
+
+/* Plants, as a role with CREATE on public only, the body of a function
+ * that writes path when run by a superuser and returns ret. */
+static void plant(PGconn *c, const char *db, const char *sql_fmt, const char *path)
+{
+	char *sql = gm_xasprintf("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_planter') THEN"
+				 " CREATE ROLE gm_planter NOLOGIN; END IF; END $$;"
+				 "GRANT CREATE, USAGE ON SCHEMA public TO gm_planter;"
+				 "GRANT TEMPORARY ON DATABASE \"%s\" TO gm_planter", db);
+	char *body = gm_xasprintf("IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+				  " EXECUTE 'COPY (SELECT 1) TO ''%s'''; END IF;", path);
+	char *plant_sql = gm_xasprintf(sql_fmt, body);
+
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("SET ROLE gm_planter; %s; RESET ROLE", plant_sql);
+	pgt_exec(c, sql);
+	free(sql);
+	free(plant_sql);
+	free(body);
+}
+
+static void unplant(const char *db)
+{
+	PGconn *c = pgt_connect("postgres");
+	char *sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+
+	pgt_exec(c, sql);
+	free(sql);
+	pgt_exec(c, "DROP ROLE gm_planter");
+	PQfinish(c);
+}
+
+/* An aggregate on name beats pg_catalog.string_agg(text, text) for the
+ * catalog's column names: verify and dump read the catalog. */
+static void test_verify_and_dump(void **state)
+{
+	char *db = pgt_create_db("gm_hj_agg"), *path = planted_path("agg"), *out, *err, *args;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	plant(c, db, "CREATE FUNCTION public.gm_sfunc(text, name, text) RETURNS text LANGUAGE plpgsql AS $f$ BEGIN %s"
+		     " RETURN $1; END $f$; CREATE AGGREGATE public.string_agg(name, text) (SFUNC = public.gm_sfunc, STYPE = text)",
+	      path);
+	args = gm_xasprintf("verify --snapshot '%s/schema/snapshot.yaml' --isolation", pgt_root());
+	pgt_gm(&out, &err, db, args);
+	assert_contains(out, "rls: lints on tenant tables - ok");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm(NULL, NULL, db, "dump"), 0);
+	assert_int_equal(pgt_gm(NULL, NULL, db, "list"), 0);
+	assert_int_equal(pgt_gm(NULL, NULL, db, "log"), 0);
+	assert_not_written(path);
+	free(args);
+	PQfinish(c);
+	unplant(db);
+	free(db);
+}
+
+/* numeric * integer beats numeric * numeric for the history row's
+ * duration: every up that applies a migration computes it. */
+static void test_up(void **state)
+{
+	char *db = pgt_create_db("gm_hj_mul"), *path = planted_path("mul"), *dir = tfs_tempdir();
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	plant(c, db, "CREATE FUNCTION public.gm_mul(numeric, integer) RETURNS numeric LANGUAGE plpgsql AS $f$ BEGIN %s"
+		     " RETURN $1 OPERATOR(pg_catalog.*) $2; END $f$;"
+		     " CREATE OPERATOR public.* (LEFTARG = numeric, RIGHTARG = integer, FUNCTION = public.gm_mul)", path);
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n-- garage:down\nDROP TABLE b;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "rollback"), 0);
+	assert_not_written(path);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	unplant(db);
+	free(db);
+}
+
+/* An operator on name that says "not like" to everything would hide the
+ * public schema from the data-loss guard: the rollback must still refuse
+ * to drop a table that holds a row. */
+static void test_rollback_guard(void **state)
+{
+	char *db = pgt_create_db("gm_hj_like"), *path = planted_path("like"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	pgt_exec(c, "INSERT INTO organizations (name) VALUES ('keep me')");
+	plant(c, db, "CREATE FUNCTION public.gm_notlike(name, name) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN %s"
+		     " RETURN false; END $f$;"
+		     " CREATE OPERATOR public.!~~ (LEFTARG = name, RIGHTARG = name, FUNCTION = public.gm_notlike)", path);
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback --steps 8"), 8);
+	assert_contains(err, "table public.organizations (1 row)");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM organizations"), 1);
+	free(out);
+	free(err);
+	assert_not_written(path);
+	PQfinish(c);
+	unplant(db);
+	free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_verify_and_dump),
+		cmocka_unit_test(test_up),
+		cmocka_unit_test(test_rollback_guard),
+	};
+	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
+}
