@@ -39,7 +39,7 @@ CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(WARNINGS) $(SAN) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
-LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c \
+LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c src/tenancy.c \
 	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/reconcile.c src/notx.c src/rollback.c src/guard.c src/repair.c \
 	  src/model.c src/catalog.c src/lint.c src/verify.c src/probe.c src/probe_catalog.c src/probe_fixtures.c src/report.c
 CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
