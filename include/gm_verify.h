@@ -57,6 +57,12 @@ size_t gm_findings_count(const struct gm_findings *f, int check, enum gm_level l
  * those whose foreign keys reach one. */
 void gm_lint_rls(const struct gm_model *m, struct gm_findings *out);
 
+/* The lints on what surrounds the tables (see garage-migrate(1)): a tenant
+ * table or column granted to PUBLIC, a view or materialized view that
+ * reads a tenant or RLS table as its owner, a SECURITY DEFINER function
+ * without its own search_path. */
+void gm_lint_objects(const struct gm_model *m, struct gm_findings *out);
+
 /* The tenant tables of m ("public.orders"), in the model's order; caller
  * frees each and the array. */
 char **gm_tenant_tables(const struct gm_model *m, size_t *n);
@@ -72,11 +78,18 @@ struct gm_verify_opts {
 	int isolation;			/* run the behavioural probe */
 	const char *as_role;		/* probe as this existing role */
 	const char *app_role;		/* check that this role cannot bypass RLS */
+	/* When the snapshot file does not exist, skip the drift check and run
+	 * the others on these schemas, instead of failing (set when the path
+	 * is a default, not one the user typed). */
+	int snapshot_optional;
+	char *const *schemas;
+	size_t nschemas;
 };
 
 struct gm_verify_result {
 	struct gm_findings findings;
 	int ran[GM_CHECK_COUNT];	/* which checks ran */
+	int skipped[GM_CHECK_COUNT];	/* which were skipped (reported, never passed) */
 	struct gm_probe_check *probe;	/* isolation checks, in order */
 	size_t nprobe;
 	size_t applied, pending;	/* from the history check */
@@ -91,6 +104,9 @@ struct gm_verify_result {
 struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_set *set,
 				  const struct gm_verify_opts *opts, struct gm_verify_result *res);
 void gm_verify_result_release(struct gm_verify_result *res);
+/* Whether verify passes: no error; with strict, no warning and no check
+ * skipped either. */
+int gm_verify_passed(const struct gm_verify_result *res, int strict);
 
 /* Reads the live schema for dump (read-only transaction). */
 struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t nschemas,

@@ -9,9 +9,15 @@
 /* Every fact of the managed schemas ($1, a text[]) in one query: the
  * number of queries verify and dump issue does not grow with the number of
  * tables.  The server prints types, defaults, constraints, indexes,
- * triggers, policies and functions itself (format_type, pg_get_expr,
- * pg_get_*def, pg_policies), so the snapshot says what the server means.
- * Objects that belong to extensions are left out.
+ * triggers, policies, views and functions itself (format_type,
+ * pg_get_expr, pg_get_*def, pg_policies), so the snapshot says what the
+ * server means.  Objects that belong to extensions are left out; the
+ * extension itself is a fact.
+ *
+ * Privileges are facts too (a GRANT to PUBLIC is a schema change), but not
+ * an owner's own: owners differ between environments (a local superuser,
+ * a hosted admin role), so what the owner holds, and which role's default
+ * privileges an entry belongs to, are left out.
  *
  * It runs with the managed schemas as the search path (see
  * set_search_path), which a role with CREATE there can fill with functions
@@ -32,6 +38,37 @@ static const char facts_sql[] =
 	"  FROM pg_catalog.pg_class c JOIN ns ON ns.oid" EQ "c.relnamespace\n"
 	"  WHERE c.relkind" EQ "ANY ('{r,p}'::pg_catalog.\"char\"[])\n"
 	"    AND " NOT_IN_EXTENSION("pg_class", "c.oid") "\n"
+	/* Views and sequences, named by kind; with tables, what grants hang on. */
+	"), obj AS (\n"
+	"  SELECT c.oid, c.relkind, c.relowner, c.relacl, c.reloptions,\n"
+	"         pg_catalog.concat(CASE WHEN c.relkind" EQ CHAR("v") " THEN 'view '\n"
+	"                                WHEN c.relkind" EQ CHAR("m") " THEN 'materialized view '\n"
+	"                                WHEN c.relkind" EQ CHAR("S") " THEN 'sequence '\n"
+	"                                ELSE 'table ' END, ns.nspname, '.', c.relname) AS o\n"
+	"  FROM pg_catalog.pg_class c JOIN ns ON ns.oid" EQ "c.relnamespace\n"
+	"  WHERE c.relkind" EQ "ANY ('{r,p,v,m,S}'::pg_catalog.\"char\"[])\n"
+	"    AND " NOT_IN_EXTENSION("pg_class", "c.oid") "\n"
+	/* Every access control list, with the role whose entries are left out. */
+	"), acl AS (\n"
+	"  SELECT o, relowner AS owner, relacl AS acl FROM obj WHERE relacl IS NOT NULL\n"
+	"  UNION ALL SELECT pg_catalog.concat(obj.o, ' column ', a.attname), obj.relowner, a.attacl\n"
+	"  FROM obj JOIN pg_catalog.pg_attribute a ON a.attrelid" EQ "obj.oid AND a.attnum OPERATOR(pg_catalog.>) 0\n"
+	"    AND NOT a.attisdropped AND a.attacl IS NOT NULL\n"
+	"  UNION ALL SELECT pg_catalog.concat('default privileges ', ns.nspname, ' ',\n"
+	"                                    CASE WHEN da.defaclobjtype" EQ CHAR("r") " THEN 'tables'\n"
+	"                                         WHEN da.defaclobjtype" EQ CHAR("S") " THEN 'sequences'\n"
+	"                                         WHEN da.defaclobjtype" EQ CHAR("f") " THEN 'functions'\n"
+	"                                         WHEN da.defaclobjtype" EQ CHAR("T") " THEN 'types'\n"
+	"                                         WHEN da.defaclobjtype" EQ CHAR("n") " THEN 'schemas'\n"
+	"                                         ELSE da.defaclobjtype::pg_catalog.text END),\n"
+	"         da.defaclrole, da.defaclacl\n"
+	"  FROM pg_catalog.pg_default_acl da JOIN ns ON ns.oid" EQ "da.defaclnamespace\n"
+	/* One row per (object, grantee, privilege), whoever granted it. */
+	"), priv AS (\n"
+	"  SELECT acl.o, e.grantee, e.privilege_type, pg_catalog.bool_or(e.is_grantable) AS grantable\n"
+	"  FROM acl CROSS JOIN LATERAL pg_catalog.aclexplode(acl.acl) e\n"
+	"  WHERE e.grantee OPERATOR(pg_catalog.<>) acl.owner\n"
+	"  GROUP BY acl.o, e.grantee, e.privilege_type\n"
 	")\n"
 	"SELECT pg_catalog.concat('enum ', ns.nspname, '.', t.typname), 'labels',\n"
 	"       pg_catalog.string_agg(e.enumlabel::pg_catalog.text, ', ' ORDER BY e.enumsortorder)\n"
@@ -83,10 +120,68 @@ static const char facts_sql[] =
 	"                             ('roles', pg_catalog.array_to_string(p.roles, ', ')),\n"
 	"                             ('using', coalesce(p.qual, '')), ('with_check', coalesce(p.with_check, ''))) x(k, v)\n"
 	"UNION ALL SELECT pg_catalog.concat('function ', ns.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')'),\n"
-	"                 'definition', pg_catalog.pg_get_functiondef(pr.oid)\n"
+	"                 x.k, x.v\n"
 	"  FROM pg_catalog.pg_proc pr JOIN ns ON ns.oid" EQ "pr.pronamespace\n"
+	/* config: one SET a line, so a value cannot pass for another setting. */
+	"  CROSS JOIN LATERAL (VALUES ('definition', pg_catalog.pg_get_functiondef(pr.oid)),\n"
+	"                             ('security_definer', pr.prosecdef::pg_catalog.text),\n"
+	"                             ('config', coalesce(pg_catalog.array_to_string(ARRAY(\n"
+	"                                 SELECT pg_catalog.replace(pg_catalog.replace(c, E'\\\\', E'\\\\\\\\'), E'\\n', E'\\\\n')\n"
+	"                                 FROM pg_catalog.unnest(pr.proconfig) WITH ORDINALITY s(c, n) ORDER BY s.n), E'\\n'), ''))) x(k, v)\n"
 	"  WHERE pr.prokind" EQ "ANY ('{f,p}'::pg_catalog.\"char\"[])\n"
 	"    AND " NOT_IN_EXTENSION("pg_proc", "pr.oid") "\n"
+	/* Grants: PUBLIC as such, roles as GRANT would name them (a role
+	 * called "PUBLIC" stays apart from PUBLIC). */
+	"UNION ALL SELECT pg_catalog.concat(g.o, ' grant ', CASE WHEN g.grantee" EQ "'0'::pg_catalog.oid THEN 'PUBLIC'\n"
+	"                                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)::pg_catalog.text) END), x.k, x.v\n"
+	"  FROM (SELECT o, grantee,\n"
+	"               pg_catalog.string_agg(privilege_type, ', ' ORDER BY pg_catalog.array_position(\n"
+	"                 '{SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER,MAINTAIN,USAGE,EXECUTE,CREATE}'::pg_catalog.text[],\n"
+	"                 privilege_type), privilege_type COLLATE pg_catalog.\"C\") AS privileges,\n"
+	"               pg_catalog.string_agg(CASE WHEN grantable THEN privilege_type END, ', ' ORDER BY pg_catalog.array_position(\n"
+	"                 '{SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER,MAINTAIN,USAGE,EXECUTE,CREATE}'::pg_catalog.text[],\n"
+	"                 privilege_type), privilege_type COLLATE pg_catalog.\"C\") AS grantable\n"
+	"        FROM priv GROUP BY o, grantee) g\n"
+	"  CROSS JOIN LATERAL (VALUES ('privileges', g.privileges), ('with_grant_option', coalesce(g.grantable, ''))) x(k, v)\n"
+	/* Views: what they read (from the rule's dependencies, not the text),
+	 * and whether they run as their caller. */
+	"UNION ALL SELECT v.o, x.k, x.v\n"
+	"  FROM (SELECT * FROM obj WHERE obj.relkind" EQ "ANY ('{v,m}'::pg_catalog.\"char\"[])) v\n"
+	"  CROSS JOIN LATERAL (SELECT coalesce(pg_catalog.string_agg(r.q, ', ' ORDER BY r.q COLLATE pg_catalog.\"C\"), '') AS reads FROM (\n"
+	"      SELECT DISTINCT pg_catalog.concat(rn.nspname, '.', rc.relname) AS q\n"
+	"      FROM pg_catalog.pg_rewrite rw\n"
+	"      JOIN pg_catalog.pg_depend d ON d.classid" EQ "'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid" EQ "rw.oid\n"
+	"       AND d.refclassid" EQ "'pg_catalog.pg_class'::pg_catalog.regclass\n"
+	"      JOIN pg_catalog.pg_class rc ON rc.oid" EQ "d.refobjid\n"
+	"      JOIN pg_catalog.pg_namespace rn ON rn.oid" EQ "rc.relnamespace\n"
+	"      WHERE rw.ev_class" EQ "v.oid AND rc.oid OPERATOR(pg_catalog.<>) v.oid\n"
+	"        AND rc.relkind" EQ "ANY ('{r,p,v,m,f}'::pg_catalog.\"char\"[])) r) rd\n"
+	"  CROSS JOIN LATERAL (SELECT pg_catalog.concat(',', pg_catalog.string_agg(pg_catalog.concat(op.option_name, '=',\n"
+	"                                 op.option_value::pg_catalog.bool::pg_catalog.text), ','), ',') AS opts\n"
+	"      FROM pg_catalog.pg_options_to_table(v.reloptions) op\n"
+	"      WHERE op.option_name" EQ "ANY ('{security_invoker,security_barrier}'::pg_catalog.text[])) ro\n"
+	"  CROSS JOIN LATERAL (VALUES ('definition', pg_catalog.pg_get_viewdef(v.oid)), ('reads', rd.reads),\n"
+	"                             ('security_invoker', CASE WHEN pg_catalog.strpos(ro.opts, ',security_invoker=true,')\n"
+	"                                                        OPERATOR(pg_catalog.>) 0 THEN 'true' ELSE 'false' END),\n"
+	"                             ('security_barrier', CASE WHEN pg_catalog.strpos(ro.opts, ',security_barrier=true,')\n"
+	"                                                        OPERATOR(pg_catalog.>) 0 THEN 'true' ELSE 'false' END)) x(k, v)\n"
+	/* A materialized view has rows of its own: no invoker, no barrier. */
+	"  WHERE v.relkind" EQ CHAR("v") " OR x.k" EQ "ANY ('{definition,reads}'::pg_catalog.text[])\n"
+	"UNION ALL SELECT obj.o, x.k, x.v\n"
+	"  FROM obj JOIN pg_catalog.pg_sequence sq ON sq.seqrelid" EQ "obj.oid\n"
+	"  CROSS JOIN LATERAL (VALUES ('type', pg_catalog.format_type(sq.seqtypid, NULL)),\n"
+	"                             ('increment', sq.seqincrement::pg_catalog.text),\n"
+	"                             ('owned_by', coalesce((SELECT pg_catalog.string_agg(pg_catalog.concat(rn.nspname, '.', rc.relname, '.', a.attname), ', ')\n"
+	"                                 FROM pg_catalog.pg_depend d\n"
+	"                                 JOIN pg_catalog.pg_class rc ON rc.oid" EQ "d.refobjid\n"
+	"                                 JOIN pg_catalog.pg_namespace rn ON rn.oid" EQ "rc.relnamespace\n"
+	"                                 JOIN pg_catalog.pg_attribute a ON a.attrelid" EQ "d.refobjid AND a.attnum" EQ "d.refobjsubid\n"
+	"                                 WHERE d.classid" EQ "'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid" EQ "obj.oid\n"
+	"                                   AND d.refclassid" EQ "'pg_catalog.pg_class'::pg_catalog.regclass\n"
+	"                                   AND d.deptype" EQ "ANY ('{a,i}'::pg_catalog.\"char\"[])), ''))) x(k, v)\n"
+	"UNION ALL SELECT pg_catalog.concat('extension ', e.extname), x.k, x.v\n"
+	"  FROM pg_catalog.pg_extension e JOIN ns ON ns.oid" EQ "e.extnamespace\n"
+	"  CROSS JOIN LATERAL (VALUES ('version', e.extversion), ('schema', ns.nspname::pg_catalog.text)) x(k, v)\n"
 	/* A schema that is not there is a fact too: nothing of it can match. */
 	"UNION ALL SELECT pg_catalog.concat('schema ', s), 'missing', 'true'\n"
 	"  FROM pg_catalog.unnest($1::pg_catalog.text[]) s\n"

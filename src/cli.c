@@ -53,9 +53,64 @@ int gm_cli_global_opt(struct gm_cli *cli, int c, const char *arg)
 	case 'm':
 		cli->migrations_dir = arg;
 		return 1;
+	case 'c':
+		cli->config_path = arg;
+		return 1;
+	case 'e':
+		cli->env_name = arg;
+		return 1;
 	default:
 		return 0;
 	}
+}
+
+void gm_cli_init(struct gm_cli *cli)
+{
+	memset(cli, 0, sizeof(*cli));
+	gm_config_defaults(&cli->config);
+	cli->tenancy = &cli->config.tenancy;
+}
+
+void gm_cli_release(struct gm_cli *cli)
+{
+	gm_config_release(&cli->config);
+}
+
+static struct gm_error *unknown_env(const struct gm_cli *cli)
+{
+	char *names;
+	struct gm_error *err;
+
+	if (!cli->config.path) {
+		err = gm_error_new(GM_ERR_USAGE, "--env %s: there is no project file (%s) to define environments",
+				   cli->env_name, GM_CONFIG_FILE);
+		gm_error_advise(err, "write one with garage-migrate init, or name it with -c FILE");
+		return err;
+	}
+	names = gm_config_env_names(&cli->config);
+	err = gm_error_new(GM_ERR_USAGE, "unknown environment '%s': %s defines %s", cli->env_name,
+			   cli->config.path, names);
+	free(names);
+	return err;
+}
+
+struct gm_error *gm_cli_configure(struct gm_cli *cli)
+{
+	struct gm_error *err;
+
+	if (cli->configured)
+		return NULL;
+	/* gm_config_load leaves the defaults on error: tenancy stays valid. */
+	gm_config_release(&cli->config);
+	if ((err = gm_config_load(cli->config_path ? cli->config_path : GM_CONFIG_FILE, !cli->config_path,
+				  &cli->config)))
+		return err;
+	if (!cli->migrations_dir)
+		cli->migrations_dir = cli->config.migrations;
+	if (cli->env_name && !gm_config_find_env(&cli->config, cli->env_name))
+		return unknown_env(cli);
+	cli->configured = 1;
+	return NULL;
 }
 
 int gm_cli_limits_opt(struct gm_txn_limits *lim, int c, const char *arg)
@@ -73,6 +128,21 @@ int gm_cli_limits_opt(struct gm_txn_limits *lim, int c, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+struct gm_error *gm_cli_limits(struct gm_cli *cli, struct gm_txn_limits *lim)
+{
+	struct gm_error *err = gm_cli_configure(cli);
+
+	if (err)
+		return err;
+	if (!lim->lock_timeout)
+		lim->lock_timeout = cli->config.lock_timeout;
+	if (!lim->statement_timeout)
+		lim->statement_timeout = cli->config.statement_timeout;
+	if (!lim->wait_timeout)
+		lim->wait_timeout = cli->config.wait_timeout;
+	return NULL;
 }
 
 int gm_cli_help(const char *text)
@@ -106,21 +176,32 @@ int gm_cli_fail(struct gm_error *err)
 	return code;
 }
 
-struct gm_error *gm_cli_load(const struct gm_cli *cli, struct gm_migration_set **set)
+struct gm_error *gm_cli_load(struct gm_cli *cli, struct gm_migration_set **set)
 {
-	return gm_migration_set_load(cli->migrations_dir ? cli->migrations_dir : "migrations", set);
+	struct gm_error *err = gm_cli_configure(cli);
+
+	*set = NULL;
+	return err ? err : gm_migration_set_load(cli->migrations_dir, set);
 }
 
-struct gm_error *gm_cli_connect(const struct gm_cli *cli, struct gm_db **db)
+/* -d, then --env, then $DATABASE_URL, then (NULL) libpq's variables. */
+struct gm_error *gm_cli_connect(struct gm_cli *cli, struct gm_db **db)
 {
 	const char *url = cli->database_url;
+	struct gm_error *err;
 
+	*db = NULL;
+	if ((err = gm_cli_configure(cli)))
+		return err;
+	if (!url && cli->env_name &&
+	    (err = gm_config_env_url(&cli->config, gm_config_find_env(&cli->config, cli->env_name), &url)))
+		return err;
 	if (!url)
 		url = getenv("DATABASE_URL");
 	return gm_db_connect(url, db);
 }
 
-struct gm_error *gm_cli_open(const struct gm_cli *cli, struct gm_migration_set **set,
+struct gm_error *gm_cli_open(struct gm_cli *cli, struct gm_migration_set **set,
 			     struct gm_db **db)
 {
 	struct gm_error *err;
@@ -288,19 +369,90 @@ static struct gm_error *write_replace(const char *path, const char *target,
 	return err;
 }
 
+/* mkdir -p dir (each folder 0777 less the umask); errors name path, the
+ * file being written. */
+static struct gm_error *mkdir_p(const char *path, char *dir)
+{
+	size_t n = strlen(dir);
+	struct gm_error *err = NULL;
+
+	/* Each prefix that ends before a '/', then the whole folder. */
+	for (size_t k = 1; k <= n && !err; k++) {
+		if (dir[k] != '/' && dir[k] != '\0')
+			continue;
+		dir[k] = '\0';
+		if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+			char *what = gm_xasprintf("cannot create the folder %s", dir);
+			err = write_error(path, what, errno);
+			free(what);
+		}
+		dir[k] = k < n ? '/' : '\0';
+	}
+	return err;
+}
+
+/* Creates the folders leading to target that do not exist yet, so that
+ * dump -o schema/snapshot.yaml works in a new project.  A component that
+ * exists but is no folder is left for the write to report (ENOTDIR). */
+static struct gm_error *make_parents(const char *path, const char *target)
+{
+	const char *slash = strrchr(target, '/');
+	struct gm_error *err = NULL;
+	struct stat st;
+	char *dir;
+
+	if (!slash || slash == target)
+		return NULL;
+	dir = gm_xstrndup(target, (size_t)(slash - target));
+	if (stat(dir, &st) != 0)
+		err = mkdir_p(path, dir);
+	free(dir);
+	return err;
+}
+
+struct gm_error *gm_cli_create_file(const char *path, const char *buf, size_t len, int *exists)
+{
+	struct gm_error *err;
+	int fd, e;
+
+	*exists = 0;
+	if ((err = make_parents(path, path)))
+		return err;
+	/* O_EXCL: an existing file, or a symbolic link even to nothing, is
+	 * never replaced. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		*exists = errno == EEXIST;
+		return write_error(path, "", errno);
+	}
+	if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(path);
+		return write_error(path, "", e);
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		unlink(path);
+		return write_error(path, "", e);
+	}
+	return NULL;
+}
+
 struct gm_error *gm_cli_write_file(const char *path, const char *buf, size_t len)
 {
 	char *target = follow_links(path);
 	struct gm_error *err;
 	struct stat st;
-	int exists;
+	int exists, e;
 
 	if (!target)
 		return write_error(path, errno == EACCES ? "another user's symbolic link in a shared sticky folder is not followed"
 							 : "cannot follow the symbolic link", errno);
 	exists = stat(target, &st) == 0;
-	if (!exists && errno != ENOENT)
-		err = write_error(path, "", errno);
+	e = exists ? 0 : errno;
+	if (e && e != ENOENT)
+		err = write_error(path, "", e);
 	else if (exists && S_ISDIR(st.st_mode))
 		err = write_error(path, "", EISDIR);
 	else if (exists && !S_ISREG(st.st_mode))
@@ -308,7 +460,7 @@ struct gm_error *gm_cli_write_file(const char *path, const char *buf, size_t len
 	else if (exists && st.st_nlink > 1)
 		/* Replacing it would cut it off from its other names. */
 		err = write_in_place(path, target, buf, len, 1);
-	else
+	else if (!(err = exists ? NULL : make_parents(path, target)))
 		err = write_replace(path, target, exists ? &st : NULL, buf, len);
 	free(target);
 	return err;

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 
+#include "gm_config.h"
 #include "gm_db.h"
 #include "gm_error.h"
 #include "gm_migration.h"
@@ -16,22 +17,35 @@
 #define GM_EXIT_OK 0
 
 struct gm_cli {
-	const char *database_url;	/* NULL: $DATABASE_URL, then libpq's env */
-	const char *migrations_dir;
+	const char *database_url;	/* -d; else --env's, $DATABASE_URL, libpq's env */
+	const char *migrations_dir;	/* -m; else the project file's (gm_cli_configure) */
+	const char *config_path;	/* -c; else ./garage-migrate.yaml when it exists */
+	const char *env_name;		/* -e */
+	struct gm_config config;	/* the project file, or the defaults */
+	/* The tenancy conventions, always valid: AI Garage's until
+	 * gm_cli_configure has read the project file, then the file's. */
+	const struct gm_tenancy *tenancy;
+	int configured;
 };
 
 /* Accepted by every command, before or after its name. */
-#define GM_GLOBAL_SHORTOPTS "d:m:h"
+#define GM_GLOBAL_SHORTOPTS "d:m:c:e:h"
 #define GM_GLOBAL_LONGOPTS                                   \
 	{ "database-url", required_argument, NULL, 'd' },    \
 	{ "migrations", required_argument, NULL, 'm' },      \
+	{ "config", required_argument, NULL, 'c' },          \
+	{ "env", required_argument, NULL, 'e' },             \
 	{ "help", no_argument, NULL, 'h' }
 
 #define GM_GLOBAL_HELP                                                              \
-	"  -d, --database-url URL  database to work on (default: $DATABASE_URL, else\n"   \
-	"                          libpq's PGHOST, PGPORT, PGUSER, PGDATABASE, service\n"  \
-	"                          files and .pgpass)\n"                                  \
-	"  -m, --migrations DIR    migrations folder (default: ./migrations)\n"           \
+	"  -d, --database-url URL  database to work on (default: --env's, else\n"          \
+	"                          $DATABASE_URL, else libpq's PGHOST, PGPORT, PGUSER,\n"  \
+	"                          PGDATABASE, service files and .pgpass)\n"             \
+	"  -e, --env NAME          the project file's environment NAME\n"                 \
+	"  -c, --config FILE       the project file (default: ./garage-migrate.yaml,\n"   \
+	"                          when it exists)\n"                                     \
+	"  -m, --migrations DIR    migrations folder (default: the project file's,\n"     \
+	"                          else ./migrations)\n"                                  \
 	"  -h, --help              show this help\n"
 
 /* The bounds of migration transactions, for up and rollback. */
@@ -41,13 +55,21 @@ enum { GM_OPT_LOCK_TIMEOUT = 1000, GM_OPT_STATEMENT_TIMEOUT, GM_OPT_WAIT_TIMEOUT
 	{ "statement-timeout", required_argument, NULL, GM_OPT_STATEMENT_TIMEOUT },     \
 	{ "wait-timeout", required_argument, NULL, GM_OPT_WAIT_TIMEOUT }
 #define GM_LIMITS_HELP                                                                    \
-	"      --lock-timeout T        bound each statement's wait for a lock (5s, 500ms)\n"  \
-	"      --statement-timeout T   bound each statement's run time\n"                     \
+	"      --lock-timeout T        bound each statement's wait for a lock (5s, 500ms;\n"  \
+	"                              default: the project file's timeouts.lock, else\n"    \
+	"                              none)\n"                                                \
+	"      --statement-timeout T   bound each statement's run time (default: the\n"       \
+	"                              project file's timeouts.statement, else the\n"         \
+	"                              server's statement_timeout)\n"                          \
 	"      --wait-timeout T        bound the wait for another garage-migrate run\n"        \
-	"                              (default: " GM_DEFAULT_WAIT_TIMEOUT ")\n"
+	"                              (default: the project file's timeouts.wait, else\n"    \
+	"                              " GM_DEFAULT_WAIT_TIMEOUT ")\n"
 struct gm_txn_limits;
 /* Handles a limits option; returns 1 when c was one. */
 int gm_cli_limits_opt(struct gm_txn_limits *lim, int c, const char *arg);
+/* Configures (gm_cli_configure), then gives every limit not set by an
+ * option the project file's value. */
+struct gm_error *gm_cli_limits(struct gm_cli *cli, struct gm_txn_limits *lim);
 
 /* getopt_long, but a long option must be written in full: glibc takes
  * any unique prefix, so "rollback --a" would mean --allow-data-loss.  An
@@ -59,6 +81,16 @@ const char *gm_cli_bad_option(char **argv);
 /* Handles a global option; returns 1 when c was one. */
 int gm_cli_global_opt(struct gm_cli *cli, int c, const char *arg);
 
+/* Before the options: no project file read yet, AI Garage's tenancy. */
+void gm_cli_init(struct gm_cli *cli);
+void gm_cli_release(struct gm_cli *cli);
+/* After the options: reads the project file (-c FILE, which must exist,
+ * else ./garage-migrate.yaml when it exists), takes its migrations folder
+ * unless -m was given, and checks that --env names one of its
+ * environments (else a GM_ERR_USAGE error listing them).  Runs once; the
+ * helpers below that need it call it themselves. */
+struct gm_error *gm_cli_configure(struct gm_cli *cli);
+
 /* Prints usage to stdout (help) and returns 0. */
 int gm_cli_help(const char *text);
 /* Prints "garage-migrate: msg" and a pointer to --help; returns 2. */
@@ -68,21 +100,29 @@ int gm_cli_usage_error(const char *cmd, const char *fmt, ...)
 /* Reports err on stderr (once), frees it, returns its exit status. */
 int gm_cli_fail(struct gm_error *err);
 
-struct gm_error *gm_cli_load(const struct gm_cli *cli, struct gm_migration_set **set);
-struct gm_error *gm_cli_connect(const struct gm_cli *cli, struct gm_db **db);
+struct gm_error *gm_cli_load(struct gm_cli *cli, struct gm_migration_set **set);
+/* Connects to -d URL, else to --env's URL, else to $DATABASE_URL, else
+ * where libpq's own variables say. */
+struct gm_error *gm_cli_connect(struct gm_cli *cli, struct gm_db **db);
 /* Loads the migrations (first: bad files never reach the database), then
  * connects.  On error both outputs are NULL. */
-struct gm_error *gm_cli_open(const struct gm_cli *cli, struct gm_migration_set **set,
+struct gm_error *gm_cli_open(struct gm_cli *cli, struct gm_migration_set **set,
 			     struct gm_db **db);
 void gm_cli_close(struct gm_migration_set *set, struct gm_db *db);
 
-/* Writes len bytes to path.  A symbolic link is followed (its final target
- * is written; the link stays).  A regular or new file is replaced through a
+/* Writes len bytes to path, creating the folders leading to it that do not
+ * exist (like mkdir -p, 0777 less the umask).  A symbolic link is followed
+ * (its final target is written; the link stays).  A regular or new file is replaced through a
  * temporary file in the same folder, synced and renamed, so a reader never
  * sees half a file; it keeps its mode (a new file gets 0666 less the
  * umask).  Anything else that exists (a device, a FIFO) is written in
  * place.  Every failure is a GM_ERR_INPUT error naming path and errno. */
 struct gm_error *gm_cli_write_file(const char *path, const char *buf, size_t len);
+/* Creates path with len bytes (0666 less the umask), creating missing
+ * folders likewise, and never replaces anything: when path exists (a
+ * dangling symbolic link counts) the error's kind is GM_ERR_INPUT and
+ * *exists is set. */
+struct gm_error *gm_cli_create_file(const char *path, const char *buf, size_t len, int *exists);
 
 /* Parses --format text|json; returns -1 for anything else. */
 int gm_cli_parse_format(const char *arg, int *json);
@@ -102,5 +142,6 @@ int cmd_log(int argc, char **argv, struct gm_cli *cli);
 int cmd_verify(int argc, char **argv, struct gm_cli *cli);
 int cmd_dump(int argc, char **argv, struct gm_cli *cli);
 int cmd_new(int argc, char **argv, struct gm_cli *cli);
+int cmd_init(int argc, char **argv, struct gm_cli *cli);
 
 #endif

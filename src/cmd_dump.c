@@ -16,7 +16,8 @@ static const char dump_usage[] =
 	"\n"
 	"Options:\n"
 	"      --schema NAME       a schema to include (repeatable; default: public)\n"
-	"  -o, --output FILE       write to FILE instead of standard output\n" GM_GLOBAL_HELP;
+	"  -o, --output FILE       write to FILE instead of standard output (missing\n"
+	"                          folders on the way are created)\n" GM_GLOBAL_HELP;
 
 enum { OPT_SCHEMA = 256 };
 

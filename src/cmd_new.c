@@ -61,7 +61,7 @@ int cmd_new(int argc, char **argv, struct gm_cli *cli)
 	struct gm_error *err;
 	char now[32], *version, *path, *newest_text = NULL;
 	unsigned long long newest = 0;
-	const char *dir = cli->migrations_dir ? cli->migrations_dir : "migrations", *name;
+	const char *dir, *name;
 	int yaml = 0, c, fd;
 	time_t t = time(NULL);
 	FILE *f;
@@ -84,6 +84,9 @@ int cmd_new(int argc, char **argv, struct gm_cli *cli)
 	name = argv[optind];
 	if (!gm_migration_name_valid(name))
 		return gm_cli_usage_error("new", "NAME may hold only letters, digits, '_' and '-', not '%s'", name);
+	if ((err = gm_cli_configure(cli)))
+		return gm_cli_fail(err);
+	dir = cli->migrations_dir;
 	/* The first migration of a project may start the folder. */
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return gm_cli_fail(gm_error_at(GM_ERR_INPUT, dir, 0, 0, "cannot create the migrations folder: %s",

@@ -100,7 +100,8 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 
 	o.os_user = gm_cli_os_user();
 	o.on_event = on_event;
-	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_engine_up(db, set, &o, &res))) {
+	if ((err = gm_cli_limits(cli, &o.limits)) || (err = gm_cli_open(cli, &set, &db)) ||
+	    (err = gm_engine_up(db, set, &o, &res))) {
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);
 	}

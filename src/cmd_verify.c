@@ -6,21 +6,23 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DEFAULT_SNAPSHOT "schema/snapshot.yaml"
-
 static const char verify_usage[] =
 	"usage: garage-migrate verify [options]\n"
 	"\n"
 	"Check, in one read-only transaction, that (1) every applied migration\n"
 	"still has its file with the same checksum and nothing is pending, (2) the\n"
-	"live schema matches the committed snapshot, and (3) tenant tables pass the\n"
-	"RLS lints; with --isolation, (4) no tenant can read or write another's\n"
-	"rows.  Exit 0 when all hold, 1 when anything is found.\n"
+	"live schema matches the committed snapshot (skipped, not failed, when the\n"
+	"default snapshot does not exist yet), and (3) tenant tables, their grants,\n"
+	"views and SECURITY DEFINER functions pass the RLS lints; with --isolation,\n"
+	"(4) no tenant can read or write another's rows.  Exit 0 when all hold, 1\n"
+	"when anything is found.\n"
 	"\n"
 	"Options:\n"
-	"      --snapshot FILE     the expected schema (default: " DEFAULT_SNAPSHOT ")\n"
+	"      --snapshot FILE     the expected schema (default: the project file's\n"
+	"                          snapshot, else " GM_CONFIG_DEFAULT_SNAPSHOT ")\n"
 	"      --allow-pending     pending migrations are not a finding\n"
-	"      --strict            warnings (and skipped isolation checks) fail too\n"
+	"      --strict            warnings and skipped checks (isolation, or the\n"
+	"                          schema check without a snapshot) fail too\n"
 	"      --format FORMAT     text (default) or json\n"
 	"      --junit FILE        also write a JUnit XML report to FILE\n"
 	"      --isolation         also prove tenant isolation by acting as a tenant, in a\n"
@@ -48,7 +50,8 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 		{ "app-role", required_argument, NULL, OPT_APP_ROLE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gm_verify_opts o = { DEFAULT_SNAPSHOT, 0, 0, NULL, NULL };
+	static char *const default_schemas[] = { "public" };
+	struct gm_verify_opts o = { .snapshot_path = NULL };
 	struct gm_verify_result res;
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
@@ -97,12 +100,21 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 	if (optind < argc)
 		return gm_cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
 
+	if ((err = gm_cli_configure(cli)))
+		return gm_cli_fail(err);
+	if (!o.snapshot_path) {
+		/* A new project has no snapshot yet: the other checks still run. */
+		o.snapshot_path = cli->config.snapshot;
+		o.snapshot_optional = 1;
+	}
+	/* What to check when there is no snapshot to name the schemas. */
+	o.schemas = default_schemas;
+	o.nschemas = 1;
 	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_engine_verify(db, set, &o, &res))) {
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);
 	}
-	ok = gm_findings_count(&res.findings, -1, GM_LEVEL_ERROR) == 0 &&
-	     (!strict || gm_findings_count(&res.findings, -1, GM_LEVEL_WARNING) == 0);
+	ok = gm_verify_passed(&res, strict);
 	if (json)
 		gm_report_verify_json(&res, o.snapshot_path, ok, &out);
 	else

@@ -23,16 +23,21 @@ static const struct command commands[] = {
 	{ "dump", cmd_dump, "write the live schema as a snapshot" },
 	{ "log", cmd_log, "show the audit log" },
 	{ "new", cmd_new, "create the next migration file from a template" },
+	{ "init", cmd_init, "write a commented project file, garage-migrate.yaml" },
 };
 
 static const char usage_head[] =
-	"usage: garage-migrate [-d URL] [-m DIR] <command> [options]\n"
+	"usage: garage-migrate [-c FILE] [-e NAME | -d URL] [-m DIR] <command> [options]\n"
 	"       garage-migrate --version\n"
 	"\n"
 	"Schema migrations and Row-Level Security for PostgreSQL.\n"
 	"\n"
 	"Global options (also accepted after the command):\n" GM_GLOBAL_HELP
 	"      --version           print the version\n"
+	"\n"
+	"The database is -d URL if given, else the URL of environment -e NAME,\n"
+	"else $DATABASE_URL, else where libpq's PGHOST, PGPORT, PGUSER, PGDATABASE\n"
+	"(and service files, .pgpass) lead.\n"
 	"\n"
 	"Commands:\n";
 
@@ -97,22 +102,19 @@ static int finish(int code)
 	return code;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv, struct gm_cli *cli)
 {
 	static const struct option longopts[] = {
 		GM_GLOBAL_LONGOPTS,
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gm_cli cli = { NULL, NULL };
 	size_t k;
 	int c;
 
-	track_stdout_errors();
-	opterr = 0;
 	/* '+': stop at the command name; the command parses the rest. */
 	while ((c = gm_cli_getopt(argc, argv, "+" GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
-		if (gm_cli_global_opt(&cli, c, optarg))
+		if (gm_cli_global_opt(cli, c, optarg))
 			continue;
 		if (c == 'h')
 			return finish(main_help());
@@ -129,8 +131,21 @@ int main(int argc, char **argv)
 			int sub_argc = argc - optind;
 			char **sub_argv = argv + optind;
 			optind = 0;	/* glibc: reinitialise for the command */
-			return finish(commands[k].fn(sub_argc, sub_argv, &cli));
+			return finish(commands[k].fn(sub_argc, sub_argv, cli));
 		}
 	}
 	return gm_cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
+}
+
+int main(int argc, char **argv)
+{
+	struct gm_cli cli;
+	int rc;
+
+	track_stdout_errors();
+	opterr = 0;
+	gm_cli_init(&cli);
+	rc = run(argc, argv, &cli);
+	gm_cli_release(&cli);
+	return rc;
 }

@@ -319,12 +319,28 @@ void gm_report_audit_json(const struct gm_audit *a, struct gm_strbuf *out)
 
 /* ---- verify ---- */
 
+/* Why check c was skipped, with what to do (caller frees). */
+static char *skip_reason(enum gm_check c, const char *snapshot)
+{
+	if (c == GM_CHECK_SCHEMA)
+		return gm_xasprintf("no snapshot at %s; write one with garage-migrate dump -o %s", snapshot, snapshot);
+	return gm_xstrdup("not run");
+}
+
 static void check_summary(const struct gm_verify_result *r, enum gm_check c, const char *snapshot,
 			  struct gm_strbuf *out)
 {
 	size_t e = gm_findings_count(&r->findings, (int)c, GM_LEVEL_ERROR);
 	size_t w = gm_findings_count(&r->findings, (int)c, GM_LEVEL_WARNING);
 
+	if (r->skipped[c]) {
+		char *why = skip_reason(c, snapshot);
+		gm_strbuf_addf(out, "%s: skipped: ", gm_check_name(c));
+		add_safe(out, why);
+		gm_strbuf_addch(out, '\n');
+		free(why);
+		return;
+	}
 	switch (c) {
 	case GM_CHECK_HISTORY:
 		gm_strbuf_addf(out, "history: %zu applied, %zu pending", r->applied, r->pending);
@@ -359,7 +375,7 @@ void gm_report_verify_text(const struct gm_verify_result *r, const char *snapsho
 
 	for (c = 0; c < GM_CHECK_COUNT; c++) {
 		size_t k;
-		if (!r->ran[c])
+		if (!r->ran[c] && !r->skipped[c])
 			continue;
 		check_summary(r, (enum gm_check)c, snapshot, out);
 		/* The probe's evidence: every check, passed or not. */
@@ -409,6 +425,16 @@ void gm_report_verify_json(const struct gm_verify_result *r, const char *snapsho
 	for (c = 0, k = 0; c < GM_CHECK_COUNT; c++) {
 		size_t e = gm_findings_count(&r->findings, c, GM_LEVEL_ERROR);
 		size_t w = gm_findings_count(&r->findings, c, GM_LEVEL_WARNING);
+		if (r->skipped[c]) {
+			/* Skipped is never ok. */
+			char *why = skip_reason((enum gm_check)c, snapshot);
+			gm_strbuf_addf(out, "%s{\"name\":\"%s\",\"ok\":false,\"skipped\":true,", k++ ? "," : "",
+				       gm_check_name((enum gm_check)c));
+			json_field(out, "reason", why, 0);
+			gm_strbuf_addch(out, '}');
+			free(why);
+			continue;
+		}
 		if (!r->ran[c])
 			continue;
 		gm_strbuf_addf(out, "%s{\"name\":\"%s\",\"ok\":%s,\"errors\":%zu,\"warnings\":%zu}",
@@ -499,10 +525,30 @@ static void junit_probe_suite(const struct gm_verify_result *r, struct gm_strbuf
 	gm_strbuf_adds(out, "  </testsuite>\n");
 }
 
+/* A check that did not run: one case, skipped, saying why. */
+static void junit_skipped_suite(enum gm_check c, const char *snapshot, struct gm_strbuf *out)
+{
+	const char *name = gm_check_name(c);
+	char *why = skip_reason(c, snapshot);
+
+	gm_strbuf_addf(out, "  <testsuite name=\"%s\" tests=\"1\" failures=\"0\" skipped=\"1\">\n", name);
+	gm_strbuf_addf(out, "    <testcase classname=\"garage-migrate.%s\" name=\"", name);
+	if (c == GM_CHECK_SCHEMA) {
+		gm_strbuf_adds(out, "matches ");
+		gm_xml_str(out, snapshot);
+	} else {
+		gm_strbuf_adds(out, name);
+	}
+	gm_strbuf_adds(out, "\"><skipped message=\"");
+	gm_xml_str(out, why);
+	gm_strbuf_adds(out, "\"/></testcase>\n  </testsuite>\n");
+	free(why);
+}
+
 /* One <testsuite> per check: a passing case when it found nothing, else one
  * case per finding (errors as failures, warnings as passing cases with
  * their text in system-out, since JUnit has no warnings).  The isolation
- * probe reports every check it made. */
+ * probe reports every check it made; a skipped check, why. */
 void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapshot,
 			    struct gm_strbuf *out)
 {
@@ -512,6 +558,8 @@ void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapsh
 	for (c = 0; c < GM_CHECK_COUNT; c++) {
 		size_t n = gm_findings_count(&r->findings, c, GM_LEVEL_ERROR) +
 			   gm_findings_count(&r->findings, c, GM_LEVEL_WARNING);
+		if (r->skipped[c])
+			tests++;
 		if (!r->ran[c])
 			continue;
 		if (c == GM_CHECK_ISOLATION) {
@@ -531,6 +579,10 @@ void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapsh
 		size_t e = gm_findings_count(&r->findings, c, GM_LEVEL_ERROR);
 		size_t n = e + gm_findings_count(&r->findings, c, GM_LEVEL_WARNING);
 
+		if (r->skipped[c]) {
+			junit_skipped_suite((enum gm_check)c, snapshot, out);
+			continue;
+		}
 		if (!r->ran[c])
 			continue;
 		if (c == GM_CHECK_ISOLATION) {

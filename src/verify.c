@@ -5,9 +5,11 @@
 #include "gm_error.h"
 #include "gm_verify.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *gm_level_name(enum gm_level level)
 {
@@ -117,18 +119,24 @@ static void check_history(const struct gm_status *st, const struct gm_verify_opt
 
 /* A schema the snapshot names but the database lacks would compare as
  * nothing at all: it is an error of its own, and its marker fact (see
- * catalog.c) leaves the model before the comparison. */
-static void check_missing_schemas(struct gm_model *found, struct gm_verify_result *res)
+ * catalog.c) leaves the model before the comparison.  Without a snapshot
+ * the schema was one verify was told to lint: the RLS check reports it. */
+static void check_missing_schemas(struct gm_model *found, int no_snapshot, struct gm_verify_result *res)
 {
 	size_t k, kept = 0;
 
 	for (k = 0; k < found->n; k++) {
 		struct gm_fact *f = &found->v[k];
 		if (!strncmp(f->object, "schema ", 7) && !strcmp(f->attr, "missing")) {
-			gm_findings_add(&res->findings, GM_CHECK_SCHEMA, "missing_schema", GM_LEVEL_ERROR, f->object,
-					"create the schema, or write the snapshot again (garage-migrate dump --schema NAME)",
-					"%s: the snapshot names it, the database has no such schema: nothing in it could be checked",
-					f->object);
+			if (no_snapshot)
+				gm_findings_add(&res->findings, GM_CHECK_RLS, "missing_schema", GM_LEVEL_ERROR, f->object,
+						"create the schema, or name the schemas to verify",
+						"the database has no such schema: nothing in it could be checked");
+			else
+				gm_findings_add(&res->findings, GM_CHECK_SCHEMA, "missing_schema", GM_LEVEL_ERROR, f->object,
+						"create the schema, or write the snapshot again (garage-migrate dump --schema NAME)",
+						"%s: the snapshot names it, the database has no such schema: nothing in it could be checked",
+						f->object);
 			free(f->object);
 			free(f->attr);
 			free(f->value);
@@ -175,6 +183,27 @@ static struct gm_error *end_read_only(struct gm_db *db, struct gm_error *err)
 	return gm_db_exec(db, "COMMIT", "cannot end the read-only transaction", NULL);
 }
 
+/* The expected schema: the snapshot, or, when it may be absent and is,
+ * only the schemas to check (*absent set: the drift check is skipped).
+ * A snapshot that exists but cannot be read stays an error: lstat, so a
+ * dangling link is such a snapshot, not an absent one. */
+static struct gm_error *load_expected(const struct gm_verify_opts *o, struct gm_model *expected, int *absent)
+{
+	struct stat st;
+	size_t k;
+
+	*absent = 0;
+	if (!o->snapshot_optional || lstat(o->snapshot_path, &st) == 0 || errno != ENOENT)
+		return gm_model_load_file(o->snapshot_path, expected);
+	memset(expected, 0, sizeof(*expected));
+	if (!o->nschemas)
+		return gm_error_new(GM_ERR_USAGE, "no snapshot at %s and no schema named to verify", o->snapshot_path);
+	for (k = 0; k < o->nschemas; k++)
+		gm_model_add_schema(expected, o->schemas[k]);
+	*absent = 1;
+	return NULL;
+}
+
 struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_set *set,
 				  const struct gm_verify_opts *o, struct gm_verify_result *res)
 {
@@ -182,10 +211,11 @@ struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_se
 	struct gm_history hist;
 	struct gm_status st;
 	struct gm_error *err;
+	int no_snapshot;
 
 	memset(res, 0, sizeof(*res));
 	/* A bad snapshot is an input error, found before touching the database. */
-	if ((err = gm_model_load_file(o->snapshot_path, &expected)))
+	if ((err = load_expected(o, &expected, &no_snapshot)))
 		return err;
 	if ((err = begin_read_only(db))) {
 		gm_model_release(&expected);
@@ -206,10 +236,15 @@ struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_se
 		gm_findings_release(&res->findings);
 		return err;
 	}
-	check_missing_schemas(&found, res);
-	check_schema(&expected, &found, res);
+	check_missing_schemas(&found, no_snapshot, res);
+	if (no_snapshot)
+		res->skipped[GM_CHECK_SCHEMA] = 1;
+	else
+		check_schema(&expected, &found, res);
 	gm_lint_rls(&found, &res->findings);
-	res->ran[GM_CHECK_HISTORY] = res->ran[GM_CHECK_SCHEMA] = res->ran[GM_CHECK_RLS] = 1;
+	gm_lint_objects(&found, &res->findings);
+	res->ran[GM_CHECK_HISTORY] = res->ran[GM_CHECK_RLS] = 1;
+	res->ran[GM_CHECK_SCHEMA] = !no_snapshot;
 	/* The probe writes (and always rolls back), so it runs after the
 	 * read-only transaction, on the schema just read. */
 	if (o->isolation && (err = gm_probe_run(db, found.schemas, found.nschemas, o, res))) {
@@ -244,6 +279,20 @@ void gm_verify_result_release(struct gm_verify_result *res)
 		free(res->schemas[k]);
 	free(res->schemas);
 	memset(res, 0, sizeof(*res));
+}
+
+int gm_verify_passed(const struct gm_verify_result *res, int strict)
+{
+	int c;
+
+	if (gm_findings_count(&res->findings, -1, GM_LEVEL_ERROR))
+		return 0;
+	if (!strict)
+		return 1;
+	for (c = 0; c < GM_CHECK_COUNT; c++)
+		if (res->skipped[c])
+			return 0;
+	return gm_findings_count(&res->findings, -1, GM_LEVEL_WARNING) == 0;
 }
 
 struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t nschemas,

@@ -1,0 +1,227 @@
+/* lint_objects.c - lints on what surrounds the tables: grants, views and
+ * functions (see gm_verify.h).
+ *
+ * Policies protect a table only from roles that reach it directly.  A
+ * grant to PUBLIC lets every role reach it; a view runs as its owner, who
+ * usually owns the table too and so is not subject to its policies; a
+ * materialized view keeps a copy of the rows with no policy at all; and a
+ * SECURITY DEFINER function without its own search_path runs, with its
+ * owner's rights, whatever functions and operators the caller's path
+ * finds first. */
+#include "gm_verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define VIEW_PREFIX "view "
+#define MATVIEW_PREFIX "materialized view "
+
+/* Is name one element of list, a ", "-separated list as the catalog prints
+ * it ("public.a, public.b")?  A name that itself holds ", " still matches
+ * where it stands, so a strange name can only add matches, never hide one. */
+static int list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while ((p = strstr(p, name)) != NULL) {
+		int starts = p == list || (p - list >= 2 && !strncmp(p - 2, ", ", 2));
+		int ends = p[n] == '\0' || !strncmp(p + n, ", ", 2);
+		if (starts && ends)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/* ---- tenant tables granted to PUBLIC ---- */
+
+/* Is object PUBLIC's grant on table ("public.orders") or on one of its
+ * columns: "table T grant PUBLIC" or "table T column C grant PUBLIC"?
+ * (catalog.c quotes a role that is merely called PUBLIC.) */
+static int public_grant_of(const char *object, const char *table)
+{
+	static const char grant[] = " grant PUBLIC";
+	size_t tl = strlen(table), ol = strlen(object), gl = sizeof(grant) - 1;
+	const char *rest;
+
+	if (strncmp(object, "table ", 6) || strncmp(object + 6, table, tl))
+		return 0;
+	rest = object + 6 + tl;
+	if (ol < 6 + tl + gl || strcmp(object + ol - gl, grant))
+		return 0;
+	/* Nothing between the table and the grant, or one column. */
+	return rest == object + ol - gl || !strncmp(rest, " column ", 8);
+}
+
+static void lint_public_grants(const struct gm_model *m, char **tenants, size_t ntenants,
+			       struct gm_findings *out)
+{
+	size_t k, t;
+
+	for (k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		if (strcmp(f->attr, "privileges") || !*f->value)
+			continue;
+		for (t = 0; t < ntenants; t++) {
+			if (!public_grant_of(f->object, tenants[t]))
+				continue;
+			gm_findings_add(out, GM_CHECK_RLS, "tenant_table_public_grant", GM_LEVEL_ERROR, f->object,
+				"REVOKE ALL ON the table FROM PUBLIC (columns too), and grant what the application needs to its own role",
+				"PUBLIC holds %s on a tenant table: every role, present and future, can reach its rows",
+				f->value);
+			break;
+		}
+	}
+}
+
+/* ---- views over protected tables ---- */
+
+struct view {
+	const char *name;	/* "public.v" */
+	const char *reads;	/* "public.t, public.u" */
+	int materialized;
+	int invoker;		/* security_invoker = true */
+	const char *via;	/* the first protected relation it reaches */
+};
+
+/* The views and materialized views of m; names point into the model. */
+static struct view *collect_views(const struct gm_model *m, size_t *n)
+{
+	struct view *v = NULL;
+	size_t k;
+
+	*n = 0;
+	for (k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		int mat = !strncmp(f->object, MATVIEW_PREFIX, strlen(MATVIEW_PREFIX));
+		const char *inv;
+
+		if (strcmp(f->attr, "reads") || (!mat && strncmp(f->object, VIEW_PREFIX, strlen(VIEW_PREFIX))))
+			continue;
+		v = gm_xrealloc(v, (*n + 1) * sizeof(*v));
+		memset(&v[*n], 0, sizeof(*v));
+		v[*n].name = f->object + (mat ? strlen(MATVIEW_PREFIX) : strlen(VIEW_PREFIX));
+		v[*n].reads = f->value;
+		v[*n].materialized = mat;
+		inv = gm_model_get(m, f->object, "security_invoker");
+		v[*n].invoker = !mat && inv && !strcmp(inv, "true");
+		(*n)++;
+	}
+	return v;
+}
+
+/* Tables whose rows a policy guards, or should: RLS enabled, or tenant. */
+static const char *protected_table(const struct gm_model *m, char **tenants, size_t ntenants,
+				   const char *reads)
+{
+	size_t k;
+
+	for (k = 0; k < ntenants; k++)
+		if (list_has(reads, tenants[k]))
+			return tenants[k];
+	for (k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		if (!strcmp(f->attr, "row_security") && !strcmp(f->value, "enabled") &&
+		    !strncmp(f->object, "table ", 6) && list_has(reads, f->object + 6))
+			return f->object + 6;
+	}
+	return NULL;
+}
+
+/* Marks each view that reaches a protected table, directly or through
+ * other views: whatever the inner view's setting, an outer view that runs
+ * as its owner runs the inner one as that owner too. */
+static void mark_reaching(const struct gm_model *m, char **tenants, size_t ntenants,
+			  struct view *v, size_t n)
+{
+	size_t k, j;
+	int changed = 1;
+
+	for (k = 0; k < n; k++)
+		v[k].via = protected_table(m, tenants, ntenants, v[k].reads);
+	while (changed) {
+		changed = 0;
+		for (k = 0; k < n; k++)
+			for (j = 0; !v[k].via && j < n; j++)
+				if (j != k && v[j].via && list_has(v[k].reads, v[j].name)) {
+					v[k].via = v[j].name;
+					changed = 1;
+				}
+	}
+}
+
+static void lint_views(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out)
+{
+	size_t n, k;
+	struct view *v = collect_views(m, &n);
+
+	mark_reaching(m, tenants, ntenants, v, n);
+	for (k = 0; k < n; k++) {
+		char *obj;
+		if (!v[k].via || v[k].invoker)
+			continue;
+		obj = gm_xasprintf("%s%s", v[k].materialized ? MATVIEW_PREFIX : VIEW_PREFIX, v[k].name);
+		if (v[k].materialized)
+			gm_findings_add(out, GM_CHECK_RLS, "view_bypasses_rls", GM_LEVEL_ERROR, obj,
+				"drop it, or replace it with a view WITH (security_invoker = true), or a table with its own tenant policies",
+				"materialized view reads %s: it stores every tenant's rows, and no policy applies to them", v[k].via);
+		else
+			gm_findings_add(out, GM_CHECK_RLS, "view_bypasses_rls", GM_LEVEL_ERROR, obj,
+				"ALTER VIEW ... SET (security_invoker = true), so the caller's policies apply",
+				"view reads %s as its owner, not as the caller: policies are checked for the owner's role, and an owner that bypasses RLS shows every tenant's rows",
+				v[k].via);
+		free(obj);
+	}
+	free(v);
+}
+
+/* ---- SECURITY DEFINER functions ---- */
+
+/* Does config (one "name=value" a line, as catalog.c writes it) set the
+ * search path? */
+static int sets_search_path(const char *config)
+{
+	const char *p = config;
+
+	for (;;) {
+		if (!strncmp(p, "search_path=", 12))
+			return 1;
+		if (!(p = strchr(p, '\n')))
+			return 0;
+		p++;
+	}
+}
+
+static void lint_definer_functions(const struct gm_model *m, struct gm_findings *out)
+{
+	size_t k;
+
+	for (k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *config;
+
+		if (strncmp(f->object, "function ", 9) || strcmp(f->attr, "security_definer") ||
+		    strcmp(f->value, "true"))
+			continue;
+		config = gm_model_get(m, f->object, "config");
+		if (config && sets_search_path(config))
+			continue;
+		gm_findings_add(out, GM_CHECK_RLS, "security_definer_without_search_path", GM_LEVEL_ERROR, f->object,
+			"ALTER FUNCTION ... SET search_path = pg_catalog, pg_temp (and name the schemas it needs in its body)",
+			"SECURITY DEFINER function without its own search_path: a caller's path can make it run their functions with its owner's rights");
+	}
+}
+
+void gm_lint_objects(const struct gm_model *m, struct gm_findings *out)
+{
+	size_t ntenants, k;
+	char **tenants = gm_tenant_tables(m, &ntenants);
+
+	lint_public_grants(m, tenants, ntenants, out);
+	lint_views(m, tenants, ntenants, out);
+	lint_definer_functions(m, out);
+	for (k = 0; k < ntenants; k++)
+		free(tenants[k]);
+	free(tenants);
+}

@@ -1,0 +1,304 @@
+/* Unit tests: the lints on grants, views and SECURITY DEFINER functions
+ * (lint_objects.c) on hand-built models, and verify's report and verdict
+ * when the drift check was skipped.  No database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_model.h"
+#include "gm_report.h"
+#include "gm_verify.h"
+
+/* A tenant table, a global one, a safe view, a safe definer function:
+ * nothing to report. */
+static void good_schema(struct gm_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	gm_model_add_schema(m, "public");
+	gm_model_add(m, "table public.orders", "row_security", "enabled");
+	gm_model_add(m, "table public.orders", "force_row_security", "forced");
+	gm_model_add(m, "table public.orders column organization_id", "type", "uuid");
+	gm_model_add(m, "table public.orders grant app_user", "privileges", "SELECT, INSERT");
+	gm_model_add(m, "table public.orders grant app_user", "with_grant_option", "");
+	gm_model_add(m, "table public.countries", "row_security", "disabled");
+	gm_model_add(m, "table public.countries", "force_row_security", "not forced");
+	gm_model_add(m, "table public.countries column name", "type", "text");
+	gm_model_add(m, "table public.countries grant PUBLIC", "privileges", "SELECT");
+	gm_model_add(m, "view public.my_orders", "reads", "public.countries, public.orders");
+	gm_model_add(m, "view public.my_orders", "security_invoker", "true");
+	gm_model_add(m, "view public.my_orders", "security_barrier", "false");
+	gm_model_add(m, "view public.country_names", "reads", "public.countries");
+	gm_model_add(m, "view public.country_names", "security_invoker", "false");
+	gm_model_add(m, "function public.org_count()", "security_definer", "true");
+	gm_model_add(m, "function public.org_count()", "config", "work_mem=64MB\nsearch_path=pg_catalog, public");
+	gm_model_add(m, "function public.plain()", "security_definer", "false");
+	gm_model_add(m, "function public.plain()", "config", "");
+	gm_model_sort(m);
+}
+
+static void set_value(struct gm_model *m, const char *object, const char *attr, const char *value)
+{
+	size_t k;
+
+	for (k = 0; k < m->n; k++)
+		if (!strcmp(m->v[k].object, object) && !strcmp(m->v[k].attr, attr)) {
+			free(m->v[k].value);
+			m->v[k].value = gm_xstrdup(value);
+			return;
+		}
+	gm_model_add(m, object, attr, value);
+	gm_model_sort(m);
+}
+
+/* Findings named name (about object, when given); with message, the first
+ * one's message must contain it. */
+static size_t count(const struct gm_model *m, const char *name, const char *object, const char *message)
+{
+	struct gm_findings f = { NULL, 0, 0 };
+	size_t k, n = 0;
+
+	gm_lint_objects(m, &f);
+	for (k = 0; k < f.n; k++) {
+		if (strcmp(f.v[k].name, name) || (object && strcmp(f.v[k].object, object)))
+			continue;
+		assert_int_equal(f.v[k].check, GM_CHECK_RLS);
+		assert_int_equal(f.v[k].level, GM_LEVEL_ERROR);
+		assert_non_null(f.v[k].remedy);
+		if (!n && message && !strstr(f.v[k].message, message))
+			fail_msg("'%s' not in the message: %s", message, f.v[k].message);
+		n++;
+	}
+	gm_findings_release(&f);
+	return n;
+}
+
+static void test_clean_schema(void **state)
+{
+	struct gm_model m;
+	struct gm_findings f = { NULL, 0, 0 };
+
+	(void)state;
+	good_schema(&m);
+	gm_lint_objects(&m, &f);
+	if (f.n)
+		fail_msg("unexpected finding %s: %s: %s", f.v[0].name, f.v[0].object, f.v[0].message);
+	gm_findings_release(&f);
+	gm_model_release(&m);
+}
+
+/* Grants sort with their table ("table S.T grant R"): the table lints
+ * must not take one for a table of its own. */
+static void test_grants_are_not_tables_to_the_rls_lints(void **state)
+{
+	struct gm_model m;
+	struct gm_findings f = { NULL, 0, 0 };
+	size_t k;
+
+	(void)state;
+	good_schema(&m);
+	set_value(&m, "table public.orders column organization_id grant app_user", "privileges", "UPDATE");
+	set_value(&m, "table public.orders grant \"Odd Role\"", "privileges", "SELECT");
+	gm_lint_rls(&m, &f);
+	for (k = 0; k < f.n; k++)
+		if (strstr(f.v[k].object, " grant "))
+			fail_msg("a grant read as a table: %s: %s: %s", f.v[k].name, f.v[k].object, f.v[k].message);
+	gm_findings_release(&f);
+	gm_model_release(&m);
+}
+
+static void test_public_grant_on_tenant_table(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	set_value(&m, "table public.orders grant PUBLIC", "privileges", "SELECT, UPDATE");
+	assert_int_equal(count(&m, "tenant_table_public_grant", "table public.orders grant PUBLIC",
+			       "PUBLIC holds SELECT, UPDATE on a tenant table"), 1);
+	gm_model_release(&m);
+
+	good_schema(&m);
+	set_value(&m, "table public.orders column organization_id grant PUBLIC", "privileges", "UPDATE");
+	assert_int_equal(count(&m, "tenant_table_public_grant",
+			       "table public.orders column organization_id grant PUBLIC", "UPDATE"), 1);
+	gm_model_release(&m);
+
+	/* A role merely called PUBLIC (catalog.c quotes it), a table whose
+	 * name starts like the tenant's, and with_grant_option are not
+	 * PUBLIC's grants on the tenant table. */
+	good_schema(&m);
+	set_value(&m, "table public.orders grant \"PUBLIC\"", "privileges", "SELECT");
+	set_value(&m, "table public.orders_archive grant PUBLIC", "privileges", "SELECT");
+	set_value(&m, "table public.orders grant app_user", "with_grant_option", "SELECT");
+	assert_int_equal(count(&m, "tenant_table_public_grant", NULL, NULL), 0);
+	gm_model_release(&m);
+}
+
+static void test_views_over_protected_tables(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	/* Over a tenant table, as its owner. */
+	good_schema(&m);
+	set_value(&m, "view public.my_orders", "security_invoker", "false");
+	assert_int_equal(count(&m, "view_bypasses_rls", "view public.my_orders",
+			       "view reads public.orders as its owner"), 1);
+	gm_model_release(&m);
+
+	/* Over a table with RLS that is not a tenant table. */
+	good_schema(&m);
+	set_value(&m, "table public.countries", "row_security", "enabled");
+	assert_int_equal(count(&m, "view_bypasses_rls", "view public.country_names", "public.countries"), 1);
+	gm_model_release(&m);
+
+	/* Through an invoker view: the outer view's owner runs it. */
+	good_schema(&m);
+	set_value(&m, "view public.again", "reads", "public.my_orders");
+	set_value(&m, "view public.again", "security_invoker", "false");
+	assert_int_equal(count(&m, "view_bypasses_rls", "view public.again", "view reads public.my_orders"), 1);
+	set_value(&m, "view public.again", "security_invoker", "true");
+	assert_int_equal(count(&m, "view_bypasses_rls", NULL, NULL), 0);
+	gm_model_release(&m);
+
+	/* A materialized view stores the rows: always the error. */
+	good_schema(&m);
+	set_value(&m, "materialized view public.order_totals", "reads", "public.orders");
+	assert_int_equal(count(&m, "view_bypasses_rls", "materialized view public.order_totals",
+			       "materialized view reads public.orders"), 1);
+	set_value(&m, "materialized view public.order_totals", "reads", "public.countries");
+	assert_int_equal(count(&m, "view_bypasses_rls", NULL, NULL), 0);
+	gm_model_release(&m);
+
+	/* Names match whole list elements only. */
+	good_schema(&m);
+	set_value(&m, "view public.country_names", "reads", "public.orders_archive, xpublic.orders");
+	assert_int_equal(count(&m, "view_bypasses_rls", NULL, NULL), 0);
+	set_value(&m, "view public.country_names", "reads", "public.a, public.orders, public.z");
+	assert_int_equal(count(&m, "view_bypasses_rls", "view public.country_names", NULL), 1);
+	gm_model_release(&m);
+}
+
+static void test_security_definer_search_path(void **state)
+{
+	static const struct {
+		const char *config;
+		size_t found;
+	} cases[] = {
+		{ "", 1 },
+		{ "work_mem=64MB", 1 },
+		/* catalog.c escapes a line break inside a value. */
+		{ "application_name=x\\nsearch_path=pg_catalog", 1 },
+		{ "search_path=\"\"", 0 },
+		{ "work_mem=64MB\nsearch_path=pg_catalog, pg_temp", 0 },
+	};
+	struct gm_model m;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		good_schema(&m);
+		set_value(&m, "function public.org_count()", "config", cases[k].config);
+		if (count(&m, "security_definer_without_search_path", "function public.org_count()",
+			  "SECURITY DEFINER function without its own search_path") != cases[k].found)
+			fail_msg("config '%s': expected %zu finding(s)", cases[k].config, cases[k].found);
+		gm_model_release(&m);
+	}
+	/* An invoker's function needs no path of its own. */
+	good_schema(&m);
+	set_value(&m, "function public.org_count()", "security_definer", "false");
+	set_value(&m, "function public.org_count()", "config", "");
+	assert_int_equal(count(&m, "security_definer_without_search_path", NULL, NULL), 0);
+	gm_model_release(&m);
+}
+
+/* ---- verify without a snapshot ---- */
+
+static void skipped_sample(struct gm_verify_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ran[GM_CHECK_HISTORY] = r->ran[GM_CHECK_RLS] = 1;
+	r->skipped[GM_CHECK_SCHEMA] = 1;
+	r->applied = 8;
+}
+
+static void test_skipped_schema_check_is_reported(void **state)
+{
+	struct gm_verify_result r;
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+
+	(void)state;
+	skipped_sample(&r);
+	gm_report_verify_text(&r, "schema/snapshot.yaml", 1, &sb);
+	assert_string_equal(sb.buf,
+		"history: 8 applied, 0 pending - ok\n"
+		"schema: skipped: no snapshot at schema/snapshot.yaml; write one with garage-migrate dump -o schema/snapshot.yaml\n"
+		"rls: lints on tenant tables - ok\n"
+		"verify passed: 0 errors, 0 warnings\n");
+	gm_strbuf_reset(&sb);
+	gm_report_verify_json(&r, "schema/snapshot.yaml", 1, &sb);
+	assert_string_equal(sb.buf,
+		"{\"ok\":true,\"snapshot\":\"schema/snapshot.yaml\",\"checks\":["
+		"{\"name\":\"history\",\"ok\":true,\"errors\":0,\"warnings\":0},"
+		"{\"name\":\"schema\",\"ok\":false,\"skipped\":true,\"reason\":\"no snapshot at schema/snapshot.yaml; "
+		"write one with garage-migrate dump -o schema/snapshot.yaml\"},"
+		"{\"name\":\"rls\",\"ok\":true,\"errors\":0,\"warnings\":0}],"
+		"\"findings\":[],\"summary\":{\"applied\":8,\"pending\":0,\"facts\":0,\"errors\":0,\"warnings\":0}}\n");
+	gm_strbuf_reset(&sb);
+	gm_report_verify_junit(&r, "schema/snapshot.yaml", &sb);
+	assert_string_equal(sb.buf,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites name=\"garage-migrate verify\" tests=\"3\" failures=\"0\">\n"
+		"  <testsuite name=\"history\" tests=\"1\" failures=\"0\">\n"
+		"    <testcase classname=\"garage-migrate.history\" name=\"applied migrations match their files\"/>\n"
+		"  </testsuite>\n"
+		"  <testsuite name=\"schema\" tests=\"1\" failures=\"0\" skipped=\"1\">\n"
+		"    <testcase classname=\"garage-migrate.schema\" name=\"matches schema/snapshot.yaml\">"
+		"<skipped message=\"no snapshot at schema/snapshot.yaml; write one with garage-migrate dump -o schema/snapshot.yaml\"/>"
+		"</testcase>\n"
+		"  </testsuite>\n"
+		"  <testsuite name=\"rls\" tests=\"1\" failures=\"0\">\n"
+		"    <testcase classname=\"garage-migrate.rls\" name=\"tenant tables pass the RLS lints\"/>\n"
+		"  </testsuite>\n"
+		"</testsuites>\n");
+	gm_strbuf_release(&sb);
+	gm_verify_result_release(&r);
+}
+
+static void test_verdict(void **state)
+{
+	struct gm_verify_result r;
+
+	(void)state;
+	skipped_sample(&r);
+	assert_true(gm_verify_passed(&r, 0));
+	assert_false(gm_verify_passed(&r, 1));
+	r.skipped[GM_CHECK_SCHEMA] = 0;
+	r.ran[GM_CHECK_SCHEMA] = 1;
+	assert_true(gm_verify_passed(&r, 1));
+	gm_findings_add(&r.findings, GM_CHECK_RLS, "w", GM_LEVEL_WARNING, "x", NULL, "warning");
+	assert_true(gm_verify_passed(&r, 0));
+	assert_false(gm_verify_passed(&r, 1));
+	gm_findings_add(&r.findings, GM_CHECK_RLS, "e", GM_LEVEL_ERROR, "x", NULL, "error");
+	assert_false(gm_verify_passed(&r, 0));
+	gm_verify_result_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_schema),
+		cmocka_unit_test(test_grants_are_not_tables_to_the_rls_lints),
+		cmocka_unit_test(test_public_grant_on_tenant_table),
+		cmocka_unit_test(test_views_over_protected_tables),
+		cmocka_unit_test(test_security_definer_search_path),
+		cmocka_unit_test(test_skipped_schema_check_is_reported),
+		cmocka_unit_test(test_verdict),
+	};
+	return cmocka_run_group_tests_name("lints on grants, views and functions; verify without a snapshot", tests, NULL, NULL);
+}
