@@ -130,18 +130,36 @@ void gm_probe_exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql,
  * one made here (oid, and the xmin of its row, which any change replaces)
  * and calls it with typed arguments, so no overload can take its place.
  * Its SET clause runs the statement with the user's search path (the
- * application's), and the call statement sets the safe path, row security
- * and standard_conforming_strings again afterwards: a plain SET inside
- * the wrapper would otherwise outlive it.  What the wrapper runs is the
- * probe's own SQL, its operators named with their schema. */
+ * application's) and pg_temp named last: left implicit, pg_temp would be
+ * searched first for tables and types, and any role in this session may
+ * create temporary tables there for an owner's trigger to find.  The call
+ * statement sets the safe path, row security and
+ * standard_conforming_strings again afterwards: a plain SET inside the
+ * wrapper would otherwise outlive it.  What the wrapper runs is the
+ * probe's own SQL, its operators named with their schema.
+ *
+ * Only the connecting user may call it (EXECUTE revoked from PUBLIC):
+ * code running as another role in this session, a trigger of someone
+ * else's table, can see pg_temp too and would otherwise call the
+ * wrapper of a more privileged owner directly. */
 static const char wrapper_sql[] =
 	"CREATE FUNCTION pg_temp.%s(sql pg_catalog.text, returns_rows pg_catalog.bool)"
 	" RETURNS pg_catalog.text[]"
-	" LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s AS $gm$DECLARE value pg_catalog.text;"
+	" LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $gm$DECLARE value pg_catalog.text;"
 	" affected pg_catalog.int8; BEGIN"
 	" IF returns_rows THEN EXECUTE sql INTO value; ELSE EXECUTE sql; END IF;"
 	" GET DIAGNOSTICS affected = ROW_COUNT;"
 	" RETURN ARRAY[value, affected::pg_catalog.text]; END$gm$";
+
+/* Run as the wrapper's owner, right after it is made. */
+static const char wrapper_acl_sql[] =
+	"REVOKE ALL ON FUNCTION pg_temp.%s(pg_catalog.text, pg_catalog.bool) FROM PUBLIC";
+static const char wrapper_grant_sql[] =
+	"GRANT EXECUTE ON FUNCTION pg_temp.%s(pg_catalog.text, pg_catalog.bool) TO SESSION_USER";
+
+/* The wrapper's path, captured by SET search_path FROM CURRENT. */
+static const char wrapper_path_sql[] =
+	"SELECT pg_catalog.set_config('search_path', $1::pg_catalog.text, true)";
 
 /* (value, affected); both NULL when the function was changed. */
 static const char call_sql[] =
@@ -163,26 +181,52 @@ static char *random_name(void)
 			    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
 }
 
+/* As role r, runs each statement (a format taking the wrapper's name)
+ * while the last one succeeded; the message of the first failure, or
+ * NULL. */
+static char *wrapper_steps(struct gm_probe *p, struct gm_prole *r, const char *const *steps, size_t n)
+{
+	const char *user = p->db->search_path ? p->db->search_path : "";
+	char *path = gm_xasprintf("%s%spg_temp", user, *user ? ", " : "");
+	char *role = gm_xasprintf("SET LOCAL ROLE %s", r->q);
+	struct gm_poutcome o;
+	char *why = NULL;
+
+	gm_probe_exec(p, &o, role, 0, NULL);
+	free(role);
+	if (!o.ok)
+		why = gm_xstrdup(o.message);
+	gm_poutcome_release(&o);
+	for (size_t k = 0; k < n && !why; k++) {
+		char *sql = gm_xasprintf(steps[k], r->fn);
+
+		gm_probe_exec(p, &o, sql, steps[k] == wrapper_path_sql ? 1 : 0,
+			      steps[k] == wrapper_path_sql ? (const char *const[]){ path } : NULL);
+		free(sql);
+		if (!o.ok)
+			why = gm_xstrdup(o.message);
+		gm_poutcome_release(&o);
+	}
+	free(path);
+	return why;
+}
+
 /* Makes r's wrapper and notes what it is. */
 static void make_wrapper(struct gm_probe *p, struct gm_prole *r)
 {
 	struct gm_poutcome o;
-	char *sql = gm_xasprintf("SET LOCAL ROLE %s", r->q), *path = gm_db_quote_literal(p->db, p->db->search_path ? p->db->search_path : "");
-	char *sig = NULL;
+	const char *const steps[] = { wrapper_path_sql, wrapper_sql, GM_SQL_PIN_PATH,
+				      wrapper_acl_sql, wrapper_grant_sql };
+	char *sig = NULL, *why;
 
 	r->fn = random_name();
-	gm_probe_exec(p, &o, sql, 0, NULL);
-	free(sql);
-	if (o.ok) {
-		gm_poutcome_release(&o);
-		sql = gm_xasprintf(wrapper_sql, r->fn, path);
-		gm_probe_exec(p, &o, sql, 0, NULL);
-		free(sql);
-	}
-	if (!o.ok)
-		r->why = gm_xasprintf("cannot act as role %s: %s", r->q, o.message);
-	gm_poutcome_release(&o);
+	why = wrapper_steps(p, r, steps, sizeof(steps) / sizeof(*steps));
+	if (why)
+		r->why = gm_xasprintf("cannot act as role %s: %s", r->q, why);
+	free(why);
 	gm_probe_exec(p, &o, "RESET ROLE", 0, NULL);
+	gm_poutcome_release(&o);
+	gm_probe_exec(p, &o, GM_SQL_PIN_PATH, 0, NULL);
 	gm_poutcome_release(&o);
 	if (!r->why) {
 		sig = gm_xasprintf("pg_temp.%s(pg_catalog.text,pg_catalog.bool)", r->fn);
@@ -202,7 +246,6 @@ static void make_wrapper(struct gm_probe *p, struct gm_prole *r)
 		free(r->fn);
 		r->fn = NULL;
 	}
-	free(path);
 }
 
 /* qrole is quoted through libpq. */
