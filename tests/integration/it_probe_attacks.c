@@ -555,6 +555,37 @@ static void test_write_policies_are_tried_without_where(void **state)
 	free(db);
 }
 
+/* The same leak behind a trigger that keeps the tenant key unchanged: the
+ * blind UPDATE moving rows to B fails on A's row, which it reached.  That
+ * is a finding, not a check skipped. */
+static void test_blind_update_behind_a_key_trigger(void **state)
+{
+	char *db = migrated_db("gm_att_blindtrg"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "CREATE TABLE public.notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		    " organization_id uuid NOT NULL REFERENCES organizations (id), body text);"
+		    "ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; ALTER TABLE public.notes FORCE ROW LEVEL SECURITY;"
+		    "CREATE POLICY n_sel ON public.notes FOR SELECT USING (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE POLICY n_ins ON public.notes FOR INSERT WITH CHECK (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE POLICY n_upd ON public.notes FOR UPDATE USING ((SELECT app_current_org_id()) IS NOT NULL)"
+		    "  WITH CHECK (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE POLICY n_del ON public.notes FOR DELETE USING (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE FUNCTION public.keep_org() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		    "  IF NEW.organization_id IS DISTINCT FROM OLD.organization_id THEN"
+		    "   RAISE EXCEPTION 'organization_id cannot change'; END IF; RETURN NEW; END $f$;"
+		    "CREATE TRIGGER keep_org BEFORE UPDATE ON public.notes FOR EACH ROW EXECUTE FUNCTION public.keep_org()");
+	assert_int_equal(probe(&out, &err, db, "--allow-pending"), 1);
+	assert_contains(out, "FAIL UPDATE public.notes: tenant B's UPDATE without WHERE reaches only its own rows"
+			     " (it reached another tenant's row, refused only by its WITH CHECK:");
+	assert_contains(out, "ok   DELETE public.notes: tenant B's DELETE without WHERE reaches only its own rows");
+	free(out);
+	free(err);
+	PQfinish(c);
+	free(db);
+}
+
 /* A tenant table reached only through a composite foreign key is skipped,
  * saying so, never left out; an identity primary key is no breach. */
 static void test_composite_keys_and_identity(void **state)
@@ -631,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_temporary_tables_do_not_shadow),
 		cmocka_unit_test(test_planted_search_path_does_not_reach_the_prober),
 		cmocka_unit_test(test_write_policies_are_tried_without_where),
+		cmocka_unit_test(test_blind_update_behind_a_key_trigger),
 		cmocka_unit_test(test_composite_keys_and_identity),
 		cmocka_unit_test(test_control_characters_are_escaped),
 	};

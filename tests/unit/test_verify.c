@@ -115,6 +115,7 @@ static void test_yaml_round_trip(void **state)
 	struct gm_model a, b;
 	struct gm_strbuf y1 = GM_STRBUF_INIT, y2 = GM_STRBUF_INIT;
 	struct gm_error *err;
+	char longkey[2100];
 	size_t k;
 
 	(void)state;
@@ -124,6 +125,14 @@ static void test_yaml_round_trip(void **state)
 	/* Characters YAML folds or refuses raw (found by fuzzing): NEL, a C1
 	 * control, LINE and PARAGRAPH SEPARATOR, U+FFFE. */
 	gm_model_add(&a, "table public.odd", "note", "a\xc2\x85" "b\xc2\x9f" "c\xe2\x80\xa8" "d\xe2\x80\xa9" "e\xef\xbf\xbe" "\x7f");
+	/* Keys past libyaml's 1024 characters for a plain key (a function
+	 * with many long parameters; found by fuzzing). */
+	memset(longkey, 'p', sizeof(longkey) - 1);
+	memcpy(longkey, "function public.f(", 18);
+	longkey[sizeof(longkey) - 2] = ')';
+	longkey[sizeof(longkey) - 1] = '\0';
+	gm_model_add(&a, longkey, "security_definer", "false");
+	gm_model_add(&a, "table public.t", longkey + 9, "x");
 	gm_model_sort(&a);
 	gm_model_to_yaml(&a, &y1);
 	err = gm_model_from_yaml("snap.yaml", y1.buf, y1.len, &b);
