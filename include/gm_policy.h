@@ -9,8 +9,9 @@
  *   - a tenant column = the tenant expression (either side; casts and a
  *     scalar subquery around a single expression, "(SELECT f())", do not
  *     count);
- *   - a tenant column IN (a subquery whose WHERE has "x = the tenant
- *     expression"): membership tables, Supabase style;
+ *   - x IN (a subquery whose WHERE has "y = the tenant expression"), or
+ *     x = ANY (ARRAY(such a subquery)): a parent's rows of the tenant
+ *     (order_id of the tenant's orders), membership tables (Supabase);
  *   - EXISTS (a subquery whose WHERE has "x = the tenant expression" and
  *     names a tenant column).
  * Anything else (a function of the row, NOT, a constant) is not bound:

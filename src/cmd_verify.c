@@ -48,7 +48,7 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 		{ "app-role", required_argument, NULL, OPT_APP_ROLE },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gm_verify_opts o = { DEFAULT_SNAPSHOT, 0, 0, NULL, NULL };
+	struct gm_verify_opts o = { DEFAULT_SNAPSHOT, 0, 0, NULL, NULL, NULL };
 	struct gm_verify_result res;
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;

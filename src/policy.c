@@ -346,6 +346,22 @@ static const PgQuery__Node *subquery_where(const PgQuery__SubLink *s)
 		? s->subselect->select_stmt->where_clause : NULL;
 }
 
+/* x = ANY (ARRAY(subquery)): the subquery's WHERE, or NULL. */
+static const PgQuery__Node *any_array_where(const PgQuery__Node *n)
+{
+	const PgQuery__Node *r;
+
+	if (!n || n->node_case != PG_QUERY__NODE__NODE_A_EXPR ||
+	    n->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY || !n->a_expr->n_name ||
+	    strcmp(str_of(n->a_expr->name[n->a_expr->n_name - 1]), "="))
+		return NULL;
+	r = strip(n->a_expr->rexpr);
+	if (!r || r->node_case != PG_QUERY__NODE__NODE_SUB_LINK ||
+	    r->sub_link->sub_link_type != PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK)
+		return NULL;
+	return subquery_where(r->sub_link);
+}
+
 static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 {
 	n = strip(n);
@@ -363,14 +379,15 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 		return !and && b->n_args > 0;
 	}
 	case PG_QUERY__NODE__NODE_A_EXPR:
+		if (any_array_where(n))
+			return anchored(j, any_array_where(n));
 		return is_equality(n) && ((is_tenant_column(j, n->a_expr->lexpr) && is_tenant(j, n->a_expr->rexpr)) ||
 					  (is_tenant_column(j, n->a_expr->rexpr) && is_tenant(j, n->a_expr->lexpr)));
 	case PG_QUERY__NODE__NODE_SUB_LINK: {
 		const PgQuery__SubLink *s = n->sub_link;
 		const PgQuery__Node *where = subquery_where(s);
 		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK)
-			return is_tenant_column(j, s->testexpr) &&
-			       (!s->n_oper_name || !strcmp(str_of(s->oper_name[s->n_oper_name - 1]), "=")) &&
+			return (!s->n_oper_name || !strcmp(str_of(s->oper_name[s->n_oper_name - 1]), "=")) &&
 			       anchored(j, where);
 		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK)
 			return anchored(j, where) && any_node(j, (const ProtobufCMessage *)where, is_tenant_column);

@@ -305,6 +305,9 @@ int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t)
 	return gm_probe_maker(p, t) != p->roles[0] && (t->owner_bypasses || !t->force);
 }
 
+/* As an application does, with the tenancy's statement ($1: the tenant,
+ * '' for an empty context).  It is the project's own SQL, run by the
+ * connecting user on the safe path; if it fails, no check means anything. */
 void gm_probe_set_tenant(struct gm_probe *p, int tenant)
 {
 	const char *params[1] = { tenant >= 0 ? p->org[tenant] : "" };
@@ -312,13 +315,19 @@ void gm_probe_set_tenant(struct gm_probe *p, int tenant)
 
 	if (tenant < -1)
 		return;
-	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('app.current_org_id', $1, true)", 1, params);
+	gm_probe_exec(p, &o, p->tenancy->set_tenant, 1, params);
+	if (!o.ok && !p->broken) {
+		p->broken = gm_error_new(GM_ERR_INPUT, "the probe cannot set a tenant with %s: %s",
+					 p->tenancy->set_tenant, o.message);
+		gm_error_advise(p->broken, "fix tenancy.set_tenant in the project file: one statement taking the"
+					   " tenant as $1, such as SELECT set_config('app.current_org_id', $1, true)");
+	}
 	gm_poutcome_release(&o);
 }
 
 /* ---- reporting ---- */
 
-static struct gm_probe_check *add_check(struct gm_probe *p, const char *table, const char *cmd,
+struct gm_probe_check *gm_probe_add_check(struct gm_probe *p, const char *table, const char *cmd,
 					enum gm_probe_state state, const char *expectation, const char *result)
 {
 	struct gm_verify_result *res = p->res;
@@ -351,14 +360,15 @@ static void check(struct gm_probe *p, const struct gm_ptable *t, const char *cmd
 	va_start(ap, fmt);
 	gm_strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	add_check(p, t ? t->name : "-", cmd, ok ? GM_PROBE_PASSED : GM_PROBE_FAILED, expectation, msg.buf);
+	gm_probe_add_check(p, t ? t->name : "-", cmd, ok ? GM_PROBE_PASSED : GM_PROBE_FAILED, expectation, msg.buf);
 	if (!ok) {
 		char *obj = gm_xasprintf("table %s", t ? t->name : "-");
+		char *fix = denied ? gm_xstrdup("widen the table's policy for that command: tenants must reach their own and shared rows")
+				   : gm_xasprintf("bind the table's policy for that command to %s, then verify --isolation again",
+						  p->tenancy->expression);
 		gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, denied ? "isolation_denied" : "isolation_breach",
-			GM_LEVEL_ERROR, obj,
-			denied ? "widen the table's policy for that command: tenants must reach their own and shared rows"
-			       : "bind the table's policy for that command to (SELECT app_current_org_id()), then verify --isolation again",
-			"%s: %s, but %s", cmd, expectation, msg.buf);
+			GM_LEVEL_ERROR, obj, fix, "%s: %s, but %s", cmd, expectation, msg.buf);
+		free(fix);
 		free(obj);
 	}
 	gm_strbuf_release(&msg);
@@ -367,7 +377,7 @@ static void check(struct gm_probe *p, const struct gm_ptable *t, const char *cmd
 static void skip(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *expectation,
 		 const char *why)
 {
-	add_check(p, t ? t->name : "-", cmd, GM_PROBE_SKIPPED, expectation, why);
+	gm_probe_add_check(p, t ? t->name : "-", cmd, GM_PROBE_SKIPPED, expectation, why);
 }
 
 /* A table the probe cannot exercise: its four commands are skipped, and
@@ -851,7 +861,7 @@ static void role_check(struct gm_probe *p, const char *table, int ok, const char
 	va_start(ap, fmt);
 	gm_strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	add_check(p, table, table[0] == '-' ? "ROLE" : "ALL", ok ? GM_PROBE_PASSED : GM_PROBE_FAILED,
+	gm_probe_add_check(p, table, table[0] == '-' ? "ROLE" : "ALL", ok ? GM_PROBE_PASSED : GM_PROBE_FAILED,
 		  expectation, msg.buf);
 	if (!ok) {
 		char *obj = table[0] == '-' ? gm_xstrdup("role") : gm_xasprintf("table %s", table);
@@ -1136,7 +1146,7 @@ static void report_skipped_tables(struct gm_probe *p)
 	}
 }
 
-static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o)
+static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o, char *const *schemas, size_t nschemas)
 {
 	int early = context_needed(p);
 	size_t k;
@@ -1148,9 +1158,12 @@ static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o)
 	if (!p->org[0] || !p->org[1]) {
 		for (k = 0; k < p->t.n && !p->t.v[k].tenant; k++)
 			;
-		if (k == p->t.n)
-			add_check(p, "-", "ALL", GM_PROBE_SKIPPED, "the probe finds tenant tables",
-				  "no table in the checked schemas has an organization_id column or a foreign key to such a table");
+		if (k == p->t.n) {
+			char *why = gm_xasprintf("no table in the checked schemas has a tenant column (%s) or a foreign key"
+						 " to such a table", p->tenancy->columns.n ? p->tenancy->columns.v[0] : "none");
+			gm_probe_add_check(p, "-", "ALL", GM_PROBE_SKIPPED, "the probe finds tenant tables", why);
+			free(why);
+		}
 		else
 			check(p, NULL, "INSERT", 0, "the probe can create two tenants",
 			      "no organizations table was found or it refused rows");
@@ -1164,6 +1177,7 @@ static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o)
 	for (k = 0; k < p->t.n; k++)
 		if (probed(&p->t.v[k]))
 			check_table_as_b(p, &p->t.v[k]);
+	gm_probe_check_views(p, schemas, nschemas);
 	check_without_tenant(p, -1);
 	for (k = 0; k < p->t.n; k++) {
 		struct gm_ptable *t = &p->t.v[k];
@@ -1189,11 +1203,14 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 			      const struct gm_verify_opts *o, struct gm_verify_result *res)
 {
 	struct gm_probe p;
+	struct gm_tenancy defaults;
 	struct gm_error *err;
 
 	memset(&p, 0, sizeof(p));
+	gm_tenancy_defaults(&defaults);
 	p.db = db;
 	p.res = res;
+	p.tenancy = o->tenancy ? o->tenancy : &defaults;
 	/* Whatever happens below, this transaction is rolled back: nothing
 	 * the probe made (roles, grants, rows, settings) survives it. */
 	if ((err = gm_db_exec(db, "BEGIN", "cannot start the isolation probe", NULL)))
@@ -1201,7 +1218,7 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 	if (!(err = gm_db_exec(db, probe_settings_sql, "cannot prepare the isolation probe", NULL)) &&
 	    !(err = gm_probe_load(&p, schemas, nschemas)) &&
 	    !(err = prepare_role(&p, o, schemas, nschemas)))
-		run_checks(&p, o);
+		run_checks(&p, o, schemas, nschemas);
 	if (!err && p.broken) {
 		err = p.broken;
 		p.broken = NULL;
@@ -1210,5 +1227,6 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 	PQclear(PQexec(db->conn, "ROLLBACK"));
 	res->ran[GM_CHECK_ISOLATION] = 1;
 	release_probe(&p);
+	gm_tenancy_release(&defaults);
 	return err;
 }

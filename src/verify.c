@@ -208,7 +208,7 @@ struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_se
 	}
 	check_missing_schemas(&found, res);
 	check_schema(&expected, &found, res);
-	gm_lint_rls(&found, &res->findings);
+	gm_lint_rls(&found, o->tenancy, &res->findings);
 	res->ran[GM_CHECK_HISTORY] = res->ran[GM_CHECK_SCHEMA] = res->ran[GM_CHECK_RLS] = 1;
 	/* The probe writes (and always rolls back), so it runs after the
 	 * read-only transaction, on the schema just read. */

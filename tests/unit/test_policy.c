@@ -58,6 +58,11 @@ static void test_default_tenancy(void **state)
 	expect(j, "((is_system OR (organization_id = ( SELECT app_current_org_id() AS app_current_org_id))))",
 	       GM_UNBOUND, "is_system");
 	expect(j, "true", GM_UNBOUND, "true");
+	/* A child table through its parent (AI Garage's build_logs). */
+	expect(j, "(order_id = ANY (ARRAY( SELECT o.id FROM custom_agent_orders o"
+		  " WHERE (o.organization_id = ( SELECT app_current_org_id() AS app_current_org_id)))))", GM_BOUND, NULL);
+	expect(j, "(order_id IN ( SELECT o.id FROM custom_agent_orders o WHERE (o.status = 'x'::text)))", GM_UNBOUND, NULL);
+	expect(j, "(order_id = ANY (ARRAY( SELECT o.id FROM custom_agent_orders o)))", GM_UNBOUND, NULL);
 	/* AND: one bound condition is enough; NOT never binds. */
 	expect(j, "((organization_id = ( SELECT app_current_org_id() AS app_current_org_id)) AND (status <> 'x'::text))",
 	       GM_BOUND, NULL);
@@ -104,7 +109,7 @@ static void test_supabase_tenancy(void **state)
 	j = judge_for(&t, "tenant_id", "auth.uid()");
 	expect(j, "(tenant_id IN ( SELECT m.tenant_id FROM memberships m WHERE (m.user_id = auth.uid())))", GM_BOUND, NULL);
 	expect(j, "(tenant_id = ANY (ARRAY( SELECT m.tenant_id FROM memberships m WHERE (m.user_id = auth.uid()))))",
-	       GM_UNBOUND, NULL);
+	       GM_BOUND, NULL);
 	expect(j, "(EXISTS ( SELECT 1 FROM memberships m WHERE ((m.tenant_id = notes.tenant_id) AND (m.user_id = ( SELECT auth.uid() AS uid)))))",
 	       GM_BOUND, NULL);
 	/* Membership of anyone, or of the user in anything: not bound. */
