@@ -32,7 +32,10 @@ SAN =
 endif
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKGS) 2>/dev/null)
+# libpg_query (PostgreSQL's parser, Debian's libpg-query-dev) ships no .pc
+# file; it carries the protobuf-c runtime its tree comes in, and only
+# protobuf-c's header is needed besides (libprotobuf-c-dev).
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKGS) 2>/dev/null) -lpg_query
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -41,7 +44,7 @@ ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC = src/strbuf.c src/error.c src/text.c src/checksum.c src/sqllex.c src/tenancy.c src/config.c \
 	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/reconcile.c src/notx.c src/rollback.c src/guard.c src/repair.c \
-	  src/model.c src/catalog.c src/lint.c src/lint_objects.c src/verify.c src/probe.c src/probe_catalog.c src/probe_fixtures.c src/report.c
+	  src/model.c src/catalog.c src/policy.c src/lint.c src/lint_objects.c src/verify.c src/probe.c src/probe_catalog.c src/probe_fixtures.c src/probe_views.c src/report.c
 CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
 	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c src/cmd_init.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)

@@ -121,6 +121,11 @@ struct gm_rollback_opts {
 struct gm_rollback_result {
 	size_t planned;
 	size_t done;
+	/* After a dry run or a refusal: sequences whose value changed while
+	 * the downs were tried ("public.s from 1004 to 1000, ..."), which
+	 * ROLLBACK does not undo (setval, nextval; the application's own
+	 * traffic shows too).  NULL when none; the caller frees it. */
+	char *sequences_moved;
 };
 
 /* Rolls back applied migrations in reverse apply order, all in one

@@ -10,16 +10,24 @@
  *     rewritten: its rows are counted before and after;
  *   - a column whose type changed was rewritten: its non-NULL values are
  *     counted before and after (ALTER ... TYPE ... USING NULL loses them);
+ *   - the other columns of a rewritten table keep their values: each is
+ *     fingerprinted before and after (its count of non-NULL values and
+ *     the sum of the hashes of their text), so ALTER ... TYPE text USING
+ *     NULL on a column that already was text is caught too;
  *   - rows deleted and updated are read from the transaction's own
  *     statistics (pg_stat_xact_user_tables), exactly.
  * Rows and values are counted with row_security off, so Row-Level
  * Security cannot hide them.  What it cannot see: a value overwritten by a
  * type change with another non-NULL value (USING 0), and changes to
  * tables outside the snapshot (temporary ones, garage-migrate's own).
+ * Deleted and updated rows need the server's track_counts, which the
+ * rollback turns on for its transaction (or refuses without it).
  *
  * After the whole plan, tables that still hold rows but lost their
- * isolation (RLS disabled, no longer forced, or left without policies)
- * are isolation losses. */
+ * isolation (RLS disabled, no longer forced, or left without policies),
+ * and tables that took the name of an isolated one with less isolation,
+ * are isolation losses; their rows are counted with the children of a
+ * partitioned or inheritance parent, which a query on it reaches. */
 #ifndef GM_GUARD_H
 #define GM_GUARD_H
 
@@ -76,6 +84,8 @@ enum gm_loss {
 	GM_LOSS_COLUMN,		/* dropped column: non-NULL values */
 	GM_LOSS_REWRITE,	/* truncated or rewritten table: rows before - after */
 	GM_LOSS_RETYPE,		/* retyped column: non-NULL values before - after */
+	GM_LOSS_CHANGED,	/* rewritten table: columns of unchanged type whose
+				   values differ (a fingerprint before and after) */
 	GM_LOSS_DELETED,	/* rows deleted */
 	GM_LOSS_UPDATED,	/* rows updated (overwritten) */
 	GM_LOSS_ISOLATION,	/* rows left without RLS isolation */
@@ -86,8 +96,13 @@ struct gm_removal {
 	char *nsp, *rel;
 	char *att;		/* the column, or NULL */
 	long long before, after;	/* counts, for REWRITE and RETYPE; -1 unknown */
-	long long rows;		/* what is lost; -1 when it could not be counted */
+	long long rows;		/* what is lost; -1 when it could not be counted
+				   (CHANGED: columns that changed) */
 	const char *why;	/* ISOLATION: "row level security disabled", ... */
+	char **cols;		/* CHANGED: the columns compared */
+	size_t ncols;
+	char *fp_before, *fp_after;	/* CHANGED: "count:hashsum" per column, ':'-joined */
+	char *changed;		/* CHANGED: "a, b", once settled */
 };
 
 struct gm_removals {
@@ -103,8 +118,9 @@ void gm_snapshot_release(struct gm_snapshot *s);
  * dropped table are not listed separately).  Appends to out. */
 void gm_guard_diff(const struct gm_snapshot *before, const struct gm_snapshot *after,
 		   struct gm_removals *out);
-/* Tables of before still in after whose isolation is weaker: RLS
- * disabled, no longer forced, or left without policies.  Appends. */
+/* Tables of before whose isolation is weaker in after (RLS disabled, no
+ * longer forced, or left without policies): the same table (by oid), and
+ * a different table now under its name (a rebuilt table).  Appends. */
 void gm_guard_isolation_diff(const struct gm_snapshot *before, const struct gm_snapshot *after,
 			     struct gm_removals *out);
 void gm_removals_release(struct gm_removals *r);

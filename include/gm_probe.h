@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+#include "gm_tenancy.h"
+
 struct gm_db;
 struct gm_error;
 struct gm_verify_opts;
@@ -82,7 +84,10 @@ struct gm_ptable {
 	int cref;		/* a table a composite foreign key refers to, or -1 */
 	int tenant;		/* holds tenant rows (org column or FK to a tenant table) */
 	int needed;		/* gets fixture rows (tenant, or parent of one) */
-	int has_public, has_system;
+	int has_public, has_system;	/* a public-read column (pubcol, A's row
+					   readable by all), and a second one for
+					   rows of no tenant (syscol) */
+	int pubcol, syscol;
 	char *row[2];		/* tenant A's and B's private (or only) row: primary key */
 	char *pub;		/* A's public row */
 	char *sys;		/* a system row (no organization) */
@@ -116,6 +121,7 @@ struct gm_prole {
 /* The probe's session: the connection, the acting role and the tenants. */
 struct gm_probe {
 	struct gm_db *db;
+	const struct gm_tenancy *tenancy;	/* names of the tenancy conventions */
 	struct gm_verify_result *res;
 	struct gm_ptables t;
 	struct gm_prole **roles;	/* [0]: the role the checks act as */
@@ -154,6 +160,13 @@ void gm_probe_set_tenant(struct gm_probe *p, int tenant);
 struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t);
 /* Whether rows made by t's maker bypass RLS (no tenant context needed). */
 int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t);
+
+/* Records a check (table: the object's name as reports show it). */
+struct gm_probe_check *gm_probe_add_check(struct gm_probe *p, const char *table, const char *cmd,
+					  enum gm_probe_state state, const char *expectation, const char *result);
+/* As tenant B: reads through every view and materialized view of the
+ * schemas that reads a tenant table (probe_views.c). */
+void gm_probe_check_views(struct gm_probe *p, char *const *schemas, size_t nschemas);
 
 /* Makes fixture rows, parents before children. */
 void gm_probe_make_fixtures(struct gm_probe *p);

@@ -53,24 +53,21 @@ void gm_findings_release(struct gm_findings *f);
 size_t gm_findings_count(const struct gm_findings *f, int check, enum gm_level level);
 
 /* The RLS lints on a model of the live schema (see garage-migrate(1) for
- * the list).  Tenant tables are those with an organization_id column and
- * those whose foreign keys reach one. */
-void gm_lint_rls(const struct gm_model *m, struct gm_findings *out);
+ * the list).  Tenant tables are those with a tenant column and those
+ * whose foreign keys reach one; every other table of an exposed schema
+ * must have RLS or be declared global.  tenancy NULL: AI Garage's. */
+struct gm_tenancy;
+void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
 
 /* The lints on what surrounds the tables (see garage-migrate(1)): a tenant
  * table or column granted to PUBLIC, a view or materialized view that
  * reads a tenant or RLS table as its owner, a SECURITY DEFINER function
  * without its own search_path. */
-void gm_lint_objects(const struct gm_model *m, struct gm_findings *out);
+void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
 
 /* The tenant tables of m ("public.orders"), in the model's order; caller
  * frees each and the array. */
-char **gm_tenant_tables(const struct gm_model *m, size_t *n);
-
-/* Splits a policy expression as the server prints it into its top-level
- * OR branches (outer parentheses removed); caller frees each and the
- * array. */
-char **gm_lint_or_branches(const char *expr, size_t *n);
+char **gm_tenant_tables(const struct gm_model *m, const struct gm_tenancy *tenancy, size_t *n);
 
 struct gm_verify_opts {
 	const char *snapshot_path;	/* required */
@@ -84,6 +81,7 @@ struct gm_verify_opts {
 	int snapshot_optional;
 	char *const *schemas;
 	size_t nschemas;
+	const struct gm_tenancy *tenancy;	/* NULL: AI Garage's conventions */
 };
 
 struct gm_verify_result {

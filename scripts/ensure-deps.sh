@@ -17,6 +17,10 @@ have_pc libpq || missing+=(libpq-dev)
 have_pc yaml-0.1 || missing+=(libyaml-dev)
 have_pc libcrypto || missing+=(libssl-dev)
 have_pc cmocka || missing+=(libcmocka-dev)
+# PostgreSQL's parser as a library (no pkg-config file), and the header of
+# the protobuf-c runtime it hands its parse trees over in.
+[ -r /usr/include/pg_query.h ] || missing+=(libpg-query-dev)
+[ -r /usr/include/protobuf-c/protobuf-c.h ] || missing+=(libprotobuf-c-dev)
 "$(dirname "$0")/pg-bindir.sh" >/dev/null 2>&1 || missing+=(postgresql)
 have_cmd pgbouncer || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 have_cmd valgrind || missing+=(valgrind)

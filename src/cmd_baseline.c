@@ -13,7 +13,8 @@ static const char baseline_usage[] =
 	"already records anything, and when the database does not hold what\n"
 	"those migrations make: each is tried, statement by statement, in a\n"
 	"transaction that is always rolled back, and must create nothing.\n"
-	"Prints what it marks; recorded in the audit log.\n"
+	"The check goes by names (a table with other columns passes): run\n"
+	"verify afterwards.  Prints what it marks; recorded in the audit log.\n"
 	"\n"
 	"Options:\n"
 	"      --version VERSION   the last migration the database already has\n"
@@ -66,7 +67,8 @@ int cmd_baseline(int argc, char **argv, struct gm_cli *cli)
 	}
 	for (size_t k = 0; k < set->n && set->v[k]->version <= version; k++)
 		printf("marked %s applied (baseline)\n", set->v[k]->filename);
-	printf("marked %zu migration%s applied without running %s (up to version %llu)\n",
+	printf("marked %zu migration%s applied without running %s (up to version %llu);"
+	       " now run garage-migrate verify: the check went by names, not definitions\n",
 	       n, n == 1 ? "" : "s", n == 1 ? "it" : "them", version);
 	gm_cli_close(set, db);
 	return GM_EXIT_OK;

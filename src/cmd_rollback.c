@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "gm_engine.h"
 #include "gm_guard.h"
+#include "gm_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,13 @@ static const char rollback_usage[] =
 	"\n"
 	"Guard: every down is tried inside the transaction and what it would\n"
 	"destroy is counted with row security off: dropped tables and columns,\n"
-	"truncated or rewritten tables, values lost to a type change, deleted\n"
-	"and updated rows.  Tables that would keep rows without RLS isolation\n"
-	"(disabled, not forced, no policy) count too.  When anything would be\n"
-	"lost without being allowed, nothing is rolled back (exit 8), and every\n"
-	"loss is named with its count.\n"
+	"truncated or rewritten tables, values lost to a type change or changed\n"
+	"by a rewrite, deleted and updated rows.  Tables that would keep rows\n"
+	"without RLS isolation (disabled, not forced, no policy; a table rebuilt\n"
+	"under an isolated one's name) count too.  When anything would be lost\n"
+	"without being allowed, nothing is rolled back (exit 8), and every loss\n"
+	"is named with its count.  Sequences a down moves (setval), which no\n"
+	"ROLLBACK undoes, are named in a warning.\n"
 	"\n"
 	"Options:\n"
 	"      --steps N               roll back the last N applied migrations\n"
@@ -37,12 +40,15 @@ static const char rollback_usage[] =
 
 static void print_losses(const char *label, const struct gm_removals *r)
 {
-	char *what;
+	char *what, *esc;
 
 	if (!r || !r->n)
 		return;
+	/* Names come from the catalog: escaped, like every text from it. */
 	what = gm_guard_describe(r, 1);
-	printf("%s%s", label, what);
+	esc = gm_text_escape_line(what);
+	printf("%s%s", label, esc);
+	free(esc);
 	free(what);
 }
 
@@ -88,7 +94,8 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_rollback_opts o;
-	struct gm_rollback_result res;
+	struct gm_rollback_result res = { 0 };
+	int moved_seqs = 0;
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
 	struct gm_error *err;
@@ -130,8 +137,17 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 
 	o.os_user = gm_cli_os_user();
 	o.on_event = on_event;
-	if ((err = gm_cli_limits(cli, &o.limits)) || (err = gm_cli_open(cli, &set, &db)) ||
-	    (err = gm_engine_rollback(db, set, &o, &res))) {
+	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db)))
+		err = gm_engine_rollback(db, set, &o, &res);
+	if (res.sequences_moved) {
+		char *moved = gm_text_escape_line(res.sequences_moved);
+		fprintf(stderr, "garage-migrate: warning: sequences moved while the downs were tried, and no ROLLBACK"
+				" undoes that (setval, nextval): %s\n", moved);
+		free(moved);
+		free(res.sequences_moved);
+		moved_seqs = 1;
+	}
+	if (err) {
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);
 	}
@@ -140,7 +156,8 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		       o.has_target && o.target ? "nothing is applied above that version" : "no migration is applied");
 	else if (o.dry_run)
 		printf("-- dry run: %zu migration%s would be rolled back, and the guard allows it;"
-		       " nothing was changed\n", res.planned, res.planned == 1 ? "" : "s");
+		       " nothing was changed%s\n", res.planned, res.planned == 1 ? "" : "s",
+		       moved_seqs ? " but the sequences named above" : "");
 	else
 		printf("%zu migration%s rolled back\n", res.done, res.done == 1 ? "" : "s");
 	gm_cli_close(set, db);

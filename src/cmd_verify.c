@@ -50,7 +50,6 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 		{ "app-role", required_argument, NULL, OPT_APP_ROLE },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char *const default_schemas[] = { "public" };
 	struct gm_verify_opts o = { .snapshot_path = NULL };
 	struct gm_verify_result res;
 	struct gm_migration_set *set = NULL;
@@ -107,9 +106,11 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 		o.snapshot_path = cli->config.snapshot;
 		o.snapshot_optional = 1;
 	}
-	/* What to check when there is no snapshot to name the schemas. */
-	o.schemas = default_schemas;
-	o.nschemas = 1;
+	/* What to check when there is no snapshot to name the schemas: the
+	 * exposed ones of the tenancy (public by default). */
+	o.tenancy = cli->tenancy;
+	o.schemas = cli->tenancy->schemas.v;
+	o.nschemas = cli->tenancy->schemas.n;
 	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_engine_verify(db, set, &o, &res))) {
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);

@@ -33,38 +33,45 @@
  *
  * A migration that disables RLS on a table holding tenant rows, stops
  * forcing it, or drops its last policy (DROP POLICY, DROP ... CASCADE of
- * a function the policies use, DROP OWNED) leaves those rows readable by
- * every tenant.  Before its text the RLS state of every user table is
- * noted in a setting of the transaction (no temporary table: the
- * migration's session stays as it was); after it, tables whose isolation weakened
- * and that hold rows (counted with row_security off, so RLS hides none)
- * stop the migration, unless --allow-isolation-loss.  Only names from the
- * catalog reach the dynamic SQL, through format(%I). */
+ * a function the policies use, DROP OWNED), or rebuilds it (renamed away,
+ * copied into a new table under the old name) with less of that, leaves
+ * those rows readable by every tenant.  Before its text the RLS state of
+ * every user table is noted in a setting of the transaction (no temporary
+ * table: the migration's session stays as it was); after it, the same
+ * table (by oid) and whatever table now has its name must be as isolated,
+ * or hold no rows: rows are counted with row_security off, so RLS hides
+ * none, and through a partitioned or inheritance parent, children
+ * included, as a query on it would reach them.  Otherwise the migration
+ * stops, unless --allow-isolation-loss.  Every migration pays for the
+ * guard (two catalog reads), as any text can rebuild a table.  Only names
+ * from the catalog reach the dynamic SQL, through format(%I). */
 #define ISOLATION_BEFORE_SQL                                                                         \
-	"SELECT pg_catalog.set_config('garage_migrate.rls0', coalesce((SELECT pg_catalog.string_agg("  \
-	"pg_catalog.concat(c.oid, ':', c.relrowsecurity, ':', c.relforcerowsecurity, ':',"             \
-	" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)), ',')"    \
+	"SELECT pg_catalog.set_config('garage_migrate.rls0', coalesce((SELECT pg_catalog.json_agg("    \
+	"pg_catalog.json_build_array(c.oid, n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity," \
+	" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)))::pg_catalog.text" \
 	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"         \
 	" WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema',"    \
-	" '" GM_HISTORY_SCHEMA "') AND n.nspname NOT LIKE 'pg\\_%'), ''), true);\n"
+	" '" GM_HISTORY_SCHEMA "') AND n.nspname NOT LIKE 'pg\\_%'), '[]'), true);\n"
 #define ISOLATION_AFTER_SQL                                                                          \
 	"DO $gm$DECLARE r record; n bigint; lost text := ''; BEGIN"                                  \
-	" FOR r IN SELECT ns.nspname, c.relname, CASE WHEN b.rls AND NOT c.relrowsecurity"            \
+	" FOR r IN SELECT DISTINCT ns.nspname, c.relname, CASE WHEN b.rls AND NOT c.relrowsecurity"   \
 	"  THEN 'row level security disabled' WHEN b.force AND NOT c.relforcerowsecurity"             \
 	"  THEN 'row level security no longer forced' ELSE 'no policy left' END AS why"               \
-	"  FROM (SELECT pg_catalog.split_part(x, ':', 1)::pg_catalog.oid AS oid,"                     \
-	"   pg_catalog.split_part(x, ':', 2)::pg_catalog.bool AS rls,"                                 \
-	"   pg_catalog.split_part(x, ':', 3)::pg_catalog.bool AS force,"                               \
-	"   pg_catalog.split_part(x, ':', 4)::pg_catalog.int8 AS np FROM pg_catalog.regexp_split_to_table(" \
-	"   pg_catalog.current_setting('garage_migrate.rls0'), ',') x WHERE x <> '') b"                \
-	"  JOIN pg_catalog.pg_class c ON c.oid = b.oid"                                               \
+	"  FROM (SELECT (e OPERATOR(pg_catalog.->>) 0)::pg_catalog.oid AS oid,"                        \
+	"   e OPERATOR(pg_catalog.->>) 1 AS nsp, e OPERATOR(pg_catalog.->>) 2 AS rel,"                 \
+	"   (e OPERATOR(pg_catalog.->>) 3)::pg_catalog.bool AS rls,"                                   \
+	"   (e OPERATOR(pg_catalog.->>) 4)::pg_catalog.bool AS force,"                                 \
+	"   (e OPERATOR(pg_catalog.->>) 5)::pg_catalog.int8 AS np FROM pg_catalog.json_array_elements(" \
+	"   pg_catalog.current_setting('garage_migrate.rls0')::pg_catalog.json) e) b"                  \
+	"  JOIN pg_catalog.pg_class c ON c.relkind IN ('r', 'p')"                                     \
 	"  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"                                \
-	"  WHERE (b.rls AND NOT c.relrowsecurity) OR (b.force AND NOT c.relforcerowsecurity)"         \
-	"  OR (b.np > 0 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid))" \
+	"  WHERE (c.oid = b.oid OR (ns.nspname = b.nsp AND c.relname = b.rel))"                       \
+	"  AND ((b.rls AND NOT c.relrowsecurity) OR (b.force AND NOT c.relforcerowsecurity)"          \
+	"  OR (b.np > 0 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)))" \
 	"  ORDER BY 1, 2 LOOP"                                                                        \
 	"  BEGIN"                                                                                     \
 	"   PERFORM pg_catalog.set_config('row_security', 'off', true);"                              \
-	"   EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ONLY %I.%I LIMIT 1000001) s',"\
+	"   EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (SELECT 1 FROM %I.%I LIMIT 1000001) s'," \
 	"    r.nspname, r.relname) INTO n;"                                                           \
 	"   PERFORM pg_catalog.set_config('row_security', 'on', true);"                               \
 	"  EXCEPTION WHEN insufficient_privilege THEN n := -1; END;"                                  \
@@ -75,17 +82,6 @@
 	" END LOOP;"                                                                                  \
 	" IF lost <> '' THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_ISOLATION_LOST "', MESSAGE = lost; END IF;" \
 	" END$gm$;\n"
-
-/* Only a migration whose text could weaken isolation pays for the guard. */
-static int may_weaken_isolation(const struct gm_migration *m)
-{
-	static const char *const words[] = { "SECURITY", "POLICY", "POLICIES", "CASCADE", "OWNED" };
-
-	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-		if (strcasestr(m->up.sql, words[k]))
-			return 1;
-	return 0;
-}
 
 /* The migration whose text came last before statement stmt of sc. */
 static const struct gm_migration *migration_before(const struct gm_script *sc, size_t stmt)
@@ -302,7 +298,7 @@ static struct gm_error *check_opts(const struct gm_migration_set *set, const str
 static void script_migration(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
 			     long long expect_seq, const struct gm_up_opts *o)
 {
-	int guard = !o->allow_isolation_loss && may_weaken_isolation(m);
+	int guard = !o->allow_isolation_loss;
 	char check[256] = "";
 
 	struct gm_strbuf rec = GM_STRBUF_INIT;

@@ -103,6 +103,26 @@ static struct gm_removal *push(struct gm_removals *r, enum gm_loss kind, const s
 	return x;
 }
 
+/* The columns of a rewritten table (its rows in before start at first)
+ * that are still there with the same type: their values must be too. */
+static void changed_columns(const struct gm_snapshot *before, size_t first, const struct gm_snapshot *after,
+			    struct gm_removals *out)
+{
+	struct gm_removal *x = NULL;
+
+	for (size_t k = first; k < before->n && before->v[k].oid == before->v[first].oid; k++) {
+		const struct gm_relcol *b = &before->v[k], *a;
+
+		if (b->attnum <= 0 || !(a = column_in(after, b->oid, b->attnum)) || !b->type || !a->type
+		    || strcmp(b->type, a->type) != 0)
+			continue;
+		if (!x)
+			x = push(out, GM_LOSS_CHANGED, b, 0);
+		x->cols = gm_xrealloc(x->cols, (x->ncols + 1) * sizeof(*x->cols));
+		x->cols[x->ncols++] = gm_xstrdup(b->att);
+	}
+}
+
 /* A table that is still there: storage replaced, rows deleted or
  * updated (from the transaction's statistics, before - after). */
 static void diff_table(const struct gm_relcol *b, const struct gm_relcol *a, struct gm_removals *out)
@@ -129,8 +149,11 @@ void gm_guard_diff(const struct gm_snapshot *before, const struct gm_snapshot *a
 				push(out, GM_LOSS_TABLE, rc, 0);
 			continue;
 		}
-		if (first_of_table)
+		if (first_of_table) {
 			diff_table(rc, t, out);
+			if (rc->filenode && t->filenode != rc->filenode)
+				changed_columns(before, k, after, out);
+		}
 		if (rc->attnum <= 0)
 			continue;
 		if (!(c = column_in(after, rc->oid, rc->attnum)))
@@ -140,25 +163,47 @@ void gm_guard_diff(const struct gm_snapshot *before, const struct gm_snapshot *a
 	}
 }
 
+/* How a is less isolated than b was, or NULL. */
+static const char *weaker(const struct gm_relcol *b, const struct gm_relcol *a)
+{
+	if (b->rls && !a->rls)
+		return "row level security disabled";
+	if (b->force && !a->force)
+		return "row level security no longer forced";
+	if (b->policies > 0 && a->policies == 0)
+		return "no policy left";
+	return NULL;
+}
+
+/* The first row of the table named nsp.rel in s, or NULL. */
+static const struct gm_relcol *table_named(const struct gm_snapshot *s, const char *nsp, const char *rel)
+{
+	for (size_t k = 0; k < s->n; k++)
+		if (!strcmp(s->v[k].rel, rel) && !strcmp(s->v[k].nsp, nsp))
+			return &s->v[k];
+	return NULL;
+}
+
 void gm_guard_isolation_diff(const struct gm_snapshot *before, const struct gm_snapshot *after,
 			     struct gm_removals *out)
 {
 	size_t k;
 
 	for (k = 0; k < before->n; k++) {
-		const struct gm_relcol *b = &before->v[k], *a;
-		const char *why = NULL;
+		const struct gm_relcol *b = &before->v[k], *same, *named;
+		const char *why;
 
-		if ((k > 0 && before->v[k - 1].oid == b->oid) || !(a = table_in(after, b->oid)))
+		if (k > 0 && before->v[k - 1].oid == b->oid)
 			continue;
-		if (b->rls && !a->rls)
-			why = "row level security disabled";
-		else if (b->force && !a->force)
-			why = "row level security no longer forced";
-		else if (b->policies > 0 && a->policies == 0)
-			why = "no policy left";
-		if (why)
-			push(out, GM_LOSS_ISOLATION, a, 0)->why = why;
+		/* The table itself, wherever it went, and whatever now has its
+		 * name: a rebuilt table (renamed away, copied into a new one
+		 * under the old name) must be as isolated as the old one. */
+		same = table_in(after, b->oid);
+		named = table_named(after, b->nsp, b->rel);
+		if (same && (why = weaker(b, same)))
+			push(out, GM_LOSS_ISOLATION, same, 0)->why = why;
+		if (named && named != same && (why = weaker(b, named)))
+			push(out, GM_LOSS_ISOLATION, named, 0)->why = why;
 	}
 }
 
@@ -170,6 +215,12 @@ void gm_removals_release(struct gm_removals *r)
 		free(r->v[k].nsp);
 		free(r->v[k].rel);
 		free(r->v[k].att);
+		for (size_t j = 0; j < r->v[k].ncols; j++)
+			free(r->v[k].cols[j]);
+		free(r->v[k].cols);
+		free(r->v[k].fp_before);
+		free(r->v[k].fp_after);
+		free(r->v[k].changed);
 	}
 	free(r->v);
 	memset(r, 0, sizeof(*r));
@@ -184,12 +235,31 @@ static int counted(const struct gm_removal *x, int after)
 		return !after;
 	case GM_LOSS_REWRITE:
 	case GM_LOSS_RETYPE:
+	case GM_LOSS_CHANGED:
 		return 1;
 	case GM_LOSS_ISOLATION:
 		return after;
 	default:
 		return 0;
 	}
+}
+
+/* One scan of the table, every compared column's fingerprint: its count
+ * of non-NULL values and the sum of the hashes of their text.  The text
+ * comes from the types' output functions (record_out of a one-column
+ * row): a cast to text could be a function of whoever owns the type. */
+static void fingerprint_sql(struct gm_db *db, const struct gm_removal *x, const char *nsp, const char *rel,
+			    struct gm_strbuf *sql)
+{
+	gm_strbuf_adds(sql, "(SELECT pg_catalog.concat_ws(':'");
+	for (size_t j = 0; j < x->ncols; j++) {
+		char *c = gm_db_quote_ident(db, x->cols[j]);
+
+		gm_strbuf_addf(sql, ", pg_catalog.count(%s), COALESCE(pg_catalog.sum(pg_catalog.hashtextextended("
+				    "pg_catalog.textin(pg_catalog.record_out(ROW(%s))), 0)), 0)", c, c);
+		free(c);
+	}
+	gm_strbuf_addf(sql, ") FROM ONLY %s.%s)", nsp, rel);
 }
 
 void gm_guard_count_sql(struct gm_db *db, const struct gm_removals *r, int after, struct gm_strbuf *sql)
@@ -212,10 +282,15 @@ void gm_guard_count_sql(struct gm_db *db, const struct gm_removals *r, int after
 		rel = gm_db_quote_ident(db, x->rel);
 		att = x->att ? gm_db_quote_ident(db, x->att) : NULL;
 		gm_strbuf_adds(sql, n++ ? ", " : "SELECT ");
-		if (capped)
-			gm_strbuf_addf(sql, "(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ONLY %s.%s%s%s%s LIMIT %d) s)",
-				       nsp, rel, att ? " WHERE " : "", att ? att : "", att ? " IS NOT NULL" : "",
-				       GM_GUARD_COUNT_CAP + 1);
+		/* A table's own rows, except for isolation: a query on a
+		 * partitioned or inheritance parent reaches its children's rows
+		 * under the parent's policies alone. */
+		if (x->kind == GM_LOSS_CHANGED)
+			fingerprint_sql(db, x, nsp, rel, sql);
+		else if (capped)
+			gm_strbuf_addf(sql, "(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM %s%s.%s%s%s%s LIMIT %d) s)",
+				       x->kind == GM_LOSS_ISOLATION ? "" : "ONLY ", nsp, rel, att ? " WHERE " : "",
+				       att ? att : "", att ? " IS NOT NULL" : "", GM_GUARD_COUNT_CAP + 1);
 		else
 			gm_strbuf_addf(sql, "(SELECT pg_catalog.count(%s) FROM ONLY %s.%s)", att ? att : "*", nsp, rel);
 		free(nsp);
@@ -238,6 +313,12 @@ int gm_guard_read_counts(const PGresult *res, struct gm_removals *r, int after)
 			continue;
 		if (col >= PQnfields(res))
 			return -1;
+		if (x->kind == GM_LOSS_CHANGED) {
+			char **fp = after ? &x->fp_after : &x->fp_before;
+			free(*fp);
+			*fp = gm_xstrdup(PQgetvalue(res, 0, col++));
+			continue;
+		}
 		v = strtoll(PQgetvalue(res, 0, col++), NULL, 10);
 		if (after)
 			x->after = v;
@@ -245,6 +326,38 @@ int gm_guard_read_counts(const PGresult *res, struct gm_removals *r, int after)
 			x->before = v;
 	}
 	return col == PQnfields(res) ? 0 : -1;
+}
+
+/* Past the next ':' of s, or at its end. */
+static const char *next_field(const char *s)
+{
+	const char *c = strchr(s, ':');
+	return c ? c + 1 : s + strlen(s);
+}
+
+/* The columns whose fingerprints differ, joined ("a, b"), and how many;
+ * NULL when none. */
+static char *changed_names(const struct gm_removal *x, long long *n)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	const char *b = x->fp_before, *a = x->fp_after;
+
+	*n = 0;
+	for (size_t j = 0; j < x->ncols; j++) {
+		/* Two fields per column: count, then hash sum. */
+		const char *bn = next_field(next_field(b)), *an = next_field(next_field(a));
+
+		if (bn - b != an - a || memcmp(a, b, (size_t)(an - a)) != 0) {
+			gm_strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", x->cols[j]);
+			++*n;
+		}
+		b = bn;
+		a = an;
+	}
+	if (*n)
+		return gm_strbuf_detach(&sb, NULL);
+	gm_strbuf_release(&sb);
+	return NULL;
 }
 
 void gm_guard_settle(struct gm_removals *r)
@@ -263,6 +376,15 @@ void gm_guard_settle(struct gm_removals *r)
 			break;
 		case GM_LOSS_ISOLATION:
 			x->rows = x->after;
+			break;
+		case GM_LOSS_CHANGED:
+			free(x->changed);
+			x->changed = NULL;
+			if (!x->fp_before || !x->fp_after) {
+				x->rows = -1;
+			} else {
+				x->changed = changed_names(x, &x->rows);
+			}
 			break;
 		default:
 			break;	/* DELETED, UPDATED: exact from the start */
@@ -314,6 +436,13 @@ static void describe_one(struct gm_strbuf *sb, const struct gm_removal *x)
 	case GM_LOSS_RETYPE:
 		gm_strbuf_addf(sb, "values of column %s.%s.%s lost to its new type", x->nsp, x->rel, x->att);
 		describe_count(sb, x->rows, "value", 0);
+		break;
+	case GM_LOSS_CHANGED:
+		if (x->rows < 0)
+			gm_strbuf_addf(sb, "values of table %s.%s rewritten (cannot be compared)", x->nsp, x->rel);
+		else
+			gm_strbuf_addf(sb, "values of table %s.%s changed by a rewrite (column%s %s)", x->nsp, x->rel,
+				       x->rows == 1 ? "" : "s", x->changed ? x->changed : "none");
 		break;
 	case GM_LOSS_DELETED:
 		gm_strbuf_addf(sb, "rows deleted from table %s.%s", x->nsp, x->rel);

@@ -5,17 +5,22 @@
  * OR together, write policies with a branch not bound to the tenant (the
  * original spec's public-row hole), current_setting() that errors when the
  * tenant is unset, and the indexes tenant queries and cascades need. */
+#include "gm_error.h"
+#include "gm_policy.h"
+#include "gm_tenancy.h"
 #include "gm_verify.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The tenant context, as policies and helpers refer to it. */
-static int mentions_tenant(const char *expr)
-{
-	return strstr(expr, "app_current_org_id") || strstr(expr, "app.current_org_id");
-}
+/* What every lint reads: the tenancy's names, the policy judge made from
+ * its expression (NULL when that does not parse: reported once), and
+ * where findings go. */
+struct lint {
+	const struct gm_tenancy *tenancy;
+	struct gm_policy_judge *judge;
+	struct gm_findings *out;
+};
 
 struct policy {
 	const char *name, *cmd, *permissive, *roles, *using, *check;
@@ -32,6 +37,7 @@ struct index {
 struct table {
 	char *name;			/* "public.orders" */
 	const char *rls, *force;
+	int real;			/* has facts of its own (not only a grant's) */
 	int has_org;
 	int tenant;
 	struct policy *pol;
@@ -66,7 +72,7 @@ static struct table *table_get(struct tables *t, const char *name, size_t len)
 static struct table *parse_object(struct tables *t, const char *object, const char **kind,
 				  const char **name)
 {
-	static const char *const kinds[] = { " column ", " constraint ", " index ", " policy ", " trigger " };
+	static const char *const kinds[] = { " column ", " constraint ", " index ", " policy ", " trigger ", " grant " };
 	const char *rest = object + strlen("table "), *best = NULL;
 	size_t k;
 
@@ -85,7 +91,7 @@ static struct table *parse_object(struct tables *t, const char *object, const ch
 }
 
 /* Gathers the facts of every table; pointers stay into the model. */
-static void collect(const struct gm_model *m, struct tables *t)
+static void collect(const struct gm_model *m, const struct gm_tenancy *ten, struct tables *t)
 {
 	size_t k;
 
@@ -98,13 +104,17 @@ static void collect(const struct gm_model *m, struct tables *t)
 			continue;
 		tb = parse_object(t, f->object, &kind, &name);
 		if (!kind) {
+			tb->real = 1;
 			if (!strcmp(f->attr, "row_security"))
 				tb->rls = f->value;
 			else if (!strcmp(f->attr, "force_row_security"))
 				tb->force = f->value;
 		} else if (!strncmp(kind, "column ", 7)) {
-			if (!strcmp(name, "organization_id"))
+			const char *sp = strchr(name, ' ');
+			char *col = sp ? gm_xstrndup(name, (size_t)(sp - name)) : gm_xstrdup(name);
+			if (gm_strlist_has(&ten->columns, col))
 				tb->has_org = 1;
+			free(col);
 		} else if (!strncmp(kind, "policy ", 7)) {
 			struct policy *p = tb->npol && !strcmp(tb->pol[tb->npol - 1].name, name)
 						   ? &tb->pol[tb->npol - 1] : GROW(tb->pol, tb->npol);
@@ -143,7 +153,7 @@ static void release(struct tables *t)
 	free(t->v);
 }
 
-/* Tenant tables: organization_id, or a foreign key to a tenant table. */
+/* Tenant tables: a tenant column, or a foreign key to a tenant table. */
 static void mark_tenants(struct tables *t)
 {
 	size_t k, j;
@@ -171,78 +181,24 @@ static void mark_tenants(struct tables *t)
 	}
 }
 
-char **gm_lint_or_branches(const char *expr, size_t *n)
+/* The first OR branch of expr not bound to the tenant, judged on its parse
+ * tree (gm_policy.h); caller frees.  NULL when every branch is. */
+static char *unbound_branch(const struct lint *l, const char *expr, int *unparsed)
 {
-	char **out = NULL;
-	size_t len = strlen(expr), start = 0, i;
-	int depth = 0, quote = 0;
+	char *branch = NULL;
 
-	*n = 0;
-	/* Drop parentheses around the whole expression. */
-	while (len >= 2 && expr[0] == '(' && expr[len - 1] == ')') {
-		int d = 0, wraps = 1;
-		for (i = 0; i < len - 1; i++) {
-			d += expr[i] == '(' ? 1 : expr[i] == ')' ? -1 : 0;
-			if (d == 0) {
-				wraps = 0;
-				break;
-			}
-		}
-		if (!wraps)
-			break;
-		expr++;
-		len -= 2;
-	}
-	for (i = 0; i <= len; i++) {
-		char c = i < len ? expr[i] : '\0';
-		if (quote) {
-			if (c == quote)
-				quote = 0;
-			continue;
-		}
-		if (c == '\'' || c == '"')
-			quote = c;
-		else if (c == '(')
-			depth++;
-		else if (c == ')')
-			depth--;
-		if (i == len || (depth == 0 && !strncmp(expr + i, " OR ", 4))) {
-			size_t b = start, e = i;
-			while (b < e && isspace((unsigned char)expr[b]))
-				b++;
-			out = gm_xrealloc(out, (*n + 1) * sizeof(*out));
-			out[(*n)++] = gm_xstrndup(expr + b, e - b);
-			start = i + 4;
-			i += 3;
-		}
-	}
-	return out;
-}
-
-static void free_branches(char **v, size_t n)
-{
-	size_t k;
-
-	for (k = 0; k < n; k++)
-		free(v[k]);
-	free(v);
-}
-
-/* The first top-level OR branch of expr that does not mention the tenant
- * (caller frees), or NULL when every branch does. */
-static char *unbound_branch(const char *expr)
-{
-	size_t n, k;
-	char **b, *bad = NULL;
-
-	if (!expr || !*expr)
+	*unparsed = 0;
+	if (!expr || !*expr || !l->judge)
 		return NULL;
-	b = gm_lint_or_branches(expr, &n);
-	for (k = 0; k < n && !bad; k++)
-		if (!mentions_tenant(b[k]))
-			bad = gm_xstrdup(b[k]);
-	free_branches(b, n);
-	return bad;
+	switch (gm_policy_judge(l->judge, expr, &branch)) {
+	case GM_BOUND:
+		return NULL;
+	case GM_UNPARSED:
+		*unparsed = 1;
+		return branch;
+	default:
+		return branch;
+	}
 }
 
 static int is_write(const char *cmd)
@@ -251,29 +207,37 @@ static int is_write(const char *cmd)
 		       !strcmp(cmd, "INSERT"));
 }
 
-static void lint_write_policies(const struct table *tb, struct gm_findings *out)
+static void lint_write_policies(const struct lint *l, const struct table *tb)
 {
 	size_t k;
 
 	for (k = 0; k < tb->npol; k++) {
 		const struct policy *p = &tb->pol[k];
-		char *bad, *obj;
+		char *bad, *obj, *fix;
 		const char *where = "USING";
+		int unparsed;
 
 		if (!is_write(p->cmd) || !p->permissive || strcmp(p->permissive, "PERMISSIVE"))
 			continue;
-		bad = unbound_branch(p->using);
+		bad = unbound_branch(l, p->using, &unparsed);
 		if (!bad) {
-			bad = unbound_branch(p->check);
+			bad = unbound_branch(l, p->check, &unparsed);
 			where = "WITH CHECK";
 		}
 		if (!bad)
 			continue;
 		obj = gm_xasprintf("table %s policy %s", tb->name, p->name);
-		gm_findings_add(out, GM_CHECK_RLS, "write_policy_not_tenant_bound", GM_LEVEL_ERROR, obj,
-			"bind every OR branch of a write policy to the tenant; keep shared-row reads in a separate FOR SELECT policy",
-			"%s policy's %s has a branch not bound to the tenant: %s (any tenant can write rows it matches)",
-			p->cmd, where, bad);
+		fix = gm_xasprintf("bind every OR branch of a write policy to the tenant (a tenant column = %s);"
+				   " keep shared-row reads in a separate FOR SELECT policy", l->tenancy->expression);
+		if (unparsed)
+			gm_findings_add(l->out, GM_CHECK_RLS, "policy_not_analysed", GM_LEVEL_WARNING, obj,
+				"report it: the expression is as the server prints it, and should parse",
+				"%s policy's %s cannot be analysed: %s", p->cmd, where, bad);
+		else
+			gm_findings_add(l->out, GM_CHECK_RLS, "write_policy_not_tenant_bound", GM_LEVEL_ERROR, obj, fix,
+				"%s policy's %s has a branch not bound to the tenant: %s (any tenant can write rows it matches)",
+				p->cmd, where, bad);
+		free(fix);
 		free(obj);
 		free(bad);
 	}
@@ -290,6 +254,7 @@ static int permits(const struct policy *p, const char *cmd, const char *roles)
 /* Counts permissive policies per (command, role); ALL counts for each. */
 static void lint_multiple_permissive(const struct table *tb, struct gm_findings *out)
 {
+	/* (Independent of the tenancy: any OR-ed permissive pair.) */
 	static const char *const cmds[] = { "SELECT", "INSERT", "UPDATE", "DELETE" };
 	size_t c, k, j, count;
 
@@ -346,8 +311,9 @@ static const char *one_arg_current_setting(const char *s)
 	return NULL;
 }
 
-static void lint_current_setting(const struct gm_model *m, struct gm_findings *out)
+static void lint_current_setting(const struct lint *l, const struct gm_model *m)
 {
+	struct gm_findings *out = l->out;
 	size_t k;
 
 	for (k = 0; k < m->n; k++) {
@@ -356,7 +322,7 @@ static void lint_current_setting(const struct gm_model *m, struct gm_findings *o
 		int function = !strncmp(f->object, "function ", 9) && !strcmp(f->attr, "definition");
 		if ((policy || function) && one_arg_current_setting(f->value))
 			gm_findings_add(out, GM_CHECK_RLS, "current_setting_one_argument", GM_LEVEL_ERROR, f->object,
-				"use current_setting(name, true) (NULL when unset), e.g. through app_current_org_id()",
+				"use current_setting(name, true), which is NULL when the setting is unset",
 				"uses current_setting() with one argument, which raises an error when the setting is unset");
 	}
 }
@@ -374,12 +340,48 @@ static int fk_covered(const struct table *tb, const char *cols)
 	return 0;
 }
 
-static void lint_table(const struct table *tb, struct gm_findings *out)
+/* Whether the table lies in a schema the tenancy exposes. */
+static int exposed(const struct lint *l, const struct table *tb, const char **bare)
 {
+	for (size_t k = 0; k < l->tenancy->schemas.n; k++) {
+		size_t n = strlen(l->tenancy->schemas.v[k]);
+		if (!strncmp(tb->name, l->tenancy->schemas.v[k], n) && tb->name[n] == '.') {
+			*bare = tb->name + n + 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Every table of an exposed schema gets a verdict: a tenant table is
+ * checked below; a declared global one is left as declared; any other
+ * without RLS is an error, as every role the API lets in reads all of it
+ * (Supabase's rls_disabled_in_public). */
+static void lint_undeclared(const struct lint *l, const struct table *tb, const char *obj, int rls)
+{
+	const char *bare = NULL;
+	char *schema;
+
+	if (!tb->real || tb->tenant || rls || !exposed(l, tb, &bare))
+		return;
+	schema = gm_xstrndup(tb->name, (size_t)(bare - tb->name - 1));
+	if (!gm_tenancy_is_global(l->tenancy, schema, bare))
+		gm_findings_add(l->out, GM_CHECK_RLS, "rls_disabled_in_exposed_schema", GM_LEVEL_ERROR, obj,
+			"give it a tenant column and tenant policies, enable row level security with policies of its own,"
+			" or declare it in tenancy.global_tables of garage-migrate.yaml",
+			"table in exposed schema %s has no row level security and is not declared global:"
+			" every role that can read it sees every row", schema);
+	free(schema);
+}
+
+static void lint_table(const struct lint *l, const struct table *tb)
+{
+	struct gm_findings *out = l->out;
 	char *obj = gm_xasprintf("table %s", tb->name);
 	int rls = tb->rls && !strcmp(tb->rls, "enabled");
 	size_t k;
 
+	lint_undeclared(l, tb, obj, rls);
 	if (tb->npol && !rls)
 		gm_findings_add(out, GM_CHECK_RLS, "policies_without_rls", GM_LEVEL_ERROR, obj,
 			"ALTER TABLE ... ENABLE ROW LEVEL SECURITY (and FORCE)",
@@ -389,16 +391,18 @@ static void lint_table(const struct table *tb, struct gm_findings *out)
 		gm_findings_add(out, GM_CHECK_RLS, "rls_disabled", GM_LEVEL_ERROR, obj,
 			"ALTER TABLE ... ENABLE ROW LEVEL SECURITY and FORCE ROW LEVEL SECURITY, with tenant policies",
 			"tenant table without row level security: every tenant sees every row");
-	if (tb->tenant && rls && tb->npol == 0)
-		gm_findings_add(out, GM_CHECK_RLS, "rls_without_policies", GM_LEVEL_WARNING, obj,
-			"add one policy per command bound to (SELECT app_current_org_id())",
+	if (tb->tenant && rls && tb->npol == 0) {
+		char *fix = gm_xasprintf("add one policy per command bound to %s", l->tenancy->expression);
+		gm_findings_add(out, GM_CHECK_RLS, "rls_without_policies", GM_LEVEL_WARNING, obj, fix,
 			"row level security is enabled but there is no policy: only roles that bypass RLS see any row");
+		free(fix);
+	}
 	if (tb->tenant && rls && (!tb->force || strcmp(tb->force, "forced")))
 		gm_findings_add(out, GM_CHECK_RLS, "rls_not_forced", GM_LEVEL_ERROR, obj,
 			"ALTER TABLE ... FORCE ROW LEVEL SECURITY",
 			"row level security is not forced: an application connected as the table owner bypasses every policy");
 	if (tb->tenant) {
-		lint_write_policies(tb, out);
+		lint_write_policies(l, tb);
 		lint_multiple_permissive(tb, out);
 	}
 	for (k = 0; k < tb->nfk; k++) {
@@ -418,32 +422,49 @@ static void lint_table(const struct table *tb, struct gm_findings *out)
 	free(obj);
 }
 
-void gm_lint_rls(const struct gm_model *m, struct gm_findings *out)
+void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
 	struct tables t = { NULL, 0 };
+	struct gm_tenancy defaults;
+	struct lint l = { tenancy, NULL, out };
+	struct gm_error *err;
 	size_t k;
 
-	collect(m, &t);
+	gm_tenancy_defaults(&defaults);
+	if (!l.tenancy)
+		l.tenancy = &defaults;
+	if ((err = gm_policy_judge_new(l.tenancy, &l.judge))) {
+		gm_findings_add(out, GM_CHECK_RLS, "tenant_expression_invalid", GM_LEVEL_ERROR, "tenancy",
+				err->advice ? err->advice : "fix tenancy.expression", "%s: write policies were not judged",
+				err->msg);
+		gm_error_free(err);
+	}
+	collect(m, l.tenancy, &t);
 	mark_tenants(&t);
 	for (k = 0; k < t.n; k++)
-		lint_table(&t.v[k], out);
-	lint_current_setting(m, out);
+		lint_table(&l, &t.v[k]);
+	lint_current_setting(&l, m);
 	release(&t);
+	gm_policy_judge_free(l.judge);
+	gm_tenancy_release(&defaults);
 }
 
-char **gm_tenant_tables(const struct gm_model *m, size_t *n)
+char **gm_tenant_tables(const struct gm_model *m, const struct gm_tenancy *tenancy, size_t *n)
 {
 	struct tables t = { NULL, 0 };
+	struct gm_tenancy defaults;
 	char **out;
 	size_t k;
 
-	collect(m, &t);
+	gm_tenancy_defaults(&defaults);
+	collect(m, tenancy ? tenancy : &defaults, &t);
 	mark_tenants(&t);
 	out = gm_xcalloc(t.n ? t.n : 1, sizeof(*out));
 	*n = 0;
 	for (k = 0; k < t.n; k++)
-		if (t.v[k].tenant)
+		if (t.v[k].tenant && t.v[k].real)
 			out[(*n)++] = gm_xstrdup(t.v[k].name);
 	release(&t);
+	gm_tenancy_release(&defaults);
 	return out;
 }

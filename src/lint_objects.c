@@ -8,6 +8,7 @@
  * SECURITY DEFINER function without its own search_path runs, with its
  * owner's rights, whatever functions and operators the caller's path
  * finds first. */
+#include "gm_tenancy.h"
 #include "gm_verify.h"
 
 #include <stdlib.h>
@@ -36,42 +37,60 @@ static int list_has(const char *list, const char *name)
 
 /* ---- tenant tables granted to PUBLIC ---- */
 
-/* Is object PUBLIC's grant on table ("public.orders") or on one of its
- * columns: "table T grant PUBLIC" or "table T column C grant PUBLIC"?
- * (catalog.c quotes a role that is merely called PUBLIC.) */
-static int public_grant_of(const char *object, const char *table)
+/* Is object role's grant on table ("public.orders") or on one of its
+ * columns: "table T grant R" or "table T column C grant R"?  (catalog.c
+ * writes roles with quote_ident, so a role merely called PUBLIC is
+ * "PUBLIC" in quotes, apart from PUBLIC.) */
+static int grant_of(const char *object, const char *table, const char *role)
 {
-	static const char grant[] = " grant PUBLIC";
-	size_t tl = strlen(table), ol = strlen(object), gl = sizeof(grant) - 1;
+	char *grant = gm_xasprintf(" grant %s", role);
+	size_t tl = strlen(table), ol = strlen(object), gl = strlen(grant);
 	const char *rest;
+	int yes;
 
-	if (strncmp(object, "table ", 6) || strncmp(object + 6, table, tl))
-		return 0;
+	yes = !strncmp(object, "table ", 6) && !strncmp(object + 6, table, tl) && ol >= 6 + tl + gl &&
+	      !strcmp(object + ol - gl, grant);
 	rest = object + 6 + tl;
-	if (ol < 6 + tl + gl || strcmp(object + ol - gl, grant))
-		return 0;
 	/* Nothing between the table and the grant, or one column. */
-	return rest == object + ol - gl || !strncmp(rest, " column ", 8);
+	yes = yes && (rest == object + ol - gl || !strncmp(rest, " column ", 8));
+	free(grant);
+	return yes;
 }
 
-static void lint_public_grants(const struct gm_model *m, char **tenants, size_t ntenants,
-			       struct gm_findings *out)
+/* PUBLIC, or an anonymous role of the tenancy, holds this grant. */
+static const char *anyones_grant_of(const char *object, const char *table, const struct gm_tenancy *ten)
+{
+	if (grant_of(object, table, "PUBLIC"))
+		return "PUBLIC";
+	for (size_t k = 0; k < ten->anon_roles.n; k++)
+		if (grant_of(object, table, ten->anon_roles.v[k]))
+			return ten->anon_roles.v[k];
+	return NULL;
+}
+
+static void lint_public_grants(const struct gm_model *m, const struct gm_tenancy *ten, char **tenants,
+			       size_t ntenants, struct gm_findings *out)
 {
 	size_t k, t;
 
 	for (k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
+		const char *who = NULL;
 		if (strcmp(f->attr, "privileges") || !*f->value)
 			continue;
-		for (t = 0; t < ntenants; t++) {
-			if (!public_grant_of(f->object, tenants[t]))
-				continue;
+		for (t = 0; t < ntenants && !who; t++)
+			who = anyones_grant_of(f->object, tenants[t], ten);
+		if (!who)
+			continue;
+		if (!strcmp(who, "PUBLIC"))
 			gm_findings_add(out, GM_CHECK_RLS, "tenant_table_public_grant", GM_LEVEL_ERROR, f->object,
 				"REVOKE ALL ON the table FROM PUBLIC (columns too), and grant what the application needs to its own role",
 				"PUBLIC holds %s on a tenant table: every role, present and future, can reach its rows",
 				f->value);
-			break;
-		}
+		else
+			gm_findings_add(out, GM_CHECK_RLS, "tenant_table_public_grant", GM_LEVEL_ERROR, f->object,
+				"REVOKE the privileges from that role: anyone the API lets in acts as it",
+				"anonymous role %s (tenancy.anon_roles) holds %s on a tenant table", who, f->value);
 	}
 }
 
@@ -213,15 +232,21 @@ static void lint_definer_functions(const struct gm_model *m, struct gm_findings 
 	}
 }
 
-void gm_lint_objects(const struct gm_model *m, struct gm_findings *out)
+void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
+	struct gm_tenancy defaults;
 	size_t ntenants, k;
-	char **tenants = gm_tenant_tables(m, &ntenants);
+	char **tenants;
 
-	lint_public_grants(m, tenants, ntenants, out);
+	gm_tenancy_defaults(&defaults);
+	if (!tenancy)
+		tenancy = &defaults;
+	tenants = gm_tenant_tables(m, tenancy, &ntenants);
+	lint_public_grants(m, tenancy, tenants, ntenants, out);
 	lint_views(m, tenants, ntenants, out);
 	lint_definer_functions(m, out);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);
+	gm_tenancy_release(&defaults);
 }

@@ -107,6 +107,25 @@ static void yaml_key(struct gm_strbuf *out, const char *s)
 	yaml_str(out, s);
 }
 
+/* libyaml reads a plain "key:" only when the key takes at most 1024
+ * characters; past that (a function with many long parameters makes such
+ * a fact name) the key is written explicitly ("? key" then ": value"). */
+#define YAML_SIMPLE_KEY_MAX 1000
+
+/* "<indent>key:" with a space before an inline value, or the explicit
+ * form for a long key. */
+static void yaml_key_line(struct gm_strbuf *out, const char *indent, const char *key, int inline_value)
+{
+	struct gm_strbuf k = GM_STRBUF_INIT;
+
+	yaml_key(&k, key);
+	if (k.len <= YAML_SIMPLE_KEY_MAX)
+		gm_strbuf_addf(out, "%s%s:%s", indent, k.buf, inline_value ? " " : "\n");
+	else
+		gm_strbuf_addf(out, "%s? %s\n%s:%s", indent, k.buf, indent, inline_value ? " " : "\n");
+	gm_strbuf_release(&k);
+}
+
 void gm_model_to_yaml(const struct gm_model *m, struct gm_strbuf *out)
 {
 	size_t k;
@@ -124,14 +143,9 @@ void gm_model_to_yaml(const struct gm_model *m, struct gm_strbuf *out)
 	gm_strbuf_adds(out, m->n ? "objects:\n" : "objects: {}\n");
 	for (k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
-		if (k == 0 || strcmp(f->object, m->v[k - 1].object) != 0) {
-			gm_strbuf_adds(out, "  ");
-			yaml_key(out, f->object);
-			gm_strbuf_adds(out, ":\n");
-		}
-		gm_strbuf_adds(out, "    ");
-		yaml_key(out, f->attr);
-		gm_strbuf_adds(out, ": ");
+		if (k == 0 || strcmp(f->object, m->v[k - 1].object) != 0)
+			yaml_key_line(out, "  ", f->object, 0);
+		yaml_key_line(out, "    ", f->attr, 1);
 		yaml_str(out, f->value);
 		gm_strbuf_addch(out, '\n');
 	}

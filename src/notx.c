@@ -85,8 +85,14 @@ static struct gm_error *session_limits(struct gm_db *db, const struct gm_up_opts
 	struct gm_strbuf sql = GM_STRBUF_INIT;
 
 	/* Timeouts were checked by gm_check_timeouts (digits and a unit).
-	 * The statements run with the session's own search path. */
+	 * The statements run with the user's path (pg_catalog taken out, so
+	 * searched first), as a transaction's would: the connection's default
+	 * may name pg_catalog after a schema others can write to. */
 	if (on) {
+		char *path = gm_db_user_path_sql(db, 0);
+
+		gm_strbuf_addf(&sql, "%s;", path);
+		free(path);
 		if (db->server_version >= 140000)
 			gm_strbuf_adds(&sql, "SET client_connection_check_interval = '1s';");
 		if (o->limits.lock_timeout)
@@ -94,7 +100,7 @@ static struct gm_error *session_limits(struct gm_db *db, const struct gm_up_opts
 		if (o->limits.statement_timeout)
 			gm_strbuf_addf(&sql, "SET statement_timeout = '%s';", o->limits.statement_timeout);
 	} else {
-		gm_strbuf_adds(&sql, "RESET lock_timeout; RESET statement_timeout;");
+		gm_strbuf_adds(&sql, "RESET search_path; RESET lock_timeout; RESET statement_timeout;");
 		if (db->server_version >= 140000)
 			gm_strbuf_adds(&sql, "RESET client_connection_check_interval;");
 	}
@@ -106,13 +112,18 @@ static struct gm_error *session_limits(struct gm_db *db, const struct gm_up_opts
 }
 
 /* The history row says how far the migration got; a failure to say so is
- * a failure of the run (the history would tell less than what ran). */
+ * a failure of the run (the history would tell less than what ran).  The
+ * session runs with the user's path here: the update pins the safe one
+ * in a transaction of its own. */
 static struct gm_error *note_progress(struct gm_db *db, const struct gm_migration *m, size_t done, size_t n)
 {
-	char *sql = gm_xasprintf("UPDATE " GM_HISTORY_TABLE " SET message = 'ran statement %zu of %zu'"
-				 " WHERE version = %llu", done, n, m->version);
+	char *sql = gm_xasprintf("BEGIN; " GM_SQL_PIN_PATH "; UPDATE " GM_HISTORY_TABLE
+				 " SET message = 'ran statement %zu of %zu'"
+				 " WHERE version OPERATOR(pg_catalog.=) %llu; COMMIT", done, n, m->version);
 	struct gm_error *err = gm_db_exec(db, sql, "cannot record the progress in " GM_HISTORY_TABLE, NULL);
 
+	if (err && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
 	free(sql);
 	return err;
 }

@@ -130,18 +130,36 @@ void gm_probe_exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql,
  * one made here (oid, and the xmin of its row, which any change replaces)
  * and calls it with typed arguments, so no overload can take its place.
  * Its SET clause runs the statement with the user's search path (the
- * application's), and the call statement sets the safe path, row security
- * and standard_conforming_strings again afterwards: a plain SET inside
- * the wrapper would otherwise outlive it.  What the wrapper runs is the
- * probe's own SQL, its operators named with their schema. */
+ * application's) and pg_temp named last: left implicit, pg_temp would be
+ * searched first for tables and types, and any role in this session may
+ * create temporary tables there for an owner's trigger to find.  The call
+ * statement sets the safe path, row security and
+ * standard_conforming_strings again afterwards: a plain SET inside the
+ * wrapper would otherwise outlive it.  What the wrapper runs is the
+ * probe's own SQL, its operators named with their schema.
+ *
+ * Only the connecting user may call it (EXECUTE revoked from PUBLIC):
+ * code running as another role in this session, a trigger of someone
+ * else's table, can see pg_temp too and would otherwise call the
+ * wrapper of a more privileged owner directly. */
 static const char wrapper_sql[] =
 	"CREATE FUNCTION pg_temp.%s(sql pg_catalog.text, returns_rows pg_catalog.bool)"
 	" RETURNS pg_catalog.text[]"
-	" LANGUAGE plpgsql SECURITY DEFINER SET search_path = %s AS $gm$DECLARE value pg_catalog.text;"
+	" LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $gm$DECLARE value pg_catalog.text;"
 	" affected pg_catalog.int8; BEGIN"
 	" IF returns_rows THEN EXECUTE sql INTO value; ELSE EXECUTE sql; END IF;"
 	" GET DIAGNOSTICS affected = ROW_COUNT;"
 	" RETURN ARRAY[value, affected::pg_catalog.text]; END$gm$";
+
+/* Run as the wrapper's owner, right after it is made. */
+static const char wrapper_acl_sql[] =
+	"REVOKE ALL ON FUNCTION pg_temp.%s(pg_catalog.text, pg_catalog.bool) FROM PUBLIC";
+static const char wrapper_grant_sql[] =
+	"GRANT EXECUTE ON FUNCTION pg_temp.%s(pg_catalog.text, pg_catalog.bool) TO SESSION_USER";
+
+/* The wrapper's path, captured by SET search_path FROM CURRENT. */
+static const char wrapper_path_sql[] =
+	"SELECT pg_catalog.set_config('search_path', $1::pg_catalog.text, true)";
 
 /* (value, affected); both NULL when the function was changed. */
 static const char call_sql[] =
@@ -163,26 +181,52 @@ static char *random_name(void)
 			    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
 }
 
+/* As role r, runs each statement (a format taking the wrapper's name)
+ * while the last one succeeded; the message of the first failure, or
+ * NULL. */
+static char *wrapper_steps(struct gm_probe *p, struct gm_prole *r, const char *const *steps, size_t n)
+{
+	const char *user = p->db->search_path ? p->db->search_path : "";
+	char *path = gm_xasprintf("%s%spg_temp", user, *user ? ", " : "");
+	char *role = gm_xasprintf("SET LOCAL ROLE %s", r->q);
+	struct gm_poutcome o;
+	char *why = NULL;
+
+	gm_probe_exec(p, &o, role, 0, NULL);
+	free(role);
+	if (!o.ok)
+		why = gm_xstrdup(o.message);
+	gm_poutcome_release(&o);
+	for (size_t k = 0; k < n && !why; k++) {
+		char *sql = gm_xasprintf(steps[k], r->fn);
+
+		gm_probe_exec(p, &o, sql, steps[k] == wrapper_path_sql ? 1 : 0,
+			      steps[k] == wrapper_path_sql ? (const char *const[]){ path } : NULL);
+		free(sql);
+		if (!o.ok)
+			why = gm_xstrdup(o.message);
+		gm_poutcome_release(&o);
+	}
+	free(path);
+	return why;
+}
+
 /* Makes r's wrapper and notes what it is. */
 static void make_wrapper(struct gm_probe *p, struct gm_prole *r)
 {
 	struct gm_poutcome o;
-	char *sql = gm_xasprintf("SET LOCAL ROLE %s", r->q), *path = gm_db_quote_literal(p->db, p->db->search_path ? p->db->search_path : "");
-	char *sig = NULL;
+	const char *const steps[] = { wrapper_path_sql, wrapper_sql, GM_SQL_PIN_PATH,
+				      wrapper_acl_sql, wrapper_grant_sql };
+	char *sig = NULL, *why;
 
 	r->fn = random_name();
-	gm_probe_exec(p, &o, sql, 0, NULL);
-	free(sql);
-	if (o.ok) {
-		gm_poutcome_release(&o);
-		sql = gm_xasprintf(wrapper_sql, r->fn, path);
-		gm_probe_exec(p, &o, sql, 0, NULL);
-		free(sql);
-	}
-	if (!o.ok)
-		r->why = gm_xasprintf("cannot act as role %s: %s", r->q, o.message);
-	gm_poutcome_release(&o);
+	why = wrapper_steps(p, r, steps, sizeof(steps) / sizeof(*steps));
+	if (why)
+		r->why = gm_xasprintf("cannot act as role %s: %s", r->q, why);
+	free(why);
 	gm_probe_exec(p, &o, "RESET ROLE", 0, NULL);
+	gm_poutcome_release(&o);
+	gm_probe_exec(p, &o, GM_SQL_PIN_PATH, 0, NULL);
 	gm_poutcome_release(&o);
 	if (!r->why) {
 		sig = gm_xasprintf("pg_temp.%s(pg_catalog.text,pg_catalog.bool)", r->fn);
@@ -202,7 +246,6 @@ static void make_wrapper(struct gm_probe *p, struct gm_prole *r)
 		free(r->fn);
 		r->fn = NULL;
 	}
-	free(path);
 }
 
 /* qrole is quoted through libpq. */
@@ -262,6 +305,9 @@ int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t)
 	return gm_probe_maker(p, t) != p->roles[0] && (t->owner_bypasses || !t->force);
 }
 
+/* As an application does, with the tenancy's statement ($1: the tenant,
+ * '' for an empty context).  It is the project's own SQL, run by the
+ * connecting user on the safe path; if it fails, no check means anything. */
 void gm_probe_set_tenant(struct gm_probe *p, int tenant)
 {
 	const char *params[1] = { tenant >= 0 ? p->org[tenant] : "" };
@@ -269,13 +315,19 @@ void gm_probe_set_tenant(struct gm_probe *p, int tenant)
 
 	if (tenant < -1)
 		return;
-	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('app.current_org_id', $1, true)", 1, params);
+	gm_probe_exec(p, &o, p->tenancy->set_tenant, 1, params);
+	if (!o.ok && !p->broken) {
+		p->broken = gm_error_new(GM_ERR_INPUT, "the probe cannot set a tenant with %s: %s",
+					 p->tenancy->set_tenant, o.message);
+		gm_error_advise(p->broken, "fix tenancy.set_tenant in the project file: one statement taking the"
+					   " tenant as $1, such as SELECT set_config('app.current_org_id', $1, true)");
+	}
 	gm_poutcome_release(&o);
 }
 
 /* ---- reporting ---- */
 
-static struct gm_probe_check *add_check(struct gm_probe *p, const char *table, const char *cmd,
+struct gm_probe_check *gm_probe_add_check(struct gm_probe *p, const char *table, const char *cmd,
 					enum gm_probe_state state, const char *expectation, const char *result)
 {
 	struct gm_verify_result *res = p->res;
@@ -308,14 +360,15 @@ static void check(struct gm_probe *p, const struct gm_ptable *t, const char *cmd
 	va_start(ap, fmt);
 	gm_strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	add_check(p, t ? t->name : "-", cmd, ok ? GM_PROBE_PASSED : GM_PROBE_FAILED, expectation, msg.buf);
+	gm_probe_add_check(p, t ? t->name : "-", cmd, ok ? GM_PROBE_PASSED : GM_PROBE_FAILED, expectation, msg.buf);
 	if (!ok) {
 		char *obj = gm_xasprintf("table %s", t ? t->name : "-");
+		char *fix = denied ? gm_xstrdup("widen the table's policy for that command: tenants must reach their own and shared rows")
+				   : gm_xasprintf("bind the table's policy for that command to %s, then verify --isolation again",
+						  p->tenancy->expression);
 		gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, denied ? "isolation_denied" : "isolation_breach",
-			GM_LEVEL_ERROR, obj,
-			denied ? "widen the table's policy for that command: tenants must reach their own and shared rows"
-			       : "bind the table's policy for that command to (SELECT app_current_org_id()), then verify --isolation again",
-			"%s: %s, but %s", cmd, expectation, msg.buf);
+			GM_LEVEL_ERROR, obj, fix, "%s: %s, but %s", cmd, expectation, msg.buf);
+		free(fix);
 		free(obj);
 	}
 	gm_strbuf_release(&msg);
@@ -324,7 +377,7 @@ static void check(struct gm_probe *p, const struct gm_ptable *t, const char *cmd
 static void skip(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *expectation,
 		 const char *why)
 {
-	add_check(p, t ? t->name : "-", cmd, GM_PROBE_SKIPPED, expectation, why);
+	gm_probe_add_check(p, t ? t->name : "-", cmd, GM_PROBE_SKIPPED, expectation, why);
 }
 
 /* A table the probe cannot exercise: its four commands are skipped, and
@@ -611,18 +664,68 @@ static void check_own_rows(struct gm_probe *p, const struct gm_ptable *t, const 
  * reach.  B owns one row of the table; one more is another tenant's.  On a
  * table in use it is bounded in time (and undone): a policy that lets B
  * reach every row shows as a timeout. */
-static void expect_blind(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *sql,
-			 const char *expectation)
+/* One blind write as tenant B, undone, bounded in time. */
+static void blind_write(struct gm_probe *p, const char *sql, struct gm_poutcome *o)
 {
-	struct gm_poutcome o;
-
 	plain(p, "SAVEPOINT gm_probe_undo");
-	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('statement_timeout', '5s', true),"
-			     " pg_catalog.set_config('lock_timeout', '2s', true)", 0, NULL);
-	gm_poutcome_release(&o);
-	as_tenant(p, sql, 0, &o);
+	gm_probe_exec(p, o, "SELECT pg_catalog.set_config('statement_timeout', '5s', true),"
+			    " pg_catalog.set_config('lock_timeout', '2s', true)", 0, NULL);
+	gm_poutcome_release(o);
+	as_tenant(p, sql, 0, o);
 	plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
 	plain(p, "RELEASE SAVEPOINT gm_probe_undo");
+}
+
+/* A column a blind UPDATE can set without reading the row (SET c =
+ * DEFAULT: an UPDATE that reads the row, SET c = c included, is filtered
+ * by the SELECT policies too, and no longer blind) or touching the tenant
+ * key: not the key, not the primary key, writable, nullable or with a
+ * default.  NULL when there is none. */
+static const struct gm_pcol *blind_column(const struct gm_ptable *t, const struct gm_pcol *key)
+{
+	for (size_t j = 0; j < t->ncols; j++) {
+		const struct gm_pcol *c = &t->cols[j];
+		if (c != key && (int)j != t->pk && c->insertable && (!c->not_null || c->has_default))
+			return c;
+	}
+	return NULL;
+}
+
+/* The blind UPDATE moving every reachable row to B failed otherwise than
+ * by a refusal: a trigger keeping the tenant key unchanged, say, which
+ * fires only on rows the UPDATE reached, A's among them perhaps.  A blind
+ * UPDATE leaving the key alone tells: B's own row passes any WITH CHECK
+ * bound to B; a refusal now (B may update, the first try showed) is a
+ * WITH CHECK on another tenant's row, which the UPDATE reached. */
+static void expect_blind_keep_key(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *col,
+				  const char *expectation, const struct gm_poutcome *first)
+{
+	struct gm_poutcome o;
+	char *sql = gm_xasprintf("UPDATE %s SET %s = DEFAULT", t->q, col->q);
+
+	blind_write(p, sql, &o);
+	free(sql);
+	if (o.ok && o.affected <= 1)
+		check(p, t, "UPDATE", 1, expectation, "%ld row%s affected by one leaving the tenant key alone: %s",
+		      o.affected, o.affected == 1 ? "" : "s", o.affected == 1 ? "its own" : "none");
+	else if (o.ok)
+		check(p, t, "UPDATE", 0, expectation, "%ld rows were affected, 1 of them is its own", o.affected);
+	else if (!strcmp(o.sqlstate, SQLSTATE_PRIVILEGE))
+		check(p, t, "UPDATE", 0, expectation, "it reached another tenant's row, refused only by its"
+		      " WITH CHECK: %s", o.message);
+	else
+		skip(p, t, "UPDATE", expectation, first->message);
+	gm_poutcome_release(&o);
+}
+
+/* key: the tenant key a blind UPDATE sets, NULL for a DELETE. */
+static void expect_blind(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *sql,
+			 const struct gm_pcol *key, const char *expectation)
+{
+	struct gm_poutcome o;
+	const struct gm_pcol *other = key ? blind_column(t, key) : NULL;
+
+	blind_write(p, sql, &o);
 	if (o.ok && o.affected <= 1)
 		check(p, t, cmd, 1, expectation, "%ld row%s affected: %s", o.affected, o.affected == 1 ? "" : "s",
 		      o.affected == 1 ? "its own" : "none");
@@ -632,6 +735,8 @@ static void expect_blind(struct gm_probe *p, const struct gm_ptable *t, const ch
 		check(p, t, cmd, 0, expectation, "it ran into a 5 s statement timeout: it reaches far more rows than its own");
 	else if (!strcmp(o.sqlstate, SQLSTATE_PRIVILEGE))
 		check(p, t, cmd, 1, expectation, "%s", refusal(&o));
+	else if (other)
+		expect_blind_keep_key(p, t, other, expectation, &o);
 	else
 		skip(p, t, cmd, expectation, o.message);
 	gm_poutcome_release(&o);
@@ -645,14 +750,14 @@ static void check_blind_writes(struct gm_probe *p, const struct gm_ptable *t, co
 	if (key) {
 		b = gm_db_quote_literal(p->db, t->org >= 0 ? p->org[1] : p->t.v[key->ref].row[1]);
 		sql = gm_xasprintf("UPDATE %s SET %s = %s", t->q, key->q, b);
-		expect_blind(p, t, "UPDATE", sql, upd);
+		expect_blind(p, t, "UPDATE", sql, key, upd);
 		free(sql);
 		free(b);
 	} else {
 		skip(p, t, "UPDATE", upd, "no tenant key column");
 	}
 	sql = gm_xasprintf("DELETE FROM %s", t->q);
-	expect_blind(p, t, "DELETE", sql, "tenant B's DELETE without WHERE reaches only its own rows");
+	expect_blind(p, t, "DELETE", sql, NULL, "tenant B's DELETE without WHERE reaches only its own rows");
 	free(sql);
 }
 
@@ -756,7 +861,7 @@ static void role_check(struct gm_probe *p, const char *table, int ok, const char
 	va_start(ap, fmt);
 	gm_strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	add_check(p, table, table[0] == '-' ? "ROLE" : "ALL", ok ? GM_PROBE_PASSED : GM_PROBE_FAILED,
+	gm_probe_add_check(p, table, table[0] == '-' ? "ROLE" : "ALL", ok ? GM_PROBE_PASSED : GM_PROBE_FAILED,
 		  expectation, msg.buf);
 	if (!ok) {
 		char *obj = table[0] == '-' ? gm_xstrdup("role") : gm_xasprintf("table %s", table);
@@ -1041,7 +1146,7 @@ static void report_skipped_tables(struct gm_probe *p)
 	}
 }
 
-static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o)
+static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o, char *const *schemas, size_t nschemas)
 {
 	int early = context_needed(p);
 	size_t k;
@@ -1053,9 +1158,12 @@ static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o)
 	if (!p->org[0] || !p->org[1]) {
 		for (k = 0; k < p->t.n && !p->t.v[k].tenant; k++)
 			;
-		if (k == p->t.n)
-			add_check(p, "-", "ALL", GM_PROBE_SKIPPED, "the probe finds tenant tables",
-				  "no table in the checked schemas has an organization_id column or a foreign key to such a table");
+		if (k == p->t.n) {
+			char *why = gm_xasprintf("no table in the checked schemas has a tenant column (%s) or a foreign key"
+						 " to such a table", p->tenancy->columns.n ? p->tenancy->columns.v[0] : "none");
+			gm_probe_add_check(p, "-", "ALL", GM_PROBE_SKIPPED, "the probe finds tenant tables", why);
+			free(why);
+		}
 		else
 			check(p, NULL, "INSERT", 0, "the probe can create two tenants",
 			      "no organizations table was found or it refused rows");
@@ -1069,6 +1177,7 @@ static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o)
 	for (k = 0; k < p->t.n; k++)
 		if (probed(&p->t.v[k]))
 			check_table_as_b(p, &p->t.v[k]);
+	gm_probe_check_views(p, schemas, nschemas);
 	check_without_tenant(p, -1);
 	for (k = 0; k < p->t.n; k++) {
 		struct gm_ptable *t = &p->t.v[k];
@@ -1094,11 +1203,14 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 			      const struct gm_verify_opts *o, struct gm_verify_result *res)
 {
 	struct gm_probe p;
+	struct gm_tenancy defaults;
 	struct gm_error *err;
 
 	memset(&p, 0, sizeof(p));
+	gm_tenancy_defaults(&defaults);
 	p.db = db;
 	p.res = res;
+	p.tenancy = o->tenancy ? o->tenancy : &defaults;
 	/* Whatever happens below, this transaction is rolled back: nothing
 	 * the probe made (roles, grants, rows, settings) survives it. */
 	if ((err = gm_db_exec(db, "BEGIN", "cannot start the isolation probe", NULL)))
@@ -1106,7 +1218,7 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 	if (!(err = gm_db_exec(db, probe_settings_sql, "cannot prepare the isolation probe", NULL)) &&
 	    !(err = gm_probe_load(&p, schemas, nschemas)) &&
 	    !(err = prepare_role(&p, o, schemas, nschemas)))
-		run_checks(&p, o);
+		run_checks(&p, o, schemas, nschemas);
 	if (!err && p.broken) {
 		err = p.broken;
 		p.broken = NULL;
@@ -1115,5 +1227,6 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 	PQclear(PQexec(db->conn, "ROLLBACK"));
 	res->ran[GM_CHECK_ISOLATION] = 1;
 	release_probe(&p);
+	gm_tenancy_release(&defaults);
 	return err;
 }

@@ -14,7 +14,6 @@
 
 /* The column that ties a row to its tenant (see issue 13: it will come
  * from the project file). */
-#define TENANT_COLUMN "organization_id"
 
 static const char tables_sql[] =
 	"SELECT c.oid, n.nspname, c.relname, r.rolname,"
@@ -130,7 +129,7 @@ static void load_column(struct gm_probe *p, const PGresult *r, int k, struct gm_
 	c->insertable = is_true(r, k, 8);
 	c->label = PQgetisnull(r, k, 9) ? NULL : gm_xstrdup(PQgetvalue(r, k, 9));
 	c->ref = -1;
-	if (!strcmp(c->name, TENANT_COLUMN))
+	if (t->org < 0 && gm_strlist_has(&p->tenancy->columns, c->name))
 		t->org = (int)t->ncols - 1;
 }
 
@@ -186,6 +185,27 @@ static void noop_updates(struct gm_ptables *t)
 	}
 }
 
+/* The public-read columns (tenancy) the table has: the first makes a row
+ * of A readable by every tenant; a second one, when the tenant column may
+ * be NULL, marks rows of no tenant (AI Garage: is_public, is_system). */
+static void public_columns(struct gm_probe *p, struct gm_ptable *x)
+{
+	const struct gm_strlist *l = &p->tenancy->public_read_columns;
+
+	x->pubcol = x->syscol = -1;
+	for (size_t k = 0; k < l->n; k++) {
+		int c = gm_probe_column(x, l->v[k]);
+		if (c < 0)
+			continue;
+		if (x->pubcol < 0)
+			x->pubcol = c;
+		else if (x->syscol < 0 && x->org >= 0 && !x->cols[x->org].not_null)
+			x->syscol = c;
+	}
+	x->has_public = x->pubcol >= 0;
+	x->has_system = x->syscol >= 0;
+}
+
 /* Tenant tables: the tenant column, or a foreign key to a tenant table
  * (the same rule as the RLS lints). */
 static void classify(struct gm_probe *p)
@@ -217,11 +237,9 @@ static void classify(struct gm_probe *p)
 		if (!x->tenant || x->partition)
 			continue;
 		x->needed = 1;
-		x->has_public = gm_probe_column(x, "is_public") >= 0;
+		public_columns(p, x);
 		if (x->org >= 0) {
 			const struct gm_pcol *org = &x->cols[x->org];
-			/* System rows belong to no tenant. */
-			x->has_system = gm_probe_column(x, "is_system") >= 0 && !org->not_null;
 			if (org->ref >= 0 && org->ref_pk && p->orgs < 0)
 				p->orgs = org->ref;
 		}

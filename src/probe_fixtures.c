@@ -94,9 +94,9 @@ static int column_value(struct gm_probe *p, const struct gm_ptable *t, size_t k,
 			*v = gm_xstrdup(p->org[tenant]);	/* else NULL: no tenant */
 	} else if (ref && ref != t && c->ref_pk && ref->row[tenant]) {
 		*v = gm_xstrdup(ref->row[tenant]);
-	} else if (t->tenant && !strcmp(c->name, "is_public")) {
+	} else if (t->tenant && (int)k == t->pubcol) {
 		*v = gm_xstrdup(kind == PUBLIC ? "true" : "false");
-	} else if (t->tenant && !strcmp(c->name, "is_system")) {
+	} else if (t->tenant && (int)k == t->syscol) {
 		*v = gm_xstrdup(kind == SYSTEM ? "true" : "false");
 	} else if (c->not_null && !c->has_default) {
 		if (!(*v = value_for(p, c, tenant))) {

@@ -36,6 +36,8 @@ struct plan {
 	size_t n;
 	struct gm_removals iso;		/* isolation lost over the whole plan */
 	char *iso_cannot;
+	char *untracked;		/* why deleted and updated rows cannot be
+					   counted (track_counts off), or NULL */
 };
 
 static int by_seq_desc(const void *x, const void *y)
@@ -133,6 +135,7 @@ static void plan_release(struct plan *p)
 	free(p->v);
 	gm_removals_release(&p->iso);
 	free(p->iso_cannot);
+	free(p->untracked);
 }
 
 /* ---- the transaction ---- */
@@ -241,7 +244,8 @@ static int needs_count(const struct gm_removals *r, int after)
 {
 	for (size_t k = 0; k < r->n; k++) {
 		enum gm_loss kd = r->v[k].kind;
-		if (kd == GM_LOSS_REWRITE || kd == GM_LOSS_RETYPE || (!after && (kd == GM_LOSS_TABLE || kd == GM_LOSS_COLUMN)))
+		if (kd == GM_LOSS_REWRITE || kd == GM_LOSS_RETYPE || kd == GM_LOSS_CHANGED
+		    || (!after && (kd == GM_LOSS_TABLE || kd == GM_LOSS_COLUMN)))
 			return 1;
 	}
 	return 0;
@@ -304,6 +308,41 @@ done:
 	return err;
 }
 
+/* Deleted and updated rows are read from the transaction's statistics,
+ * which the server keeps only with track_counts on: a database or role
+ * default may turn it off.  It is turned on for the transaction (a
+ * superuser may); when it cannot be, or a down turned it off, the guard
+ * cannot tell what the downs delete or update (p->untracked). */
+static struct gm_error *check_tracking(struct gm_db *db, struct plan *p, const char *after)
+{
+	PGresult *res = NULL;
+	struct gm_error *err;
+	int on;
+
+	if (p->untracked)
+		return NULL;
+	if ((err = gm_db_exec(db, "SELECT pg_catalog.current_setting('track_counts')",
+			      "cannot read track_counts for the data-loss guard", &res)))
+		return err;
+	on = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "on");
+	PQclear(res);
+	if (on)
+		return NULL;
+	if (after) {
+		p->untracked = gm_xasprintf("the down of %s turned track_counts off", after);
+		return NULL;
+	}
+	err = gm_db_exec(db, "SAVEPOINT gm_tc; SET LOCAL track_counts = on; RELEASE SAVEPOINT gm_tc", NULL, NULL);
+	if (err) {
+		gm_error_free(err);
+		if ((err = gm_db_exec(db, "ROLLBACK TO SAVEPOINT gm_tc; RELEASE SAVEPOINT gm_tc",
+				      "cannot read track_counts for the data-loss guard", NULL)))
+			return err;
+		p->untracked = gm_xstrdup("track_counts is off for this session, and only a superuser can turn it on");
+	}
+	return NULL;
+}
+
 /* Step 3: isolation lost over the whole plan, counted. */
 static struct gm_error *trial_isolation(struct gm_db *db, const struct gm_snapshot *start, struct plan *p)
 {
@@ -332,6 +371,11 @@ static int step_refused(const struct step *s, const struct gm_rollback_opts *o)
 static int iso_refused(const struct plan *p, const struct gm_rollback_opts *o)
 {
 	return p->iso_cannot || (gm_guard_loses_isolation(&p->iso) && !o->allow_isolation_loss);
+}
+
+static int untracked_refused(const struct plan *p, const struct gm_rollback_opts *o)
+{
+	return p->untracked && !o->allow_data_loss;
 }
 
 static void add_reason(struct gm_strbuf *sb, const struct step *s)
@@ -383,9 +427,15 @@ static struct gm_error *refusal(const struct plan *p, const struct gm_rollback_o
 		gm_strbuf_addf(&more, "%s%s: ", more.len ? "; " : "also ", s->it->m->filename);
 		add_reason(&more, s);
 	}
+	if (untracked_refused(p, o)) {
+		struct gm_strbuf *sb = first ? &more : &msg;
+		gm_strbuf_addf(sb, "%scannot count the rows the downs delete or update (%s; ALTER DATABASE ..."
+				   " SET track_counts = on)", sb == &more ? (more.len ? "; and " : "also ") : "", p->untracked);
+		data = 1;
+	}
 	if (iso_refused(p, o)) {
 		cannot |= p->iso_cannot != NULL;
-		if (first) {
+		if (msg.len) {
 			gm_strbuf_adds(&more, more.len ? "; and " : "also ");
 			add_iso_reason(&more, p);
 		} else {
@@ -476,15 +526,59 @@ static struct gm_error *trial(struct gm_db *db, struct plan *p, const struct gm_
 	gm_script_release(&sc);
 	if (err)
 		return err;
-	if (!(err = recheck(db, p)) && !(err = take_snapshot(db, 0, &start))) {
-		for (k = 0; k < p->n && !err; k++)
+	if (!(err = recheck(db, p)) && !(err = check_tracking(db, p, NULL)) && !(err = take_snapshot(db, 0, &start))) {
+		for (k = 0; k < p->n && !err; k++) {
 			if ((err = trial_step(db, &p->v[k], k == 0)))
 				*failed = k;
+			else
+				err = check_tracking(db, p, p->v[k].it->m->filename);
+		}
 		if (!err)
 			err = trial_isolation(db, &start, p);
 	}
 	gm_snapshot_release(&start);
 	return err;
+}
+
+/* ---- sequences: what no ROLLBACK undoes ---- */
+
+/* Every sequence the connecting user may read, by name, with its last
+ * value ("unused" before the first nextval, or after setval(..., false)). */
+static PGresult *read_sequences(struct gm_db *db)
+{
+	PGresult *res = NULL;
+
+	gm_error_free(gm_db_query_pinned(db,
+		"SELECT s.name, s.value FROM (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,"
+		" COALESCE(pg_catalog.pg_sequence_last_value(c.oid)::pg_catalog.text, 'unused') AS value"
+		" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+		" WHERE c.relkind OPERATOR(pg_catalog.=) 'S' AND c.relpersistence OPERATOR(pg_catalog.<>) 't'"
+		/* has_sequence_privilege raises on anything else: the CASE
+		 * keeps it from running before the relkind test. */
+		" AND CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S'"
+		" THEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE') END) s ORDER BY s.name COLLATE \"C\"",
+		0, NULL, NULL, &res));
+	return res;
+}
+
+/* Sequences in both whose value differs, or NULL. */
+static char *sequences_moved(const PGresult *b, const PGresult *a)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	int i = 0, j = 0, nb = b ? PQntuples(b) : 0, na = a ? PQntuples(a) : 0;
+
+	while (i < nb && j < na) {
+		int c = strcmp(PQgetvalue(b, i, 0), PQgetvalue(a, j, 0));
+		if (c == 0 && strcmp(PQgetvalue(b, i, 1), PQgetvalue(a, j, 1)) != 0)
+			gm_strbuf_addf(&sb, "%s%s from %s to %s", sb.len ? ", " : "", PQgetvalue(b, i, 0),
+				       PQgetvalue(b, i, 1), PQgetvalue(a, j, 1));
+		i += c <= 0;
+		j += c >= 0;
+	}
+	if (sb.len)
+		return gm_strbuf_detach(&sb, NULL);
+	gm_strbuf_release(&sb);
+	return NULL;
 }
 
 struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_set *set,
@@ -497,6 +591,7 @@ struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_
 	struct gm_error *err;
 	size_t k, failed;
 	int refused;
+	PGresult *seq0 = NULL, *seq1 = NULL;
 
 	memset(res, 0, sizeof(*res));
 	memset(&p, 0, sizeof(p));
@@ -508,6 +603,7 @@ struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_
 	if ((err = make_plan(&st, o, &p)) || p.n == 0)
 		goto done;
 	res->planned = p.n;
+	seq0 = read_sequences(db);
 	if ((err = trial(db, &p, o, &failed))) {
 		if (PQstatus(db->conn) == CONNECTION_OK) {
 			PQclear(PQexec(db->conn, "ROLLBACK"));
@@ -517,12 +613,14 @@ struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_
 			gm_error_advise(err, "the rollback runs in one transaction: nothing was rolled back");
 		goto done;
 	}
-	refused = iso_refused(&p, o);
+	refused = iso_refused(&p, o) || untracked_refused(&p, o);
 	for (k = 0; k < p.n; k++)
 		refused |= step_refused(&p.v[k], o);
 	if (o->dry_run || refused) {
-		/* Nothing of the trial stays. */
+		/* Nothing of the trial stays, but for what no ROLLBACK undoes. */
 		PQclear(PQexec(db->conn, "ROLLBACK"));
+		seq1 = read_sequences(db);
+		res->sequences_moved = sequences_moved(seq0, seq1);
 		for (k = 0; o->dry_run && k < p.n; k++)
 			emit(o, GM_RB_PLANNED, &p.v[k], &p.v[k].rem);
 		if (o->dry_run && p.iso.n)
@@ -543,6 +641,8 @@ struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_
 	if (p.iso.n)
 		emit(o, GM_RB_ISOLATION, NULL, &p.iso);
 done:
+	PQclear(seq0);
+	PQclear(seq1);
 	plan_release(&p);
 	gm_status_release(&st);
 	gm_history_release(&hist);

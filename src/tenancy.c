@@ -36,6 +36,9 @@ void gm_tenancy_defaults(struct gm_tenancy *t)
 	gm_strlist_add(&t->schemas, "public");
 	gm_strlist_add(&t->public_read_columns, "is_public");
 	gm_strlist_add(&t->public_read_columns, "is_system");
+	/* Shared by every tenant, without RLS, by design. */
+	gm_strlist_add(&t->global_tables, "organizations");
+	gm_strlist_add(&t->global_tables, "users");
 }
 
 void gm_tenancy_release(struct gm_tenancy *t)

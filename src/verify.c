@@ -241,8 +241,8 @@ struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_se
 		res->skipped[GM_CHECK_SCHEMA] = 1;
 	else
 		check_schema(&expected, &found, res);
-	gm_lint_rls(&found, &res->findings);
-	gm_lint_objects(&found, &res->findings);
+	gm_lint_rls(&found, o->tenancy, &res->findings);
+	gm_lint_objects(&found, o->tenancy, &res->findings);
 	res->ran[GM_CHECK_HISTORY] = res->ran[GM_CHECK_RLS] = 1;
 	res->ran[GM_CHECK_SCHEMA] = !no_snapshot;
 	/* The probe writes (and always rolls back), so it runs after the

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gm_strbuf.h"
@@ -214,6 +215,56 @@ static void test_failed_bookkeeping_is_a_failure(void **state)
 	free(db);
 }
 
+/* A database default names pg_catalog after public, where a role without
+ * privileges planted an operator that acts when the superuser calls it.
+ * Neither the tool's progress updates nor the migration's statements may
+ * resolve to it: the statements run with the user's path, pg_catalog
+ * taken out (so searched first), as in a transaction. */
+static void test_planted_operator_is_not_called(void **state)
+{
+	char *db = pgt_create_db("gm_nt_op"), *dir = tfs_tempdir(), *out, *err, *sql, *path;
+	PGconn *c = pgt_connect(db);
+	struct stat st;
+
+	(void)state;
+	path = gm_xasprintf("/tmp/gm_nt_op_%d", (int)getpid());
+	unlink(path);
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET search_path = public, pg_catalog;"
+		"DROP ROLE IF EXISTS gm_nt_mallory; CREATE ROLE gm_nt_mallory;"
+		"GRANT CREATE ON SCHEMA public TO gm_nt_mallory;"
+		"SET ROLE gm_nt_mallory;"
+		"CREATE FUNCTION public.eq_hook(bigint, integer) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN"
+		"  BEGIN EXECUTE $q$COPY (SELECT current_user) TO '%s'$q$; EXCEPTION WHEN OTHERS THEN NULL; END;"
+		"  RETURN $1 OPERATOR(pg_catalog.=) $2; END $f$;"
+		"CREATE OPERATOR public.= (LEFTARG = bigint, RIGHTARG = integer, FUNCTION = public.eq_hook);"
+		"RESET ROLE", db, path);
+	pgt_exec(c, sql);
+	free(sql);
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n");
+	tfs_write(dir, "0002_idx.sql", "-- garage:no-transaction\n"
+		  "CREATE INDEX CONCURRENTLY idx_t ON t (id);\n"
+		  "SELECT count(*) FROM t WHERE 1::bigint = 1;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "applied 0002_idx.sql");
+	assert_int_not_equal(stat(path, &st), 0);
+	/* Both migrations are recorded applied. */
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE status = 'applied'"), 2);
+	unlink(path);
+	free(path);
+	free(out);
+	free(err);
+	pgt_exec(c, "DROP OWNED BY gm_nt_mallory");
+	PQfinish(c);
+	c = pgt_connect("postgres");
+	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+	pgt_exec(c, sql);
+	free(sql);
+	pgt_exec(c, "DROP ROLE gm_nt_mallory");
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_run_does_not_deadlock),
 		cmocka_unit_test(test_repair_clears_a_failed_migration_without_file),
 		cmocka_unit_test(test_failed_bookkeeping_is_a_failure),
+		cmocka_unit_test(test_planted_operator_is_not_called),
 	};
 	return cmocka_run_group_tests_name("no-transaction migrations", tests, NULL, NULL);
 }

@@ -393,6 +393,100 @@ static void test_wrapper_takeover_is_caught(void **state)
 	drop_db_and_role(db, role);
 }
 
+/* The attacker's trigger, running as the attacker in the probe's session,
+ * looks in the session's pg_temp for the probe's functions owned by others
+ * (the superuser owns the AI Garage tables, so one of them is the
+ * superuser's) and calls each directly.  None may run for it. */
+static void test_foreign_wrappers_cannot_be_called(void **state)
+{
+	char *db = migrated_db("gm_att_call"), *out, *err, *sql, *path;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+	struct stat st;
+
+	(void)state;
+	path = gm_xasprintf("/tmp/gm_called_%d", (int)getpid());
+	unlink(path);
+	/* A file the server writes outlives the probe's ROLLBACK. */
+	sql = gm_xasprintf("SET ROLE %s;"
+		"CREATE TABLE public.trap (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		TENANT_POLICIES("public.trap")
+		"CREATE FUNCTION public.call_them() RETURNS trigger LANGUAGE plpgsql AS $f$ DECLARE fn text; BEGIN"
+		"  FOR fn IN SELECT proname FROM pg_proc WHERE pronamespace = pg_my_temp_schema() AND prosecdef"
+		"   AND proowner <> current_user::regrole LOOP"
+		"   BEGIN EXECUTE format('SELECT pg_temp.%%I($1, false)', fn)"
+		"     USING $q$COPY (SELECT current_user) TO '%s'$q$;"
+		"    EXCEPTION WHEN OTHERS THEN NULL; END;"
+		"  END LOOP; RETURN NEW; END $f$;"
+		"CREATE TRIGGER call_them BEFORE INSERT ON public.trap FOR EACH ROW EXECUTE FUNCTION public.call_them();"
+		"RESET ROLE", role, path);
+	pgt_exec(c, sql);
+	free(sql);
+	probe(&out, &err, db, "--allow-pending");
+	/* The trigger ran (the table was probed) ... */
+	assert_contains(out, "ok   SELECT public.trap: tenant B cannot read tenant A's private rows (0 visible)");
+	/* ... and no wrapper of another role ran for it. */
+	assert_int_not_equal(stat(path, &st), 0);
+	unlink(path);
+	free(path);
+	free(out);
+	free(err);
+	PQfinish(c);
+	drop_db_and_role(db, role);
+}
+
+/* A migration's audit trigger writes to a table by its plain name.  An
+ * attacker's trigger, firing earlier in the same probe, creates a
+ * temporary table of that name with a trigger of its own: pg_temp is
+ * searched first unless named last, and the audit trigger runs as the
+ * superuser.  The probe names pg_temp last; the application's own path
+ * still finds the audit table. */
+static void test_temporary_tables_do_not_shadow(void **state)
+{
+	char *db = migrated_db("gm_att_temp"), *out, *err, *sql, *path;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+	struct stat st;
+
+	(void)state;
+	path = gm_xasprintf("/tmp/gm_shadow_%d", (int)getpid());
+	unlink(path);
+	pgt_exec(c, "CREATE TABLE public.order_audit (order_id uuid);"
+		    "CREATE FUNCTION public.audit_order() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		    "  INSERT INTO order_audit (order_id) VALUES (NEW.id); RETURN NEW; END $f$;"
+		    "CREATE TRIGGER audit AFTER INSERT ON public.custom_agent_orders FOR EACH ROW"
+		    "  EXECUTE FUNCTION public.audit_order()");
+	sql = gm_xasprintf("SET ROLE %s;"
+		"CREATE FUNCTION public.climb() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		"  BEGIN EXECUTE $q$COPY (SELECT current_user) TO '%s'$q$; EXCEPTION WHEN OTHERS THEN NULL; END;"
+		"  RETURN NULL; END $f$;"
+		"CREATE TABLE public.aaa_trap (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		TENANT_POLICIES("public.aaa_trap")
+		"CREATE FUNCTION public.plant() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		"  IF pg_catalog.to_regclass('pg_temp.order_audit') IS NULL THEN"
+		"   CREATE TEMP TABLE order_audit (order_id uuid);"
+		"   CREATE TRIGGER climb BEFORE INSERT ON pg_temp.order_audit FOR EACH ROW EXECUTE FUNCTION public.climb();"
+		"  END IF; RETURN NEW; END $f$;"
+		"CREATE TRIGGER plant BEFORE INSERT ON public.aaa_trap FOR EACH ROW EXECUTE FUNCTION public.plant();"
+		"RESET ROLE", role, path);
+	pgt_exec(c, sql);
+	free(sql);
+	probe(&out, &err, db, "--allow-pending");
+	assert_contains(out, "ok   SELECT public.aaa_trap: tenant B cannot read tenant A's private rows (0 visible)");
+	/* The audit trigger found public.order_audit through the user's path. */
+	assert_contains(out, "ok   INSERT public.custom_agent_orders: tenant B cannot insert rows for tenant A");
+	assert_contains(out, "ok   UPDATE public.custom_agent_orders: tenant B can update its own rows");
+	assert_int_not_equal(stat(path, &st), 0);
+	unlink(path);
+	free(path);
+	free(out);
+	free(err);
+	PQfinish(c);
+	drop_db_and_role(db, role);
+}
+
 /* A trigger sets the session's search path so that an operator it planted
  * comes before pg_catalog's: the probe's later statements, some running as
  * the superuser that owns the other tables, must not resolve to it. */
@@ -455,6 +549,37 @@ static void test_write_policies_are_tried_without_where(void **state)
 	assert_contains(out, "FAIL UPDATE public.notes: tenant B's UPDATE without WHERE reaches only its own rows (2 rows were affected, 1 of them is its own)");
 	assert_contains(out, "FAIL DELETE public.notes: tenant B's DELETE without WHERE reaches only its own rows (2 rows were affected, 1 of them is its own)");
 	assert_contains(out, "error isolation_breach: table public.notes: UPDATE");
+	free(out);
+	free(err);
+	PQfinish(c);
+	free(db);
+}
+
+/* The same leak behind a trigger that keeps the tenant key unchanged: the
+ * blind UPDATE moving rows to B fails on A's row, which it reached.  That
+ * is a finding, not a check skipped. */
+static void test_blind_update_behind_a_key_trigger(void **state)
+{
+	char *db = migrated_db("gm_att_blindtrg"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "CREATE TABLE public.notes (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		    " organization_id uuid NOT NULL REFERENCES organizations (id), body text);"
+		    "ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY; ALTER TABLE public.notes FORCE ROW LEVEL SECURITY;"
+		    "CREATE POLICY n_sel ON public.notes FOR SELECT USING (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE POLICY n_ins ON public.notes FOR INSERT WITH CHECK (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE POLICY n_upd ON public.notes FOR UPDATE USING ((SELECT app_current_org_id()) IS NOT NULL)"
+		    "  WITH CHECK (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE POLICY n_del ON public.notes FOR DELETE USING (organization_id = (SELECT app_current_org_id()));"
+		    "CREATE FUNCTION public.keep_org() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		    "  IF NEW.organization_id IS DISTINCT FROM OLD.organization_id THEN"
+		    "   RAISE EXCEPTION 'organization_id cannot change'; END IF; RETURN NEW; END $f$;"
+		    "CREATE TRIGGER keep_org BEFORE UPDATE ON public.notes FOR EACH ROW EXECUTE FUNCTION public.keep_org()");
+	assert_int_equal(probe(&out, &err, db, "--allow-pending"), 1);
+	assert_contains(out, "FAIL UPDATE public.notes: tenant B's UPDATE without WHERE reaches only its own rows"
+			     " (it reached another tenant's row, refused only by its WITH CHECK:");
+	assert_contains(out, "ok   DELETE public.notes: tenant B's DELETE without WHERE reaches only its own rows");
 	free(out);
 	free(err);
 	PQfinish(c);
@@ -533,8 +658,11 @@ int main(void)
 		cmocka_unit_test(test_skipped_is_never_passed),
 		cmocka_unit_test(test_app_role_is_acted_through),
 		cmocka_unit_test(test_wrapper_takeover_is_caught),
+		cmocka_unit_test(test_foreign_wrappers_cannot_be_called),
+		cmocka_unit_test(test_temporary_tables_do_not_shadow),
 		cmocka_unit_test(test_planted_search_path_does_not_reach_the_prober),
 		cmocka_unit_test(test_write_policies_are_tried_without_where),
+		cmocka_unit_test(test_blind_update_behind_a_key_trigger),
 		cmocka_unit_test(test_composite_keys_and_identity),
 		cmocka_unit_test(test_control_characters_are_escaped),
 	};

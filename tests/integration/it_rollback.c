@@ -574,6 +574,14 @@ static void test_rows_a_down_removes_are_loss(void **state)
 		{ "ALTER TABLE t ALTER COLUMN note TYPE int USING NULL;", "values of column public.t.note lost to its new type (2 values)" },
 		{ "UPDATE t SET note = 'x';", "rows overwritten in table public.t (2 rows)" },
 		{ "CREATE TABLE t_old AS SELECT * FROM t; DROP TABLE t;", "table public.t (2 rows)" },
+		/* A rewrite that keeps the type but not the values. */
+		{ "ALTER TABLE t ALTER COLUMN note TYPE text USING NULL;",
+		  "values of table public.t changed by a rewrite (column note)" },
+		{ "ALTER TABLE t ALTER COLUMN note TYPE text USING upper(note);",
+		  "values of table public.t changed by a rewrite (column note)" },
+		/* track_counts off: deleted rows would not be counted. */
+		{ "SET LOCAL track_counts = off; DELETE FROM t WHERE id = 1;",
+		  "cannot count the rows the downs delete or update (the down of 0002_x.sql turned track_counts off" },
 	};
 	char *db = pgt_create_db("gm_rb_rows"), *dir = tfs_tempdir(), *out, *err, *sql;
 	PGconn *c = pgt_connect(db);
@@ -600,6 +608,163 @@ static void test_rows_a_down_removes_are_loss(void **state)
 	tfs_write(dir, "0002_x.sql", "SELECT 1;\n-- garage:down\nALTER TABLE t ALTER COLUMN id TYPE bigint;\n");
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 0);
 	assert_contains(out, "rolled back 0002_x.sql");
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* The statistics the guard reads deleted rows from: a database default
+ * turning track_counts off must not blind it (the rollback turns it on
+ * for its transaction). */
+static void test_track_counts_off_does_not_blind_the_guard(void **state)
+{
+	char *db = pgt_create_db("gm_rb_tc"), *dir = tfs_tempdir(), *out, *err, *sql;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET track_counts = off", db);
+	pgt_exec(c, sql);
+	free(sql);
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n-- garage:down\nDROP TABLE t;\n");
+	tfs_write(dir, "0002_x.sql", "INSERT INTO t SELECT generate_series(1, 102);\n-- garage:down\nDELETE FROM t;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 8);
+	assert_contains(err, "rows deleted from table public.t (102 rows)");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM t"), 102);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* RLS on a partitioned table or an inheritance parent guards the rows of
+ * its children, which a query on the parent reaches: counting the
+ * parent's own rows (none) would let both guards pass. */
+static void test_isolation_of_parents_counts_children(void **state)
+{
+	char *db = pgt_create_db("gm_rb_parent"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql",
+		  "CREATE TABLE ev (id int, k int) PARTITION BY RANGE (k);\n"
+		  "CREATE TABLE ev1 PARTITION OF ev FOR VALUES FROM (0) TO (100);\n"
+		  "CREATE TABLE legacy (id int);\n"
+		  "CREATE TABLE legacy_c () INHERITS (legacy);\n"
+		  "INSERT INTO ev SELECT g, g FROM generate_series(1, 10) g;\n"
+		  "INSERT INTO legacy_c SELECT generate_series(1, 5);\n");
+	tfs_write(dir, "0002_rls.sql",
+		  "ALTER TABLE ev ENABLE ROW LEVEL SECURITY;\n"
+		  "CREATE POLICY p ON ev USING (false);\n"
+		  "ALTER TABLE legacy ENABLE ROW LEVEL SECURITY;\n"
+		  "CREATE POLICY p ON legacy USING (false);\n"
+		  "-- garage:down\n"
+		  "ALTER TABLE ev DISABLE ROW LEVEL SECURITY;\n"
+		  "ALTER TABLE legacy DISABLE ROW LEVEL SECURITY;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 8);
+	assert_contains(err, "table public.ev, row level security disabled, keeps 10 rows");
+	assert_contains(err, "table public.legacy, row level security disabled, keeps 5 rows");
+	free(out);
+	free(err);
+	tfs_write(dir, "0003_off.sql", "ALTER TABLE ev DISABLE ROW LEVEL SECURITY;\n"
+		  "ALTER TABLE legacy DISABLE ROW LEVEL SECURITY;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
+	assert_contains(err, "table public.ev, row level security disabled, keeps 10 rows");
+	assert_contains(err, "table public.legacy, row level security disabled, keeps 5 rows");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname IN ('ev', 'legacy') AND relrowsecurity"), 2);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* A table rebuilt under its own name (renamed away, copied, dropped)
+ * keeps its rows in a table without RLS: both guards compare by name as
+ * well as by oid. */
+static void test_rebuilt_table_must_stay_isolated(void **state)
+{
+	static const char rebuild[] =
+		"ALTER TABLE t RENAME TO t_old;\n"
+		"CREATE TABLE t (LIKE t_old INCLUDING ALL);\n"
+		"INSERT INTO t SELECT * FROM t_old;\n"
+		"DROP TABLE t_old;\n";
+	char *db = pgt_create_db("gm_rb_rebuild"), *dir = tfs_tempdir(), *out, *err, *sql;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int PRIMARY KEY, org int);\n"
+		  "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\nALTER TABLE t FORCE ROW LEVEL SECURITY;\n"
+		  "CREATE POLICY p ON t USING (org = current_setting('app.org')::int);\n"
+		  "INSERT INTO t VALUES (1, 1), (2, 2);\n");
+	sql = gm_xasprintf("SELECT 1;\n-- garage:down\n%s", rebuild);
+	tfs_write(dir, "0002_x.sql", sql);
+	free(sql);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	/* Data loss allowed (the old table goes), isolation loss not. */
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --allow-data-loss"), 8);
+	assert_contains(err, "tenant data would lose its isolation: table public.t, row level security disabled, keeps 2 rows");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 't' AND relrowsecurity"), 1);
+	tfs_write(dir, "0003_rebuild.sql", rebuild);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
+	assert_contains(err, "refused: tenant data would lose its isolation: table public.t, row level security disabled, keeps 2 rows");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 't' AND relrowsecurity"), 1);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* setval and nextval are not undone by ROLLBACK: a dry run that says
+ * "nothing was changed" must name what was. */
+static void test_dry_run_names_moved_sequences(void **state)
+{
+	char *db = pgt_create_db("gm_rb_seq"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_s.sql", "CREATE SEQUENCE invoice_no;\nSELECT nextval('invoice_no') FROM generate_series(1, 5);\n"
+		  "-- garage:down\nDROP SEQUENCE invoice_no;\n");
+	tfs_write(dir, "0002_x.sql", "SELECT 1;\n-- garage:down\nSELECT setval('invoice_no', 1, false);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --dry-run"), 0);
+	assert_contains(err, "warning: sequences moved while the downs were tried, and no ROLLBACK undoes that"
+			     " (setval, nextval): public.invoice_no from 5 to unused");
+	assert_contains(out, "nothing was changed but the sequences named above");
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* Names from the catalog in rollback's own lines are escaped. */
+static void test_rollback_output_is_escaped(void **state)
+{
+	char *db = pgt_create_db("gm_rb_esc"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE x (id int);\n-- garage:down\nDROP TABLE x;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	pgt_exec(c, "ALTER TABLE x RENAME TO \"x\x1b[2J\"");
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE x (id int);\n-- garage:down\nDROP TABLE \"x\x1b[2J\";\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --dry-run"), 0);
+	assert_contains(out, "-- guard: would remove table public.x\\x1b[2J (0 rows)");
+	free(out);
+	free(err);
+	out = NULL;
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 0);
+	assert_contains(out, "dropped table public.x\\x1b[2J (0 rows)");
+	assert_null(strchr(out, '\x1b'));
 	free(out);
 	free(err);
 	PQfinish(c);
@@ -708,6 +873,11 @@ int main(void)
 		cmocka_unit_test(test_refused_plan_changes_nothing),
 		cmocka_unit_test(test_isolation_loss_is_guarded),
 		cmocka_unit_test(test_rows_a_down_removes_are_loss),
+		cmocka_unit_test(test_track_counts_off_does_not_blind_the_guard),
+		cmocka_unit_test(test_isolation_of_parents_counts_children),
+		cmocka_unit_test(test_rebuilt_table_must_stay_isolated),
+		cmocka_unit_test(test_dry_run_names_moved_sequences),
+		cmocka_unit_test(test_rollback_output_is_escaped),
 		cmocka_unit_test(test_options_are_never_abbreviated),
 		cmocka_unit_test(test_transaction_control_in_a_down_is_refused),
 		cmocka_unit_test(test_plan_is_checked_before_anything_runs),

@@ -67,13 +67,14 @@ static void assert_default_tenancy(const struct gm_tenancy *t)
 	static const char *const cols[] = { "organization_id" };
 	static const char *const schemas[] = { "public" };
 	static const char *const pub[] = { "is_public", "is_system" };
+	static const char *const global[] = { "organizations", "users" };
 
 	assert_list(&t->columns, cols, 1);
 	assert_string_equal(t->expression, "(SELECT app_current_org_id())");
 	assert_string_equal(t->set_tenant, "SELECT set_config('app.current_org_id', $1, true)");
 	assert_list(&t->schemas, schemas, 1);
 	assert_list(&t->public_read_columns, pub, 2);
-	assert_int_equal(t->global_tables.n, 0);
+	assert_list(&t->global_tables, global, 2);
 	assert_int_equal(t->anon_roles.n, 0);
 }
 

@@ -75,22 +75,64 @@ static void test_diff_finds_rewrites_and_row_changes(void **state)
 	b[0].deleted = b[1].deleted = 2;
 	a[0].updated = a[1].updated = 1;
 	gm_guard_diff(&before, &after, &r);
-	assert_int_equal(r.n, 4);
+	assert_int_equal(r.n, 5);
 	assert_int_equal(r.v[0].kind, GM_LOSS_REWRITE);
 	assert_int_equal(r.v[1].kind, GM_LOSS_DELETED);
 	assert_int_equal(r.v[1].rows, 3);
 	assert_int_equal(r.v[2].kind, GM_LOSS_UPDATED);
 	assert_int_equal(r.v[2].rows, 1);
-	assert_int_equal(r.v[3].kind, GM_LOSS_RETYPE);
-	assert_string_equal(r.v[3].att, "note");
-	/* Counted before and after: 4 rows before, 4 after, 2 values lost. */
+	/* The rewritten table's column of unchanged type is compared. */
+	assert_int_equal(r.v[3].kind, GM_LOSS_CHANGED);
+	assert_int_equal(r.v[3].ncols, 1);
+	assert_string_equal(r.v[3].cols[0], "id");
+	assert_int_equal(r.v[4].kind, GM_LOSS_RETYPE);
+	assert_string_equal(r.v[4].att, "note");
+	/* Counted before and after: 4 rows before, 4 after, 2 values lost;
+	 * id's values are as they were. */
 	r.v[0].before = 4;
 	r.v[0].after = 4;
-	r.v[3].before = 3;
-	r.v[3].after = 1;
+	r.v[4].before = 3;
+	r.v[4].after = 1;
+	r.v[3].fp_before = strdup("4:123");
+	r.v[3].fp_after = strdup("4:123");
 	gm_guard_settle(&r);
 	assert_int_equal(r.v[0].rows, 0);
-	assert_int_equal(r.v[3].rows, 2);
+	assert_int_equal(r.v[3].rows, 0);
+	assert_int_equal(r.v[4].rows, 2);
+	assert_true(gm_guard_loses_data(&r));
+	gm_removals_release(&r);
+}
+
+/* A rewrite that keeps the types: which columns' values changed. */
+static void test_rewrite_compares_values(void **state)
+{
+	struct gm_relcol b[] = { rc(100, 1, "t", "id"), rc(100, 2, "t", "note"), rc(100, 3, "t", "x") };
+	struct gm_relcol a[] = { rc(100, 1, "t", "id"), rc(100, 2, "t", "note"), rc(100, 3, "t", "x") };
+	struct gm_snapshot before = { b, 3 }, after = { a, 3 };
+	struct gm_removals r = { NULL, 0 };
+	char *s;
+
+	(void)state;
+	a[0].filenode = a[1].filenode = a[2].filenode = 101;
+	gm_guard_diff(&before, &after, &r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.v[1].kind, GM_LOSS_CHANGED);
+	assert_int_equal(r.v[1].ncols, 3);
+	r.v[0].before = r.v[0].after = 2;
+	/* note: every value NULL now; x: the same count, other values. */
+	r.v[1].fp_before = strdup("2:-5:2:77:2:8");
+	r.v[1].fp_after = strdup("2:-5:0:0:2:9");
+	gm_guard_settle(&r);
+	assert_int_equal(r.v[1].rows, 2);
+	assert_true(gm_guard_loses_data(&r));
+	s = gm_guard_describe(&r, 0);
+	assert_string_equal(s, "values of table public.t changed by a rewrite (columns note, x)");
+	free(s);
+	/* Not counted (the count failed): unknown, so a loss. */
+	free(r.v[1].fp_after);
+	r.v[1].fp_after = NULL;
+	gm_guard_settle(&r);
+	assert_int_equal(r.v[1].rows, -1);
 	assert_true(gm_guard_loses_data(&r));
 	gm_removals_release(&r);
 }
@@ -123,6 +165,32 @@ static void test_isolation_diff(void **state)
 	assert_string_equal(s, "table public.a, row level security disabled, keeps 2 rows, "
 			       "table public.c, no policy left, keeps 1 row");
 	free(s);
+	gm_removals_release(&r);
+}
+
+/* d rebuilt: a new table (new oid) under its name, without RLS. */
+static void test_isolation_diff_follows_names(void **state)
+{
+	struct gm_relcol b[] = { rc(400, 1, "d", "id") };
+	struct gm_relcol a[] = { rc(401, 1, "d_old", "id"), rc(500, 1, "d", "id") };
+	struct gm_snapshot before = { b, 1 }, after = { a, 2 };
+	struct gm_removals r = { NULL, 0 };
+
+	(void)state;
+	b[0].rls = b[0].force = 1;
+	b[0].policies = 1;
+	gm_guard_isolation_diff(&before, &after, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.v[0].rel, "d");
+	assert_string_equal(r.v[0].why, "row level security disabled");
+	gm_removals_release(&r);
+	/* Renamed away and kept, isolated: the new d is still weaker. */
+	a[0].oid = 400;
+	a[0].rls = a[0].force = 1;
+	a[0].policies = 1;
+	gm_guard_isolation_diff(&before, &after, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.v[0].rel, "d");
 	gm_removals_release(&r);
 }
 
@@ -190,7 +258,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diff_finds_dropped_tables_and_columns),
 		cmocka_unit_test(test_diff_finds_rewrites_and_row_changes),
+		cmocka_unit_test(test_rewrite_compares_values),
 		cmocka_unit_test(test_isolation_diff),
+		cmocka_unit_test(test_isolation_diff_follows_names),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_audit_rendering),
 	};

@@ -62,7 +62,7 @@ static size_t count(const struct gm_model *m, const char *name, const char *obje
 	struct gm_findings f = { NULL, 0, 0 };
 	size_t k, n = 0;
 
-	gm_lint_objects(m, &f);
+	gm_lint_objects(m, NULL, &f);
 	for (k = 0; k < f.n; k++) {
 		if (strcmp(f.v[k].name, name) || (object && strcmp(f.v[k].object, object)))
 			continue;
@@ -84,7 +84,7 @@ static void test_clean_schema(void **state)
 
 	(void)state;
 	good_schema(&m);
-	gm_lint_objects(&m, &f);
+	gm_lint_objects(&m, NULL, &f);
 	if (f.n)
 		fail_msg("unexpected finding %s: %s: %s", f.v[0].name, f.v[0].object, f.v[0].message);
 	gm_findings_release(&f);
@@ -103,7 +103,7 @@ static void test_grants_are_not_tables_to_the_rls_lints(void **state)
 	good_schema(&m);
 	set_value(&m, "table public.orders column organization_id grant app_user", "privileges", "UPDATE");
 	set_value(&m, "table public.orders grant \"Odd Role\"", "privileges", "SELECT");
-	gm_lint_rls(&m, &f);
+	gm_lint_rls(&m, NULL, &f);
 	for (k = 0; k < f.n; k++)
 		if (strstr(f.v[k].object, " grant "))
 			fail_msg("a grant read as a table: %s: %s: %s", f.v[k].name, f.v[k].object, f.v[k].message);

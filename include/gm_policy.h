@@ -1,0 +1,46 @@
+/* gm_policy.h - policy expressions judged by their parse tree.
+ *
+ * Whether a write policy binds every row it lets through to the current
+ * tenant is decided on PostgreSQL's own parse tree (libpg_query), never on
+ * the text: "organization_id = current_setting('app.org', true)::uuid" is
+ * bound when that is the configured tenant expression, "is_public OR ..."
+ * is not, whatever the names.  A branch is bound when one of its AND-ed
+ * conditions is
+ *   - a tenant column = the tenant expression (either side; casts and a
+ *     scalar subquery around a single expression, "(SELECT f())", do not
+ *     count);
+ *   - x IN (a subquery whose WHERE has "y = the tenant expression"), or
+ *     x = ANY (ARRAY(such a subquery)): a parent's rows of the tenant
+ *     (order_id of the tenant's orders), membership tables (Supabase);
+ *   - EXISTS (a subquery whose WHERE has "x = the tenant expression" and
+ *     names a tenant column).
+ * Anything else (a function of the row, NOT, a constant) is not bound:
+ * the isolation probe shows what such a policy really does. */
+#ifndef GM_POLICY_H
+#define GM_POLICY_H
+
+struct gm_error;
+struct gm_tenancy;
+struct gm_policy_judge;
+
+enum gm_bound {
+	GM_BOUND,	/* every OR branch is bound to the tenant */
+	GM_UNBOUND,	/* a branch is not: *branch names it */
+	GM_UNPARSED,	/* the expression did not parse: *branch says why */
+};
+
+/* Parses the tenancy's expression once; an error names it. */
+struct gm_error *gm_policy_judge_new(const struct gm_tenancy *t, struct gm_policy_judge **out);
+void gm_policy_judge_free(struct gm_policy_judge *j);
+
+/* Judges a policy's USING or WITH CHECK, as pg_get_expr prints it.  For
+ * GM_UNBOUND and GM_UNPARSED, *branch receives the unbound branch (as
+ * PostgreSQL would print it) or the parser's message; the caller frees
+ * it. */
+enum gm_bound gm_policy_judge(const struct gm_policy_judge *j, const char *expr, char **branch);
+
+/* Whether expr uses the tenant expression anywhere (casts and scalar
+ * subqueries aside): a policy that does is meant to isolate tenants. */
+int gm_policy_mentions_tenant(const struct gm_policy_judge *j, const char *expr);
+
+#endif

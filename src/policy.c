@@ -1,0 +1,479 @@
+/* policy.c - policy expressions judged by their parse tree (gm_policy.h).
+ *
+ * libpg_query parses "SELECT (<expression>)" with PostgreSQL's own
+ * grammar and hands the tree over as protobuf messages.  Two expressions
+ * are the same when their trees are, field by field through protobuf-c's
+ * descriptors, with source locations ignored and a few spellings that
+ * mean the same folded: casts, a scalar subquery around one expression,
+ * the schema of a function (pg_get_expr leaves it out for schemas on the
+ * path) and the table of a column. */
+#include "gm_policy.h"
+#include "gm_error.h"
+#include "gm_strbuf.h"
+#include "gm_tenancy.h"
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tree {
+	PgQuery__ParseResult *pr;
+	PgQuery__ResTarget *target;	/* of the SELECT: holds the expression */
+};
+
+struct gm_policy_judge {
+	const struct gm_tenancy *tenancy;
+	struct tree tenant;		/* the tenant expression */
+};
+
+/* ---- parsing ---- */
+
+static void tree_free(struct tree *t)
+{
+	if (t->pr)
+		pg_query__parse_result__free_unpacked(t->pr, NULL);
+	memset(t, 0, sizeof(*t));
+}
+
+/* A SELECT with one target and nothing else, as "SELECT (expr)" and
+ * "(SELECT f())" are. */
+static int bare_select(const PgQuery__SelectStmt *s)
+{
+	return s && s->n_target_list == 1 && !s->n_distinct_clause && !s->into_clause && !s->n_from_clause &&
+	       !s->where_clause && !s->n_group_clause && !s->having_clause && !s->n_window_clause &&
+	       !s->n_values_lists && !s->n_sort_clause && !s->limit_offset && !s->limit_count &&
+	       !s->n_locking_clause && !s->with_clause && !s->larg && !s->rarg &&
+	       s->target_list[0]->node_case == PG_QUERY__NODE__NODE_RES_TARGET &&
+	       s->target_list[0]->res_target->val;
+}
+
+/* Parses expr alone; NULL, or the reason (caller frees). */
+static char *parse_expr(const char *expr, struct tree *t)
+{
+	char *sql = gm_xasprintf("SELECT (%s)", expr), *why = NULL;
+	PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql);
+	const PgQuery__SelectStmt *s;
+
+	memset(t, 0, sizeof(*t));
+	if (r.error) {
+		why = gm_xstrdup(r.error->message);
+	} else {
+		t->pr = pg_query__parse_result__unpack(NULL, r.parse_tree.len, (const uint8_t *)r.parse_tree.data);
+		s = t->pr && t->pr->n_stmts == 1 && t->pr->stmts[0]->stmt &&
+		    t->pr->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
+			? t->pr->stmts[0]->stmt->select_stmt : NULL;
+		if (bare_select(s))
+			t->target = s->target_list[0]->res_target;
+		else
+			why = gm_xstrdup("not a single expression");
+	}
+	pg_query_free_protobuf_parse_result(r);
+	free(sql);
+	if (why)
+		tree_free(t);
+	return why;
+}
+
+/* The expression as PostgreSQL prints it: the tree's SELECT, holding
+ * just n for a moment, deparsed. */
+static char *deparse(struct tree *t, PgQuery__Node *n)
+{
+	PgQuery__Node *keep = t->target->val;
+	size_t len;
+	uint8_t *buf;
+	PgQueryProtobuf pb;
+	PgQueryDeparseResult d;
+	char *out;
+
+	t->target->val = n;
+	len = pg_query__parse_result__get_packed_size(t->pr);
+	buf = gm_xmalloc(len ? len : 1);
+	pg_query__parse_result__pack(t->pr, buf);
+	t->target->val = keep;
+	pb.len = len;
+	pb.data = (char *)buf;
+	d = pg_query_deparse_protobuf(pb);
+	out = d.error || !d.query ? gm_xstrdup("(an expression that cannot be printed)")
+		: gm_xstrdup(strncmp(d.query, "SELECT ", 7) ? d.query : d.query + 7);
+	pg_query_free_deparse_result(d);
+	free(buf);
+	return out;
+}
+
+/* ---- comparing trees ---- */
+
+static const char *str_of(const PgQuery__Node *n)
+{
+	return n && n->node_case == PG_QUERY__NODE__NODE_STRING && n->string->sval ? n->string->sval : "";
+}
+
+/* Casts and scalar subqueries of one expression mean the expression. */
+static const PgQuery__Node *strip(const PgQuery__Node *n)
+{
+	for (;;) {
+		if (n && n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && n->type_cast->arg)
+			n = n->type_cast->arg;
+		else if (n && n->node_case == PG_QUERY__NODE__NODE_SUB_LINK &&
+			 n->sub_link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK &&
+			 n->sub_link->subselect && n->sub_link->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT &&
+			 bare_select(n->sub_link->subselect->select_stmt))
+			n = n->sub_link->subselect->select_stmt->target_list[0]->res_target->val;
+		else
+			return n;
+	}
+}
+
+static int node_equal(const PgQuery__Node *a, const PgQuery__Node *b);
+
+/* Names compared by their last part when only one side is qualified. */
+static int names_equal(PgQuery__Node *const *a, size_t na, PgQuery__Node *const *b, size_t nb)
+{
+	if (!na || !nb)
+		return na == nb;
+	if (na != nb)
+		return !strcmp(str_of(a[na - 1]), str_of(b[nb - 1]));
+	for (size_t k = 0; k < na; k++)
+		if (!node_equal(a[k], b[k]))
+			return 0;
+	return 1;
+}
+
+static int msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
+
+static int value_equal(const ProtobufCFieldDescriptor *f, const void *a, const void *b)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_ENUM:
+		return *(const uint32_t *)a == *(const uint32_t *)b;
+	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+		return *(const uint64_t *)a == *(const uint64_t *)b;
+	case PROTOBUF_C_TYPE_BOOL:
+		return !*(const protobuf_c_boolean *)a == !*(const protobuf_c_boolean *)b;
+	case PROTOBUF_C_TYPE_FLOAT:
+		return !memcmp(a, b, sizeof(float));
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return !memcmp(a, b, sizeof(double));
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *x = *(char *const *)a, *y = *(char *const *)b;
+		return !strcmp(x ? x : "", y ? y : "");
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *x = a, *y = b;
+		return x->len == y->len && (!x->len || !memcmp(x->data, y->data, x->len));
+	}
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		const ProtobufCMessage *x = *(ProtobufCMessage *const *)a, *y = *(ProtobufCMessage *const *)b;
+		if (!x || !y)
+			return x == y;
+		if (f->descriptor == &pg_query__node__descriptor)
+			return node_equal((const PgQuery__Node *)x, (const PgQuery__Node *)y);
+		return msg_equal(x, y);
+	}
+	}
+	return 0;
+}
+
+static size_t value_size(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+		return 8;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return sizeof(double);
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	default:
+		return 4;
+	}
+}
+
+/* Field by field, source locations aside. */
+static int msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
+{
+	const ProtobufCMessageDescriptor *d = a->descriptor;
+
+	if (d != b->descriptor)
+		return 0;
+	for (unsigned k = 0; k < d->n_fields; k++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[k];
+		const char *pa = (const char *)a + f->offset, *pb = (const char *)b + f->offset;
+
+		if (!strcmp(f->name, "location"))
+			continue;
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+			uint32_t ca = *(const uint32_t *)((const char *)a + f->quantifier_offset);
+			uint32_t cb = *(const uint32_t *)((const char *)b + f->quantifier_offset);
+			if (ca != cb)
+				return 0;
+			if (ca != f->id)
+				continue;
+		}
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t na = *(const size_t *)((const char *)a + f->quantifier_offset);
+			size_t nb = *(const size_t *)((const char *)b + f->quantifier_offset);
+			const char *va = *(const char *const *)pa, *vb = *(const char *const *)pb;
+			size_t sz = value_size(f);
+			if (na != nb)
+				return 0;
+			for (size_t i = 0; i < na; i++)
+				if (!value_equal(f, va + i * sz, vb + i * sz))
+					return 0;
+		} else if (!value_equal(f, pa, pb)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int func_equal(const PgQuery__FuncCall *a, const PgQuery__FuncCall *b)
+{
+	if (!names_equal(a->funcname, a->n_funcname, b->funcname, b->n_funcname) || a->n_args != b->n_args ||
+	    !a->agg_star != !b->agg_star || !a->agg_distinct != !b->agg_distinct ||
+	    a->n_agg_order || b->n_agg_order || a->agg_filter || b->agg_filter || a->over || b->over)
+		return 0;
+	for (size_t k = 0; k < a->n_args; k++)
+		if (!node_equal(a->args[k], b->args[k]))
+			return 0;
+	return 1;
+}
+
+static int node_equal(const PgQuery__Node *a, const PgQuery__Node *b)
+{
+	a = strip(a);
+	b = strip(b);
+	if (!a || !b)
+		return a == b;
+	if (a->node_case != b->node_case)
+		return 0;
+	switch (a->node_case) {
+	case PG_QUERY__NODE__NODE_COLUMN_REF:
+		return names_equal(a->column_ref->fields, a->column_ref->n_fields,
+				   b->column_ref->fields, b->column_ref->n_fields);
+	case PG_QUERY__NODE__NODE_FUNC_CALL:
+		return func_equal(a->func_call, b->func_call);
+	default:
+		return msg_equal(&a->base, &b->base);
+	}
+}
+
+/* ---- walking ---- */
+
+typedef int (*node_pred)(const struct gm_policy_judge *j, const PgQuery__Node *n);
+
+/* Whether pred holds for n or a node anywhere below it. */
+static int any_node(const struct gm_policy_judge *j, const ProtobufCMessage *m, node_pred pred)
+{
+	const ProtobufCMessageDescriptor *d;
+
+	if (!m)
+		return 0;
+	if (m->descriptor == &pg_query__node__descriptor && pred(j, (const PgQuery__Node *)m))
+		return 1;
+	d = m->descriptor;
+	for (unsigned k = 0; k < d->n_fields; k++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[k];
+		const char *p = (const char *)m + f->offset;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+			ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)p;
+			for (size_t i = 0; i < n; i++)
+				if (any_node(j, v[i], pred))
+					return 1;
+		} else if (any_node(j, *(ProtobufCMessage *const *)p, pred)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- binding ---- */
+
+static int is_tenant(const struct gm_policy_judge *j, const PgQuery__Node *n)
+{
+	return node_equal(n, j->tenant.target->val);
+}
+
+static int is_tenant_column(const struct gm_policy_judge *j, const PgQuery__Node *n)
+{
+	n = strip(n);
+	return n && n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields &&
+	       gm_strlist_has(&j->tenancy->columns, str_of(n->column_ref->fields[n->column_ref->n_fields - 1]));
+}
+
+static int is_equality(const PgQuery__Node *n)
+{
+	return n && n->node_case == PG_QUERY__NODE__NODE_A_EXPR &&
+	       n->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP && n->a_expr->n_name &&
+	       !strcmp(str_of(n->a_expr->name[n->a_expr->n_name - 1]), "=");
+}
+
+/* Some AND-ed condition of n is "x = the tenant expression". */
+static int anchored(const struct gm_policy_judge *j, const PgQuery__Node *n)
+{
+	n = strip(n);
+	if (!n)
+		return 0;
+	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR &&
+	    n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+		for (size_t k = 0; k < n->bool_expr->n_args; k++)
+			if (anchored(j, n->bool_expr->args[k]))
+				return 1;
+		return 0;
+	}
+	return is_equality(n) && (is_tenant(j, n->a_expr->lexpr) || is_tenant(j, n->a_expr->rexpr));
+}
+
+static const PgQuery__Node *subquery_where(const PgQuery__SubLink *s)
+{
+	return s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
+		? s->subselect->select_stmt->where_clause : NULL;
+}
+
+/* x = ANY (ARRAY(subquery)): the subquery's WHERE, or NULL. */
+static const PgQuery__Node *any_array_where(const PgQuery__Node *n)
+{
+	const PgQuery__Node *r;
+
+	if (!n || n->node_case != PG_QUERY__NODE__NODE_A_EXPR ||
+	    n->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY || !n->a_expr->n_name ||
+	    strcmp(str_of(n->a_expr->name[n->a_expr->n_name - 1]), "="))
+		return NULL;
+	r = strip(n->a_expr->rexpr);
+	if (!r || r->node_case != PG_QUERY__NODE__NODE_SUB_LINK ||
+	    r->sub_link->sub_link_type != PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK)
+		return NULL;
+	return subquery_where(r->sub_link);
+}
+
+static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
+{
+	n = strip(n);
+	if (!n)
+		return 0;
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_BOOL_EXPR: {
+		const PgQuery__BoolExpr *b = n->bool_expr;
+		int and = b->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR;
+		if (b->boolop == PG_QUERY__BOOL_EXPR_TYPE__NOT_EXPR)
+			return 0;
+		for (size_t k = 0; k < b->n_args; k++)
+			if (bound(j, b->args[k]) == and)
+				return and;	/* AND: one bound condition; OR: one unbound branch */
+		return !and && b->n_args > 0;
+	}
+	case PG_QUERY__NODE__NODE_A_EXPR:
+		if (any_array_where(n))
+			return anchored(j, any_array_where(n));
+		return is_equality(n) && ((is_tenant_column(j, n->a_expr->lexpr) && is_tenant(j, n->a_expr->rexpr)) ||
+					  (is_tenant_column(j, n->a_expr->rexpr) && is_tenant(j, n->a_expr->lexpr)));
+	case PG_QUERY__NODE__NODE_SUB_LINK: {
+		const PgQuery__SubLink *s = n->sub_link;
+		const PgQuery__Node *where = subquery_where(s);
+		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK)
+			return (!s->n_oper_name || !strcmp(str_of(s->oper_name[s->n_oper_name - 1]), "=")) &&
+			       anchored(j, where);
+		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK)
+			return anchored(j, where) && any_node(j, (const ProtobufCMessage *)where, is_tenant_column);
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* The top-level OR branches of n, nested ORs flattened. */
+static void branches(PgQuery__Node *n, PgQuery__Node ***v, size_t *nv)
+{
+	const PgQuery__Node *s = strip(n);
+
+	if (s && s->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR &&
+	    s->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__OR_EXPR) {
+		for (size_t k = 0; k < s->bool_expr->n_args; k++)
+			branches(s->bool_expr->args[k], v, nv);
+		return;
+	}
+	*v = gm_xrealloc(*v, (*nv + 1) * sizeof(**v));
+	(*v)[(*nv)++] = n;
+}
+
+/* ---- the interface ---- */
+
+struct gm_error *gm_policy_judge_new(const struct gm_tenancy *t, struct gm_policy_judge **out)
+{
+	struct gm_policy_judge *j = gm_xcalloc(1, sizeof(*j));
+	char *why;
+
+	*out = NULL;
+	j->tenancy = t;
+	if ((why = parse_expr(t->expression ? t->expression : "", &j->tenant))) {
+		struct gm_error *err = gm_error_new(GM_ERR_INPUT, "the tenant expression %s does not parse: %s",
+						    t->expression ? t->expression : "(none)", why);
+		gm_error_advise(err, "write it as a policy would, e.g. (SELECT app_current_org_id()) or auth.uid()");
+		free(why);
+		free(j);
+		return err;
+	}
+	*out = j;
+	return NULL;
+}
+
+void gm_policy_judge_free(struct gm_policy_judge *j)
+{
+	if (!j)
+		return;
+	tree_free(&j->tenant);
+	free(j);
+}
+
+enum gm_bound gm_policy_judge(const struct gm_policy_judge *j, const char *expr, char **branch)
+{
+	struct tree t;
+	PgQuery__Node **v = NULL;
+	size_t n = 0;
+	enum gm_bound verdict = GM_BOUND;
+
+	*branch = NULL;
+	if ((*branch = parse_expr(expr, &t)))
+		return GM_UNPARSED;
+	branches(t.target->val, &v, &n);
+	for (size_t k = 0; k < n && verdict == GM_BOUND; k++)
+		if (!bound(j, v[k])) {
+			*branch = deparse(&t, v[k]);
+			verdict = GM_UNBOUND;
+		}
+	free(v);
+	tree_free(&t);
+	return verdict;
+}
+
+int gm_policy_mentions_tenant(const struct gm_policy_judge *j, const char *expr)
+{
+	struct tree t;
+	char *why = parse_expr(expr, &t);
+	int yes;
+
+	if (why) {
+		free(why);
+		return 0;
+	}
+	yes = any_node(j, &t.target->val->base, is_tenant);
+	tree_free(&t);
+	return yes;
+}

@@ -1,0 +1,149 @@
+/* Unit tests: policy expressions judged by their parse tree (libpg_query),
+ * as pg_get_expr prints them.  No database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_error.h"
+#include "gm_policy.h"
+#include "gm_tenancy.h"
+
+static struct gm_policy_judge *judge_for(struct gm_tenancy *t, const char *column, const char *expr)
+{
+	struct gm_policy_judge *j;
+
+	gm_tenancy_defaults(t);
+	if (column) {
+		gm_strlist_release(&t->columns);
+		gm_strlist_add(&t->columns, column);
+	}
+	if (expr) {
+		free(t->expression);
+		t->expression = strdup(expr);
+	}
+	assert_null(gm_policy_judge_new(t, &j));
+	return j;
+}
+
+static void expect(const struct gm_policy_judge *j, const char *expr, enum gm_bound want, const char *branch)
+{
+	char *b = NULL;
+	enum gm_bound got = gm_policy_judge(j, expr, &b);
+
+	if (got != want)
+		fail_msg("%s: verdict %d, expected %d (%s)", expr, got, want, b ? b : "-");
+	if (branch)
+		assert_string_equal(b, branch);
+	free(b);
+}
+
+/* AI Garage's conventions, as pg_get_expr prints its policies. */
+static void test_default_tenancy(void **state)
+{
+	struct gm_tenancy t;
+	struct gm_policy_judge *j = judge_for(&t, NULL, NULL);
+
+	(void)state;
+	expect(j, "(organization_id = ( SELECT app_current_org_id() AS app_current_org_id))", GM_BOUND, NULL);
+	expect(j, "(organization_id = app_current_org_id())", GM_BOUND, NULL);
+	expect(j, "(app_current_org_id() = t.organization_id)", GM_BOUND, NULL);
+	/* The original specification's hole: a public-row branch in a write policy. */
+	expect(j, "((organization_id = ( SELECT app_current_org_id() AS app_current_org_id)) OR (is_public = true))",
+	       GM_UNBOUND, "is_public = true");
+	expect(j, "((is_system OR (organization_id = ( SELECT app_current_org_id() AS app_current_org_id))))",
+	       GM_UNBOUND, "is_system");
+	expect(j, "true", GM_UNBOUND, "true");
+	/* A child table through its parent (AI Garage's build_logs). */
+	expect(j, "(order_id = ANY (ARRAY( SELECT o.id FROM custom_agent_orders o"
+		  " WHERE (o.organization_id = ( SELECT app_current_org_id() AS app_current_org_id)))))", GM_BOUND, NULL);
+	expect(j, "(order_id IN ( SELECT o.id FROM custom_agent_orders o WHERE (o.status = 'x'::text)))", GM_UNBOUND, NULL);
+	expect(j, "(order_id = ANY (ARRAY( SELECT o.id FROM custom_agent_orders o)))", GM_UNBOUND, NULL);
+	/* AND: one bound condition is enough; NOT never binds. */
+	expect(j, "((organization_id = ( SELECT app_current_org_id() AS app_current_org_id)) AND (status <> 'x'::text))",
+	       GM_BOUND, NULL);
+	expect(j, "(NOT (organization_id <> app_current_org_id()))", GM_UNBOUND, NULL);
+	/* The tenant expression on another column, or another function. */
+	expect(j, "(created_by_id = ( SELECT app_current_org_id() AS app_current_org_id))", GM_UNBOUND, NULL);
+	expect(j, "(organization_id = other_org_id())", GM_UNBOUND, NULL);
+	/* Names in a string are not code. */
+	expect(j, "((organization_id)::text = 'app_current_org_id()'::text)", GM_UNBOUND, NULL);
+	expect(j, "(organization_id = (", GM_UNPARSED, NULL);
+	assert_true(gm_policy_mentions_tenant(j, "(x = app_current_org_id())"));
+	assert_false(gm_policy_mentions_tenant(j, "(note = 'app_current_org_id'::text)"));
+	gm_policy_judge_free(j);
+	gm_tenancy_release(&t);
+}
+
+/* The issue's false error: a correct policy on another setting, once the
+ * project says that is the tenant expression. */
+static void test_current_setting_tenancy(void **state)
+{
+	struct gm_tenancy t;
+	struct gm_policy_judge *j = judge_for(&t, "tenant_id", "current_setting('app.org', true)::uuid");
+
+	(void)state;
+	expect(j, "(tenant_id = (current_setting('app.org'::text, true))::uuid)", GM_BOUND, NULL);
+	expect(j, "(tenant_id = (current_setting('app.other'::text, true))::uuid)", GM_UNBOUND, NULL);
+	expect(j, "(organization_id = (current_setting('app.org'::text, true))::uuid)", GM_UNBOUND, NULL);
+	gm_policy_judge_free(j);
+	gm_tenancy_release(&t);
+}
+
+/* Supabase: the tenant from the JWT, or membership through auth.uid(). */
+static void test_supabase_tenancy(void **state)
+{
+	struct gm_tenancy t;
+	struct gm_policy_judge *j = judge_for(&t, "tenant_id", "((auth.jwt() ->> 'org_id'))::uuid");
+
+	(void)state;
+	expect(j, "(tenant_id = ((auth.jwt() ->> 'org_id'::text))::uuid)", GM_BOUND, NULL);
+	expect(j, "(tenant_id = ((auth.jwt() ->> 'sub'::text))::uuid)", GM_UNBOUND, NULL);
+	gm_policy_judge_free(j);
+	gm_tenancy_release(&t);
+
+	j = judge_for(&t, "tenant_id", "auth.uid()");
+	expect(j, "(tenant_id IN ( SELECT m.tenant_id FROM memberships m WHERE (m.user_id = auth.uid())))", GM_BOUND, NULL);
+	expect(j, "(tenant_id = ANY (ARRAY( SELECT m.tenant_id FROM memberships m WHERE (m.user_id = auth.uid()))))",
+	       GM_BOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM memberships m WHERE ((m.tenant_id = notes.tenant_id) AND (m.user_id = ( SELECT auth.uid() AS uid)))))",
+	       GM_BOUND, NULL);
+	/* Membership of anyone, or of the user in anything: not bound. */
+	expect(j, "(tenant_id IN ( SELECT m.tenant_id FROM memberships m))", GM_UNBOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM memberships m WHERE (m.user_id = auth.uid())))", GM_UNBOUND, NULL);
+	gm_policy_judge_free(j);
+	gm_tenancy_release(&t);
+}
+
+static void test_bad_tenant_expression(void **state)
+{
+	struct gm_tenancy t;
+	struct gm_policy_judge *j = NULL;
+	struct gm_error *err;
+
+	(void)state;
+	gm_tenancy_defaults(&t);
+	free(t.expression);
+	t.expression = strdup("1); DROP TABLE x; SELECT (1");
+	err = gm_policy_judge_new(&t, &j);
+	assert_non_null(err);
+	assert_null(j);
+	assert_non_null(strstr(err->msg, "the tenant expression 1); DROP TABLE x; SELECT (1 does not parse"));
+	gm_error_free(err);
+	gm_tenancy_release(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_tenancy),
+		cmocka_unit_test(test_current_setting_tenancy),
+		cmocka_unit_test(test_supabase_tenancy),
+		cmocka_unit_test(test_bad_tenant_expression),
+	};
+	return cmocka_run_group_tests_name("policy analysis", tests, NULL, NULL);
+}
