@@ -80,8 +80,9 @@ static void take_result(struct gm_probe *p, PGresult *r, int wrapped, struct gm_
 	}
 }
 
+/* types: of the parameters, or NULL for the server to infer them. */
 static void exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql, int nparams,
-		 const char *const *params, int wrapped)
+		 const char *const *params, const Oid *types, int wrapped)
 {
 	PGresult *r;
 
@@ -94,7 +95,7 @@ static void exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql, int
 	/* PQexecParams runs exactly one statement: nothing in sql can add a
 	 * second one (a COMMIT, a RESET ROLE). */
 	plain(p, "SAVEPOINT gm_probe");
-	r = PQexecParams(p->db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(p->db->conn, sql, nparams, types, params, NULL, NULL, 0);
 	take_result(p, r, wrapped, o);
 	PQclear(r);
 	if (!o->ok)
@@ -111,7 +112,7 @@ static void exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql, int
 void gm_probe_exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql,
 		   int nparams, const char *const *params)
 {
-	exec(p, o, sql, nparams, params, 0);
+	exec(p, o, sql, nparams, params, NULL, 0);
 }
 
 /* ---- acting as roles ---- */
@@ -277,7 +278,7 @@ void gm_probe_exec_as(struct gm_probe *p, struct gm_prole *role, const char *sql
 		return;
 	}
 	call = gm_xasprintf(call_sql, role->fn);
-	exec(p, o, call, 4, params, 1);
+	exec(p, o, call, 4, params, NULL, 1);
 	free(call);
 	if (o->ok && !p->broken && o->affected < 0) {
 		/* The check failed: code the probe ran replaced its function. */
@@ -313,9 +314,13 @@ void gm_probe_set_tenant(struct gm_probe *p, int tenant)
 	const char *params[1] = { tenant >= 0 ? p->org[tenant] : "" };
 	struct gm_poutcome o;
 
+	/* $1 is text, so json_build_object('sub', $1) and the like need no
+	 * cast in the project file. */
+	static const Oid text[1] = { 25 };
+
 	if (tenant < -1)
 		return;
-	gm_probe_exec(p, &o, p->tenancy->set_tenant, 1, params);
+	exec(p, &o, p->tenancy->set_tenant, 1, params, text, 0);
 	if (!o.ok && !p->broken) {
 		p->broken = gm_error_new(GM_ERR_INPUT, "the probe cannot set a tenant with %s: %s",
 					 p->tenancy->set_tenant, o.message);

@@ -1,0 +1,144 @@
+/* Integration tests: a second project unlike AI Garage (issue 13), in
+ * tests/fixtures/saas with its own project file: tenant_id, a Supabase
+ * style auth.uid() reading request.jwt.claims, a global lookup table, a
+ * view and a SECURITY DEFINER function.  Its clean version passes verify
+ * --isolation --strict; each hole planted on top of it is found by the
+ * lints, the probe, or both, naming the object. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+/* The clean database every case copies. */
+static char *base_db;
+
+static int gm(char **out, char **err, const char *db, const char *args)
+{
+	return pgt_run(out, err, "%s -c '%s/tests/fixtures/saas/garage-migrate.yaml' -d 'dbname=%s' %s", pgt_bin(),
+		       pgt_root(), db, args);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	base_db = pgt_create_db("gm_saas_base");
+	return gm(NULL, NULL, base_db, "up") == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(base_db);
+	return 0;
+}
+
+/* A copy of the clean database with sql run on it (caller frees). */
+static char *planted(const char *sql)
+{
+	PGconn *c = pgt_connect("postgres");
+	char *db = pgt_create_db("gm_saas");
+	char *q = gm_xasprintf("DROP DATABASE \"%s\"", db);
+
+	pgt_exec(c, q);
+	free(q);
+	q = gm_xasprintf("CREATE DATABASE \"%s\" TEMPLATE \"%s\"", db, base_db);
+	pgt_exec(c, q);
+	free(q);
+	PQfinish(c);
+	if (sql) {
+		c = pgt_connect(db);
+		pgt_exec(c, sql);
+		PQfinish(c);
+	}
+	return db;
+}
+
+static void test_clean_version_passes(void **state)
+{
+	char *db = planted(NULL), *out, *err;
+
+	(void)state;
+	assert_int_equal(gm(&out, &err, db, "verify --isolation --strict"), 0);
+	assert_contains(out, "rls: lints on tenant tables - ok");
+	assert_contains(out, "ok   INSERT public.notes: tenant B cannot insert rows for tenant A");
+	assert_contains(out, "ok   SELECT public.notes: tenant B can read shared (public, system) rows");
+	assert_contains(out, "ok   SELECT public.note_feed: tenant B reads no more of other tenants' rows through the view");
+	assert_contains(out, "0 failed, 0 skipped - ok");
+	assert_contains(out, "verify passed: 0 errors, 0 warnings");
+	free(out);
+	free(err);
+	free(db);
+}
+
+struct hole {
+	const char *what, *sql;
+	const char *finding;	/* in verify's output */
+	const char *probe;	/* a failed probe check, or NULL */
+};
+
+static const struct hole holes[] = {
+	{ "RLS off", "ALTER TABLE notes DISABLE ROW LEVEL SECURITY",
+	  "error policies_without_rls: table public.notes: has 4 policies but row level security is disabled",
+	  "FAIL SELECT public.notes: tenant B cannot read tenant A's private rows" },
+	{ "RLS not forced", "ALTER TABLE notes NO FORCE ROW LEVEL SECURITY",
+	  "error rls_not_forced: table public.notes: row level security is not forced", NULL },
+	{ "a write policy open to all", "DROP POLICY notes_update ON notes;"
+	  " CREATE POLICY notes_update ON notes FOR UPDATE USING (true) WITH CHECK (tenant_id = auth.uid())",
+	  "error write_policy_not_tenant_bound: table public.notes policy notes_update: UPDATE policy's USING has a"
+	  " branch not bound to the tenant: true",
+	  "FAIL UPDATE public.notes: tenant B's UPDATE without WHERE reaches only its own rows" },
+	{ "a tenant-keyed table without RLS", "CREATE TABLE invoices (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+	  " tenant_id uuid NOT NULL REFERENCES tenants (id), amount int NOT NULL)",
+	  "error rls_disabled: table public.invoices: tenant table without row level security",
+	  "FAIL SELECT public.invoices: tenant B cannot read tenant A's private rows" },
+	{ "a table of no one", "CREATE TABLE audit (id bigint, detail text)",
+	  "error rls_disabled_in_exposed_schema: table public.audit: table in exposed schema public has no row level"
+	  " security and is not declared global", NULL },
+	{ "a PUBLIC grant", "GRANT ALL ON notes TO PUBLIC",
+	  "error tenant_table_public_grant: table public.notes grant PUBLIC: PUBLIC holds", NULL },
+	{ "a grant to the anonymous role", "GRANT SELECT ON notes TO saas_anon",
+	  "error tenant_table_public_grant: table public.notes grant saas_anon: anonymous role saas_anon", NULL },
+	{ "a view that runs as its owner", "CREATE VIEW note_leak AS SELECT id, tenant_id, body FROM notes",
+	  "error view_bypasses_rls: view public.note_leak",
+	  "FAIL SELECT public.note_leak: tenant B reads no more of other tenants' rows through the view" },
+	{ "a definer function without a search path",
+	  "CREATE FUNCTION public.all_notes() RETURNS bigint LANGUAGE sql SECURITY DEFINER"
+	  " AS 'SELECT count(*) FROM public.notes'",
+	  "error security_definer_without_search_path: function public.all_notes()", NULL },
+};
+
+static void test_each_hole_is_found(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof(holes) / sizeof(holes[0]); k++) {
+		char *db = planted(holes[k].sql), *out, *err;
+		int rc = gm(&out, &err, db, "verify --isolation");
+
+		if (rc != 1)
+			fail_msg("%s: exit %d, expected 1\n%s%s", holes[k].what, rc, out, err);
+		if (!strstr(out, holes[k].finding))
+			fail_msg("%s: expected '%s' in:\n%s", holes[k].what, holes[k].finding, out);
+		if (holes[k].probe && !strstr(out, holes[k].probe))
+			fail_msg("%s: expected '%s' in:\n%s", holes[k].what, holes[k].probe, out);
+		free(out);
+		free(err);
+		free(db);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_version_passes),
+		cmocka_unit_test(test_each_hole_is_found),
+	};
+	return cmocka_run_group_tests_name("a second project: tenancy from its project file", tests, setup, teardown);
+}
