@@ -69,6 +69,12 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
  * frees each and the array. */
 char **gm_tenant_tables(const struct gm_model *m, const struct gm_tenancy *tenancy, size_t *n);
 
+/* How long verify and dump wait for a lock on what they read, and each
+ * statement of the isolation probe (a lock held that long is reported:
+ * as an error for the catalog reads, as the check's outcome in the probe). */
+#define GM_READ_LOCK_TIMEOUT "30s"
+#define GM_PROBE_LOCK_TIMEOUT "5s"
+
 struct gm_verify_opts {
 	const char *snapshot_path;	/* required */
 	int allow_pending;
@@ -82,6 +88,7 @@ struct gm_verify_opts {
 	char *const *schemas;
 	size_t nschemas;
 	const struct gm_tenancy *tenancy;	/* NULL: AI Garage's conventions */
+	const char *lock_timeout;	/* the catalog reads' wait; NULL: GM_READ_LOCK_TIMEOUT */
 };
 
 struct gm_verify_result {
@@ -108,6 +115,6 @@ int gm_verify_passed(const struct gm_verify_result *res, int strict);
 
 /* Reads the live schema for dump (read-only transaction). */
 struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t nschemas,
-				struct gm_model *out);
+				const char *lock_timeout, struct gm_model *out);
 
 #endif

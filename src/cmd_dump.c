@@ -68,7 +68,7 @@ int cmd_dump(int argc, char **argv, struct gm_cli *cli)
 	}
 
 	/* dump needs no migration files: it describes the database. */
-	if ((err = gm_cli_connect(cli, &db)) || (err = gm_engine_dump(db, schemas, nschemas, &model))) {
+	if ((err = gm_cli_connect(cli, &db)) || (err = gm_engine_dump(db, schemas, nschemas, cli->config.lock_timeout, &model))) {
 		gm_db_close(db);
 		free(schemas);
 		return gm_cli_fail(err);

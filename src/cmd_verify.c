@@ -109,6 +109,7 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 	/* What to check when there is no snapshot to name the schemas: the
 	 * exposed ones of the tenancy (public by default). */
 	o.tenancy = cli->tenancy;
+	o.lock_timeout = cli->config.lock_timeout;
 	o.schemas = cli->tenancy->schemas.v;
 	o.nschemas = cli->tenancy->schemas.n;
 	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_engine_verify(db, set, &o, &res))) {

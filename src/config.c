@@ -837,7 +837,8 @@ void gm_config_template(struct gm_strbuf *out)
 		"# Bounds of up and rollback, e.g. 500ms, 5s, 1min (--lock-timeout,\n"
 		"# --statement-timeout and --wait-timeout override them).\n"
 		"timeouts:\n"
-		"  lock:        # each statement's wait for a lock; empty: no limit\n"
+		"  lock:        # each statement's wait for a lock; empty: no limit (30s\n"
+		"               # for the catalog reads of verify and dump)\n"
 		"  statement:   # each statement's run time; empty: the server's setting\n"
 		"  wait: ");
 	add_scalar(out, GM_DEFAULT_WAIT_TIMEOUT, 0);

@@ -1202,7 +1202,8 @@ static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o, char 
  * safe search path (see gm_db.h; the wrappers run what they run with the
  * user's), and row security on. */
 static const char probe_settings_sql[] =
-	GM_SQL_PIN_PATH ", pg_catalog.set_config('row_security', 'on', true)";
+	GM_SQL_PIN_PATH ", pg_catalog.set_config('row_security', 'on', true),"
+	" pg_catalog.set_config('lock_timeout', '" GM_PROBE_LOCK_TIMEOUT "', true)";
 
 struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nschemas,
 			      const struct gm_verify_opts *o, struct gm_verify_result *res)

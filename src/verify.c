@@ -167,18 +167,42 @@ static void check_schema(const struct gm_model *expected, const struct gm_model 
 }
 
 /* Runs fn inside one READ ONLY, REPEATABLE READ transaction, so every read
- * sees one state of the database and nothing can be written. */
-static struct gm_error *begin_read_only(struct gm_db *db)
+ * sees one state of the database and nothing can be written.  Reading a
+ * table's definition waits for any session holding it exclusively (an
+ * open ALTER TABLE, a LOCK TABLE left idle): the wait is bounded, so a
+ * CI job fails with a reason instead of hanging. */
+static struct gm_error *begin_read_only(struct gm_db *db, const char *lock_timeout)
 {
-	return gm_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " GM_SQL_PIN_PATH,
-			  "cannot start a read-only transaction", NULL);
+	char *lit = gm_db_quote_literal(db, lock_timeout ? lock_timeout : GM_READ_LOCK_TIMEOUT);
+	char *sql = gm_xasprintf("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " GM_SQL_PIN_PATH
+				 ", pg_catalog.set_config('lock_timeout', %s, true)", lit);
+	struct gm_error *err = gm_db_exec(db, sql, "cannot start a read-only transaction", NULL);
+
+	if (err && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+	free(sql);
+	free(lit);
+	return err;
+}
+
+/* A lock wait that ran out is a lock error (exit 5), with what to do. */
+static struct gm_error *read_lock_explained(struct gm_error *err)
+{
+	if (err && err->sqlstate && !strcmp(err->sqlstate, "55P03")) {
+		err->kind = GM_ERR_LOCK;
+		gm_error_advise(err, "another session holds a lock on a table being read (an open ALTER TABLE or"
+				     " LOCK TABLE) for longer than the lock timeout (" GM_READ_LOCK_TIMEOUT " unless the"
+				     " project file's timeouts.lock says otherwise); find it in pg_stat_activity and"
+				     " pg_locks, let it finish, then run again");
+	}
+	return err;
 }
 
 static struct gm_error *end_read_only(struct gm_db *db, struct gm_error *err)
 {
 	if (err) {
 		PQclear(PQexec(db->conn, "ROLLBACK"));
-		return err;
+		return read_lock_explained(err);
 	}
 	return gm_db_exec(db, "COMMIT", "cannot end the read-only transaction", NULL);
 }
@@ -217,7 +241,7 @@ struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_se
 	/* A bad snapshot is an input error, found before touching the database. */
 	if ((err = load_expected(o, &expected, &no_snapshot)))
 		return err;
-	if ((err = begin_read_only(db))) {
+	if ((err = begin_read_only(db, o->lock_timeout))) {
 		gm_model_release(&expected);
 		return err;
 	}
@@ -296,12 +320,12 @@ int gm_verify_passed(const struct gm_verify_result *res, int strict)
 }
 
 struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t nschemas,
-				struct gm_model *out)
+				const char *lock_timeout, struct gm_model *out)
 {
 	struct gm_error *err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = begin_read_only(db)))
+	if ((err = begin_read_only(db, lock_timeout)))
 		return err;
 	err = end_read_only(db, gm_catalog_read(db, schemas, nschemas, out));
 	for (size_t k = 0; !err && k < out->n; k++)

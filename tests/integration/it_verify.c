@@ -305,6 +305,37 @@ static void test_missing_schema_and_odd_snapshots(void **state)
 	free(db);
 }
 
+/* A session holding a table exclusively (an open ALTER TABLE, a LOCK
+ * TABLE left idle) used to make verify and dump wait forever: the wait is
+ * bounded (the project file's timeouts.lock, 30s by default), then exit 5
+ * saying why. */
+static void test_lock_waits_are_bounded(void **state)
+{
+	char *db = migrated_db("gm_vf_lock"), *dir = tfs_tempdir(), *out, *err, *conf;
+	PGconn *holder = pgt_connect(db);
+
+	(void)state;
+	conf = gm_xasprintf("%s/garage-migrate.yaml", dir);
+	tfs_write(dir, "garage-migrate.yaml", "timeouts:\n  lock: 500ms\n");
+	pgt_exec(holder, "BEGIN; LOCK TABLE custom_agent_orders IN ACCESS EXCLUSIVE MODE");
+	assert_int_equal(pgt_run(&out, &err, "timeout 60 %s -c '%s' -d 'dbname=%s' -m '%s/migrations' verify"
+				 " --snapshot '%s/schema/snapshot.yaml'", pgt_bin(), conf, db, pgt_root(), pgt_root()), 5);
+	assert_contains(err, "canceling statement due to lock timeout");
+	assert_contains(err, "another session holds a lock on a table being read");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "timeout 60 %s -c '%s' -d 'dbname=%s' dump -o '%s/snap.yaml'", pgt_bin(),
+				 conf, db, dir), 5);
+	assert_contains(err, "another session holds a lock on a table being read");
+	free(out);
+	free(err);
+	pgt_exec(holder, "ROLLBACK");
+	PQfinish(holder);
+	free(conf);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_query_count_does_not_grow_with_tables),
 		cmocka_unit_test(test_dump_options),
 		cmocka_unit_test(test_missing_schema_and_odd_snapshots),
+		cmocka_unit_test(test_lock_waits_are_bounded),
 	};
 	return cmocka_run_group_tests_name("verify and dump", tests, NULL, NULL);
 }
