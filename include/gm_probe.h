@@ -161,6 +161,18 @@ struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t);
 /* Whether rows made by t's maker bypass RLS (no tenant context needed). */
 int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t);
 
+/* One statement of the probe's own bookkeeping (a savepoint). */
+void gm_probe_plain(struct gm_probe *p, const char *sql);
+/* The role quoted as qrole, with its wrapper made on first use (p->roles);
+ * its fn is NULL and its why says why when the probe cannot act as it. */
+struct gm_prole *gm_probe_role_add(struct gm_probe *p, const char *qrole);
+/* The role the checks act as: a temporary one, a temporary member of
+ * --app-role, or --as-role (probe_roles.c). */
+struct gm_error *gm_probe_prepare_role(struct gm_probe *p, const struct gm_verify_opts *o,
+				       char *const *schemas, size_t nschemas);
+/* --app-role: the application role cannot bypass RLS. */
+void gm_probe_check_app_role(struct gm_probe *p, const char *role);
+
 /* Records a check (table: the object's name as reports show it). */
 struct gm_probe_check *gm_probe_add_check(struct gm_probe *p, const char *table, const char *cmd,
 					  enum gm_probe_state state, const char *expectation, const char *result);

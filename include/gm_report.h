@@ -18,10 +18,6 @@ struct gm_error;
  * Otherwise "garage-migrate: <message>" and the same detail lines. */
 void gm_report_error(const struct gm_error *err, struct gm_strbuf *out);
 
-/* A JSON string literal, quotes included; NULL renders as null.  Also a
- * valid YAML double-quoted scalar (control characters are escaped). */
-void gm_json_str(struct gm_strbuf *out, const char *s);
-
 void gm_report_status_text(const struct gm_status *st, struct gm_strbuf *out);
 void gm_report_status_json(const struct gm_status *st, struct gm_strbuf *out);
 

@@ -42,4 +42,9 @@ char *gm_text_escape_controls(const char *s);
  * cannot start a line that looks like the tool's own. */
 char *gm_text_escape_line(const char *s);
 
+/* A JSON string literal, quotes included; NULL renders as null.  Also a
+ * valid YAML double-quoted scalar (control characters are escaped). */
+struct gm_strbuf;
+void gm_json_str(struct gm_strbuf *out, const char *s);
+
 #endif

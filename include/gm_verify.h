@@ -1,73 +1,20 @@
 /* gm_verify.h - verify: history against files, the live schema against the
- * committed snapshot, and RLS lints; read-only.
- *
- * Every problem is a finding with a stable name, a level, the object it is
- * about, a one-line message and, for lints, a one-line remedy. */
+ * committed snapshot, the RLS lints (gm_lint.h) and, on request, the
+ * isolation probe (gm_probe.h); read-only.  What they find are findings
+ * (gm_findings.h).  And dump, which reads the live schema. */
 #ifndef GM_VERIFY_H
 #define GM_VERIFY_H
 
 #include <stddef.h>
 
+#include "gm_findings.h"
 #include "gm_migration.h"
 #include "gm_model.h"
 #include "gm_probe.h"
 
 struct gm_db;
 struct gm_error;
-
-enum gm_level {
-	GM_LEVEL_ERROR,		/* fails verify */
-	GM_LEVEL_WARNING,	/* reported; fails only with --strict */
-};
-
-const char *gm_level_name(enum gm_level level);
-
-/* The checks, in the order they run and are reported. */
-enum gm_check {
-	GM_CHECK_HISTORY,
-	GM_CHECK_SCHEMA,
-	GM_CHECK_RLS,
-	GM_CHECK_ISOLATION,	/* only with --isolation */
-};
-#define GM_CHECK_COUNT 4
-const char *gm_check_name(enum gm_check check);
-
-struct gm_finding {
-	enum gm_check check;
-	char *name;		/* stable: "missing", "rls_disabled", ... */
-	enum gm_level level;
-	char *object;		/* "table public.orders", "0003_x.sql", ... */
-	char *message;
-	char *remedy;		/* NULL when there is nothing generic to say */
-};
-
-struct gm_findings {
-	struct gm_finding *v;
-	size_t n, cap;
-};
-
-void gm_findings_add(struct gm_findings *f, enum gm_check check, const char *name,
-		     enum gm_level level, const char *object, const char *remedy,
-		     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-void gm_findings_release(struct gm_findings *f);
-size_t gm_findings_count(const struct gm_findings *f, int check, enum gm_level level);
-
-/* The RLS lints on a model of the live schema (see garage-migrate(1) for
- * the list).  Tenant tables are those with a tenant column and those
- * whose foreign keys reach one; every other table of an exposed schema
- * must have RLS or be declared global.  tenancy NULL: AI Garage's. */
 struct gm_tenancy;
-void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
-
-/* The lints on what surrounds the tables (see garage-migrate(1)): a tenant
- * table or column granted to PUBLIC, a view or materialized view that
- * reads a tenant or RLS table as its owner, a SECURITY DEFINER function
- * without its own search_path. */
-void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
-
-/* The tenant tables of m ("public.orders"), in the model's order; caller
- * frees each and the array. */
-char **gm_tenant_tables(const struct gm_model *m, const struct gm_tenancy *tenancy, size_t *n);
 
 /* How long verify and dump wait for a lock on what they read, and each
  * statement of the isolation probe (a lock held that long is reported:

@@ -1,6 +1,6 @@
 /* cmd_baseline.c - garage-migrate baseline: adopt an existing database. */
 #include "cli.h"
-#include "gm_engine.h"
+#include "gm_repair.h"
 
 #include <stdio.h>
 

@@ -1,6 +1,6 @@
 /* cmd_repair.c - garage-migrate repair: accept intentional edits. */
 #include "cli.h"
-#include "gm_engine.h"
+#include "gm_repair.h"
 #include "gm_history.h"
 
 #include <stdio.h>

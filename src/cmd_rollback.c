@@ -1,6 +1,6 @@
 /* cmd_rollback.c - garage-migrate rollback: step back safely. */
 #include "cli.h"
-#include "gm_engine.h"
+#include "gm_rollback.h"
 #include "gm_guard.h"
 #include "gm_text.h"
 

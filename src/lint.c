@@ -8,7 +8,7 @@
 #include "gm_error.h"
 #include "gm_policy.h"
 #include "gm_tenancy.h"
-#include "gm_verify.h"
+#include "gm_lint.h"
 
 #include <stdlib.h>
 #include <string.h>

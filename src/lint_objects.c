@@ -9,7 +9,7 @@
  * owner's rights, whatever functions and operators the caller's path
  * finds first. */
 #include "gm_tenancy.h"
-#include "gm_verify.h"
+#include "gm_lint.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* model.c - facts, snapshots and diffs (see gm_model.h). */
 #include "gm_model.h"
 #include "gm_error.h"
-#include "gm_report.h"
+#include "gm_text.h"
 
 #include <ctype.h>
 #include <errno.h>

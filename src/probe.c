@@ -9,25 +9,25 @@
  *      member of --app-role, or --as-role;
  *   2. creates two tenants, A and B, with rows in every tenant table
  *      (probe_fixtures.c);
- *   3. as tenant B (app.current_org_id set per transaction, as applications
- *      must) checks every command on every tenant table against A's rows;
+ *   3. as tenant B (set per transaction with the tenancy's set_tenant, as
+ *      applications must) checks every command on every tenant table
+ *      against A's rows, and reads through the views (probe_views.c);
  *   4. checks that an empty and an unset tenant show nothing private and
  *      raise no error;
  *   5. checks, as the tables' owners, that A's rows are byte for byte as
  *      they were.
  * Every check is passed, failed or skipped (it could not be run, and says
- * why); skipped is never reported as passed. */
+ * why); skipped is never reported as passed.  How statements run and as
+ * whom is probe_exec.c; the roles, probe_roles.c; the catalog,
+ * probe_catalog.c; the rows, probe_fixtures.c. */
 #include "gm_db.h"
 #include "gm_error.h"
 #include "gm_probe.h"
 #include "gm_verify.h"
 
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Both a row-level security refusal and a missing privilege. */
 #define SQLSTATE_PRIVILEGE "42501"
@@ -36,298 +36,6 @@ const char *gm_probe_state_name(enum gm_probe_state s)
 {
 	static const char *const names[] = { "passed", "failed", "skipped" };
 	return (unsigned)s < 3 ? names[s] : "unknown";
-}
-
-/* ---- running statements ---- */
-
-static int transaction_open(PGconn *c)
-{
-	PGTransactionStatusType s = PQtransactionStatus(c);
-	return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
-}
-
-/* The probe's own bookkeeping (savepoints): one statement, no data. */
-static void plain(struct gm_probe *p, const char *sql)
-{
-	PQclear(PQexecParams(p->db->conn, sql, 0, NULL, NULL, NULL, NULL, 0));
-}
-
-void gm_poutcome_release(struct gm_poutcome *o)
-{
-	free(o->value);
-	free(o->sqlstate);
-	free(o->message);
-	memset(o, 0, sizeof(*o));
-}
-
-/* wrapped: r is the wrapper's one row (value, affected). */
-static void take_result(struct gm_probe *p, PGresult *r, int wrapped, struct gm_poutcome *o)
-{
-	ExecStatusType st = PQresultStatus(r);
-
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		o->ok = 1;
-		o->affected = strtol(PQcmdTuples(r), NULL, 10);
-		if (st == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-			o->value = gm_xstrdup(PQgetvalue(r, 0, 0));
-		if (wrapped && st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) >= 2)
-			o->affected = PQgetisnull(r, 0, 1) ? -1 : strtol(PQgetvalue(r, 0, 1), NULL, 10);
-	} else {
-		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-		o->sqlstate = gm_xstrdup(state ? state : "");
-		o->message = gm_xstrdup(msg ? msg : PQerrorMessage(p->db->conn));
-	}
-}
-
-/* types: of the parameters, or NULL for the server to infer them. */
-static void exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql, int nparams,
-		 const char *const *params, const Oid *types, int wrapped)
-{
-	PGresult *r;
-
-	memset(o, 0, sizeof(*o));
-	if (p->broken) {
-		o->sqlstate = gm_xstrdup("");
-		o->message = gm_xstrdup("the probe stopped");
-		return;
-	}
-	/* PQexecParams runs exactly one statement: nothing in sql can add a
-	 * second one (a COMMIT, a RESET ROLE). */
-	plain(p, "SAVEPOINT gm_probe");
-	r = PQexecParams(p->db->conn, sql, nparams, types, params, NULL, NULL, 0);
-	take_result(p, r, wrapped, o);
-	PQclear(r);
-	if (!o->ok)
-		plain(p, "ROLLBACK TO SAVEPOINT gm_probe");
-	plain(p, "RELEASE SAVEPOINT gm_probe");
-	/* Whatever ran must not have ended the transaction that keeps every
-	 * change of the probe from lasting; if it did, stop. */
-	if (!transaction_open(p->db->conn)) {
-		p->broken = gm_error_new(GM_ERR_DB, "the isolation probe's transaction ended unexpectedly");
-		gm_error_advise(p->broken, "check the database for a role named gm_probe_* and rows named gmp-*, and report this");
-	}
-}
-
-void gm_probe_exec(struct gm_probe *p, struct gm_poutcome *o, const char *sql,
-		   int nparams, const char *const *params)
-{
-	exec(p, o, sql, nparams, params, NULL, 0);
-}
-
-/* ---- acting as roles ---- */
-
-/* A wrapper that runs one statement as the role that owns it.  SECURITY
- * DEFINER is the boundary: inside it the server refuses SET ROLE, RESET
- * ROLE and SET SESSION AUTHORIZATION, so a trigger or policy function of
- * the table cannot climb back to the connecting user's rights.  It is
- * created as the role (SET LOCAL ROLE around CREATE FUNCTION, no other
- * code runs meanwhile) in pg_temp, where no other session can reach it,
- * under a name no one can guess, and vanishes with the transaction.
- *
- * The role owns it, so code running as the role could replace it (and
- * have the connecting user call its own body): every call checks, in the
- * same statement and before calling it, that the function is still the
- * one made here (oid, and the xmin of its row, which any change replaces)
- * and calls it with typed arguments, so no overload can take its place.
- * Its SET clause runs the statement with the user's search path (the
- * application's) and pg_temp named last: left implicit, pg_temp would be
- * searched first for tables and types, and any role in this session may
- * create temporary tables there for an owner's trigger to find.  The call
- * statement sets the safe path, row security and
- * standard_conforming_strings again afterwards: a plain SET inside the
- * wrapper would otherwise outlive it.  What the wrapper runs is the
- * probe's own SQL, its operators named with their schema.
- *
- * Only the connecting user may call it (EXECUTE revoked from PUBLIC):
- * code running as another role in this session, a trigger of someone
- * else's table, can see pg_temp too and would otherwise call the
- * wrapper of a more privileged owner directly. */
-static const char wrapper_sql[] =
-	"CREATE FUNCTION pg_temp.%s(sql pg_catalog.text, returns_rows pg_catalog.bool)"
-	" RETURNS pg_catalog.text[]"
-	" LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $gm$DECLARE value pg_catalog.text;"
-	" affected pg_catalog.int8; BEGIN"
-	" IF returns_rows THEN EXECUTE sql INTO value; ELSE EXECUTE sql; END IF;"
-	" GET DIAGNOSTICS affected = ROW_COUNT;"
-	" RETURN ARRAY[value, affected::pg_catalog.text]; END$gm$";
-
-/* Run as the wrapper's owner, right after it is made. */
-static const char wrapper_acl_sql[] =
-	"REVOKE ALL ON FUNCTION pg_temp.%s(pg_catalog.text, pg_catalog.bool) FROM PUBLIC";
-static const char wrapper_grant_sql[] =
-	"GRANT EXECUTE ON FUNCTION pg_temp.%s(pg_catalog.text, pg_catalog.bool) TO SESSION_USER";
-
-/* The wrapper's path, captured by SET search_path FROM CURRENT. */
-static const char wrapper_path_sql[] =
-	"SELECT pg_catalog.set_config('search_path', $1::pg_catalog.text, true)";
-
-/* (value, affected); both NULL when the function was changed. */
-static const char call_sql[] =
-	"SELECT r[1], r[2],"
-	" pg_catalog.set_config('search_path', '" GM_DB_SAFE_PATH "', true),"
-	" pg_catalog.set_config('row_security', 'on', true),"
-	" pg_catalog.set_config('standard_conforming_strings', 'on', true)"
-	" FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_proc f"
-	"  WHERE f.oid OPERATOR(pg_catalog.=) $3::pg_catalog.oid AND f.xmin OPERATOR(pg_catalog.=) $4::pg_catalog.xid"
-	"  AND f.prosecdef) THEN pg_temp.%s($1::pg_catalog.text, $2::pg_catalog.bool) END AS r OFFSET 0) s";
-
-static char *random_name(void)
-{
-	unsigned char b[8];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		memset(b, 0, sizeof(b));
-	return gm_xasprintf("gm_probe_as_%02x%02x%02x%02x%02x%02x%02x%02x",
-			    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
-}
-
-/* As role r, runs each statement (a format taking the wrapper's name)
- * while the last one succeeded; the message of the first failure, or
- * NULL. */
-static char *wrapper_steps(struct gm_probe *p, struct gm_prole *r, const char *const *steps, size_t n)
-{
-	const char *user = p->db->search_path ? p->db->search_path : "";
-	char *path = gm_xasprintf("%s%spg_temp", user, *user ? ", " : "");
-	char *role = gm_xasprintf("SET LOCAL ROLE %s", r->q);
-	struct gm_poutcome o;
-	char *why = NULL;
-
-	gm_probe_exec(p, &o, role, 0, NULL);
-	free(role);
-	if (!o.ok)
-		why = gm_xstrdup(o.message);
-	gm_poutcome_release(&o);
-	for (size_t k = 0; k < n && !why; k++) {
-		char *sql = gm_xasprintf(steps[k], r->fn);
-
-		gm_probe_exec(p, &o, sql, steps[k] == wrapper_path_sql ? 1 : 0,
-			      steps[k] == wrapper_path_sql ? (const char *const[]){ path } : NULL);
-		free(sql);
-		if (!o.ok)
-			why = gm_xstrdup(o.message);
-		gm_poutcome_release(&o);
-	}
-	free(path);
-	return why;
-}
-
-/* Makes r's wrapper and notes what it is. */
-static void make_wrapper(struct gm_probe *p, struct gm_prole *r)
-{
-	struct gm_poutcome o;
-	const char *const steps[] = { wrapper_path_sql, wrapper_sql, GM_SQL_PIN_PATH,
-				      wrapper_acl_sql, wrapper_grant_sql };
-	char *sig = NULL, *why;
-
-	r->fn = random_name();
-	why = wrapper_steps(p, r, steps, sizeof(steps) / sizeof(*steps));
-	if (why)
-		r->why = gm_xasprintf("cannot act as role %s: %s", r->q, why);
-	free(why);
-	gm_probe_exec(p, &o, "RESET ROLE", 0, NULL);
-	gm_poutcome_release(&o);
-	gm_probe_exec(p, &o, GM_SQL_PIN_PATH, 0, NULL);
-	gm_poutcome_release(&o);
-	if (!r->why) {
-		sig = gm_xasprintf("pg_temp.%s(pg_catalog.text,pg_catalog.bool)", r->fn);
-		gm_probe_exec(p, &o, "SELECT pg_catalog.concat(f.oid, ' ', f.xmin) FROM pg_catalog.pg_proc f"
-				     " WHERE f.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1) AND f.prosecdef",
-			      1, (const char *const[]){ sig });
-		if (o.ok && o.value && strchr(o.value, ' ')) {
-			r->oid = gm_xstrndup(o.value, (size_t)(strchr(o.value, ' ') - o.value));
-			r->xmin = gm_xstrdup(strchr(o.value, ' ') + 1);
-		} else {
-			r->why = gm_xasprintf("cannot find the probe's function for role %s", r->q);
-		}
-		gm_poutcome_release(&o);
-		free(sig);
-	}
-	if (r->why) {
-		free(r->fn);
-		r->fn = NULL;
-	}
-}
-
-/* qrole is quoted through libpq. */
-static struct gm_prole *role_add(struct gm_probe *p, const char *qrole)
-{
-	struct gm_prole *r;
-
-	for (size_t k = 0; k < p->nroles; k++)
-		if (!strcmp(p->roles[k]->q, qrole))
-			return p->roles[k];
-	r = gm_xcalloc(1, sizeof(*r));
-	r->q = gm_xstrdup(qrole);
-	p->roles = gm_xrealloc(p->roles, (p->nroles + 1) * sizeof(*p->roles));
-	p->roles[p->nroles++] = r;
-	make_wrapper(p, r);
-	return r;
-}
-
-void gm_probe_exec_as(struct gm_probe *p, struct gm_prole *role, const char *sql, int returns_rows,
-		      struct gm_poutcome *o)
-{
-	const char *params[4] = { sql, returns_rows ? "true" : "false", role->oid, role->xmin };
-	char *call;
-
-	if (!role->fn) {
-		memset(o, 0, sizeof(*o));
-		o->sqlstate = gm_xstrdup("");
-		o->message = gm_xstrdup(role->why);
-		return;
-	}
-	call = gm_xasprintf(call_sql, role->fn);
-	exec(p, o, call, 4, params, NULL, 1);
-	free(call);
-	if (o->ok && !p->broken && o->affected < 0) {
-		/* The check failed: code the probe ran replaced its function. */
-		p->broken = gm_error_new(GM_ERR_DB, "the isolation probe stopped: code it ran as role %s changed"
-					 " the probe's own function (an attempt to run as the connecting user)", role->q);
-		gm_error_advise(p->broken, "look at the triggers, defaults and policy functions of the tables that role owns;"
-					   " nothing the probe did was kept");
-	}
-}
-
-struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t)
-{
-	struct gm_prole *owner;
-
-	if (!t->can_become_owner)
-		return p->roles[0];
-	owner = role_add(p, t->qowner);
-	return owner->fn ? owner : p->roles[0];
-}
-
-int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t)
-{
-	if (!t->rls)
-		return 1;
-	return gm_probe_maker(p, t) != p->roles[0] && (t->owner_bypasses || !t->force);
-}
-
-/* As an application does, with the tenancy's statement ($1: the tenant,
- * '' for an empty context).  It is the project's own SQL, run by the
- * connecting user on the safe path; if it fails, no check means anything. */
-void gm_probe_set_tenant(struct gm_probe *p, int tenant)
-{
-	const char *params[1] = { tenant >= 0 ? p->org[tenant] : "" };
-	struct gm_poutcome o;
-
-	/* $1 is text, so json_build_object('sub', $1) and the like need no
-	 * cast in the project file. */
-	static const Oid text[1] = { 25 };
-
-	if (tenant < -1)
-		return;
-	exec(p, &o, p->tenancy->set_tenant, 1, params, text, 0);
-	if (!o.ok && !p->broken) {
-		p->broken = gm_error_new(GM_ERR_INPUT, "the probe cannot set a tenant with %s: %s",
-					 p->tenancy->set_tenant, o.message);
-		gm_error_advise(p->broken, "fix tenancy.set_tenant in the project file: one statement taking the"
-					   " tenant as $1, such as SELECT set_config('app.current_org_id', $1, true)");
-	}
-	gm_poutcome_release(&o);
 }
 
 /* ---- reporting ---- */
@@ -512,10 +220,10 @@ static void expect_own_write(struct gm_probe *p, const struct gm_ptable *t, cons
 {
 	struct gm_poutcome o;
 
-	plain(p, "SAVEPOINT gm_probe_undo");
+	gm_probe_plain(p, "SAVEPOINT gm_probe_undo");
 	as_tenant(p, sql, 0, &o);
-	plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
-	plain(p, "RELEASE SAVEPOINT gm_probe_undo");
+	gm_probe_plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
+	gm_probe_plain(p, "RELEASE SAVEPOINT gm_probe_undo");
 	if (o.ok && o.affected == 1)
 		check(p, t, cmd, 1, expectation, "1 row affected");
 	else
@@ -672,13 +380,13 @@ static void check_own_rows(struct gm_probe *p, const struct gm_ptable *t, const 
 /* One blind write as tenant B, undone, bounded in time. */
 static void blind_write(struct gm_probe *p, const char *sql, struct gm_poutcome *o)
 {
-	plain(p, "SAVEPOINT gm_probe_undo");
+	gm_probe_plain(p, "SAVEPOINT gm_probe_undo");
 	gm_probe_exec(p, o, "SELECT pg_catalog.set_config('statement_timeout', '5s', true),"
 			    " pg_catalog.set_config('lock_timeout', '2s', true)", 0, NULL);
 	gm_poutcome_release(o);
 	as_tenant(p, sql, 0, o);
-	plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
-	plain(p, "RELEASE SAVEPOINT gm_probe_undo");
+	gm_probe_plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
+	gm_probe_plain(p, "RELEASE SAVEPOINT gm_probe_undo");
 }
 
 /* A column a blind UPDATE can set without reading the row (SET c =
@@ -853,262 +561,6 @@ static char *digest(struct gm_probe *p, const struct gm_ptable *t)
 	return d;
 }
 
-/* ---- the application role ---- */
-
-static void role_check(struct gm_probe *p, const char *table, int ok, const char *expectation,
-		       const char *remedy, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void role_check(struct gm_probe *p, const char *table, int ok, const char *expectation,
-		       const char *remedy, const char *fmt, ...)
-{
-	struct gm_strbuf msg = GM_STRBUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	gm_strbuf_vaddf(&msg, fmt, ap);
-	va_end(ap);
-	gm_probe_add_check(p, table, table[0] == '-' ? "ROLE" : "ALL", ok ? GM_PROBE_PASSED : GM_PROBE_FAILED,
-		  expectation, msg.buf);
-	if (!ok) {
-		char *obj = table[0] == '-' ? gm_xstrdup("role") : gm_xasprintf("table %s", table);
-		gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_role", GM_LEVEL_ERROR, obj, remedy,
-				"%s, but %s", expectation, msg.buf);
-		free(obj);
-	}
-	gm_strbuf_release(&msg);
-}
-
-/* Superuser and BYPASSRLS are not inherited, but a member can SET ROLE
- * to such a role: membership counts as having it. */
-static const char bypass_sql[] =
-	"SELECT r.rolname, CASE WHEN r.rolsuper THEN 'superuser' WHEN r.rolbypassrls THEN 'BYPASSRLS'"
-	" WHEN r.rolcreaterole THEN 'CREATEROLE' ELSE 'server' END"
-	" FROM pg_catalog.pg_roles r"
-	" WHERE (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolname OPERATOR(pg_catalog.=) ANY"
-	"  ('{pg_execute_server_program,pg_write_server_files,pg_read_server_files}'::pg_catalog.name[]))"
-	" AND pg_catalog.pg_has_role($1::pg_catalog.name, r.oid, 'MEMBER')"
-	" ORDER BY r.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name DESC, r.rolsuper DESC, r.rolbypassrls DESC,"
-	" r.rolname LIMIT 1";
-
-/* The owner, or any member of the owner, bypasses policies the table does
- * not force, and can stop forcing them (ALTER TABLE) when it does. */
-static const char owners_sql[] =
-	"SELECT c.oid, o.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name, o.rolname, c.relforcerowsecurity"
-	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) c.relowner"
-	" WHERE c.oid OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.oid[])"
-	" AND pg_catalog.pg_has_role($1::pg_catalog.name, c.relowner, 'MEMBER')";
-
-static const char *const role_expectation = "the application role is subject to row level security";
-
-static void check_role_bypass(struct gm_probe *p, const char *role)
-{
-	const char *params[1] = { role };
-	PGresult *r = PQexecParams(p->db->conn, bypass_sql, 1, NULL, params, NULL, NULL, 0);
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		role_check(p, "-", 0, role_expectation, "check the role's name", "role %s cannot be checked: %s", role,
-			   PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
-	else if (PQntuples(r) == 0)
-		role_check(p, "-", 1, role_expectation, NULL,
-			   "role %s is neither superuser nor BYPASSRLS, nor a member of such a role", role);
-	else if (!strcmp(PQgetvalue(r, 0, 1), "server"))
-		role_check(p, "-", 0, role_expectation, "REVOKE that membership from the application role",
-			   "role %s is a member of %s: it can run programs or reach files on the server as its OS user,"
-			   " which is as good as superuser", role, PQgetvalue(r, 0, 0));
-	else if (!strcmp(PQgetvalue(r, 0, 1), "CREATEROLE"))
-		role_check(p, "-", 0, role_expectation, "ALTER ROLE ... NOCREATEROLE for the application role (and the roles it belongs to)",
-			   "role %s %s CREATEROLE: it can make itself a member of the tables' owners and bypass their policies",
-			   role, !strcmp(PQgetvalue(r, 0, 0), role) ? "has" : "belongs to a role with");
-	else if (!strcmp(PQgetvalue(r, 0, 0), role))
-		role_check(p, "-", 0, role_expectation, "ALTER ROLE ... NOSUPERUSER NOBYPASSRLS, or connect the application as another role",
-			   "role %s is %s and bypasses every policy", role, PQgetvalue(r, 0, 1));
-	else
-		role_check(p, "-", 0, role_expectation, "REVOKE that membership: a member can SET ROLE and bypass every policy",
-			   "role %s is a member of %s, which is %s: it can SET ROLE %s and bypass every policy", role,
-			   PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0));
-	PQclear(r);
-}
-
-static void check_role_owns(struct gm_probe *p, const char *role)
-{
-	struct gm_strbuf oids = GM_STRBUF_INIT;
-	const char *params[2];
-	PGresult *r;
-
-	gm_strbuf_addch(&oids, '{');
-	for (size_t k = 0; k < p->t.n; k++)
-		if (p->t.v[k].tenant)
-			gm_strbuf_addf(&oids, "%s%lu", oids.len > 1 ? "," : "", p->t.v[k].oid);
-	gm_strbuf_addch(&oids, '}');
-	params[0] = role;
-	params[1] = oids.buf;
-	r = PQexecParams(p->db->conn, owners_sql, 2, NULL, params, NULL, NULL, 0);
-	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
-		unsigned long oid = strtoul(PQgetvalue(r, k, 0), NULL, 10);
-		const struct gm_ptable *t = NULL;
-		for (size_t j = 0; j < p->t.n && !t; j++)
-			if (p->t.v[j].oid == oid)
-				t = &p->t.v[j];
-		if (!t)
-			continue;
-		if (!strcmp(PQgetvalue(r, k, 3), "t")) {
-			/* Forced, its policies apply to the owner; but the owner
-			 * can stop forcing them. */
-			char *obj = gm_xasprintf("table %s", t->name);
-			gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_role_owner", GM_LEVEL_WARNING, obj,
-				"connect the application as a role that neither owns the tables nor belongs to their owner",
-				"role %s %s%s: RLS is forced, but the owner can turn that off (ALTER TABLE ... NO FORCE"
-				" ROW LEVEL SECURITY)", role, !strcmp(PQgetvalue(r, k, 1), "t") ? "owns it" : "belongs to its owner ",
-				!strcmp(PQgetvalue(r, k, 1), "t") ? "" : PQgetvalue(r, k, 2));
-			free(obj);
-		} else if (!strcmp(PQgetvalue(r, k, 1), "t"))
-			role_check(p, t->name, 0, "the application role does not own the table without FORCE ROW LEVEL SECURITY",
-				   "ALTER TABLE ... FORCE ROW LEVEL SECURITY, or make another role the table's owner",
-				   "role %s owns it and RLS is not forced, so its policies do not apply to that role", role);
-		else
-			role_check(p, t->name, 0, "the application role does not own the table without FORCE ROW LEVEL SECURITY",
-				   "ALTER TABLE ... FORCE ROW LEVEL SECURITY, or REVOKE the application role's membership in the owner",
-				   "role %s is a member of its owner %s and RLS is not forced, so its policies do not apply to that role",
-				   role, PQgetvalue(r, k, 2));
-	}
-	PQclear(r);
-	gm_strbuf_release(&oids);
-}
-
-static void check_app_role(struct gm_probe *p, const char *role)
-{
-	const char *params[1] = { role };
-	PGresult *r = PQexecParams(p->db->conn, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, NULL,
-				   params, NULL, NULL, 0);
-	int exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-
-	PQclear(r);
-	if (!exists) {
-		role_check(p, "-", 0, role_expectation, "check the role's name", "role %s does not exist", role);
-		return;
-	}
-	check_role_bypass(p, role);
-	check_role_owns(p, role);
-}
-
-/* ---- the acting role ---- */
-
-/* Runs a statement of the probe's role management; on failure, err (if
- * still NULL) says what could not be done.  Callers pass names quoted
- * through libpq. */
-static void manage(struct gm_probe *p, struct gm_error **err, const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void manage(struct gm_probe *p, struct gm_error **err, const char *what, const char *fmt, ...)
-{
-	struct gm_strbuf sql = GM_STRBUF_INIT;
-	struct gm_poutcome o;
-	va_list ap;
-
-	va_start(ap, fmt);
-	gm_strbuf_vaddf(&sql, fmt, ap);
-	va_end(ap);
-	gm_probe_exec(p, &o, sql.buf, 0, NULL);
-	if (!o.ok && err && !*err)
-		*err = gm_error_new(GM_ERR_DB, "%s: %s", what, o.message);
-	gm_poutcome_release(&o);
-	gm_strbuf_release(&sql);
-}
-
-/* What the temporary role may do: through the application role (its
- * policies and privileges) when one is named, else what an application
- * usually has on the checked schemas. */
-static struct gm_error *grant_probe_role(struct gm_probe *p, const char *qrole, char *const *schemas,
-					 size_t nschemas, const char *app_role)
-{
-	struct gm_error *err = NULL;
-
-	if (app_role) {
-		char *qapp = gm_db_quote_ident(p->db, app_role);
-		manage(p, &err, "cannot make the probe role a member of the application role", "GRANT %s TO %s", qapp, qrole);
-		free(qapp);
-		return err;
-	}
-	for (size_t k = 0; k < nschemas && !err; k++) {
-		char *qs = gm_db_quote_ident(p->db, schemas[k]);
-		const char *what = "cannot grant the probe role what an application has";
-		manage(p, &err, what, "GRANT USAGE ON SCHEMA %s TO %s", qs, qrole);
-		manage(p, &err, what, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s", qs, qrole);
-		manage(p, &err, what, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA %s TO %s", qs, qrole);
-		free(qs);
-	}
-	return err;
-}
-
-/* The wrapper lives in pg_temp, which needs the TEMPORARY privilege on
- * the database (PUBLIC has it unless revoked). */
-static void grant_temporary(struct gm_probe *p, const char *qrole)
-{
-	struct gm_poutcome o;
-
-	gm_probe_exec(p, &o, "SELECT pg_catalog.current_database()", 0, NULL);
-	if (o.ok && o.value) {
-		char *qdb = gm_db_quote_ident(p->db, o.value);
-		manage(p, NULL, NULL, "GRANT TEMPORARY ON DATABASE %s TO %s", qdb, qrole);
-		free(qdb);
-	}
-	gm_poutcome_release(&o);
-}
-
-/* The temporary role and its wrapper.  A connecting user that is not a
- * superuser must be a member to create the wrapper as the role; the
- * membership is revoked right after, so that granting the application
- * role (which the connecting user may belong to) cannot make a cycle. */
-static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verify_opts *o,
-				       char *const *schemas, size_t nschemas)
-{
-	char *name = gm_xasprintf("gm_probe_%d_%ld", (int)getpid(), (long)time(NULL));
-	char *q = gm_db_quote_ident(p->db, name);
-	struct gm_poutcome su;
-	struct gm_error *err = NULL;
-	int member;
-
-	free(name);
-	manage(p, &err, "cannot create a temporary role for the isolation probe",
-	       "CREATE ROLE %s NOLOGIN NOSUPERUSER NOBYPASSRLS", q);
-	if (err) {
-		gm_error_advise(err, "connect as a role with CREATEROLE, or pass --as-role NAME (a role subject to RLS with the application's privileges)");
-		free(q);
-		return err;
-	}
-	gm_probe_exec(p, &su, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER", 0, NULL);
-	member = !(su.ok && su.value && !strcmp(su.value, "t"));
-	gm_poutcome_release(&su);
-	if (member)
-		manage(p, NULL, NULL, "GRANT %s TO CURRENT_USER", q);
-	grant_temporary(p, q);
-	if (!role_add(p, q)->fn)
-		err = gm_error_new(GM_ERR_DB, "%s", p->roles[0]->why);
-	if (member)
-		manage(p, NULL, NULL, "REVOKE %s FROM CURRENT_USER", q);
-	if (!err)
-		err = grant_probe_role(p, q, schemas, nschemas, o->app_role);
-	free(q);
-	return err;
-}
-
-/* roles[0]: --as-role, or a temporary role. */
-static struct gm_error *prepare_role(struct gm_probe *p, const struct gm_verify_opts *o,
-				     char *const *schemas, size_t nschemas)
-{
-	char *q;
-	const char *why;
-
-	if (!o->as_role)
-		return temporary_role(p, o, schemas, nschemas);
-	q = gm_db_quote_ident(p->db, o->as_role);
-	role_add(p, q);
-	free(q);
-	if (p->roles[0]->fn)
-		return NULL;
-	/* The role's name as the user typed it, then the server's reason. */
-	why = strstr(p->roles[0]->why, ": ");
-	return gm_error_new(GM_ERR_DB, "cannot act as role %s%s", o->as_role, why ? why : "");
-}
-
 /* ---- the run ---- */
 
 static void release_probe(struct gm_probe *p)
@@ -1168,10 +620,10 @@ static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o, char 
 						 " to such a table", p->tenancy->columns.n ? p->tenancy->columns.v[0] : "none");
 			gm_probe_add_check(p, "-", "ALL", GM_PROBE_SKIPPED, "the probe finds tenant tables", why);
 			free(why);
-		}
-		else
+		} else {
 			check(p, NULL, "INSERT", 0, "the probe can create two tenants",
-			      "no organizations table was found or it refused rows");
+			      "the table of tenants (the one the tenant column refers to) refused the rows");
+		}
 		return;
 	}
 	if (!early)
@@ -1195,7 +647,7 @@ static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o, char 
 		free(after);
 	}
 	if (o->app_role)
-		check_app_role(p, o->app_role);
+		gm_probe_check_app_role(p, o->app_role);
 }
 
 /* Settings the probe's own statements rely on, for its transaction: the
@@ -1223,7 +675,7 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 		return err;
 	if (!(err = gm_db_exec(db, probe_settings_sql, "cannot prepare the isolation probe", NULL)) &&
 	    !(err = gm_probe_load(&p, schemas, nschemas)) &&
-	    !(err = prepare_role(&p, o, schemas, nschemas)))
+	    !(err = gm_probe_prepare_role(&p, o, schemas, nschemas)))
 		run_checks(&p, o, schemas, nschemas);
 	if (!err && p.broken) {
 		err = p.broken;

@@ -1,6 +1,6 @@
 /* repair.c - baseline and repair: history maintenance, audited. */
 #include "gm_db.h"
-#include "gm_engine.h"
+#include "gm_repair.h"
 #include "gm_error.h"
 #include "gm_script.h"
 

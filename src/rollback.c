@@ -15,7 +15,7 @@
  *      counted), or for a dry run: ROLLBACK.  Otherwise every step's
  *      history row goes, each audited with what it dropped, and COMMIT. */
 #include "gm_db.h"
-#include "gm_engine.h"
+#include "gm_rollback.h"
 #include "gm_error.h"
 #include "gm_guard.h"
 #include "gm_reconcile.h"

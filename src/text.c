@@ -171,3 +171,60 @@ char *gm_text_escape_line(const char *s)
 {
 	return escape(s ? s : "", 0);
 }
+
+/* The code point of a character that YAML reads as a line break or does
+ * not allow raw (C1 controls, NEL, U+2028, U+2029, U+FFFE, U+FFFF), or 0.
+ * s points at a lead byte; *len receives the sequence's length. */
+static unsigned yaml_unsafe(const unsigned char *s, size_t *len)
+{
+	if (s[0] == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F) {
+		*len = 2;
+		return 0x80u + (s[1] - 0x80u);
+	}
+	if (s[0] == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9)) {
+		*len = 3;
+		return 0x2000u + (s[2] - 0x80u);
+	}
+	if (s[0] == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF)) {
+		*len = 3;
+		return 0xFFC0u + (s[2] - 0x80u);
+	}
+	return 0;
+}
+
+void gm_json_str(struct gm_strbuf *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (!s) {
+		gm_strbuf_adds(out, "null");
+		return;
+	}
+	gm_strbuf_addch(out, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		size_t len = 0;
+		unsigned cp;
+
+		switch (c) {
+		case '"': gm_strbuf_adds(out, "\\\""); break;
+		case '\\': gm_strbuf_adds(out, "\\\\"); break;
+		case '\n': gm_strbuf_adds(out, "\\n"); break;
+		case '\r': gm_strbuf_adds(out, "\\r"); break;
+		case '\t': gm_strbuf_adds(out, "\\t"); break;
+		default:
+			/* DEL and the characters YAML (which reads these
+			 * strings as well) does not keep raw: \u escapes are
+			 * the same in both. */
+			if (c < 0x20 || c == 0x7f) {
+				gm_strbuf_addf(out, "\\u00%c%c", hex[c >> 4], hex[c & 0xF]);
+			} else if (c >= 0xC2 && (cp = yaml_unsafe((const unsigned char *)s, &len))) {
+				gm_strbuf_addf(out, "\\u%04x", cp);
+				s += len - 1;
+			} else {
+				gm_strbuf_addch(out, (char)c);
+			}
+		}
+	}
+	gm_strbuf_addch(out, '"');
+}

@@ -12,6 +12,7 @@
 
 #include "gm_model.h"
 #include "gm_report.h"
+#include "gm_lint.h"
 #include "gm_verify.h"
 
 /* A tenant table, a global one, a safe view, a safe definer function:

@@ -13,6 +13,7 @@
 #include "gm_engine.h"
 #include "gm_error.h"
 #include "gm_report.h"
+#include "gm_text.h"
 #include "gm_script.h"
 #include "gm_strbuf.h"
 

@@ -12,6 +12,7 @@
 #include "gm_error.h"
 #include "gm_model.h"
 #include "gm_report.h"
+#include "gm_lint.h"
 #include "gm_verify.h"
 
 /* A small tenant schema that passes every lint. */

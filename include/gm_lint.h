@@ -1,0 +1,29 @@
+/* gm_lint.h - the RLS lints on a model of the live schema (lint.c) and
+ * on the objects around its tables (lint_objects.c); see garage-migrate(1),
+ * RLS LINTS. */
+#ifndef GM_LINT_H
+#define GM_LINT_H
+
+#include <stddef.h>
+
+#include "gm_findings.h"
+#include "gm_model.h"
+
+/* The RLS lints on a model of the live schema (see garage-migrate(1) for
+ * the list).  Tenant tables are those with a tenant column and those
+ * whose foreign keys reach one; every other table of an exposed schema
+ * must have RLS or be declared global.  tenancy NULL: AI Garage's. */
+struct gm_tenancy;
+void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
+
+/* The lints on what surrounds the tables (see garage-migrate(1)): a tenant
+ * table or column granted to PUBLIC, a view or materialized view that
+ * reads a tenant or RLS table as its owner, a SECURITY DEFINER function
+ * without its own search_path. */
+void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
+
+/* The tenant tables of m ("public.orders"), in the model's order; caller
+ * frees each and the array. */
+char **gm_tenant_tables(const struct gm_model *m, const struct gm_tenancy *tenancy, size_t *n);
+
+#endif

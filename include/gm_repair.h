@@ -1,0 +1,25 @@
+/* gm_repair.h - adopting an existing database (baseline) and bringing the
+ * history back in line with the files (repair); repair.c. */
+#ifndef GM_REPAIR_H
+#define GM_REPAIR_H
+
+#include "gm_engine.h"
+
+/* Records every migration up to and including version as applied without
+ * running it (kind "baseline"), for a database that already has those
+ * objects.  Refuses when the history records anything, and, unless force,
+ * when the database does not hold what those migrations make: each up is
+ * tried, statement by statement, in a transaction always rolled back, and
+ * must change nothing in the catalog (its statements fail as "already
+ * exists" or change nothing).  *n receives the number recorded. */
+struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_set *set,
+				    unsigned long long version, int force, const char *os_user, size_t *n);
+
+/* Records the current checksum of every modified migration, deletes the
+ * history rows of failed or interrupted no-transaction migrations and,
+ * with remove_missing, those of missing ones; audited, in one
+ * transaction.  st says what to repair (build it from a fresh read). */
+struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
+				  int remove_missing, const char *os_user);
+
+#endif

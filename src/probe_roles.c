@@ -1,0 +1,269 @@
+/* probe_roles.c - the roles of the isolation probe: the role it acts as
+ * (a temporary one, a temporary member of --app-role, or --as-role), and
+ * the checks that the application role cannot bypass RLS. */
+#include "gm_db.h"
+#include "gm_error.h"
+#include "gm_probe.h"
+#include "gm_verify.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the application role ---- */
+
+static void role_check(struct gm_probe *p, const char *table, int ok, const char *expectation,
+		       const char *remedy, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void role_check(struct gm_probe *p, const char *table, int ok, const char *expectation,
+		       const char *remedy, const char *fmt, ...)
+{
+	struct gm_strbuf msg = GM_STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	gm_probe_add_check(p, table, table[0] == '-' ? "ROLE" : "ALL", ok ? GM_PROBE_PASSED : GM_PROBE_FAILED,
+		  expectation, msg.buf);
+	if (!ok) {
+		char *obj = table[0] == '-' ? gm_xstrdup("role") : gm_xasprintf("table %s", table);
+		gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_role", GM_LEVEL_ERROR, obj, remedy,
+				"%s, but %s", expectation, msg.buf);
+		free(obj);
+	}
+	gm_strbuf_release(&msg);
+}
+
+/* Superuser and BYPASSRLS are not inherited, but a member can SET ROLE
+ * to such a role: membership counts as having it. */
+static const char bypass_sql[] =
+	"SELECT r.rolname, CASE WHEN r.rolsuper THEN 'superuser' WHEN r.rolbypassrls THEN 'BYPASSRLS'"
+	" WHEN r.rolcreaterole THEN 'CREATEROLE' ELSE 'server' END"
+	" FROM pg_catalog.pg_roles r"
+	" WHERE (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolname OPERATOR(pg_catalog.=) ANY"
+	"  ('{pg_execute_server_program,pg_write_server_files,pg_read_server_files}'::pg_catalog.name[]))"
+	" AND pg_catalog.pg_has_role($1::pg_catalog.name, r.oid, 'MEMBER')"
+	" ORDER BY r.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name DESC, r.rolsuper DESC, r.rolbypassrls DESC,"
+	" r.rolname LIMIT 1";
+
+/* The owner, or any member of the owner, bypasses policies the table does
+ * not force, and can stop forcing them (ALTER TABLE) when it does. */
+static const char owners_sql[] =
+	"SELECT c.oid, o.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name, o.rolname, c.relforcerowsecurity"
+	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) c.relowner"
+	" WHERE c.oid OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.oid[])"
+	" AND pg_catalog.pg_has_role($1::pg_catalog.name, c.relowner, 'MEMBER')";
+
+static const char *const role_expectation = "the application role is subject to row level security";
+
+static void check_role_bypass(struct gm_probe *p, const char *role)
+{
+	const char *params[1] = { role };
+	PGresult *r = PQexecParams(p->db->conn, bypass_sql, 1, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		role_check(p, "-", 0, role_expectation, "check the role's name", "role %s cannot be checked: %s", role,
+			   PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+	else if (PQntuples(r) == 0)
+		role_check(p, "-", 1, role_expectation, NULL,
+			   "role %s is neither superuser nor BYPASSRLS, nor a member of such a role", role);
+	else if (!strcmp(PQgetvalue(r, 0, 1), "server"))
+		role_check(p, "-", 0, role_expectation, "REVOKE that membership from the application role",
+			   "role %s is a member of %s: it can run programs or reach files on the server as its OS user,"
+			   " which is as good as superuser", role, PQgetvalue(r, 0, 0));
+	else if (!strcmp(PQgetvalue(r, 0, 1), "CREATEROLE"))
+		role_check(p, "-", 0, role_expectation, "ALTER ROLE ... NOCREATEROLE for the application role (and the roles it belongs to)",
+			   "role %s %s CREATEROLE: it can make itself a member of the tables' owners and bypass their policies",
+			   role, !strcmp(PQgetvalue(r, 0, 0), role) ? "has" : "belongs to a role with");
+	else if (!strcmp(PQgetvalue(r, 0, 0), role))
+		role_check(p, "-", 0, role_expectation, "ALTER ROLE ... NOSUPERUSER NOBYPASSRLS, or connect the application as another role",
+			   "role %s is %s and bypasses every policy", role, PQgetvalue(r, 0, 1));
+	else
+		role_check(p, "-", 0, role_expectation, "REVOKE that membership: a member can SET ROLE and bypass every policy",
+			   "role %s is a member of %s, which is %s: it can SET ROLE %s and bypass every policy", role,
+			   PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
+static void check_role_owns(struct gm_probe *p, const char *role)
+{
+	struct gm_strbuf oids = GM_STRBUF_INIT;
+	const char *params[2];
+	PGresult *r;
+
+	gm_strbuf_addch(&oids, '{');
+	for (size_t k = 0; k < p->t.n; k++)
+		if (p->t.v[k].tenant)
+			gm_strbuf_addf(&oids, "%s%lu", oids.len > 1 ? "," : "", p->t.v[k].oid);
+	gm_strbuf_addch(&oids, '}');
+	params[0] = role;
+	params[1] = oids.buf;
+	r = PQexecParams(p->db->conn, owners_sql, 2, NULL, params, NULL, NULL, 0);
+	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
+		unsigned long oid = strtoul(PQgetvalue(r, k, 0), NULL, 10);
+		const struct gm_ptable *t = NULL;
+		for (size_t j = 0; j < p->t.n && !t; j++)
+			if (p->t.v[j].oid == oid)
+				t = &p->t.v[j];
+		if (!t)
+			continue;
+		if (!strcmp(PQgetvalue(r, k, 3), "t")) {
+			/* Forced, its policies apply to the owner; but the owner
+			 * can stop forcing them. */
+			char *obj = gm_xasprintf("table %s", t->name);
+			gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_role_owner", GM_LEVEL_WARNING, obj,
+				"connect the application as a role that neither owns the tables nor belongs to their owner",
+				"role %s %s%s: RLS is forced, but the owner can turn that off (ALTER TABLE ... NO FORCE"
+				" ROW LEVEL SECURITY)", role, !strcmp(PQgetvalue(r, k, 1), "t") ? "owns it" : "belongs to its owner ",
+				!strcmp(PQgetvalue(r, k, 1), "t") ? "" : PQgetvalue(r, k, 2));
+			free(obj);
+		} else if (!strcmp(PQgetvalue(r, k, 1), "t"))
+			role_check(p, t->name, 0, "the application role does not own the table without FORCE ROW LEVEL SECURITY",
+				   "ALTER TABLE ... FORCE ROW LEVEL SECURITY, or make another role the table's owner",
+				   "role %s owns it and RLS is not forced, so its policies do not apply to that role", role);
+		else
+			role_check(p, t->name, 0, "the application role does not own the table without FORCE ROW LEVEL SECURITY",
+				   "ALTER TABLE ... FORCE ROW LEVEL SECURITY, or REVOKE the application role's membership in the owner",
+				   "role %s is a member of its owner %s and RLS is not forced, so its policies do not apply to that role",
+				   role, PQgetvalue(r, k, 2));
+	}
+	PQclear(r);
+	gm_strbuf_release(&oids);
+}
+
+void gm_probe_check_app_role(struct gm_probe *p, const char *role)
+{
+	const char *params[1] = { role };
+	PGresult *r = PQexecParams(p->db->conn, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, NULL,
+				   params, NULL, NULL, 0);
+	int exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+
+	PQclear(r);
+	if (!exists) {
+		role_check(p, "-", 0, role_expectation, "check the role's name", "role %s does not exist", role);
+		return;
+	}
+	check_role_bypass(p, role);
+	check_role_owns(p, role);
+}
+
+/* ---- the acting role ---- */
+
+/* Runs a statement of the probe's role management; on failure, err (if
+ * still NULL) says what could not be done.  Callers pass names quoted
+ * through libpq. */
+static void manage(struct gm_probe *p, struct gm_error **err, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void manage(struct gm_probe *p, struct gm_error **err, const char *what, const char *fmt, ...)
+{
+	struct gm_strbuf sql = GM_STRBUF_INIT;
+	struct gm_poutcome o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&sql, fmt, ap);
+	va_end(ap);
+	gm_probe_exec(p, &o, sql.buf, 0, NULL);
+	if (!o.ok && err && !*err)
+		*err = gm_error_new(GM_ERR_DB, "%s: %s", what, o.message);
+	gm_poutcome_release(&o);
+	gm_strbuf_release(&sql);
+}
+
+/* What the temporary role may do: through the application role (its
+ * policies and privileges) when one is named, else what an application
+ * usually has on the checked schemas. */
+static struct gm_error *grant_probe_role(struct gm_probe *p, const char *qrole, char *const *schemas,
+					 size_t nschemas, const char *app_role)
+{
+	struct gm_error *err = NULL;
+
+	if (app_role) {
+		char *qapp = gm_db_quote_ident(p->db, app_role);
+		manage(p, &err, "cannot make the probe role a member of the application role", "GRANT %s TO %s", qapp, qrole);
+		free(qapp);
+		return err;
+	}
+	for (size_t k = 0; k < nschemas && !err; k++) {
+		char *qs = gm_db_quote_ident(p->db, schemas[k]);
+		const char *what = "cannot grant the probe role what an application has";
+		manage(p, &err, what, "GRANT USAGE ON SCHEMA %s TO %s", qs, qrole);
+		manage(p, &err, what, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s", qs, qrole);
+		manage(p, &err, what, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA %s TO %s", qs, qrole);
+		free(qs);
+	}
+	return err;
+}
+
+/* The wrapper lives in pg_temp, which needs the TEMPORARY privilege on
+ * the database (PUBLIC has it unless revoked). */
+static void grant_temporary(struct gm_probe *p, const char *qrole)
+{
+	struct gm_poutcome o;
+
+	gm_probe_exec(p, &o, "SELECT pg_catalog.current_database()", 0, NULL);
+	if (o.ok && o.value) {
+		char *qdb = gm_db_quote_ident(p->db, o.value);
+		manage(p, NULL, NULL, "GRANT TEMPORARY ON DATABASE %s TO %s", qdb, qrole);
+		free(qdb);
+	}
+	gm_poutcome_release(&o);
+}
+
+/* The temporary role and its wrapper.  A connecting user that is not a
+ * superuser must be a member to create the wrapper as the role; the
+ * membership is revoked right after, so that granting the application
+ * role (which the connecting user may belong to) cannot make a cycle. */
+static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verify_opts *o,
+				       char *const *schemas, size_t nschemas)
+{
+	char *name = gm_xasprintf("gm_probe_%d_%ld", (int)getpid(), (long)time(NULL));
+	char *q = gm_db_quote_ident(p->db, name);
+	struct gm_poutcome su;
+	struct gm_error *err = NULL;
+	int member;
+
+	free(name);
+	manage(p, &err, "cannot create a temporary role for the isolation probe",
+	       "CREATE ROLE %s NOLOGIN NOSUPERUSER NOBYPASSRLS", q);
+	if (err) {
+		gm_error_advise(err, "connect as a role with CREATEROLE, or pass --as-role NAME (a role subject to RLS with the application's privileges)");
+		free(q);
+		return err;
+	}
+	gm_probe_exec(p, &su, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER", 0, NULL);
+	member = !(su.ok && su.value && !strcmp(su.value, "t"));
+	gm_poutcome_release(&su);
+	if (member)
+		manage(p, NULL, NULL, "GRANT %s TO CURRENT_USER", q);
+	grant_temporary(p, q);
+	if (!gm_probe_role_add(p, q)->fn)
+		err = gm_error_new(GM_ERR_DB, "%s", p->roles[0]->why);
+	if (member)
+		manage(p, NULL, NULL, "REVOKE %s FROM CURRENT_USER", q);
+	if (!err)
+		err = grant_probe_role(p, q, schemas, nschemas, o->app_role);
+	free(q);
+	return err;
+}
+
+/* roles[0]: --as-role, or a temporary role. */
+struct gm_error *gm_probe_prepare_role(struct gm_probe *p, const struct gm_verify_opts *o,
+				     char *const *schemas, size_t nschemas)
+{
+	char *q;
+	const char *why;
+
+	if (!o->as_role)
+		return temporary_role(p, o, schemas, nschemas);
+	q = gm_db_quote_ident(p->db, o->as_role);
+	gm_probe_role_add(p, q);
+	free(q);
+	if (p->roles[0]->fn)
+		return NULL;
+	/* The role's name as the user typed it, then the server's reason. */
+	why = strstr(p->roles[0]->why, ": ");
+	return gm_error_new(GM_ERR_DB, "cannot act as role %s%s", o->as_role, why ? why : "");
+}
