@@ -35,6 +35,10 @@ const char *gm_pgtree_last_name(PgQuery__Node *const *names, size_t n);
  * first, until visit returns non-zero; returns that value, or 0. */
 typedef int (*gm_pgtree_visit)(void *ctx, const PgQuery__Node *n);
 int gm_pgtree_walk(const ProtobufCMessage *m, gm_pgtree_visit visit, void *ctx);
+/* The same for every message, Node or not: a statement's RangeVar is often
+ * a field of its own type (AlterTableStmt.relation), not a Node. */
+typedef int (*gm_pgtree_visit_msg)(void *ctx, const ProtobufCMessage *m);
+int gm_pgtree_walk_msgs(const ProtobufCMessage *m, gm_pgtree_visit_msg visit, void *ctx);
 
 /* Whether two messages are equal field by field, source locations aside;
  * fields holding a Node are compared with node_eq (so a caller can fold

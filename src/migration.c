@@ -1,6 +1,7 @@
 /* migration.c - finding, ordering and parsing migration files. */
 #include "gm_migration.h"
 #include "gm_error.h"
+#include "gm_sqlstmt.h"
 #include "gm_strbuf.h"
 #include "gm_text.h"
 
@@ -245,7 +246,7 @@ static struct gm_error *check_txn_escape(const struct gm_migration *m, const str
 					 const char *which)
 {
 	const char *why = NULL;
-	size_t k = gm_sql_txn_escape(&sec->stmts, &why);
+	size_t k = gm_sql_txn_escape(sec->sql, &sec->stmts, &why);
 	unsigned line, col;
 	struct gm_error *err;
 	char *src = NULL;

@@ -67,14 +67,14 @@ static size_t repeated_count(const ProtobufCMessage *m, const ProtobufCFieldDesc
 	return *(const size_t *)((const char *)m + f->quantifier_offset);
 }
 
-int gm_pgtree_walk(const ProtobufCMessage *m, gm_pgtree_visit visit, void *ctx)
+int gm_pgtree_walk_msgs(const ProtobufCMessage *m, gm_pgtree_visit_msg visit, void *ctx)
 {
 	const ProtobufCMessageDescriptor *d;
 	int r;
 
 	if (!m)
 		return 0;
-	if (m->descriptor == &pg_query__node__descriptor && (r = visit(ctx, (const PgQuery__Node *)m)))
+	if ((r = visit(ctx, m)))
 		return r;
 	d = m->descriptor;
 	for (unsigned k = 0; k < d->n_fields; k++) {
@@ -87,13 +87,32 @@ int gm_pgtree_walk(const ProtobufCMessage *m, gm_pgtree_visit visit, void *ctx)
 			size_t n = repeated_count(m, f);
 			ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)p;
 			for (size_t i = 0; i < n; i++)
-				if ((r = gm_pgtree_walk(v[i], visit, ctx)))
+				if ((r = gm_pgtree_walk_msgs(v[i], visit, ctx)))
 					return r;
-		} else if ((r = gm_pgtree_walk(*(ProtobufCMessage *const *)p, visit, ctx))) {
+		} else if ((r = gm_pgtree_walk_msgs(*(ProtobufCMessage *const *)p, visit, ctx))) {
 			return r;
 		}
 	}
 	return 0;
+}
+
+struct node_visit {
+	gm_pgtree_visit visit;
+	void *ctx;
+};
+
+static int visit_node(void *ctx, const ProtobufCMessage *m)
+{
+	const struct node_visit *nv = ctx;
+
+	return m->descriptor == &pg_query__node__descriptor ? nv->visit(nv->ctx, (const PgQuery__Node *)m) : 0;
+}
+
+int gm_pgtree_walk(const ProtobufCMessage *m, gm_pgtree_visit visit, void *ctx)
+{
+	struct node_visit nv = { visit, ctx };
+
+	return gm_pgtree_walk_msgs(m, visit_node, &nv);
 }
 
 /* ---- comparing ---- */
