@@ -40,6 +40,10 @@ int gm_pgtree_walk(const ProtobufCMessage *m, gm_pgtree_visit visit, void *ctx);
 typedef int (*gm_pgtree_visit_msg)(void *ctx, const ProtobufCMessage *m);
 int gm_pgtree_walk_msgs(const ProtobufCMessage *m, gm_pgtree_visit_msg visit, void *ctx);
 
+/* The smallest source location in m and below (where the text it came
+ * from starts), or -1 when none is known. */
+int gm_pgtree_first_location(const ProtobufCMessage *m);
+
 /* Whether two messages are equal field by field, source locations aside;
  * fields holding a Node are compared with node_eq (so a caller can fold
  * spellings that mean the same). */

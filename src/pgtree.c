@@ -115,6 +115,27 @@ int gm_pgtree_walk(const ProtobufCMessage *m, gm_pgtree_visit visit, void *ctx)
 	return gm_pgtree_walk_msgs(m, visit_node, &nv);
 }
 
+static int min_location(void *ctx, const ProtobufCMessage *m)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "location");
+	int *best = ctx, loc;
+
+	if (f && f->type == PROTOBUF_C_TYPE_INT32) {
+		loc = *(const int32_t *)((const char *)m + f->offset);
+		if (loc >= 0 && (*best < 0 || loc < *best))
+			*best = loc;
+	}
+	return 0;
+}
+
+int gm_pgtree_first_location(const ProtobufCMessage *m)
+{
+	int best = -1;
+
+	gm_pgtree_walk_msgs(m, min_location, &best);
+	return best;
+}
+
 /* ---- comparing ---- */
 
 static int value_equal(const ProtobufCFieldDescriptor *f, const void *a, const void *b, gm_pgtree_node_eq node_eq)

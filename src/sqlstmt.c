@@ -2,6 +2,7 @@
  * for how this divides the work with the lexer). */
 #include "gm_sqlstmt.h"
 #include "gm_strbuf.h"
+#include "gm_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,15 +133,8 @@ size_t gm_sql_txn_escape(const char *text, const struct gm_sql_stmts *s, const c
 
 static void add_name(struct gm_strbuf *sb, const char *name)
 {
-	if (!name || !*name)
-		return;
-	gm_strbuf_adds(sb, sb->len > 1 ? ",\"" : "\"");
-	for (; *name; name++) {
-		if (*name == '"' || *name == '\\')
-			gm_strbuf_addch(sb, '\\');
-		gm_strbuf_addch(sb, *name);
-	}
-	gm_strbuf_addch(sb, '"');
+	if (name && *name)
+		gm_text_array_add(sb, name);
 }
 
 static int collect_relation(void *ctx, const ProtobufCMessage *m)
