@@ -3,6 +3,7 @@
 #include "gm_engine.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char up_usage[] =
@@ -22,7 +23,49 @@ static const char up_usage[] =
 	"      --allow-isolation-loss  apply a migration even when it leaves a table\n"
 	"                              holding rows with RLS disabled, not forced or\n"
 	"                              without policies (refused by default)\n"
-	GM_LIMITS_HELP GM_GLOBAL_HELP;
+	GM_LIMITS_HELP GM_GLOBAL_HELP
+	"\n"
+	"Before anything is sent, the migrations to apply are linted (see\n"
+	"garage-migrate lint --help): warnings are printed, and an error stops up\n"
+	"(exit 9), dry runs too.\n";
+
+/* What the lint before up needs, and what it already passed: a run that
+ * plans again (another run moved the history) lints only when the plan
+ * holds a migration it has not seen. */
+struct up_ctx {
+	struct gm_cli *cli;
+	struct gm_db *db;
+	const struct gm_migration_set *set;
+	const char *lock_timeout;
+	const struct gm_migration **linted;
+	size_t nlinted;
+};
+
+static int was_linted(const struct up_ctx *u, const struct gm_migration *m)
+{
+	for (size_t k = 0; k < u->nlinted; k++)
+		if (u->linted[k] == m)
+			return 1;
+	return 0;
+}
+
+static struct gm_error *lint_first(void *ctx, const struct gm_migration *const *todo, size_t n)
+{
+	struct up_ctx *u = ctx;
+	struct gm_error *err;
+	size_t k;
+
+	for (k = 0; k < n && was_linted(u, todo[k]); k++)
+		;
+	if (k == n)
+		return NULL;
+	if ((err = gm_cli_lint_before_up(u->cli, u->db, u->set, u->lock_timeout, todo, n)))
+		return err;
+	u->linted = gm_xrealloc(u->linted, (u->nlinted + n) * sizeof(*u->linted));
+	for (k = 0; k < n; k++)
+		u->linted[u->nlinted++] = todo[k];
+	return NULL;
+}
 
 static void on_event(void *ctx, const struct gm_up_event *ev)
 {
@@ -62,6 +105,7 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	};
 	struct gm_up_opts o;
 	struct gm_up_result res;
+	struct up_ctx u = { cli, NULL, NULL, NULL, NULL, 0 };
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
 	struct gm_error *err;
@@ -100,8 +144,16 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 
 	o.os_user = gm_cli_os_user();
 	o.on_event = on_event;
-	if ((err = gm_cli_limits(cli, &o.limits)) || (err = gm_cli_open(cli, &set, &db)) ||
-	    (err = gm_engine_up(db, set, &o, &res))) {
+	o.preflight = lint_first;
+	o.ctx = &u;
+	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db))) {
+		u.db = db;
+		u.set = set;
+		u.lock_timeout = o.limits.lock_timeout;
+		err = gm_engine_up(db, set, &o, &res);
+	}
+	free(u.linted);
+	if (err) {
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);
 	}
