@@ -381,7 +381,7 @@ static char *size_text(const struct lint_rel *r)
 			b /= 1024;
 			u++;
 		}
-		gm_strbuf_addf(&sb, u ? ", %.1f %s" : ", %.0f %s", b, units[u]);
+		gm_strbuf_addf(&sb, ", %.3g %s", b, units[u]);
 	}
 	return gm_strbuf_detach(&sb, NULL);
 }
