@@ -592,8 +592,15 @@ static int is_zero_timeout(const PgQuery__Node *v)
 		return 0;
 	if (v->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL)
 		return !v->a_const->ival->ival;
-	if (v->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL)
-		return !strcmp(v->a_const->sval->sval, "0");
+	if (v->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL) {
+		/* '0', '0s', '0ms': zeros, then a unit or nothing. */
+		const char *t = v->a_const->sval->sval;
+		if (*t != '0')
+			return 0;
+		while (*t == '0')
+			t++;
+		return *t < '0' || *t > '9';
+	}
 	return 0;
 }
 

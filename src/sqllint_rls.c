@@ -70,22 +70,25 @@ static void read_columns(const struct lint *l, const PgQuery__CreateStmt *c, str
 	}
 }
 
-static void create_table(struct lint *l, const PgQuery__CreateStmt *c)
+static struct lint_table *new_table(struct lint *l, const PgQuery__RangeVar *rv)
 {
 	struct lint_table *t;
 
-	if (!c->relation)
-		return;
 	l->tables = gm_xrealloc(l->tables, (l->ntables + 1) * sizeof(*l->tables));
 	t = &l->tables[l->ntables++];
 	memset(t, 0, sizeof(*t));
-	t->key = lint_key(c->relation);
+	t->key = lint_key(rv);
 	t->stmt = (size_t)(l->cur - l->stmts);
-	t->loc = lint_at(l, c->relation->location);
-	t->exposed = exposed(l, c->relation) &&
-		     !gm_tenancy_is_global(l->tenancy, schema_of(c->relation), c->relation->relname);
-	t->temp = c->relation->relpersistence && !strcmp(c->relation->relpersistence, "t");
-	read_columns(l, c, t);
+	t->loc = lint_at(l, rv->location);
+	t->exposed = exposed(l, rv) && !gm_tenancy_is_global(l->tenancy, schema_of(rv), rv->relname);
+	t->temp = rv->relpersistence && !strcmp(rv->relpersistence, "t");
+	return t;
+}
+
+static void create_table(struct lint *l, const PgQuery__CreateStmt *c)
+{
+	if (c->relation)
+		read_columns(l, c, new_table(l, c->relation));
 }
 
 /* A tenant table: a tenant column, or a foreign key to a tenant table
@@ -336,7 +339,7 @@ static void view(struct lint *l, const PgQuery__RangeVar *rv, const PgQuery__Nod
 {
 	struct lint_view *v;
 
-	if (!rv || !query || !exposed(l, rv))
+	if (!rv || !query || !exposed(l, rv) || (rv->relpersistence && !strcmp(rv->relpersistence, "t")))
 		return;
 	l->views = gm_xrealloc(l->views, (l->nviews + 1) * sizeof(*l->views));
 	v = &l->views[l->nviews++];
@@ -385,8 +388,16 @@ void lint_rls_stmt(struct lint *l)
 		     lint_option_true(n->view_stmt->options, n->view_stmt->n_options, "security_invoker"));
 		break;
 	case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
-		if (n->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW && n->create_table_as_stmt->into)
+		if (!n->create_table_as_stmt->into || !n->create_table_as_stmt->into->rel)
+			break;
+		if (n->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW)
 			view(l, n->create_table_as_stmt->into->rel, n->create_table_as_stmt->query, 1, 0);
+		else	/* CREATE TABLE AS: a table like any other; its columns are the query's */
+			new_table(l, n->create_table_as_stmt->into->rel);
+		break;
+	case PG_QUERY__NODE__NODE_SELECT_STMT:
+		if (n->select_stmt->into_clause && n->select_stmt->into_clause->rel)
+			new_table(l, n->select_stmt->into_clause->rel);
 		break;
 	default:
 		break;
