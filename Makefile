@@ -8,7 +8,7 @@
 #   make bench         benchmark against psql (BENCH_RUNS runs each)
 #   make demo          throwaway PostgreSQL in .demo/, then up and list
 #   make snapshot      regenerate schema/snapshot.yaml from the migrations
-#   make fuzz          libFuzzer on the SQL, YAML and snapshot readers (FUZZ_SECONDS each)
+#   make fuzz          libFuzzer on the SQL, YAML and snapshot readers and the lint (FUZZ_SECONDS each)
 #   make install       PREFIX=/usr/local DESTDIR= (binary + man pages)
 
 PREFIX ?= /usr/local
@@ -156,7 +156,7 @@ demo-stop:
 # Fuzzing (libFuzzer, clang): each reader for FUZZ_SECONDS; crashing inputs
 # are copied to tests/fuzz/<target>/, where make check replays them.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = sql yaml snapshot
+FUZZ_TARGETS = sql yaml snapshot lint
 FUZZ_CC ?= clang
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
