@@ -16,6 +16,12 @@ struct gm_error;
  *         |     ^
  * followed by SQLSTATE, DETAIL, HINT, CONTEXT and what to do, one a line.
  * Otherwise "garage-migrate: <message>" and the same detail lines. */
+/* Every JSON output opens with its format's version: a consumer can tell
+ * a change of shape from a change of content.  1 until a key changes
+ * meaning or goes away (new keys do not count). */
+#define GM_JSON_FORMAT_VERSION 1
+#define GM_JSON_FORMAT_FIELD "\"format_version\":1,"
+
 void gm_report_error(const struct gm_error *err, struct gm_strbuf *out);
 
 void gm_report_status_text(const struct gm_status *st, struct gm_strbuf *out);

@@ -37,16 +37,21 @@ struct gm_cli {
 	{ "env", required_argument, NULL, 'e' },             \
 	{ "help", no_argument, NULL, 'h' }
 
-#define GM_GLOBAL_HELP                                                              \
+/* The global options' help, in parts: a command lists those that apply
+ * to it (all are accepted everywhere). */
+#define GM_HELP_DB                                                                  \
 	"  -d, --database-url URL  database to work on (default: --env's, else\n"          \
 	"                          $DATABASE_URL, else libpq's PGHOST, PGPORT, PGUSER,\n"  \
 	"                          PGDATABASE, service files and .pgpass)\n"             \
-	"  -e, --env NAME          the project file's environment NAME\n"                 \
+	"  -e, --env NAME          the project file's environment NAME\n"
+#define GM_HELP_CONFIG                                                              \
 	"  -c, --config FILE       the project file (default: ./garage-migrate.yaml,\n"   \
-	"                          when it exists)\n"                                     \
+	"                          when it exists)\n"
+#define GM_HELP_MIGRATIONS                                                          \
 	"  -m, --migrations DIR    migrations folder (default: the project file's,\n"     \
-	"                          else ./migrations)\n"                                  \
-	"  -h, --help              show this help\n"
+	"                          else ./migrations)\n"
+#define GM_HELP_HELP "  -h, --help              show this help\n"
+#define GM_GLOBAL_HELP GM_HELP_DB GM_HELP_CONFIG GM_HELP_MIGRATIONS GM_HELP_HELP
 
 /* The bounds of migration transactions, for up and rollback. */
 enum { GM_OPT_LOCK_TIMEOUT = 1000, GM_OPT_STATEMENT_TIMEOUT, GM_OPT_WAIT_TIMEOUT };

@@ -17,7 +17,7 @@ static const char dump_usage[] =
 	"Options:\n"
 	"      --schema NAME       a schema to include (repeatable; default: public)\n"
 	"  -o, --output FILE       write to FILE instead of standard output (missing\n"
-	"                          folders on the way are created)\n" GM_GLOBAL_HELP;
+	"                          folders on the way are created)\n" GM_HELP_DB GM_HELP_CONFIG GM_HELP_HELP;
 
 enum { OPT_SCHEMA = 256 };
 

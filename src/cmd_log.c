@@ -15,7 +15,7 @@ static const char log_usage[] =
 	"\n"
 	"Options:\n"
 	"      --format FORMAT     text (default) or json\n"
-	"      --limit N           only the newest N entries\n" GM_GLOBAL_HELP;
+	"      --limit N           only the newest N entries\n" GM_HELP_DB GM_HELP_CONFIG GM_HELP_HELP;
 
 enum { OPT_FORMAT = 256, OPT_LIMIT };
 

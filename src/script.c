@@ -297,12 +297,17 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 	return err;
 }
 
+/* A bare number would be milliseconds to the server: "--lock-timeout 5"
+ * meant 5 ms, silently.  A unit is required, but for 0 (no limit), which
+ * means the same in every unit. */
 int gm_timeout_valid(const char *v)
 {
-	static const char *const units[] = { "", "us", "ms", "s", "min", "h", "d" };
+	static const char *const units[] = { "us", "ms", "s", "min", "h", "d" };
 	const char *p = v;
 	size_t k;
 
+	if (!strcmp(v, "0"))
+		return 1;
 	if (!isdigit((unsigned char)*p))
 		return 0;
 	while (isdigit((unsigned char)*p))
@@ -320,7 +325,8 @@ struct gm_error *gm_check_timeouts(const struct gm_txn_limits *lim)
 
 	for (int k = 0; k < 3; k++)
 		if (vals[k] && !gm_timeout_valid(vals[k]))
-			return gm_error_new(GM_ERR_USAGE, "invalid %s '%s' (use e.g. 500ms, 5s, 1min)", names[k], vals[k]);
+			return gm_error_new(GM_ERR_USAGE, "invalid %s '%s': a duration is digits and a unit"
+					    " (us, ms, s, min, h, d), such as 500ms, 5s or 1min", names[k], vals[k]);
 	return NULL;
 }
 

@@ -285,7 +285,7 @@ static void test_verify_json(void **state)
 	sample(&r);
 	gm_report_verify_json(&r, "schema/snapshot.yaml", 0, &sb);
 	assert_string_equal(sb.buf,
-		"{\"ok\":false,\"snapshot\":\"schema/snapshot.yaml\",\"checks\":["
+		"{\"format_version\":1,\"ok\":false,\"snapshot\":\"schema/snapshot.yaml\",\"checks\":["
 		"{\"name\":\"history\",\"ok\":true,\"errors\":0,\"warnings\":0},"
 		"{\"name\":\"schema\",\"ok\":false,\"errors\":1,\"warnings\":0},"
 		"{\"name\":\"rls\",\"ok\":true,\"errors\":0,\"warnings\":1}],"

@@ -1,0 +1,134 @@
+/* Integration tests: what a person at a terminal and a CI job meet first
+ * (issue 16): help, version, the names other tools use, durations with
+ * their unit, new's version styles, list's counts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm_strbuf.h"
+#include "pgtest.h"
+
+static void test_help_version_and_aliases(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(pgt_run(&out, &err, "%s help", pgt_bin()), 0);
+	assert_contains(out, "usage: garage-migrate [-c FILE]");
+	assert_contains(out, "(status and info are other names of list)");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s help rollback", pgt_bin()), 0);
+	assert_contains(out, "usage: garage-migrate rollback");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s help frobnicate", pgt_bin()), 2);
+	assert_contains(err, "unknown command 'frobnicate'");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s -V", pgt_bin()), 0);
+	assert_contains(out, "garage-migrate ");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s status --help", pgt_bin()), 0);
+	assert_contains(out, "usage: garage-migrate list");
+	free(out);
+	free(err);
+	/* Commands list only the global options that apply to them. */
+	assert_int_equal(pgt_run(&out, &err, "%s new --help", pgt_bin()), 0);
+	assert_not_contains(out, "--database-url");
+	assert_contains(out, "--migrations DIR");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s log --help", pgt_bin()), 0);
+	assert_contains(out, "--database-url");
+	assert_not_contains(out, "--migrations DIR");
+	free(out);
+	free(err);
+}
+
+static void test_info_and_status_are_list(void **state)
+{
+	char *db = pgt_create_db("gm_cli_alias"), *a, *b, *err;
+
+	(void)state;
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	assert_int_equal(pgt_gm(&a, &err, db, "list"), 0);
+	free(err);
+	assert_int_equal(pgt_gm(&b, &err, db, "info"), 0);
+	assert_string_equal(a, b);
+	free(b);
+	free(err);
+	assert_int_equal(pgt_gm(&b, &err, db, "status --format json"), 0);
+	assert_contains(b, "{\"format_version\":1,\"history_table\":");
+	free(a);
+	free(b);
+	free(err);
+	free(db);
+}
+
+static void test_new_version_styles(void **state)
+{
+	char *dir = tfs_tempdir(), *out, *err;
+
+	(void)state;
+	assert_int_equal(pgt_run(&out, &err, "%s new first --timestamp -m '%s/ts'", pgt_bin(), dir), 0);
+	/* 14 digits, then _first.sql */
+	assert_int_equal(strlen(strrchr(out, '/') + 1), strlen("20261126063513_first.sql\n"));
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s -m '%s/n' new a", pgt_bin(), dir), 0);
+	assert_contains(out, "/n/0001_a.sql");
+	free(out);
+	free(err);
+	/* -m after the name is the folder too. */
+	assert_int_equal(pgt_run(&out, &err, "%s new b -m '%s/n'", pgt_bin(), dir), 0);
+	assert_contains(out, "/n/0002_b.sql");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s new c --timestamp -m '%s/n'", pgt_bin(), dir), 2);
+	assert_contains(err, "--timestamp: the folder numbers its migrations (newest 0002)");
+	free(out);
+	free(err);
+	tfs_rmdir(dir);
+}
+
+/* Text and JSON count the same way: a modified migration is not also
+ * counted as applied; list still exits 0 (verify is the gate). */
+static void test_list_counts_agree(void **state)
+{
+	char *db = pgt_create_db("gm_cli_list"), *dir = tfs_tempdir(), *out, *err;
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id bigint);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list"), 0);
+	assert_contains(out, "2 migrations: 1 applied, 0 pending, 1 modified\n");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list --format json"), 0);
+	assert_contains(out, "\"summary\":{\"total\":2,\"applied\":1,\"pending\":0,\"modified\":1,");
+	free(out);
+	free(err);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_help_version_and_aliases),
+		cmocka_unit_test(test_info_and_status_are_list),
+		cmocka_unit_test(test_new_version_styles),
+		cmocka_unit_test(test_list_counts_agree),
+	};
+	return cmocka_run_group_tests_name("the command line", tests, NULL, NULL);
+}
