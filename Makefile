@@ -180,10 +180,17 @@ install: $(BIN)
 	install -m 0644 man/garage-migrate.1 $(DESTDIR)$(MANDIR)/man1/garage-migrate.1
 	install -m 0644 man/garage-migrate.5 $(DESTDIR)$(MANDIR)/man5/garage-migrate.5
 
+# Into a staging DESTDIR, the folders install made go too when they are
+# left empty; a system's own /usr/local folders are never removed.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/garage-migrate \
 	      $(DESTDIR)$(MANDIR)/man1/garage-migrate.1 \
 	      $(DESTDIR)$(MANDIR)/man5/garage-migrate.5
+	@if [ -n "$(DESTDIR)" ]; then \
+		for d in $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BINDIR); do \
+			[ -d "$$d" ] && rmdir -p --ignore-fail-on-non-empty "$$d" 2>/dev/null || true; \
+		done; \
+	fi
 
 clean:
 	rm -rf build

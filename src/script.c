@@ -285,6 +285,11 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 		if (oc->connection_lost)
 			gm_error_advise(err, "the connection was lost before the server answered, so whether it committed is not known here;"
 					     " garage-migrate list and log tell");
+		else if (gm_sqlstate_is(oc->error, "42501"))
+			gm_error_advise(err, "the role lacks a privilege garage-migrate's bookkeeping needs: CREATE on the database"
+					     " (for the " GM_HISTORY_SCHEMA " schema, made on the first run), or USAGE and the"
+					     " table privileges on " GM_HISTORY_SCHEMA " when another role made it; have its"
+					     " owner run the first up, or GRANT them to this role; nothing was applied");
 		return err;
 	}
 	err = gm_db_error(db, oc->error, kind, NULL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gm_strbuf.h"
 #include "pgtest.h"
@@ -122,6 +123,52 @@ static void test_list_counts_agree(void **state)
 	free(db);
 }
 
+/* The role up connects as cannot create garage-migrate's schema: exit 7
+ * with what to do, not a bare permission error. */
+static void test_missing_privilege_is_explained(void **state)
+{
+	char *db = pgt_create_db("gm_cli_priv"), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "DROP ROLE IF EXISTS gm_cli_weak; CREATE ROLE gm_cli_weak LOGIN");
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s user=gm_cli_weak' -m '%s/migrations' up", pgt_bin(), db,
+				 pgt_root()), 7);
+	assert_contains(err, "permission denied for database");
+	assert_contains(err, "what to do: the role lacks a privilege garage-migrate's bookkeeping needs: CREATE on the database");
+	free(out);
+	free(err);
+	PQfinish(c);
+	c = pgt_connect("postgres");
+	pgt_exec(c, "DROP ROLE gm_cli_weak");
+	PQfinish(c);
+	free(db);
+}
+
+/* make uninstall into a staging folder leaves nothing behind. */
+static void test_uninstall_leaves_no_folders(void **state)
+{
+	char *dir = tfs_tempdir(), *bin = gm_xstrdup(pgt_bin()), *out, *err, *stage;
+	struct stat st;
+
+	(void)state;
+	*strrchr(bin, '/') = '\0';	/* the build folder */
+	assert_int_equal(pgt_run(&out, &err, "make -s -C '%s' BUILD='%s' install DESTDIR='%s/stage'", pgt_root(), bin, dir), 0);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "test -x '%s/stage/usr/local/bin/garage-migrate'", dir), 0);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "make -s -C '%s' BUILD='%s' uninstall DESTDIR='%s/stage'", pgt_root(), bin, dir), 0);
+	free(out);
+	free(err);
+	stage = gm_xasprintf("%s/stage", dir);
+	assert_int_not_equal(stat(stage, &st), 0);
+	free(stage);
+	free(bin);
+	tfs_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +176,8 @@ int main(void)
 		cmocka_unit_test(test_info_and_status_are_list),
 		cmocka_unit_test(test_new_version_styles),
 		cmocka_unit_test(test_list_counts_agree),
+		cmocka_unit_test(test_missing_privilege_is_explained),
+		cmocka_unit_test(test_uninstall_leaves_no_folders),
 	};
 	return cmocka_run_group_tests_name("the command line", tests, NULL, NULL);
 }
