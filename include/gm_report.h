@@ -42,4 +42,12 @@ void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapsh
 /* Text with &, <, >, " and ' escaped for XML. */
 void gm_xml_str(struct gm_strbuf *out, const char *s);
 
+/* A run that stopped with err (a connection refused, a bad project file):
+ * still a report where CI looks for one.  JSON: {"format_version":1,
+ * "ok":false,"error":{"message","exit_code","file","line","column",
+ * "sqlstate","detail","advice"}}; JUnit: one errored test case in a suite
+ * named after the command. */
+void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out);
+void gm_report_error_junit(const char *suite, const struct gm_error *err, struct gm_strbuf *out);
+
 #endif

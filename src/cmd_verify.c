@@ -36,6 +36,28 @@ static const char verify_usage[] =
 enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT, OPT_ISOLATION, OPT_AS_ROLE,
        OPT_APP_ROLE };
 
+/* verify could not run (no connection, a bad project file): the JSON and
+ * JUnit reports still say so, so CI's report step finds its file. */
+static int stopped(struct gm_error *err, int json, const char *junit)
+{
+	struct gm_strbuf out = GM_STRBUF_INIT;
+	struct gm_error *werr = NULL;
+
+	if (json) {
+		gm_report_error_json(err, &out);
+		fputs(out.buf, stdout);
+	}
+	if (junit) {
+		gm_strbuf_reset(&out);
+		gm_report_error_junit("verify", err, &out);
+		werr = gm_cli_write_file(junit, out.buf, out.len);
+	}
+	gm_strbuf_release(&out);
+	if (werr)
+		gm_cli_fail(werr);
+	return gm_cli_fail(err);
+}
+
 int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 {
 	static const struct option longopts[] = {
@@ -100,7 +122,7 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 		return gm_cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
 
 	if ((err = gm_cli_configure(cli)))
-		return gm_cli_fail(err);
+		return stopped(err, json, junit);
 	if (!o.snapshot_path) {
 		/* A new project has no snapshot yet: the other checks still run. */
 		o.snapshot_path = cli->config.snapshot;
@@ -114,7 +136,7 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 	o.nschemas = cli->tenancy->schemas.n;
 	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_engine_verify(db, set, &o, &res))) {
 		gm_cli_close(set, db);
-		return gm_cli_fail(err);
+		return stopped(err, json, junit);
 	}
 	ok = gm_verify_passed(&res, strict);
 	if (json)

@@ -573,3 +573,36 @@ void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapsh
 	}
 	gm_strbuf_adds(out, "</testsuites>\n");
 }
+
+/* ---- a run that stopped ---- */
+
+void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out)
+{
+	gm_strbuf_adds(out, "{" GM_JSON_FORMAT_FIELD "\"ok\":false,\"error\":{");
+	json_field(out, "message", err->msg, 1);
+	gm_strbuf_addf(out, "\"exit_code\":%d,", gm_error_exit_code(err));
+	json_field(out, "file", err->file, 1);
+	if (err->line)
+		gm_strbuf_addf(out, "\"line\":%u,\"column\":%u,", err->line, err->col);
+	else
+		gm_strbuf_adds(out, "\"line\":null,\"column\":null,");
+	json_field(out, "sqlstate", err->sqlstate, 1);
+	json_field(out, "detail", err->detail, 1);
+	json_field(out, "advice", err->advice, 0);
+	gm_strbuf_adds(out, "}}\n");
+}
+
+void gm_report_error_junit(const char *suite, const struct gm_error *err, struct gm_strbuf *out)
+{
+	gm_strbuf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"garage-migrate ");
+	gm_xml_str(out, suite);
+	gm_strbuf_adds(out, "\" tests=\"1\" failures=\"0\" errors=\"1\">\n  <testsuite name=\"");
+	gm_xml_str(out, suite);
+	gm_strbuf_adds(out, "\" tests=\"1\" failures=\"0\" errors=\"1\">\n    <testcase classname=\"garage-migrate.");
+	gm_xml_str(out, suite);
+	gm_strbuf_adds(out, "\" name=\"runs\"><error message=\"");
+	gm_xml_str(out, err->msg);
+	gm_strbuf_addf(out, "\" type=\"exit %d\">", gm_error_exit_code(err));
+	gm_xml_str(out, err->advice ? err->advice : "");
+	gm_strbuf_adds(out, "</error></testcase>\n  </testsuite>\n</testsuites>\n");
+}

@@ -169,6 +169,35 @@ static void test_uninstall_leaves_no_folders(void **state)
 	tfs_rmdir(dir);
 }
 
+/* verify that cannot run still writes its reports, carrying the error. */
+static void test_verify_reports_when_it_cannot_run(void **state)
+{
+	char *dir = tfs_tempdir(), *out, *err, *xml, *path;
+
+	(void)state;
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'postgresql://u:S3cretPw@/db?host=/nonexistent' verify"
+				 " --format json --junit '%s/r.xml'", pgt_bin(), dir), 3);
+	assert_contains(out, "{\"format_version\":1,\"ok\":false,\"error\":{\"message\":\"cannot connect to the database");
+	assert_contains(out, "\"exit_code\":3,");
+	assert_not_contains(out, "S3cretPw");
+	path = gm_xasprintf("%s/r.xml", dir);
+	xml = tfs_read(path);
+	free(path);
+	assert_contains(xml, "errors=\"1\"");
+	assert_contains(xml, "<error message=\"cannot connect to the database");
+	assert_not_contains(xml, "S3cretPw");
+	free(xml);
+	free(out);
+	free(err);
+	tfs_write(dir, "garage-migrate.yaml", "bogus: 1\n");
+	assert_int_equal(pgt_run(&out, &err, "cd '%s' && %s verify --format json", dir, pgt_bin()), 6);
+	assert_contains(out, "\"exit_code\":6,\"file\":\"");
+	assert_contains(out, "\"line\":1,\"column\":1,");
+	free(out);
+	free(err);
+	tfs_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_list_counts_agree),
 		cmocka_unit_test(test_missing_privilege_is_explained),
 		cmocka_unit_test(test_uninstall_leaves_no_folders),
+		cmocka_unit_test(test_verify_reports_when_it_cannot_run),
 	};
 	return cmocka_run_group_tests_name("the command line", tests, NULL, NULL);
 }
