@@ -65,7 +65,10 @@ int cmd_log(int argc, char **argv, struct gm_cli *cli)
 		gm_report_audit_json(&audit, &out);
 	else
 		gm_report_audit_text(&audit, &out);
-	fputs(out.buf, stdout);
+	if (json)
+		fputs(out.buf, stdout);
+	else
+		gm_cli_puts(stdout, out.buf);	/* coloured on a terminal */
 	gm_strbuf_release(&out);
 	gm_audit_release(&audit);
 	gm_db_close(db);

@@ -143,7 +143,10 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 		gm_report_verify_json(&res, o.snapshot_path, ok, &out);
 	else
 		gm_report_verify_text(&res, o.snapshot_path, ok, &out);
-	fputs(out.buf, stdout);
+	if (json)
+		fputs(out.buf, stdout);
+	else
+		gm_cli_puts(stdout, out.buf);	/* coloured on a terminal */
 	err = NULL;
 	if (junit) {
 		gm_strbuf_reset(&out);

@@ -198,6 +198,48 @@ static void test_verify_reports_when_it_cannot_run(void **state)
 	tfs_rmdir(dir);
 }
 
+/* Colour on a terminal only (a pseudo-terminal made by script(1)); none
+ * in a pipe, none with NO_COLOR or --color=never; --color=always forces it. */
+static void test_color_only_on_a_terminal(void **state)
+{
+	char *db = pgt_create_db("gm_cli_color"), *out, *err;
+	const char *verify = "-m '%s/migrations' verify --snapshot '%s/schema/snapshot.yaml'";
+	char *args = gm_xasprintf(verify, pgt_root(), pgt_root());
+
+	(void)state;
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	assert_int_equal(pgt_run(&out, &err, "TERM=xterm script -qec \"%s -d 'dbname=%s' %s\" /dev/null", pgt_bin(), db, args), 0);
+	assert_contains(out, "- \033[32mok\033[0m");
+	assert_contains(out, "verify \033[32mpassed\033[0m");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "NO_COLOR=1 TERM=xterm script -qec \"%s -d 'dbname=%s' %s\" /dev/null", pgt_bin(), db,
+				 args), 0);
+	assert_null(strchr(out, '\033'));
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "TERM=xterm script -qec \"%s --color=never -d 'dbname=%s' %s\" /dev/null", pgt_bin(),
+				 db, args), 0);
+	assert_null(strchr(out, '\033'));
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' %s", pgt_bin(), db, args), 0);	/* a pipe */
+	assert_null(strchr(out, '\033'));
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s --color=always -d 'dbname=%s' %s", pgt_bin(), db, args), 0);
+	assert_contains(out, "\033[32m");
+	free(out);
+	free(err);
+	/* Errors on stderr too. */
+	assert_int_equal(pgt_run(&out, &err, "TERM=xterm script -qec \"%s -d 'host=/nonexistent' list\" /dev/null", pgt_bin()), 3);
+	assert_contains(out, "\033[1mgarage-migrate\033[0m: cannot connect");
+	free(out);
+	free(err);
+	free(args);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_missing_privilege_is_explained),
 		cmocka_unit_test(test_uninstall_leaves_no_folders),
 		cmocka_unit_test(test_verify_reports_when_it_cannot_run),
+		cmocka_unit_test(test_color_only_on_a_terminal),
 	};
 	return cmocka_run_group_tests_name("the command line", tests, NULL, NULL);
 }
