@@ -14,6 +14,8 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -46,7 +48,7 @@ LIB_SRC = src/strbuf.c src/error.c src/text.c src/findings.c src/checksum.c src/
 	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/reconcile.c src/notx.c src/rollback.c src/guard.c src/repair.c \
 	  src/model.c src/catalog.c src/policy.c src/lint.c src/lint_objects.c src/verify.c src/probe.c src/probe_exec.c src/probe_roles.c src/probe_catalog.c src/probe_fixtures.c src/probe_views.c src/report.c
 CLI_SRC = src/main.c src/cli.c src/color.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
-	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c src/cmd_init.c
+	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c src/cmd_init.c src/cmd_complete.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 IT_SRC = $(wildcard tests/integration/it_*.c)
 TEST_COMMON = tests/common/testfs.c fuzz/fuzz_entry.c
@@ -179,15 +181,20 @@ install: $(BIN)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/garage-migrate
 	install -m 0644 man/garage-migrate.1 $(DESTDIR)$(MANDIR)/man1/garage-migrate.1
 	install -m 0644 man/garage-migrate.5 $(DESTDIR)$(MANDIR)/man5/garage-migrate.5
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completion/garage-migrate.bash $(DESTDIR)$(BASHCOMPDIR)/garage-migrate
+	install -m 0644 completion/_garage-migrate $(DESTDIR)$(ZSHCOMPDIR)/_garage-migrate
 
 # Into a staging DESTDIR, the folders install made go too when they are
 # left empty; a system's own /usr/local folders are never removed.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/garage-migrate \
 	      $(DESTDIR)$(MANDIR)/man1/garage-migrate.1 \
-	      $(DESTDIR)$(MANDIR)/man5/garage-migrate.5
+	      $(DESTDIR)$(MANDIR)/man5/garage-migrate.5 \
+	      $(DESTDIR)$(BASHCOMPDIR)/garage-migrate $(DESTDIR)$(ZSHCOMPDIR)/_garage-migrate
 	@if [ -n "$(DESTDIR)" ]; then \
-		for d in $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BINDIR); do \
+		for d in $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BINDIR) \
+			 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR); do \
 			[ -d "$$d" ] && rmdir -p --ignore-fail-on-non-empty "$$d" 2>/dev/null || true; \
 		done; \
 	fi

@@ -24,6 +24,8 @@ have_pc cmocka || missing+=(libcmocka-dev)
 "$(dirname "$0")/pg-bindir.sh" >/dev/null 2>&1 || missing+=(postgresql)
 have_cmd pgbouncer || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 have_cmd valgrind || missing+=(valgrind)
+# zsh: the tests drive the zsh completion in a real interactive zsh.
+have_cmd zsh || missing+=(zsh)
 
 # make fuzz also needs clang with its libFuzzer runtime.
 if [ "${1:-}" = fuzz ]; then

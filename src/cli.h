@@ -153,6 +153,7 @@ const char *gm_cli_os_user(void);
 int gm_cli_parse_version(const char *s, unsigned long long *v);
 
 int cmd_up(int argc, char **argv, struct gm_cli *cli);
+int cmd_complete(int argc, char **argv, struct gm_cli *cli);
 int cmd_list(int argc, char **argv, struct gm_cli *cli);
 int cmd_rollback(int argc, char **argv, struct gm_cli *cli);
 int cmd_baseline(int argc, char **argv, struct gm_cli *cli);

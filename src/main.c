@@ -27,6 +27,8 @@ static const struct command commands[] = {
 	/* What users of dbmate and Flyway type for list. */
 	{ "status", cmd_list, NULL },
 	{ "info", cmd_list, NULL },
+	/* For the shell completion scripts (completion/). */
+	{ "__complete", cmd_complete, NULL },
 };
 
 static const char usage_head[] =

@@ -240,6 +240,57 @@ static void test_color_only_on_a_terminal(void **state)
 	free(db);
 }
 
+/* The completion scripts load, complete a command and an option on Tab
+ * (bash by its completion function, zsh in a real interactive shell on a
+ * pseudo-terminal), complete environments and versions through the tool,
+ * and know every option each command's --help lists. */
+static void test_shell_completion(void **state)
+{
+	static const char *const cmds[] = { "up", "list", "rollback", "baseline", "repair", "verify", "dump", "log",
+					    "new", "init" };
+	char *dir = tfs_tempdir(), *bin = gm_xstrdup(pgt_bin()), *out, *err, *bash, *zsh, *path;
+
+	(void)state;
+	*strrchr(bin, '/') = '\0';
+	assert_int_equal(pgt_run(&out, &err, "bash -n '%s/completion/garage-migrate.bash' && zsh -n '%s/completion/_garage-migrate'",
+				 pgt_root(), pgt_root()), 0);
+	free(out);
+	free(err);
+	tfs_write(dir, "garage-migrate.yaml", "environments:\n  staging: postgresql://x@h/db\n");
+	assert_int_equal(pgt_run(NULL, NULL, "mkdir '%s/migrations'", dir), 0);
+	tfs_write(dir, "migrations/0001_a.sql", "SELECT 1;\n");
+	tfs_write(dir, "migrations/0002_b.sql", "SELECT 2;\n");
+	if (pgt_run(&out, &err, "bash '%s/tests/completion/complete.bash' '%s/completion' '%s' '%s'", pgt_root(), pgt_root(),
+		    bin, dir) != 0)
+		fail_msg("bash completion:\n%s%s", out, err);
+	free(out);
+	free(err);
+	if (pgt_run(&out, &err, "timeout 60 zsh -f '%s/tests/completion/complete.zsh' '%s/completion' '%s'", pgt_root(),
+		    pgt_root(), bin) != 0)
+		fail_msg("zsh completion:\n%s%s", out, err);
+	free(out);
+	free(err);
+	path = gm_xasprintf("%s/completion/garage-migrate.bash", pgt_root());
+	bash = tfs_read(path);
+	free(path);
+	path = gm_xasprintf("%s/completion/_garage-migrate", pgt_root());
+	zsh = tfs_read(path);
+	free(path);
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		char *line, *save = NULL;
+		assert_int_equal(pgt_run(&out, &err, "%s %s --help | grep -oE -- '--[a-z][a-z-]*' | sort -u", pgt_bin(), cmds[k]), 0);
+		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			if (!strstr(bash, line) || !strstr(zsh, line))
+				fail_msg("%s's option %s is missing from a completion script", cmds[k], line);
+		free(out);
+		free(err);
+	}
+	free(bash);
+	free(zsh);
+	free(bin);
+	tfs_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_uninstall_leaves_no_folders),
 		cmocka_unit_test(test_verify_reports_when_it_cannot_run),
 		cmocka_unit_test(test_color_only_on_a_terminal),
+		cmocka_unit_test(test_shell_completion),
 	};
 	return cmocka_run_group_tests_name("the command line", tests, NULL, NULL);
 }
