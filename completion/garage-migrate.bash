@@ -8,9 +8,9 @@ _garage_migrate_words()
 {
 	local cmd=$1
 	case $cmd in
-	up) echo "--dry-run --to --single-transaction --out-of-order --allow-isolation-loss --lock-timeout --statement-timeout --wait-timeout" ;;
+	up) echo "--dry-run --to --single-transaction --out-of-order --allow-isolation-loss --format --lock-timeout --statement-timeout --wait-timeout" ;;
 	list | status | info) echo "--format" ;;
-	rollback) echo "--steps --to --dry-run --allow-data-loss --allow-isolation-loss --lock-timeout --statement-timeout --wait-timeout" ;;
+	rollback) echo "--steps --to --dry-run --allow-data-loss --allow-isolation-loss --format --lock-timeout --statement-timeout --wait-timeout" ;;
 	baseline) echo "--version --force" ;;
 	repair) echo "-y --yes --remove-missing" ;;
 	verify) echo "--snapshot --allow-pending --strict --format --junit --isolation --as-role --app-role" ;;

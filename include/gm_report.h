@@ -48,6 +48,8 @@ void gm_xml_str(struct gm_strbuf *out, const char *s);
  * "sqlstate","detail","advice"}}; JUnit: one errored test case in a suite
  * named after the command. */
 void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out);
+/* Just the error object of that, for reports that carry one. */
+void gm_report_error_object(const struct gm_error *err, struct gm_strbuf *out);
 void gm_report_error_junit(const char *suite, const struct gm_error *err, struct gm_strbuf *out);
 
 #endif

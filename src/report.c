@@ -578,7 +578,14 @@ void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapsh
 
 void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out)
 {
-	gm_strbuf_adds(out, "{" GM_JSON_FORMAT_FIELD "\"ok\":false,\"error\":{");
+	gm_strbuf_adds(out, "{" GM_JSON_FORMAT_FIELD "\"ok\":false,\"error\":");
+	gm_report_error_object(err, out);
+	gm_strbuf_adds(out, "}\n");
+}
+
+void gm_report_error_object(const struct gm_error *err, struct gm_strbuf *out)
+{
+	gm_strbuf_addch(out, '{');
 	json_field(out, "message", err->msg, 1);
 	gm_strbuf_addf(out, "\"exit_code\":%d,", gm_error_exit_code(err));
 	json_field(out, "file", err->file, 1);
@@ -589,7 +596,7 @@ void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out)
 	json_field(out, "sqlstate", err->sqlstate, 1);
 	json_field(out, "detail", err->detail, 1);
 	json_field(out, "advice", err->advice, 0);
-	gm_strbuf_adds(out, "}}\n");
+	gm_strbuf_addch(out, '}');
 }
 
 void gm_report_error_junit(const char *suite, const struct gm_error *err, struct gm_strbuf *out)

@@ -291,6 +291,38 @@ static void test_shell_completion(void **state)
 	tfs_rmdir(dir);
 }
 
+/* up and rollback for machines: one JSON object with what happened, and
+ * the error (file, line, SQLSTATE) when one stopped the run. */
+static void test_up_and_rollback_json(void **state)
+{
+	char *db = pgt_create_db("gm_cli_json"), *dir = tfs_tempdir(), *out, *err;
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id uuidd);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --format json"), 4);
+	assert_contains(out, "{\"format_version\":1,\"ok\":false,\"dry_run\":false,\"applied\":[{\"version\":\"0001\","
+			     "\"name\":\"a\",\"file\":\"");
+	assert_contains(out, "\"pending\":2,\"error\":{\"message\":\"type \\\"uuidd\\\" does not exist\",\"exit_code\":4,");
+	assert_contains(out, "0002_b.sql\",\"line\":1,\"column\":20,\"sqlstate\":\"42704\"");
+	free(out);
+	free(err);
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id uuid);\n-- garage:down\nDROP TABLE b;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --format json"), 0);
+	assert_contains(out, "\"ok\":true,\"dry_run\":false,\"applied\":[{\"version\":\"0002\"");
+	assert_contains(out, "\"error\":null}");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --format json --to 0"), 0);
+	assert_contains(out, "{\"format_version\":1,\"ok\":true,\"dry_run\":false,\"rolled_back\":[{\"version\":\"0002\"");
+	assert_contains(out, "\"removed\":\"table public.b (0 rows)\"}");
+	assert_contains(out, "\"sequences_moved\":null,\"error\":null}");
+	free(out);
+	free(err);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_verify_reports_when_it_cannot_run),
 		cmocka_unit_test(test_color_only_on_a_terminal),
 		cmocka_unit_test(test_shell_completion),
+		cmocka_unit_test(test_up_and_rollback_json),
 	};
 	return cmocka_run_group_tests_name("the command line", tests, NULL, NULL);
 }
