@@ -48,8 +48,10 @@ void gm_xml_str(struct gm_strbuf *out, const char *s);
  * "sqlstate","detail","advice"}}; JUnit: one errored test case in a suite
  * named after the command. */
 void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out);
-/* Just the error object of that, for reports that carry one. */
+/* Just the error object of that, for reports that carry one; and the
+ * field "error": that object, or null when err is NULL. */
 void gm_report_error_object(const struct gm_error *err, struct gm_strbuf *out);
+void gm_report_error_field(const struct gm_error *err, struct gm_strbuf *out);
 void gm_report_error_junit(const char *suite, const struct gm_error *err, struct gm_strbuf *out);
 
 #endif

@@ -128,11 +128,8 @@ static void print_json(struct json_run *j, int dry_run, const char *moved, const
 	gm_json_str(&out, j->isolation);
 	gm_strbuf_adds(&out, ",\"sequences_moved\":");
 	gm_json_str(&out, moved);
-	gm_strbuf_adds(&out, ",\"error\":");
-	if (err)
-		gm_report_error_object(err, &out);
-	else
-		gm_strbuf_adds(&out, "null");
+	gm_strbuf_addch(&out, ',');
+	gm_report_error_field(err, &out);
 	gm_strbuf_adds(&out, "}\n");
 	fputs(out.buf, stdout);
 	gm_strbuf_release(&out);

@@ -65,12 +65,9 @@ static void print_json(struct json_run *j, int dry_run, size_t pending, const st
 	struct gm_strbuf out = GM_STRBUF_INIT;
 
 	gm_strbuf_addf(&out, "{" GM_JSON_FORMAT_FIELD "\"ok\":%s,\"dry_run\":%s,\"applied\":[%s],\"skipped\":[%s],"
-			     "\"pending\":%zu,\"error\":", err ? "false" : "true", dry_run ? "true" : "false",
+			     "\"pending\":%zu,", err ? "false" : "true", dry_run ? "true" : "false",
 		       j->applied.len ? j->applied.buf : "", j->skipped.len ? j->skipped.buf : "", pending);
-	if (err)
-		gm_report_error_object(err, &out);
-	else
-		gm_strbuf_adds(&out, "null");
+	gm_report_error_field(err, &out);
 	gm_strbuf_adds(&out, "}\n");
 	fputs(out.buf, stdout);
 	gm_strbuf_release(&out);

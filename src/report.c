@@ -583,6 +583,15 @@ void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out)
 	gm_strbuf_adds(out, "}\n");
 }
 
+void gm_report_error_field(const struct gm_error *err, struct gm_strbuf *out)
+{
+	gm_strbuf_adds(out, "\"error\":");
+	if (err)
+		gm_report_error_object(err, out);
+	else
+		gm_strbuf_adds(out, "null");
+}
+
 void gm_report_error_object(const struct gm_error *err, struct gm_strbuf *out)
 {
 	gm_strbuf_addch(out, '{');
