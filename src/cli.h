@@ -34,6 +34,9 @@ struct gm_cli {
 int gm_cli_set_color(const char *when);
 /* Whether what goes to f is coloured. */
 int gm_cli_color(FILE *f);
+/* Whether f is a terminal that takes control codes (not TERM=dumb): for
+ * progress lines redrawn in place. */
+int gm_cli_terminal(FILE *f);
 /* fputs, colouring error, warning, ok, FAIL, SKIP at the starts of lines
  * when gm_cli_color(f). */
 void gm_cli_puts(FILE *f, const char *text);

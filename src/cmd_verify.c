@@ -1,9 +1,11 @@
 /* cmd_verify.c - garage-migrate verify: fail the build on drift. */
 #include "cli.h"
+#include "gm_text.h"
 #include "gm_report.h"
 #include "gm_verify.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char verify_usage[] =
@@ -56,6 +58,18 @@ static int stopped(struct gm_error *err, int json, const char *junit)
 	if (werr)
 		gm_cli_fail(werr);
 	return gm_cli_fail(err);
+}
+
+/* On a terminal, the isolation probe's progress on stderr, redrawn in
+ * place and cleared before the report; nothing in a pipe or a CI log. */
+static void on_progress(void *ctx, size_t n, const struct gm_probe_check *last)
+{
+	char *table = gm_text_escape_line(last->table);
+
+	(void)ctx;
+	fprintf(stderr, "\r\033[Kisolation: %zu check%s, %s %s", n, n == 1 ? "" : "s", last->command, table);
+	fflush(stderr);
+	free(table);
 }
 
 int cmd_verify(int argc, char **argv, struct gm_cli *cli)
@@ -134,7 +148,14 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 	o.lock_timeout = cli->config.lock_timeout;
 	o.schemas = cli->tenancy->schemas.v;
 	o.nschemas = cli->tenancy->schemas.n;
-	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_engine_verify(db, set, &o, &res))) {
+	if (o.isolation && gm_cli_terminal(stderr))
+		o.on_progress = on_progress;
+	err = gm_cli_open(cli, &set, &db);
+	if (!err)
+		err = gm_engine_verify(db, set, &o, &res);
+	if (o.on_progress)
+		fputs("\r\033[K", stderr);
+	if (err) {
 		gm_cli_close(set, db);
 		return stopped(err, json, junit);
 	}

@@ -35,16 +35,22 @@ int gm_cli_set_color(const char *when)
 	return 0;
 }
 
+int gm_cli_terminal(FILE *f)
+{
+	/* main.c routes stdout through a cookie stream, which has no fd. */
+	int fd = f == stdout ? STDOUT_FILENO : f == stderr ? STDERR_FILENO : fileno(f);
+	const char *term = getenv("TERM");
+
+	return fd >= 0 && isatty(fd) && !(term && !strcmp(term, "dumb"));
+}
+
 int gm_cli_color(FILE *f)
 {
-	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+	const char *no = getenv("NO_COLOR");
 
 	if (mode != AUTO)
 		return mode == ALWAYS;
-	/* main.c routes stdout through a cookie stream, which has no fd. */
-	int fd = f == stdout ? STDOUT_FILENO : f == stderr ? STDERR_FILENO : fileno(f);
-
-	return fd >= 0 && isatty(fd) && !(no && *no) && !(term && !strcmp(term, "dumb"));
+	return gm_cli_terminal(f) && !(no && *no);
 }
 
 struct mark {

@@ -53,6 +53,8 @@ struct gm_probe_check *gm_probe_add_check(struct gm_probe *p, const char *table,
 	c->expectation = gm_xstrdup(expectation);
 	c->state = state;
 	c->result = gm_xstrdup(result);
+	if (p->opts && p->opts->on_progress)
+		p->opts->on_progress(p->opts->ctx, res->nprobe, c);
 	return c;
 }
 
@@ -668,6 +670,7 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 	gm_tenancy_defaults(&defaults);
 	p.db = db;
 	p.res = res;
+	p.opts = o;
 	p.tenancy = o->tenancy ? o->tenancy : &defaults;
 	/* Whatever happens below, this transaction is rolled back: nothing
 	 * the probe made (roles, grants, rows, settings) survives it. */

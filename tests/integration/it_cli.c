@@ -323,6 +323,30 @@ static void test_up_and_rollback_json(void **state)
 	free(db);
 }
 
+/* verify --isolation shows its progress on a terminal (redrawn in place,
+ * cleared before the report), and nothing of it in a pipe. */
+static void test_probe_progress_on_a_terminal(void **state)
+{
+	char *db = pgt_create_db("gm_cli_progress"), *out, *err;
+	char *args = gm_xasprintf("-m '%s/migrations' verify --isolation --snapshot '%s/schema/snapshot.yaml'", pgt_root(),
+				  pgt_root());
+
+	(void)state;
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	assert_int_equal(pgt_run(&out, &err, "TERM=xterm script -qec \"%s -d 'dbname=%s' %s\" /dev/null", pgt_bin(), db, args), 0);
+	assert_contains(out, "\r\033[Kisolation: 1 check, ");
+	assert_contains(out, "\r\033[Kisolation: 94 checks, ");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' %s", pgt_bin(), db, args), 0);
+	assert_null(strchr(err, '\r'));
+	assert_null(strchr(out, '\r'));
+	free(out);
+	free(err);
+	free(args);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_color_only_on_a_terminal),
 		cmocka_unit_test(test_shell_completion),
 		cmocka_unit_test(test_up_and_rollback_json),
+		cmocka_unit_test(test_probe_progress_on_a_terminal),
 	};
 	return cmocka_run_group_tests_name("the command line", tests, NULL, NULL);
 }
