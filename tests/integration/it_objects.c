@@ -265,7 +265,7 @@ static void test_verify_without_a_snapshot(void **state)
 
 	/* Skipped is not passed: --strict fails on it. */
 	assert_int_equal(verify_in(&out, &err, dir, db, "--strict --format json"), 1);
-	assert_contains(out, "{\"ok\":false,");
+	assert_contains(out, "{\"format_version\":1,\"ok\":false,");
 	assert_contains(out, "{\"name\":\"schema\",\"ok\":false,\"skipped\":true,\"reason\":\"no snapshot at schema/snapshot.yaml;");
 	assert_contains(out, "{\"name\":\"rls\",\"ok\":true,");
 	free(out);
