@@ -254,6 +254,7 @@ struct gm_error *gm_catalog_read(struct gm_db *db, char *const *schemas, size_t 
 		return err;
 	for (size_t s = 0; s < nschemas; s++)
 		gm_model_add_schema(out, schemas[s]);
+	out->server_major = db->server_version / 10000;
 	array_literal(&arr, schemas, nschemas);
 	params[0] = arr.buf;
 	err = gm_db_exec_params(db, facts_sql, 1, params, "cannot read the schema from the catalog", &res);
