@@ -76,6 +76,13 @@ verify_clean() {
 }
 
 project aigarage "$GM_ROOT"
-project saas "$GM_ROOT/tests/fixtures/saas" -c "$GM_ROOT/tests/fixtures/saas/garage-migrate.yaml"
-echo "cross: $ok passed, $bad failed ($a <-> $b)"
+skipped=0
+if [ "$a" -ge 15 ] && [ "$b" -ge 15 ]; then
+	project saas "$GM_ROOT/tests/fixtures/saas" -c "$GM_ROOT/tests/fixtures/saas/garage-migrate.yaml"
+else
+	# Its view is security_invoker, which PostgreSQL 14 lacks.
+	skipped=1
+	echo "SKIP saas: its view is security_invoker, new in PostgreSQL 15"
+fi
+echo "cross: $ok passed, $bad failed$([ $skipped -gt 0 ] && echo ", $skipped skipped") ($a <-> $b)"
 [ "$bad" -eq 0 ]

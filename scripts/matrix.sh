@@ -21,7 +21,7 @@ majors=${PG_MATRIX:-14 15 16 17 18}
 suite=${PG_MATRIX_SUITE-$majors}
 cross=${PG_CROSS-15:18 14:18}
 mkdir -p "$out"
-passed=0; failed=0; broken=()
+passed=0; failed=0; skipped=0; broken=()
 
 # Adds a run's closing "LABEL: N passed, N failed" line to the totals.
 count() {
@@ -32,7 +32,8 @@ count() {
 	fi
 	p=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
 	f=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
-	passed=$((passed + p)); failed=$((failed + f))
+	s=$(sed -nE 's/.*, ([0-9]+) skipped.*/\1/p' <<<"$line")
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + ${s:-0}))
 	[ "$f" -gt 0 ] && broken+=("$label")
 }
 
@@ -55,7 +56,7 @@ for m in $majors; do
 	tests="not run"
 	if [ "$run_suite" -eq 1 ]; then
 		count "pg$m integration" "$out/suite-$m.log"
-		tests=$(sed -nE 's/^integration-pg[0-9]+: ([0-9]+ passed, [0-9]+ failed).*/\1/p' "$out/suite-$m.log" | tail -1)
+		tests=$(sed -nE 's/^integration-pg[0-9]+: ([0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?)$/\1/p' "$out/suite-$m.log" | tail -1)
 	fi
 	rows+=("| $m ($version) | $(cat "$out/row-$m.md" 2>/dev/null || echo 'did not run | | |') | ${tests:-did not finish} |")
 done
@@ -82,5 +83,5 @@ echo
 cat "$out/matrix.md"
 echo
 [ ${#broken[@]} -gt 0 ] && echo "check-matrix failures in: ${broken[*]}"
-echo "check-matrix: $passed passed, $failed failed"
+echo "check-matrix: $passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" -eq 0 ]
