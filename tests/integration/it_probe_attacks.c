@@ -316,8 +316,9 @@ static void test_app_role_is_acted_through(void **state)
 	free(sql);
 	sql = gm_xasprintf("--app-role %s", app);
 	/* Until 15; from 16 on CREATEROLE grants only the roles it holds
-	 * ADMIN OPTION on, which membership already covers. */
-	assert_int_equal(probe(&out, &err, db, sql), pgt_server_major() < 16 ? 1 : 0);
+	 * ADMIN OPTION on, which membership already covers (the exit is 1
+	 * either way: the grants make the schema differ). */
+	assert_int_equal(probe(&out, &err, db, sql), 1);
 	free(sql);
 	if (pgt_server_major() < 16)
 		sql = gm_xasprintf("(role %s has CREATEROLE: it can make itself a member of the tables' owners", app);
