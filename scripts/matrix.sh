@@ -45,7 +45,7 @@ for m in $majors; do
 		rows+=("| $m | no server | | | | |")
 		continue
 	fi
-	version=$("$bindir/postgres" --version | sed 's/.* //')
+	version=$("$bindir/postgres" --version | sed -E 's/^postgres \(PostgreSQL\) ([0-9.]+).*/\1/')
 	run_suite=0
 	case " $suite " in *" $m "*) run_suite=1 ;; esac
 	log=$out/pg$m.log
