@@ -90,12 +90,6 @@ static void check_missing_schemas(struct gm_model *found, int no_snapshot, struc
 	found->n = kept;
 }
 
-/* Printed SQL that still differs once compared in its major-independent
- * form (gm_sqlform.h), between a snapshot dumped on one major and a server
- * of another: the schema may be the same, printed differently.  That
- * cannot be told apart from a real change, so the first few stay errors of
- * their own, with both values; then one finding says which majors, how
- * many differ and what to do, instead of dozens of errors. */
 /* A privilege list without MAINTAIN ("SELECT, MAINTAIN" -> "SELECT, "). */
 static char *without_maintain(const char *list)
 {
@@ -109,7 +103,7 @@ static char *without_maintain(const char *list)
 			gm_strbuf_addf(&sb, "%.*s, ", (int)n, p);
 		p += n + (end ? 2 : 0);
 	}
-	return sb.buf ? gm_strbuf_detach(&sb, NULL) : gm_xstrdup("");
+	return gm_strbuf_detach(&sb, NULL);
 }
 
 /* 17 added MAINTAIN, which GRANT ALL includes: the same GRANT gives a
@@ -129,6 +123,13 @@ static int maintain_only(const struct gm_diff *d)
 	return same;
 }
 
+/* Printed SQL that still differs once compared in its major-independent
+ * form (gm_sqlform.h), or a grant by MAINTAIN alone, between a snapshot
+ * dumped on one major and a server of another: the schema may be the
+ * same, printed or granted differently.  That cannot be told apart from a
+ * real change, so the first few stay errors of their own, with both
+ * values; then one finding says which majors, how many differ and what to
+ * do, instead of dozens of errors. */
 static int printed_by_another_major(const struct gm_model *expected, const struct gm_model *found,
 				    const struct gm_diff *d)
 {
