@@ -36,6 +36,13 @@ if [ "${1:-}" = fuzz ]; then
 	rm -rf "$probe"
 fi
 
+# make check-matrix fetches the servers of other majors through npm, and
+# tests 15 on Debian's own (postgresql-15, whatever "postgresql" means).
+if [ "${1:-}" = matrix ]; then
+	have_cmd npm || missing+=(npm)
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+fi
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 line="apt-get install -y --no-install-recommends ${missing[*]}"
