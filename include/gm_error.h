@@ -6,6 +6,8 @@
 #ifndef GM_ERROR_H
 #define GM_ERROR_H
 
+#include <stdarg.h>
+
 /* Each kind maps to one documented exit status (see gm_error_exit_code and
  * garage-migrate(1)); keep them stable, CI scripts test for them. */
 enum gm_errkind {
@@ -39,6 +41,10 @@ struct gm_error *gm_error_new(enum gm_errkind kind, const char *fmt, ...)
 struct gm_error *gm_error_at(enum gm_errkind kind, const char *file,
 			     unsigned line, unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* The same with a va_list, for the readers' own "error at" helpers (a
+ * libyaml mark, a statement). */
+struct gm_error *gm_error_vat(enum gm_errkind kind, const char *file, unsigned line, unsigned col,
+			      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 /* Replace the advice line (takes a format). */
 void gm_error_advise(struct gm_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -20,6 +20,12 @@ void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, str
  * table or column granted to PUBLIC, a view or materialized view that
  * reads a tenant or RLS table as its owner, a SECURITY DEFINER function
  * without its own search_path. */
+/* What to do about a view that reads a tenant table as its owner, on a
+ * server older than 15, which has no security_invoker views. */
+#define GM_VIEW_REMEDY_14                                                                                   \
+	"PostgreSQL 14 has no security_invoker (15 has): give the view an owner that the table's policies"  \
+	" apply to (neither superuser nor BYPASSRLS, and its table's owner only where RLS is forced), or"     \
+	" drop it"
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
 
 /* The tenant tables of m ("public.orders"), in the model's order; caller

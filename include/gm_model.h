@@ -27,10 +27,14 @@ struct gm_model {
 	size_t nschemas;
 	struct gm_fact *v;	/* sorted by (object, attr), byte order */
 	size_t n, cap;
+	/* The PostgreSQL major the facts were read from (a snapshot's
+	 * "postgresql:"), 0 when unknown: a format 1 snapshot does not say. */
+	int server_major;
 };
 
-#define GM_SNAPSHOT_FORMAT 1
-/* The largest snapshot read (the project's is 38 KB for 723 facts). */
+/* Format 2 adds "postgresql: MAJOR"; format 1 snapshots still read. */
+#define GM_SNAPSHOT_FORMAT 2
+/* The largest snapshot read (the project's is 38 KB for 727 facts). */
 #define GM_SNAPSHOT_MAX_BYTES (64u << 20)
 
 void gm_model_add(struct gm_model *m, const char *object, const char *attr, const char *value);

@@ -121,6 +121,7 @@ struct gm_prole {
 /* The probe's session: the connection, the acting role and the tenants. */
 struct gm_probe {
 	struct gm_db *db;
+	const struct gm_verify_opts *opts;
 	const struct gm_tenancy *tenancy;	/* names of the tenancy conventions */
 	struct gm_verify_result *res;
 	struct gm_ptables t;

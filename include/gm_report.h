@@ -16,6 +16,12 @@ struct gm_error;
  *         |     ^
  * followed by SQLSTATE, DETAIL, HINT, CONTEXT and what to do, one a line.
  * Otherwise "garage-migrate: <message>" and the same detail lines. */
+/* Every JSON output opens with its format's version: a consumer can tell
+ * a change of shape from a change of content.  1 until a key changes
+ * meaning or goes away (new keys do not count). */
+#define GM_JSON_FORMAT_VERSION 1
+#define GM_JSON_FORMAT_FIELD "\"format_version\":1,"
+
 void gm_report_error(const struct gm_error *err, struct gm_strbuf *out);
 /* The two lines under such a message: the source line, numbered, and a
  * caret under column col (characters, 1-based). */
@@ -48,5 +54,17 @@ void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapsh
 			    struct gm_strbuf *out);
 /* Text with &, <, >, " and ' escaped for XML. */
 void gm_xml_str(struct gm_strbuf *out, const char *s);
+
+/* A run that stopped with err (a connection refused, a bad project file):
+ * still a report where CI looks for one.  JSON: {"format_version":1,
+ * "ok":false,"error":{"message","exit_code","file","line","column",
+ * "sqlstate","detail","advice"}}; JUnit: one errored test case in a suite
+ * named after the command. */
+void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out);
+/* Just the error object of that, for reports that carry one; and the
+ * field "error": that object, or null when err is NULL. */
+void gm_report_error_object(const struct gm_error *err, struct gm_strbuf *out);
+void gm_report_error_field(const struct gm_error *err, struct gm_strbuf *out);
+void gm_report_error_junit(const char *suite, const struct gm_error *err, struct gm_strbuf *out);
 
 #endif

@@ -36,6 +36,10 @@ struct gm_verify_opts {
 	size_t nschemas;
 	const struct gm_tenancy *tenancy;	/* NULL: AI Garage's conventions */
 	const char *lock_timeout;	/* the catalog reads' wait; NULL: GM_READ_LOCK_TIMEOUT */
+	/* Called after each isolation check (n made so far), for a progress
+	 * line; may be NULL. */
+	void (*on_progress)(void *ctx, size_t n, const struct gm_probe_check *last);
+	void *ctx;
 };
 
 struct gm_verify_result {

@@ -9,8 +9,25 @@ root=$(cd "$here/.." && pwd)
 # shellcheck source=pg-cluster.sh
 . "$here/pg-cluster.sh"
 
-port=${DEMO_PORT:-54329}
 demo="$root/.demo"
+
+# Whether something listens on 127.0.0.1:$1.
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# DEMO_PORT if given; else the port this demo took before (.demo/port);
+# else the first free one from 54329 up, so another server on 54329 does
+# not make the demo fail.
+pick_port() {
+	if [ -n "${DEMO_PORT:-}" ]; then
+		echo "$DEMO_PORT"
+	elif [ -f "$demo/port" ]; then
+		cat "$demo/port"
+	else
+		local p=54329
+		while in_use "$p" && [ "$p" -lt 54429 ]; do p=$((p + 1)); done
+		echo "$p"
+	fi
+}
 
 # As root the server runs as postgres, which must reach the project folder;
 # when it cannot (say the clone lives under /root), the cluster lives in a
@@ -34,8 +51,16 @@ start)
 	mkdir -p "$dir"
 	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
 	[ -f "$dir/data/PG_VERSION" ] || pg_cluster_init "$dir/data"
-	if ! pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+	if pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+		port=$(sed -n 4p "$dir/data/postmaster.pid")	# the running server's
+	else
+		port=$(pick_port)
+		if in_use "$port"; then
+			echo "garage-migrate: port $port is taken by another server; run make demo DEMO_PORT=<a free port>" >&2
+			exit 1
+		fi
 		pg_cluster_start "$dir/data" "$dir/run" "$port" "127.0.0.1"
+		echo "$port" >"$demo/port"
 	fi
 	export PGHOST="$dir/run" PGPORT="$port" PGUSER=postgres
 	"$PG_BIN/psql" -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'garage_demo'" | grep -q 1 ||

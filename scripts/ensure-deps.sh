@@ -24,6 +24,8 @@ have_pc cmocka || missing+=(libcmocka-dev)
 "$(dirname "$0")/pg-bindir.sh" >/dev/null 2>&1 || missing+=(postgresql)
 have_cmd pgbouncer || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 have_cmd valgrind || missing+=(valgrind)
+# zsh: the tests drive the zsh completion in a real interactive zsh.
+have_cmd zsh || missing+=(zsh)
 
 # make fuzz also needs clang with its libFuzzer runtime.
 if [ "${1:-}" = fuzz ]; then
@@ -32,6 +34,13 @@ if [ "${1:-}" = fuzz ]; then
 	printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' >"$probe/f.c"
 	have_cmd clang && clang -fsanitize=fuzzer "$probe/f.c" -o "$probe/f" >/dev/null 2>&1 || missing+=(libclang-rt-14-dev)
 	rm -rf "$probe"
+fi
+
+# make check-matrix fetches the servers of other majors through npm, and
+# tests 15 on Debian's own (postgresql-15, whatever "postgresql" means).
+if [ "${1:-}" = matrix ]; then
+	have_cmd npm || missing+=(npm)
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

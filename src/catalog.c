@@ -81,7 +81,14 @@ static const char facts_sql[] =
 	"  FROM rel JOIN pg_catalog.pg_attribute a ON a.attrelid" EQ "rel.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped\n"
 	"  LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid" EQ "a.attrelid AND ad.adnum" EQ "a.attnum\n"
 	"  CROSS JOIN LATERAL (VALUES ('type', pg_catalog.format_type(a.atttypid, a.atttypmod)),\n"
-	"                             ('not_null', a.attnotnull::pg_catalog.text),\n"
+	/* Nullability is a column fact on every major.  From 18 on attnotnull
+	 * also holds for a NOT NULL constraint added NOT VALID, which old rows
+	 * need not obey: that one says so (no major before 18 has such rows,
+	 * so one query text serves them all). */
+	"                             ('not_null', CASE WHEN a.attnotnull AND EXISTS (SELECT 1 FROM pg_catalog.pg_constraint nn\n"
+	"                                            WHERE nn.conrelid" EQ "a.attrelid AND nn.contype" EQ CHAR("n") "\n"
+	"                                              AND nn.conkey[1]" EQ "a.attnum AND NOT nn.convalidated)\n"
+	"                                          THEN 'true (not valid)' ELSE a.attnotnull::pg_catalog.text END),\n"
 	"                             ('default', coalesce(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), ''))) x(k, v)\n"
 	"UNION ALL SELECT pg_catalog.concat('table ', rel.q, ' constraint ', co.conname), x.k, x.v\n"
 	"  FROM rel JOIN pg_catalog.pg_constraint co ON co.conrelid" EQ "rel.oid\n"
@@ -98,7 +105,10 @@ static const char facts_sql[] =
 	"                             ('references', (SELECT pg_catalog.concat(rn.nspname, '.', rc.relname) FROM pg_catalog.pg_class rc\n"
 	"                                               JOIN pg_catalog.pg_namespace rn ON rn.oid" EQ "rc.relnamespace\n"
 	"                                              WHERE rc.oid" EQ "co.confrelid))) x(k, v)\n"
-	"  WHERE x.v IS NOT NULL\n"
+	/* From 18 on every NOT NULL is also a constraint (contype 'n', named
+	 * <table>_<column>_not_null): it is the column's not_null fact above,
+	 * so a snapshot reads the same whichever major wrote it. */
+	"  WHERE x.v IS NOT NULL AND co.contype OPERATOR(pg_catalog.<>) " CHAR("n") "\n"
 	"UNION ALL SELECT pg_catalog.concat('table ', rel.q, ' index ', ic.relname), x.k, x.v\n"
 	"  FROM rel JOIN pg_catalog.pg_index i ON i.indrelid" EQ "rel.oid JOIN pg_catalog.pg_class ic ON ic.oid" EQ "i.indexrelid\n"
 	"  CROSS JOIN LATERAL (VALUES ('definition', pg_catalog.pg_get_indexdef(i.indexrelid)),\n"
@@ -244,6 +254,7 @@ struct gm_error *gm_catalog_read(struct gm_db *db, char *const *schemas, size_t 
 		return err;
 	for (size_t s = 0; s < nschemas; s++)
 		gm_model_add_schema(out, schemas[s]);
+	out->server_major = db->server_version / 10000;
 	array_literal(&arr, schemas, nschemas);
 	params[0] = arr.buf;
 	err = gm_db_exec_params(db, facts_sql, 1, params, "cannot read the schema from the catalog", &res);

@@ -59,6 +59,11 @@ int gm_cli_global_opt(struct gm_cli *cli, int c, const char *arg)
 	case 'e':
 		cli->env_name = arg;
 		return 1;
+	case GM_OPT_COLOR:
+		/* The CLI layer may exit: a usage error, before anything ran. */
+		if (gm_cli_set_color(arg) != 0)
+			exit(gm_cli_usage_error(NULL, "--color is auto, always or never, not '%s'", arg));
+		return 1;
 	default:
 		return 0;
 	}
@@ -170,7 +175,7 @@ int gm_cli_fail(struct gm_error *err)
 
 	fflush(stdout);
 	gm_report_error(err, &sb);
-	fputs(sb.buf, stderr);
+	gm_cli_puts(stderr, sb.buf);
 	gm_strbuf_release(&sb);
 	gm_error_free(err);
 	return code;

@@ -4,6 +4,7 @@
 #define GM_CLI_H
 
 #include <getopt.h>
+#include <stdio.h>
 
 #include "gm_config.h"
 #include "gm_db.h"
@@ -28,25 +29,46 @@ struct gm_cli {
 	int configured;
 };
 
+/* Colour (color.c): the CLI's text only, never the library's. */
+/* auto, always or never; -1 for anything else. */
+int gm_cli_set_color(const char *when);
+/* Whether what goes to f is coloured. */
+int gm_cli_color(FILE *f);
+/* Whether f is a terminal that takes control codes (not TERM=dumb): for
+ * progress lines redrawn in place. */
+int gm_cli_terminal(FILE *f);
+/* fputs, colouring error, warning, ok, FAIL, SKIP at the starts of lines
+ * when gm_cli_color(f). */
+void gm_cli_puts(FILE *f, const char *text);
+
 /* Accepted by every command, before or after its name. */
+enum { GM_OPT_COLOR = 2000 };
 #define GM_GLOBAL_SHORTOPTS "d:m:c:e:h"
 #define GM_GLOBAL_LONGOPTS                                   \
 	{ "database-url", required_argument, NULL, 'd' },    \
 	{ "migrations", required_argument, NULL, 'm' },      \
 	{ "config", required_argument, NULL, 'c' },          \
 	{ "env", required_argument, NULL, 'e' },             \
+	{ "color", required_argument, NULL, GM_OPT_COLOR },  \
 	{ "help", no_argument, NULL, 'h' }
 
-#define GM_GLOBAL_HELP                                                              \
+/* The global options' help, in parts: a command lists those that apply
+ * to it (all are accepted everywhere). */
+#define GM_HELP_DB                                                                  \
 	"  -d, --database-url URL  database to work on (default: --env's, else\n"          \
 	"                          $DATABASE_URL, else libpq's PGHOST, PGPORT, PGUSER,\n"  \
 	"                          PGDATABASE, service files and .pgpass)\n"             \
-	"  -e, --env NAME          the project file's environment NAME\n"                 \
+	"  -e, --env NAME          the project file's environment NAME\n"
+#define GM_HELP_CONFIG                                                              \
 	"  -c, --config FILE       the project file (default: ./garage-migrate.yaml,\n"   \
-	"                          when it exists)\n"                                     \
+	"                          when it exists)\n"
+#define GM_HELP_MIGRATIONS                                                          \
 	"  -m, --migrations DIR    migrations folder (default: the project file's,\n"     \
-	"                          else ./migrations)\n"                                  \
+	"                          else ./migrations)\n"
+#define GM_HELP_HELP                                                                \
+	"      --color WHEN        auto (on a terminal, unless NO_COLOR), always, never\n" \
 	"  -h, --help              show this help\n"
+#define GM_GLOBAL_HELP GM_HELP_DB GM_HELP_CONFIG GM_HELP_MIGRATIONS GM_HELP_HELP
 
 /* The bounds of migration transactions, for up and rollback. */
 enum { GM_OPT_LOCK_TIMEOUT = 1000, GM_OPT_STATEMENT_TIMEOUT, GM_OPT_WAIT_TIMEOUT };
@@ -134,6 +156,7 @@ const char *gm_cli_os_user(void);
 int gm_cli_parse_version(const char *s, unsigned long long *v);
 
 int cmd_up(int argc, char **argv, struct gm_cli *cli);
+int cmd_complete(int argc, char **argv, struct gm_cli *cli);
 int cmd_list(int argc, char **argv, struct gm_cli *cli);
 int cmd_rollback(int argc, char **argv, struct gm_cli *cli);
 int cmd_baseline(int argc, char **argv, struct gm_cli *cli);

@@ -12,12 +12,13 @@ static const char dump_usage[] =
 	"Write the live schema (enums, tables with their RLS flags, columns,\n"
 	"constraints, indexes, triggers, policies, functions) as the YAML snapshot\n"
 	"that verify compares against: deterministic, one fact per line, so a\n"
-	"review shows every policy change.  Read-only.\n"
+	"review shows every policy change.  It names the PostgreSQL major it was\n"
+	"dumped on, and verifies on any supported one (14 to 18).  Read-only.\n"
 	"\n"
 	"Options:\n"
 	"      --schema NAME       a schema to include (repeatable; default: public)\n"
 	"  -o, --output FILE       write to FILE instead of standard output (missing\n"
-	"                          folders on the way are created)\n" GM_GLOBAL_HELP;
+	"                          folders on the way are created)\n" GM_HELP_DB GM_HELP_CONFIG GM_HELP_HELP;
 
 enum { OPT_SCHEMA = 256 };
 

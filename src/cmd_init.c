@@ -15,7 +15,7 @@ static const char init_usage[] =
 	"garage-migrate(5).\n"
 	"\n"
 	"Options:\n"
-	"      --force             replace an existing project file\n" GM_GLOBAL_HELP;
+	"      --force             replace an existing project file\n" GM_HELP_CONFIG GM_HELP_HELP;
 
 enum { OPT_FORCE = 256 };
 

@@ -150,7 +150,10 @@ static void print(const struct gm_lint_result *r, const struct lint_args *a, int
 		gm_report_lint_sarif(r, GM_VERSION, &out);
 	else
 		gm_report_lint_text(r, a->show_ignored, ok, &out);
-	fputs(out.buf, stdout);
+	if (a->format == FORMAT_TEXT)
+		gm_cli_puts(stdout, out.buf);	/* coloured on a terminal */
+	else
+		fputs(out.buf, stdout);
 	gm_strbuf_release(&out);
 }
 
@@ -288,7 +291,7 @@ struct gm_error *gm_cli_lint_before_up(struct gm_cli *cli, struct gm_db *db, con
 			break;
 		}
 	fflush(stdout);
-	fputs(out.buf, stderr);
+	gm_cli_puts(stderr, out.buf);
 	if (failed) {
 		err = gm_error_new(GM_ERR_LINT, "up stopped by the lint before anything was sent: %zu error%s in the"
 				   " migrations to apply", r.count[GM_LINT_ERROR], r.count[GM_LINT_ERROR] == 1 ? "" : "s");

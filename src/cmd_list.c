@@ -60,7 +60,10 @@ int cmd_list(int argc, char **argv, struct gm_cli *cli)
 		gm_report_status_json(&st, &out);
 	else
 		gm_report_status_text(&st, &out);
-	fputs(out.buf, stdout);
+	if (json)
+		fputs(out.buf, stdout);
+	else
+		gm_cli_puts(stdout, out.buf);	/* coloured on a terminal */
 	gm_strbuf_release(&out);
 	gm_status_release(&st);
 	gm_history_release(&hist);

@@ -15,7 +15,7 @@ static const char log_usage[] =
 	"\n"
 	"Options:\n"
 	"      --format FORMAT     text (default) or json\n"
-	"      --limit N           only the newest N entries\n" GM_GLOBAL_HELP;
+	"      --limit N           only the newest N entries\n" GM_HELP_DB GM_HELP_CONFIG GM_HELP_HELP;
 
 enum { OPT_FORMAT = 256, OPT_LIMIT };
 
@@ -65,7 +65,10 @@ int cmd_log(int argc, char **argv, struct gm_cli *cli)
 		gm_report_audit_json(&audit, &out);
 	else
 		gm_report_audit_text(&audit, &out);
-	fputs(out.buf, stdout);
+	if (json)
+		fputs(out.buf, stdout);
+	else
+		gm_cli_puts(stdout, out.buf);	/* coloured on a terminal */
 	gm_strbuf_release(&out);
 	gm_audit_release(&audit);
 	gm_db_close(db);

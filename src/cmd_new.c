@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 static const char new_usage[] =
-	"usage: garage-migrate new NAME [--yaml] [options]\n"
+	"usage: garage-migrate new NAME [--yaml] [--timestamp] [options]\n"
 	"\n"
 	"Create the next migration file in the migrations folder, with a\n"
 	"commented template, and print its path.  The version continues the\n"
@@ -21,7 +21,10 @@ static const char new_usage[] =
 	"'_' and '-'.\n"
 	"\n"
 	"Options:\n"
-	"      --yaml              a YAML migration (enums, RLS) instead of SQL\n" GM_GLOBAL_HELP;
+	"      --yaml              a YAML migration (enums, RLS) instead of SQL\n"
+	"      --timestamp         start timestamp versions (YYYYMMDDHHMMSS, UTC) in a\n"
+	"                          folder without migrations\n"
+	GM_HELP_CONFIG GM_HELP_MIGRATIONS GM_HELP_HELP;
 
 static const char sql_template[] =
 	"-- %s: what this migration does, and why.\n"
@@ -49,20 +52,21 @@ static const char yaml_template[] =
 	"# down: |\n"
 	"#   -- SQL run before the generated down\n";
 
-enum { OPT_YAML = 256 };
+enum { OPT_YAML = 256, OPT_TIMESTAMP };
 
 int cmd_new(int argc, char **argv, struct gm_cli *cli)
 {
 	static const struct option longopts[] = {
 		GM_GLOBAL_LONGOPTS,
 		{ "yaml", no_argument, NULL, OPT_YAML },
+		{ "timestamp", no_argument, NULL, OPT_TIMESTAMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_error *err;
 	char now[32], *version, *path, *newest_text = NULL;
 	unsigned long long newest = 0;
 	const char *dir, *name;
-	int yaml = 0, c, fd;
+	int yaml = 0, timestamp = 0, c, fd;
 	time_t t = time(NULL);
 	FILE *f;
 
@@ -74,6 +78,9 @@ int cmd_new(int argc, char **argv, struct gm_cli *cli)
 			return gm_cli_help(new_usage);
 		case OPT_YAML:
 			yaml = 1;
+			break;
+		case OPT_TIMESTAMP:
+			timestamp = 1;
 			break;
 		default:
 			return gm_cli_usage_error("new", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
@@ -94,7 +101,15 @@ int cmd_new(int argc, char **argv, struct gm_cli *cli)
 	if ((err = gm_migration_newest(dir, &newest, &newest_text)))
 		return gm_cli_fail(err);
 	strftime(now, sizeof(now), "%Y%m%d%H%M%S", gmtime(&t));
-	version = gm_migration_next_version(newest, newest_text, now);
+	/* Timestamp versions have 12 digits or more; a folder that numbers
+	 * its migrations 0001, 0002 keeps doing so. */
+	if (timestamp && newest_text && strlen(newest_text) < 12) {
+		err = gm_error_at(GM_ERR_USAGE, dir, 0, 0, "--timestamp: the folder numbers its migrations (newest %s);"
+				  " a timestamp would mix the two styles", newest_text);
+		free(newest_text);
+		return gm_cli_fail(err);
+	}
+	version = timestamp && !newest_text ? gm_xstrdup(now) : gm_migration_next_version(newest, newest_text, now);
 	free(newest_text);
 	path = gm_xasprintf("%s/%s_%s.%s", dir, version, name, yaml ? "yaml" : "sql");
 	free(version);

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "gm_rollback.h"
 #include "gm_guard.h"
+#include "gm_report.h"
 #include "gm_text.h"
 
 #include <stdio.h>
@@ -31,6 +32,8 @@ static const char rollback_usage[] =
 	"      --steps N               roll back the last N applied migrations\n"
 	"      --to VERSION            roll back everything applied above VERSION\n"
 	"                              (VERSION stays applied; 0 rolls back all)\n"
+	"      --format FORMAT         text (default) or json: one object at the end\n"
+	"                              with what was (or would be) rolled back\n"
 	"      --dry-run               print the plan, the SQL and what the guard\n"
 	"                              finds (in a transaction always rolled back)\n"
 	"      --allow-data-loss       go on even when data would be destroyed\n"
@@ -79,7 +82,62 @@ static void on_event(void *ctx, const struct gm_rollback_event *ev)
 	fflush(stdout);
 }
 
-enum { OPT_STEPS = 256, OPT_TO, OPT_DRY_RUN, OPT_ALLOW, OPT_ALLOW_ISOLATION };
+/* --format json: the events, gathered for one object at the end. */
+struct json_run {
+	struct gm_strbuf steps;
+	char *isolation;
+};
+
+/* The guard's description of r, or NULL. */
+static char *described(const struct gm_removals *r)
+{
+	return r && r->n ? gm_guard_describe(r, 1) : NULL;
+}
+
+static void on_json_event(void *ctx, const struct gm_rollback_event *ev)
+{
+	struct json_run *j = ctx;
+	char *what = described(ev->removed);
+
+	if (ev->kind == GM_RB_ISOLATION) {
+		free(j->isolation);
+		j->isolation = what;
+		return;
+	}
+	gm_strbuf_adds(&j->steps, j->steps.len ? ",{\"version\":" : "{\"version\":");
+	gm_json_str(&j->steps, ev->m->version_text);
+	gm_strbuf_adds(&j->steps, ",\"name\":");
+	gm_json_str(&j->steps, ev->m->name);
+	gm_strbuf_adds(&j->steps, ",\"file\":");
+	gm_json_str(&j->steps, ev->m->path);
+	gm_strbuf_addf(&j->steps, ",\"ms\":%.1f,\"removed\":", ev->ms);
+	gm_json_str(&j->steps, what);
+	gm_strbuf_addch(&j->steps, '}');
+	free(what);
+}
+
+/* {"format_version":1,"ok":...,"dry_run":...,"rolled_back":[{"version",
+ * "name","file","ms","removed"}],"isolation":...,"sequences_moved":...,
+ * "error":{...}|null}; with dry_run, "rolled_back" lists what would be. */
+static void print_json(struct json_run *j, int dry_run, const char *moved, const struct gm_error *err)
+{
+	struct gm_strbuf out = GM_STRBUF_INIT;
+
+	gm_strbuf_addf(&out, "{" GM_JSON_FORMAT_FIELD "\"ok\":%s,\"dry_run\":%s,\"rolled_back\":[%s],\"isolation\":",
+		       err ? "false" : "true", dry_run ? "true" : "false", j->steps.len ? j->steps.buf : "");
+	gm_json_str(&out, j->isolation);
+	gm_strbuf_adds(&out, ",\"sequences_moved\":");
+	gm_json_str(&out, moved);
+	gm_strbuf_addch(&out, ',');
+	gm_report_error_field(err, &out);
+	gm_strbuf_adds(&out, "}\n");
+	fputs(out.buf, stdout);
+	gm_strbuf_release(&out);
+	gm_strbuf_release(&j->steps);
+	free(j->isolation);
+}
+
+enum { OPT_STEPS = 256, OPT_TO, OPT_DRY_RUN, OPT_ALLOW, OPT_ALLOW_ISOLATION, OPT_FORMAT };
 
 int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 {
@@ -90,12 +148,14 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "allow-data-loss", no_argument, NULL, OPT_ALLOW },
 		{ "allow-isolation-loss", no_argument, NULL, OPT_ALLOW_ISOLATION },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		GM_LIMITS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_rollback_opts o;
 	struct gm_rollback_result res = { 0 };
-	int moved_seqs = 0;
+	struct json_run j = { GM_STRBUF_INIT, NULL };
+	int moved_seqs = 0, json = 0;
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
 	struct gm_error *err;
@@ -126,6 +186,10 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		case OPT_ALLOW_ISOLATION:
 			o.allow_isolation_loss = 1;
 			break;
+		case OPT_FORMAT:
+			if (gm_cli_parse_format(optarg, &json))
+				return gm_cli_usage_error("rollback", "--format is text or json, not '%s'", optarg);
+			break;
 		default:
 			return gm_cli_usage_error("rollback", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
@@ -136,9 +200,12 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 		return gm_cli_usage_error("rollback", "--steps and --to exclude each other");
 
 	o.os_user = gm_cli_os_user();
-	o.on_event = on_event;
+	o.on_event = json ? on_json_event : on_event;
+	o.ctx = json ? &j : NULL;
 	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db)))
 		err = gm_engine_rollback(db, set, &o, &res);
+	if (json)
+		print_json(&j, o.dry_run, res.sequences_moved, err);
 	if (res.sequences_moved) {
 		char *moved = gm_text_escape_line(res.sequences_moved);
 		fprintf(stderr, "garage-migrate: warning: sequences moved while the downs were tried, and no ROLLBACK"
@@ -150,6 +217,10 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 	if (err) {
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);
+	}
+	if (json) {
+		gm_cli_close(set, db);
+		return GM_EXIT_OK;
 	}
 	if (res.planned == 0)
 		printf("nothing to roll back: %s\n",

@@ -1,6 +1,9 @@
 /* cmd_up.c - garage-migrate up: apply pending migrations. */
 #include "cli.h"
 #include "gm_engine.h"
+#include "gm_report.h"
+#include "gm_strbuf.h"
+#include "gm_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,17 +26,23 @@ static const char up_usage[] =
 	"      --allow-isolation-loss  apply a migration even when it leaves a table\n"
 	"                              holding rows with RLS disabled, not forced or\n"
 	"                              without policies (refused by default)\n"
+	"      --format FORMAT         text (default) or json: one object at the end\n"
+	"                              with what was applied, and the error if any\n"
 	GM_LIMITS_HELP GM_GLOBAL_HELP
 	"\n"
 	"Before anything is sent, the migrations to apply are linted (see\n"
-	"garage-migrate lint --help): warnings are printed, and an error stops up\n"
-	"(exit 9), dry runs too.\n";
+	"garage-migrate lint --help): warnings are printed on standard error, and\n"
+	"an error stops up (exit 9), dry runs too.\n";
 
-/* What the lint before up needs, and what it already passed: a run that
- * plans again (another run moved the history) lints only when the plan
- * holds a migration it has not seen. */
+struct json_run;
+
+/* The context of up's callbacks: the JSON gathered, what the lint before
+ * up needs, and what it already passed: a run that plans again (another
+ * run moved the history) lints only when the plan holds a migration it
+ * has not seen. */
 struct up_ctx {
 	struct gm_cli *cli;
+	struct json_run *json;	/* --format json: the events gathered */
 	struct gm_db *db;
 	const struct gm_migration_set *set;
 	const char *lock_timeout;
@@ -67,6 +76,52 @@ static struct gm_error *lint_first(void *ctx, const struct gm_migration *const *
 	return NULL;
 }
 
+/* --format json: the events, gathered for one object at the end. */
+struct json_run {
+	struct gm_strbuf applied, skipped;
+};
+
+static void json_migration(struct gm_strbuf *sb, const struct gm_migration *m, double ms)
+{
+	gm_strbuf_adds(sb, sb->len ? ",{\"version\":" : "{\"version\":");
+	gm_json_str(sb, m->version_text);
+	gm_strbuf_adds(sb, ",\"name\":");
+	gm_json_str(sb, m->name);
+	gm_strbuf_adds(sb, ",\"file\":");
+	gm_json_str(sb, m->path);
+	if (ms >= 0)
+		gm_strbuf_addf(sb, ",\"ms\":%.1f", ms);
+	gm_strbuf_addch(sb, '}');
+}
+
+static void on_json_event(void *ctx, const struct gm_up_event *ev)
+{
+	struct json_run *j = ((struct up_ctx *)ctx)->json;
+
+	if (ev->kind == GM_UP_APPLIED || ev->kind == GM_UP_DRY_RUN)
+		json_migration(&j->applied, ev->m, ev->kind == GM_UP_APPLIED ? ev->ms : -1);
+	else if (ev->kind == GM_UP_SKIPPED)
+		json_migration(&j->skipped, ev->m, -1);
+}
+
+/* {"format_version":1,"ok":...,"dry_run":...,"applied":[...],"skipped":[...],
+ *  "pending":n,"error":{...}|null}: with dry_run, "applied" lists what
+ * would be. */
+static void print_json(struct json_run *j, int dry_run, size_t pending, const struct gm_error *err)
+{
+	struct gm_strbuf out = GM_STRBUF_INIT;
+
+	gm_strbuf_addf(&out, "{" GM_JSON_FORMAT_FIELD "\"ok\":%s,\"dry_run\":%s,\"applied\":[%s],\"skipped\":[%s],"
+			     "\"pending\":%zu,", err ? "false" : "true", dry_run ? "true" : "false",
+		       j->applied.len ? j->applied.buf : "", j->skipped.len ? j->skipped.buf : "", pending);
+	gm_report_error_field(err, &out);
+	gm_strbuf_adds(&out, "}\n");
+	fputs(out.buf, stdout);
+	gm_strbuf_release(&out);
+	gm_strbuf_release(&j->applied);
+	gm_strbuf_release(&j->skipped);
+}
+
 static void on_event(void *ctx, const struct gm_up_event *ev)
 {
 	(void)ctx;
@@ -89,7 +144,7 @@ static void on_event(void *ctx, const struct gm_up_event *ev)
 	fflush(stdout);
 }
 
-enum { OPT_DRY_RUN = 256, OPT_TO, OPT_SINGLE, OPT_OOO, OPT_ALLOW_ISOLATION };
+enum { OPT_DRY_RUN = 256, OPT_TO, OPT_SINGLE, OPT_OOO, OPT_ALLOW_ISOLATION, OPT_FORMAT };
 
 int cmd_up(int argc, char **argv, struct gm_cli *cli)
 {
@@ -100,18 +155,21 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 		{ "single-transaction", no_argument, NULL, OPT_SINGLE },
 		{ "out-of-order", no_argument, NULL, OPT_OOO },
 		{ "allow-isolation-loss", no_argument, NULL, OPT_ALLOW_ISOLATION },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		GM_LIMITS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_up_opts o;
 	struct gm_up_result res;
-	struct up_ctx u = { cli, NULL, NULL, NULL, NULL, 0 };
+	struct json_run j = { GM_STRBUF_INIT, GM_STRBUF_INIT };
+	struct up_ctx u = { cli, &j, NULL, NULL, NULL, NULL, 0 };
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
 	struct gm_error *err;
-	int c;
+	int c, json = 0;
 
 	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
 	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg) || gm_cli_limits_opt(&o.limits, c, optarg))
 			continue;
@@ -135,6 +193,10 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 		case OPT_ALLOW_ISOLATION:
 			o.allow_isolation_loss = 1;
 			break;
+		case OPT_FORMAT:
+			if (gm_cli_parse_format(optarg, &json))
+				return gm_cli_usage_error("up", "--format is text or json, not '%s'", optarg);
+			break;
 		default:
 			return gm_cli_usage_error("up", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
@@ -143,7 +205,7 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 		return gm_cli_usage_error("up", "unexpected argument '%s'", argv[optind]);
 
 	o.os_user = gm_cli_os_user();
-	o.on_event = on_event;
+	o.on_event = json ? on_json_event : on_event;
 	o.preflight = lint_first;
 	o.ctx = &u;
 	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db))) {
@@ -154,8 +216,15 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	}
 	free(u.linted);
 	if (err) {
+		if (json)
+			print_json(&j, o.dry_run, res.pending, err);
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);
+	}
+	if (json) {
+		print_json(&j, o.dry_run, res.pending, NULL);
+		gm_cli_close(set, db);
+		return GM_EXIT_OK;
 	}
 	if (res.pending == 0)
 		printf("nothing to apply: the database is up to date (%zu migration%s)\n",

@@ -1,9 +1,11 @@
 /* cmd_verify.c - garage-migrate verify: fail the build on drift. */
 #include "cli.h"
+#include "gm_text.h"
 #include "gm_report.h"
 #include "gm_verify.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char verify_usage[] =
@@ -11,8 +13,9 @@ static const char verify_usage[] =
 	"\n"
 	"Check, in one read-only transaction, that (1) every applied migration\n"
 	"still has its file with the same checksum and nothing is pending, (2) the\n"
-	"live schema matches the committed snapshot (skipped, not failed, when the\n"
-	"default snapshot does not exist yet), and (3) tenant tables, their grants,\n"
+	"live schema matches the committed snapshot, whichever major (14 to 18) it\n"
+	"was dumped on (skipped, not failed, when the default snapshot does not\n"
+	"exist yet), and (3) tenant tables, their grants,\n"
 	"views and SECURITY DEFINER functions pass the RLS lints; with --isolation,\n"
 	"(4) no tenant can read or write another's rows.  Exit 0 when all hold, 1\n"
 	"when anything is found.\n"
@@ -35,6 +38,40 @@ static const char verify_usage[] =
 
 enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT, OPT_ISOLATION, OPT_AS_ROLE,
        OPT_APP_ROLE };
+
+/* verify could not run (no connection, a bad project file): the JSON and
+ * JUnit reports still say so, so CI's report step finds its file. */
+static int stopped(struct gm_error *err, int json, const char *junit)
+{
+	struct gm_strbuf out = GM_STRBUF_INIT;
+	struct gm_error *werr = NULL;
+
+	if (json) {
+		gm_report_error_json(err, &out);
+		fputs(out.buf, stdout);
+	}
+	if (junit) {
+		gm_strbuf_reset(&out);
+		gm_report_error_junit("verify", err, &out);
+		werr = gm_cli_write_file(junit, out.buf, out.len);
+	}
+	gm_strbuf_release(&out);
+	if (werr)
+		gm_cli_fail(werr);
+	return gm_cli_fail(err);
+}
+
+/* On a terminal, the isolation probe's progress on stderr, redrawn in
+ * place and cleared before the report; nothing in a pipe or a CI log. */
+static void on_progress(void *ctx, size_t n, const struct gm_probe_check *last)
+{
+	char *table = gm_text_escape_line(last->table);
+
+	(void)ctx;
+	fprintf(stderr, "\r\033[Kisolation: %zu check%s, %s %s", n, n == 1 ? "" : "s", last->command, table);
+	fflush(stderr);
+	free(table);
+}
 
 int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 {
@@ -100,7 +137,7 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 		return gm_cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
 
 	if ((err = gm_cli_configure(cli)))
-		return gm_cli_fail(err);
+		return stopped(err, json, junit);
 	if (!o.snapshot_path) {
 		/* A new project has no snapshot yet: the other checks still run. */
 		o.snapshot_path = cli->config.snapshot;
@@ -112,16 +149,26 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli)
 	o.lock_timeout = cli->config.lock_timeout;
 	o.schemas = cli->tenancy->schemas.v;
 	o.nschemas = cli->tenancy->schemas.n;
-	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_engine_verify(db, set, &o, &res))) {
+	if (o.isolation && gm_cli_terminal(stderr))
+		o.on_progress = on_progress;
+	err = gm_cli_open(cli, &set, &db);
+	if (!err)
+		err = gm_engine_verify(db, set, &o, &res);
+	if (o.on_progress)
+		fputs("\r\033[K", stderr);
+	if (err) {
 		gm_cli_close(set, db);
-		return gm_cli_fail(err);
+		return stopped(err, json, junit);
 	}
 	ok = gm_verify_passed(&res, strict);
 	if (json)
 		gm_report_verify_json(&res, o.snapshot_path, ok, &out);
 	else
 		gm_report_verify_text(&res, o.snapshot_path, ok, &out);
-	fputs(out.buf, stdout);
+	if (json)
+		fputs(out.buf, stdout);
+	else
+		gm_cli_puts(stdout, out.buf);	/* coloured on a terminal */
 	err = NULL;
 	if (junit) {
 		gm_strbuf_reset(&out);

@@ -74,16 +74,12 @@ static struct gm_error *at(const struct reader *r, yaml_mark_t mark, const char 
 	__attribute__((format(printf, 3, 4)));
 static struct gm_error *at(const struct reader *r, yaml_mark_t mark, const char *fmt, ...)
 {
-	struct gm_strbuf msg = GM_STRBUF_INIT;
 	struct gm_error *err;
 	va_list ap;
 
 	va_start(ap, fmt);
-	gm_strbuf_vaddf(&msg, fmt, ap);
+	err = gm_error_vat(GM_ERR_INPUT, r->c->path, (unsigned)mark.line + 1, (unsigned)mark.column + 1, fmt, ap);
 	va_end(ap);
-	err = gm_error_at(GM_ERR_INPUT, r->c->path, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
-			  "%s", msg.buf);
-	gm_strbuf_release(&msg);
 	return err;
 }
 

@@ -25,18 +25,27 @@ struct gm_error *gm_error_new(enum gm_errkind kind, const char *fmt, ...)
 	return err;
 }
 
-struct gm_error *gm_error_at(enum gm_errkind kind, const char *file,
-			     unsigned line, unsigned col, const char *fmt, ...)
+struct gm_error *gm_error_vat(enum gm_errkind kind, const char *file, unsigned line, unsigned col,
+			      const char *fmt, va_list ap)
 {
 	struct gm_error *err = gm_xcalloc(1, sizeof(*err));
-	va_list ap;
 
 	err->kind = kind;
 	err->file = file ? gm_xstrdup(file) : NULL;
 	err->line = line;
 	err->col = col;
-	va_start(ap, fmt);
 	err->msg = vformat(fmt, ap);
+	return err;
+}
+
+struct gm_error *gm_error_at(enum gm_errkind kind, const char *file,
+			     unsigned line, unsigned col, const char *fmt, ...)
+{
+	struct gm_error *err;
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = gm_error_vat(kind, file, line, col, fmt, ap);
 	va_end(ap);
 	return err;
 }

@@ -187,6 +187,7 @@ static void lint_views(const struct gm_model *m, char **tenants, size_t ntenants
 				"materialized view reads %s: it stores every tenant's rows, and no policy applies to them", v[k].via);
 		else
 			gm_findings_add(out, GM_CHECK_RLS, "view_bypasses_rls", GM_LEVEL_ERROR, obj,
+				m->server_major && m->server_major < 15 ? GM_VIEW_REMEDY_14 :
 				"ALTER VIEW ... SET (security_invoker = true), so the caller's policies apply",
 				"view reads %s as its owner, not as the caller: policies are checked for the owner's role, and an owner that bypasses RLS shows every tenant's rows",
 				v[k].via);

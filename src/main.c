@@ -10,7 +10,7 @@
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct gm_cli *cli);
-	const char *summary;
+	const char *summary;	/* NULL: an alias, not listed */
 };
 
 static const struct command commands[] = {
@@ -25,16 +25,22 @@ static const struct command commands[] = {
 	{ "log", cmd_log, "show the audit log" },
 	{ "new", cmd_new, "create the next migration file from a template" },
 	{ "init", cmd_init, "write a commented project file, garage-migrate.yaml" },
+	/* What users of dbmate and Flyway type for list. */
+	{ "status", cmd_list, NULL },
+	{ "info", cmd_list, NULL },
+	/* For the shell completion scripts (completion/). */
+	{ "__complete", cmd_complete, NULL },
 };
 
 static const char usage_head[] =
 	"usage: garage-migrate [-c FILE] [-e NAME | -d URL] [-m DIR] <command> [options]\n"
-	"       garage-migrate --version\n"
+	"       garage-migrate help [COMMAND]\n"
+	"       garage-migrate -V | --version\n"
 	"\n"
 	"Schema migrations and Row-Level Security for PostgreSQL.\n"
 	"\n"
 	"Global options (also accepted after the command):\n" GM_GLOBAL_HELP
-	"      --version           print the version\n"
+	"  -V, --version           print the version\n"
 	"\n"
 	"The database is -d URL if given, else the URL of environment -e NAME,\n"
 	"else $DATABASE_URL, else where libpq's PGHOST, PGPORT, PGUSER, PGDATABASE\n"
@@ -48,9 +54,11 @@ static int main_help(void)
 
 	fputs(usage_head, stdout);
 	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-		printf("  %-9s %s\n", commands[k].name, commands[k].summary);
-	fputs("\nRun 'garage-migrate <command> --help' for a command's options;\n"
-	      "see garage-migrate(1) and garage-migrate(5).\n", stdout);
+		if (commands[k].summary)
+			printf("  %-9s %s\n", commands[k].name, commands[k].summary);
+	fputs("  (status and info are other names of list)\n"
+	      "\nRun 'garage-migrate help <command>' or 'garage-migrate <command> --help' for a\n"
+	      "command's options; see garage-migrate(1) and garage-migrate(5).\n", stdout);
 	return GM_EXIT_OK;
 }
 
@@ -103,6 +111,31 @@ static int finish(int code)
 	return code;
 }
 
+static const struct command *find_command(const char *name)
+{
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (strcmp(name, commands[k].name) == 0)
+			return &commands[k];
+	return NULL;
+}
+
+/* help, or help COMMAND: that command's --help. */
+static int help(int argc, char **argv, struct gm_cli *cli)
+{
+	const struct command *cmd;
+	char *sub[] = { NULL, (char *)"--help", NULL };
+
+	if (argc < 2)
+		return main_help();
+	if (argc > 2)
+		return gm_cli_usage_error("help", "help takes one command name");
+	if (!(cmd = find_command(argv[1])))
+		return gm_cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+	sub[0] = argv[1];
+	optind = 0;
+	return cmd->fn(2, sub, cli);
+}
+
 static int run(int argc, char **argv, struct gm_cli *cli)
 {
 	static const struct option longopts[] = {
@@ -110,11 +143,11 @@ static int run(int argc, char **argv, struct gm_cli *cli)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	size_t k;
+	const struct command *cmd;
 	int c;
 
 	/* '+': stop at the command name; the command parses the rest. */
-	while ((c = gm_cli_getopt(argc, argv, "+" GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
+	while ((c = gm_cli_getopt(argc, argv, "+V" GM_GLOBAL_SHORTOPTS, longopts)) != -1) {
 		if (gm_cli_global_opt(cli, c, optarg))
 			continue;
 		if (c == 'h')
@@ -127,13 +160,13 @@ static int run(int argc, char **argv, struct gm_cli *cli)
 	}
 	if (optind >= argc)
 		return gm_cli_usage_error(NULL, "no command given (try up, list or --help)");
-	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
-		if (strcmp(argv[optind], commands[k].name) == 0) {
-			int sub_argc = argc - optind;
-			char **sub_argv = argv + optind;
-			optind = 0;	/* glibc: reinitialise for the command */
-			return finish(commands[k].fn(sub_argc, sub_argv, cli));
-		}
+	if (!strcmp(argv[optind], "help"))
+		return finish(help(argc - optind, argv + optind, cli));
+	if ((cmd = find_command(argv[optind]))) {
+		int sub_argc = argc - optind;
+		char **sub_argv = argv + optind;
+		optind = 0;	/* glibc: reinitialise for the command */
+		return finish(cmd->fn(sub_argc, sub_argv, cli));
 	}
 	return gm_cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
 }

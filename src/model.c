@@ -1,6 +1,7 @@
 /* model.c - facts, snapshots and diffs (see gm_model.h). */
 #include "gm_model.h"
 #include "gm_error.h"
+#include "gm_sqlform.h"
 #include "gm_text.h"
 
 #include <ctype.h>
@@ -134,7 +135,12 @@ void gm_model_to_yaml(const struct gm_model *m, struct gm_strbuf *out)
 		"# Schema snapshot written by `garage-migrate dump`; `garage-migrate verify`\n"
 		"# compares the live database against it.  Regenerate it after changing\n"
 		"# migrations and review its diff: every fact is one line.\n");
-	gm_strbuf_addf(out, "format: %d\nschemas:\n", GM_SNAPSHOT_FORMAT);
+	gm_strbuf_addf(out, "format: %d\n", GM_SNAPSHOT_FORMAT);
+	/* Which major printed the definitions: verify names it when the live
+	 * server's differs and printed SQL still does not match. */
+	if (m->server_major > 0)
+		gm_strbuf_addf(out, "postgresql: %d\n", m->server_major);
+	gm_strbuf_adds(out, "schemas:\n");
 	for (k = 0; k < m->nschemas; k++) {
 		gm_strbuf_adds(out, "  - ");
 		yaml_str(out, m->schemas[k]);
@@ -165,16 +171,12 @@ static struct gm_error *at_mark(const struct reader *r, yaml_mark_t mark, const 
 	__attribute__((format(printf, 3, 4)));
 static struct gm_error *at_mark(const struct reader *r, yaml_mark_t mark, const char *fmt, ...)
 {
-	struct gm_strbuf msg = GM_STRBUF_INIT;
 	struct gm_error *err;
 	va_list ap;
 
 	va_start(ap, fmt);
-	gm_strbuf_vaddf(&msg, fmt, ap);
+	err = gm_error_vat(GM_ERR_INPUT, r->path, (unsigned)mark.line + 1, (unsigned)mark.column + 1, fmt, ap);
 	va_end(ap);
-	err = gm_error_at(GM_ERR_INPUT, r->path, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
-			  "%s", msg.buf);
-	gm_strbuf_release(&msg);
 	return err;
 }
 
@@ -273,6 +275,21 @@ static struct gm_error *read_schemas(struct reader *r, struct gm_model *m)
 	}
 }
 
+/* "15" -> 15; 0 for anything but a plain number of a plausible major. */
+static int major_of(const char *s)
+{
+	int v = 0;
+
+	if (!*s || strlen(s) > 3)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v >= 10 ? v : 0;
+}
+
 static struct gm_error *read_document(struct reader *r, struct gm_model *m)
 {
 	struct gm_error *err;
@@ -291,8 +308,14 @@ static struct gm_error *read_document(struct reader *r, struct gm_model *m)
 		if (strcmp(scalar(r), "format") == 0) {
 			if ((err = expect(r, YAML_SCALAR_EVENT, "a format number")))
 				return err;
-			if (atoi(scalar(r)) != GM_SNAPSHOT_FORMAT)
+			if (strcmp(scalar(r), "1") != 0 && strcmp(scalar(r), "2") != 0)
 				return at_mark(r, r->ev.start_mark, "unsupported snapshot format %s", scalar(r));
+		} else if (strcmp(scalar(r), "postgresql") == 0) {
+			if ((err = expect(r, YAML_SCALAR_EVENT, "a PostgreSQL major version")))
+				return err;
+			if ((m->server_major = major_of(scalar(r))) == 0)
+				return at_mark(r, r->ev.start_mark, "'%s' is not a PostgreSQL major version (such as 15)",
+					       scalar(r));
 		} else if (strcmp(scalar(r), "schemas") == 0) {
 			if ((err = read_schemas(r, m)))
 				return err;
@@ -300,7 +323,7 @@ static struct gm_error *read_document(struct reader *r, struct gm_model *m)
 			if ((err = read_objects(r, m)))
 				return err;
 		} else {
-			return at_mark(r, r->ev.start_mark, "unknown key '%s' (expected format, schemas, objects)", scalar(r));
+			return at_mark(r, r->ev.start_mark, "unknown key '%s' (expected format, postgresql, schemas, objects)", scalar(r));
 		}
 	}
 }
@@ -406,7 +429,9 @@ static void diff_attrs(const struct gm_model *e, size_t i, size_t ie, const stru
 			diff_push(d, cap, GM_DIFF_CHANGED, &f->v[j], NULL, f->v[j].value);
 			j++;
 		} else {
-			if (strcmp(e->v[i].value, f->v[j].value) != 0)
+			/* SQL the server printed is compared in a form that does not
+			 * depend on the major that printed it (gm_sqlform.h). */
+			if (!gm_sql_same(e->v[i].value, f->v[j].value, gm_sql_kind_of(e->v[i].object, e->v[i].attr)))
 				diff_push(d, cap, GM_DIFF_CHANGED, &e->v[i], e->v[i].value, f->v[j].value);
 			i++;
 			j++;

@@ -47,7 +47,10 @@ static int bare_select(const PgQuery__SelectStmt *s)
 	       s->target_list[0]->res_target->val;
 }
 
-/* Parses expr alone; NULL, or the reason (caller frees). */
+/* Parses expr alone; NULL, or the reason (caller frees).  The SELECT is
+ * only parsed here, never sent to a server; an expr that closes the
+ * parenthesis and adds statements makes more than one statement, which is
+ * refused below. */
 static char *parse_expr(const char *expr, struct tree *t)
 {
 	char *sql = gm_xasprintf("SELECT (%s)", expr), *why;

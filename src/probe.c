@@ -53,6 +53,8 @@ struct gm_probe_check *gm_probe_add_check(struct gm_probe *p, const char *table,
 	c->expectation = gm_xstrdup(expectation);
 	c->state = state;
 	c->result = gm_xstrdup(result);
+	if (p->opts && p->opts->on_progress)
+		p->opts->on_progress(p->opts->ctx, res->nprobe, c);
 	return c;
 }
 
@@ -590,14 +592,60 @@ static int context_needed(struct gm_probe *p)
 	return 0;
 }
 
+/* Tenant A's rows in partition t, read directly (ONLY) as the current
+ * tenant; -1 when refused, -2 on another error (why set). */
+static long partition_rows_of_a(struct gm_probe *p, const struct gm_ptable *t, char **why)
+{
+	char *a = gm_db_quote_literal(p->db, p->org[0]);
+	char *sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM ONLY %s WHERE %s" EQ "%s", t->q, t->cols[t->org].q, a);
+	struct gm_poutcome o;
+	long n;
+
+	as_tenant(p, sql, 1, &o);
+	n = o.ok && o.value ? strtol(o.value, NULL, 10) : !strcmp(o.sqlstate ? o.sqlstate : "", SQLSTATE_PRIVILEGE) ? -1 : -2;
+	if (n == -2)
+		*why = gm_xstrdup(o.message ? o.message : "no result");
+	gm_poutcome_release(&o);
+	free(sql);
+	free(a);
+	return n;
+}
+
+/* Queried directly, a partition applies its own RLS settings, not its
+ * parent's: tenant B must not read A's rows there either.  A's fixture
+ * rows went in through the parent; a partition that got none cannot be
+ * told, and is skipped, saying so. */
+static void check_partition(struct gm_probe *p, const struct gm_ptable *t)
+{
+	static const char expectation[] = "tenant B cannot read tenant A's rows in the partition queried directly";
+	char *why = NULL;
+	long as_a, as_b;
+
+	gm_probe_set_tenant(p, 0);
+	as_a = partition_rows_of_a(p, t, &why);
+	gm_probe_set_tenant(p, 1);
+	as_b = as_a > 0 ? partition_rows_of_a(p, t, &why) : 0;
+	if (as_a == 0 || as_a == -1)
+		skip_table(p, t, "no row of tenant A landed in this partition (or A cannot read it), so reading it"
+				 " directly cannot be tried", "enable and force row level security on every partition too");
+	else if (as_a < 0 || as_b == -2)
+		skip(p, t, "SELECT", expectation, why);
+	else if (as_b == -1)
+		check(p, t, "SELECT", 1, expectation, "refused");
+	else
+		check(p, t, "SELECT", as_b == 0, expectation, "%ld row%s of A's %ld visible", as_b, as_b == 1 ? "" : "s", as_a);
+	free(why);
+}
+
 static void report_skipped_tables(struct gm_probe *p)
 {
 	for (size_t k = 0; k < p->t.n; k++) {
 		const struct gm_ptable *t = &p->t.v[k];
-		if (t->tenant && t->partition)
-			skip_table(p, t, "it is a partition: the probe acts on its parent, but queried directly a partition applies its own RLS settings",
+		if (t->tenant && t->partition && t->org < 0)
+			skip_table(p, t, "it is a partition reached through a foreign key: the probe acts on its parent, but"
+					 " queried directly a partition applies its own RLS settings",
 				   "enable and force row level security on every partition too");
-		else if (t->tenant && t->skip)
+		else if (t->tenant && !t->partition && t->skip)
 			skip_table(p, t, t->skip,
 				   "give the table a single-column primary key and NOT NULL columns of common types, or see the reason");
 	}
@@ -634,6 +682,9 @@ static void run_checks(struct gm_probe *p, const struct gm_verify_opts *o, char 
 	for (k = 0; k < p->t.n; k++)
 		if (probed(&p->t.v[k]))
 			check_table_as_b(p, &p->t.v[k]);
+	for (k = 0; k < p->t.n; k++)
+		if (p->t.v[k].tenant && p->t.v[k].partition && p->t.v[k].org >= 0)
+			check_partition(p, &p->t.v[k]);
 	gm_probe_check_views(p, schemas, nschemas);
 	check_without_tenant(p, -1);
 	for (k = 0; k < p->t.n; k++) {
@@ -668,6 +719,7 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 	gm_tenancy_defaults(&defaults);
 	p.db = db;
 	p.res = res;
+	p.opts = o;
 	p.tenancy = o->tenancy ? o->tenancy : &defaults;
 	/* Whatever happens below, this transaction is rolled back: nothing
 	 * the probe made (roles, grants, rows, settings) survives it. */

@@ -37,12 +37,17 @@ static void role_check(struct gm_probe *p, const char *table, int ok, const char
 }
 
 /* Superuser and BYPASSRLS are not inherited, but a member can SET ROLE
- * to such a role: membership counts as having it. */
+ * to such a role: membership counts as having it (a grant WITH ADMIN
+ * OPTION alone counts too: its holder can grant itself the rest).
+ * CREATEROLE ($2) counts before PostgreSQL 16 only: until 15 it could
+ * grant any role but superusers, the tables' owners included, to itself;
+ * from 16 on only the roles it holds ADMIN OPTION on, which the
+ * membership test already covers. */
 static const char bypass_sql[] =
 	"SELECT r.rolname, CASE WHEN r.rolsuper THEN 'superuser' WHEN r.rolbypassrls THEN 'BYPASSRLS'"
 	" WHEN r.rolcreaterole THEN 'CREATEROLE' ELSE 'server' END"
 	" FROM pg_catalog.pg_roles r"
-	" WHERE (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolname OPERATOR(pg_catalog.=) ANY"
+	" WHERE (r.rolsuper OR r.rolbypassrls OR (r.rolcreaterole AND $2::pg_catalog.bool) OR r.rolname OPERATOR(pg_catalog.=) ANY"
 	"  ('{pg_execute_server_program,pg_write_server_files,pg_read_server_files}'::pg_catalog.name[]))"
 	" AND pg_catalog.pg_has_role($1::pg_catalog.name, r.oid, 'MEMBER')"
 	" ORDER BY r.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name DESC, r.rolsuper DESC, r.rolbypassrls DESC,"
@@ -60,8 +65,8 @@ static const char *const role_expectation = "the application role is subject to 
 
 static void check_role_bypass(struct gm_probe *p, const char *role)
 {
-	const char *params[1] = { role };
-	PGresult *r = PQexecParams(p->db->conn, bypass_sql, 1, NULL, params, NULL, NULL, 0);
+	const char *params[2] = { role, p->db->server_version < 160000 ? "true" : "false" };
+	PGresult *r = PQexecParams(p->db->conn, bypass_sql, 2, NULL, params, NULL, NULL, 0);
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		role_check(p, "-", 0, role_expectation, "check the role's name", "role %s cannot be checked: %s", role,

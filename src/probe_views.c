@@ -11,6 +11,7 @@
  * (the view_bypasses_rls lint judges it by security_invoker). */
 #include "gm_db.h"
 #include "gm_error.h"
+#include "gm_lint.h"
 #include "gm_probe.h"
 #include "gm_strbuf.h"
 #include "gm_verify.h"
@@ -114,6 +115,7 @@ static void leak(struct gm_probe *p, const char *name, int matview, const char *
 	gm_probe_add_check(p, name, "SELECT", GM_PROBE_FAILED, expectation, result);
 	gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_breach", GM_LEVEL_ERROR, obj,
 			matview ? "a materialized view keeps no policies: drop it, or keep it out of the application's reach"
+			: p->db->server_version < 150000 ? GM_VIEW_REMEDY_14
 				: "ALTER VIEW ... SET (security_invoker = true), so the table's policies apply to whoever reads it",
 			"SELECT: %s, but %s", expectation, result);
 	free(obj);

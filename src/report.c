@@ -117,12 +117,11 @@ static const char *item_name(const struct gm_status_item *it)
 	return it->m ? it->m->name : it->a->name;
 }
 
+/* The same counts as the JSON summary: each migration in one state. */
 static void summary_text(const struct gm_status *st, struct gm_strbuf *out)
 {
 	gm_strbuf_addf(out, "%zu migration%s: %zu applied, %zu pending", st->n,
-		       st->n == 1 ? "" : "s",
-		       st->count[GM_STATE_APPLIED] + st->count[GM_STATE_MODIFIED],
-		       st->count[GM_STATE_PENDING]);
+		       st->n == 1 ? "" : "s", st->count[GM_STATE_APPLIED], st->count[GM_STATE_PENDING]);
 	if (st->count[GM_STATE_MODIFIED])
 		gm_strbuf_addf(out, ", %zu modified", st->count[GM_STATE_MODIFIED]);
 	if (st->count[GM_STATE_MISSING])
@@ -177,7 +176,7 @@ void gm_report_status_json(const struct gm_status *st, struct gm_strbuf *out)
 {
 	size_t k;
 
-	gm_strbuf_adds(out, "{\"history_table\":\"" GM_HISTORY_TABLE "\",\"migrations\":[");
+	gm_strbuf_adds(out, "{" GM_JSON_FORMAT_FIELD "\"history_table\":\"" GM_HISTORY_TABLE "\",\"migrations\":[");
 	for (k = 0; k < st->n; k++) {
 		const struct gm_status_item *it = &st->v[k];
 		if (k)
@@ -239,7 +238,7 @@ void gm_report_audit_json(const struct gm_audit *a, struct gm_strbuf *out)
 {
 	size_t k;
 
-	gm_strbuf_adds(out, "{\"audit_log\":[");
+	gm_strbuf_adds(out, "{" GM_JSON_FORMAT_FIELD "\"audit_log\":[");
 	for (k = 0; k < a->n; k++) {
 		const struct gm_audit_entry *e = &a->v[k];
 		if (k)
@@ -247,7 +246,9 @@ void gm_report_audit_json(const struct gm_audit *a, struct gm_strbuf *out)
 		gm_strbuf_addf(out, "{\"id\":%s,", e->id);
 		json_field(out, "at", e->at, 1);
 		json_field(out, "action", e->action, 1);
-		gm_strbuf_addf(out, "\"version\":%s,", e->version ? e->version : "null");
+		/* A string, as in list (there "0004", the file's spelling; here
+		 * the number the history keeps). */
+		json_field(out, "version", e->version, 1);
 		json_field(out, "name", e->name, 1);
 		json_field(out, "checksum", e->checksum, 1);
 		json_field(out, "outcome", e->outcome, 1);
@@ -362,7 +363,7 @@ void gm_report_verify_json(const struct gm_verify_result *r, const char *snapsho
 	size_t k;
 	int c;
 
-	gm_strbuf_addf(out, "{\"ok\":%s,\"snapshot\":", ok ? "true" : "false");
+	gm_strbuf_addf(out, "{" GM_JSON_FORMAT_FIELD "\"ok\":%s,\"snapshot\":", ok ? "true" : "false");
 	gm_json_str(out, snapshot);
 	gm_strbuf_adds(out, ",\"checks\":[");
 	for (c = 0, k = 0; c < GM_CHECK_COUNT; c++) {
@@ -571,4 +572,53 @@ void gm_report_verify_junit(const struct gm_verify_result *r, const char *snapsh
 		gm_strbuf_adds(out, "  </testsuite>\n");
 	}
 	gm_strbuf_adds(out, "</testsuites>\n");
+}
+
+/* ---- a run that stopped ---- */
+
+void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out)
+{
+	gm_strbuf_adds(out, "{" GM_JSON_FORMAT_FIELD "\"ok\":false,\"error\":");
+	gm_report_error_object(err, out);
+	gm_strbuf_adds(out, "}\n");
+}
+
+void gm_report_error_field(const struct gm_error *err, struct gm_strbuf *out)
+{
+	gm_strbuf_adds(out, "\"error\":");
+	if (err)
+		gm_report_error_object(err, out);
+	else
+		gm_strbuf_adds(out, "null");
+}
+
+void gm_report_error_object(const struct gm_error *err, struct gm_strbuf *out)
+{
+	gm_strbuf_addch(out, '{');
+	json_field(out, "message", err->msg, 1);
+	gm_strbuf_addf(out, "\"exit_code\":%d,", gm_error_exit_code(err));
+	json_field(out, "file", err->file, 1);
+	if (err->line)
+		gm_strbuf_addf(out, "\"line\":%u,\"column\":%u,", err->line, err->col);
+	else
+		gm_strbuf_adds(out, "\"line\":null,\"column\":null,");
+	json_field(out, "sqlstate", err->sqlstate, 1);
+	json_field(out, "detail", err->detail, 1);
+	json_field(out, "advice", err->advice, 0);
+	gm_strbuf_addch(out, '}');
+}
+
+void gm_report_error_junit(const char *suite, const struct gm_error *err, struct gm_strbuf *out)
+{
+	gm_strbuf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"garage-migrate ");
+	gm_xml_str(out, suite);
+	gm_strbuf_adds(out, "\" tests=\"1\" failures=\"0\" errors=\"1\">\n  <testsuite name=\"");
+	gm_xml_str(out, suite);
+	gm_strbuf_adds(out, "\" tests=\"1\" failures=\"0\" errors=\"1\">\n    <testcase classname=\"garage-migrate.");
+	gm_xml_str(out, suite);
+	gm_strbuf_adds(out, "\" name=\"runs\"><error message=\"");
+	gm_xml_str(out, err->msg);
+	gm_strbuf_addf(out, "\" type=\"exit %d\">", gm_error_exit_code(err));
+	gm_xml_str(out, err->advice ? err->advice : "");
+	gm_strbuf_adds(out, "</error></testcase>\n  </testsuite>\n</testsuites>\n");
 }

@@ -72,7 +72,7 @@ static void json_kv(struct gm_strbuf *out, const char *key, const char *v, int c
 
 void gm_report_lint_json(const struct gm_lint_result *r, int ok, struct gm_strbuf *out)
 {
-	gm_strbuf_addf(out, "{\"ok\":%s,\"findings\":[", ok ? "true" : "false");
+	gm_strbuf_addf(out, "{" GM_JSON_FORMAT_FIELD "\"ok\":%s,\"findings\":[", ok ? "true" : "false");
 	for (size_t k = 0; k < r->n; k++) {
 		const struct gm_lint_finding *f = &r->v[k];
 		gm_strbuf_adds(out, k ? ",{" : "{");

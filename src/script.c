@@ -286,6 +286,11 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 		if (oc->connection_lost)
 			gm_error_advise(err, "the connection was lost before the server answered, so whether it committed is not known here;"
 					     " garage-migrate list and log tell");
+		else if (gm_sqlstate_is(oc->error, "42501"))
+			gm_error_advise(err, "the role lacks a privilege garage-migrate's bookkeeping needs: CREATE on the database"
+					     " (for the " GM_HISTORY_SCHEMA " schema, made on the first run), or USAGE and the"
+					     " table privileges on " GM_HISTORY_SCHEMA " when another role made it; have its"
+					     " owner run the first up, or GRANT them to this role; nothing was applied");
 		return err;
 	}
 	err = gm_db_error(db, oc->error, kind, NULL);
@@ -298,12 +303,17 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 	return err;
 }
 
+/* A bare number would be milliseconds to the server: "--lock-timeout 5"
+ * meant 5 ms, silently.  A unit is required, but for 0 (no limit), which
+ * means the same in every unit. */
 int gm_timeout_valid(const char *v)
 {
-	static const char *const units[] = { "", "us", "ms", "s", "min", "h", "d" };
+	static const char *const units[] = { "us", "ms", "s", "min", "h", "d" };
 	const char *p = v;
 	size_t k;
 
+	if (!strcmp(v, "0"))
+		return 1;
 	if (!isdigit((unsigned char)*p))
 		return 0;
 	while (isdigit((unsigned char)*p))
@@ -321,7 +331,8 @@ struct gm_error *gm_check_timeouts(const struct gm_txn_limits *lim)
 
 	for (int k = 0; k < 3; k++)
 		if (vals[k] && !gm_timeout_valid(vals[k]))
-			return gm_error_new(GM_ERR_USAGE, "invalid %s '%s' (use e.g. 500ms, 5s, 1min)", names[k], vals[k]);
+			return gm_error_new(GM_ERR_USAGE, "invalid %s '%s': a duration is digits and a unit"
+					    " (us, ms, s, min, h, d), such as 500ms, 5s or 1min", names[k], vals[k]);
 	return NULL;
 }
 

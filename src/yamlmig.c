@@ -72,21 +72,17 @@ static struct gm_error *at(const struct gen *g, yaml_mark_t mark, const char *fm
 	__attribute__((format(printf, 3, 4)));
 static struct gm_error *at(const struct gen *g, yaml_mark_t mark, const char *fmt, ...)
 {
-	struct gm_strbuf msg = GM_STRBUF_INIT;
 	struct gm_error *err;
 	size_t bol = 0, k;
 	va_list ap;
 
 	va_start(ap, fmt);
-	gm_strbuf_vaddf(&msg, fmt, ap);
+	err = gm_error_vat(GM_ERR_INPUT, g->m->path, (unsigned)mark.line + 1, (unsigned)mark.column + 1, fmt, ap);
 	va_end(ap);
-	err = gm_error_at(GM_ERR_INPUT, g->m->path, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
-			  "%s", msg.buf);
 	for (k = 0; k < mark.line && bol < g->m->text_len; bol++)
 		if (g->m->text[bol] == '\n')
 			k++;
 	err->src_line = gm_text_line_at(g->m->text, g->m->text_len, bol);
-	gm_strbuf_release(&msg);
 	return err;
 }
 

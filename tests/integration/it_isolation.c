@@ -253,6 +253,63 @@ static void test_as_role_and_app_role(void **state)
 	free(db);
 }
 
+/* A deployer that is no superuser, only CREATEROLE, owning its database
+ * and tables: the probe makes its temporary role and, from 16 on, where
+ * CREATEROLE grants only the roles it administers, acts through an
+ * application role the deployer created (and so administers). */
+static void test_createrole_deployer(void **state)
+{
+	char *db = pgt_create_db("gm_iso_deployer"), *out, *err, *url, *args;
+	PGconn *c = pgt_connect("postgres");
+	char *sql = gm_xasprintf("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_test_deployer')"
+				 " THEN CREATE ROLE gm_test_deployer LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS; END IF; END $$;"
+				 "ALTER DATABASE \"%s\" OWNER TO gm_test_deployer", db);
+
+	(void)state;
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	url = gm_xasprintf("dbname=%s user=gm_test_deployer", db);
+	args = gm_xasprintf("%s -d '%s' -m '%s/migrations' up", pgt_bin(), url, pgt_root());
+	assert_int_equal(pgt_run(NULL, NULL, "%s", args), 0);
+	free(args);
+	/* Its own application role, with what an application has. */
+	c = pgt_connect(db);
+	pgt_exec(c, "DROP ROLE IF EXISTS gm_deployer_app; SET ROLE gm_test_deployer; CREATE ROLE gm_deployer_app NOLOGIN;"
+		    " GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO gm_deployer_app;"
+		    "RESET ROLE");
+	PQfinish(c);
+	args = gm_xasprintf("%s -d '%s' -m '%s/migrations' verify --isolation --snapshot gm-iso-deployer.yaml", pgt_bin(),
+			    url, pgt_root());
+	assert_int_equal(pgt_run(NULL, NULL, "%s -d '%s' dump -o gm-iso-deployer.yaml", pgt_bin(), url), 0);
+	/* Forced RLS applies to the deployer too, so it cannot seed a system
+	 * row (no tenant) and that one check is skipped; none fails. */
+	if (pgt_run(&out, &err, "%s", args) != 0)
+		fail_msg("verify --isolation as a CREATEROLE deployer:\n%s%s", out, err);
+	assert_contains(out, " passed, 0 failed, ");
+	free(out);
+	free(err);
+	free(args);
+	args = gm_xasprintf("%s -d '%s' -m '%s/migrations' verify --isolation --snapshot gm-iso-deployer.yaml"
+			    " --app-role gm_deployer_app", pgt_bin(), url, pgt_root());
+	if (pgt_run(&out, &err, "%s", args) != 0)
+		fail_msg("verify --isolation --app-role as a CREATEROLE deployer:\n%s%s", out, err);
+	assert_contains(out, "ok   ROLE   -: the application role is subject to row level security");
+	assert_contains(out, " passed, 0 failed, ");
+	free(out);
+	free(err);
+	free(args);
+	remove("gm-iso-deployer.yaml");
+	c = pgt_connect("postgres");
+	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+	pgt_exec(c, sql);
+	free(sql);
+	pgt_exec(c, "DROP ROLE gm_deployer_app");
+	PQfinish(c);
+	free(url);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_each_weakening_fails),
 		cmocka_unit_test(test_exists_without_organization_is_still_isolated),
 		cmocka_unit_test(test_as_role_and_app_role),
+		cmocka_unit_test(test_createrole_deployer),
 	};
 	return cmocka_run_group_tests_name("verify --isolation", tests, NULL, NULL);
 }

@@ -464,11 +464,11 @@ static void test_repair_and_the_audit_log(void **state)
 
 	/* Every step is in the log, oldest first. */
 	assert_int_equal(pgt_run(&out, &err, "%s -d 'dbname=%s' log --format json", pgt_bin(), db), 0);
-	assert_contains(out, "\"action\":\"up\",\"version\":1,\"name\":\"a\"");
-	assert_contains(out, "\"action\":\"repair\",\"version\":1,\"name\":\"a\"");
-	assert_contains(out, "\"action\":\"repair\",\"version\":2,\"name\":\"b\"");
+	assert_contains(out, "\"action\":\"up\",\"version\":\"1\",\"name\":\"a\"");
+	assert_contains(out, "\"action\":\"repair\",\"version\":\"1\",\"name\":\"a\"");
+	assert_contains(out, "\"action\":\"repair\",\"version\":\"2\",\"name\":\"b\"");
 	assert_contains(out, "removed the entry of a missing file");
-	assert_contains(out, "\"action\":\"rollback\",\"version\":1,\"name\":\"a\"");
+	assert_contains(out, "\"action\":\"rollback\",\"version\":\"1\",\"name\":\"a\"");
 	assert_contains(out, "\"db_user\":\"postgres\"");
 	assert_true(strstr(out, "\"action\":\"up\"") < strstr(out, "\"action\":\"repair\""));
 	assert_true(strstr(out, "\"action\":\"repair\"") < strstr(out, "\"action\":\"rollback\""));

@@ -26,9 +26,13 @@ static int gm(char **out, char **err, const char *db, const char *args)
 		       pgt_root(), db, args);
 }
 
+/* The project's view is security_invoker, new in PostgreSQL 15: on 14
+ * its migrations cannot run, and every test here is skipped. */
 static int setup(void **state)
 {
 	(void)state;
+	if (pgt_server_major() < 15)
+		return 0;
 	base_db = pgt_create_db("gm_saas_base");
 	return gm(NULL, NULL, base_db, "up") == 0 ? 0 : -1;
 }
@@ -63,9 +67,11 @@ static char *planted(const char *sql)
 
 static void test_clean_version_passes(void **state)
 {
-	char *db = planted(NULL), *out, *err;
+	char *db, *out, *err;
 
 	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted(NULL);
 	assert_int_equal(gm(&out, &err, db, "verify --isolation --strict"), 0);
 	assert_contains(out, "rls: lints on tenant tables - ok");
 	assert_contains(out, "ok   INSERT public.notes: tenant B cannot insert rows for tenant A");
@@ -118,6 +124,7 @@ static const struct hole holes[] = {
 static void test_each_hole_is_found(void **state)
 {
 	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
 	for (size_t k = 0; k < sizeof(holes) / sizeof(holes[0]); k++) {
 		char *db = planted(holes[k].sql), *out, *err;
 		int rc = gm(&out, &err, db, "verify --isolation");

@@ -390,6 +390,12 @@ static void test_usage_and_help(void **state)
 	assert_int_equal(pgt_run(&out, &err, "%s up --lock-timeout '1s; DROP TABLE x'", pgt_bin()), 2);
 	free(out);
 	free(err);
+	/* Issue 16: "5" meant 5 ms, silently; a duration needs its unit. */
+	assert_int_equal(pgt_run(&out, &err, "%s up --lock-timeout 5", pgt_bin()), 2);
+	assert_contains(err, "invalid --lock-timeout '5': a duration is digits and a unit (us, ms, s, min, h, d),"
+			     " such as 500ms, 5s or 1min");
+	free(out);
+	free(err);
 }
 
 /* Issue 12: an up that leaves tenant rows without isolation is refused

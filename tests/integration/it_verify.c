@@ -37,6 +37,18 @@ static int verify(char **out, char **err, const char *db, const char *dir, const
 	return rc;
 }
 
+/* Makes a dump's "postgresql: N" line name major instead (same width for
+ * the majors 10 to 99). */
+static void same_major(char *dump, const char *major)
+{
+	char *p = strstr(dump, "\npostgresql: ");
+
+	assert_non_null(p);
+	p += strlen("\npostgresql: ");
+	assert_true(p[0] >= '1' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' && p[2] == '\n');
+	memcpy(p, major, 2);
+}
+
 static void test_clean_schema_verifies_and_matches_the_snapshot(void **state)
 {
 	char *db = migrated_db("gm_v_ok"), *out, *err, *snap = snapshot_path(), *committed;
@@ -48,9 +60,12 @@ static void test_clean_schema_verifies_and_matches_the_snapshot(void **state)
 	assert_contains(out, "verify passed: 0 errors, 0 warnings");
 	free(out);
 	free(err);
-	/* The committed snapshot is exactly what the migrations build. */
+	/* The committed snapshot is exactly what the migrations build, on
+	 * every supported major but for the major it names. */
 	assert_int_equal(pgt_gm(&out, &err, db, "dump"), 0);
 	committed = tfs_read(snap);
+	assert_non_null(strstr(committed, "\npostgresql: 15\n"));
+	same_major(out, "15");
 	if (strcmp(out, committed) != 0)
 		fail_msg("schema/snapshot.yaml is out of date: run make snapshot and commit it");
 	free(committed);
@@ -309,6 +324,110 @@ static void test_missing_schema_and_odd_snapshots(void **state)
  * TABLE left idle) used to make verify and dump wait forever: the wait is
  * bounded (the project file's timeouts.lock, 30s by default), then exit 5
  * saying why. */
+/* text with its first "from" made "to" (caller frees); fails without. */
+static char *replaced(char *text, const char *from, const char *to)
+{
+	char *p = strstr(text, from), *r;
+
+	if (!p)
+		fail_msg("'%s' is not in:\n%s", from, text);
+	r = gm_xasprintf("%.*s%s%s", (int)(p - text), text, to, p + strlen(from));
+	free(text);
+	return r;
+}
+
+/* The committed snapshot's view of 15 printing, a grant as 16 or 17 would
+ * list it, and the major the snapshot names set around the server's. */
+static char *snapshot_as(const char *dumped, int major, const char *view, const char *privileges)
+{
+	char *text = gm_xstrdup(dumped), *from, *to;
+
+	from = gm_xasprintf("\npostgresql: %d\n", pgt_server_major());
+	to = gm_xasprintf("\npostgresql: %d\n", major);
+	text = replaced(text, from, to);
+	free(from);
+	free(to);
+	from = strstr(text, "  view public.order_view:\n    definition: \"");
+	assert_non_null(from);
+	from += strlen("  view public.order_view:\n    definition: \"");
+	to = gm_xasprintf("%.*s%s%s", (int)(from - text), text, view, strchr(from, '\n') - 1);
+	free(text);
+	text = replaced(to, "grant pg_monitor:\n    privileges: \"SELECT\"", privileges);
+	return text;
+}
+
+/* A snapshot dumped on another major: what each major prints its own way
+ * is no finding; what still differs is one finding naming both majors; on
+ * the same major, each difference is its own. */
+static void test_snapshot_of_another_major(void **state)
+{
+	char *db = migrated_db("gm_v_major"), *dir = tfs_tempdir(), *path, *dumped, *text, *out, *err, *args, *want;
+	int major = pgt_server_major(), other = major >= 17 ? 16 : 17;
+	PGconn *c = pgt_connect(db);
+	/* As 15 prints it; 16 and later leave the qualifiers out. */
+	const char *view15 = " SELECT custom_agent_orders.id\\n   FROM custom_agent_orders;";
+
+	(void)state;
+	pgt_exec(c, "CREATE VIEW order_view AS SELECT id FROM custom_agent_orders;"
+		    "GRANT SELECT ON custom_agent_orders TO pg_monitor");
+	PQfinish(c);
+	path = gm_xasprintf("%s/snap.yaml", dir);
+	args = gm_xasprintf("dump -o '%s'", path);
+	assert_int_equal(pgt_gm(NULL, NULL, db, args), 0);
+	free(args);
+	dumped = tfs_read(path);
+	args = gm_xasprintf("verify --snapshot '%s'", path);
+
+	/* 15's printing of the view, on any major: the same view. */
+	text = snapshot_as(dumped, other, view15, "grant pg_monitor:\n    privileges: \"SELECT\"");
+	tfs_write(dir, "snap.yaml", text);
+	free(text);
+	pgt_gm(&out, &err, db, args);
+	assert_contains(out, "/snap.yaml - ok\n");
+	assert_not_contains(out, "error changed");
+	assert_not_contains(out, "other_major");
+	free(out);
+	free(err);
+
+	/* MAINTAIN (17) differs, and the view really does: each is listed,
+	 * and one warning says the snapshot is of another major. */
+	text = snapshot_as(dumped, other, " SELECT custom_agent_orders.id\\n   FROM custom_agent_orders\\n  WHERE false;",
+			   "grant pg_monitor:\n    privileges: \"SELECT, MAINTAIN\"");
+	tfs_write(dir, "snap.yaml", text);
+	free(text);
+	assert_int_equal(pgt_gm(&out, &err, db, args), 1);
+	assert_contains(out, "error changed: table public.custom_agent_orders grant pg_monitor: privileges differs:"
+			     " expected SELECT, MAINTAIN, found SELECT");
+	assert_contains(out, "error changed: view public.order_view: definition differs: expected  SELECT"
+			     " custom_agent_orders.id\\x0a   FROM custom_agent_orders\\x0a  WHERE false;, found ");
+	want = gm_xasprintf("  warning other_major: the snapshot was dumped on PostgreSQL %d and this server runs %d: 2"
+			    " definitions or grants differ, which %d may print or grant so for the same schema\n"
+			    "      fix: if the schema is the same, write the snapshot again on PostgreSQL %d (garage-migrate"
+			    " dump), or verify on a PostgreSQL %d server\n", other, major, major, major, other);
+	assert_contains(out, want);
+	free(want);
+	free(out);
+	free(err);
+
+	/* On the snapshot's own major, each is a difference of its own. */
+	text = replaced(gm_xstrdup(dumped), "grant pg_monitor:\n    privileges: \"SELECT\"",
+			"grant pg_monitor:\n    privileges: \"SELECT, MAINTAIN\"");
+	tfs_write(dir, "snap.yaml", text);
+	free(text);
+	assert_int_equal(pgt_gm(&out, &err, db, args), 1);
+	assert_contains(out, "error changed: table public.custom_agent_orders grant pg_monitor: privileges differs:"
+			     " expected SELECT, MAINTAIN, found SELECT");
+	assert_not_contains(out, "other_major");
+	free(out);
+	free(err);
+
+	free(args);
+	free(dumped);
+	free(path);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 static void test_lock_waits_are_bounded(void **state)
 {
 	char *db = migrated_db("gm_vf_lock"), *dir = tfs_tempdir(), *out, *err, *conf;
@@ -348,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_dump_options),
 		cmocka_unit_test(test_missing_schema_and_odd_snapshots),
 		cmocka_unit_test(test_lock_waits_are_bounded),
+		cmocka_unit_test(test_snapshot_of_another_major),
 	};
 	return cmocka_run_group_tests_name("verify and dump", tests, NULL, NULL);
 }

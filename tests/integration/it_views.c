@@ -61,8 +61,18 @@ static void test_leaking_views_fail(void **state)
 			     " view than through its table (the view shows no tenant column to tell tenants' rows apart)");
 	/* A view of a global table is not a tenant matter. */
 	assert_not_contains(out, "SELECT public.orgs:");
+	/* The fix is security_invoker, which 14 lacks: it is told another. */
+	assert_contains(out, pgt_server_major() < 15 ? "fix: PostgreSQL 14 has no security_invoker (15 has)"
+						       : "fix: ALTER VIEW ... SET (security_invoker = true)");
 	free(out);
 	free(err);
+	if (pgt_server_major() < 15) {
+		print_message("the fix is not tried on PostgreSQL %d: security_invoker views are new in 15\n",
+			      pgt_server_major());
+		PQfinish(c);
+		free(db);
+		return;
+	}
 
 	/* Fixed: the view runs as its reader, the copy is gone. */
 	pgt_exec(c, "ALTER VIEW order_overview SET (security_invoker = true); DROP MATERIALIZED VIEW order_stats;"

@@ -47,6 +47,18 @@ PGconn *pgt_connect(const char *dbname)
 	return c;
 }
 
+int pgt_server_major(void)
+{
+	static int major;
+
+	if (!major) {
+		PGconn *c = pgt_connect("postgres");
+		major = PQserverVersion(c) / 10000;
+		PQfinish(c);
+	}
+	return major;
+}
+
 char *pgt_create_db(const char *prefix)
 {
 	static int seq;

@@ -15,6 +15,19 @@ const char *pgt_bin(void);
 char *pgt_create_db(const char *prefix);
 PGconn *pgt_connect(const char *dbname);
 
+/* The test server's major version (14, 15, ...): the version matrix runs
+ * the suite on each, and a few tests need what older majors lack. */
+int pgt_server_major(void);
+/* Skips the running test (cmocka's skip()) with why, when the server is
+ * older than major. */
+#define PGT_NEEDS_MAJOR(major, why)                                                              \
+	do {                                                                                       \
+		if (pgt_server_major() < (major)) {                                                \
+			print_message("skipped on PostgreSQL %d: %s\n", pgt_server_major(), why); \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
+
 /* Fails the test on error. */
 void pgt_exec(PGconn *c, const char *sql);
 /* First column of the first row, or NULL for no row / SQL NULL (caller

@@ -240,10 +240,10 @@ static void test_audit_rendering(void **state)
 	gm_strbuf_reset(&sb);
 	gm_report_audit_json(&a, &sb);
 	assert_string_equal(sb.buf,
-		"{\"audit_log\":[{\"id\":1,\"at\":\"2026-11-25T10:00:00Z\",\"action\":\"up\",\"version\":4,"
+		"{\"format_version\":1,\"audit_log\":[{\"id\":1,\"at\":\"2026-11-25T10:00:00Z\",\"action\":\"up\",\"version\":\"4\","
 		"\"name\":\"orders\",\"checksum\":\"sha256:ab\",\"outcome\":\"ok\",\"db_user\":\"postgres\","
 		"\"os_user\":\"deploy\",\"duration_ms\":12,\"message\":null},"
-		"{\"id\":2,\"at\":\"2026-11-25T10:05:00Z\",\"action\":\"rollback\",\"version\":4,"
+		"{\"id\":2,\"at\":\"2026-11-25T10:05:00Z\",\"action\":\"rollback\",\"version\":\"4\","
 		"\"name\":\"orders\",\"checksum\":\"sha256:ab\",\"outcome\":\"failed\",\"db_user\":\"postgres\","
 		"\"os_user\":null,\"duration_ms\":null,\"message\":\"rollback refused: \\\"orders\\\" has 1 row\"}]}\n");
 	gm_strbuf_reset(&sb);

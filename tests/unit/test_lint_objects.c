@@ -244,7 +244,7 @@ static void test_skipped_schema_check_is_reported(void **state)
 	gm_strbuf_reset(&sb);
 	gm_report_verify_json(&r, "schema/snapshot.yaml", 1, &sb);
 	assert_string_equal(sb.buf,
-		"{\"ok\":true,\"snapshot\":\"schema/snapshot.yaml\",\"checks\":["
+		"{\"format_version\":1,\"ok\":true,\"snapshot\":\"schema/snapshot.yaml\",\"checks\":["
 		"{\"name\":\"history\",\"ok\":true,\"errors\":0,\"warnings\":0},"
 		"{\"name\":\"schema\",\"ok\":false,\"skipped\":true,\"reason\":\"no snapshot at schema/snapshot.yaml; "
 		"write one with garage-migrate dump -o schema/snapshot.yaml\"},"

@@ -150,7 +150,7 @@ static void test_status_text(void **state)
 		"0002     two    modified  2026-11-25T10:00:00Z\n"
 		"0003     three  missing   2026-11-25T10:00:00Z\n"
 		"0004     four   pending   -\n"
-		"4 migrations: 2 applied, 1 pending, 1 modified, 1 missing\n");
+		"4 migrations: 1 applied, 1 pending, 1 modified, 1 missing\n");
 	gm_strbuf_release(&sb);
 	gm_status_release(&st);
 }
@@ -227,7 +227,8 @@ static void test_timeouts(void **state)
 	assert_true(gm_timeout_valid("5s"));
 	assert_true(gm_timeout_valid("500ms"));
 	assert_true(gm_timeout_valid("2min"));
-	assert_true(gm_timeout_valid("0"));
+	assert_true(gm_timeout_valid("0"));	/* no limit, in any unit */
+	assert_false(gm_timeout_valid("5"));	/* the server would read 5 ms */
 	assert_false(gm_timeout_valid(""));
 	assert_false(gm_timeout_valid("5 s"));
 	assert_false(gm_timeout_valid("5s'; DROP TABLE x; --"));

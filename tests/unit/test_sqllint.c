@@ -460,7 +460,7 @@ static void test_reports(void **state)
 	assert_non_null(strstr(sb.buf, "  ignored: emptied on purpose\n"));
 	gm_strbuf_reset(&sb);
 	gm_report_lint_json(&r, 0, &sb);
-	assert_non_null(strstr(sb.buf, "{\"ok\":false,\"findings\":[{\"rule\":\"truncate\",\"group\":\"destructive\","
+	assert_non_null(strstr(sb.buf, "{\"format_version\":1,\"ok\":false,\"findings\":[{\"rule\":\"truncate\",\"group\":\"destructive\","
 				      "\"level\":\"error\",\"file\":\"migrations/0009_x.sql\",\"line\":3,\"column\":10,"
 				      "\"object\":\"public.a\",\"message\":\"TRUNCATE deletes every row of public.a\","));
 	assert_non_null(strstr(sb.buf, "\"ignored\":\"emptied on purpose\"}"));

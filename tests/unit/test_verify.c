@@ -175,9 +175,37 @@ static void test_yaml_errors(void **state)
 	(void)state;
 	yaml_fails("format: 1\nschemas: [public]\nobjects:\n  t: [1, 2]\n", 4, 6, "expected a mapping of attributes");
 	yaml_fails("format: 1\nschemas: [public]\ncolour: blue\n", 3, 1, "unknown key 'colour'");
-	yaml_fails("format: 2\nschemas: [public]\n", 1, 9, "unsupported snapshot format 2");
+	yaml_fails("format: 3\nschemas: [public]\n", 1, 9, "unsupported snapshot format 3");
+	yaml_fails("format: 2\npostgresql: 9.6\nschemas: [public]\n", 2, 13, "not a PostgreSQL major version");
+	yaml_fails("format: 2\npostgresql: [18]\nschemas: [public]\n", 2, 13, "a PostgreSQL major version");
 	yaml_fails("format: 1\nschemas: [public\n", 3, 1, "did not find expected");
 	yaml_fails("format: 1\nschemas: public\n", 2, 10, "expected a list of schema names");
+}
+
+/* Format 2 records the major the snapshot was dumped on; format 1 (the
+ * snapshots written before it) still reads, as of an unknown major. */
+static void test_yaml_records_the_major(void **state)
+{
+	static const char v1[] = "format: 1\nschemas: [public]\nobjects:\n  enum public.L:\n    labels: \"A\"\n";
+	static const char v2[] = "format: 2\npostgresql: 18\nschemas: [public]\nobjects: {}\n";
+	struct gm_strbuf y = GM_STRBUF_INIT;
+	struct gm_model m;
+
+	(void)state;
+	assert_null(gm_model_from_yaml("s.yaml", v1, strlen(v1), &m));
+	assert_int_equal(m.server_major, 0);
+	assert_int_equal(m.n, 1);
+	gm_model_to_yaml(&m, &y);
+	assert_non_null(strstr(y.buf, "\nformat: 2\nschemas:\n"));	/* no major to name */
+	gm_strbuf_release(&y);
+	gm_model_release(&m);
+
+	assert_null(gm_model_from_yaml("s.yaml", v2, strlen(v2), &m));
+	assert_int_equal(m.server_major, 18);
+	gm_model_to_yaml(&m, &y);
+	assert_non_null(strstr(y.buf, "\nformat: 2\npostgresql: 18\nschemas:\n"));
+	gm_strbuf_release(&y);
+	gm_model_release(&m);
 }
 
 /* ---- lints ---- */
@@ -285,7 +313,7 @@ static void test_verify_json(void **state)
 	sample(&r);
 	gm_report_verify_json(&r, "schema/snapshot.yaml", 0, &sb);
 	assert_string_equal(sb.buf,
-		"{\"ok\":false,\"snapshot\":\"schema/snapshot.yaml\",\"checks\":["
+		"{\"format_version\":1,\"ok\":false,\"snapshot\":\"schema/snapshot.yaml\",\"checks\":["
 		"{\"name\":\"history\",\"ok\":true,\"errors\":0,\"warnings\":0},"
 		"{\"name\":\"schema\",\"ok\":false,\"errors\":1,\"warnings\":0},"
 		"{\"name\":\"rls\",\"ok\":true,\"errors\":0,\"warnings\":1}],"
@@ -332,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_diff_kinds),
 		cmocka_unit_test(test_yaml_round_trip),
 		cmocka_unit_test(test_yaml_errors),
+		cmocka_unit_test(test_yaml_records_the_major),
 		cmocka_unit_test(test_lints_clean_schema),
 		cmocka_unit_test(test_lints_each_rule),
 		cmocka_unit_test(test_verify_json),
