@@ -35,11 +35,12 @@ static const struct gm_lint_rule rules[] = {
 	  "add the column without a default (or with a constant one), set the default afterwards, and backfill the existing rows in batches" },
 	{ "set_not_null", "lock", E, 1, 0,
 	  "SET NOT NULL scans the whole table while holding ACCESS EXCLUSIVE",
-	  "ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT c, then SET NOT NULL (it uses the"
-	  " validated check instead of a scan) and DROP CONSTRAINT c" },
+	  "ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT c in another transaction, then SET NOT"
+	  " NULL (it uses the validated check instead of a scan) and DROP CONSTRAINT c" },
 	{ "constraint_without_not_valid", "lock", E, 1, 0,
 	  "ADD CONSTRAINT ... FOREIGN KEY or CHECK checks every row while holding its lock",
-	  "add it NOT VALID, then VALIDATE CONSTRAINT in a later statement: validation takes a lock that lets reads and writes go on" },
+	  "add it NOT VALID, then VALIDATE CONSTRAINT in another transaction (a later migration, or the next statement of a"
+	  " -- garage:no-transaction one): validation takes a lock that lets reads and writes go on" },
 	{ "add_constraint_builds_index", "lock", E, 1, 0,
 	  "ADD PRIMARY KEY, UNIQUE or EXCLUDE builds an index while holding ACCESS EXCLUSIVE",
 	  "CREATE UNIQUE INDEX CONCURRENTLY in a -- garage:no-transaction migration, then ADD CONSTRAINT ... USING INDEX" },
@@ -921,6 +922,7 @@ static void lint_release(struct lint *l)
 	gm_strlist_release(&l->created);
 	gm_strlist_release(&l->created_types);
 	gm_strlist_release(&l->not_null_checks);
+	gm_strlist_release(&l->not_valid_added);
 	gm_strlist_release(&l->valid_checks);
 	gm_strlist_release(&l->rls_enabled);
 	gm_strlist_release(&l->rls_forced);

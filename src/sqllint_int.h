@@ -69,6 +69,7 @@ struct lint {
 	struct gm_strlist created_types;
 	struct gm_strlist not_null_checks;	/* "key\tconstraint\tcolumn" of IS NOT NULL checks */
 	struct gm_strlist valid_checks;	/* "key\tconstraint" validated (or added valid) */
+	struct gm_strlist not_valid_added;	/* "migration\tkey\tconstraint" added NOT VALID */
 	struct gm_strlist rls_enabled;	/* keys given ENABLE ROW LEVEL SECURITY */
 	struct gm_strlist rls_forced;
 	int mig_lock_timeout;		/* the current migration set a lock timeout */

@@ -191,11 +191,30 @@ static void note_check(struct lint *l, const char *key, const PgQuery__Constrain
 	}
 }
 
-static void note_validated(struct lint *l, const char *key, const char *conname)
+/* "migration\tkey\tconstraint": a constraint added NOT VALID by a
+ * migration of the run. */
+static char *not_valid_entry(const struct lint *l, const char *key, const char *conname)
+{
+	return gm_xasprintf("%zu\t%s\t%s", l->cur->mi, key, conname);
+}
+
+/* VALIDATE CONSTRAINT.  Where the same transactional migration added it
+ * NOT VALID, the ADD's lock (SHARE ROW EXCLUSIVE for a foreign key, ACCESS
+ * EXCLUSIVE for a check) is still held while every row is checked: NOT
+ * VALID then saves nothing. */
+static void note_validated(struct lint *l, const char *key, const char *conname, size_t at, int existing)
 {
 	char *entry = gm_xasprintf("%s\t%s", key, conname ? conname : "");
 
 	gm_strlist_add(&l->valid_checks, entry);
+	free(entry);
+	if (!existing || !conname || !transactional(l))
+		return;
+	entry = not_valid_entry(l, key, conname);
+	if (gm_strlist_has(&l->not_valid_added, entry))
+		lint_report(l, "constraint_without_not_valid", at, key,
+			    "VALIDATE CONSTRAINT %s in the transaction that added it NOT VALID checks every row of %s"
+			    " while the ADD's lock is still held", conname, key);
 	free(entry);
 }
 
@@ -234,6 +253,11 @@ static void add_constraint(struct lint *l, const char *key, const PgQuery__Const
 		note_check(l, key, c);
 	if (!existing)
 		return;
+	if ((fk || c->contype == PG_QUERY__CONSTR_TYPE__CONSTR_CHECK) && c->skip_validation && c->conname) {
+		char *entry = not_valid_entry(l, key, c->conname);
+		gm_strlist_add(&l->not_valid_added, entry);
+		free(entry);
+	}
 	if ((fk || c->contype == PG_QUERY__CONSTR_TYPE__CONSTR_CHECK) && !c->skip_validation)
 		lint_report(l, "constraint_without_not_valid", at, key,
 			    "adding %s %s without NOT VALID checks every row of %s while holding %s",
@@ -280,7 +304,7 @@ static void alter_cmd(struct lint *l, const PgQuery__AlterTableStmt *a, size_t k
 			add_constraint(l, key, c->def->constraint, lint_alter_cmd_at(l, a, k), existing);
 		break;
 	case PG_QUERY__ALTER_TABLE_TYPE__AT_ValidateConstraint:
-		note_validated(l, key, c->name);
+		note_validated(l, key, c->name, lint_alter_cmd_at(l, a, k), existing);
 		break;
 	case PG_QUERY__ALTER_TABLE_TYPE__AT_DropColumn:
 		if (existing)
