@@ -7,6 +7,7 @@
 #   make check-long    slow tests: huge files, crash loops
 #   make check-matrix  the integration suite and the life cycle on PostgreSQL 14 to 18
 #   make bench         benchmark against psql (BENCH_RUNS runs each)
+#   make bench-lint    the lint against squawk: which flags what, and speed
 #   make demo          throwaway PostgreSQL in .demo/, then up and list
 #   make snapshot      regenerate schema/snapshot.yaml from the migrations
 #   make fuzz          libFuzzer on the SQL, YAML and snapshot readers and the lint (FUZZ_SECONDS each)
@@ -66,7 +67,7 @@ IT_BIN = $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 TEST_COMMON_OBJ = $(TEST_COMMON:%.c=$(BUILD)/%.o)
 IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o) $(TEST_COMMON_OBJ)
 
-.PHONY: all deps check check-unit check-integration check-asan check-valgrind check-long check-matrix bench demo demo-stop snapshot fuzz \
+.PHONY: all deps check check-unit check-integration check-asan check-valgrind check-long check-matrix bench bench-lint demo demo-stop snapshot fuzz \
 	install uninstall clean lint
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -159,6 +160,13 @@ BENCH_RUNS ?= 7
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/with-postgres.sh bench/bench.sh $(abspath $(BIN)) $(BENCH_RUNS)
+
+# The lint side by side with squawk (bench/README.md): the corpus of
+# tests/lint, and 1,000 migrations timed.  Needs python3; squawk
+# (npm install -g squawk-cli) is optional.  Not a test.
+bench-lint: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/with-postgres.sh bench/lint.py $(abspath $(BIN)) $(BENCH_RUNS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
