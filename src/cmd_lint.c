@@ -271,7 +271,8 @@ int cmd_lint(int argc, char **argv, struct gm_cli *cli)
 /* ---- the pre-flight of up ---- */
 
 struct gm_error *gm_cli_lint_before_up(struct gm_cli *cli, struct gm_db *db, const struct gm_migration_set *set,
-				       const char *lock_timeout, const struct gm_migration *const *todo, size_t n)
+				       const char *lock_timeout, const struct gm_migration *const *todo, size_t n,
+				       struct gm_strbuf *json)
 {
 	struct gm_lint_opts o;
 	struct gm_lint_result r;
@@ -283,15 +284,25 @@ struct gm_error *gm_cli_lint_before_up(struct gm_cli *cli, struct gm_db *db, con
 	if ((err = gm_lint_run(todo, n, &o, db, &r)))
 		return err;
 	failed = gm_lint_failed(&r, 0);
-	/* Findings go to standard error, like a compiler's; a clean lint
-	 * says nothing. */
-	for (size_t k = 0; k < r.n; k++)
-		if (!r.v[k].ignored && r.v[k].level >= GM_LINT_WARNING) {
-			gm_report_lint_text(&r, 0, !failed, &out);
-			break;
-		}
-	fflush(stdout);
-	gm_cli_puts(stderr, out.buf);
+	if (json) {
+		/* Inside up's object: its own format_version left out. */
+		gm_report_lint_json(&r, !failed, &out);
+		gm_strbuf_reset(json);
+		gm_strbuf_addch(json, '{');
+		gm_strbuf_adds(json, out.buf + strlen("{" GM_JSON_FORMAT_FIELD));
+		while (json->len && json->buf[json->len - 1] == '\n')
+			json->buf[--json->len] = '\0';
+	} else {
+		/* Findings go to standard error, like a compiler's; a clean
+		 * lint says nothing. */
+		for (size_t k = 0; k < r.n; k++)
+			if (!r.v[k].ignored && r.v[k].level >= GM_LINT_WARNING) {
+				gm_report_lint_text(&r, 0, !failed, &out);
+				break;
+			}
+		fflush(stdout);
+		gm_cli_puts(stderr, out.buf);
+	}
 	if (failed) {
 		err = gm_error_new(GM_ERR_LINT, "up stopped by the lint before anything was sent: %zu error%s in the"
 				   " migrations to apply", r.count[GM_LINT_ERROR], r.count[GM_LINT_ERROR] == 1 ? "" : "s");

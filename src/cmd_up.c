@@ -31,10 +31,15 @@ static const char up_usage[] =
 	GM_LIMITS_HELP GM_GLOBAL_HELP
 	"\n"
 	"Before anything is sent, the migrations to apply are linted (see\n"
-	"garage-migrate lint --help): warnings are printed on standard error, and\n"
-	"an error stops up (exit 9), dry runs too.\n";
+	"garage-migrate lint --help): warnings are printed on standard error (with\n"
+	"--format json: in the object's \"lint\"), and an error stops up (exit 9),\n"
+	"dry runs too.\n";
 
-struct json_run;
+/* --format json: the events, gathered for one object at the end. */
+struct json_run {
+	struct gm_strbuf applied, skipped;
+	struct gm_strbuf lint;	/* the lint before up's object, once it ran */
+};
 
 /* The context of up's callbacks: the JSON gathered, what the lint before
  * up needs, and what it already passed: a run that plans again (another
@@ -42,7 +47,7 @@ struct json_run;
  * has not seen. */
 struct up_ctx {
 	struct gm_cli *cli;
-	struct json_run *json;	/* --format json: the events gathered */
+	struct json_run *json;	/* --format json: the events gathered; else NULL */
 	struct gm_db *db;
 	const struct gm_migration_set *set;
 	const char *lock_timeout;
@@ -68,18 +73,14 @@ static struct gm_error *lint_first(void *ctx, const struct gm_migration *const *
 		;
 	if (k == n)
 		return NULL;
-	if ((err = gm_cli_lint_before_up(u->cli, u->db, u->set, u->lock_timeout, todo, n)))
+	if ((err = gm_cli_lint_before_up(u->cli, u->db, u->set, u->lock_timeout, todo, n,
+					 u->json ? &u->json->lint : NULL)))
 		return err;
 	u->linted = gm_xrealloc(u->linted, (u->nlinted + n) * sizeof(*u->linted));
 	for (k = 0; k < n; k++)
 		u->linted[u->nlinted++] = todo[k];
 	return NULL;
 }
-
-/* --format json: the events, gathered for one object at the end. */
-struct json_run {
-	struct gm_strbuf applied, skipped;
-};
 
 static void json_migration(struct gm_strbuf *sb, const struct gm_migration *m, double ms)
 {
@@ -105,21 +106,24 @@ static void on_json_event(void *ctx, const struct gm_up_event *ev)
 }
 
 /* {"format_version":1,"ok":...,"dry_run":...,"applied":[...],"skipped":[...],
- *  "pending":n,"error":{...}|null}: with dry_run, "applied" lists what
- * would be. */
+ *  "lint":{...}|null,"pending":n,"error":{...}|null}: with dry_run,
+ * "applied" lists what would be; "lint" is lint --format json's object
+ * for what was to be applied (null when nothing was). */
 static void print_json(struct json_run *j, int dry_run, size_t pending, const struct gm_error *err)
 {
 	struct gm_strbuf out = GM_STRBUF_INIT;
 
 	gm_strbuf_addf(&out, "{" GM_JSON_FORMAT_FIELD "\"ok\":%s,\"dry_run\":%s,\"applied\":[%s],\"skipped\":[%s],"
-			     "\"pending\":%zu,", err ? "false" : "true", dry_run ? "true" : "false",
-		       j->applied.len ? j->applied.buf : "", j->skipped.len ? j->skipped.buf : "", pending);
+			     "\"lint\":%s,\"pending\":%zu,", err ? "false" : "true", dry_run ? "true" : "false",
+		       j->applied.len ? j->applied.buf : "", j->skipped.len ? j->skipped.buf : "",
+		       j->lint.len ? j->lint.buf : "null", pending);
 	gm_report_error_field(err, &out);
 	gm_strbuf_adds(&out, "}\n");
 	fputs(out.buf, stdout);
 	gm_strbuf_release(&out);
 	gm_strbuf_release(&j->applied);
 	gm_strbuf_release(&j->skipped);
+	gm_strbuf_release(&j->lint);
 }
 
 static void on_event(void *ctx, const struct gm_up_event *ev)
@@ -161,8 +165,8 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	};
 	struct gm_up_opts o;
 	struct gm_up_result res;
-	struct json_run j = { GM_STRBUF_INIT, GM_STRBUF_INIT };
-	struct up_ctx u = { cli, &j, NULL, NULL, NULL, NULL, 0 };
+	struct json_run j = { GM_STRBUF_INIT, GM_STRBUF_INIT, GM_STRBUF_INIT };
+	struct up_ctx u = { cli, NULL, NULL, NULL, NULL, NULL, 0 };
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
 	struct gm_error *err;
@@ -206,6 +210,7 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 
 	o.os_user = gm_cli_os_user();
 	o.on_event = json ? on_json_event : on_event;
+	u.json = json ? &j : NULL;
 	o.preflight = lint_first;
 	o.ctx = &u;
 	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db))) {

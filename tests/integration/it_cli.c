@@ -307,9 +307,19 @@ static void test_up_and_rollback_json(void **state)
 	assert_contains(out, "0002_b.sql\",\"line\":1,\"column\":20,\"sqlstate\":\"42704\"");
 	free(out);
 	free(err);
+	/* The lint before up: its findings in the object, not on stderr. */
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id uuid);\nTRUNCATE a;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --format json"), 9);
+	assert_contains(out, "\"applied\":[],\"skipped\":[],\"lint\":{\"ok\":false,\"findings\":[{");
+	assert_contains(out, "{\"rule\":\"truncate\",\"group\":\"destructive\",\"level\":\"error\",");
+	assert_contains(out, "\"error\":{\"message\":\"up stopped by the lint before anything was sent");
+	assert_not_contains(err, "truncate");
+	free(out);
+	free(err);
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id uuid);\n-- garage:down\nDROP TABLE b;\n");
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --format json"), 0);
 	assert_contains(out, "\"ok\":true,\"dry_run\":false,\"applied\":[{\"version\":\"0002\"");
+	assert_contains(out, "\"lint\":{\"ok\":true,\"findings\":[{\"rule\":\"create_table_without_rls\",");
 	assert_contains(out, "\"error\":null}");
 	free(out);
 	free(err);
