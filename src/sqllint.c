@@ -852,7 +852,8 @@ static void ignore_all(struct lint *l)
 {
 	size_t f = 0;
 
-	qsort(l->out->v, l->out->n, sizeof(*l->out->v), by_place);
+	if (l->out->n)		/* else v is NULL, which qsort must not get */
+		qsort(l->out->v, l->out->n, sizeof(*l->out->v), by_place);
 	for (size_t k = 0, n = l->out->n; k < l->nstmts; k++) {
 		const struct lint_stmt *s = &l->stmts[k];
 		size_t first = f;
@@ -860,7 +861,8 @@ static void ignore_all(struct lint *l)
 			f++;
 		apply_ignores(l, s, first, f);
 	}
-	qsort(l->out->v, l->out->n, sizeof(*l->out->v), by_place);
+	if (l->out->n)
+		qsort(l->out->v, l->out->n, sizeof(*l->out->v), by_place);
 }
 
 /* ---- levels and places ---- */
