@@ -57,6 +57,12 @@ char *gm_db_user_path_sql(struct gm_db *db, int local);
 struct gm_error *gm_db_query_pinned(struct gm_db *db, const char *sql, int nparams,
 				   const char *const *params, const char *what, PGresult **res);
 
+/* One SELECT without parameters, read with the safe search path: in the
+ * current transaction, or, when there is none, pinned and rolled back in
+ * the same round trip.  On failure *res is NULL and the error carries the
+ * server's SQLSTATE. */
+struct gm_error *gm_db_read_once(struct gm_db *db, const char *sql, const char *what, PGresult **res);
+
 /* Quotes an identifier for SQL text; caller frees. */
 char *gm_db_quote_ident(struct gm_db *db, const char *ident);
 /* Quotes a literal for SQL text, or gives "NULL" for text libpq cannot

@@ -58,7 +58,10 @@ enum gm_up_event_kind {
 struct gm_up_event {
 	enum gm_up_event_kind kind;
 	const struct gm_migration *m;
-	double ms;		/* wall-clock time of its round trip */
+	double ms;		/* wall-clock time from the one before (or the
+				 * batch's start) until its commit was answered */
+	int reconciled;		/* applied, but learnt from the history after
+				 * the connection dropped (ms unknown) */
 };
 
 struct gm_up_opts {

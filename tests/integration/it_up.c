@@ -409,6 +409,11 @@ static void test_up_guards_isolation(void **state)
 		  "table public.custom_agent_orders, row level security no longer forced, keeps 1 row" },
 		{ "DROP FUNCTION app_current_org_id() CASCADE;",
 		  "table public.custom_agent_orders, no policy left, keeps 1 row" },
+		/* Rebuilt under its name without RLS: the new table is judged
+		 * against the one that had the name. */
+		{ "ALTER TABLE custom_agent_orders RENAME TO orders_before;\n"
+		  "CREATE TABLE custom_agent_orders AS SELECT * FROM orders_before;",
+		  "table public.custom_agent_orders, row level security disabled, keeps 1 row" },
 	};
 	char *db = pgt_create_db("gm_up_iso"), *dir = tfs_tempdir(), *out, *err;
 	PGconn *c = pgt_connect(db);
@@ -447,6 +452,97 @@ static void test_up_guards_isolation(void **state)
 	free(db);
 }
 
+/* The server parses a whole batch before it runs any of it, so a syntax
+ * error in its third migration would stop the first two as well: they go
+ * again on their own, and the broken one is reported where it is broken,
+ * exactly as if each had been sent alone. */
+static void test_syntax_error_later_in_a_batch(void **state)
+{
+	char *db = pgt_create_db("gm_up_syntax"), *dir = tfs_tempdir(), *out, *err, *expect;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	tfs_write(dir, "0003_broken.sql", "CREATE TABLE c (id int);\nCREATE TABEL d (id int);\n");
+	tfs_write(dir, "0004_after.sql", "CREATE TABLE e (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
+	assert_contains(out, "applied 0001_a.sql");
+	assert_contains(out, "applied 0002_b.sql");
+	expect = gm_xasprintf("%s/0003_broken.sql:2:8: error: syntax error at or near \"TABEL\"", dir);
+	assert_contains(err, expect);
+	free(expect);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('c')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('e')::text"));
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE version = 3 AND outcome = 'failed'"), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* Statements the server logged for application name app (one per
+ * simple-query round trip). */
+static long logged_statements(const char *app)
+{
+	const char *log = getenv("GM_TEST_SERVER_LOG");
+	char *out;
+	long n;
+
+	assert_non_null(log);
+	assert_int_equal(pgt_run(&out, NULL, "grep -E '\\] %s (LOG:  (statement|execute [^:]*):)' '%s' | wc -l", app, log), 0);
+	n = strtol(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+/* n migrations of one CREATE TABLE each, in a new folder. */
+static char *small_migrations(int n)
+{
+	char *dir = tfs_tempdir();
+
+	for (int k = 1; k <= n; k++) {
+		char name[32], sql[64];
+		snprintf(name, sizeof(name), "%04d_t.sql", k);
+		snprintf(sql, sizeof(sql), "CREATE TABLE t_%04d (id int);\n", k);
+		tfs_write(dir, name, sql);
+	}
+	return dir;
+}
+
+/* Issue 15: up sends its migrations in batches, one round trip each; the
+ * server log counts them.  10 and 60 migrations are one batch, 150 two. */
+static void test_round_trips_per_batch_not_per_migration(void **state)
+{
+	static const int counts[] = { 10, 60, 150 };
+	long seen[3];
+
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		char *db = pgt_create_db("gm_up_rt"), *dir = small_migrations(counts[k]), *out, *err;
+		char *app = gm_xasprintf("gm-up-rt-%d", counts[k]);
+		PGconn *c;
+
+		assert_int_equal(pgt_run(&out, &err, "PGAPPNAME=%s PGOPTIONS='-c log_statement=all' %s -d 'dbname=%s' -m '%s' up",
+					 app, pgt_bin(), db, dir), 0);
+		free(out);
+		free(err);
+		c = pgt_connect(db);
+		assert_int_equal(pgt_count(c, HISTORY_COUNT), counts[k]);
+		PQfinish(c);
+		seen[k] = logged_statements(app);
+		free(app);
+		tfs_rmdir(dir);
+		free(db);
+	}
+	if (seen[1] != seen[0] || seen[2] != seen[0] + 1)
+		fail_msg("up sent %ld, %ld and %ld round trips for 10, 60 and 150 migrations", seen[0], seen[1], seen[2]);
+	/* The session's settings, the history read, the batch. */
+	assert_true(seen[0] <= 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +555,8 @@ int main(void)
 		cmocka_unit_test(test_single_transaction_is_all_or_nothing),
 		cmocka_unit_test(test_target_and_out_of_order),
 		cmocka_unit_test(test_concurrent_runs_apply_once),
+		cmocka_unit_test(test_round_trips_per_batch_not_per_migration),
+		cmocka_unit_test(test_syntax_error_later_in_a_batch),
 		cmocka_unit_test(test_bad_input_leaves_database_untouched),
 		cmocka_unit_test(test_no_password_in_output),
 		cmocka_unit_test(test_usage_and_help),
