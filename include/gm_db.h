@@ -20,7 +20,15 @@ struct gm_db {
 	PGconn *conn;
 	int server_version;	/* PQserverVersion */
 	char *search_path;	/* the user's, pg_catalog taken out: for migration text */
+	/* When set, called about every GM_DB_WAIT_TICK_MS while a script
+	 * (gm_script.h) waits for the server's next result, so a caller can
+	 * show that a long statement is still running.  It must not use the
+	 * connection. */
+	void (*on_wait)(void *ctx);
+	void *wait_ctx;
 };
+
+#define GM_DB_WAIT_TICK_MS 200
 
 /* url may be NULL: libpq's environment and defaults apply.  A connection
  * string libpq cannot parse is a GM_ERR_USAGE error that never quotes a

@@ -81,6 +81,9 @@ static void on_event(void *ctx, const struct gm_up_event *ev)
 {
 	(void)ctx;
 	switch (ev->kind) {
+	case GM_UP_STARTING:
+	case GM_UP_RUNNING:
+		return;	/* progress: not shown yet */
 	case GM_UP_APPLIED:
 		if (ev->reconciled)
 			printf("applied %s (its commit was not answered: the history, read after reconnecting, says so)\n",

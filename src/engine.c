@@ -269,6 +269,37 @@ static void emit(const struct gm_up_opts *o, enum gm_up_event_kind kind,
 		o->on_event(o->ctx, &ev);
 }
 
+/* ---- progress ----
+ *
+ * While up runs, the connection's wait hook (gm_db.h) names the migration
+ * the server is on and how long it has been at it; the hook is up's for
+ * the run. */
+struct progress {
+	const struct gm_up_opts *o;
+	const struct gm_migration *m;	/* NULL: the run as a whole */
+	double since;
+};
+
+static void on_wait(void *ctx)
+{
+	const struct progress *p = ctx;
+	struct gm_up_event ev = { GM_UP_RUNNING, p->m, now_ms() - p->since, 0 };
+
+	p->o->on_event(p->o->ctx, &ev);
+}
+
+/* m is what the server works on from now on, timed from since. */
+static void starting(struct gm_db *db, const struct gm_up_opts *o, const struct gm_migration *m, double since)
+{
+	if (db->on_wait == on_wait) {
+		struct progress *p = db->wait_ctx;
+		p->m = m;
+		p->since = since;
+	}
+	if (m)
+		emit(o, GM_UP_STARTING, m, 0, 0);
+}
+
 /* The pending migrations this run applies, in order. */
 static struct gm_error *select_pending(const struct gm_status *st, const struct gm_up_opts *o,
 				       const struct gm_migration ***out, size_t *n)
@@ -468,6 +499,7 @@ static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc
 /* ---- batches ---- */
 
 struct batch {
+	struct gm_db *db;
 	struct gm_script sc;
 	struct item *v;
 	size_t n;
@@ -494,6 +526,8 @@ static void on_result(void *ctx, size_t k, const PGresult *r)
 		b->res->applied++;
 		emit(b->o, GM_UP_APPLIED, it->m, now - b->mark, 0);
 		b->mark = now;
+		if (b->committed < b->n)
+			starting(b->db, b->o, b->v[b->committed].m, now);
 	}
 }
 
@@ -590,7 +624,7 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 				  const struct check *chk, int ensure_history, const struct gm_up_opts *o,
 				  struct gm_up_result *res, struct batch_end *end)
 {
-	struct batch b = { GM_SCRIPT_INIT, NULL, n, 0, 0, o, res };
+	struct batch b = { db, GM_SCRIPT_INIT, NULL, n, 0, 0, o, res };
 	struct gm_outcome oc;
 	struct gm_error *err = NULL;
 	const char *mark;
@@ -612,6 +646,7 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 		gm_script_ours(&b.sc, 1, "COMMIT;\n");
 	}
 	b.mark = now_ms();
+	starting(db, o, v[0], b.mark);
 	gm_script_run_each(db, &b.sc, &oc, on_result, &b);
 	end->done = b.committed;
 	if (b.committed)
@@ -677,6 +712,7 @@ static struct gm_error *apply_batches(struct gm_db *db, const struct gm_migratio
 			double t0 = now_ms();
 			int skipped = 0;
 
+			starting(db, o, todo[k], t0);
 			if ((err = gm_notx_apply(db, todo[k], ensure, o, &skipped)))
 				return err;
 			ensure = 0;
@@ -738,6 +774,7 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 		script_migration(&sc, db, todo[k], &chk, k == 0, o, &items[k]);
 	}
 	gm_script_ours(&sc, 1, "COMMIT;\n");
+	starting(db, o, NULL, t0);
 	gm_script_run(db, &sc, &oc);
 	if (!oc.error) {
 		res->applied = n;
@@ -774,15 +811,34 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
  * that changed, this many times at most. */
 #define MAX_PLANS 10
 
+static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set *set,
+				 const struct gm_up_opts *o, struct gm_up_result *res);
+
 struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *set,
 			      const struct gm_up_opts *o, struct gm_up_result *res)
 {
+	struct progress prog = { o, NULL, 0 };
 	struct gm_error *err;
-	int plans;
 
 	memset(res, 0, sizeof(*res));
 	if ((err = check_opts(set, o)))
 		return err;
+	if (o->on_event && !o->dry_run) {
+		db->on_wait = on_wait;
+		db->wait_ctx = &prog;
+	}
+	err = up_plans(db, set, o, res);
+	db->on_wait = NULL;
+	db->wait_ctx = NULL;
+	return err;
+}
+
+static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set *set,
+				 const struct gm_up_opts *o, struct gm_up_result *res)
+{
+	struct gm_error *err;
+	int plans;
+
 	for (plans = 0; plans < MAX_PLANS; plans++) {
 		struct gm_history hist;
 		struct gm_status st;

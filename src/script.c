@@ -6,6 +6,8 @@
 #include "gm_text.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +156,28 @@ static void keep(PGresult **slot, PGresult *r)
 	*slot = r;
 }
 
+/* With db->on_wait set: waits until a whole result has arrived (or the
+ * connection fails), calling it every GM_DB_WAIT_TICK_MS meanwhile. */
+static void wait_for_result(struct gm_db *db)
+{
+	double next = gm_monotonic_ms() + GM_DB_WAIT_TICK_MS;
+
+	while (PQisBusy(db->conn)) {
+		struct pollfd p = { PQsocket(db->conn), POLLIN, 0 };
+		double left = next - gm_monotonic_ms();
+		int rc = p.fd < 0 ? -1 : poll(&p, 1, left > 0 ? (int)left + 1 : 0);
+
+		if (rc < 0 && errno != EINTR)
+			return;	/* PQgetResult meets the failure */
+		if (rc > 0 && !PQconsumeInput(db->conn))
+			return;
+		if (gm_monotonic_ms() >= next) {
+			db->on_wait(db->wait_ctx);
+			next = gm_monotonic_ms() + GM_DB_WAIT_TICK_MS;
+		}
+	}
+}
+
 void gm_script_run_each(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out,
 			void (*each)(void *ctx, size_t k, const PGresult *res), void *ctx)
 {
@@ -167,7 +191,11 @@ void gm_script_run_each(struct gm_db *db, const struct gm_script *sc, struct gm_
 	}
 	/* PQgetResult returns each statement's result as soon as it has
 	 * arrived whole, while the server runs the next ones. */
-	while ((r = PQgetResult(db->conn))) {
+	for (;;) {
+		if (db->on_wait)
+			wait_for_result(db);
+		if (!(r = PQgetResult(db->conn)))
+			break;
 		switch (PQresultStatus(r)) {
 		case PGRES_TUPLES_OK:
 		case PGRES_COMMAND_OK:

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gm_db.h"
+#include "gm_engine.h"
+#include "gm_error.h"
+#include "gm_migration.h"
 #include "gm_strbuf.h"
 #include "pgtest.h"
 
@@ -660,6 +664,92 @@ static void test_batches_bounded_by_bytes(void **state)
 	tfs_rmdir(huge);
 }
 
+/* What a progress renderer sees (gm_engine.h). */
+struct progress_seen {
+	int starting[3], running[3], applied[3];
+	int order_ok;		/* every STARTING before its RUNNING and APPLIED */
+	double last_ms;
+	int ms_grows;
+};
+
+static void on_progress(void *ctx, const struct gm_up_event *ev)
+{
+	struct progress_seen *p = ctx;
+	int k = ev->m ? (int)ev->m->version - 1 : -1;
+
+	if (k < 0 || k > 2) {
+		p->order_ok = 0;
+		return;
+	}
+	switch (ev->kind) {
+	case GM_UP_STARTING:
+		p->starting[k]++;
+		p->last_ms = 0;
+		break;
+	case GM_UP_RUNNING:
+		if (!p->starting[k] || p->applied[k])
+			p->order_ok = 0;
+		if (ev->ms <= p->last_ms)
+			p->ms_grows = 0;
+		p->last_ms = ev->ms;
+		p->running[k]++;
+		break;
+	case GM_UP_APPLIED:
+		if (!p->starting[k])
+			p->order_ok = 0;
+		p->applied[k]++;
+		break;
+	default:
+		p->order_ok = 0;
+		break;
+	}
+}
+
+/* Issue 15: the engine tells when each migration starts, and while it
+ * waits for a long one it ticks (about every 200 ms) with the time so
+ * far; the core prints nothing. */
+static void test_progress_starts_and_ticks(void **state)
+{
+	char *db = pgt_create_db("gm_up_tick"), *dir = tfs_tempdir(), *conninfo;
+	struct progress_seen seen = { { 0 }, { 0 }, { 0 }, 1, 0, 1 };
+	struct gm_migration_set *set = NULL;
+	struct gm_db *conn = NULL;
+	struct gm_up_opts o;
+	struct gm_up_result res;
+	struct gm_error *err;
+
+	(void)state;
+	tfs_write(dir, "0001_quick.sql", "CREATE TABLE quick (id int);\n");
+	tfs_write(dir, "0002_slow.sql", "SELECT pg_sleep(0.6);\n");
+	tfs_write(dir, "0003_after.sql", "CREATE TABLE after_slow (id int);\n");
+	conninfo = gm_xasprintf("dbname=%s", db);
+	assert_null(gm_migration_set_load(dir, &set));
+	assert_null(gm_db_connect(conninfo, &conn));
+	memset(&o, 0, sizeof(o));
+	o.on_event = on_progress;
+	o.ctx = &seen;
+	err = gm_engine_up(conn, set, &o, &res);
+	if (err)
+		fail_msg("up failed: %s", err->msg);
+	assert_int_equal(res.applied, 3);
+	assert_true(seen.order_ok);
+	assert_true(seen.ms_grows);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(seen.starting[k], 1);
+		assert_int_equal(seen.applied[k], 1);
+	}
+	/* 600 ms of sleep: two ticks at least, even on a slow machine. */
+	if (seen.running[1] < 2)
+		fail_msg("%d ticks during a 600 ms migration", seen.running[1]);
+	/* The hook is up's for the run only. */
+	assert_null(conn->on_wait);
+	gm_db_close(conn);
+	gm_migration_set_free(set);
+	free(conninfo);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_syntax_error_later_in_a_batch),
 		cmocka_unit_test(test_failure_in_the_middle_of_a_batch),
 		cmocka_unit_test(test_batches_bounded_by_bytes),
+		cmocka_unit_test(test_progress_starts_and_ticks),
 		cmocka_unit_test(test_bad_input_leaves_database_untouched),
 		cmocka_unit_test(test_no_password_in_output),
 		cmocka_unit_test(test_usage_and_help),
