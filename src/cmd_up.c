@@ -54,7 +54,7 @@ static void on_json_event(void *ctx, const struct gm_up_event *ev)
 	struct json_run *j = ctx;
 
 	if (ev->kind == GM_UP_APPLIED || ev->kind == GM_UP_DRY_RUN)
-		json_migration(&j->applied, ev->m, ev->kind == GM_UP_APPLIED ? ev->ms : -1);
+		json_migration(&j->applied, ev->m, ev->kind == GM_UP_APPLIED && !ev->reconciled ? ev->ms : -1);
 	else if (ev->kind == GM_UP_SKIPPED)
 		json_migration(&j->skipped, ev->m, -1);
 }
