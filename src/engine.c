@@ -83,7 +83,7 @@
 	" WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema',"    \
 	" '" GM_HISTORY_SCHEMA "') AND n.nspname NOT LIKE 'pg\\_%'"                                     \
 	" AND (c.relrowsecurity OR c.relforcerowsecurity"                                             \
-	"  OR EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid))), '[]'), true)"
+	"  OR c.oid IN (SELECT p.polrelid FROM pg_catalog.pg_policy p))), '[]'), true)"
 /* One row: the losses as one line, or NULL. */
 #define ISOLATION_AFTER_CTE                                                                          \
 	"lost AS (SELECT pg_catalog.string_agg(pg_catalog.format('table %s.%s, %s, %s', x.nspname, x.relname, x.why," \
