@@ -157,8 +157,8 @@ check-matrix: deps
 # ratios; BENCH_RUNS runs each.  Not a test.
 BENCH_RUNS ?= 7
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@scripts/with-postgres.sh bench/bench.sh $(abspath $(BIN)) $(BENCH_RUNS)
+	@$(MAKE) --no-print-directory all $(PROXY)
+	@scripts/with-postgres.sh bench/bench.sh $(abspath $(BIN)) $(BENCH_RUNS) $(abspath $(PROXY))
 
 demo: deps
 	@$(MAKE) --no-print-directory all

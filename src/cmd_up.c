@@ -14,7 +14,9 @@ static const char up_usage[] =
 	"Apply pending migrations in version order.  Each runs in its own\n"
 	"transaction together with its history row: it is applied and recorded,\n"
 	"or neither.  Stops at the first failure.  Refuses to run when an applied\n"
-	"migration's file was edited or is missing.\n"
+	"migration's file was edited or is missing.  Migrations travel in batches\n"
+	"(up to 100 per round trip, a transaction each); each is reported as it\n"
+	"commits.\n"
 	"\n"
 	"Options:\n"
 	"      --dry-run               print the SQL that would run; change nothing\n"
@@ -52,7 +54,7 @@ static void on_json_event(void *ctx, const struct gm_up_event *ev)
 	struct json_run *j = ctx;
 
 	if (ev->kind == GM_UP_APPLIED || ev->kind == GM_UP_DRY_RUN)
-		json_migration(&j->applied, ev->m, ev->kind == GM_UP_APPLIED ? ev->ms : -1);
+		json_migration(&j->applied, ev->m, ev->kind == GM_UP_APPLIED && !ev->reconciled ? ev->ms : -1);
 	else if (ev->kind == GM_UP_SKIPPED)
 		json_migration(&j->skipped, ev->m, -1);
 }
@@ -79,8 +81,15 @@ static void on_event(void *ctx, const struct gm_up_event *ev)
 {
 	(void)ctx;
 	switch (ev->kind) {
+	case GM_UP_STARTING:
+	case GM_UP_RUNNING:
+		return;	/* progress: not shown yet */
 	case GM_UP_APPLIED:
-		printf("applied %s (%.1f ms)\n", ev->m->filename, ev->ms);
+		if (ev->reconciled)
+			printf("applied %s (its commit was not answered: the history, read after reconnecting, says so)\n",
+			       ev->m->filename);
+		else
+			printf("applied %s (%.1f ms)\n", ev->m->filename, ev->ms);
 		break;
 	case GM_UP_SKIPPED:
 		printf("skipped %s: another garage-migrate run applied it\n", ev->m->filename);
