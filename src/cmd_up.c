@@ -16,7 +16,8 @@ static const char up_usage[] =
 	"or neither.  Stops at the first failure.  Refuses to run when an applied\n"
 	"migration's file was edited or is missing.  Migrations travel in batches\n"
 	"(up to 100 per round trip, a transaction each); each is reported as it\n"
-	"commits.\n"
+	"commits; on a terminal, the one under way is shown, its seconds ticking\n"
+	"when it takes longer than one.\n"
 	"\n"
 	"Options:\n"
 	"      --dry-run               print the SQL that would run; change nothing\n"
@@ -77,13 +78,28 @@ static void print_json(struct json_run *j, int dry_run, size_t pending, const st
 	gm_strbuf_release(&j->skipped);
 }
 
+/* Text: the final line of each migration; on a terminal, a progress line
+ * before it (progress.c). */
 static void on_event(void *ctx, const struct gm_up_event *ev)
 {
-	(void)ctx;
+	struct gm_progress *pr = ctx;
+
+	if (ev->kind == GM_UP_STARTING) {
+		gm_progress_start(pr, "applying", ev->m->filename);
+		return;
+	}
+	if (ev->kind == GM_UP_RUNNING) {
+		/* --single-transaction: no migration starts on its own. */
+		if (!ev->m && !pr->label)
+			gm_progress_start(pr, "applying", "the run in one transaction");
+		gm_progress_tick(pr);
+		return;
+	}
+	gm_progress_clear(pr);
 	switch (ev->kind) {
 	case GM_UP_STARTING:
 	case GM_UP_RUNNING:
-		return;	/* progress: not shown yet */
+		break;
 	case GM_UP_APPLIED:
 		if (ev->reconciled)
 			printf("applied %s (its commit was not answered: the history, read after reconnecting, says so)\n",
@@ -127,6 +143,7 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	struct gm_db *db = NULL;
 	struct gm_error *err;
 	struct json_run j = { GM_STRBUF_INIT, GM_STRBUF_INIT };
+	struct gm_progress progress;
 	int c, json = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -167,9 +184,12 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 
 	o.os_user = gm_cli_os_user();
 	o.on_event = json ? on_json_event : on_event;
-	o.ctx = json ? &j : NULL;
-	if ((err = gm_cli_limits(cli, &o.limits)) || (err = gm_cli_open(cli, &set, &db)) ||
-	    (err = gm_engine_up(db, set, &o, &res))) {
+	o.ctx = json ? (void *)&j : (void *)&progress;
+	gm_progress_init(&progress, stdout);
+	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db)))
+		err = gm_engine_up(db, set, &o, &res);
+	gm_progress_release(&progress);	/* before any other line */
+	if (err) {
 		if (json)
 			print_json(&j, o.dry_run, res.pending, err);
 		gm_cli_close(set, db);
