@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# usage: scripts/with-postgres.sh bench/bench.sh BINARY [RUNS]
+# usage: scripts/with-postgres.sh bench/bench.sh BINARY [RUNS [PROXY]]
 # (or: make bench).  Measures garage-migrate against psql on the throwaway
 # server with-postgres.sh started, and prints medians over RUNS runs, each
 # as a ratio against a baseline measured in the same run.  See
 # bench/README.md for what each row means.
 set -euo pipefail
-bin=$1 runs=${2:-7}
+bin=$1 runs=${2:-7} proxy=${3:-}
+# dbmate, when installed (npm package dbmate), for the latency row.
+dbmate=${DBMATE:-$(command -v dbmate || true)}
 root=$(cd "$(dirname "$0")/.." && pwd)
 psql=$("$root/scripts/pg-bindir.sh")/psql
 pgbench=$("$root/scripts/pg-bindir.sh")/pgbench
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+proxy_pid=
+trap '[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null; rm -rf "$work"' EXIT
 export PGDATABASE=postgres
 
 q() { "$psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -87,10 +90,86 @@ row "3. verify, 1,000 applied (1,000 tables)" "$(printf '%s\n' "${t_verify[@]}" 
 db=$(fresh_db)
 PGAPPNAME=gm-bench-rt PGOPTIONS='-c log_statement=all' "$bin" -d "dbname=$db" -m "$small" up >/dev/null
 rt=$(grep -cE '\] gm-bench-rt LOG:  (statement|execute [^:]*):' "$GM_TEST_SERVER_LOG" || true)
-# A migration's round trip is a script, whose logged text starts with BEGIN.
-per=$(grep -cE '\] gm-bench-rt LOG:  statement: BEGIN;' "$GM_TEST_SERVER_LOG" || true)
-awk -v rt="$rt" -v per="$per" 'BEGIN { printf "%-44s %10d    %10d    %7.3f   (round trips per migration; %d more for the run)\n",
-	"4. round trips, 1,000 migrations", rt, 1000, per / 1000, rt - per }'
+# Batches hold up to 100 migrations: 10 for the 1,000.
+awk -v rt="$rt" 'BEGIN { printf "%-44s %10d    %10d    %7.3f   (round trips per migration: 10 batches of 100, %d more for the run)\n",
+	"4. round trips, 1,000 migrations", rt, 1000, rt / 1000, rt - 10 }'
+
+# 6. Latency: the same 1,000 through a proxy that holds every byte 5 ms
+# each way (a database 10 ms away), against the same up straight over TCP.
+# dbmate, when installed, over the same proxy (on 100 migrations: it pays
+# round trips per migration, 1,000 would take minutes).
+if [ -n "$proxy" ]; then
+	pport=$((PGPORT + 2))
+	"$proxy" "$pport" "$PGPORT" --rtt-ms 10 --seconds 7200 &
+	proxy_pid=$!
+	sleep 0.3
+	tcp="host=127.0.0.1 port=$PGPORT sslmode=disable gssencmode=disable"
+	far="host=127.0.0.1 port=$pport sslmode=disable gssencmode=disable"
+	t_near=() t_far=()
+	for k in $(seq "$runs"); do
+		db=$(fresh_db); t_near+=("$(time_ms "$bin" -d "$tcp dbname=$db" -m "$small" up)")
+		db=$(fresh_db); t_far+=("$(time_ms "$bin" -d "$far dbname=$db" -m "$small" up)")
+	done
+	near=$(printf '%s\n' "${t_near[@]}" | median)
+	row "6. 1,000 migrations, 10 ms RTT: up" "$(printf '%s\n' "${t_far[@]}" | median)" "$near" "the same up with no added latency"
+	if [ -n "$dbmate" ]; then
+		hundred=$work/hundred; mkdir -p "$hundred"
+		for i in $(seq 1 100); do
+			printf -- '-- migrate:up\nCREATE TABLE t_%04d (id int);\n\n-- migrate:down\n' "$i" >"$hundred/$(printf '%04d' "$i")_t.sql"
+		done
+		t_db=() t_gm=()
+		for k in $(seq "$(( runs < 3 ? runs : 3 ))"); do
+			db=$(fresh_db); t_gm+=("$(time_ms "$bin" -d "$far dbname=$db" -m "$hundred" up)")
+			db=$(fresh_db); t_db+=("$(time_ms env DATABASE_URL="postgres://postgres@127.0.0.1:$pport/$db?sslmode=disable" \
+				"$dbmate" --no-dump-schema --migrations-dir "$hundred" migrate)")
+		done
+		row "6. 100 migrations, 10 ms RTT: dbmate" "$(printf '%s\n' "${t_db[@]}" | median)" \
+			"$(printf '%s\n' "${t_gm[@]}" | median)" "garage-migrate up, same proxy"
+	else
+		echo "6. dbmate: not installed (npm install dbmate; or DBMATE=path), row skipped"
+	fi
+	kill "$proxy_pid" 2>/dev/null; proxy_pid=
+fi
+
+# 7. Marginal cost per migration, locally: (1,000 migrations - 1) / 999,
+# garage-migrate up against psql with a transaction per file, so that
+# start-up (connecting, reading files) is left out of both.
+one=$work/one; mkdir -p "$one"; cp "$small/0001_t.sql" "$one/"
+sql_of "$small" "$work/s1000.sql" "$work/e1000.sql"
+sql_of "$one" "$work/s1.sql" "$work/e1.sql"
+t_g1=() t_g1000=() t_p1=() t_p1000=() t_n1=() t_n1000=()
+for k in $(seq "$runs"); do
+	db=$(fresh_db); t_g1+=("$(time_ms "$bin" -d "dbname=$db" -m "$one" up)")
+	db=$(fresh_db); t_g1000+=("$(time_ms "$bin" -d "dbname=$db" -m "$small" up)")
+	db=$(fresh_db); t_n1+=("$(time_ms "$bin" -d "dbname=$db" -m "$one" up --allow-isolation-loss)")
+	db=$(fresh_db); t_n1000+=("$(time_ms "$bin" -d "dbname=$db" -m "$small" up --allow-isolation-loss)")
+	db=$(fresh_db); t_p1+=("$(time_ms q -d "$db" -f "$work/e1.sql")")
+	db=$(fresh_db); t_p1000+=("$(time_ms q -d "$db" -f "$work/e1000.sql")")
+done
+m_gm=$(awk -v a="$(printf '%s\n' "${t_g1000[@]}" | median)" -v b="$(printf '%s\n' "${t_g1[@]}" | median)" 'BEGIN { print (a - b) / 999 }')
+m_ps=$(awk -v a="$(printf '%s\n' "${t_p1000[@]}" | median)" -v b="$(printf '%s\n' "${t_p1[@]}" | median)" 'BEGIN { print (a - b) / 999 }')
+m_ng=$(awk -v a="$(printf '%s\n' "${t_n1000[@]}" | median)" -v b="$(printf '%s\n' "${t_n1[@]}" | median)" 'BEGIN { print (a - b) / 999 }')
+awk -v g="$m_gm" -v p="$m_ps" 'BEGIN {
+	printf "%-44s %10.3f ms %10.3f ms %7.3fx  (vs psql, a transaction per file)\n", "7. marginal cost per migration, locally", g / 1000, p / 1000, g / p }'
+# The isolation guard's share: the same without it.
+awk -v g="$m_ng" -v p="$m_ps" 'BEGIN {
+	printf "%-44s %10.3f ms %10.3f ms %7.3fx  (vs psql, a transaction per file)\n", "7. the same, --allow-isolation-loss", g / 1000, p / 1000, g / p }'
+
+# 8. Peak memory for a 50 MB migration file (one run): garage-migrate up
+# against the file's size, and against psql -f of the same file.
+big=$work/big; mkdir -p "$big"
+awk 'BEGIN { print "CREATE TABLE big (id int PRIMARY KEY, note text);"
+	for (k = 0; k < 400000; k++) {
+		if (k % 1000 == 0) printf "%s", (k ? ";\nINSERT INTO big VALUES\n" : "INSERT INTO big VALUES\n")
+		printf "%s(%d, \047row %d: %0100d\047)", (k % 1000 ? ",\n" : ""), k, k, k }
+	print ";" }' >"$big/0001_big.sql"
+size=$(stat -c %s "$big/0001_big.sql")
+rss() { /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>&1; cat "$work/rss"; }	# KiB
+db=$(fresh_db); r_gm=$(rss "$bin" -d "dbname=$db" -m "$big" up)
+db=$(fresh_db); r_ps=$(rss "$psql" -X -q -d "$db" -f "$big/0001_big.sql")
+awk -v g="$r_gm" -v p="$r_ps" -v s="$size" 'BEGIN {
+	printf "%-44s %10.1f MB %10.1f MB %7.3fx  (peak RSS vs the file; psql -f: %.1f MB)\n",
+		"8. peak memory, one migration file", g / 1024, s / 1048576, g * 1024 / s, p / 1024 }'
 
 # 5. The schema's own cost: tenant-scoped reads through RLS, as an
 # application role, against the same reads filtered by hand as the owner.

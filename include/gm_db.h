@@ -20,7 +20,15 @@ struct gm_db {
 	PGconn *conn;
 	int server_version;	/* PQserverVersion */
 	char *search_path;	/* the user's, pg_catalog taken out: for migration text */
+	/* When set, called about every GM_DB_WAIT_TICK_MS while a script
+	 * (gm_script.h) waits for the server's next result, so a caller can
+	 * show that a long statement is still running.  It must not use the
+	 * connection. */
+	void (*on_wait)(void *ctx);
+	void *wait_ctx;
 };
+
+#define GM_DB_WAIT_TICK_MS 200
 
 /* url may be NULL: libpq's environment and defaults apply.  A connection
  * string libpq cannot parse is a GM_ERR_USAGE error that never quotes a
@@ -56,6 +64,12 @@ char *gm_db_user_path_sql(struct gm_db *db, int local);
  * pinned and rolled back, when there is none. */
 struct gm_error *gm_db_query_pinned(struct gm_db *db, const char *sql, int nparams,
 				   const char *const *params, const char *what, PGresult **res);
+
+/* One SELECT without parameters, read with the safe search path: in the
+ * current transaction, or, when there is none, pinned and rolled back in
+ * the same round trip.  On failure *res is NULL and the error carries the
+ * server's SQLSTATE. */
+struct gm_error *gm_db_read_once(struct gm_db *db, const char *sql, const char *what, PGresult **res);
 
 /* Quotes an identifier for SQL text; caller frees. */
 char *gm_db_quote_ident(struct gm_db *db, const char *ident);

@@ -49,16 +49,32 @@ void gm_status_release(struct gm_status *st);
  * agree. */
 struct gm_error *gm_status_check_drift(const struct gm_status *st);
 
+/* Events of a run, in order.  For progress: STARTING when the server
+ * starts on a migration (it was sent, and the one before it in its batch
+ * committed), then RUNNING about every GM_DB_WAIT_TICK_MS (gm_db.h) while
+ * up waits for it, then APPLIED or SKIPPED, or the run stops with its
+ * error.  A migration may start again (a batch is sent again after a
+ * syntax error in a later migration, or up plans again after a concurrent
+ * run changed the history).  Under --single-transaction the run is one
+ * transaction: no STARTING, and RUNNING comes with m NULL, ms counted from
+ * the start of the run. */
 enum gm_up_event_kind {
 	GM_UP_APPLIED,		/* applied and recorded */
 	GM_UP_SKIPPED,		/* another run applied it first */
 	GM_UP_DRY_RUN,		/* would apply it; sql is what would run */
+	GM_UP_STARTING,		/* the server starts on it now */
+	GM_UP_RUNNING,		/* still running, ms so far */
 };
 
 struct gm_up_event {
 	enum gm_up_event_kind kind;
-	const struct gm_migration *m;
-	double ms;		/* wall-clock time of its round trip */
+	const struct gm_migration *m;	/* NULL only for RUNNING, as above */
+	double ms;		/* APPLIED: wall-clock time from the one before
+				 * (or the batch's start) until its commit was
+				 * answered; RUNNING: from the same start until
+				 * now */
+	int reconciled;		/* applied, but learnt from the history after
+				 * the connection dropped (ms unknown) */
 };
 
 struct gm_up_opts {

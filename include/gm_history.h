@@ -66,6 +66,13 @@ long long gm_history_lock_key(void);
 void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 			       const struct gm_migration *m, const char *action,
 			       const char *os_user);
+/* The same statement with the caller's own common table expressions
+ * before the history's ("x AS (...), ") and a column after applied_seq in
+ * its result, both NULL for none: a check that must see the migration's
+ * effects rides along with the record instead of costing a statement. */
+void gm_history_add_record_sql_with(struct gm_db *db, struct gm_strbuf *sql,
+				    const struct gm_migration *m, const char *action,
+				    const char *os_user, const char *ctes, const char *column);
 
 /* For a migration that runs outside a transaction: claims it (its row,
  * status running, with this backend's pid), replacing a failed or

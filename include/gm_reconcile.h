@@ -13,6 +13,7 @@
 
 struct gm_db;
 struct gm_error;
+struct gm_history;
 struct gm_txn_limits;
 
 enum gm_recorded {
@@ -26,6 +27,11 @@ enum gm_recorded {
  * applied.  On GM_RECORDED_UNKNOWN, *why (caller frees) says why. */
 enum gm_recorded gm_reconcile_recorded(struct gm_db *db, const struct gm_txn_limits *lim,
 				       unsigned long long version, const char *checksum, char **why);
+
+/* The same reconnection and read, for several transactions at once (a
+ * batch of up): 0 and the history in *h (caller releases it), or -1 with
+ * *why (caller frees). */
+int gm_reconcile_read(struct gm_db *db, const struct gm_txn_limits *lim, struct gm_history *h, char **why);
 
 /* Rewrites err, a lost connection while filename's transaction was in
  * flight, with what reconciling found.  done says whether the work took

@@ -11,6 +11,10 @@ enum gm_rollback_event_kind {
 	GM_RB_PLANNED,		/* dry run: would roll back m, removing what removed says */
 	GM_RB_DONE,		/* rolled back and its history row removed */
 	GM_RB_ISOLATION,	/* tables left with rows but less isolation (m is NULL) */
+	GM_RB_TRYING,		/* its down starts in the trial (for progress; a
+				 * DONE or PLANNED event follows only if all pass) */
+	GM_RB_RUNNING,		/* about every GM_DB_WAIT_TICK_MS while the trial
+				 * waits for the server (m is NULL) */
 };
 
 struct gm_rollback_event {

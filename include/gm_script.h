@@ -57,6 +57,15 @@ void gm_script_ours(struct gm_script *sc, size_t nstmts, const char *fmt, ...)
  * back (see gm_db.h).  For use inside a transaction. */
 void gm_script_section(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
 		       const struct gm_section *sec);
+/* The section's text alone, terminated as above, for a caller that sets
+ * the user's search path in a statement of its own just before it and
+ * pins the safe one just after it (the batches of up, which fold the first
+ * into the statement before the text). */
+void gm_script_text(struct gm_script *sc, const struct gm_migration *m, const struct gm_section *sec);
+/* Makes room for extra more bytes of SQL at once, so that a script holding
+ * a huge migration is allocated once, at its size, instead of doubling
+ * past it. */
+void gm_script_reserve(struct gm_script *sc, size_t extra);
 /* Appends statement k of a section alone (for statements that must run
  * outside a transaction, one per round trip). */
 void gm_script_statement(struct gm_script *sc, const struct gm_migration *m,
@@ -68,6 +77,14 @@ void gm_script_release(struct gm_script *sc);
  * client_connection_check_interval makes the server abort the transaction
  * soon after the client dies, instead of running the migration on. */
 void gm_script_begin(struct gm_script *sc, struct gm_db *db, const struct gm_txn_limits *lim);
+/* The first two statements of gm_script_begin: "BEGIN" and the lock.
+ * With flush, the lock's statement first makes the server send a notice,
+ * which flushes every result it holds back for the client (see script.c):
+ * a script of many transactions reports each one as it commits. */
+void gm_script_lock(struct gm_script *sc, struct gm_db *db, const struct gm_txn_limits *lim, int flush);
+/* The settings of the migration's own timeouts, as items of a select list
+ * (for a caller that folds them into a statement of its own). */
+void gm_script_limits_items(struct gm_strbuf *sb, const struct gm_txn_limits *lim);
 
 struct gm_outcome {
 	PGresult *error;	/* the failing result, or NULL */
@@ -78,6 +95,11 @@ struct gm_outcome {
 
 /* Sends the script and collects one result per statement. */
 void gm_script_run(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out);
+/* The same, calling each(ctx, k, res) as the result of statement k
+ * arrives (res is the statement's result, valid during the call only), so
+ * a caller learns what completed while the rest still runs. */
+void gm_script_run_each(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out,
+			void (*each)(void *ctx, size_t k, const PGresult *res), void *ctx);
 void gm_outcome_release(struct gm_outcome *oc);
 
 int gm_sqlstate_is(const PGresult *res, const char *code);

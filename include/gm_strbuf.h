@@ -21,6 +21,10 @@ extern char gm_strbuf_empty[];
 #define GM_STRBUF_INIT { gm_strbuf_empty, 0, 0 }
 
 void gm_strbuf_grow(struct gm_strbuf *sb, size_t extra);
+/* Room for extra more bytes, allocated exactly rather than doubled: for a
+ * buffer whose final size is known, so a huge one is not rounded up to the
+ * next power of two. */
+void gm_strbuf_reserve(struct gm_strbuf *sb, size_t extra);
 void gm_strbuf_add(struct gm_strbuf *sb, const void *data, size_t len);
 void gm_strbuf_adds(struct gm_strbuf *sb, const char *s);
 void gm_strbuf_addch(struct gm_strbuf *sb, char c);

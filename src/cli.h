@@ -41,6 +41,25 @@ int gm_cli_terminal(FILE *f);
  * when gm_cli_color(f). */
 void gm_cli_puts(FILE *f, const char *text);
 
+/* The line of the step under way (progress.c): drawn on a terminal only,
+ * erased before the step's final line is printed in its place. */
+struct gm_progress {
+	FILE *f;
+	int on;			/* f is a terminal */
+	int drawn;		/* a line is on the screen, not ended */
+	long shown_s;		/* the elapsed seconds drawn, 0 for none */
+	char *label;		/* "applying 0004_x.sql" */
+	double t0;		/* when it started (gm_monotonic_ms) */
+};
+void gm_progress_init(struct gm_progress *p, FILE *f);
+/* Draws "VERB NAME ...". */
+void gm_progress_start(struct gm_progress *p, const char *verb, const char *name);
+/* Redraws with the whole seconds since the start, from one second on. */
+void gm_progress_tick(struct gm_progress *p);
+/* Erases the line, if drawn: call before printing anything else. */
+void gm_progress_clear(struct gm_progress *p);
+void gm_progress_release(struct gm_progress *p);
+
 /* Accepted by every command, before or after its name. */
 enum { GM_OPT_COLOR = 2000 };
 #define GM_GLOBAL_SHORTOPTS "d:m:c:e:h"

@@ -16,7 +16,8 @@ static const char rollback_usage[] =
 	"applied above VERSION) in reverse apply order, all in one transaction\n"
 	"with the removal of their history rows.  The plan is checked first: a\n"
 	"migration without a down section, or whose file is missing or edited,\n"
-	"stops the rollback before anything runs.\n"
+	"stops the rollback before anything runs.  On a terminal, the down under\n"
+	"way is shown, its seconds ticking when it takes longer than one.\n"
 	"\n"
 	"Guard: every down is tried inside the transaction and what it would\n"
 	"destroy is counted with row security off: dropped tables and columns,\n"
@@ -57,8 +58,21 @@ static void print_losses(const char *label, const struct gm_removals *r)
 
 static void on_event(void *ctx, const struct gm_rollback_event *ev)
 {
-	(void)ctx;
+	struct gm_progress *pr = ctx;
+
+	if (ev->kind == GM_RB_TRYING) {
+		gm_progress_start(pr, "rolling back", ev->m->filename);
+		return;
+	}
+	if (ev->kind == GM_RB_RUNNING) {
+		gm_progress_tick(pr);
+		return;
+	}
+	gm_progress_clear(pr);
 	switch (ev->kind) {
+	case GM_RB_TRYING:
+	case GM_RB_RUNNING:
+		break;
 	case GM_RB_PLANNED:
 		printf("-- %s (would roll back, applied %s)\n%s",
 		       ev->m->path, ev->a->applied_at, ev->m->down.sql);
@@ -99,6 +113,10 @@ static void on_json_event(void *ctx, const struct gm_rollback_event *ev)
 	struct json_run *j = ctx;
 	char *what = described(ev->removed);
 
+	if (ev->kind == GM_RB_TRYING || ev->kind == GM_RB_RUNNING) {
+		free(what);
+		return;
+	}
 	if (ev->kind == GM_RB_ISOLATION) {
 		free(j->isolation);
 		j->isolation = what;
@@ -155,6 +173,7 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 	struct gm_rollback_opts o;
 	struct gm_rollback_result res = { 0 };
 	struct json_run j = { GM_STRBUF_INIT, NULL };
+	struct gm_progress progress;
 	int moved_seqs = 0, json = 0;
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
@@ -201,9 +220,11 @@ int cmd_rollback(int argc, char **argv, struct gm_cli *cli)
 
 	o.os_user = gm_cli_os_user();
 	o.on_event = json ? on_json_event : on_event;
-	o.ctx = json ? &j : NULL;
+	o.ctx = json ? (void *)&j : (void *)&progress;
+	gm_progress_init(&progress, stdout);
 	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db)))
 		err = gm_engine_rollback(db, set, &o, &res);
+	gm_progress_release(&progress);
 	if (json)
 		print_json(&j, o.dry_run, res.sequences_moved, err);
 	if (res.sequences_moved) {

@@ -15,7 +15,10 @@ static const char up_usage[] =
 	"Apply pending migrations in version order.  Each runs in its own\n"
 	"transaction together with its history row: it is applied and recorded,\n"
 	"or neither.  Stops at the first failure.  Refuses to run when an applied\n"
-	"migration's file was edited or is missing.\n"
+	"migration's file was edited or is missing.  Migrations travel in batches\n"
+	"(up to 100 per round trip, a transaction each); each is reported as it\n"
+	"commits; on a terminal, the one under way is shown, its seconds ticking\n"
+	"when it takes longer than one.\n"
 	"\n"
 	"Options:\n"
 	"      --dry-run               print the SQL that would run; change nothing\n"
@@ -48,6 +51,7 @@ struct json_run {
 struct up_ctx {
 	struct gm_cli *cli;
 	struct json_run *json;	/* --format json: the events gathered; else NULL */
+	struct gm_progress *progress;	/* text: the line of the migration under way */
 	struct gm_db *db;
 	const struct gm_migration_set *set;
 	const char *lock_timeout;
@@ -100,7 +104,7 @@ static void on_json_event(void *ctx, const struct gm_up_event *ev)
 	struct json_run *j = ((struct up_ctx *)ctx)->json;
 
 	if (ev->kind == GM_UP_APPLIED || ev->kind == GM_UP_DRY_RUN)
-		json_migration(&j->applied, ev->m, ev->kind == GM_UP_APPLIED ? ev->ms : -1);
+		json_migration(&j->applied, ev->m, ev->kind == GM_UP_APPLIED && !ev->reconciled ? ev->ms : -1);
 	else if (ev->kind == GM_UP_SKIPPED)
 		json_migration(&j->skipped, ev->m, -1);
 }
@@ -126,12 +130,34 @@ static void print_json(struct json_run *j, int dry_run, size_t pending, const st
 	gm_strbuf_release(&j->lint);
 }
 
+/* Text: the final line of each migration; on a terminal, a progress line
+ * before it (progress.c). */
 static void on_event(void *ctx, const struct gm_up_event *ev)
 {
-	(void)ctx;
+	struct gm_progress *pr = ((struct up_ctx *)ctx)->progress;
+
+	if (ev->kind == GM_UP_STARTING) {
+		gm_progress_start(pr, "applying", ev->m->filename);
+		return;
+	}
+	if (ev->kind == GM_UP_RUNNING) {
+		/* --single-transaction: no migration starts on its own. */
+		if (!ev->m && !pr->label)
+			gm_progress_start(pr, "applying", "the run in one transaction");
+		gm_progress_tick(pr);
+		return;
+	}
+	gm_progress_clear(pr);
 	switch (ev->kind) {
+	case GM_UP_STARTING:
+	case GM_UP_RUNNING:
+		break;
 	case GM_UP_APPLIED:
-		printf("applied %s (%.1f ms)\n", ev->m->filename, ev->ms);
+		if (ev->reconciled)
+			printf("applied %s (its commit was not answered: the history, read after reconnecting, says so)\n",
+			       ev->m->filename);
+		else
+			printf("applied %s (%.1f ms)\n", ev->m->filename, ev->ms);
 		break;
 	case GM_UP_SKIPPED:
 		printf("skipped %s: another garage-migrate run applied it\n", ev->m->filename);
@@ -166,10 +192,11 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	struct gm_up_opts o;
 	struct gm_up_result res;
 	struct json_run j = { GM_STRBUF_INIT, GM_STRBUF_INIT, GM_STRBUF_INIT };
-	struct up_ctx u = { cli, NULL, NULL, NULL, NULL, NULL, 0 };
+	struct up_ctx u = { cli, NULL, NULL, NULL, NULL, NULL, NULL, 0 };
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
 	struct gm_error *err;
+	struct gm_progress progress;
 	int c, json = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -211,14 +238,17 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	o.os_user = gm_cli_os_user();
 	o.on_event = json ? on_json_event : on_event;
 	u.json = json ? &j : NULL;
+	u.progress = &progress;
 	o.preflight = lint_first;
 	o.ctx = &u;
+	gm_progress_init(&progress, stdout);
 	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db))) {
 		u.db = db;
 		u.set = set;
 		u.lock_timeout = o.limits.lock_timeout;
 		err = gm_engine_up(db, set, &o, &res);
 	}
+	gm_progress_release(&progress);	/* before any other line */
 	free(u.linted);
 	if (err) {
 		if (json)

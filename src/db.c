@@ -448,3 +448,43 @@ struct gm_error *gm_db_query_pinned(struct gm_db *db, const char *sql, int npara
 		PQclear(PQexec(db->conn, "ROLLBACK"));	/* it only read */
 	return err;
 }
+
+struct gm_error *gm_db_read_once(struct gm_db *db, const char *sql, const char *what, PGresult **res)
+{
+	struct gm_error *err = NULL;
+	PGresult *r, *rows = NULL, *failed = NULL;
+	char *script;
+
+	*res = NULL;
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		return gm_db_exec(db, sql, what, res);
+	/* Pinned and rolled back in the same string: one round trip, and
+	 * through a pooler the path and the read share a server connection. */
+	script = gm_xasprintf("BEGIN; " GM_SQL_PIN_PATH "; %s; ROLLBACK", sql);
+	if (!PQsendQuery(db->conn, script)) {
+		free(script);
+		return gm_db_error(db, NULL, GM_ERR_DB, what);
+	}
+	free(script);
+	/* BEGIN, the pin, the read (the third result), ROLLBACK. */
+	for (int k = 0; (r = PQgetResult(db->conn)); k++) {
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_TUPLES_OK && k == 2 && !failed)
+			rows = r;
+		else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !failed)
+			failed = r;
+		else
+			PQclear(r);
+	}
+	if (failed || !rows) {
+		err = gm_db_error(db, failed, GM_ERR_DB, what);
+		PQclear(rows);
+		rows = NULL;
+	}
+	PQclear(failed);
+	/* A failed read leaves its transaction open (aborted). */
+	if (PQtransactionStatus(db->conn) == PQTRANS_INERROR || PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+	*res = rows;
+	return err;
+}

@@ -1,9 +1,14 @@
 /* engine.c - planning and applying migrations.
  *
- * Round trips decide how long a deploy takes over a 20-100 ms link, so each
- * migration is one round trip: its transaction, lock, "already applied?"
- * re-check, text, history row and COMMIT travel as one script (see
- * gm_script.h), which also maps server errors back into the file. */
+ * Round trips decide how long a deploy takes over a 5-50 ms link, so
+ * pending migrations travel in batches: one simple-query string holds
+ * "BEGIN; ...; COMMIT; BEGIN; ...; COMMIT; ...", which the server runs one
+ * transaction after the other, stopping at the first error and keeping
+ * what committed before it.  Each migration still has a transaction of its
+ * own with its lock, "already applied?" re-check, text, history row and
+ * COMMIT; the script (see gm_script.h) maps server errors back into the
+ * file, and results are read as they arrive, so progress is reported as
+ * each migration commits. */
 #include "gm_engine.h"
 #include "gm_notx.h"
 #include "gm_reconcile.h"
@@ -19,15 +24,35 @@
 #include <string.h>
 #include <time.h>
 
-/* Raised by the re-check when another run applied the migration while we
- * waited for the lock: not a failure, the work is done. */
-#define SQLSTATE_ALREADY_APPLIED "GMA01"
-/* Raised when the history is no longer the one this run planned on
- * (another run rolled back or applied migrations): up plans again. */
-#define SQLSTATE_REPLAN "GMA06"
-/* Raised when a migration would leave a table holding rows with less RLS
- * isolation than before (see the isolation guard below). */
-#define SQLSTATE_ISOLATION_LOST "GMA07"
+/* A batch is bounded by count and by bytes of migration text: the server
+ * parses the whole string before it runs any of it and keeps the parse
+ * trees until the string is done, and both sides hold the string in
+ * memory; and a hundred small migrations already cost far less than one
+ * round trip over a slow link. */
+#define BATCH_MIGRATIONS 100
+#define BATCH_BYTES (1024 * 1024)
+
+/* ---- checks that stop a migration's transaction ----
+ *
+ * The tool's checks run as plain statements: a DO block would compile
+ * PL/pgSQL for every migration.  A plain statement stops the transaction
+ * by failing a cast of a text that says why ("invalid input syntax for
+ * type integer: \"garage-migrate: ...\""); the engine knows which of its
+ * statements failed, so the SQLSTATE and the marker in the message only
+ * confirm it (the marker is quoted verbatim whatever lc_messages says).
+ * The text cast always holds a subquery: a constant would be cast, and
+ * fail, when the statement is planned, whether its CASE branch is taken
+ * or not. */
+#define SQLSTATE_MARKER "22P02"
+/* Another run applied the migration while this one waited for the lock:
+ * not a failure, the work is done; followed by the newest applied_seq. */
+#define MARK_APPLIED "garage-migrate: already applied; history at "
+/* The history is no longer the one this run planned on (another run
+ * rolled back or applied migrations): up plans again. */
+#define MARK_REPLAN "garage-migrate: history changed; now at "
+/* The migration would leave a table holding rows with less RLS isolation
+ * than before (see the isolation guard below); followed by the tables. */
+#define MARK_ISOLATION "garage-migrate: isolation lost: "
 
 /* ---- the isolation guard of up ----
  *
@@ -36,70 +61,82 @@
  * a function the policies use, DROP OWNED), or rebuilds it (renamed away,
  * copied into a new table under the old name) with less of that, leaves
  * those rows readable by every tenant.  Before its text the RLS state of
- * every user table is noted in a setting of the transaction (no temporary
- * table: the migration's session stays as it was); after it, the same
- * table (by oid) and whatever table now has its name must be as isolated,
- * or hold no rows: rows are counted with row_security off, so RLS hides
- * none, and through a partitioned or inheritance parent, children
- * included, as a query on it would reach them.  Otherwise the migration
- * stops, unless --allow-isolation-loss.  Every migration pays for the
- * guard (two catalog reads), as any text can rebuild a table.  Only names
- * from the catalog reach the dynamic SQL, through format(%I). */
-#define ISOLATION_BEFORE_SQL                                                                         \
-	"SELECT pg_catalog.set_config('garage_migrate.rls0', coalesce((SELECT pg_catalog.json_agg("    \
+ * every user table that has any to lose (RLS enabled or forced, or a
+ * policy) is noted in a setting of the transaction (no temporary table:
+ * the migration's session stays as it was); after it, the same table (by
+ * oid) and whatever table now has its name must be as isolated, or hold
+ * no rows.  Rows are counted as row_security off would count them: a
+ * table whose rows RLS would filter for this user (row_security_active),
+ * or that the user cannot read, "cannot be counted" and is refused too;
+ * through a partitioned or inheritance parent, children included, as a
+ * query on it would reach them.  Otherwise the migration stops, unless
+ * --allow-isolation-loss.  Every migration pays for the guard (two
+ * catalog reads), as any text can rebuild a table; the count, a dynamic
+ * query, runs only for a table that lost isolation, through query_to_xml
+ * (the only way plain SQL runs a query it builds; the XML is one number).
+ * Only names from the catalog reach that query, through format(%I). */
+#define ISOLATION_BEFORE_ITEM                                                                        \
+	"pg_catalog.set_config('garage_migrate.rls0', coalesce((SELECT pg_catalog.json_agg("           \
 	"pg_catalog.json_build_array(c.oid, n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity," \
 	" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)))::pg_catalog.text" \
 	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"         \
 	" WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema',"    \
-	" '" GM_HISTORY_SCHEMA "') AND n.nspname NOT LIKE 'pg\\_%'), '[]'), true);\n"
-#define ISOLATION_AFTER_SQL                                                                          \
-	"DO $gm$DECLARE r record; n bigint; lost text := ''; BEGIN"                                  \
-	" FOR r IN SELECT DISTINCT ns.nspname, c.relname, CASE WHEN b.rls AND NOT c.relrowsecurity"   \
-	"  THEN 'row level security disabled' WHEN b.force AND NOT c.relforcerowsecurity"             \
-	"  THEN 'row level security no longer forced' ELSE 'no policy left' END AS why"               \
-	"  FROM (SELECT (e OPERATOR(pg_catalog.->>) 0)::pg_catalog.oid AS oid,"                        \
-	"   e OPERATOR(pg_catalog.->>) 1 AS nsp, e OPERATOR(pg_catalog.->>) 2 AS rel,"                 \
-	"   (e OPERATOR(pg_catalog.->>) 3)::pg_catalog.bool AS rls,"                                   \
-	"   (e OPERATOR(pg_catalog.->>) 4)::pg_catalog.bool AS force,"                                 \
-	"   (e OPERATOR(pg_catalog.->>) 5)::pg_catalog.int8 AS np FROM pg_catalog.json_array_elements(" \
-	"   pg_catalog.current_setting('garage_migrate.rls0')::pg_catalog.json) e) b"                  \
-	"  JOIN pg_catalog.pg_class c ON c.relkind IN ('r', 'p')"                                     \
-	"  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"                                \
-	"  WHERE (c.oid = b.oid OR (ns.nspname = b.nsp AND c.relname = b.rel))"                       \
-	"  AND ((b.rls AND NOT c.relrowsecurity) OR (b.force AND NOT c.relforcerowsecurity)"          \
-	"  OR (b.np > 0 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)))" \
-	"  ORDER BY 1, 2 LOOP"                                                                        \
-	"  BEGIN"                                                                                     \
-	"   PERFORM pg_catalog.set_config('row_security', 'off', true);"                              \
-	"   EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (SELECT 1 FROM %I.%I LIMIT 1000001) s'," \
-	"    r.nspname, r.relname) INTO n;"                                                           \
-	"   PERFORM pg_catalog.set_config('row_security', 'on', true);"                               \
-	"  EXCEPTION WHEN insufficient_privilege THEN n := -1; END;"                                  \
-	"  IF n <> 0 THEN lost := lost OPERATOR(pg_catalog.||) CASE WHEN lost = '' THEN '' ELSE ', ' END" \
-	"   OPERATOR(pg_catalog.||) pg_catalog.format('table %s.%s, %s, %s', r.nspname, r.relname, r.why," \
-	"   CASE WHEN n < 0 THEN 'whose rows cannot be counted' WHEN n = 1 THEN 'keeps 1 row'"         \
-	"   ELSE 'keeps ' OPERATOR(pg_catalog.||) n OPERATOR(pg_catalog.||) ' rows' END); END IF;"    \
-	" END LOOP;"                                                                                  \
-	" IF lost <> '' THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_ISOLATION_LOST "', MESSAGE = lost; END IF;" \
-	" END$gm$;\n"
+	" '" GM_HISTORY_SCHEMA "') AND n.nspname NOT LIKE 'pg\\_%'"                                     \
+	" AND (c.relrowsecurity OR c.relforcerowsecurity"                                             \
+	"  OR c.oid IN (SELECT p.polrelid FROM pg_catalog.pg_policy p))), '[]'), true)"
+/* One row: the losses as one line, or NULL. */
+#define ISOLATION_AFTER_CTE                                                                          \
+	"lost AS (SELECT pg_catalog.string_agg(pg_catalog.format('table %s.%s, %s, %s', x.nspname, x.relname, x.why," \
+	"  CASE WHEN x.n < 0 THEN 'whose rows cannot be counted' WHEN x.n = 1 THEN 'keeps 1 row'"    \
+	"  ELSE 'keeps ' OPERATOR(pg_catalog.||) x.n OPERATOR(pg_catalog.||) ' rows' END), ', '"        \
+	"  ORDER BY x.nspname, x.relname) AS msg"                                                     \
+	" FROM (SELECT d.nspname, d.relname, d.why,"                                                  \
+	"  CASE WHEN NOT pg_catalog.has_schema_privilege(d.nsoid, 'USAGE')"                          \
+	"   OR NOT pg_catalog.has_any_column_privilege(d.oid, 'SELECT')"                              \
+	"   OR pg_catalog.row_security_active(d.oid) THEN -1"                                         \
+	"  ELSE pg_catalog.substring(pg_catalog.query_to_xml(pg_catalog.format("                      \
+	"   'SELECT pg_catalog.count(*) AS n FROM (SELECT 1 FROM %I.%I LIMIT 1000001) s',"             \
+	"   d.nspname, d.relname), false, true, '')::pg_catalog.text, '<n>([0-9]+)</n>')::pg_catalog.int8 END AS n" \
+	"  FROM (SELECT DISTINCT ns.oid AS nsoid, c.oid, ns.nspname, c.relname,"                      \
+	"   CASE WHEN b.rls AND NOT c.relrowsecurity THEN 'row level security disabled'"              \
+	"   WHEN b.force AND NOT c.relforcerowsecurity THEN 'row level security no longer forced'"    \
+	"   ELSE 'no policy left' END AS why"                                                         \
+	"   FROM (SELECT (e OPERATOR(pg_catalog.->>) 0)::pg_catalog.oid AS oid,"                       \
+	"    e OPERATOR(pg_catalog.->>) 1 AS nsp, e OPERATOR(pg_catalog.->>) 2 AS rel,"                \
+	"    (e OPERATOR(pg_catalog.->>) 3)::pg_catalog.bool AS rls,"                                  \
+	"    (e OPERATOR(pg_catalog.->>) 4)::pg_catalog.bool AS force,"                                \
+	"    (e OPERATOR(pg_catalog.->>) 5)::pg_catalog.int8 AS np FROM pg_catalog.json_array_elements(" \
+	"    pg_catalog.current_setting('garage_migrate.rls0')::pg_catalog.json) e) b"                 \
+	"   JOIN pg_catalog.pg_class c ON c.relkind IN ('r', 'p')"                                    \
+	"   JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"                               \
+	"   WHERE (c.oid = b.oid OR (ns.nspname = b.nsp AND c.relname = b.rel))"                      \
+	"   AND ((b.rls AND NOT c.relrowsecurity) OR (b.force AND NOT c.relforcerowsecurity)"         \
+	"   OR (b.np > 0 AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)))) d) x" \
+	" WHERE x.n <> 0), "
+#define ISOLATION_AFTER_COLUMN                                                                       \
+	"(SELECT CASE WHEN lost.msg IS NOT NULL THEN ('" MARK_ISOLATION "' OPERATOR(pg_catalog.||) lost.msg)::pg_catalog.int4 END" \
+	" FROM lost)"
 
-/* The migration whose text came last before statement stmt of sc. */
-static const struct gm_migration *migration_before(const struct gm_script *sc, size_t stmt)
+/* The text after marker in a failed check's message, or NULL when res is
+ * not that check's failure. */
+static const char *marked(const PGresult *res, const char *marker)
 {
-	const struct gm_migration *m = NULL;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *p;
 
-	for (size_t k = 0; k < sc->nsegs && sc->segs[k].stmt_start <= stmt; k++)
-		if (sc->segs[k].m)
-			m = sc->segs[k].m;
-	return m;
+	if (!gm_sqlstate_is(res, SQLSTATE_MARKER) || !msg || !(p = strstr(msg, marker)))
+		return NULL;
+	return p + strlen(marker);
 }
 
-/* The guard's refusal, as the user's error. */
-static struct gm_error *isolation_refused(const struct gm_migration *m, const PGresult *res)
+/* The guard's refusal, as the user's error: what follows the marker, up
+ * to the quote that closes the cast's input in the server's message. */
+static struct gm_error *isolation_refused(const struct gm_migration *m, const char *what)
 {
-	const char *what = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *end = strrchr(what, '"');
 	struct gm_error *err = gm_error_at(GM_ERR_DATA_LOSS, m->path, 0, 0,
-					   "refused: tenant data would lose its isolation: %s", what ? what : "?");
+					   "refused: tenant data would lose its isolation: %.*s",
+					   (int)(end ? (size_t)(end - what) : strlen(what)), what);
 
 	gm_error_advise(err, "this migration was not applied; if that is intended, rerun with --allow-isolation-loss");
 	return err;
@@ -224,12 +261,43 @@ static double now_ms(void)
 }
 
 static void emit(const struct gm_up_opts *o, enum gm_up_event_kind kind,
-		 const struct gm_migration *m, double ms)
+		 const struct gm_migration *m, double ms, int reconciled)
 {
-	struct gm_up_event ev = { kind, m, ms };
+	struct gm_up_event ev = { kind, m, ms, reconciled };
 
 	if (o->on_event)
 		o->on_event(o->ctx, &ev);
+}
+
+/* ---- progress ----
+ *
+ * While up runs, the connection's wait hook (gm_db.h) names the migration
+ * the server is on and how long it has been at it; the hook is up's for
+ * the run. */
+struct progress {
+	const struct gm_up_opts *o;
+	const struct gm_migration *m;	/* NULL: the run as a whole */
+	double since;
+};
+
+static void on_wait(void *ctx)
+{
+	const struct progress *p = ctx;
+	struct gm_up_event ev = { GM_UP_RUNNING, p->m, now_ms() - p->since, 0 };
+
+	p->o->on_event(p->o->ctx, &ev);
+}
+
+/* m is what the server works on from now on, timed from since. */
+static void starting(struct gm_db *db, const struct gm_up_opts *o, const struct gm_migration *m, double since)
+{
+	if (db->on_wait == on_wait) {
+		struct progress *p = db->wait_ctx;
+		p->m = m;
+		p->since = since;
+	}
+	if (m)
+		emit(o, GM_UP_STARTING, m, 0, 0);
 }
 
 /* The pending migrations this run applies, in order. */
@@ -290,46 +358,107 @@ static struct gm_error *check_opts(const struct gm_migration_set *set, const str
 	return NULL;
 }
 
-/* The migration's part of an up script: the re-check under the lock, the
- * duration mark, its up text, and its history row and audit entry. */
-/* expect_seq: the newest applied_seq this run knows of, or -1 for no
- * check (later migrations of --single-transaction, which hold the lock
- * throughout). */
+/* What a migration's transaction checks under the lock, besides "already
+ * applied?": that the history is still the one this run planned on. */
+enum check_kind {
+	CHECK_NONE,	/* later migrations of --single-transaction (one lock throughout) */
+	CHECK_SEQ,	/* the newest applied_seq is seq (0: no row) */
+	CHECK_PREV,	/* the newest row is prev's, as this run applied it */
+};
+
+struct check {
+	enum check_kind kind;
+	long long seq;
+	const struct gm_migration *prev;
+};
+
+/* Statements of one migration's transaction in a script, by index. */
+struct item {
+	const struct gm_migration *m;
+	size_t check;		/* the re-check (and the guard's note) */
+	size_t record;		/* history row, audit entry, the guard's verdict */
+	size_t commit;
+	long long seq;		/* applied_seq of its history row, -1 until known */
+};
+
+/* The migration's part of an up script, inside its transaction: one
+ * statement for its timeouts (with_limits), the re-check under the lock,
+ * the mark its duration is measured from, the guard's note and the user's
+ * search path; its text; the safe path again; one statement for its
+ * history row, audit entry and the guard's verdict.  The first statement
+ * is analysed under the safe path (set with the lock), and sets the user's
+ * last, when everything in it has been resolved. */
 static void script_migration(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
-			     long long expect_seq, const struct gm_up_opts *o)
+			     const struct check *chk, int with_limits, const struct gm_up_opts *o,
+			     struct item *it)
 {
 	int guard = !o->allow_isolation_loss;
-	char check[256] = "";
+	struct gm_strbuf sql = GM_STRBUF_INIT;
+	char *user = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
 
-	struct gm_strbuf rec = GM_STRBUF_INIT;
+	gm_strbuf_adds(&sql, "SELECT ");
+	if (with_limits) {
+		gm_script_limits_items(&sql, &o->limits);
+		gm_strbuf_adds(&sql, ", ");
+	}
+	gm_strbuf_adds(&sql, "pg_catalog.set_config('garage_migrate.t0', pg_catalog.clock_timestamp()::pg_catalog.text, true),");
+	/* Already applied by another run: an index lookup; the newest
+	 * applied_seq rides along, for the next migration's check. */
+	gm_strbuf_addf(&sql,
+		" CASE WHEN EXISTS (SELECT FROM " GM_HISTORY_TABLE " WHERE version = %llu)"
+		" THEN ('" MARK_APPLIED "' OPERATOR(pg_catalog.||)"
+		" coalesce((SELECT pg_catalog.max(applied_seq) FROM " GM_HISTORY_TABLE "), 0))::pg_catalog.int4",
+		m->version);
+	/* Any change to the history changes its newest row: an identity
+	 * never reuses a value, and rollback removes the newest row first.
+	 * So one index lookup tells whether the history is still the one this
+	 * run planned on (another run may have rolled back what this
+	 * migration builds on).  Inside a batch the newest row must be the
+	 * previous migration's, as this run recorded it (its version and
+	 * checksum): its applied_seq is not known when the batch is sent. */
+	if (chk->kind == CHECK_SEQ)
+		gm_strbuf_addf(&sql,
+			" WHEN coalesce((SELECT pg_catalog.max(applied_seq) FROM " GM_HISTORY_TABLE "), 0) <> %lld",
+			chk->seq);
+	else if (chk->kind == CHECK_PREV)
+		gm_strbuf_addf(&sql,
+			" WHEN NOT EXISTS (SELECT FROM (SELECT version, checksum FROM " GM_HISTORY_TABLE
+			" ORDER BY applied_seq DESC LIMIT 1) n WHERE n.version = %llu AND n.checksum = '%s')",
+			chk->prev->version, chk->prev->checksum);
+	if (chk->kind != CHECK_NONE)
+		gm_strbuf_adds(&sql, " THEN ('" MARK_REPLAN "' OPERATOR(pg_catalog.||)"
+				     " coalesce((SELECT pg_catalog.max(applied_seq) FROM " GM_HISTORY_TABLE "), 0))::pg_catalog.int4");
+	gm_strbuf_adds(&sql, " END");
+	if (guard)
+		gm_strbuf_adds(&sql, ", " ISOLATION_BEFORE_ITEM);
+	/* The user's path for the migration's text (see gm_db.h). */
+	gm_strbuf_addf(&sql, ", pg_catalog.set_config('search_path', %s, true);\n", user);
+	it->m = m;
+	it->seq = -1;
+	it->check = sc->stmts;
+	gm_script_ours(sc, 1, "%s", sql.buf);
+	gm_strbuf_reset(&sql);
 
-	/* The re-check under the lock, and the mark the recorded duration is
-	 * measured from, in one statement. */
-	/* Any change to the history changes its newest applied_seq: an
-	 * identity never reuses a value, and rollback removes the newest row
-	 * first.  So one index lookup tells whether the history is still the
-	 * one this run planned on (another run may have rolled back what this
-	 * migration builds on). */
-	if (expect_seq >= 0)
-		snprintf(check, sizeof(check),
-			 " IF coalesce((SELECT max(applied_seq) FROM " GM_HISTORY_TABLE "), 0) <> %lld THEN"
-			 " RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_REPLAN "', MESSAGE = 'history changed'; END IF;",
-			 expect_seq);
-	gm_script_ours(sc, 1,
-		"DO $gm$BEGIN IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " WHERE version = %llu)"
-		" THEN RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_ALREADY_APPLIED "',"
-		" MESSAGE = 'already applied', DETAIL = coalesce((SELECT max(applied_seq) FROM " GM_HISTORY_TABLE "), 0);"
-		" END IF;%s"
-		" PERFORM set_config('garage_migrate.t0', clock_timestamp()::text, true); END$gm$;\n",
-		m->version, check);
-	if (guard)
-		gm_script_ours(sc, 1, "%s", ISOLATION_BEFORE_SQL);
-	gm_script_section(sc, db, m, &m->up);
-	if (guard)
-		gm_script_ours(sc, 1, "%s", ISOLATION_AFTER_SQL);
-	gm_history_add_record_sql(db, &rec, m, "up", o->os_user);
-	gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", rec.buf);
-	gm_strbuf_release(&rec);
+	gm_script_text(sc, m, &m->up);
+	gm_script_ours(sc, 1, "%s;\n", GM_SQL_PIN_PATH);
+
+	gm_history_add_record_sql_with(db, &sql, m, "up", o->os_user, guard ? ISOLATION_AFTER_CTE : NULL,
+				       guard ? ISOLATION_AFTER_COLUMN : NULL);
+	it->record = sc->stmts;
+	gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", sql.buf);
+	gm_strbuf_release(&sql);
+	free(user);
+}
+
+/* Room for the script of migrations v[0..n): their text and, per
+ * migration, about as much of the tool's own SQL. */
+static void reserve(struct gm_script *sc, const struct gm_migration **v, size_t n)
+{
+	size_t bytes = 0;
+
+	for (size_t k = 0; k < n; k++)
+		bytes += v[k]->up.len + 8192;
+	gm_script_reserve(sc, bytes);
 }
 
 /* After a lost connection: whether m (and with it, in one transaction,
@@ -349,19 +478,14 @@ static void reconcile(struct gm_db *db, const struct gm_migration *m, const stru
 	free(why);
 }
 
-/* A failed script's aftermath: roll back, audit, build the error.  m is
- * the script's (first) migration. */
+/* A failed script's aftermath, the connection still up: roll back, audit,
+ * build the error. */
 static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc,
-				    struct gm_outcome *oc, const struct gm_migration *m,
-				    const struct gm_up_opts *o)
+				    struct gm_outcome *oc, const struct gm_up_opts *o)
 {
 	const struct gm_migration *blamed = NULL;
 	struct gm_error *err = gm_script_error(db, sc, oc, &blamed);
 
-	if (oc->connection_lost) {
-		reconcile(db, m, o, err);
-		return err;
-	}
 	PQclear(PQexec(db->conn, "ROLLBACK"));
 	gm_script_explain_lock(db, sc, oc, err);
 	/* Best effort: the real error matters more than a failed audit
@@ -372,72 +496,255 @@ static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc
 	return err;
 }
 
-/* One transactional migration in one round trip; *skipped when another
- * run applied it first. */
-/* *seq: the newest applied_seq known, updated as the history moves. */
-static struct gm_error *apply_one(struct gm_db *db, const struct gm_migration *m, long long *seq,
-				  int ensure_history, const struct gm_up_opts *o, int *skipped, int *replan)
-{
-	struct gm_script sc = GM_SCRIPT_INIT;
-	struct gm_outcome oc;
-	struct gm_error *err = NULL;
+/* ---- batches ---- */
 
-	*skipped = 0;
-	gm_script_begin(&sc, db, &o->limits);
-	if (ensure_history)
-		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
-	script_migration(&sc, db, m, *seq, o);
-	gm_script_ours(&sc, 1, "COMMIT;\n");
-	gm_script_run(db, &sc, &oc);
-	if (!oc.error && oc.rows && PQntuples(oc.rows) == 1) {
-		*seq = strtoll(PQgetvalue(oc.rows, 0, 0), NULL, 10);
-	} else if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED)) {
-		/* Another run applied it: the history moved on by its rows. */
-		const char *d = PQresultErrorField(oc.error, PG_DIAG_MESSAGE_DETAIL);
-		*seq = d ? strtoll(d, NULL, 10) : -1;
-		PQclear(PQexec(db->conn, "ROLLBACK"));
-		*skipped = 1;
-	} else if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_REPLAN)) {
-		PQclear(PQexec(db->conn, "ROLLBACK"));
-		*replan = 1;
-	} else if (oc.error && gm_sqlstate_is(oc.error, SQLSTATE_ISOLATION_LOST)) {
-		PQclear(PQexec(db->conn, "ROLLBACK"));
-		err = isolation_refused(m, oc.error);
-		gm_error_free(gm_history_audit(db, "up", m->version, m->name, m->checksum, "failed", o->os_user, err->msg));
-	} else if (oc.error) {
-		err = fail_script(db, &sc, &oc, m, o);
+struct batch {
+	struct gm_db *db;
+	struct gm_script sc;
+	struct item *v;
+	size_t n;
+	size_t committed;	/* items whose COMMIT has been answered */
+	double mark;		/* when the last one was, or the batch was sent */
+	const struct gm_up_opts *o;
+	struct gm_up_result *res;
+};
+
+/* Each result as it arrives: an item is applied when its COMMIT is
+ * answered, and reported then, timed from the one before. */
+static void on_result(void *ctx, size_t k, const PGresult *r)
+{
+	struct batch *b = ctx;
+	struct item *it = b->committed < b->n ? &b->v[b->committed] : NULL;
+
+	if (!it)
+		return;
+	if (k == it->record && PQntuples(r) == 1) {
+		it->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	} else if (k == it->commit) {
+		double now = now_ms();
+		b->committed++;
+		b->res->applied++;
+		emit(b->o, GM_UP_APPLIED, it->m, now - b->mark, 0);
+		b->mark = now;
+		if (b->committed < b->n)
+			starting(b->db, b->o, b->v[b->committed].m, now);
 	}
-	gm_outcome_release(&oc);
-	gm_script_release(&sc);
+}
+
+static int is_recorded(const struct gm_history *h, const struct gm_migration *m)
+{
+	const struct gm_applied *a = gm_history_find(h, m->version);
+
+	return a && !strcmp(a->checksum, m->checksum) && (!a->status || !strcmp(a->status, "applied"));
+}
+
+/* The connection dropped while items [b->committed, b->n) were in flight:
+ * reconnect, read the history once under the lock, and tell migration by
+ * migration what took effect (reported as applied) and where it stopped.
+ * The error is about the first one not recorded, rolled back (exit 4),
+ * or, when every one was, the last (exit 7); never about one whose fate
+ * was not observed. */
+static struct gm_error *lost_batch(struct gm_db *db, struct batch *b, struct gm_outcome *oc)
+{
+	const struct gm_migration *blamed = NULL, *target;
+	struct gm_error *err = gm_script_error(db, &b->sc, oc, &blamed);
+	enum gm_recorded rec = GM_RECORDED_UNKNOWN;
+	struct gm_history h;
+	char *why = NULL;
+	size_t k = b->committed;
+
+	if (k == b->n) {
+		/* Every commit was answered; only the end of the string was
+		 * not. */
+		rec = GM_RECORDED_YES;
+	} else if (gm_reconcile_read(db, &b->o->limits, &h, &why) == 0) {
+		for (; k < b->n && is_recorded(&h, b->v[k].m); k++) {
+			b->res->applied++;
+			emit(b->o, GM_UP_APPLIED, b->v[k].m, 0, 1);
+		}
+		rec = k < b->n ? GM_RECORDED_NO : GM_RECORDED_YES;
+		gm_history_release(&h);
+	}
+	if (k == b->n)
+		k--;
+	target = b->v[k].m;
+	/* Where the client last saw the server is worth showing only when it
+	 * is inside the migration the error is about. */
+	if (blamed != target) {
+		free(err->file);
+		free(err->src_line);
+		err->file = NULL;
+		err->src_line = NULL;
+		err->line = err->col = 0;
+	}
+	gm_reconcile_explain(err, target->filename, "applying", rec, why,
+			     rec == GM_RECORDED_YES ? "run garage-migrate up again for the migrations after it"
+						    : "run garage-migrate up again when the connection is stable");
+	if (rec == GM_RECORDED_NO)
+		gm_error_free(gm_history_audit(db, "up", target->version, target->name, target->checksum, "failed",
+					       b->o->os_user, err->msg));
+	free(why);
 	return err;
 }
 
-static struct gm_error *apply_each(struct gm_db *db, const struct gm_migration **todo, size_t n,
-				   long long seq, int history_exists, const struct gm_up_opts *o,
-				   struct gm_up_result *res, int *replan)
+/* Which item statement k belongs to. */
+static size_t item_of(const struct batch *b, size_t k)
 {
+	size_t j = 0;
+
+	while (j + 1 < b->n && k > b->v[j].commit)
+		j++;
+	return j;
+}
+
+/* The index of the item a failure points into, by its position (0 when
+ * it is the first or not an item's). */
+static size_t broken_item(struct gm_db *db, const struct batch *b, const struct gm_outcome *oc)
+{
+	const struct gm_migration *blamed = NULL;
+	size_t j;
+
+	gm_error_free(gm_script_error(db, &b->sc, oc, &blamed));
+	for (j = 0; j < b->n && b->v[j].m != blamed; j++)
+		;
+	return j < b->n ? j : 0;
+}
+
+/* Outcome of one batch, besides an error. */
+struct batch_end {
+	size_t done;		/* items settled (applied or skipped) */
+	size_t cut;		/* nonzero: send only this many items next time */
+	int replan;
+	struct check next;	/* the check for the migration after the settled ones */
+};
+
+/* Runs migrations v[0..n) as one batch; ensure_history puts the creation
+ * of the history in the first transaction. */
+static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **v, size_t n,
+				  const struct check *chk, int ensure_history, const struct gm_up_opts *o,
+				  struct gm_up_result *res, struct batch_end *end)
+{
+	struct batch b = { db, GM_SCRIPT_INIT, NULL, n, 0, 0, o, res };
+	struct gm_outcome oc;
+	struct gm_error *err = NULL;
+	const char *mark;
 	size_t k;
 
+	memset(end, 0, sizeof(*end));
+	b.v = gm_xcalloc(n, sizeof(*b.v));
+	reserve(&b.sc, v, n);
 	for (k = 0; k < n; k++) {
-		double t0 = now_ms();
-		int ensure = k == 0 && !history_exists, skipped = 0;
+		struct check prev = { CHECK_PREV, 0, k ? v[k - 1] : NULL };
+
+		/* From the second transaction on, its first statement makes
+		 * the server send what it holds: the previous commit. */
+		gm_script_lock(&b.sc, db, &o->limits, k > 0);
+		if (k == 0 && ensure_history)
+			gm_script_ours(&b.sc, 1, "%s", gm_history_ensure_sql);
+		script_migration(&b.sc, db, v[k], k ? &prev : chk, 1, o, &b.v[k]);
+		b.v[k].commit = b.sc.stmts;
+		gm_script_ours(&b.sc, 1, "COMMIT;\n");
+	}
+	b.mark = now_ms();
+	starting(db, o, v[0], b.mark);
+	gm_script_run_each(db, &b.sc, &oc, on_result, &b);
+	end->done = b.committed;
+	if (b.committed)
+		end->next = b.v[b.committed - 1].seq >= 0
+			? (struct check){ CHECK_SEQ, b.v[b.committed - 1].seq, NULL }
+			: (struct check){ CHECK_PREV, 0, b.v[b.committed - 1].m };
+	else
+		end->next = *chk;
+	if (!oc.error)
+		goto done;
+	if (oc.connection_lost) {
+		err = lost_batch(db, &b, &oc);
+		goto done;
+	}
+	k = item_of(&b, oc.ok);
+	if (oc.ok == 0 && n > 1 && (end->cut = broken_item(db, &b, &oc)) > 0) {
+		/* Nothing ran: the server parses the whole string first, and
+		 * a syntax error in a later migration stops the ones before
+		 * it too.  Those go again on their own, and the broken one
+		 * fails first in the next batch, as it would alone. */
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+	} else if (oc.ok == b.v[k].check && (mark = marked(oc.error, MARK_APPLIED))) {
+		/* Another run applied it: the history moved on by its rows. */
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		end->done = k + 1;
+		end->next = (struct check){ CHECK_SEQ, strtoll(mark, NULL, 10), NULL };
+		res->skipped++;
+		emit(o, GM_UP_SKIPPED, v[k], 0, 0);
+	} else if (oc.ok == b.v[k].check && marked(oc.error, MARK_REPLAN)) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		end->replan = 1;
+	} else if (oc.ok == b.v[k].record && (mark = marked(oc.error, MARK_ISOLATION))) {
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		err = isolation_refused(v[k], mark);
+		gm_error_free(gm_history_audit(db, "up", v[k]->version, v[k]->name, v[k]->checksum, "failed",
+					       o->os_user, err->msg));
+	} else {
+		err = fail_script(db, &b.sc, &oc, o);
+	}
+done:
+	gm_outcome_release(&oc);
+	gm_script_release(&b.sc);
+	free(b.v);
+	return err;
+}
+
+/* Pending migrations in batches of transactional ones; a no-transaction
+ * migration ends a batch and runs on its own (see notx.c). */
+static struct gm_error *apply_batches(struct gm_db *db, const struct gm_migration **todo, size_t n,
+				      long long seq, int history_exists, const struct gm_up_opts *o,
+				      struct gm_up_result *res, int *replan)
+{
+	struct check chk = { CHECK_SEQ, seq, NULL };
+	int ensure = !history_exists;
+	size_t k = 0, cut = 0;
+
+	while (k < n) {
+		struct batch_end end;
 		struct gm_error *err;
+		size_t m, bytes = 0;
 
-		if (todo[k]->transactional) {
-			err = apply_one(db, todo[k], &seq, ensure, o, &skipped, replan);
-		} else {
-			err = gm_notx_apply(db, todo[k], ensure, o, &skipped);
-			seq = -1;	/* its claim moved the history on */
+		if (!todo[k]->transactional) {
+			double t0 = now_ms();
+			int skipped = 0;
+
+			starting(db, o, todo[k], t0);
+			if ((err = gm_notx_apply(db, todo[k], ensure, o, &skipped)))
+				return err;
+			ensure = 0;
+			skipped ? res->skipped++ : res->applied++;
+			emit(o, skipped ? GM_UP_SKIPPED : GM_UP_APPLIED, todo[k], now_ms() - t0, 0);
+			/* Its claim and finish moved the history on; the next
+			 * check wants its row on top (else another run was
+			 * here too, and up plans again). */
+			chk = (struct check){ CHECK_PREV, 0, todo[k] };
+			k++;
+			continue;
 		}
-
-		if (err || *replan)
+		for (m = k; m < n && todo[m]->transactional && m - k < BATCH_MIGRATIONS &&
+			    (m == k || bytes + todo[m]->up.len <= BATCH_BYTES); m++)
+			bytes += todo[m]->up.len;
+		if (cut && m - k > cut)
+			m = k + cut;
+		if ((err = run_batch(db, todo + k, m - k, &chk, ensure, o, res, &end)))
 			return err;
-		skipped ? res->skipped++ : res->applied++;
-		emit(o, skipped ? GM_UP_SKIPPED : GM_UP_APPLIED, todo[k], now_ms() - t0);
+		if (end.replan) {
+			*replan = 1;
+			return NULL;
+		}
+		ensure = ensure && end.done == 0 && end.cut;
+		cut = end.cut;
+		chk = end.next;
+		k += end.done;
 	}
 	return NULL;
 }
 
+/* The whole run in one transaction: one script, one lock. */
 static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration **todo, size_t n,
 				     long long seq, int history_exists, const struct gm_up_opts *o,
 				     struct gm_up_result *res, int *replan)
@@ -445,6 +752,8 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_outcome oc;
 	struct gm_error *err = NULL;
+	struct item *items;
+	const char *mark;
 	double t0 = now_ms();
 	size_t k;
 
@@ -455,32 +764,43 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 			gm_error_advise(err, "apply it without --single-transaction; nothing was applied");
 			return err;
 		}
-	gm_script_begin(&sc, db, &o->limits);
+	items = gm_xcalloc(n, sizeof(*items));
+	reserve(&sc, todo, n);
+	gm_script_lock(&sc, db, &o->limits, 0);
 	if (!history_exists)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
-	for (k = 0; k < n; k++)
-		script_migration(&sc, db, todo[k], k == 0 ? seq : -1, o);
+	for (k = 0; k < n; k++) {
+		struct check chk = { k == 0 ? CHECK_SEQ : CHECK_NONE, seq, NULL };
+		script_migration(&sc, db, todo[k], &chk, k == 0, o, &items[k]);
+	}
 	gm_script_ours(&sc, 1, "COMMIT;\n");
+	starting(db, o, NULL, t0);
 	gm_script_run(db, &sc, &oc);
 	if (!oc.error) {
 		res->applied = n;
 		for (k = 0; k < n; k++)
-			emit(o, GM_UP_APPLIED, todo[k], (now_ms() - t0) / (double)n);
-	} else if (gm_sqlstate_is(oc.error, SQLSTATE_ALREADY_APPLIED) ||
-		   gm_sqlstate_is(oc.error, SQLSTATE_REPLAN)) {
+			emit(o, GM_UP_APPLIED, todo[k], (now_ms() - t0) / (double)n, 0);
+	} else if (oc.connection_lost) {
+		const struct gm_migration *blamed = NULL;
+		err = gm_script_error(db, &sc, &oc, &blamed);
+		/* All or nothing: the first migration's row tells. */
+		reconcile(db, todo[0], o, err);
+	} else if (oc.ok == items[0].check && (marked(oc.error, MARK_APPLIED) || marked(oc.error, MARK_REPLAN))) {
 		/* Another run changed the history while this one waited. */
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		*replan = 1;
-	} else if (gm_sqlstate_is(oc.error, SQLSTATE_ISOLATION_LOST)) {
-		const struct gm_migration *m = migration_before(&sc, oc.ok);
+	} else if ((mark = marked(oc.error, MARK_ISOLATION))) {
+		for (k = 0; k + 1 < n && items[k].record != oc.ok; k++)
+			;
 		PQclear(PQexec(db->conn, "ROLLBACK"));
-		err = isolation_refused(m ? m : todo[0], oc.error);
+		err = isolation_refused(todo[k], mark);
 		gm_error_advise(err, "--single-transaction: the whole run was rolled back; if the loss is intended, rerun with --allow-isolation-loss");
 	} else {
-		err = fail_script(db, &sc, &oc, todo[0], o);
-		if (!oc.connection_lost && (err->kind == GM_ERR_MIGRATION || err->kind == GM_ERR_LOCK))
+		err = fail_script(db, &sc, &oc, o);
+		if (err->kind == GM_ERR_MIGRATION || err->kind == GM_ERR_LOCK)
 			gm_error_advise(err, "--single-transaction: the whole run was rolled back; no migration of it was applied");
 	}
+	free(items);
 	gm_outcome_release(&oc);
 	gm_script_release(&sc);
 	return err;
@@ -491,15 +811,34 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
  * that changed, this many times at most. */
 #define MAX_PLANS 10
 
+static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set *set,
+				 const struct gm_up_opts *o, struct gm_up_result *res);
+
 struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *set,
 			      const struct gm_up_opts *o, struct gm_up_result *res)
 {
+	struct progress prog = { o, NULL, 0 };
 	struct gm_error *err;
-	int plans;
 
 	memset(res, 0, sizeof(*res));
 	if ((err = check_opts(set, o)))
 		return err;
+	if (o->on_event && !o->dry_run) {
+		db->on_wait = on_wait;
+		db->wait_ctx = &prog;
+	}
+	err = up_plans(db, set, o, res);
+	db->on_wait = NULL;
+	db->wait_ctx = NULL;
+	return err;
+}
+
+static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set *set,
+				 const struct gm_up_opts *o, struct gm_up_result *res)
+{
+	struct gm_error *err;
+	int plans;
+
 	for (plans = 0; plans < MAX_PLANS; plans++) {
 		struct gm_history hist;
 		struct gm_status st;
@@ -521,11 +860,11 @@ struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *s
 				n = 0;	/* stopped before anything was sent */
 			if (n && o->dry_run)
 				for (k = 0; k < n; k++)
-					emit(o, GM_UP_DRY_RUN, todo[k], 0);
+					emit(o, GM_UP_DRY_RUN, todo[k], 0, 0);
 			else if (n)
 				err = o->single_transaction
 					? apply_single(db, todo, n, seq, hist.exists, o, res, &replan)
-					: apply_each(db, todo, n, seq, hist.exists, o, res, &replan);
+					: apply_batches(db, todo, n, seq, hist.exists, o, res, &replan);
 		}
 		free(todo);
 		gm_status_release(&st);

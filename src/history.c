@@ -115,6 +115,32 @@ static char *dup_value(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? gm_xstrdup("") : gm_xstrdup(PQgetvalue(res, row, col));
 }
 
+/* Outside a transaction a read is one round trip; a missing table fails
+ * it (42P01, also when the schema is missing), which is how a database
+ * that never saw garage-migrate reads.  Inside one (verify, reconciling,
+ * rollback) a failure would end the caller's transaction: it looks
+ * first. */
+static struct gm_error *read_table(struct gm_db *db, const char *relation, const char *sql,
+				   const char *what, int *exists, PGresult **res)
+{
+	struct gm_error *err;
+
+	*res = NULL;
+	*exists = 0;
+	if (PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+		err = gm_db_read_once(db, sql, what, res);
+		if (err && err->sqlstate && !strcmp(err->sqlstate, "42P01")) {
+			gm_error_free(err);
+			return NULL;
+		}
+		*exists = !err;
+		return err;
+	}
+	if ((err = relation_exists(db, relation, exists)) || !*exists)
+		return err;
+	return gm_db_exec(db, sql, what, res);
+}
+
 struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 {
 	PGresult *res = NULL;
@@ -122,9 +148,7 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 	int k, n;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = relation_exists(db, GM_HISTORY_TABLE, &out->exists)) || !out->exists)
-		return err;
-	err = gm_db_query_pinned(db,
+	err = read_table(db, GM_HISTORY_TABLE,
 		"SELECT version, version_text, name, script, checksum, kind,"
 		" pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 		" applied_by, execution_ms, applied_seq,"
@@ -134,8 +158,8 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 		"   WHERE a.pid = h.backend_pid AND a.state = 'active') THEN 'interrupted' ELSE status END,"
 		" message"
 		" FROM " GM_HISTORY_TABLE " h ORDER BY version",
-		0, NULL, "cannot read the history table " GM_HISTORY_TABLE, &res);
-	if (err)
+		"cannot read the history table " GM_HISTORY_TABLE, &out->exists, &res);
+	if (err || !out->exists)
 		return err;
 	n = PQntuples(res);
 	if (PQnfields(res) != 12) {
@@ -215,6 +239,13 @@ void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 			       const struct gm_migration *m, const char *action,
 			       const char *os_user)
 {
+	gm_history_add_record_sql_with(db, sql, m, action, os_user, NULL, NULL);
+}
+
+void gm_history_add_record_sql_with(struct gm_db *db, struct gm_strbuf *sql,
+				    const struct gm_migration *m, const char *action,
+				    const char *os_user, const char *ctes, const char *column)
+{
 	int baseline = strcmp(action, "baseline") == 0;
 	char *name = gm_db_quote_literal(db, m->name);
 	char *script = gm_db_quote_literal(db, m->filename);
@@ -225,20 +256,22 @@ void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 	 * next migration's re-check compares with it (see engine.c).  Safe
 	 * to splice: names quoted through libpq above, version_text digits
 	 * (checked with the file name), checksum hex computed here, the rest
-	 * fixed words. */
+	 * fixed words; ctes and column are the caller's own SQL. */
 	gm_strbuf_addf(sql,
-		"WITH h AS (INSERT INTO " GM_HISTORY_TABLE
+		"WITH %sh AS (INSERT INTO " GM_HISTORY_TABLE
 		" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)"
 		" VALUES (%llu, '%s', %s, %s, '%s', '%s', %s, NULLIF(%s, ''), %s)"
 		" RETURNING version, name, checksum, os_user, execution_ms, applied_seq),"
 		" a AS (INSERT INTO " GM_AUDIT_TABLE
 		" (action, version, name, checksum, outcome, os_user, duration_ms, message)"
 		" SELECT '%s', version, name, checksum, 'ok', os_user, execution_ms, %s FROM h)"
-		" SELECT applied_seq FROM h;\n",
+		" SELECT applied_seq%s%s FROM h;\n",
+		ctes ? ctes : "",
 		m->version, m->version_text, name, script, m->checksum,
 		baseline ? "baseline" : kind_of(m), m->transactional ? "true" : "false", user,
 		baseline ? "0" : ELAPSED_MS, baseline ? "baseline" : "up",
-		baseline ? "'marked applied without running it'" : "NULL");
+		baseline ? "'marked applied without running it'" : "NULL",
+		column ? ", " : "", column ? column : "");
 	free(name);
 	free(script);
 	free(user);
@@ -342,20 +375,18 @@ struct gm_error *gm_history_read_audit(struct gm_db *db, unsigned long limit, st
 {
 	PGresult *res = NULL;
 	struct gm_error *err;
-	char lim[32];
-	const char *params[1] = { lim };
+	char *sql;
 	int k, n;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = relation_exists(db, GM_AUDIT_TABLE, &out->exists)) || !out->exists)
-		return err;
-	snprintf(lim, sizeof(lim), "%lu", limit);
-	err = gm_db_query_pinned(db,
+	/* limit is a number printed here: safe to splice. */
+	sql = gm_xasprintf(
 		"SELECT * FROM (SELECT id, pg_catalog.to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
 		" action, version, name, checksum, outcome, db_user, os_user, duration_ms, message"
-		" FROM " GM_AUDIT_TABLE " ORDER BY id DESC LIMIT NULLIF($1::bigint, 0)) l ORDER BY id",
-		1, params, "cannot read the audit log " GM_AUDIT_TABLE, &res);
-	if (err)
+		" FROM " GM_AUDIT_TABLE " ORDER BY id DESC LIMIT NULLIF(%lu, 0)) l ORDER BY id", limit);
+	err = read_table(db, GM_AUDIT_TABLE, sql, "cannot read the audit log " GM_AUDIT_TABLE, &out->exists, &res);
+	free(sql);
+	if (err || !out->exists)
 		return err;
 	n = PQntuples(res);
 	out->v = gm_xcalloc((size_t)(n ? n : 1), sizeof(*out->v));

@@ -31,14 +31,12 @@ static int reconnect(struct gm_db *db, char **why)
 
 /* Reads the history under the migration lock, in a transaction that is
  * rolled back: reconciling changes nothing. */
-static enum gm_recorded read_under_lock(struct gm_db *db, const struct gm_txn_limits *lim,
-					unsigned long long version, const char *checksum, char **why)
+static int read_under_lock(struct gm_db *db, const struct gm_txn_limits *lim, struct gm_history *h, char **why)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_outcome oc;
-	struct gm_history h;
 	struct gm_error *err;
-	enum gm_recorded rec = GM_RECORDED_UNKNOWN;
+	int rc = -1;
 
 	gm_script_begin(&sc, db, lim);
 	gm_script_run(db, &sc, &oc);
@@ -46,28 +44,40 @@ static enum gm_recorded read_under_lock(struct gm_db *db, const struct gm_txn_li
 		err = gm_db_error(db, oc.error, GM_ERR_DB, "cannot take the migration lock");
 		*why = gm_xstrdup(err->msg);
 		gm_error_free(err);
-	} else if ((err = gm_history_read(db, &h))) {
+	} else if ((err = gm_history_read(db, h))) {
 		*why = gm_xstrdup(err->msg);
 		gm_error_free(err);
 	} else {
-		const struct gm_applied *a = gm_history_find(&h, version);
-		rec = a && !strcmp(a->checksum, checksum) && (!a->status || !strcmp(a->status, "applied"))
-			? GM_RECORDED_YES : GM_RECORDED_NO;
-		gm_history_release(&h);
+		rc = 0;
 	}
 	PQclear(PQexec(db->conn, "ROLLBACK"));
 	gm_outcome_release(&oc);
 	gm_script_release(&sc);
-	return rec;
+	return rc;
+}
+
+int gm_reconcile_read(struct gm_db *db, const struct gm_txn_limits *lim, struct gm_history *h, char **why)
+{
+	*why = NULL;
+	if (reconnect(db, why) != 0)
+		return -1;
+	return read_under_lock(db, lim, h, why);
 }
 
 enum gm_recorded gm_reconcile_recorded(struct gm_db *db, const struct gm_txn_limits *lim,
 				       unsigned long long version, const char *checksum, char **why)
 {
-	*why = NULL;
-	if (reconnect(db, why) != 0)
+	struct gm_history h;
+	const struct gm_applied *a;
+	enum gm_recorded rec;
+
+	if (gm_reconcile_read(db, lim, &h, why) != 0)
 		return GM_RECORDED_UNKNOWN;
-	return read_under_lock(db, lim, version, checksum, why);
+	a = gm_history_find(&h, version);
+	rec = a && !strcmp(a->checksum, checksum) && (!a->status || !strcmp(a->status, "applied"))
+		? GM_RECORDED_YES : GM_RECORDED_NO;
+	gm_history_release(&h);
+	return rec;
 }
 
 void gm_reconcile_explain(struct gm_error *err, const char *filename, const char *action,

@@ -510,6 +510,15 @@ static struct gm_error *commit_plan(struct gm_db *db, struct plan *p, const stru
 	return err;
 }
 
+/* While the trial waits for the server, RUNNING events: a slow down's
+ * time can be shown ticking. */
+static void on_wait(void *ctx)
+{
+	const struct gm_rollback_opts *o = ctx;
+
+	emit(o, GM_RB_RUNNING, NULL, NULL);
+}
+
 /* Steps 1-3: the whole plan, tried inside the transaction. */
 static struct gm_error *trial(struct gm_db *db, struct plan *p, const struct gm_rollback_opts *o, size_t *failed)
 {
@@ -528,6 +537,7 @@ static struct gm_error *trial(struct gm_db *db, struct plan *p, const struct gm_
 		return err;
 	if (!(err = recheck(db, p)) && !(err = check_tracking(db, p, NULL)) && !(err = take_snapshot(db, 0, &start))) {
 		for (k = 0; k < p->n && !err; k++) {
+			emit(o, GM_RB_TRYING, &p->v[k], NULL);
 			if ((err = trial_step(db, &p->v[k], k == 0)))
 				*failed = k;
 			else
@@ -604,7 +614,14 @@ struct gm_error *gm_engine_rollback(struct gm_db *db, const struct gm_migration_
 		goto done;
 	res->planned = p.n;
 	seq0 = read_sequences(db);
-	if ((err = trial(db, &p, o, &failed))) {
+	if (o->on_event) {
+		db->on_wait = on_wait;
+		db->wait_ctx = (void *)o;
+	}
+	err = trial(db, &p, o, &failed);
+	db->on_wait = NULL;
+	db->wait_ctx = NULL;
+	if (err) {
 		if (PQstatus(db->conn) == CONNECTION_OK) {
 			PQclear(PQexec(db->conn, "ROLLBACK"));
 			audit_failed(db, &p, o, err->msg);

@@ -7,6 +7,8 @@
 #include "gm_text.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,15 @@ void gm_script_ours(struct gm_script *sc, size_t nstmts, const char *fmt, ...)
 	gm_strbuf_release(&sb);
 }
 
+void gm_script_text(struct gm_script *sc, const struct gm_migration *m, const struct gm_section *sec)
+{
+	push(sc, sec->sql, sec->len, sec->stmts.n, m, sec);
+	/* A newline ends a trailing -- comment, the ';' a last statement
+	 * written without one (else it is an empty statement, which the
+	 * server skips). */
+	push(sc, "\n;\n", 3, 0, NULL, NULL);
+}
+
 void gm_script_section(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
 		       const struct gm_section *sec)
 {
@@ -60,12 +71,13 @@ void gm_script_section(struct gm_script *sc, struct gm_db *db, const struct gm_m
 	 * own statements around it with the safe one (see gm_db.h). */
 	gm_script_ours(sc, 1, "%s;\n", user);
 	free(user);
-	push(sc, sec->sql, sec->len, sec->stmts.n, m, sec);
-	/* A newline ends a trailing -- comment, the ';' a last statement
-	 * written without one (else it is an empty statement, which the
-	 * server skips). */
-	push(sc, "\n;\n", 3, 0, NULL, NULL);
+	gm_script_text(sc, m, sec);
 	gm_script_ours(sc, 1, "%s;\n", GM_SQL_PIN_PATH);
+}
+
+void gm_script_reserve(struct gm_script *sc, size_t extra)
+{
+	gm_strbuf_reserve(&sc->sql, extra);
 }
 
 void gm_script_statement(struct gm_script *sc, const struct gm_migration *m,
@@ -85,9 +97,22 @@ void gm_script_release(struct gm_script *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-void gm_script_begin(struct gm_script *sc, struct gm_db *db, const struct gm_txn_limits *lim)
-{
+/* Results of a simple-query string are not sent as each statement
+ * completes: the server holds them in its output buffer until the string
+ * is done, the buffer is full, or it sends a notice or an error, which it
+ * flushes at once together with everything held before it.  A script of
+ * many transactions would report them all at the end, so each transaction
+ * after the first opens with a notice: its empty text-search query is the
+ * cheapest one a plain statement can raise (no PL/pgSQL to compile), and
+ * client_min_messages is set for the transaction first (a role may have
+ * raised it), as the argument, so it is set before the notice is.
+ * garage-migrate ignores notices; the notice is only the flush. */
+#define FLUSH_SQL \
+	"pg_catalog.to_tsquery('pg_catalog.simple', pg_catalog.left(" \
+	"pg_catalog.set_config('client_min_messages', 'notice', true), 0)), "
 
+void gm_script_lock(struct gm_script *sc, struct gm_db *db, const struct gm_txn_limits *lim, int flush)
+{
 	/* Every statement costs server time, so the settings ride along with
 	 * the lock: a target list is evaluated left to right, so the wait
 	 * bound is set before the lock is asked for.  The safe search path
@@ -98,20 +123,32 @@ void gm_script_begin(struct gm_script *sc, struct gm_db *db, const struct gm_txn
 	 * and a unit): safe to splice. */
 	gm_script_ours(sc, 1, "BEGIN;\n");
 	gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('search_path', '" GM_DB_SAFE_PATH "', true),"
-			      " pg_catalog.set_config('row_security', 'on', true), %s"
+			      " pg_catalog.set_config('row_security', 'on', true), %s%s"
 			      "pg_catalog.set_config('lock_timeout', '%s', true), pg_catalog.pg_advisory_xact_lock(%lld);\n",
 		       db->server_version >= 140000 ? "pg_catalog.set_config('client_connection_check_interval', '1s', true), " : "",
+		       flush ? FLUSH_SQL : "",
 		       lim->wait_timeout ? lim->wait_timeout : GM_DEFAULT_WAIT_TIMEOUT, gm_history_lock_key());
 	sc->segs[sc->nsegs - 1].is_lock = 1;
+}
+
+void gm_script_limits_items(struct gm_strbuf *sb, const struct gm_txn_limits *lim)
+{
+	gm_strbuf_addf(sb, "pg_catalog.set_config('lock_timeout', '%s', true)",
+		       lim->lock_timeout ? lim->lock_timeout : "0");
+	if (lim->statement_timeout)
+		gm_strbuf_addf(sb, ", pg_catalog.set_config('statement_timeout', '%s', true)", lim->statement_timeout);
+}
+
+void gm_script_begin(struct gm_script *sc, struct gm_db *db, const struct gm_txn_limits *lim)
+{
+	struct gm_strbuf items = GM_STRBUF_INIT;
+
+	gm_script_lock(sc, db, lim, 0);
 	/* Timeouts are set after the lock: they bound the migration's
 	 * statements, not the wait for another run. */
-	if (lim->statement_timeout)
-		gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('lock_timeout', '%s', true),"
-				      " pg_catalog.set_config('statement_timeout', '%s', true);\n",
-			       lim->lock_timeout ? lim->lock_timeout : "0", lim->statement_timeout);
-	else
-		gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('lock_timeout', '%s', true);\n",
-			       lim->lock_timeout ? lim->lock_timeout : "0");
+	gm_script_limits_items(&items, lim);
+	gm_script_ours(sc, 1, "SELECT %s;\n", items.buf);
+	gm_strbuf_release(&items);
 }
 
 static void keep(PGresult **slot, PGresult *r)
@@ -120,7 +157,30 @@ static void keep(PGresult **slot, PGresult *r)
 	*slot = r;
 }
 
-void gm_script_run(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out)
+/* With db->on_wait set: waits until a whole result has arrived (or the
+ * connection fails), calling it every GM_DB_WAIT_TICK_MS meanwhile. */
+static void wait_for_result(struct gm_db *db)
+{
+	double next = gm_monotonic_ms() + GM_DB_WAIT_TICK_MS;
+
+	while (PQisBusy(db->conn)) {
+		struct pollfd p = { PQsocket(db->conn), POLLIN, 0 };
+		double left = next - gm_monotonic_ms();
+		int rc = p.fd < 0 ? -1 : poll(&p, 1, left > 0 ? (int)left + 1 : 0);
+
+		if (rc < 0 && errno != EINTR)
+			return;	/* PQgetResult meets the failure */
+		if (rc > 0 && !PQconsumeInput(db->conn))
+			return;
+		if (gm_monotonic_ms() >= next) {
+			db->on_wait(db->wait_ctx);
+			next = gm_monotonic_ms() + GM_DB_WAIT_TICK_MS;
+		}
+	}
+}
+
+void gm_script_run_each(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out,
+			void (*each)(void *ctx, size_t k, const PGresult *res), void *ctx)
 {
 	PGresult *r;
 
@@ -130,15 +190,23 @@ void gm_script_run(struct gm_db *db, const struct gm_script *sc, struct gm_outco
 		out->error = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
 		return;
 	}
-	while ((r = PQgetResult(db->conn))) {
+	/* PQgetResult returns each statement's result as soon as it has
+	 * arrived whole, while the server runs the next ones. */
+	for (;;) {
+		if (db->on_wait)
+			wait_for_result(db);
+		if (!(r = PQgetResult(db->conn)))
+			break;
 		switch (PQresultStatus(r)) {
 		case PGRES_TUPLES_OK:
-			out->ok++;
-			keep(&out->rows, r);
-			break;
 		case PGRES_COMMAND_OK:
+			if (each)
+				each(ctx, out->ok, r);
 			out->ok++;
-			PQclear(r);
+			if (PQresultStatus(r) == PGRES_TUPLES_OK)
+				keep(&out->rows, r);
+			else
+				PQclear(r);
 			break;
 		case PGRES_COPY_IN:
 			/* Migrations have no data stream to send: fail the
@@ -167,6 +235,11 @@ void gm_script_run(struct gm_db *db, const struct gm_script *sc, struct gm_outco
 		if (!out->error)
 			out->error = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
 	}
+}
+
+void gm_script_run(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out)
+{
+	gm_script_run_each(db, sc, out, NULL, NULL);
 }
 
 void gm_outcome_release(struct gm_outcome *oc)

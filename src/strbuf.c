@@ -83,6 +83,21 @@ void gm_strbuf_grow(struct gm_strbuf *sb, size_t extra)
 	sb->alloc = alloc;
 }
 
+void gm_strbuf_reserve(struct gm_strbuf *sb, size_t extra)
+{
+	size_t need = sb->len + extra + 1;
+
+	if (need <= sb->alloc)
+		return;
+	if (sb->alloc == 0) {
+		sb->buf = gm_xmalloc(need);
+		sb->buf[0] = '\0';
+	} else {
+		sb->buf = gm_xrealloc(sb->buf, need);
+	}
+	sb->alloc = need;
+}
+
 void gm_strbuf_add(struct gm_strbuf *sb, const void *data, size_t len)
 {
 	gm_strbuf_grow(sb, len);

@@ -357,6 +357,51 @@ static void test_probe_progress_on_a_terminal(void **state)
 	free(db);
 }
 
+/* up and rollback on a terminal: a line when each migration starts,
+ * redrawn with the seconds ticking while a slow one runs, then replaced
+ * by its final line; in a pipe only the final lines, no control code. */
+static void test_up_and_rollback_progress_on_a_terminal(void **state)
+{
+	char *db = pgt_create_db("gm_cli_progress_up"), *dir = tfs_tempdir(), *out, *err;
+	const char *tty = "TERM=xterm script -qec \"%s -d 'dbname=%s' -m '%s' %s\" /dev/null";
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
+	tfs_write(dir, "0002_slow.sql", "SELECT pg_sleep(1.3);\n-- garage:down\nSELECT pg_sleep(1.3);\n");
+	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n-- garage:down\nDROP TABLE c;\n");
+	assert_int_equal(pgt_run(&out, &err, tty, pgt_bin(), db, dir, "up"), 0);
+	assert_contains(out, "\r\033[Kapplying 0001_a.sql ...");
+	assert_contains(out, "\r\033[Kapplying 0002_slow.sql ... 1s");
+	assert_contains(out, "\r\033[Kapplied 0002_slow.sql (");
+	assert_contains(out, "\r\033[Kapplying 0003_c.sql ...");
+	assert_contains(out, "3 migrations applied");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, tty, pgt_bin(), db, dir, "rollback --to 0"), 0);
+	assert_contains(out, "\r\033[Krolling back 0003_c.sql ...");
+	assert_contains(out, "\r\033[Krolling back 0002_slow.sql ... 1s");
+	assert_contains(out, "\r\033[Krolled back 0003_c.sql (");
+	assert_contains(out, "3 migrations rolled back");
+	free(out);
+	free(err);
+	/* A pipe: the same final lines, nothing else. */
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_null(strchr(out, '\r'));
+	assert_null(strchr(out, '\033'));
+	assert_contains(out, "applied 0001_a.sql (");
+	assert_null(strstr(out, "applying"));
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --to 0"), 0);
+	assert_null(strchr(out, '\r'));
+	assert_null(strstr(out, "rolling back"));
+	assert_contains(out, "rolled back 0002_slow.sql (");
+	free(out);
+	free(err);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_shell_completion),
 		cmocka_unit_test(test_up_and_rollback_json),
 		cmocka_unit_test(test_probe_progress_on_a_terminal),
+		cmocka_unit_test(test_up_and_rollback_progress_on_a_terminal),
 	};
 	return cmocka_run_group_tests_name("the command line", tests, NULL, NULL);
 }

@@ -63,7 +63,8 @@ static void test_up_commit_acknowledgement_lost(void **state)
 
 	(void)state;
 	url = proxied_url(db, 1, dir);
-	assert_int_equal(pgt_run(&out, &err, "%s -d '%s' -m '%s' up", pgt_bin(), url, dir), 7);
+	/* One migration in flight, the first COMMIT's answer swallowed. */
+	assert_int_equal(pgt_run(&out, &err, "%s -d '%s' -m '%s' up --to 1", pgt_bin(), url, dir), 7);
 	assert_contains(err, "the connection to the database was lost while applying 0001_first.sql");
 	assert_contains(err, "reconnected and read the history: the server committed it before the connection dropped, so it took effect");
 	assert_not_contains(err, "rolled back");
@@ -77,6 +78,77 @@ static void test_up_commit_acknowledgement_lost(void **state)
 	assert_contains(out, "applied 0002_second.sql");
 	assert_not_contains(out, "0001_first.sql");
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	free(out);
+	free(err);
+	stop_proxy(dir);
+	free(url);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* A batch (one string, a transaction per migration) whose connection
+ * drops after the server committed its last migration: the first one's
+ * commit was answered and reported as it happened; the last one's was
+ * not, and reconciling finds it applied. */
+static void test_up_batch_lost_after_its_last_commit(void **state)
+{
+	char *db = pgt_create_db("gm_lost_last"), *dir = two_migrations(), *url, *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	url = proxied_url(db, 2, dir);
+	assert_int_equal(pgt_run(&out, &err, "%s -d '%s' -m '%s' up", pgt_bin(), url, dir), 7);
+	assert_contains(out, "applied 0001_first.sql (");
+	assert_contains(err, "the connection to the database was lost while applying 0002_second.sql");
+	assert_contains(err, "the server committed it before the connection dropped, so it took effect");
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	assert_false(pgt_is_null(c, "SELECT to_regclass('second_t')::text"));
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "nothing to apply");
+	free(out);
+	free(err);
+	stop_proxy(dir);
+	free(url);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* A batch whose connection drops in the middle: the first migration's
+ * COMMIT answer is swallowed while the second one runs, which the server
+ * then rolls back (it notices the dead connection), and the third never
+ * starts.  Reconciling tells them apart, migration by migration. */
+static void test_up_batch_lost_in_the_middle(void **state)
+{
+	char *db = pgt_create_db("gm_lost_mid"), *dir = tfs_tempdir(), *url, *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_first.sql", "CREATE TABLE first_t (id int);\n");
+	tfs_write(dir, "0002_slow.sql", "SELECT pg_sleep(3);\nCREATE TABLE slow_t (id int);\n");
+	tfs_write(dir, "0003_third.sql", "CREATE TABLE third_t (id int);\n");
+	url = proxied_url(db, 1, dir);
+	assert_int_equal(pgt_run(&out, &err, "%s -d '%s' -m '%s' up", pgt_bin(), url, dir), 4);
+	assert_contains(out, "applied 0001_first.sql (its commit was not answered: the history, read after reconnecting, says so)");
+	assert_not_contains(out, "0002");
+	assert_contains(err, "the connection to the database was lost while applying 0002_slow.sql");
+	assert_contains(err, "reconnected and read the history: the server rolled it back, so nothing of it took effect");
+	assert_not_contains(err, "0003");
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
+	assert_false(pgt_is_null(c, "SELECT to_regclass('first_t')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('slow_t')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('third_t')::text"));
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE version = 2 AND outcome = 'failed'"), 1);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "applied 0002_slow.sql");
+	assert_contains(out, "applied 0003_third.sql");
+	assert_not_contains(out, "0001");
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
 	free(out);
 	free(err);
 	stop_proxy(dir);
@@ -112,6 +184,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_up_commit_acknowledgement_lost),
+		cmocka_unit_test(test_up_batch_lost_after_its_last_commit),
+		cmocka_unit_test(test_up_batch_lost_in_the_middle),
 		cmocka_unit_test(test_rollback_commit_acknowledgement_lost),
 	};
 	return cmocka_run_group_tests_name("lost commit acknowledgement", tests, NULL, NULL);

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gm_db.h"
+#include "gm_engine.h"
+#include "gm_error.h"
+#include "gm_migration.h"
 #include "gm_strbuf.h"
 #include "pgtest.h"
 
@@ -409,6 +413,11 @@ static void test_up_guards_isolation(void **state)
 		  "table public.custom_agent_orders, row level security no longer forced, keeps 1 row" },
 		{ "DROP FUNCTION app_current_org_id() CASCADE;",
 		  "table public.custom_agent_orders, no policy left, keeps 1 row" },
+		/* Rebuilt under its name without RLS: the new table is judged
+		 * against the one that had the name. */
+		{ "ALTER TABLE custom_agent_orders RENAME TO orders_before;\n"
+		  "CREATE TABLE custom_agent_orders AS SELECT * FROM orders_before;",
+		  "table public.custom_agent_orders, row level security disabled, keeps 1 row" },
 	};
 	char *db = pgt_create_db("gm_up_iso"), *dir = tfs_tempdir(), *out, *err;
 	PGconn *c = pgt_connect(db);
@@ -447,6 +456,300 @@ static void test_up_guards_isolation(void **state)
 	free(db);
 }
 
+/* Issue 15: a failure in the middle of a batch.  The migrations before it
+ * committed (each in its own transaction, with its history row); it and
+ * those after it, sent in the same string, did not run; the error points
+ * into its file, and the run stops there. */
+static void test_failure_in_the_middle_of_a_batch(void **state)
+{
+	char *db = pgt_create_db("gm_up_mid"), *dir = tfs_tempdir(), *out, *err, *expect;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\n");
+	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\nINSERT INTO c VALUES (1);\n");
+	tfs_write(dir, "0004_fails.sql",
+		  "CREATE TABLE d (id int);\n"
+		  "INSERT INTO d VALUES (1);\n"
+		  "UPDATE b SET id = 2;\n"
+		  "  INSERT INTO d SELECT id FROM nowhere;\n");
+	tfs_write(dir, "0005_e.sql", "CREATE TABLE e (id int);\n");
+	tfs_write(dir, "0006_f.sql", "CREATE TABLE f (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
+	assert_contains(out, "applied 0001_a.sql");
+	assert_contains(out, "applied 0002_b.sql");
+	assert_contains(out, "applied 0003_c.sql");
+	assert_not_contains(out, "0004_fails");
+	assert_not_contains(out, "0005_e");
+	expect = gm_xasprintf("%s/0004_fails.sql:4:32: error: relation \"nowhere\" does not exist", dir);
+	assert_contains(err, expect);
+	free(expect);
+	free(out);
+	free(err);
+	/* The first three applied and recorded, nothing of the fourth (its
+	 * UPDATE of b rolled back too), nothing after it. */
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version IN (1, 2, 3)"), 3);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM c"), 1);
+	assert_int_equal(pgt_count(c, "SELECT id FROM b"), 1);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('d')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('e')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('f')::text"));
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE version = 4 AND outcome = 'failed'"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE version > 4"), 0);
+
+	/* Without a server position (a run-time error), the statement count
+	 * finds the line; fixed, the rest applies. */
+	tfs_write(dir, "0004_fails.sql",
+		  "CREATE TABLE d (id int);\n"
+		  "INSERT INTO d VALUES (1);\n"
+		  "\n"
+		  "   INSERT INTO d VALUES (1 / 0);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
+	expect = gm_xasprintf("%s/0004_fails.sql:4:4: error: division by zero", dir);
+	assert_contains(err, expect);
+	free(expect);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
+	tfs_write(dir, "0004_fails.sql", "CREATE TABLE d (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "applied 0004_fails.sql");
+	assert_contains(out, "applied 0006_f.sql");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 6);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* The server parses a whole batch before it runs any of it, so a syntax
+ * error in its third migration would stop the first two as well: they go
+ * again on their own, and the broken one is reported where it is broken,
+ * exactly as if each had been sent alone. */
+static void test_syntax_error_later_in_a_batch(void **state)
+{
+	char *db = pgt_create_db("gm_up_syntax"), *dir = tfs_tempdir(), *out, *err, *expect;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	tfs_write(dir, "0003_broken.sql", "CREATE TABLE c (id int);\nCREATE TABEL d (id int);\n");
+	tfs_write(dir, "0004_after.sql", "CREATE TABLE e (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
+	assert_contains(out, "applied 0001_a.sql");
+	assert_contains(out, "applied 0002_b.sql");
+	expect = gm_xasprintf("%s/0003_broken.sql:2:8: error: syntax error at or near \"TABEL\"", dir);
+	assert_contains(err, expect);
+	free(expect);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('c')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('e')::text"));
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.audit_log WHERE version = 3 AND outcome = 'failed'"), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* Statements the server logged for application name app (one per
+ * simple-query round trip). */
+static long logged_statements(const char *app)
+{
+	const char *log = getenv("GM_TEST_SERVER_LOG");
+	char *out;
+	long n;
+
+	assert_non_null(log);
+	assert_int_equal(pgt_run(&out, NULL, "grep -E '\\] %s (LOG:  (statement|execute [^:]*):)' '%s' | wc -l", app, log), 0);
+	n = strtol(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+/* n migrations of one CREATE TABLE each, in a new folder. */
+static char *small_migrations(int n)
+{
+	char *dir = tfs_tempdir();
+
+	for (int k = 1; k <= n; k++) {
+		char name[32], sql[64];
+		snprintf(name, sizeof(name), "%04d_t.sql", k);
+		snprintf(sql, sizeof(sql), "CREATE TABLE t_%04d (id int);\n", k);
+		tfs_write(dir, name, sql);
+	}
+	return dir;
+}
+
+/* Round trips of one up of the migrations in dir, from the server log. */
+static long up_round_trips(const char *dir, const char *app, int count)
+{
+	char *db = pgt_create_db("gm_up_rt"), *out, *err;
+	PGconn *c;
+	long n;
+
+	assert_int_equal(pgt_run(&out, &err, "PGAPPNAME=%s PGOPTIONS='-c log_statement=all' %s -d 'dbname=%s' -m '%s' up",
+				 app, pgt_bin(), db, dir), 0);
+	free(out);
+	free(err);
+	c = pgt_connect(db);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), count);
+	PQfinish(c);
+	n = logged_statements(app);
+	free(db);
+	return n;
+}
+
+/* Issue 15: up sends its migrations in batches, one round trip each; the
+ * server log counts them.  10 and 60 migrations are one batch, 150 two. */
+static void test_round_trips_per_batch_not_per_migration(void **state)
+{
+	static const int counts[] = { 10, 60, 150 };
+	long seen[3];
+
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		char *dir = small_migrations(counts[k]), *app = gm_xasprintf("gm-up-rt-%d", counts[k]);
+
+		seen[k] = up_round_trips(dir, app, counts[k]);
+		free(app);
+		tfs_rmdir(dir);
+	}
+	if (seen[1] != seen[0] || seen[2] != seen[0] + 1)
+		fail_msg("up sent %ld, %ld and %ld round trips for 10, 60 and 150 migrations", seen[0], seen[1], seen[2]);
+	/* The session's settings, the history read, the batch. */
+	assert_true(seen[0] <= 4);
+}
+
+/* n migrations of kib KiB each (a comment pads the CREATE TABLE). */
+static char *padded_migrations(int n, size_t kib)
+{
+	char *dir = tfs_tempdir();
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+
+	for (int k = 1; k <= n; k++) {
+		char name[32];
+		gm_strbuf_reset(&sb);
+		gm_strbuf_addf(&sb, "CREATE TABLE big_%04d (id int);\n", k);
+		while (sb.len < kib * 1024)
+			gm_strbuf_adds(&sb, "-- padding padding padding padding padding padding padding padding\n");
+		snprintf(name, sizeof(name), "%04d_big.sql", k);
+		tfs_write(dir, name, sb.buf);
+	}
+	gm_strbuf_release(&sb);
+	return dir;
+}
+
+/* Issue 15: a batch also ends before 1 MiB of migration text: three
+ * migrations of 400 KiB go in two round trips where three small ones go
+ * in one; one larger than the bound goes alone. */
+static void test_batches_bounded_by_bytes(void **state)
+{
+	char *small = small_migrations(3), *big = padded_migrations(3, 400), *huge = padded_migrations(2, 1100);
+	long n_small, n_big, n_huge;
+
+	(void)state;
+	n_small = up_round_trips(small, "gm-up-bytes-small", 3);
+	n_big = up_round_trips(big, "gm-up-bytes-big", 3);
+	n_huge = up_round_trips(huge, "gm-up-bytes-huge", 2);
+	if (n_big != n_small + 1 || n_huge != n_small + 1)
+		fail_msg("round trips: %ld for 3 small migrations, %ld for 3 of 400 KiB, %ld for 2 of 1.1 MiB",
+			 n_small, n_big, n_huge);
+	tfs_rmdir(small);
+	tfs_rmdir(big);
+	tfs_rmdir(huge);
+}
+
+/* What a progress renderer sees (gm_engine.h). */
+struct progress_seen {
+	int starting[3], running[3], applied[3];
+	int order_ok;		/* every STARTING before its RUNNING and APPLIED */
+	double last_ms;
+	int ms_grows;
+};
+
+static void on_progress(void *ctx, const struct gm_up_event *ev)
+{
+	struct progress_seen *p = ctx;
+	int k = ev->m ? (int)ev->m->version - 1 : -1;
+
+	if (k < 0 || k > 2) {
+		p->order_ok = 0;
+		return;
+	}
+	switch (ev->kind) {
+	case GM_UP_STARTING:
+		p->starting[k]++;
+		p->last_ms = 0;
+		break;
+	case GM_UP_RUNNING:
+		if (!p->starting[k] || p->applied[k])
+			p->order_ok = 0;
+		if (ev->ms <= p->last_ms)
+			p->ms_grows = 0;
+		p->last_ms = ev->ms;
+		p->running[k]++;
+		break;
+	case GM_UP_APPLIED:
+		if (!p->starting[k])
+			p->order_ok = 0;
+		p->applied[k]++;
+		break;
+	default:
+		p->order_ok = 0;
+		break;
+	}
+}
+
+/* Issue 15: the engine tells when each migration starts, and while it
+ * waits for a long one it ticks (about every 200 ms) with the time so
+ * far; the core prints nothing. */
+static void test_progress_starts_and_ticks(void **state)
+{
+	char *db = pgt_create_db("gm_up_tick"), *dir = tfs_tempdir(), *conninfo;
+	struct progress_seen seen = { { 0 }, { 0 }, { 0 }, 1, 0, 1 };
+	struct gm_migration_set *set = NULL;
+	struct gm_db *conn = NULL;
+	struct gm_up_opts o;
+	struct gm_up_result res;
+	struct gm_error *err;
+
+	(void)state;
+	tfs_write(dir, "0001_quick.sql", "CREATE TABLE quick (id int);\n");
+	tfs_write(dir, "0002_slow.sql", "SELECT pg_sleep(0.6);\n");
+	tfs_write(dir, "0003_after.sql", "CREATE TABLE after_slow (id int);\n");
+	conninfo = gm_xasprintf("dbname=%s", db);
+	assert_null(gm_migration_set_load(dir, &set));
+	assert_null(gm_db_connect(conninfo, &conn));
+	memset(&o, 0, sizeof(o));
+	o.on_event = on_progress;
+	o.ctx = &seen;
+	err = gm_engine_up(conn, set, &o, &res);
+	if (err)
+		fail_msg("up failed: %s", err->msg);
+	assert_int_equal(res.applied, 3);
+	assert_true(seen.order_ok);
+	assert_true(seen.ms_grows);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(seen.starting[k], 1);
+		assert_int_equal(seen.applied[k], 1);
+	}
+	/* 600 ms of sleep: two ticks at least, even on a slow machine. */
+	if (seen.running[1] < 2)
+		fail_msg("%d ticks during a 600 ms migration", seen.running[1]);
+	/* The hook is up's for the run only. */
+	assert_null(conn->on_wait);
+	gm_db_close(conn);
+	gm_migration_set_free(set);
+	free(conninfo);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +762,11 @@ int main(void)
 		cmocka_unit_test(test_single_transaction_is_all_or_nothing),
 		cmocka_unit_test(test_target_and_out_of_order),
 		cmocka_unit_test(test_concurrent_runs_apply_once),
+		cmocka_unit_test(test_round_trips_per_batch_not_per_migration),
+		cmocka_unit_test(test_syntax_error_later_in_a_batch),
+		cmocka_unit_test(test_failure_in_the_middle_of_a_batch),
+		cmocka_unit_test(test_batches_bounded_by_bytes),
+		cmocka_unit_test(test_progress_starts_and_ticks),
 		cmocka_unit_test(test_bad_input_leaves_database_untouched),
 		cmocka_unit_test(test_no_password_in_output),
 		cmocka_unit_test(test_usage_and_help),
