@@ -320,13 +320,15 @@ static void resolve_rels(struct lint *l, struct gm_db *db, PGresult *res)
 	gm_strlist_release(&path);
 }
 
-/* One read of pg_class for every relation the run names: no lock is
- * taken (sizes come from the catalog, not from the files), so a table
- * another session holds cannot stall the lint. */
+/* One read of pg_class for every relation the run names, in one round
+ * trip (gm_db_read_once): no lock is taken (sizes come from the catalog,
+ * not from the files), so a table another session holds cannot stall the
+ * lint.  The names are quoted literals (arrays of them), never spliced
+ * raw. */
 static struct gm_error *read_catalog(struct lint *l, struct gm_db *db)
 {
 	struct gm_strbuf names = GM_STRBUF_INIT, cols = GM_STRBUF_INIT;
-	const char *params[2];
+	char *names_lit, *cols_lit, *sql;
 	PGresult *res = NULL;
 	struct gm_error *err;
 
@@ -338,22 +340,26 @@ static struct gm_error *read_catalog(struct lint *l, struct gm_db *db)
 	for (size_t k = 0; k < l->tenancy->columns.n; k++)
 		gm_text_array_add(&cols, l->tenancy->columns.v[k]);
 	gm_strbuf_addch(&cols, '}');
-	params[0] = names.buf;
-	params[1] = cols.buf;
-	err = gm_db_query_pinned(db,
+	names_lit = gm_db_quote_literal(db, names.buf);
+	cols_lit = gm_db_quote_literal(db, cols.buf);
+	sql = gm_xasprintf(
 		"SELECT n.nspname, c.relname, c.reltuples::float8,"
 		" c.relpages::float8 * pg_catalog.current_setting('block_size')::float8,"
 		" pg_catalog.pg_stat_get_live_tuples(c.oid)::float8, c.relrowsecurity, c.relforcerowsecurity,"
 		" EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0"
-		" AND NOT a.attisdropped AND a.attname = ANY ($2::pg_catalog.name[]))"
+		" AND NOT a.attisdropped AND a.attname = ANY (%s::pg_catalog.name[]))"
 		" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		" WHERE c.relname = ANY ($1::pg_catalog.name[]) AND c.relkind IN ('r', 'p', 'm', 'v', 'f')",
-		2, params, "cannot read table sizes for the lint", &res);
+		" WHERE c.relname = ANY (%s::pg_catalog.name[]) AND c.relkind IN ('r', 'p', 'm', 'v', 'f')",
+		cols_lit, names_lit);
+	err = gm_db_read_once(db, sql, "cannot read table sizes for the lint", &res);
 	if (!err) {
 		resolve_rels(l, db, res);
 		l->sized = 1;
 	}
 	PQclear(res);
+	free(sql);
+	free(names_lit);
+	free(cols_lit);
 	gm_strbuf_release(&names);
 	gm_strbuf_release(&cols);
 	return err;
