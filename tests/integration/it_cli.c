@@ -402,6 +402,109 @@ static void test_up_and_rollback_progress_on_a_terminal(void **state)
 	free(db);
 }
 
+/* The keys of a JSON text (or of the man page's sketch of one, which has
+ * "..." where values go), in order of first appearance, each once, each
+ * between newlines ("\nk1\nk2\n"): every string followed by a colon. */
+static char *json_keys(const char *s)
+{
+	struct gm_strbuf keys = GM_STRBUF_INIT;
+
+	while ((s = strchr(s, '"'))) {
+		const char *start = ++s;
+		char *line;
+		while (*s && *s != '"')
+			s += (*s == '\\' && s[1]) ? 2 : 1;
+		if (!*s)
+			break;
+		line = gm_xasprintf("\n%.*s\n", (int)(s - start), start);
+		s++;
+		while (*s == ' ' || *s == '\n')
+			s++;
+		if (*s == ':' && !strstr(keys.buf, line))
+			gm_strbuf_adds(&keys, keys.len ? line + 1 : line);
+		free(line);
+	}
+	return gm_strbuf_detach(&keys, NULL);
+}
+
+/* The man page's JSON sketch whose first keys are these, or NULL. */
+static char *man_json(const char *man, const char *first_keys)
+{
+	const char *p = man;
+
+	while ((p = strstr(p, ".Bd -literal -offset indent\n{\"format_version\""))) {
+		const char *start = strchr(p, '{'), *end = strstr(start, "\n.Ed");
+		char *block = gm_xstrndup(start, (size_t)(end - start)), *keys = json_keys(block);
+		int match = !strncmp(keys, first_keys, strlen(first_keys));
+		free(keys);
+		if (match)
+			return block;
+		free(block);
+		p = end;
+	}
+	return NULL;
+}
+
+static void assert_keys_documented(const char *man, const char *first_keys, const char *out)
+{
+	char *doc = man_json(man, first_keys), *want, *got;
+
+	if (!doc)
+		fail_msg("no JSON sketch in garage-migrate(1) starts with the keys %s", first_keys);
+	want = json_keys(doc);
+	got = json_keys(out);
+	if (strcmp(want, got))
+		fail_msg("the JSON keys differ from garage-migrate(1):\n--- documented\n%s\n--- printed\n%s\n--- output\n%s", want,
+			 got, out);
+	free(want);
+	free(got);
+	free(doc);
+}
+
+/* Every JSON output has exactly the keys its sketch in the man page shows,
+ * in the same order: a key added, renamed or dropped must be documented. */
+static void test_json_keys_are_documented(void **state)
+{
+	char *db = pgt_create_db("gm_cli_json_keys"), *dir = tfs_tempdir(), *out, *err;
+	char *man_path = gm_xasprintf("%s/man/garage-migrate.1", pgt_root()), *man = tfs_read(man_path);
+	char *verify = gm_xasprintf("verify --format json --snapshot '%s/schema/snapshot.yaml'", pgt_root());
+	PGconn *c;
+
+	(void)state;
+	assert_int_equal(pgt_gm(&out, &err, db, "up --format json"), 0);
+	assert_keys_documented(man, "\nformat_version\nok\ndry_run\napplied\n", out);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm(&out, &err, db, "list --format json"), 0);
+	assert_keys_documented(man, "\nformat_version\nhistory_table\n", out);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm(&out, &err, db, "log --format json"), 0);
+	assert_keys_documented(man, "\nformat_version\naudit_log\n", out);
+	free(out);
+	free(err);
+	c = pgt_connect(db);
+	pgt_exec(c, "CREATE TABLE public.not_in_the_snapshot (id int)");
+	PQfinish(c);
+	assert_int_equal(pgt_gm(&out, &err, db, verify), 1);
+	assert_keys_documented(man, "\nformat_version\nok\nsnapshot\n", out);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s -d 'host=/nonexistent' %s", pgt_bin(), verify), 3);
+	assert_keys_documented(man, "\nformat_version\nok\nerror\nmessage\n", out);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm(&out, &err, db, "rollback --format json --allow-data-loss"), 0);
+	assert_keys_documented(man, "\nformat_version\nok\ndry_run\nrolled_back\n", out);
+	free(out);
+	free(err);
+	free(verify);
+	free(man);
+	free(man_path);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_up_and_rollback_json),
 		cmocka_unit_test(test_probe_progress_on_a_terminal),
 		cmocka_unit_test(test_up_and_rollback_progress_on_a_terminal),
+		cmocka_unit_test(test_json_keys_are_documented),
 	};
 	return cmocka_run_group_tests_name("the command line", tests, NULL, NULL);
 }
