@@ -498,6 +498,11 @@ static void test_json_keys_are_documented(void **state)
 	assert_keys_documented(man, "\nformat_version\nok\ndry_run\nrolled_back\n", out);
 	free(out);
 	free(err);
+	tfs_write(dir, "0009_x.sql", "ALTER TABLE organizations ALTER COLUMN name TYPE text;\n");
+	assert_int_equal(pgt_run(&out, &err, "cd '%s' && %s lint --format json 0009_x.sql", dir, pgt_bin()), 1);
+	assert_keys_documented(man, "\nformat_version\nok\nfindings\n", out);
+	free(out);
+	free(err);
 	free(verify);
 	free(man);
 	free(man_path);
