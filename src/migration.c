@@ -187,7 +187,10 @@ static struct gm_error *find_sections(const struct gm_migration *m, struct secti
 }
 
 /* Cuts text[start, end) out as a section and splits it into statements;
- * statement offsets stay relative to the section. */
+ * statement offsets stay relative to the section.  A section that runs to
+ * the end of the text (the up of a file without a down, often the whole
+ * file) is not copied: it is the tail of the text, NUL and all, so a big
+ * migration is held once. */
 static struct gm_error *make_section(const struct gm_migration *m, size_t start, size_t end,
 				     struct gm_section *sec)
 {
@@ -196,7 +199,8 @@ static struct gm_error *make_section(const struct gm_migration *m, size_t start,
 
 	sec->src_off = start;
 	sec->len = end - start;
-	sec->sql = gm_xstrndup(m->text + start, sec->len);
+	sec->shared = end == m->text_len;
+	sec->sql = sec->shared ? m->text + start : gm_xstrndup(m->text + start, sec->len);
 	if (gm_sql_split(sec->sql, sec->len, &sec->stmts, &problem, &poff) == 0)
 		return NULL;
 	return error_at_off(m, start + poff, problem);
@@ -204,7 +208,8 @@ static struct gm_error *make_section(const struct gm_migration *m, size_t start,
 
 void gm_section_release(struct gm_section *sec)
 {
-	free(sec->sql);
+	if (!sec->shared)
+		free(sec->sql);
 	free(sec->segs);
 	gm_sql_stmts_free(&sec->stmts);
 	memset(sec, 0, sizeof(*sec));
