@@ -43,8 +43,9 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKGS) 2>/dev/null) -lpg_query
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(WARNINGS) $(SAN) $(CFLAGS) -MMD -MP
-ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+# -pthread: list reads the files while a second thread connects.
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Iinclude $(PKG_CFLAGS) $(WARNINGS) $(SAN) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = -pthread $(SAN) $(LDFLAGS)
 
 LIB_SRC = src/strbuf.c src/error.c src/text.c src/findings.c src/checksum.c src/sqllex.c src/pgtree.c src/sqlstmt.c src/tenancy.c src/config.c \
 	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/reconcile.c src/notx.c src/rollback.c src/guard.c src/repair.c \

@@ -70,6 +70,13 @@ struct gm_error *gm_db_query_pinned(struct gm_db *db, const char *sql, int npara
  * the same round trip.  On failure *res is NULL and the error carries the
  * server's SQLSTATE. */
 struct gm_error *gm_db_read_once(struct gm_db *db, const char *sql, const char *what, PGresult **res);
+/* n SELECTs (sql, separated by ';'), outside any transaction, pinned and
+ * rolled back in one round trip: their rows in res[0..n).  On failure
+ * *failed_at (when not NULL) is the index of the statement that failed;
+ * the rows of the ones before it are kept, res[k] is NULL from it on (the
+ * ones after it did not run). */
+struct gm_error *gm_db_read_once_n(struct gm_db *db, const char *sql, int n, const char *what,
+				   PGresult **res, int *failed_at);
 
 /* Quotes an identifier for SQL text; caller frees. */
 char *gm_db_quote_ident(struct gm_db *db, const char *ident);

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "gm_migration.h"
 #include "gm_strbuf.h"
 
@@ -42,6 +44,12 @@ struct gm_history {
  * (exists = 0) and is not changed: list, verify and dry runs stay
  * read-only. */
 struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out);
+/* gm_history_read, with the query also (one statement, which must not
+ * fail) in the same read-only transaction and round trip; its rows in
+ * *also_res (the caller clears it).  Inside a transaction of the caller's,
+ * *also_res is NULL and only the history is read. */
+struct gm_error *gm_history_read_also(struct gm_db *db, struct gm_history *out, const char *also,
+				      PGresult **also_res);
 void gm_history_release(struct gm_history *h);
 
 /* Creates the schema, tables and the audit log's append-only trigger when

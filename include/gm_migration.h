@@ -40,6 +40,7 @@ struct gm_srcseg {
  * src_off in the file (SQL files), or through segments (YAML files). */
 struct gm_section {
 	char *sql;		/* NUL-terminated */
+	int shared;		/* sql points into the migration's text (not freed) */
 	size_t len;
 	size_t src_off;		/* byte offset of sql[0] in the file's text */
 	struct gm_sql_stmts stmts;
@@ -79,7 +80,8 @@ int gm_migration_parse_name(const char *filename, unsigned long long *version,
 			    enum gm_format *format, const char **why);
 
 /* Parses one migration from its contents (which it takes over: text must
- * be malloc'd, it is normalised in place).  path names it in errors. */
+ * be malloc'd and NUL-terminated at len, it is normalised in place).  path
+ * names it in errors. */
 struct gm_error *gm_migration_parse(const char *path, const char *filename,
 				    char *text, size_t len,
 				    struct gm_migration **out);

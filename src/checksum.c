@@ -5,22 +5,28 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+/* The digest is fetched from the default provider once: a fetch looks it
+ * up by name in libcrypto's method store, which costs more than hashing a
+ * small migration, and EVP_sha256() would do it again at every call.
+ * Held until exit (the tool is single-threaded). */
+static const EVP_MD *sha256(void)
+{
+	static EVP_MD *md;
+
+	if (!md)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	return md;
+}
+
 struct gm_error *gm_checksum(const char *data, size_t len,
 			     char out[GM_CHECKSUM_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok;
+	const EVP_MD *type = sha256();
 
-	if (!ctx)
-		return gm_error_new(GM_ERR_INPUT, "cannot allocate a SHA-256 context");
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	     EVP_DigestUpdate(ctx, data, len) == 1 &&
-	     EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 32;
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
+	if (!type || EVP_Digest(data, len, md, &mdlen, type, NULL) != 1 || mdlen != 32)
 		return gm_error_new(GM_ERR_INPUT, "SHA-256 failed in libcrypto");
 
 	memcpy(out, GM_CHECKSUM_PREFIX, sizeof(GM_CHECKSUM_PREFIX) - 1);

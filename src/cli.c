@@ -1,5 +1,6 @@
 /* cli.c - helpers shared by the subcommands. */
 #include "cli.h"
+#include "gm_history.h"
 #include "gm_report.h"
 #include "gm_strbuf.h"
 
@@ -7,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -220,6 +223,67 @@ struct gm_error *gm_cli_open(struct gm_cli *cli, struct gm_migration_set **set,
 		*set = NULL;
 	}
 	return err;
+}
+
+/* The other thread of gm_cli_open_history: connecting and reading the
+ * history.  It touches nothing the loading thread does: the project file
+ * was read before it started, and each side builds its own values. */
+struct history_job {
+	struct gm_cli *cli;
+	struct gm_db *db;
+	struct gm_history hist;
+	struct gm_error *err;
+};
+
+static void *connect_and_read(void *arg)
+{
+	struct history_job *job = arg;
+
+	job->err = gm_cli_connect(job->cli, &job->db);
+	if (!job->err)
+		job->err = gm_history_read(job->db, &job->hist);
+	return NULL;
+}
+
+struct gm_error *gm_cli_open_history(struct gm_cli *cli, struct gm_migration_set **set,
+				     struct gm_db **db, struct gm_history *hist)
+{
+	struct history_job job = { cli, NULL, { 0, NULL, 0 }, NULL };
+	struct gm_error *err;
+	pthread_t th;
+	int threaded;
+
+	*set = NULL;
+	*db = NULL;
+	memset(hist, 0, sizeof(*hist));
+	if ((err = gm_cli_configure(cli)))
+		return err;
+#ifdef M_ARENA_MAX
+	/* One malloc arena for both threads: glibc would give the second
+	 * its own, grown a page (and a system call) at a time. */
+	mallopt(M_ARENA_MAX, 1);
+#endif
+	threaded = pthread_create(&th, NULL, connect_and_read, &job) == 0;
+	err = gm_migration_set_load(cli->migrations_dir, set);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (!err)
+		connect_and_read(&job);
+	if (!err && job.err) {
+		err = job.err;
+		job.err = NULL;
+	}
+	gm_error_free(job.err);
+	if (err) {
+		gm_migration_set_free(*set);
+		*set = NULL;
+		gm_history_release(&job.hist);
+		gm_db_close(job.db);
+		return err;
+	}
+	*db = job.db;
+	*hist = job.hist;
+	return NULL;
 }
 
 void gm_cli_close(struct gm_migration_set *set, struct gm_db *db)

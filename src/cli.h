@@ -149,6 +149,15 @@ struct gm_error *gm_cli_connect(struct gm_cli *cli, struct gm_db **db);
  * connects.  On error both outputs are NULL. */
 struct gm_error *gm_cli_open(struct gm_cli *cli, struct gm_migration_set **set,
 			     struct gm_db **db);
+/* gm_cli_open for a command that reads the history first (list): the
+ * files are read while another thread connects and reads the history, so
+ * the server's work (starting a session, reading the history) overlaps
+ * with reading the files.  Nothing from the files reaches the database;
+ * a bad file is still the error reported, before any connection error.
+ * On error every output is empty. */
+struct gm_history;
+struct gm_error *gm_cli_open_history(struct gm_cli *cli, struct gm_migration_set **set,
+				     struct gm_db **db, struct gm_history *hist);
 void gm_cli_close(struct gm_migration_set *set, struct gm_db *db);
 
 /* Writes len bytes to path, creating the folders leading to it that do not

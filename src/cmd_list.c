@@ -51,7 +51,7 @@ int cmd_list(int argc, char **argv, struct gm_cli *cli)
 	if (optind < argc)
 		return gm_cli_usage_error("list", "unexpected argument '%s'", argv[optind]);
 
-	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_history_read(db, &hist))) {
+	if ((err = gm_cli_open_history(cli, &set, &db, &hist))) {
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);
 	}

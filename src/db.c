@@ -449,42 +449,60 @@ struct gm_error *gm_db_query_pinned(struct gm_db *db, const char *sql, int npara
 	return err;
 }
 
-struct gm_error *gm_db_read_once(struct gm_db *db, const char *sql, const char *what, PGresult **res)
+struct gm_error *gm_db_read_once_n(struct gm_db *db, const char *sql, int n, const char *what,
+				   PGresult **res, int *failed_at)
 {
 	struct gm_error *err = NULL;
-	PGresult *r, *rows = NULL, *failed = NULL;
+	PGresult *r, *failed = NULL;
+	int k, bad = n;
 	char *script;
 
-	*res = NULL;
-	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
-		return gm_db_exec(db, sql, what, res);
+	for (k = 0; k < n; k++)
+		res[k] = NULL;
 	/* Pinned and rolled back in the same string: one round trip, and
 	 * through a pooler the path and the read share a server connection. */
 	script = gm_xasprintf("BEGIN; " GM_SQL_PIN_PATH "; %s; ROLLBACK", sql);
 	if (!PQsendQuery(db->conn, script)) {
 		free(script);
+		if (failed_at)
+			*failed_at = 0;
 		return gm_db_error(db, NULL, GM_ERR_DB, what);
 	}
 	free(script);
-	/* BEGIN, the pin, the read (the third result), ROLLBACK. */
-	for (int k = 0; (r = PQgetResult(db->conn)); k++) {
+	/* BEGIN, the pin, the reads (results 2 to n + 1), ROLLBACK. */
+	for (k = 0; (r = PQgetResult(db->conn)); k++) {
 		ExecStatusType st = PQresultStatus(r);
-		if (st == PGRES_TUPLES_OK && k == 2 && !failed)
-			rows = r;
-		else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !failed)
+		if (st == PGRES_TUPLES_OK && k >= 2 && k < n + 2 && !failed)
+			res[k - 2] = r;
+		else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !failed) {
 			failed = r;
-		else
+			bad = k < 2 ? 0 : k - 2 < n ? k - 2 : n - 1;
+		} else
 			PQclear(r);
 	}
-	if (failed || !rows) {
+	for (k = 0; k < n && !failed && bad == n; k++)
+		if (!res[k])
+			bad = k;
+	if (failed || bad < n) {
 		err = gm_db_error(db, failed, GM_ERR_DB, what);
-		PQclear(rows);
-		rows = NULL;
+		for (k = bad; k < n; k++) {
+			PQclear(res[k]);
+			res[k] = NULL;
+		}
 	}
 	PQclear(failed);
+	if (failed_at)
+		*failed_at = bad;
 	/* A failed read leaves its transaction open (aborted). */
 	if (PQtransactionStatus(db->conn) == PQTRANS_INERROR || PQtransactionStatus(db->conn) == PQTRANS_INTRANS)
 		PQclear(PQexec(db->conn, "ROLLBACK"));
-	*res = rows;
 	return err;
+}
+
+struct gm_error *gm_db_read_once(struct gm_db *db, const char *sql, const char *what, PGresult **res)
+{
+	*res = NULL;
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		return gm_db_exec(db, sql, what, res);
+	return gm_db_read_once_n(db, sql, 1, what, res, NULL);	/* no rows on failure */
 }

@@ -75,18 +75,20 @@
  * query, runs only for a table that lost isolation, through query_to_xml
  * (the only way plain SQL runs a query it builds; the XML is one number).
  * Only names from the catalog reach that query, through format(%I). */
-#define ISOLATION_BEFORE_ITEM                                                                        \
-	"pg_catalog.set_config('garage_migrate.rls0', coalesce((SELECT pg_catalog.json_agg("           \
+/* The note, as one text (a JSON array). */
+#define ISOLATION_NOTE                                                                               \
+	"coalesce((SELECT pg_catalog.json_agg("                                                         \
 	"pg_catalog.json_build_array(c.oid, n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity," \
 	" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)))::pg_catalog.text" \
 	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"         \
 	" WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema',"    \
 	" '" GM_HISTORY_SCHEMA "') AND n.nspname NOT LIKE 'pg\\_%'"                                     \
 	" AND (c.relrowsecurity OR c.relforcerowsecurity"                                             \
-	"  OR c.oid IN (SELECT p.polrelid FROM pg_catalog.pg_policy p))), '[]'), true)"
+	"  OR c.oid IN (SELECT p.polrelid FROM pg_catalog.pg_policy p))), '[]')"
+#define ISOLATION_BEFORE_ITEM "pg_catalog.set_config('garage_migrate.rls0', " ISOLATION_NOTE ", true)"
 /* One row: the losses as one line, or NULL. */
-#define ISOLATION_AFTER_CTE                                                                          \
-	"lost AS (SELECT pg_catalog.string_agg(pg_catalog.format('table %s.%s, %s, %s', x.nspname, x.relname, x.why," \
+#define ISOLATION_LOST                                                                               \
+	"SELECT pg_catalog.string_agg(pg_catalog.format('table %s.%s, %s, %s', x.nspname, x.relname, x.why," \
 	"  CASE WHEN x.n < 0 THEN 'whose rows cannot be counted' WHEN x.n = 1 THEN 'keeps 1 row'"    \
 	"  ELSE 'keeps ' OPERATOR(pg_catalog.||) x.n OPERATOR(pg_catalog.||) ' rows' END), ', '"        \
 	"  ORDER BY x.nspname, x.relname) AS msg"                                                     \
@@ -112,10 +114,64 @@
 	"   WHERE (c.oid = b.oid OR (ns.nspname = b.nsp AND c.relname = b.rel))"                      \
 	"   AND ((b.rls AND NOT c.relrowsecurity) OR (b.force AND NOT c.relforcerowsecurity)"         \
 	"   OR (b.np > 0 AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)))) d) x" \
-	" WHERE x.n <> 0), "
+	" WHERE x.n <> 0"
+#define ISOLATION_AFTER_CTE "lost AS (" ISOLATION_LOST "), "
 #define ISOLATION_AFTER_COLUMN                                                                       \
 	"(SELECT CASE WHEN lost.msg IS NOT NULL THEN ('" MARK_ISOLATION "' OPERATOR(pg_catalog.||) lost.msg)::pg_catalog.int4 END" \
 	" FROM lost)"
+
+/* The guard, planned once a session.  The server plans a simple query
+ * at every call, and with a thousand tables planning the two statements
+ * above costs twice what running them does.  PL/pgSQL keeps the plans of a
+ * function's statements for the session, so the same SQL lives in two
+ * functions in the history schema, and each migration calls them: a batch
+ * plans them once.  They are what the text above is, word for word: the
+ * same refusals.  SECURITY INVOKER (rows are counted with the migrating
+ * role's rights, as inline), STABLE (they see what the calling statement
+ * sees, as inline), and their own settings (the safe path; the literal
+ * 'pg\_%' read with standard_conforming_strings on).
+ *
+ * A function runs with the caller's rights, so only one the migrating
+ * role can trust is called: owned by the connecting role itself or by a
+ * superuser (nobody else can replace it; the owner of the history schema
+ * could drop it and make another, and could already rewrite the history
+ * tables under the tool).  up reads that with the history, and then:
+ *  - both there and trusted: the migrations call them;
+ *  - neither there (or only trusted ones): the first migration's
+ *    transaction, under the lock, creates them (CREATE OR REPLACE, after
+ *    the history if that is new), and the migrations call them; if that
+ *    fails (no CREATE on the schema, or another role made them in the
+ *    meantime), up rolls back and plans again with the guard inline;
+ *  - otherwise (another role's): the guard inline, as it always was.
+ * A function's body never changes under its name: a new body gets a new
+ * name (_v2), so "there" means "this version's". */
+#define GUARD_FN_NOTE GM_HISTORY_SCHEMA ".isolation_note_v1()"
+#define GUARD_FN_LOST GM_HISTORY_SCHEMA ".isolation_lost_v1()"
+#define GUARD_FN_OPTIONS                                                                             \
+	" RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SECURITY INVOKER"                           \
+	" SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on"
+#define GUARD_FN_CREATE                                                                              \
+	"CREATE OR REPLACE FUNCTION " GUARD_FN_NOTE GUARD_FN_OPTIONS                                  \
+	" AS $gm$BEGIN RETURN " ISOLATION_NOTE "; END$gm$;\n"                                        \
+	"CREATE OR REPLACE FUNCTION " GUARD_FN_LOST GUARD_FN_OPTIONS                                  \
+	" AS $gm$BEGIN RETURN (" ISOLATION_LOST "); END$gm$;\n"
+#define GUARD_FN_CREATE_STMTS 2
+/* How many of the two are there, and how many of those are trusted. */
+#define GUARD_FN_STATE                                                                               \
+	"SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE r.rolname = CURRENT_USER OR r.rolsuper)" \
+	" FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner"                 \
+	" WHERE p.oid IN (pg_catalog.to_regprocedure('" GUARD_FN_NOTE "'),"                          \
+	" pg_catalog.to_regprocedure('" GUARD_FN_LOST "'))"
+#define ISOLATION_BEFORE_ITEM_FN "pg_catalog.set_config('garage_migrate.rls0', " GUARD_FN_NOTE ", true)"
+#define ISOLATION_AFTER_CTE_FN "lost AS (SELECT " GUARD_FN_LOST " AS msg), "
+
+/* How this run's migrations run the guard. */
+enum guard_mode {
+	GUARD_OFF,	/* --allow-isolation-loss */
+	GUARD_INLINE,	/* the SQL itself, in every migration */
+	GUARD_CREATE,	/* create the functions in the first transaction, then call them */
+	GUARD_CALL,	/* call the functions */
+};
 
 /* The text after marker in a failed check's message, or NULL when res is
  * not that check's failure. */
@@ -390,9 +446,9 @@ struct item {
  * last, when everything in it has been resolved. */
 static void script_migration(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
 			     const struct check *chk, int with_limits, const struct gm_up_opts *o,
-			     struct item *it)
+			     enum guard_mode guard, struct item *it)
 {
-	int guard = !o->allow_isolation_loss;
+	int fn = guard == GUARD_CALL || guard == GUARD_CREATE;
 	struct gm_strbuf sql = GM_STRBUF_INIT;
 	char *user = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
 
@@ -429,8 +485,8 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 		gm_strbuf_adds(&sql, " THEN ('" MARK_REPLAN "' OPERATOR(pg_catalog.||)"
 				     " coalesce((SELECT pg_catalog.max(applied_seq) FROM " GM_HISTORY_TABLE "), 0))::pg_catalog.int4");
 	gm_strbuf_adds(&sql, " END");
-	if (guard)
-		gm_strbuf_adds(&sql, ", " ISOLATION_BEFORE_ITEM);
+	if (guard != GUARD_OFF)
+		gm_strbuf_adds(&sql, fn ? ", " ISOLATION_BEFORE_ITEM_FN : ", " ISOLATION_BEFORE_ITEM);
 	/* The user's path for the migration's text (see gm_db.h). */
 	gm_strbuf_addf(&sql, ", pg_catalog.set_config('search_path', %s, true);\n", user);
 	it->m = m;
@@ -442,8 +498,9 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 	gm_script_text(sc, m, &m->up);
 	gm_script_ours(sc, 1, "%s;\n", GM_SQL_PIN_PATH);
 
-	gm_history_add_record_sql_with(db, &sql, m, "up", o->os_user, guard ? ISOLATION_AFTER_CTE : NULL,
-				       guard ? ISOLATION_AFTER_COLUMN : NULL);
+	gm_history_add_record_sql_with(db, &sql, m, "up", o->os_user,
+				       guard == GUARD_OFF ? NULL : fn ? ISOLATION_AFTER_CTE_FN : ISOLATION_AFTER_CTE,
+				       guard == GUARD_OFF ? NULL : ISOLATION_AFTER_COLUMN);
 	it->record = sc->stmts;
 	gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", sql.buf);
 	gm_strbuf_release(&sql);
@@ -615,20 +672,22 @@ struct batch_end {
 	size_t done;		/* items settled (applied or skipped) */
 	size_t cut;		/* nonzero: send only this many items next time */
 	int replan;
+	int guard_failed;	/* replan, as the guard's functions could not be made */
+	int guard_made;		/* they were, and committed */
 	struct check next;	/* the check for the migration after the settled ones */
 };
 
 /* Runs migrations v[0..n) as one batch; ensure_history puts the creation
  * of the history in the first transaction. */
 static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **v, size_t n,
-				  const struct check *chk, int ensure_history, const struct gm_up_opts *o,
-				  struct gm_up_result *res, struct batch_end *end)
+				  const struct check *chk, int ensure_history, enum guard_mode guard,
+				  const struct gm_up_opts *o, struct gm_up_result *res, struct batch_end *end)
 {
 	struct batch b = { db, GM_SCRIPT_INIT, NULL, n, 0, 0, o, res };
 	struct gm_outcome oc;
 	struct gm_error *err = NULL;
 	const char *mark;
-	size_t k;
+	size_t k, fn_first = 0, fn_end = 0;
 
 	memset(end, 0, sizeof(*end));
 	b.v = gm_xcalloc(n, sizeof(*b.v));
@@ -641,7 +700,12 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 		gm_script_lock(&b.sc, db, &o->limits, k > 0);
 		if (k == 0 && ensure_history)
 			gm_script_ours(&b.sc, 1, "%s", gm_history_ensure_sql);
-		script_migration(&b.sc, db, v[k], k ? &prev : chk, 1, o, &b.v[k]);
+		if (k == 0 && guard == GUARD_CREATE) {
+			fn_first = b.sc.stmts;
+			gm_script_ours(&b.sc, GUARD_FN_CREATE_STMTS, "%s", GUARD_FN_CREATE);
+			fn_end = b.sc.stmts;
+		}
+		script_migration(&b.sc, db, v[k], k ? &prev : chk, 1, o, guard, &b.v[k]);
 		b.v[k].commit = b.sc.stmts;
 		gm_script_ours(&b.sc, 1, "COMMIT;\n");
 	}
@@ -649,6 +713,7 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 	starting(db, o, v[0], b.mark);
 	gm_script_run_each(db, &b.sc, &oc, on_result, &b);
 	end->done = b.committed;
+	end->guard_made = guard == GUARD_CREATE && b.committed > 0;
 	if (b.committed)
 		end->next = b.v[b.committed - 1].seq >= 0
 			? (struct check){ CHECK_SEQ, b.v[b.committed - 1].seq, NULL }
@@ -659,6 +724,12 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 		goto done;
 	if (oc.connection_lost) {
 		err = lost_batch(db, &b, &oc);
+		goto done;
+	}
+	if (oc.ok >= fn_first && oc.ok < fn_end) {
+		/* Nothing ran yet: plan again, with the guard inline. */
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		end->replan = end->guard_failed = 1;
 		goto done;
 	}
 	k = item_of(&b, oc.ok);
@@ -696,8 +767,9 @@ done:
 /* Pending migrations in batches of transactional ones; a no-transaction
  * migration ends a batch and runs on its own (see notx.c). */
 static struct gm_error *apply_batches(struct gm_db *db, const struct gm_migration **todo, size_t n,
-				      long long seq, int history_exists, const struct gm_up_opts *o,
-				      struct gm_up_result *res, int *replan)
+				      long long seq, int history_exists, enum guard_mode guard,
+				      const struct gm_up_opts *o, struct gm_up_result *res, int *replan,
+				      int *guard_failed)
 {
 	struct check chk = { CHECK_SEQ, seq, NULL };
 	int ensure = !history_exists;
@@ -730,12 +802,15 @@ static struct gm_error *apply_batches(struct gm_db *db, const struct gm_migratio
 			bytes += todo[m]->up.len;
 		if (cut && m - k > cut)
 			m = k + cut;
-		if ((err = run_batch(db, todo + k, m - k, &chk, ensure, o, res, &end)))
+		if ((err = run_batch(db, todo + k, m - k, &chk, ensure, guard, o, res, &end)))
 			return err;
 		if (end.replan) {
 			*replan = 1;
+			*guard_failed = end.guard_failed;
 			return NULL;
 		}
+		if (end.guard_made)
+			guard = GUARD_CALL;
 		ensure = ensure && end.done == 0 && end.cut;
 		cut = end.cut;
 		chk = end.next;
@@ -746,8 +821,9 @@ static struct gm_error *apply_batches(struct gm_db *db, const struct gm_migratio
 
 /* The whole run in one transaction: one script, one lock. */
 static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration **todo, size_t n,
-				     long long seq, int history_exists, const struct gm_up_opts *o,
-				     struct gm_up_result *res, int *replan)
+				     long long seq, int history_exists, enum guard_mode guard,
+				     const struct gm_up_opts *o, struct gm_up_result *res, int *replan,
+				     int *guard_failed)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_outcome oc;
@@ -755,7 +831,7 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	struct item *items;
 	const char *mark;
 	double t0 = now_ms();
-	size_t k;
+	size_t k, fn_first = 0, fn_end = 0;
 
 	for (k = 0; k < n; k++)
 		if (!todo[k]->transactional) {
@@ -769,9 +845,14 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	gm_script_lock(&sc, db, &o->limits, 0);
 	if (!history_exists)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
+	if (guard == GUARD_CREATE) {
+		fn_first = sc.stmts;
+		gm_script_ours(&sc, GUARD_FN_CREATE_STMTS, "%s", GUARD_FN_CREATE);
+		fn_end = sc.stmts;
+	}
 	for (k = 0; k < n; k++) {
 		struct check chk = { k == 0 ? CHECK_SEQ : CHECK_NONE, seq, NULL };
-		script_migration(&sc, db, todo[k], &chk, k == 0, o, &items[k]);
+		script_migration(&sc, db, todo[k], &chk, k == 0, o, guard, &items[k]);
 	}
 	gm_script_ours(&sc, 1, "COMMIT;\n");
 	starting(db, o, NULL, t0);
@@ -785,6 +866,10 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 		err = gm_script_error(db, &sc, &oc, &blamed);
 		/* All or nothing: the first migration's row tells. */
 		reconcile(db, todo[0], o, err);
+	} else if (oc.ok >= fn_first && oc.ok < fn_end) {
+		/* Nothing ran yet: plan again, with the guard inline. */
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		*replan = *guard_failed = 1;
 	} else if (oc.ok == items[0].check && (marked(oc.error, MARK_APPLIED) || marked(oc.error, MARK_REPLAN))) {
 		/* Another run changed the history while this one waited. */
 		PQclear(PQexec(db->conn, "ROLLBACK"));
@@ -833,11 +918,25 @@ struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *s
 	return err;
 }
 
+/* The guard's mode from what GUARD_FN_STATE read (see above). */
+static enum guard_mode guard_state(const PGresult *state)
+{
+	long found, trusted;
+
+	if (!state || PQntuples(state) != 1 || PQnfields(state) != 2)
+		return GUARD_INLINE;
+	found = strtol(PQgetvalue(state, 0, 0), NULL, 10);
+	trusted = strtol(PQgetvalue(state, 0, 1), NULL, 10);
+	if (found == 2 && trusted == 2)
+		return GUARD_CALL;
+	return found == trusted ? GUARD_CREATE : GUARD_INLINE;
+}
+
 static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set *set,
 				 const struct gm_up_opts *o, struct gm_up_result *res)
 {
 	struct gm_error *err;
-	int plans;
+	int plans, guard_inline = 0;
 
 	for (plans = 0; plans < MAX_PLANS; plans++) {
 		struct gm_history hist;
@@ -845,10 +944,18 @@ static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set
 		const struct gm_migration **todo = NULL;
 		size_t n = 0, k;
 		long long seq = 0;
-		int replan = 0;
+		int replan = 0, guard_failed = 0;
+		enum guard_mode guard = o->allow_isolation_loss ? GUARD_OFF : GUARD_INLINE;
 
-		if ((err = gm_history_read(db, &hist)))
+		if (guard == GUARD_INLINE && !guard_inline && !o->dry_run) {
+			PGresult *state = NULL;
+			if ((err = gm_history_read_also(db, &hist, GUARD_FN_STATE, &state)))
+				return err;
+			guard = guard_state(state);
+			PQclear(state);
+		} else if ((err = gm_history_read(db, &hist))) {
 			return err;
+		}
 		gm_status_build(set, &hist, &st);
 		for (k = 0; k < hist.n; k++)
 			if (hist.v[k].seq > seq)
@@ -863,14 +970,16 @@ static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set
 					emit(o, GM_UP_DRY_RUN, todo[k], 0, 0);
 			else if (n)
 				err = o->single_transaction
-					? apply_single(db, todo, n, seq, hist.exists, o, res, &replan)
-					: apply_batches(db, todo, n, seq, hist.exists, o, res, &replan);
+					? apply_single(db, todo, n, seq, hist.exists, guard, o, res, &replan, &guard_failed)
+					: apply_batches(db, todo, n, seq, hist.exists, guard, o, res, &replan, &guard_failed);
 		}
 		free(todo);
 		gm_status_release(&st);
 		gm_history_release(&hist);
 		if (err || !replan)
 			return err;
+		if (guard_failed)
+			guard_inline = 1;
 	}
 	err = gm_error_new(GM_ERR_DRIFT, "the history kept changing under this run (%d plans): another garage-migrate run is rolling back or applying migrations",
 			   MAX_PLANS);

@@ -141,27 +141,21 @@ static struct gm_error *read_table(struct gm_db *db, const char *relation, const
 	return gm_db_exec(db, sql, what, res);
 }
 
-struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
-{
-	PGresult *res = NULL;
-	struct gm_error *err;
-	int k, n;
+static const char history_sql[] =
+	"SELECT version, version_text, name, script, checksum, kind,"
+	" pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	" applied_by, execution_ms, applied_seq,"
+	/* A no-transaction migration whose claiming session is gone was
+	 * interrupted: nobody is running it any more. */
+	" CASE WHEN status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
+	"   WHERE a.pid = h.backend_pid AND a.state = 'active') THEN 'interrupted' ELSE status END,"
+	" message"
+	" FROM " GM_HISTORY_TABLE " h ORDER BY version";
 
-	memset(out, 0, sizeof(*out));
-	err = read_table(db, GM_HISTORY_TABLE,
-		"SELECT version, version_text, name, script, checksum, kind,"
-		" pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		" applied_by, execution_ms, applied_seq,"
-		/* A no-transaction migration whose claiming session is gone was
-		 * interrupted: nobody is running it any more. */
-		" CASE WHEN status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
-		"   WHERE a.pid = h.backend_pid AND a.state = 'active') THEN 'interrupted' ELSE status END,"
-		" message"
-		" FROM " GM_HISTORY_TABLE " h ORDER BY version",
-		"cannot read the history table " GM_HISTORY_TABLE, &out->exists, &res);
-	if (err || !out->exists)
-		return err;
-	n = PQntuples(res);
+static struct gm_error *load_rows(PGresult *res, struct gm_history *out)
+{
+	int k, n = PQntuples(res);
+
 	if (PQnfields(res) != 12) {
 		PQclear(res);
 		return gm_error_new(GM_ERR_DB, "unexpected shape of " GM_HISTORY_TABLE);
@@ -185,6 +179,49 @@ struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
 	out->n = (size_t)n;
 	PQclear(res);
 	return NULL;
+}
+
+struct gm_error *gm_history_read(struct gm_db *db, struct gm_history *out)
+{
+	PGresult *res = NULL;
+	struct gm_error *err;
+
+	memset(out, 0, sizeof(*out));
+	err = read_table(db, GM_HISTORY_TABLE, history_sql,
+		"cannot read the history table " GM_HISTORY_TABLE, &out->exists, &res);
+	if (err || !out->exists)
+		return err;
+	return load_rows(res, out);
+}
+
+struct gm_error *gm_history_read_also(struct gm_db *db, struct gm_history *out, const char *also,
+				      PGresult **also_res)
+{
+	struct gm_error *err;
+	PGresult *res[2];
+	char *sql;
+	int at;
+
+	*also_res = NULL;
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		return gm_history_read(db, out);
+	memset(out, 0, sizeof(*out));
+	sql = gm_xasprintf("%s; %s", also, history_sql);
+	err = gm_db_read_once_n(db, sql, 2, "cannot read the history table " GM_HISTORY_TABLE, res, &at);
+	free(sql);
+	if (err) {
+		/* A history never created reads as empty, as in gm_history_read. */
+		if (at == 1 && err->sqlstate && !strcmp(err->sqlstate, "42P01")) {
+			gm_error_free(err);
+			*also_res = res[0];
+			return NULL;
+		}
+		PQclear(at == 1 ? res[0] : NULL);
+		return err;
+	}
+	*also_res = res[0];
+	out->exists = 1;
+	return load_rows(res[1], out);
 }
 
 void gm_history_release(struct gm_history *h)

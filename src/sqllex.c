@@ -117,7 +117,7 @@ static int skip_dollar(struct lexer *lx, size_t taglen)
 static void stmts_push(struct gm_sql_stmts *out, size_t *cap, const struct gm_sql_stmt *st)
 {
 	if (out->n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
+		*cap = *cap ? *cap * 2 : 2;	/* most migrations hold a few */
 		out->v = gm_xrealloc(out->v, *cap * sizeof(*out->v));
 	}
 	out->v[out->n++] = *st;

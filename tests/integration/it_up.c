@@ -457,6 +457,76 @@ static void test_up_guards_isolation(void **state)
 	free(db);
 }
 
+/* Issue 15: the guard's two functions are called only when the migrating
+ * role can trust them.  Owned by another role (here one whose function
+ * would fail if called), the same check runs inline and refuses the same;
+ * a role that may not create them in the history schema falls back to the
+ * inline check and still applies, and still refuses. */
+static void test_up_guard_functions_trusted_or_inline(void **state)
+{
+	char *db = pgt_create_db("gm_up_fn"), *dir = tfs_tempdir(), *out, *err, *as_dep;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int, org int);\n"
+				     "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"
+				     "CREATE POLICY p ON t USING (org = 1);\n"
+				     "INSERT INTO t VALUES (1, 1);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'garage_migrate'::regnamespace"
+				     " AND proname IN ('isolation_note_v1', 'isolation_lost_v1')"), 2);
+
+	/* Another role's function of the same name is never called. */
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_up_fn_other') THEN"
+		    " CREATE ROLE gm_up_fn_other NOLOGIN; END IF; END $$");
+	pgt_exec(c, "CREATE OR REPLACE FUNCTION garage_migrate.isolation_note_v1() RETURNS text LANGUAGE plpgsql"
+		    " AS $$BEGIN RAISE EXCEPTION 'untrusted guard function called'; END$$;"
+		    "ALTER FUNCTION garage_migrate.isolation_note_v1() OWNER TO gm_up_fn_other");
+	tfs_write(dir, "0002_weaken.sql", "ALTER TABLE t DISABLE ROW LEVEL SECURITY;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
+	assert_contains(err, "refused: tenant data would lose its isolation: table public.t, row level security disabled, keeps 1 row");
+	assert_not_contains(err, "untrusted");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --single-transaction"), 8);
+	assert_contains(err, "table public.t, row level security disabled, keeps 1 row");
+	free(out);
+	free(err);
+	tfs_write(dir, "0002_weaken.sql", "CREATE TABLE u (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "applied 0002_weaken.sql");
+	free(out);
+	free(err);
+
+	/* A role without CREATE on the history schema: the functions are
+	 * missing and it may not make them; up plans again, inline. */
+	pgt_exec(c, "DROP FUNCTION garage_migrate.isolation_note_v1(), garage_migrate.isolation_lost_v1()");
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_up_fn_dep') THEN"
+		    " CREATE ROLE gm_up_fn_dep LOGIN; END IF; END $$");
+	pgt_exec(c, "GRANT USAGE ON SCHEMA garage_migrate TO gm_up_fn_dep;"
+		    "GRANT ALL ON ALL TABLES IN SCHEMA garage_migrate TO gm_up_fn_dep;"
+		    "GRANT CREATE, USAGE ON SCHEMA public TO gm_up_fn_dep;"
+		    "ALTER TABLE t OWNER TO gm_up_fn_dep");
+	as_dep = gm_xasprintf("%s user=gm_up_fn_dep", db);
+	tfs_write(dir, "0003_v.sql", "CREATE TABLE v (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, as_dep, dir, "up"), 0);
+	assert_contains(out, "applied 0003_v.sql");
+	free(out);
+	free(err);
+	tfs_write(dir, "0004_weaken.sql", "ALTER TABLE t DISABLE ROW LEVEL SECURITY;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, as_dep, dir, "up"), 8);
+	assert_contains(err, "table public.t, row level security disabled, keeps 1 row");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'garage_migrate'::regnamespace"
+				     " AND proname IN ('isolation_note_v1', 'isolation_lost_v1')"), 0);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(as_dep);
+	free(db);
+}
+
 /* Issue 15: a failure in the middle of a batch.  The migrations before it
  * committed (each in its own transaction, with its history row); it and
  * those after it, sent in the same string, did not run; the error points
@@ -756,6 +826,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_up_guards_isolation),
+		cmocka_unit_test(test_up_guard_functions_trusted_or_inline),
 		cmocka_unit_test(test_up_then_up_again_changes_nothing),
 		cmocka_unit_test(test_list_before_and_after),
 		cmocka_unit_test(test_failure_at_third_statement),
