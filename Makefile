@@ -7,9 +7,10 @@
 #   make check-long    slow tests: huge files, crash loops
 #   make check-matrix  the integration suite and the life cycle on PostgreSQL 14 to 18
 #   make bench         benchmark against psql (BENCH_RUNS runs each)
+#   make bench-lint    the lint against squawk: which flags what, and speed
 #   make demo          throwaway PostgreSQL in .demo/, then up and list
 #   make snapshot      regenerate schema/snapshot.yaml from the migrations
-#   make fuzz          libFuzzer on the SQL, YAML and snapshot readers (FUZZ_SECONDS each)
+#   make fuzz          libFuzzer on the SQL, YAML and snapshot readers and the lint (FUZZ_SECONDS each)
 #   make install       PREFIX=/usr/local DESTDIR= (binary + man pages)
 
 PREFIX ?= /usr/local
@@ -46,11 +47,11 @@ CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Iinclude $(PKG_CFLAGS) $(WARNINGS) $(SAN) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = -pthread $(SAN) $(LDFLAGS)
 
-LIB_SRC = src/strbuf.c src/error.c src/text.c src/findings.c src/checksum.c src/sqllex.c src/tenancy.c src/config.c \
+LIB_SRC = src/strbuf.c src/error.c src/text.c src/findings.c src/checksum.c src/sqllex.c src/pgtree.c src/sqlstmt.c src/tenancy.c src/config.c \
 	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/reconcile.c src/notx.c src/rollback.c src/guard.c src/repair.c \
-	  src/model.c src/sqlform.c src/catalog.c src/policy.c src/lint.c src/lint_objects.c src/verify.c src/probe.c src/probe_exec.c src/probe_roles.c src/probe_catalog.c src/probe_fixtures.c src/probe_views.c src/report.c
+	  src/model.c src/sqlform.c src/catalog.c src/policy.c src/sqllint.c src/sqllint_rules.c src/sqllint_rls.c src/lint.c src/lint_objects.c src/verify.c src/probe.c src/probe_exec.c src/probe_roles.c src/probe_catalog.c src/probe_fixtures.c src/probe_views.c src/report.c src/report_lint.c
 CLI_SRC = src/main.c src/cli.c src/color.c src/progress.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
-	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c src/cmd_init.c src/cmd_complete.c
+	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c src/cmd_init.c src/cmd_lint.c src/cmd_complete.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 IT_SRC = $(wildcard tests/integration/it_*.c)
 TEST_COMMON = tests/common/testfs.c fuzz/fuzz_entry.c
@@ -67,7 +68,7 @@ IT_BIN = $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 TEST_COMMON_OBJ = $(TEST_COMMON:%.c=$(BUILD)/%.o)
 IT_HELPER_OBJ = $(IT_HELPER:%.c=$(BUILD)/%.o) $(TEST_COMMON_OBJ)
 
-.PHONY: all deps check check-unit check-integration check-asan check-valgrind check-long check-matrix bench demo demo-stop snapshot fuzz \
+.PHONY: all deps check check-unit check-integration check-asan check-valgrind check-long check-matrix bench bench-lint demo demo-stop snapshot fuzz \
 	install uninstall clean lint
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -161,6 +162,13 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(PROXY)
 	@scripts/with-postgres.sh bench/bench.sh $(abspath $(BIN)) $(BENCH_RUNS) $(abspath $(PROXY))
 
+# The lint side by side with squawk (bench/README.md): the corpus of
+# tests/lint, and 1,000 migrations timed.  Needs python3; squawk
+# (npm install -g squawk-cli) is optional.  Not a test.
+bench-lint: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/with-postgres.sh bench/lint.py $(abspath $(BIN)) $(BENCH_RUNS)
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh start $(abspath $(BIN))
@@ -176,7 +184,7 @@ demo-stop:
 # Fuzzing (libFuzzer, clang): each reader for FUZZ_SECONDS; crashing inputs
 # are copied to tests/fuzz/<target>/, where make check replays them.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = sql yaml snapshot
+FUZZ_TARGETS = sql yaml snapshot lint
 FUZZ_CC ?= clang
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 

@@ -1,6 +1,7 @@
 # bash completion for garage-migrate                      -*- shell-script -*-
 # Installed by `make install` into share/bash-completion/completions.
-# Commands, their options, --format and --color values, files and folders;
+# Commands, their options, --format and --color values, files and folders
+# (lint's FILEs);
 # environment names (-e) and migration versions (--to) come from the tool
 # itself (garage-migrate __complete), which reads the project file.
 
@@ -9,6 +10,7 @@ _garage_migrate_words()
 	local cmd=$1
 	case $cmd in
 	up) echo "--dry-run --to --single-transaction --out-of-order --allow-isolation-loss --format --lock-timeout --statement-timeout --wait-timeout" ;;
+	lint) echo "--all --offline --format --strict --show-ignored --lock-timeout" ;;
 	list | status | info) echo "--format" ;;
 	rollback) echo "--steps --to --dry-run --allow-data-loss --allow-isolation-loss --format --lock-timeout --statement-timeout --wait-timeout" ;;
 	baseline) echo "--version --force" ;;
@@ -24,7 +26,7 @@ _garage_migrate_words()
 _garage_migrate()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="up list status info rollback baseline repair verify dump log new init help"
+	local commands="up lint list status info rollback baseline repair verify dump log new init help"
 	local global="-d --database-url -e --env -c --config -m --migrations --color -h --help -V --version"
 	local cmd="" i
 	local -a pre=()
@@ -47,7 +49,13 @@ _garage_migrate()
 	-e | --env) COMPREPLY=($(compgen -W "$(garage-migrate "${pre[@]}" __complete envs 2>/dev/null)" -- "$cur")); return ;;
 	--to) COMPREPLY=($(compgen -W "0 $(garage-migrate "${pre[@]}" __complete versions 2>/dev/null)" -- "$cur")); return ;;
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-	--format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+	--format)
+		if [ "$cmd" = lint ]; then
+			COMPREPLY=($(compgen -W "text json sarif" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		fi
+		return ;;
 	-d | --database-url | --lock-timeout | --statement-timeout | --wait-timeout | --steps | --version | \
 		--as-role | --app-role | --schema | --limit) return ;;
 	esac
@@ -59,6 +67,8 @@ _garage_migrate()
 		fi
 	elif [ "$cmd" = help ]; then
 		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+	elif [ "$cmd" = lint ] && [[ $cur != -* ]]; then
+		COMPREPLY=($(compgen -f -- "$cur"))	# lint FILE...
 	else
 		COMPREPLY=($(compgen -W "$(_garage_migrate_words "$cmd") $global" -- "$cur"))
 	fi

@@ -8,7 +8,10 @@
 #include "gm_migration.h"
 #include "gm_model.h"
 #include "gm_report.h"
+#include "gm_sqllint.h"
 #include "gm_strbuf.h"
+
+#include <pg_query.h>
 
 /* Locates statement starts and a spread of offsets of a section, and
  * renders an error at each: the mapping must stay inside the file.  At
@@ -92,4 +95,63 @@ void gm_fuzz_snapshot(const uint8_t *data, size_t size)
 	gm_model_release(&m);
 	gm_strbuf_release(&y);
 	gm_strbuf_release(&y2);
+}
+
+/* Where libpg_query's parser splits a section at all, each statement it
+ * finds must end where the lexer's does (at the same ';', or at the end
+ * of the text), and they must find as many: the lexer splits what runs,
+ * the parser's trees are what the lint reads (gm_sqlstmt.h). */
+static void check_split(const struct gm_section *sec)
+{
+	PgQuerySplitResult r = pg_query_split_with_parser(sec->sql);
+
+	if (!r.error) {
+		if ((size_t)r.n_stmts != sec->stmts.n)
+			abort();
+		for (int k = 0; k < r.n_stmts; k++) {
+			const struct gm_sql_stmt *st = &sec->stmts.v[k];
+			size_t end = (size_t)r.stmts[k]->stmt_location + (size_t)r.stmts[k]->stmt_len;
+			int semi = st->end > st->start && sec->sql[st->end - 1] == ';';
+			if (semi ? end != st->end - 1 : (r.stmts[k]->stmt_len && end > st->end))
+				abort();
+		}
+	}
+	pg_query_free_split_result(r);
+}
+
+void gm_fuzz_lint(const uint8_t *data, size_t size)
+{
+	/* Read as YAML (generated SQL, mapped back) when the first line reads
+	 * like a key, as the YAML seeds' do. */
+	const char *nl = memchr(data, '\n', size), *name;
+	size_t first = nl ? (size_t)(nl - (const char *)data) : size;
+	struct gm_migration *m = NULL;
+	const struct gm_migration *run[1];
+	struct gm_lint_opts o;
+	struct gm_lint_result r;
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	char *text = gm_xmalloc(size + 1);
+	struct gm_error *err;
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	name = first && text[first - 1] == ':' && strncmp(text, "--", 2) ? "0001_fuzz.yaml" : "0001_fuzz.sql";
+	if ((err = gm_migration_parse(name, name, text, size, &m))) {
+		gm_error_free(err);
+		return;
+	}
+	check_split(&m->up);
+	memset(&o, 0, sizeof(o));
+	run[0] = m;
+	o.all = run;
+	o.nall = 1;
+	if (!(err = gm_lint_run(run, 1, &o, NULL, &r))) {
+		gm_report_lint_text(&r, 1, 1, &sb);
+		gm_report_lint_json(&r, 1, &sb);
+		gm_report_lint_sarif(&r, "fuzz", &sb);
+		gm_lint_result_release(&r);
+	}
+	gm_error_free(err);
+	gm_strbuf_release(&sb);
+	gm_migration_free(m);
 }

@@ -11,5 +11,9 @@
 void gm_fuzz_sql(const uint8_t *data, size_t size);
 void gm_fuzz_yaml(const uint8_t *data, size_t size);
 void gm_fuzz_snapshot(const uint8_t *data, size_t size);
+/* data as an SQL migration (and, from its first byte, sometimes as a YAML
+ * one) through the lint and its three reports; where libpg_query can
+ * split a section, its statement ends must be the lexer's. */
+void gm_fuzz_lint(const uint8_t *data, size_t size);
 
 #endif

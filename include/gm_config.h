@@ -18,6 +18,9 @@
  *     public_read_columns: [is_public, is_system]
  *     global_tables: []
  *     anon_roles: []
+ *   lint:
+ *     lock_without_timeout: error
+ *     rename_column: off
  *
  * Every key is optional: what is absent keeps its default, and the
  * defaults (gm_tenancy_defaults) are AI Garage's conventions, so the
@@ -31,6 +34,7 @@
 
 #include <stddef.h>
 
+#include "gm_sqllint.h"
 #include "gm_strbuf.h"
 #include "gm_tenancy.h"
 
@@ -66,6 +70,9 @@ struct gm_config {
 	char *statement_timeout;
 	char *wait_timeout;
 	struct gm_tenancy tenancy;
+	/* The lint's rule levels the file sets (error, warning or off); a
+	 * rule not named keeps its own. */
+	struct gm_lint_levels lint;
 };
 
 /* No file: the default paths (relative to the working directory), no

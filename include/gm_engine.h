@@ -87,6 +87,9 @@ struct gm_up_opts {
 	struct gm_txn_limits limits;
 	const char *os_user;		/* recorded in history; may be NULL */
 	void (*on_event)(void *ctx, const struct gm_up_event *ev);
+	/* Called with the migrations the run will apply, in order, before
+	 * anything is sent (dry runs too); an error stops up (the lint). */
+	struct gm_error *(*preflight)(void *ctx, const struct gm_migration *const *todo, size_t n);
 	void *ctx;
 };
 

@@ -19,6 +19,7 @@ enum gm_errkind {
 	GM_ERR_INPUT = 6,	/* unreadable or invalid migration files */
 	GM_ERR_DB = 7,		/* any other database error (bookkeeping, privileges) */
 	GM_ERR_DATA_LOSS = 8,	/* refused: a rollback would destroy data, or cannot tell */
+	GM_ERR_LINT = 9,	/* up refused: an error-level lint finding, nothing sent */
 };
 
 struct gm_error {

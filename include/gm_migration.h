@@ -93,6 +93,11 @@ struct gm_error *gm_migration_set_load(const char *dir,
 				       struct gm_migration_set **out);
 void gm_migration_set_free(struct gm_migration_set *set);
 
+/* Reads and parses one file named by the user (garage-migrate lint FILE),
+ * anywhere: a regular file, or a link to one.  A name that is not a
+ * migration's ("add_index.sql") is read as version 0 of its format. */
+struct gm_error *gm_migration_load_file(const char *path, struct gm_migration **out);
+
 /* The newest version among dir's migration file names, without reading
  * any file (a new migration's template does not parse yet).  *text is NULL
  * when there is none; caller frees it. */

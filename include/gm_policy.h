@@ -19,6 +19,8 @@
 #ifndef GM_POLICY_H
 #define GM_POLICY_H
 
+#include "gm_pgtree.h"
+
 struct gm_error;
 struct gm_tenancy;
 struct gm_policy_judge;
@@ -39,8 +41,13 @@ void gm_policy_judge_free(struct gm_policy_judge *j);
  * it. */
 enum gm_bound gm_policy_judge(const struct gm_policy_judge *j, const char *expr, char **branch);
 
+/* The same for an expression already parsed, as the migration lint has
+ * it from a CREATE POLICY statement: one judge for verify and lint. */
+enum gm_bound gm_policy_judge_node(const struct gm_policy_judge *j, PgQuery__Node *expr, char **branch);
+
 /* Whether expr uses the tenant expression anywhere (casts and scalar
  * subqueries aside): a policy that does is meant to isolate tenants. */
 int gm_policy_mentions_tenant(const struct gm_policy_judge *j, const char *expr);
+int gm_policy_mentions_tenant_node(const struct gm_policy_judge *j, const PgQuery__Node *expr);
 
 #endif

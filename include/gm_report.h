@@ -23,6 +23,19 @@ struct gm_error;
 #define GM_JSON_FORMAT_FIELD "\"format_version\":1,"
 
 void gm_report_error(const struct gm_error *err, struct gm_strbuf *out);
+/* The two lines under such a message: the source line, numbered, and a
+ * caret under column col (characters, 1-based). */
+void gm_report_caret(struct gm_strbuf *out, unsigned line, unsigned col, const char *src_line);
+
+/* The migration lint's findings (report_lint.c).  Text: compiler style,
+ * one finding after another (ignored ones only with show_ignored), then a
+ * summary line.  JSON: one object.  SARIF 2.1.0, for code-scanning UIs:
+ * every rule, every finding (ignored ones as suppressed); version is the
+ * tool's.  ok: whether the lint passes. */
+struct gm_lint_result;
+void gm_report_lint_text(const struct gm_lint_result *r, int show_ignored, int ok, struct gm_strbuf *out);
+void gm_report_lint_json(const struct gm_lint_result *r, int ok, struct gm_strbuf *out);
+void gm_report_lint_sarif(const struct gm_lint_result *r, const char *version, struct gm_strbuf *out);
 
 void gm_report_status_text(const struct gm_status *st, struct gm_strbuf *out);
 void gm_report_status_json(const struct gm_status *st, struct gm_strbuf *out);

@@ -121,11 +121,14 @@ void gm_script_explain_lock(struct gm_db *db, const struct gm_script *sc,
 /* Milliseconds on the monotonic clock, for durations reported to the user. */
 double gm_monotonic_ms(void);
 
-/* A WHERE condition true when the statement text passed as $1 names the
- * relation c.relname (optionally quoted, as a whole word): how a failure
- * is tied to the tables or indexes the failing statement touches. */
+/* A WHERE condition true when the failing statement names the relation
+ * c.relname: how a failure is tied to the tables or indexes it touches.
+ * $2 is the names from its parse tree (gm_sql_stmt_relations); for a
+ * statement libpg_query cannot parse ($2 NULL), any whole word of its
+ * text, passed as $1, optionally quoted. */
 #define GM_SQL_STMT_NAMES_RELATION \
-	"$1 ~* ('(^|[^a-z0-9_])\"?' || c.relname || '\"?($|[^a-z0-9_])')"
+	"CASE WHEN $2::text[] IS NULL THEN $1 ~* ('(^|[^a-z0-9_])\"?' || c.relname || '\"?($|[^a-z0-9_])')" \
+	" ELSE c.relname = ANY ($2::text[]) END"
 
 /* Statement k of a section as its own string (caller frees). */
 char *gm_section_stmt_text(const struct gm_section *sec, size_t k);

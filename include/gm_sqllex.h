@@ -39,14 +39,9 @@ int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
 void gm_sql_stmts_free(struct gm_sql_stmts *s);
 
 /* Non-zero when stmt starts or ends a transaction (BEGIN, START, COMMIT,
- * END, ABORT, ROLLBACK without TO, PREPARE TRANSACTION). */
+ * END, ABORT, ROLLBACK without TO, PREPARE TRANSACTION), by its first
+ * keywords: the answer for a statement libpg_query cannot parse (see
+ * gm_sqlstmt.h, which answers from the parse tree otherwise). */
 int gm_sql_is_txn_control(const struct gm_sql_stmt *stmt);
-
-/* The first statement of s that would step out of the transaction the
- * tool wraps it in: transaction control, or RELEASE / ROLLBACK TO of a
- * savepoint that s did not make before (the tool's own, or the
- * transaction's).  Returns its index, or s->n when there is none; *why
- * is a static explanation. */
-size_t gm_sql_txn_escape(const struct gm_sql_stmts *s, const char **why);
 
 #endif

@@ -47,4 +47,10 @@ char *gm_text_escape_line(const char *s);
 struct gm_strbuf;
 void gm_json_str(struct gm_strbuf *out, const char *s);
 
+/* Appends s as one element of a PostgreSQL array literal being built in
+ * out, which holds its opening '{' and the elements so far: quoted, with
+ * '"' and '\\' escaped, after a comma when it is not the first.  The
+ * caller closes it with '}'.  For text[] query parameters. */
+void gm_text_array_add(struct gm_strbuf *out, const char *s);
+
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # usage: scripts/fuzz.sh SECONDS TARGET...
 # Runs each libFuzzer target for SECONDS, starting from the kept inputs in
-# tests/fuzz/<target>/ plus a working corpus in build/fuzz/corpus/<target>/.
+# tests/fuzz/<target>/ plus a working corpus in build/fuzz/corpus/<target>/
+# (the lint also from the corpus of tests/lint, read only).
 # A crash is copied into tests/fuzz/<target>/ (so make check replays it)
 # and makes this script fail.  Prints executions and coverage per target.
 set -uo pipefail
@@ -12,10 +13,11 @@ for t in "$@"; do
 	corpus="$root/build/fuzz/corpus/$t" crashes="$root/build/fuzz/crashes/$t"
 	rm -rf "$crashes"
 	mkdir -p "$corpus" "$crashes"
-	log="$root/build/fuzz/$t.log"
+	log="$root/build/fuzz/$t.log" seeds=()
+	[ "$t" = lint ] && seeds=("$root"/tests/lint/*/)
 	echo "== fuzz_$t for ${seconds}s"
 	"$root/build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" "$root/tests/fuzz/$t" >"$log" 2>&1
+		-artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" "$root/tests/fuzz/$t" "${seeds[@]}" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)

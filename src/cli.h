@@ -194,5 +194,15 @@ int cmd_verify(int argc, char **argv, struct gm_cli *cli);
 int cmd_dump(int argc, char **argv, struct gm_cli *cli);
 int cmd_new(int argc, char **argv, struct gm_cli *cli);
 int cmd_init(int argc, char **argv, struct gm_cli *cli);
+int cmd_lint(int argc, char **argv, struct gm_cli *cli);
+
+/* up's pre-flight (cmd_lint.c): lints the migrations about to be applied
+ * as one run, with the database's table sizes and the run's lock timeout;
+ * prints warnings and errors on stderr (json non-NULL: replaces json's
+ * text with lint --format json's object, every finding, and prints
+ * nothing); a GM_ERR_LINT error when one is an error. */
+struct gm_error *gm_cli_lint_before_up(struct gm_cli *cli, struct gm_db *db, const struct gm_migration_set *set,
+				       const char *lock_timeout, const struct gm_migration *const *todo, size_t n,
+				       struct gm_strbuf *json);
 
 #endif

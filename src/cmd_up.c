@@ -6,6 +6,7 @@
 #include "gm_text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char up_usage[] =
@@ -30,12 +31,60 @@ static const char up_usage[] =
 	"                              without policies (refused by default)\n"
 	"      --format FORMAT         text (default) or json: one object at the end\n"
 	"                              with what was applied, and the error if any\n"
-	GM_LIMITS_HELP GM_GLOBAL_HELP;
+	GM_LIMITS_HELP GM_GLOBAL_HELP
+	"\n"
+	"Before anything is sent, the migrations to apply are linted (see\n"
+	"garage-migrate lint --help): warnings are printed on standard error (with\n"
+	"--format json: in the object's \"lint\"), and an error stops up (exit 9),\n"
+	"dry runs too.\n";
 
 /* --format json: the events, gathered for one object at the end. */
 struct json_run {
 	struct gm_strbuf applied, skipped;
+	struct gm_strbuf lint;	/* the lint before up's object, once it ran */
 };
+
+/* The context of up's callbacks: the JSON gathered, what the lint before
+ * up needs, and what it already passed: a run that plans again (another
+ * run moved the history) lints only when the plan holds a migration it
+ * has not seen. */
+struct up_ctx {
+	struct gm_cli *cli;
+	struct json_run *json;	/* --format json: the events gathered; else NULL */
+	struct gm_progress *progress;	/* text: the line of the migration under way */
+	struct gm_db *db;
+	const struct gm_migration_set *set;
+	const char *lock_timeout;
+	const struct gm_migration **linted;
+	size_t nlinted;
+};
+
+static int was_linted(const struct up_ctx *u, const struct gm_migration *m)
+{
+	for (size_t k = 0; k < u->nlinted; k++)
+		if (u->linted[k] == m)
+			return 1;
+	return 0;
+}
+
+static struct gm_error *lint_first(void *ctx, const struct gm_migration *const *todo, size_t n)
+{
+	struct up_ctx *u = ctx;
+	struct gm_error *err;
+	size_t k;
+
+	for (k = 0; k < n && was_linted(u, todo[k]); k++)
+		;
+	if (k == n)
+		return NULL;
+	if ((err = gm_cli_lint_before_up(u->cli, u->db, u->set, u->lock_timeout, todo, n,
+					 u->json ? &u->json->lint : NULL)))
+		return err;
+	u->linted = gm_xrealloc(u->linted, (u->nlinted + n) * sizeof(*u->linted));
+	for (k = 0; k < n; k++)
+		u->linted[u->nlinted++] = todo[k];
+	return NULL;
+}
 
 static void json_migration(struct gm_strbuf *sb, const struct gm_migration *m, double ms)
 {
@@ -52,7 +101,7 @@ static void json_migration(struct gm_strbuf *sb, const struct gm_migration *m, d
 
 static void on_json_event(void *ctx, const struct gm_up_event *ev)
 {
-	struct json_run *j = ctx;
+	struct json_run *j = ((struct up_ctx *)ctx)->json;
 
 	if (ev->kind == GM_UP_APPLIED || ev->kind == GM_UP_DRY_RUN)
 		json_migration(&j->applied, ev->m, ev->kind == GM_UP_APPLIED && !ev->reconciled ? ev->ms : -1);
@@ -61,28 +110,31 @@ static void on_json_event(void *ctx, const struct gm_up_event *ev)
 }
 
 /* {"format_version":1,"ok":...,"dry_run":...,"applied":[...],"skipped":[...],
- *  "pending":n,"error":{...}|null}: with dry_run, "applied" lists what
- * would be. */
+ *  "lint":{...}|null,"pending":n,"error":{...}|null}: with dry_run,
+ * "applied" lists what would be; "lint" is lint --format json's object
+ * for what was to be applied (null when nothing was). */
 static void print_json(struct json_run *j, int dry_run, size_t pending, const struct gm_error *err)
 {
 	struct gm_strbuf out = GM_STRBUF_INIT;
 
 	gm_strbuf_addf(&out, "{" GM_JSON_FORMAT_FIELD "\"ok\":%s,\"dry_run\":%s,\"applied\":[%s],\"skipped\":[%s],"
-			     "\"pending\":%zu,", err ? "false" : "true", dry_run ? "true" : "false",
-		       j->applied.len ? j->applied.buf : "", j->skipped.len ? j->skipped.buf : "", pending);
+			     "\"lint\":%s,\"pending\":%zu,", err ? "false" : "true", dry_run ? "true" : "false",
+		       j->applied.len ? j->applied.buf : "", j->skipped.len ? j->skipped.buf : "",
+		       j->lint.len ? j->lint.buf : "null", pending);
 	gm_report_error_field(err, &out);
 	gm_strbuf_adds(&out, "}\n");
 	fputs(out.buf, stdout);
 	gm_strbuf_release(&out);
 	gm_strbuf_release(&j->applied);
 	gm_strbuf_release(&j->skipped);
+	gm_strbuf_release(&j->lint);
 }
 
 /* Text: the final line of each migration; on a terminal, a progress line
  * before it (progress.c). */
 static void on_event(void *ctx, const struct gm_up_event *ev)
 {
-	struct gm_progress *pr = ctx;
+	struct gm_progress *pr = ((struct up_ctx *)ctx)->progress;
 
 	if (ev->kind == GM_UP_STARTING) {
 		gm_progress_start(pr, "applying", ev->m->filename);
@@ -139,10 +191,11 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 	};
 	struct gm_up_opts o;
 	struct gm_up_result res;
+	struct json_run j = { GM_STRBUF_INIT, GM_STRBUF_INIT, GM_STRBUF_INIT };
+	struct up_ctx u = { cli, NULL, NULL, NULL, NULL, NULL, NULL, 0 };
 	struct gm_migration_set *set = NULL;
 	struct gm_db *db = NULL;
 	struct gm_error *err;
-	struct json_run j = { GM_STRBUF_INIT, GM_STRBUF_INIT };
 	struct gm_progress progress;
 	int c, json = 0;
 
@@ -184,11 +237,19 @@ int cmd_up(int argc, char **argv, struct gm_cli *cli)
 
 	o.os_user = gm_cli_os_user();
 	o.on_event = json ? on_json_event : on_event;
-	o.ctx = json ? (void *)&j : (void *)&progress;
+	u.json = json ? &j : NULL;
+	u.progress = &progress;
+	o.preflight = lint_first;
+	o.ctx = &u;
 	gm_progress_init(&progress, stdout);
-	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db)))
+	if (!(err = gm_cli_limits(cli, &o.limits)) && !(err = gm_cli_open(cli, &set, &db))) {
+		u.db = db;
+		u.set = set;
+		u.lock_timeout = o.limits.lock_timeout;
 		err = gm_engine_up(db, set, &o, &res);
+	}
 	gm_progress_release(&progress);	/* before any other line */
+	free(u.linted);
 	if (err) {
 		if (json)
 			print_json(&j, o.dry_run, res.pending, err);

@@ -2,7 +2,8 @@
  *
  * The core library renders plain text; the CLI colours a few words at the
  * start (or end) of its lines when the stream is a terminal: error and
- * FAIL red, warning and SKIP yellow, ok and passed green.  --color=auto
+ * FAIL red, warning and SKIP yellow, ok and passed green; in a compiler's
+ * "file:line:col: level:" line, the level.  --color=auto
  * (the default) also honours NO_COLOR (https://no-color.org) and
  * TERM=dumb; --color=always and never decide alone.  Text from the
  * server or the catalog was escaped before it got here (no ESC of its
@@ -68,14 +69,36 @@ static const struct mark marks[] = {
 	{ "  SKIP ", 2, 4, YELLOW },
 	{ "verify passed", 7, 6, GREEN },
 	{ "verify FAILED", 7, 6, RED },
+	{ "lint passed", 5, 6, GREEN },
+	{ "lint FAILED", 5, 6, RED },
 	{ "garage-migrate: warning:", 16, 7, YELLOW },
 	{ "garage-migrate: ", 0, 14, BOLD },
 };
 
+/* "file:line:col: LEVEL: message" (a compiler's diagnostics: the lint's
+ * and the errors at a position): the level coloured; 0 if s is not one. */
+static int put_diagnostic(FILE *f, const char *s, size_t n)
+{
+	static const struct {
+		const char *word;
+		const char *color;
+	} levels[] = { { ": error: ", RED BOLD }, { ": warning: ", YELLOW BOLD }, { ": note: ", BOLD } };
+
+	for (size_t k = 0; k < sizeof(levels) / sizeof(levels[0]); k++) {
+		size_t wl = strlen(levels[k].word);
+		const char *at = memmem(s, n, levels[k].word, wl);
+		if (at) {
+			fprintf(f, "%.*s: %s%.*s" RESET ":%.*s", (int)(at - s), s, levels[k].color, (int)(wl - 4),
+				at + 2, (int)(n - (size_t)(at - s) - (wl - 1)), at + wl - 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* One line, without its newline. */
 static void put_line(FILE *f, const char *s, size_t n)
 {
-	const char *err = memmem(s, n, ": error: ", 9);
 	size_t k;
 
 	for (k = 0; k < sizeof(marks) / sizeof(marks[0]); k++) {
@@ -87,15 +110,13 @@ static void put_line(FILE *f, const char *s, size_t n)
 			return;
 		}
 	}
-	/* "file:line:col: error: message", and "check: ... - ok". */
-	if (err) {
-		fprintf(f, "%.*s: " RED BOLD "error" RESET ":%.*s", (int)(err - s), s, (int)(n - (size_t)(err - s) - 8),
-			err + 8);
-	} else if (n > 5 && !memcmp(s + n - 5, " - ok", 5)) {
+	if (put_diagnostic(f, s, n))
+		return;
+	/* "check: ... - ok". */
+	if (n > 5 && !memcmp(s + n - 5, " - ok", 5))
 		fprintf(f, "%.*s - " GREEN "ok" RESET, (int)(n - 5), s);
-	} else {
+	else
 		fwrite(s, 1, n, f);
-	}
 }
 
 void gm_cli_puts(FILE *f, const char *text)

@@ -64,6 +64,7 @@ void gm_config_release(struct gm_config *c)
 	free(c->statement_timeout);
 	free(c->wait_timeout);
 	gm_tenancy_release(&c->tenancy);
+	gm_lint_levels_release(&c->lint);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -589,6 +590,60 @@ static struct gm_error *read_tenancy(struct reader *r)
 	return read_fields(r, "tenancy", tenancy_fields);
 }
 
+/* ---- lint ---- */
+
+/* The level of one rule; the rule is the key just read. */
+static struct gm_error *read_rule_level(struct reader *r, const struct gm_lint_rule *rule, yaml_mark_t key)
+{
+	struct gm_lint_levels *l = &r->c->lint;
+	struct gm_error *err;
+	int level;
+
+	if (rule->fixed)
+		return at(r, key, "lint rule %s cannot be given a level: a malformed lint-ignore is always an error", rule->id);
+	if ((err = next(r)))
+		return err;
+	if (r->ev.type != YAML_SCALAR_EVENT || is_null(r))
+		return wrong_type(r, "a lint rule's level", "error, warning, note or off");
+	if ((level = gm_lint_level_parse(text_of(r))) < 0)
+		return at(r, r->ev.start_mark, "lint.%s must be error, warning, note or off, not '%s'", rule->id, text_of(r));
+	/* What the parser cannot read, the server may accept: it never
+	 * stops a migration. */
+	if (level == GM_LINT_ERROR && !strcmp(rule->id, "not_analysed"))
+		return at(r, r->ev.start_mark, "lint.not_analysed cannot be an error: a statement libpg_query cannot"
+			  " parse may be newer syntax the server accepts");
+	l->v = gm_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n].rule = gm_xstrdup(rule->id);
+	l->v[l->n++].level = (enum gm_lint_level)level;
+	return NULL;
+}
+
+static struct gm_error *read_lint(struct reader *r)
+{
+	struct gm_error *err;
+
+	if ((err = next(r)) || is_null(r))
+		return err;
+	if (r->ev.type != YAML_MAPPING_START_EVENT)
+		return wrong_type(r, "lint", "a mapping of rules to levels");
+	while (!(err = next(r)) && r->ev.type != YAML_MAPPING_END_EVENT) {
+		const struct gm_lint_rule *rule;
+		yaml_mark_t key = r->ev.start_mark;
+		if (r->ev.type != YAML_SCALAR_EVENT)
+			return at(r, key, "a key in lint must be a rule's name, not %s", kind_of(r));
+		if (!(rule = gm_lint_rule_find(text_of(r)))) {
+			err = at(r, key, "unknown lint rule '%s'", text_of(r));
+			gm_error_advise(err, "the rules are listed in garage-migrate(1), LINT RULES");
+			return err;
+		}
+		if (gm_lint_levels_get(&r->c->lint, rule->id) >= 0)
+			return at(r, key, "duplicate key '%s' in lint", rule->id);
+		if ((err = read_rule_level(r, rule, key)))
+			return err;
+	}
+	return err;
+}
+
 /* ---- the file ---- */
 
 static struct gm_error *read_migrations(struct reader *r)
@@ -607,6 +662,7 @@ static const struct field file_fields[] = {
 	{ "snapshot", read_snapshot, 0 },
 	{ "timeouts", read_timeouts, 0 },
 	{ "tenancy", read_tenancy, 0 },
+	{ "lint", read_lint, 0 },
 	{ NULL, NULL, 0 },
 };
 
@@ -797,6 +853,30 @@ static void add_list(struct gm_strbuf *out, const char *key, const struct gm_str
 	gm_strbuf_adds(out, "]\n");
 }
 
+/* Every rule with its own level, commented out: naming a rule here fixes
+ * its level, and the lock rules' own depends on the table's size. */
+static void add_lint_levels(struct gm_strbuf *out)
+{
+	size_t n;
+	const struct gm_lint_rule *rules = gm_lint_rules(&n);
+
+	gm_strbuf_adds(out,
+		"\n"
+		"# Levels of the lint's rules (garage-migrate lint, and up before it sends\n"
+		"# anything): error stops up, warning and note are printed, off is not\n"
+		"# checked.  Each rule is listed with its own level; one named here keeps\n"
+		"# the level given (the lock rules' own follows the table's size: error on\n"
+		"# a large table).\n"
+		"# Rules are explained in garage-migrate(1), LINT RULES.\n"
+		"lint:\n");
+	for (size_t k = 0; k < n; k++) {
+		if (rules[k].fixed)
+			continue;
+		gm_strbuf_addf(out, "  # %s: %s%s\n", rules[k].id, gm_lint_level_name(rules[k].level),
+			       rules[k].sized ? "   # warning on a small table" : "");
+	}
+}
+
 void gm_config_template(struct gm_strbuf *out)
 {
 	struct gm_tenancy t;
@@ -863,4 +943,5 @@ void gm_config_template(struct gm_strbuf *out)
 			    "  # tables are checked like grants to PUBLIC.\n");
 	add_list(out, "anon_roles", &t.anon_roles);
 	gm_tenancy_release(&t);
+	add_lint_levels(out);
 }

@@ -963,6 +963,8 @@ static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set
 		if (!(err = gm_status_check_drift(&st)) && !(err = select_pending(&st, o, &todo, &n))) {
 			if (plans == 0)
 				res->pending = n;
+			if (n && o->preflight && (err = o->preflight(o->ctx, todo, n)))
+				n = 0;	/* stopped before anything was sent */
 			if (n && o->dry_run)
 				for (k = 0; k < n; k++)
 					emit(o, GM_UP_DRY_RUN, todo[k], 0, 0);

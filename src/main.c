@@ -15,6 +15,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "up", cmd_up, "apply pending migrations, each in its own transaction" },
+	{ "lint", cmd_lint, "find dangerous changes in migrations before they run" },
 	{ "list", cmd_list, "show every migration and its state" },
 	{ "rollback", cmd_rollback, "roll back applied migrations, guarding against data loss" },
 	{ "baseline", cmd_baseline, "mark migrations applied without running them" },

@@ -1,6 +1,7 @@
 /* migration.c - finding, ordering and parsing migration files. */
 #include "gm_migration.h"
 #include "gm_error.h"
+#include "gm_sqlstmt.h"
 #include "gm_strbuf.h"
 #include "gm_text.h"
 
@@ -94,6 +95,10 @@ static enum directive parse_directive(const char *l, size_t n)
 	w = i;
 	while (i < n && (isalnum((unsigned char)l[i]) || l[i] == '-'))
 		i++;
+	/* "-- garage:lint-ignore RULE reason" is a comment here: the lint
+	 * reads it (and says when it is malformed). */
+	if (i - w == 11 && memcmp(l + w, "lint-ignore", 11) == 0 && (i == n || isspace((unsigned char)l[i])))
+		return D_NONE;
 	for (size_t k = i; k < n; k++)
 		if (!isspace((unsigned char)l[k]))
 			return D_BAD;
@@ -149,7 +154,8 @@ static struct gm_error *find_sections(const struct gm_migration *m, struct secti
 
 		switch (d) {
 		case D_BAD:
-			return error_at_off(m, bol, "unknown garage directive (expected -- garage:up, -- garage:down or -- garage:no-transaction)");
+			return error_at_off(m, bol, "unknown garage directive (expected -- garage:up, -- garage:down, -- garage:no-transaction"
+						    " or -- garage:lint-ignore RULE reason)");
 		case D_UP:
 			if (s->has_up_marker)
 				return error_at_off(m, bol, "second -- garage:up marker");
@@ -250,7 +256,7 @@ static struct gm_error *check_txn_escape(const struct gm_migration *m, const str
 					 const char *which)
 {
 	const char *why = NULL;
-	size_t k = gm_sql_txn_escape(&sec->stmts, &why);
+	size_t k = gm_sql_txn_escape(sec->sql, &sec->stmts, &why);
 	unsigned line, col;
 	struct gm_error *err;
 	char *src = NULL;
@@ -696,6 +702,42 @@ done:
 		gm_migration_set_free(set);
 	else
 		*out = set;
+	return err;
+}
+
+struct gm_error *gm_migration_load_file(const char *path, struct gm_migration **out)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path, *ext = migration_ext(base), *why;
+	unsigned long long v;
+	char *vt = NULL, *name = NULL, *text = NULL, *filename;
+	enum gm_format f;
+	struct gm_error *err;
+	struct stat st;
+	size_t len = 0;
+	int fd;
+
+	*out = NULL;
+	if (!ext)
+		return gm_error_at(GM_ERR_INPUT, path, 0, 0, "not a migration file: the name must end in .sql, .yaml or .yml");
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) != 0)
+		err = gm_error_at(GM_ERR_INPUT, path, 0, 0, "cannot read: %s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		err = not_regular(path, st.st_mode, "");
+	else
+		err = read_fd(path, fd, (size_t)st.st_size, &text, &len);
+	close(fd);
+	if (err)
+		return err;
+	if (gm_migration_parse_name(base, &v, &vt, &name, &f, &why) == 0)
+		filename = gm_xstrdup(base);
+	else
+		filename = gm_xasprintf("0_%s%s", "file", strcasecmp(ext, ".sql") ? ".yaml" : ".sql");
+	free(vt);
+	free(name);
+	err = gm_migration_parse(path, filename, text, len, out);
+	free(filename);
 	return err;
 }
 

@@ -21,6 +21,7 @@
 #include "gm_error.h"
 #include "gm_notx.h"
 #include "gm_script.h"
+#include "gm_sqlstmt.h"
 #include "gm_strbuf.h"
 
 #include <stdlib.h>
@@ -131,8 +132,8 @@ static struct gm_error *note_progress(struct gm_db *db, const struct gm_migratio
 /* Indexes left INVALID that the failing statement names, as DROP commands. */
 static char *invalid_index_cleanup(struct gm_db *db, const struct gm_section *sec, size_t k)
 {
-	char *text = gm_section_stmt_text(sec, k), *out = NULL;
-	const char *params[1] = { text };
+	char *text = gm_section_stmt_text(sec, k), *out = NULL, *rels = gm_sql_stmt_relations(sec->sql, &sec->stmts.v[k]);
+	const char *params[2] = { text, rels };
 	PGresult *r = NULL;
 
 	gm_error_free(gm_db_query_pinned(db,
@@ -140,12 +141,13 @@ static char *invalid_index_cleanup(struct gm_db *db, const struct gm_section *se
 		" || quote_ident(c.relname) || ';', ' ' ORDER BY c.relname)"
 		" FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE NOT i.indisvalid AND " GM_SQL_STMT_NAMES_RELATION,
-		1, params, NULL, &r));
+		2, params, NULL, &r));
 
 	if (r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
 		out = gm_xstrdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	free(text);
+	free(rels);
 	return out;
 }
 

@@ -1,7 +1,7 @@
 /* policy.c - policy expressions judged by their parse tree (gm_policy.h).
  *
  * libpg_query parses "SELECT (<expression>)" with PostgreSQL's own
- * grammar and hands the tree over as protobuf messages.  Two expressions
+ * grammar (gm_pgtree.h, shared with the migration lint).  Two expressions
  * are the same when their trees are, field by field through protobuf-c's
  * descriptors, with source locations ignored and a few spellings that
  * mean the same folded: casts, a scalar subquery around one expression,
@@ -9,17 +9,16 @@
  * path) and the table of a column. */
 #include "gm_policy.h"
 #include "gm_error.h"
+#include "gm_pgtree.h"
 #include "gm_strbuf.h"
 #include "gm_tenancy.h"
 
-#include <pg_query.h>
-#include <pg_query/pg_query.pb-c.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct tree {
-	PgQuery__ParseResult *pr;
+	struct gm_pgtree pg;
 	PgQuery__ResTarget *target;	/* of the SELECT: holds the expression */
 };
 
@@ -32,8 +31,7 @@ struct gm_policy_judge {
 
 static void tree_free(struct tree *t)
 {
-	if (t->pr)
-		pg_query__parse_result__free_unpacked(t->pr, NULL);
+	gm_pgtree_free(&t->pg);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -55,61 +53,29 @@ static int bare_select(const PgQuery__SelectStmt *s)
  * refused below. */
 static char *parse_expr(const char *expr, struct tree *t)
 {
-	char *sql = gm_xasprintf("SELECT (%s)", expr), *why = NULL;
-	PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql);
-	const PgQuery__SelectStmt *s;
+	char *sql = gm_xasprintf("SELECT (%s)", expr), *why;
+	const PgQuery__Node *stmt;
+	size_t cursor;
 
 	memset(t, 0, sizeof(*t));
-	if (r.error) {
-		why = gm_xstrdup(r.error->message);
-	} else {
-		t->pr = pg_query__parse_result__unpack(NULL, r.parse_tree.len, (const uint8_t *)r.parse_tree.data);
-		s = t->pr && t->pr->n_stmts == 1 && t->pr->stmts[0]->stmt &&
-		    t->pr->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
-			? t->pr->stmts[0]->stmt->select_stmt : NULL;
-		if (bare_select(s))
-			t->target = s->target_list[0]->res_target;
+	if (!(why = gm_pgtree_parse(sql, &t->pg, &cursor))) {
+		stmt = gm_pgtree_stmt(&t->pg);
+		if (stmt && stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT && bare_select(stmt->select_stmt))
+			t->target = stmt->select_stmt->target_list[0]->res_target;
 		else
 			why = gm_xstrdup("not a single expression");
 	}
-	pg_query_free_protobuf_parse_result(r);
 	free(sql);
 	if (why)
 		tree_free(t);
 	return why;
 }
 
-/* The expression as PostgreSQL prints it: the tree's SELECT, holding
- * just n for a moment, deparsed. */
-static char *deparse(struct tree *t, PgQuery__Node *n)
-{
-	PgQuery__Node *keep = t->target->val;
-	size_t len;
-	uint8_t *buf;
-	PgQueryProtobuf pb;
-	PgQueryDeparseResult d;
-	char *out;
-
-	t->target->val = n;
-	len = pg_query__parse_result__get_packed_size(t->pr);
-	buf = gm_xmalloc(len ? len : 1);
-	pg_query__parse_result__pack(t->pr, buf);
-	t->target->val = keep;
-	pb.len = len;
-	pb.data = (char *)buf;
-	d = pg_query_deparse_protobuf(pb);
-	out = d.error || !d.query ? gm_xstrdup("(an expression that cannot be printed)")
-		: gm_xstrdup(strncmp(d.query, "SELECT ", 7) ? d.query : d.query + 7);
-	pg_query_free_deparse_result(d);
-	free(buf);
-	return out;
-}
-
 /* ---- comparing trees ---- */
 
 static const char *str_of(const PgQuery__Node *n)
 {
-	return n && n->node_case == PG_QUERY__NODE__NODE_STRING && n->string->sval ? n->string->sval : "";
+	return gm_pgtree_str(n);
 }
 
 /* Casts and scalar subqueries of one expression mean the expression. */
@@ -143,102 +109,6 @@ static int names_equal(PgQuery__Node *const *a, size_t na, PgQuery__Node *const 
 	return 1;
 }
 
-static int msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
-
-static int value_equal(const ProtobufCFieldDescriptor *f, const void *a, const void *b)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_ENUM:
-		return *(const uint32_t *)a == *(const uint32_t *)b;
-	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-		return *(const uint64_t *)a == *(const uint64_t *)b;
-	case PROTOBUF_C_TYPE_BOOL:
-		return !*(const protobuf_c_boolean *)a == !*(const protobuf_c_boolean *)b;
-	case PROTOBUF_C_TYPE_FLOAT:
-		return !memcmp(a, b, sizeof(float));
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return !memcmp(a, b, sizeof(double));
-	case PROTOBUF_C_TYPE_STRING: {
-		const char *x = *(char *const *)a, *y = *(char *const *)b;
-		return !strcmp(x ? x : "", y ? y : "");
-	}
-	case PROTOBUF_C_TYPE_BYTES: {
-		const ProtobufCBinaryData *x = a, *y = b;
-		return x->len == y->len && (!x->len || !memcmp(x->data, y->data, x->len));
-	}
-	case PROTOBUF_C_TYPE_MESSAGE: {
-		const ProtobufCMessage *x = *(ProtobufCMessage *const *)a, *y = *(ProtobufCMessage *const *)b;
-		if (!x || !y)
-			return x == y;
-		if (f->descriptor == &pg_query__node__descriptor)
-			return node_equal((const PgQuery__Node *)x, (const PgQuery__Node *)y);
-		return msg_equal(x, y);
-	}
-	}
-	return 0;
-}
-
-static size_t value_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	default:
-		return 4;
-	}
-}
-
-/* Field by field, source locations aside. */
-static int msg_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
-{
-	const ProtobufCMessageDescriptor *d = a->descriptor;
-
-	if (d != b->descriptor)
-		return 0;
-	for (unsigned k = 0; k < d->n_fields; k++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[k];
-		const char *pa = (const char *)a + f->offset, *pb = (const char *)b + f->offset;
-
-		if (!strcmp(f->name, "location"))
-			continue;
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			uint32_t ca = *(const uint32_t *)((const char *)a + f->quantifier_offset);
-			uint32_t cb = *(const uint32_t *)((const char *)b + f->quantifier_offset);
-			if (ca != cb)
-				return 0;
-			if (ca != f->id)
-				continue;
-		}
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t na = *(const size_t *)((const char *)a + f->quantifier_offset);
-			size_t nb = *(const size_t *)((const char *)b + f->quantifier_offset);
-			const char *va = *(const char *const *)pa, *vb = *(const char *const *)pb;
-			size_t sz = value_size(f);
-			if (na != nb)
-				return 0;
-			for (size_t i = 0; i < na; i++)
-				if (!value_equal(f, va + i * sz, vb + i * sz))
-					return 0;
-		} else if (!value_equal(f, pa, pb)) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 static int func_equal(const PgQuery__FuncCall *a, const PgQuery__FuncCall *b)
 {
 	if (!names_equal(a->funcname, a->n_funcname, b->funcname, b->n_funcname) || a->n_args != b->n_args ||
@@ -266,44 +136,31 @@ static int node_equal(const PgQuery__Node *a, const PgQuery__Node *b)
 	case PG_QUERY__NODE__NODE_FUNC_CALL:
 		return func_equal(a->func_call, b->func_call);
 	default:
-		return msg_equal(&a->base, &b->base);
+		return gm_pgtree_msg_equal(&a->base, &b->base, node_equal);
 	}
 }
 
 /* ---- walking ---- */
 
-typedef int (*node_pred)(const struct gm_policy_judge *j, const PgQuery__Node *n);
+struct pred_ctx {
+	const struct gm_policy_judge *j;
+	int (*pred)(const struct gm_policy_judge *j, const PgQuery__Node *n);
+};
+
+static int visit_pred(void *ctx, const PgQuery__Node *n)
+{
+	const struct pred_ctx *c = ctx;
+
+	return c->pred(c->j, n);
+}
 
 /* Whether pred holds for n or a node anywhere below it. */
-static int any_node(const struct gm_policy_judge *j, const ProtobufCMessage *m, node_pred pred)
+static int any_node(const struct gm_policy_judge *j, const ProtobufCMessage *m,
+		    int (*pred)(const struct gm_policy_judge *j, const PgQuery__Node *n))
 {
-	const ProtobufCMessageDescriptor *d;
+	struct pred_ctx c = { j, pred };
 
-	if (!m)
-		return 0;
-	if (m->descriptor == &pg_query__node__descriptor && pred(j, (const PgQuery__Node *)m))
-		return 1;
-	d = m->descriptor;
-	for (unsigned k = 0; k < d->n_fields; k++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[k];
-		const char *p = (const char *)m + f->offset;
-
-		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
-			continue;
-		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
-			continue;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
-			ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)p;
-			for (size_t i = 0; i < n; i++)
-				if (any_node(j, v[i], pred))
-					return 1;
-		} else if (any_node(j, *(ProtobufCMessage *const *)p, pred)) {
-			return 1;
-		}
-	}
-	return 0;
+	return gm_pgtree_walk(m, visit_pred, &c);
 }
 
 /* ---- binding ---- */
@@ -445,25 +302,39 @@ void gm_policy_judge_free(struct gm_policy_judge *j)
 	free(j);
 }
 
-enum gm_bound gm_policy_judge(const struct gm_policy_judge *j, const char *expr, char **branch)
+enum gm_bound gm_policy_judge_node(const struct gm_policy_judge *j, PgQuery__Node *expr, char **branch)
 {
-	struct tree t;
 	PgQuery__Node **v = NULL;
 	size_t n = 0;
 	enum gm_bound verdict = GM_BOUND;
 
 	*branch = NULL;
-	if ((*branch = parse_expr(expr, &t)))
-		return GM_UNPARSED;
-	branches(t.target->val, &v, &n);
+	branches(expr, &v, &n);
 	for (size_t k = 0; k < n && verdict == GM_BOUND; k++)
 		if (!bound(j, v[k])) {
-			*branch = deparse(&t, v[k]);
+			*branch = gm_pgtree_deparse_expr(v[k]);
 			verdict = GM_UNBOUND;
 		}
 	free(v);
+	return verdict;
+}
+
+enum gm_bound gm_policy_judge(const struct gm_policy_judge *j, const char *expr, char **branch)
+{
+	struct tree t;
+	enum gm_bound verdict;
+
+	*branch = NULL;
+	if ((*branch = parse_expr(expr, &t)))
+		return GM_UNPARSED;
+	verdict = gm_policy_judge_node(j, t.target->val, branch);
 	tree_free(&t);
 	return verdict;
+}
+
+int gm_policy_mentions_tenant_node(const struct gm_policy_judge *j, const PgQuery__Node *expr)
+{
+	return expr && any_node(j, &expr->base, is_tenant);
 }
 
 int gm_policy_mentions_tenant(const struct gm_policy_judge *j, const char *expr)
@@ -476,7 +347,7 @@ int gm_policy_mentions_tenant(const struct gm_policy_judge *j, const char *expr)
 		free(why);
 		return 0;
 	}
-	yes = any_node(j, &t.target->val->base, is_tenant);
+	yes = gm_policy_mentions_tenant_node(j, t.target->val);
 	tree_free(&t);
 	return yes;
 }

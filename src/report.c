@@ -27,20 +27,20 @@ static void add_printable(struct gm_strbuf *out, const char *s)
 	}
 }
 
-static void caret_lines(const struct gm_error *err, struct gm_strbuf *out)
+void gm_report_caret(struct gm_strbuf *out, unsigned line, unsigned col, const char *src_line)
 {
-	const unsigned char *p = (const unsigned char *)err->src_line;
+	const unsigned char *p = (const unsigned char *)src_line;
 	unsigned c = 1;
 	int width;
 
-	width = (int)snprintf(NULL, 0, "%u", err->line);
-	gm_strbuf_addf(out, " %*u | ", width < 4 ? 4 : width, err->line);
-	add_printable(out, err->src_line);
+	width = (int)snprintf(NULL, 0, "%u", line);
+	gm_strbuf_addf(out, " %*u | ", width < 4 ? 4 : width, line);
+	add_printable(out, src_line);
 	gm_strbuf_addch(out, '\n');
 	gm_strbuf_addf(out, " %*s | ", width < 4 ? 4 : width, "");
 	/* Keep tabs so the caret lines up under the same editor settings;
 	 * one space per character otherwise. */
-	while (*p && c < err->col) {
+	while (*p && c < col) {
 		if ((*p & 0xC0) != 0x80) {
 			gm_strbuf_addch(out, *p == '\t' ? '\t' : ' ');
 			c++;
@@ -88,7 +88,7 @@ void gm_report_error(const struct gm_error *err, struct gm_strbuf *out)
 	free(msg);
 	free(file);
 	if (err->line && err->src_line)
-		caret_lines(err, out);
+		gm_report_caret(out, err->line, err->col, err->src_line);
 	detail_line(out, "SQLSTATE", err->sqlstate);
 	detail_line(out, "DETAIL", err->detail);
 	detail_line(out, "HINT", err->hint);

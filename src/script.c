@@ -1,5 +1,6 @@
 /* script.c - building, sending and blaming scripts (see gm_script.h). */
 #include "gm_script.h"
+#include "gm_sqlstmt.h"
 #include "gm_db.h"
 #include "gm_error.h"
 #include "gm_history.h"
@@ -455,8 +456,8 @@ static void explain_migration_lock(struct gm_db *db, struct gm_error *err)
 static void explain_table_lock(struct gm_db *db, const struct gm_section *sec,
 			       size_t k, struct gm_error *err)
 {
-	char *text = gm_section_stmt_text(sec, k);
-	const char *params[1] = { text };
+	char *text = gm_section_stmt_text(sec, k), *rels = gm_sql_stmt_relations(sec->sql, &sec->stmts.v[k]);
+	const char *params[2] = { text, rels };
 	PGresult *r = NULL;
 
 	gm_error_free(gm_db_query_pinned(db,
@@ -467,13 +468,14 @@ static void explain_table_lock(struct gm_db *db, const struct gm_section *sec,
 		" WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()"
 		" AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
 		" AND " GM_SQL_STMT_NAMES_RELATION,
-		1, params, NULL, &r));
+		2, params, NULL, &r));
 
 	if (r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
 		set_message(err, gm_xasprintf("lock timeout: %s", PQgetvalue(r, 0, 0)));
 	gm_error_advise(err, "end or wait for the blocking session, then run again (or raise --lock-timeout); nothing of this migration was applied");
 	PQclear(r);
 	free(text);
+	free(rels);
 }
 
 void gm_script_explain_lock(struct gm_db *db, const struct gm_script *sc,

@@ -331,32 +331,3 @@ int gm_sql_is_txn_control(const struct gm_sql_stmt *st)
 		return strcmp(st->word2, "TRANSACTION") == 0;
 	return 0;
 }
-
-size_t gm_sql_txn_escape(const struct gm_sql_stmts *s, const char **why)
-{
-	size_t k, j;
-
-	for (k = 0; k < s->n; k++) {
-		const struct gm_sql_stmt *st = &s->v[k];
-		int release = !strcmp(st->word1, "RELEASE");
-		int rollback_to = !strcmp(st->word1, "ROLLBACK") && st->savepoint[0];
-
-		if (gm_sql_is_txn_control(st)) {
-			*why = "transaction control statement in a migration that runs in a transaction";
-			return k;
-		}
-		if (!release && !rollback_to)
-			continue;
-		/* Only a savepoint this text made itself is its to release
-		 * or return to. */
-		for (j = 0; j < k; j++)
-			if (!strcmp(s->v[j].word1, "SAVEPOINT") && !strcmp(s->v[j].savepoint, st->savepoint))
-				break;
-		if (j == k || !st->savepoint[0]) {
-			*why = release ? "RELEASE of a savepoint this section did not make"
-				       : "ROLLBACK TO a savepoint this section did not make";
-			return k;
-		}
-	}
-	return s->n;
-}

@@ -228,3 +228,14 @@ void gm_json_str(struct gm_strbuf *out, const char *s)
 	}
 	gm_strbuf_addch(out, '"');
 }
+
+void gm_text_array_add(struct gm_strbuf *out, const char *s)
+{
+	gm_strbuf_adds(out, out->len > 1 ? ",\"" : "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			gm_strbuf_addch(out, '\\');
+		gm_strbuf_addch(out, *s);
+	}
+	gm_strbuf_addch(out, '"');
+}

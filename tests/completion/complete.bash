@@ -27,6 +27,10 @@ complete_has --dry-run garage-migrate up --dry
 complete_has --isolation garage-migrate verify --isol
 complete_has always garage-migrate --color al
 complete_has json garage-migrate list --format j
+complete_has lint garage-migrate li
+complete_has --show-ignored garage-migrate lint --show
+complete_has sarif garage-migrate lint --format s
+complete_has migrations/0001_a.sql garage-migrate lint migrations/0001
 # From the project file and the migrations folder, through the tool.
 complete_has staging garage-migrate -e st
 complete_has 0002 garage-migrate rollback --to 00

@@ -18,4 +18,5 @@ check() {
 check 'garage-migrate rollb' 'rollback' || exit 1
 check 'garage-migrate up --dry' '--dry-run' || exit 1
 check 'garage-migrate verify --isol' '--isolation' || exit 1
+check 'garage-migrate lint --show' '--show-ignored' || exit 1
 zpty -d z

@@ -246,8 +246,8 @@ static void test_color_only_on_a_terminal(void **state)
  * and know every option each command's --help lists. */
 static void test_shell_completion(void **state)
 {
-	static const char *const cmds[] = { "up", "list", "rollback", "baseline", "repair", "verify", "dump", "log",
-					    "new", "init" };
+	static const char *const cmds[] = { "up", "lint", "list", "rollback", "baseline", "repair", "verify", "dump",
+					    "log", "new", "init" };
 	char *dir = tfs_tempdir(), *bin = gm_xstrdup(pgt_bin()), *out, *err, *bash, *zsh, *path;
 
 	(void)state;
@@ -307,9 +307,19 @@ static void test_up_and_rollback_json(void **state)
 	assert_contains(out, "0002_b.sql\",\"line\":1,\"column\":20,\"sqlstate\":\"42704\"");
 	free(out);
 	free(err);
+	/* The lint before up: its findings in the object, not on stderr. */
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id uuid);\nTRUNCATE a;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --format json"), 9);
+	assert_contains(out, "\"applied\":[],\"skipped\":[],\"lint\":{\"ok\":false,\"findings\":[{");
+	assert_contains(out, "{\"rule\":\"truncate\",\"group\":\"destructive\",\"level\":\"error\",");
+	assert_contains(out, "\"error\":{\"message\":\"up stopped by the lint before anything was sent");
+	assert_not_contains(err, "truncate");
+	free(out);
+	free(err);
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id uuid);\n-- garage:down\nDROP TABLE b;\n");
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up --format json"), 0);
 	assert_contains(out, "\"ok\":true,\"dry_run\":false,\"applied\":[{\"version\":\"0002\"");
+	assert_contains(out, "\"lint\":{\"ok\":true,\"findings\":[{\"rule\":\"create_table_without_rls\",");
 	assert_contains(out, "\"error\":null}");
 	free(out);
 	free(err);
@@ -486,6 +496,11 @@ static void test_json_keys_are_documented(void **state)
 	free(err);
 	assert_int_equal(pgt_gm(&out, &err, db, "rollback --format json --allow-data-loss"), 0);
 	assert_keys_documented(man, "\nformat_version\nok\ndry_run\nrolled_back\n", out);
+	free(out);
+	free(err);
+	tfs_write(dir, "0009_x.sql", "ALTER TABLE organizations ALTER COLUMN name TYPE text;\n");
+	assert_int_equal(pgt_run(&out, &err, "cd '%s' && %s lint --format json 0009_x.sql", dir, pgt_bin()), 1);
+	assert_keys_documented(man, "\nformat_version\nok\nfindings\n", out);
 	free(out);
 	free(err);
 	free(verify);

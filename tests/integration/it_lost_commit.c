@@ -136,7 +136,9 @@ static void test_up_batch_lost_in_the_middle(void **state)
 	assert_not_contains(out, "0002");
 	assert_contains(err, "the connection to the database was lost while applying 0002_slow.sql");
 	assert_contains(err, "reconnected and read the history: the server rolled it back, so nothing of it took effect");
-	assert_not_contains(err, "0003");
+	/* Nothing of 0003 after the lint's warnings (which name every file). */
+	assert_non_null(strstr(err, "the connection to the database was lost"));
+	assert_not_contains(strstr(err, "the connection to the database was lost"), "0003");
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
 	assert_false(pgt_is_null(c, "SELECT to_regclass('first_t')::text"));
 	assert_true(pgt_is_null(c, "SELECT to_regclass('slow_t')::text"));

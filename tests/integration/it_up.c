@@ -415,7 +415,8 @@ static void test_up_guards_isolation(void **state)
 		  "table public.custom_agent_orders, no policy left, keeps 1 row" },
 		/* Rebuilt under its name without RLS: the new table is judged
 		 * against the one that had the name. */
-		{ "ALTER TABLE custom_agent_orders RENAME TO orders_before;\n"
+		{ "-- garage:lint-ignore rename_table the isolation guard, after the lint, is under test\n"
+		  "ALTER TABLE custom_agent_orders RENAME TO orders_before;\n"
 		  "CREATE TABLE custom_agent_orders AS SELECT * FROM orders_before;",
 		  "table public.custom_agent_orders, row level security disabled, keeps 1 row" },
 	};
@@ -691,8 +692,9 @@ static void test_round_trips_per_batch_not_per_migration(void **state)
 	}
 	if (seen[1] != seen[0] || seen[2] != seen[0] + 1)
 		fail_msg("up sent %ld, %ld and %ld round trips for 10, 60 and 150 migrations", seen[0], seen[1], seen[2]);
-	/* The session's settings, the history read, the batch. */
-	assert_true(seen[0] <= 4);
+	/* The session's settings, the history read, the lint's table sizes
+	 * (one catalog read for the run), the batch. */
+	assert_true(seen[0] <= 5);
 }
 
 /* n migrations of kib KiB each (a comment pads the CREATE TABLE). */

@@ -195,14 +195,13 @@ static void test_unknown_keys_are_errors_at_their_place(void **state)
 
 	(void)state;
 	err = fails("migrations: m\nhistory_schema: audit\n", 2, 1, "unknown key 'history_schema' in the project file");
-	assert_non_null(strstr(err->msg, "(expected environments, migrations, snapshot, timeouts, tenancy)"));
+	assert_non_null(strstr(err->msg, "(expected environments, migrations, snapshot, timeouts, tenancy, lint)"));
 	assert_non_null(strstr(err->advice, "not configurable"));
 	gm_error_free(err);
 	fails_free("tenancy:\n  columns: [a]\n  colums: [b]\n", 3, 3, "unknown key 'colums' in tenancy (expected columns,");
 	fails_free("timeouts:\n  lock_timeout: 5s\n", 2, 3, "unknown key 'lock_timeout' in timeouts (expected lock, statement, wait)");
 	fails_free("environments:\n  prod:\n    uri: postgresql://h/db\n", 3, 5,
 		   "unknown key 'uri' in environment 'prod' (expected url, url_env)");
-	fails_free("lint: {}\n", 1, 1, "unknown key 'lint'");
 	fails_free("tenancy:\n  columns: [a]\n  columns: [b]\n", 3, 3, "duplicate key 'columns' in tenancy");
 	fails_free("environments:\n  a: postgresql://h/a\n  a: postgresql://h/b\n", 3, 3, "environment 'a' defined twice");
 }
@@ -370,6 +369,31 @@ static void test_relative_paths_are_relative_to_the_file(void **state)
 	gm_config_release(&c);
 }
 
+/* lint: rule -> level; unknown rules are errors where they are. */
+static void test_lint_levels(void **state)
+{
+	struct gm_config c;
+
+	(void)state;
+	parse_ok("garage-migrate.yaml", "lint:\n  drop_table: warning\n  rename_column: off\n  not_analysed: note\n", &c);
+	assert_int_equal(c.lint.n, 3);
+	assert_int_equal(gm_lint_levels_get(&c.lint, "drop_table"), GM_LINT_WARNING);
+	assert_int_equal(gm_lint_levels_get(&c.lint, "rename_column"), GM_LINT_OFF);
+	assert_int_equal(gm_lint_levels_get(&c.lint, "not_analysed"), GM_LINT_NOTE);
+	assert_int_equal(gm_lint_levels_get(&c.lint, "truncate"), -1);
+	gm_config_release(&c);
+	parse_ok("garage-migrate.yaml", "lint:\n", &c);
+	assert_int_equal(c.lint.n, 0);
+	gm_config_release(&c);
+	fails_free("lint:\n  drop_table: off\n  drop_tabel: off\n", 3, 3, "unknown lint rule 'drop_tabel'");
+	fails_free("lint:\n  drop_table: loud\n", 2, 15, "lint.drop_table must be error, warning, note or off, not 'loud'");
+	fails_free("lint:\n  drop_table: [off]\n", 2, 15, "a lint rule's level must be error, warning, note or off, not a list");
+	fails_free("lint:\n  drop_table: off\n  drop_table: error\n", 3, 3, "duplicate key 'drop_table' in lint");
+	fails_free("lint:\n  lint_ignore_invalid: off\n", 2, 3, "lint rule lint_ignore_invalid cannot be given a level");
+	fails_free("lint:\n  not_analysed: error\n", 2, 17, "lint.not_analysed cannot be an error");
+	fails_free("lint: [drop_table]\n", 1, 7, "lint must be a mapping of rules to levels, not a list");
+}
+
 static void test_the_template_is_the_defaults(void **state)
 {
 	struct gm_strbuf t = GM_STRBUF_INIT;
@@ -388,9 +412,22 @@ static void test_the_template_is_the_defaults(void **state)
 	/* Every key is there, for the reader to find. */
 	for (const char *const *k = (const char *const[]){ "environments:", "migrations:", "snapshot:", "timeouts:",
 		"lock:", "statement:", "wait:", "tenancy:", "columns:", "expression:", "set_tenant:", "schemas:",
-		"public_read_columns:", "global_tables:", "anon_roles:", "url_env:", NULL }; *k; k++)
+		"public_read_columns:", "global_tables:", "anon_roles:", "url_env:", "lint:", NULL }; *k; k++)
 		if (!strstr(t.buf, *k))
 			fail_msg("the template lacks %s", *k);
+	/* Every rule that takes a level, commented out: naming one would fix
+	 * its level, and the lock rules' own follows the table's size. */
+	assert_int_equal(c.lint.n, 0);
+	{
+		size_t n;
+		const struct gm_lint_rule *rules = gm_lint_rules(&n);
+		for (size_t k = 0; k < n; k++) {
+			char *line = gm_xasprintf("  # %s: %s", rules[k].id, gm_lint_level_name(rules[k].level));
+			if (!rules[k].fixed && !strstr(t.buf, line))
+				fail_msg("the template lacks %s", line);
+			free(line);
+		}
+	}
 	gm_config_release(&c);
 	gm_strbuf_release(&t);
 }
@@ -458,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_a_password_is_refused_and_never_shown),
 		cmocka_unit_test(test_url_env_reads_the_variable),
 		cmocka_unit_test(test_relative_paths_are_relative_to_the_file),
+		cmocka_unit_test(test_lint_levels),
 		cmocka_unit_test(test_the_template_is_the_defaults),
 		cmocka_unit_test(test_load_from_disk),
 	};

@@ -5,9 +5,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "gm_sqllex.h"
+#include "gm_sqlstmt.h"
 
 static size_t count(const char *sql)
 {
@@ -75,7 +77,7 @@ static long escape_at(const char *sql)
 
 	assert_int_equal(gm_sql_split(sql, strlen(sql), &s, &problem, &off), 0);
 
-	k = gm_sql_txn_escape(&s, &why);
+	k = gm_sql_txn_escape(sql, &s, &why);
 	at = k < s.n ? (long)k : -1;
 	if (at >= 0)
 		assert_non_null(why);
@@ -104,6 +106,47 @@ static void test_transaction_escapes(void **state)
 	assert_int_equal(escape_at("SAVEPOINT \"Odd\"; RELEASE odd"), 1);
 	/* Words inside strings and comments are not statements. */
 	assert_int_equal(escape_at("SELECT 'COMMIT; RELEASE x'; -- COMMIT\nSELECT 1"), -1);
+	/* The parse tree names a savepoint exactly, escapes included ... */
+	assert_int_equal(escape_at("SAVEPOINT U&\"\\0061\"; RELEASE a"), -1);
+	assert_int_equal(escape_at("SAVEPOINT a; RELEASE U&\"\\0062\""), 1);
+	/* ... and knows PREPARE of a statement from PREPARE TRANSACTION. */
+	assert_int_equal(escape_at("PREPARE q AS SELECT 1; EXECUTE q"), -1);
+	/* A statement the parser cannot read keeps the lexer's answer. */
+	assert_int_equal(escape_at("SELECT 1; COMMIT AND SOMETHING NEWER"), 1);
+	assert_int_equal(escape_at("SELECT JSON_ARRAY(1); SELECT 2"), -1);
+}
+
+static char *relations_of(const char *sql)
+{
+	struct gm_sql_stmts s;
+	const char *problem = NULL;
+	size_t off = 0;
+	char *r;
+
+	assert_int_equal(gm_sql_split(sql, strlen(sql), &s, &problem, &off), 0);
+	assert_int_equal(s.n, 1);
+	r = gm_sql_stmt_relations(sql, &s.v[0]);
+	gm_sql_stmts_free(&s);
+	return r;
+}
+
+/* The relations a statement names, for the lock-timeout explanation: the
+ * parse tree's, not every word of the text. */
+static void test_relations(void **state)
+{
+	char *r;
+
+	(void)state;
+	r = relations_of("ALTER TABLE public.orders ADD COLUMN note text DEFAULT 'users' -- busy\n");
+	assert_string_equal(r, "{\"orders\"}");
+	free(r);
+	r = relations_of("CREATE INDEX CONCURRENTLY \"Idx\" ON t (a) WHERE b IN (SELECT c FROM u)");
+	assert_string_equal(r, "{\"Idx\",\"t\",\"u\"}");
+	free(r);
+	r = relations_of("DROP INDEX CONCURRENTLY s.i1, i2");
+	assert_string_equal(r, "{\"i1\",\"i2\"}");
+	free(r);
+	assert_null(relations_of("ALTER TABLE t SOMETHING NEWER"));
 }
 
 static void lex_fails(const char *sql, size_t expect_off, const char *what)
@@ -134,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_offsets_and_words),
 		cmocka_unit_test(test_transaction_escapes),
+		cmocka_unit_test(test_relations),
 		cmocka_unit_test(test_unterminated),
 	};
 	return cmocka_run_group_tests_name("sql statement splitting", tests, NULL, NULL);

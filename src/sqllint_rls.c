@@ -1,0 +1,505 @@
+/* sqllint_rls.c - Row-Level Security at migration time (see gm_sqllint.h;
+ * the rules' explanations are in garage-migrate(1)).
+ *
+ * The same conventions as verify's RLS lints (lint.c): the tenancy names
+ * the tenant columns, the exposed schemas and the global tables, and write
+ * policies are judged by the one policy judge (gm_policy.h), here on the
+ * CREATE POLICY's own tree.  What verify reads from the catalog, the lint
+ * reads from the statements of the run: a table a migration creates may
+ * get its RLS in a later migration of the project, so tables and views
+ * are judged at the end of the run. */
+#include "gm_error.h"
+#include "gm_sqlstmt.h"
+#include "gm_tenancy.h"
+#include "sqllint_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NODE(n, kind) ((n) && (n)->node_case == PG_QUERY__NODE__NODE_##kind)
+
+static const char *schema_of(const PgQuery__RangeVar *rv)
+{
+	return rv->schemaname && *rv->schemaname ? rv->schemaname : "public";
+}
+
+static int exposed(const struct lint *l, const PgQuery__RangeVar *rv)
+{
+	return gm_strlist_has(&l->tenancy->schemas, schema_of(rv));
+}
+
+/* ---- tables the run creates ---- */
+
+static struct lint_table *table_find(const struct lint *l, const char *key)
+{
+	/* The newest: a table dropped and created again is the new one. */
+	for (size_t k = l->ntables; k-- > 0;)
+		if (!strcmp(l->tables[k].key, key))
+			return &l->tables[k];
+	return NULL;
+}
+
+static void add_ref(struct lint_table *t, const PgQuery__RangeVar *pk)
+{
+	char *key;
+
+	if (!pk)
+		return;
+	key = lint_key(pk);
+	if (!gm_strlist_has(&t->refs, key))
+		gm_strlist_add(&t->refs, key);
+	free(key);
+}
+
+/* Tenant columns, and the tables foreign keys reference, of a CREATE. */
+static void read_columns(const struct lint *l, const PgQuery__CreateStmt *c, struct lint_table *t)
+{
+	for (size_t k = 0; k < c->n_table_elts; k++) {
+		const PgQuery__Node *e = c->table_elts[k];
+		if (NODE(e, COLUMN_DEF)) {
+			const PgQuery__ColumnDef *col = e->column_def;
+			if (col->colname && gm_strlist_has(&l->tenancy->columns, col->colname))
+				t->tenant = 1;
+			for (size_t j = 0; j < col->n_constraints; j++)
+				if (NODE(col->constraints[j], CONSTRAINT) &&
+				    col->constraints[j]->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN)
+					add_ref(t, col->constraints[j]->constraint->pktable);
+		} else if (NODE(e, CONSTRAINT) && e->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN) {
+			add_ref(t, e->constraint->pktable);
+		}
+	}
+}
+
+static struct lint_table *new_table(struct lint *l, const PgQuery__RangeVar *rv)
+{
+	struct lint_table *t;
+
+	l->tables = gm_xrealloc(l->tables, (l->ntables + 1) * sizeof(*l->tables));
+	t = &l->tables[l->ntables++];
+	memset(t, 0, sizeof(*t));
+	t->key = lint_key(rv);
+	t->stmt = (size_t)(l->cur - l->stmts);
+	t->loc = lint_at(l, rv->location);
+	t->exposed = exposed(l, rv) && !gm_tenancy_is_global(l->tenancy, schema_of(rv), rv->relname);
+	t->temp = rv->relpersistence && !strcmp(rv->relpersistence, "t");
+	return t;
+}
+
+static void create_table(struct lint *l, const PgQuery__CreateStmt *c)
+{
+	if (c->relation)
+		read_columns(l, c, new_table(l, c->relation));
+}
+
+/* A tenant table: a tenant column, or a foreign key to a tenant table
+ * (order milestones through their order), as verify decides. */
+static int is_tenant(const struct lint *l, const char *key, int depth)
+{
+	const struct lint_table *t = table_find(l, key);
+	const struct lint_rel *r;
+
+	if (!t) {
+		r = lint_rel_get(l, key);
+		return r && r->found && r->tenant;
+	}
+	if (t->tenant)
+		return 1;
+	for (size_t k = 0; depth < 16 && k < t->refs.n; k++)
+		if (strcmp(t->refs.v[k], key) && is_tenant(l, t->refs.v[k], depth + 1))
+			return 1;
+	return 0;
+}
+
+static void alter_table(struct lint *l, const PgQuery__AlterTableStmt *a)
+{
+	char *key;
+
+	if (!a->relation)
+		return;
+	key = lint_key(a->relation);
+	for (size_t k = 0; k < a->n_cmds; k++) {
+		const PgQuery__AlterTableCmd *c = NODE(a->cmds[k], ALTER_TABLE_CMD) ? a->cmds[k]->alter_table_cmd : NULL;
+		if (c && c->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_EnableRowSecurity && !gm_strlist_has(&l->rls_enabled, key))
+			gm_strlist_add(&l->rls_enabled, key);
+		if (c && c->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_ForceRowSecurity && !gm_strlist_has(&l->rls_forced, key))
+			gm_strlist_add(&l->rls_forced, key);
+	}
+	free(key);
+}
+
+static void drop_tables(struct lint *l, const PgQuery__DropStmt *d)
+{
+	if (d->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
+		return;
+	for (size_t k = 0; k < d->n_objects; k++) {
+		struct lint_table *t;
+		char *key;
+		if (!NODE(d->objects[k], LIST))
+			continue;
+		key = lint_key_names(d->objects[k]->list->items, d->objects[k]->list->n_items);
+		if ((t = table_find(l, key)))
+			t->dropped = 1;
+		free(key);
+	}
+}
+
+/* ---- policies ---- */
+
+struct setting_call {
+	int location;
+	int found;
+};
+
+static int one_arg_current_setting(void *ctx, const PgQuery__Node *n)
+{
+	struct setting_call *c = ctx;
+
+	if (!NODE(n, FUNC_CALL) || n->func_call->n_args != 1 ||
+	    strcmp(gm_pgtree_last_name(n->func_call->funcname, n->func_call->n_funcname), "current_setting"))
+		return 0;
+	c->location = n->func_call->location;
+	c->found = 1;
+	return 1;
+}
+
+static void current_setting(struct lint *l, const PgQuery__Node *expr, const char *what, int exact)
+{
+	struct setting_call c = { -1, 0 };
+
+	if (!expr || !gm_pgtree_walk(&expr->base, one_arg_current_setting, &c))
+		return;
+	lint_report(l, "current_setting_without_missing_ok", lint_at(l, exact ? c.location : -1), NULL,
+		    "%s calls current_setting() with one argument, which raises an error wherever the setting is not set",
+		    what);
+}
+
+static int is_write_command(const char *cmd)
+{
+	return cmd && (!strcmp(cmd, "all") || !strcmp(cmd, "insert") || !strcmp(cmd, "update") || !strcmp(cmd, "delete"));
+}
+
+static const char *command_name(const char *cmd)
+{
+	static const char *const names[][2] = { { "all", "ALL" }, { "insert", "INSERT" }, { "update", "UPDATE" },
+						{ "delete", "DELETE" }, { "select", "SELECT" } };
+
+	for (size_t k = 0; cmd && k < sizeof(names) / sizeof(names[0]); k++)
+		if (!strcmp(cmd, names[k][0]))
+			return names[k][1];
+	return "ALL";
+}
+
+static void judge(struct lint *l, const PgQuery__CreatePolicyStmt *p, PgQuery__Node *expr, const char *clause,
+		  const char *key)
+{
+	char *branch = NULL;
+
+	if (!expr)
+		return;
+	if (gm_policy_judge_node(l->judge, expr, &branch) == GM_UNBOUND)
+		lint_report(l, "write_policy_not_tenant_bound", lint_at(l, gm_pgtree_first_location(&expr->base)), key,
+			    "FOR %s policy %s on %s: its %s has a branch not bound to the tenant: %s (any tenant can write the"
+			    " rows it matches)", command_name(p->cmd_name), p->policy_name, key, clause, branch);
+	free(branch);
+}
+
+static void create_policy(struct lint *l, const PgQuery__CreatePolicyStmt *p)
+{
+	char *key;
+
+	current_setting(l, p->qual, "the policy's USING", 1);
+	current_setting(l, p->with_check, "the policy's WITH CHECK", 1);
+	if (!p->table || !p->permissive || !is_write_command(p->cmd_name))
+		return;
+	key = lint_key(p->table);
+	/* Judged when it is meant to isolate tenants: on a tenant table, or
+	 * naming the tenant expression. */
+	if (is_tenant(l, key, 0) || gm_policy_mentions_tenant_node(l->judge, p->qual) ||
+	    gm_policy_mentions_tenant_node(l->judge, p->with_check)) {
+		judge(l, p, p->qual, "USING", key);
+		judge(l, p, p->with_check, "WITH CHECK", key);
+	}
+	free(key);
+}
+
+/* ---- functions ---- */
+
+static const PgQuery__DefElem *option(const PgQuery__CreateFunctionStmt *f, const char *name)
+{
+	for (size_t k = 0; k < f->n_options; k++)
+		if (NODE(f->options[k], DEF_ELEM) && f->options[k]->def_elem->defname &&
+		    !strcmp(f->options[k]->def_elem->defname, name))
+			return f->options[k]->def_elem;
+	return NULL;
+}
+
+static int sets_search_path(const PgQuery__CreateFunctionStmt *f)
+{
+	for (size_t k = 0; k < f->n_options; k++) {
+		const PgQuery__DefElem *d = NODE(f->options[k], DEF_ELEM) ? f->options[k]->def_elem : NULL;
+		if (d && d->defname && !strcmp(d->defname, "set") && NODE(d->arg, VARIABLE_SET_STMT) &&
+		    d->arg->variable_set_stmt->name && !strcmp(d->arg->variable_set_stmt->name, "search_path"))
+			return 1;
+	}
+	return 0;
+}
+
+/* A LANGUAGE sql body written as a string: parsed on its own. */
+static void sql_string_body(struct lint *l, const PgQuery__DefElem *as)
+{
+	struct gm_pgtree t;
+	size_t cursor;
+	char *why;
+
+	if (!as || !NODE(as->arg, LIST) || !as->arg->list->n_items)
+		return;
+	why = gm_pgtree_parse(gm_pgtree_str(as->arg->list->items[0]), &t, &cursor);
+	if (!why && t.pr) {
+		struct setting_call c = { -1, 0 };
+		if (gm_pgtree_walk(&t.pr->base, one_arg_current_setting, &c))
+			lint_report(l, "current_setting_without_missing_ok", lint_at(l, -1), NULL,
+				    "the function's body calls current_setting() with one argument, which raises an error"
+				    " wherever the setting is not set");
+	}
+	free(why);
+	gm_pgtree_free(&t);
+}
+
+static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f)
+{
+	const PgQuery__DefElem *security = option(f, "security"), *lang = option(f, "language");
+
+	if (security && NODE(security->arg, BOOLEAN) && security->arg->boolean->boolval && !sets_search_path(f))
+		lint_report(l, "security_definer_without_search_path", lint_at(l, security->location), NULL,
+			    "SECURITY DEFINER function %s has no SET search_path: it runs with its owner's rights and"
+			    " resolves names through the caller's path", gm_pgtree_last_name(f->funcname, f->n_funcname));
+	if (f->sql_body)
+		current_setting(l, f->sql_body, "the function's body", 1);
+	else if (lang && NODE(lang->arg, STRING) && !strcmp(lang->arg->string->sval, "sql"))
+		sql_string_body(l, option(f, "as"));
+}
+
+/* ---- grants ---- */
+
+static void grant(struct lint *l, const PgQuery__GrantStmt *g, int defaults)
+{
+	int all = g->targtype == PG_QUERY__GRANT_TARGET_TYPE__ACL_TARGET_ALL_IN_SCHEMA;
+
+	if (!g->is_grant || g->objtype != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
+		return;
+	for (size_t k = 0; k < g->n_grantees; k++) {
+		const PgQuery__RoleSpec *r = NODE(g->grantees[k], ROLE_SPEC) ? g->grantees[k]->role_spec : NULL;
+		int pub = r && r->roletype == PG_QUERY__ROLE_SPEC_TYPE__ROLESPEC_PUBLIC;
+		int anon = r && r->rolename && gm_strlist_has(&l->tenancy->anon_roles, r->rolename);
+		char *key = NULL;
+
+		if (!pub && !anon)
+			continue;
+		/* An anonymous role may read global tables (Supabase's anon
+		 * reads lookup tables): only tenant tables are findings. */
+		for (size_t j = 0; anon && !all && !defaults && j < g->n_objects; j++)
+			if (NODE(g->objects[j], RANGE_VAR)) {
+				char *ok = lint_key(g->objects[j]->range_var);
+				if (is_tenant(l, ok, 0) && !key)
+					key = ok;
+				else
+					free(ok);
+			}
+		if (anon && !key && !all && !defaults)
+			continue;
+		if (!key && !all && !defaults && g->n_objects && NODE(g->objects[0], RANGE_VAR))
+			key = lint_key(g->objects[0]->range_var);
+		lint_report(l, "grant_to_public", lint_at(l, r->location), key, "%s to %s%s: every role %s gets it",
+			    defaults ? "a default privilege on future tables" : all ? "a privilege on every table of a schema"
+										 : "a privilege on a table",
+			    pub ? "PUBLIC" : r->rolename, anon ? " (tenancy.anon_roles)" : "",
+			    pub ? "there is, and every one made later," : "the API lets anyone act as");
+		free(key);
+	}
+}
+
+/* ---- views ---- */
+
+static int collect_read(void *ctx, const ProtobufCMessage *m)
+{
+	struct lint_view *v = ctx;
+	char *key;
+
+	if (m->descriptor != &pg_query__range_var__descriptor)
+		return 0;
+	key = lint_key((const PgQuery__RangeVar *)m);
+	if (!gm_strlist_has(&v->reads, key))
+		gm_strlist_add(&v->reads, key);
+	free(key);
+	return 0;
+}
+
+static void view(struct lint *l, const PgQuery__RangeVar *rv, const PgQuery__Node *query, int materialized,
+		 int invoker)
+{
+	struct lint_view *v;
+
+	if (!rv || !query || !exposed(l, rv) || (rv->relpersistence && !strcmp(rv->relpersistence, "t")))
+		return;
+	l->views = gm_xrealloc(l->views, (l->nviews + 1) * sizeof(*l->views));
+	v = &l->views[l->nviews++];
+	memset(v, 0, sizeof(*v));
+	v->key = lint_key(rv);
+	v->stmt = (size_t)(l->cur - l->stmts);
+	v->loc = lint_at(l, rv->location);
+	v->materialized = materialized;
+	v->invoker = invoker;
+	gm_pgtree_walk_msgs(&query->base, collect_read, v);
+}
+
+void lint_rls_stmt(struct lint *l)
+{
+	const PgQuery__Node *n = l->cur->node;
+
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_CREATE_STMT:
+		create_table(l, n->create_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+		alter_table(l, n->alter_table_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_DROP_STMT:
+		drop_tables(l, n->drop_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_POLICY_STMT:
+		create_policy(l, n->create_policy_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_POLICY_STMT:
+		current_setting(l, n->alter_policy_stmt->qual, "the policy's USING", 1);
+		current_setting(l, n->alter_policy_stmt->with_check, "the policy's WITH CHECK", 1);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
+		create_function(l, n->create_function_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_GRANT_STMT:
+		grant(l, n->grant_stmt, 0);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_DEFAULT_PRIVILEGES_STMT:
+		if (n->alter_default_privileges_stmt->action)
+			grant(l, n->alter_default_privileges_stmt->action, 1);
+		break;
+	case PG_QUERY__NODE__NODE_VIEW_STMT:
+		view(l, n->view_stmt->view, n->view_stmt->query, 0,
+		     lint_option_true(n->view_stmt->options, n->view_stmt->n_options, "security_invoker"));
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+		if (!n->create_table_as_stmt->into || !n->create_table_as_stmt->into->rel)
+			break;
+		if (n->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW)
+			view(l, n->create_table_as_stmt->into->rel, n->create_table_as_stmt->query, 1, 0);
+		else	/* CREATE TABLE AS: a table like any other; its columns are the query's */
+			new_table(l, n->create_table_as_stmt->into->rel);
+		break;
+	case PG_QUERY__NODE__NODE_SELECT_STMT:
+		if (n->select_stmt->into_clause && n->select_stmt->into_clause->rel)
+			new_table(l, n->select_stmt->into_clause->rel);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- at the end of the run ---- */
+
+static int in_run(const struct lint *l, const struct gm_migration *m)
+{
+	for (size_t k = 0; k < l->nstmts; k++)
+		if (l->stmts[k].m == m)
+			return 1;
+	return 0;
+}
+
+/* ENABLE and FORCE ROW LEVEL SECURITY in the project's later migrations
+ * that this run does not apply (up --to): the tables they cover are not
+ * left without RLS for good.  Only ALTER TABLE statements are parsed. */
+static void later_migrations(struct lint *l)
+{
+	unsigned long long first = l->nstmts ? l->stmts[0].m->version : 0;
+
+	for (size_t i = 0; i < l->o->nall; i++) {
+		const struct gm_migration *m = l->o->all[i];
+		if (m->version <= first || in_run(l, m))
+			continue;
+		for (size_t k = 0; k < m->up.stmts.n; k++) {
+			const struct gm_sql_stmt *st = &m->up.stmts.v[k];
+			struct gm_pgtree t;
+			size_t off;
+			char *why;
+			if (strcmp(st->word1, "ALTER") || strcmp(st->word2, "TABLE"))
+				continue;
+			if ((why = gm_sql_stmt_parse(m->up.sql, st, &t, &off))) {
+				free(why);
+				continue;
+			}
+			if (NODE(gm_pgtree_stmt(&t), ALTER_TABLE_STMT))
+				alter_table(l, gm_pgtree_stmt(&t)->alter_table_stmt);
+			gm_pgtree_free(&t);
+		}
+	}
+}
+
+static int protected(const struct lint *l, const char *key)
+{
+	const struct lint_rel *r = lint_rel_get(l, key);
+
+	return gm_strlist_has(&l->rls_enabled, key) || is_tenant(l, key, 0) || (r && r->found && (r->rls || r->tenant));
+}
+
+static const char *why(const struct lint *l, const char *key)
+{
+	const struct lint_rel *r = lint_rel_get(l, key);
+
+	return gm_strlist_has(&l->rls_enabled, key) || (r && r->found && r->rls) ? "which has Row-Level Security"
+										   : "a tenant table";
+}
+
+static void judge_views(struct lint *l)
+{
+	for (size_t k = 0; k < l->nviews; k++) {
+		const struct lint_view *v = &l->views[k];
+		if (v->invoker && !v->materialized)
+			continue;
+		for (size_t j = 0; j < v->reads.n; j++) {
+			if (!protected(l, v->reads.v[j]))
+				continue;
+			if (v->materialized)
+				lint_report_at(l, &l->stmts[v->stmt], "view_without_security_invoker", v->loc, v->key,
+					       "materialized view %s copies the rows of %s, %s: no policy applies to the"
+					       " copy, every reader sees every tenant's rows", v->key, v->reads.v[j], why(l, v->reads.v[j]));
+			else
+				lint_report_at(l, &l->stmts[v->stmt], "view_without_security_invoker", v->loc, v->key,
+					       "view %s reads %s, %s, without security_invoker: it reads as its owner, past"
+					       " the policies", v->key, v->reads.v[j], why(l, v->reads.v[j]));
+			break;
+		}
+	}
+}
+
+void lint_rls_end(struct lint *l)
+{
+	later_migrations(l);
+	for (size_t k = 0; k < l->ntables; k++) {
+		const struct lint_table *t = &l->tables[k];
+		const struct lint_stmt *s = &l->stmts[t->stmt];
+		if (!t->exposed || t->temp || t->dropped || table_find(l, t->key) != t)
+			continue;
+		if (!gm_strlist_has(&l->rls_enabled, t->key) && is_tenant(l, t->key, 0))
+			lint_report_at(l, s, "tenant_table_without_rls", t->loc, t->key,
+				       "tenant table %s is created in an exposed schema and no migration enables Row-Level"
+				       " Security on it: every tenant reads every tenant's rows", t->key);
+		else if (!gm_strlist_has(&l->rls_enabled, t->key))
+			lint_report_at(l, s, "create_table_without_rls", t->loc, t->key,
+				       "table %s is created in an exposed schema, is not declared global and no migration"
+				       " enables Row-Level Security on it: every role the API lets in reads every row", t->key);
+		else if (is_tenant(l, t->key, 0) && !gm_strlist_has(&l->rls_forced, t->key))
+			lint_report_at(l, s, "create_table_rls_not_forced", t->loc, t->key,
+				       "tenant table %s gets Row-Level Security but no migration forces it: an application"
+				       " connected as its owner bypasses every policy", t->key);
+	}
+	judge_views(l);
+}

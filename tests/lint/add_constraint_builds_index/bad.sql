@@ -1,0 +1,1 @@
+ALTER TABLE orders ADD CONSTRAINT orders_code_key UNIQUE (code);

@@ -1,0 +1,2 @@
+-- garage:no-transaction
+REINDEX TABLE CONCURRENTLY orders;

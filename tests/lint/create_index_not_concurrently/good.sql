@@ -1,0 +1,2 @@
+-- garage:no-transaction
+CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_status_idx ON orders (status);

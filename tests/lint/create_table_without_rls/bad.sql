@@ -1,0 +1,1 @@
+CREATE TABLE countries (code text PRIMARY KEY, name text NOT NULL);

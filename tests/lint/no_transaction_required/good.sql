@@ -1,0 +1,2 @@
+-- garage:no-transaction
+VACUUM ANALYZE orders;

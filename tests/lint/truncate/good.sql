@@ -1,0 +1,3 @@
+CREATE TEMP TABLE staging (id int);
+INSERT INTO staging VALUES (1);
+TRUNCATE staging;

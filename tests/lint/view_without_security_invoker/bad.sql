@@ -1,0 +1,4 @@
+CREATE TABLE notes (id uuid PRIMARY KEY, organization_id uuid NOT NULL, body text);
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE notes FORCE ROW LEVEL SECURITY;
+CREATE VIEW recent_notes AS SELECT * FROM notes;
