@@ -12,6 +12,7 @@
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct gm_pgtree {
 	PgQuery__ParseResult *pr;	/* NULL when nothing parsed */
@@ -21,6 +22,9 @@ struct gm_pgtree {
  * (caller frees) with *cursor set to the byte offset it points at (or
  * (size_t)-1 when it points nowhere); t is then empty. */
 char *gm_pgtree_parse(const char *sql, struct gm_pgtree *t, size_t *cursor);
+/* Unpacks libpg_query's packed tree into *out; NULL, or why not (caller
+ * frees): not a tree, or nested too deep to walk on the stack. */
+char *gm_pgtree_unpack(const uint8_t *data, size_t len, PgQuery__ParseResult **out);
 void gm_pgtree_free(struct gm_pgtree *t);
 
 /* The statement of a one-statement tree, or NULL. */

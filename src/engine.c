@@ -143,22 +143,35 @@
  *    fails (no CREATE on the schema, or another role made them in the
  *    meantime), up rolls back and plans again with the guard inline;
  *  - otherwise (another role's): the guard inline, as it always was.
- * A function's body never changes under its name: a new body gets a new
- * name (_v2), so "there" means "this version's". */
+ * A new body gets a new name (_v2), so "there" means "this version's";
+ * and "trusted" also means "as made" (GUARD_FN_STATE): the body, the
+ * settings and SECURITY INVOKER are checked at every run, since a
+ * migration run by the owner could change them. */
 #define GUARD_FN_NOTE GM_HISTORY_SCHEMA ".isolation_note_v1()"
 #define GUARD_FN_LOST GM_HISTORY_SCHEMA ".isolation_lost_v1()"
 #define GUARD_FN_OPTIONS                                                                             \
 	" RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SECURITY INVOKER"                           \
 	" SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on"
+#define GUARD_FN_NOTE_BODY "$gm$BEGIN RETURN " ISOLATION_NOTE "; END$gm$"
+#define GUARD_FN_LOST_BODY "$gm$BEGIN RETURN (" ISOLATION_LOST "); END$gm$"
 #define GUARD_FN_CREATE                                                                              \
-	"CREATE OR REPLACE FUNCTION " GUARD_FN_NOTE GUARD_FN_OPTIONS                                  \
-	" AS $gm$BEGIN RETURN " ISOLATION_NOTE "; END$gm$;\n"                                        \
-	"CREATE OR REPLACE FUNCTION " GUARD_FN_LOST GUARD_FN_OPTIONS                                  \
-	" AS $gm$BEGIN RETURN (" ISOLATION_LOST "); END$gm$;\n"
+	"CREATE OR REPLACE FUNCTION " GUARD_FN_NOTE GUARD_FN_OPTIONS " AS " GUARD_FN_NOTE_BODY ";\n"  \
+	"CREATE OR REPLACE FUNCTION " GUARD_FN_LOST GUARD_FN_OPTIONS " AS " GUARD_FN_LOST_BODY ";\n"
 #define GUARD_FN_CREATE_STMTS 2
-/* How many of the two are there, and how many of those are trusted. */
+/* How many of the two are there; how many of those have a trusted owner;
+ * how many of those are still as made (a migration run by their owner
+ * could replace a body or alter a setting: such a function is made again,
+ * never called); and how many functions of those names the schema holds
+ * (another role's overload would make the call ambiguous). */
 #define GUARD_FN_STATE                                                                               \
-	"SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE r.rolname = CURRENT_USER OR r.rolsuper)" \
+	"SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE r.rolname = CURRENT_USER OR r.rolsuper)," \
+	" pg_catalog.count(*) FILTER (WHERE (r.rolname = CURRENT_USER OR r.rolsuper) AND NOT p.prosecdef"  \
+	" AND p.provolatile = 's' AND p.proconfig = '{\"search_path=pg_catalog, pg_temp\","             \
+	"standard_conforming_strings=on}'::pg_catalog.text[] AND p.prosrc = CASE p.proname"            \
+	" WHEN 'isolation_note_v1' THEN " GUARD_FN_NOTE_BODY " ELSE " GUARD_FN_LOST_BODY " END),"       \
+	" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc o"                                        \
+	" WHERE o.pronamespace = pg_catalog.to_regnamespace('" GM_HISTORY_SCHEMA "')::pg_catalog.oid"  \
+	" AND o.proname IN ('isolation_note_v1', 'isolation_lost_v1'))"                                \
 	" FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner"                 \
 	" WHERE p.oid IN (pg_catalog.to_regprocedure('" GUARD_FN_NOTE "'),"                          \
 	" pg_catalog.to_regprocedure('" GUARD_FN_LOST "'))"
@@ -921,14 +934,19 @@ struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *s
 /* The guard's mode from what GUARD_FN_STATE read (see above). */
 static enum guard_mode guard_state(const PGresult *state)
 {
-	long found, trusted;
+	long found, trusted, intact, named;
 
-	if (!state || PQntuples(state) != 1 || PQnfields(state) != 2)
+	if (!state || PQntuples(state) != 1 || PQnfields(state) != 4)
 		return GUARD_INLINE;
 	found = strtol(PQgetvalue(state, 0, 0), NULL, 10);
 	trusted = strtol(PQgetvalue(state, 0, 1), NULL, 10);
-	if (found == 2 && trusted == 2)
+	intact = strtol(PQgetvalue(state, 0, 2), NULL, 10);
+	named = strtol(PQgetvalue(state, 0, 3), NULL, 10);
+	if (named != found)
+		return GUARD_INLINE;	/* overloads: the call could be ambiguous */
+	if (found == 2 && intact == 2)
 		return GUARD_CALL;
+	/* Missing, or ours but changed: made (again) as they should be. */
 	return found == trusted ? GUARD_CREATE : GUARD_INLINE;
 }
 

@@ -3,28 +3,159 @@
 #include "gm_strbuf.h"
 #include "gm_text.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- parsing ---- */
 
+/* Deeper trees are not analysed.  protobuf-c unpacks, and the walks
+ * below visit, a tree recursively, about a kilobyte of stack a level:
+ * "SELECT 1+1+...+1" with a few thousand terms, which the server itself
+ * refuses at its default max_stack_depth, would overflow the stack.  Two
+ * levels an operator (the Node and its A_Expr). */
+#define MAX_DEPTH 2000
+
+static int read_varint(const uint8_t *b, size_t len, size_t *pos, uint64_t *v)
+{
+	unsigned shift = 0;
+
+	*v = 0;
+	while (*pos < len && shift < 64) {
+		uint8_t c = b[(*pos)++];
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return 0;
+		shift += 7;
+	}
+	return -1;
+}
+
+/* The nesting depth of a packed ParseResult, read without recursion
+ * (the message types of its fields from protobuf-c's descriptors); more
+ * than MAX_DEPTH stops the count.  -1 for bytes that are not a message. */
+static int packed_depth(const uint8_t *b, size_t len)
+{
+	const ProtobufCMessageDescriptor *desc[MAX_DEPTH + 1];
+	size_t end[MAX_DEPTH + 1], pos = 0;
+	int top = 0, max = 0;
+
+	desc[0] = &pg_query__parse_result__descriptor;
+	end[0] = len;
+	while (pos < len) {
+		uint64_t key, n;
+		const ProtobufCFieldDescriptor *f;
+
+		while (top > 0 && pos >= end[top])
+			top--;
+		if (read_varint(b, len, &pos, &key))
+			return -1;
+		switch (key & 7) {
+		case 0:
+			if (read_varint(b, len, &pos, &n))
+				return -1;
+			break;
+		case 1:
+			pos += 8;
+			break;
+		case 5:
+			pos += 4;
+			break;
+		case 2:
+			if (read_varint(b, len, &pos, &n) || n > end[top] - pos)
+				return -1;
+			f = protobuf_c_message_descriptor_get_field(desc[top], (unsigned)(key >> 3));
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				if (top == MAX_DEPTH)
+					return MAX_DEPTH + 1;
+				top++;
+				desc[top] = f->descriptor;
+				end[top] = pos + (size_t)n;
+				if (top > max)
+					max = top;
+			} else {
+				pos += (size_t)n;
+			}
+			break;
+		default:
+			return -1;
+		}
+	}
+	return max;
+}
+
+char *gm_pgtree_unpack(const uint8_t *data, size_t len, PgQuery__ParseResult **out)
+{
+	int depth = packed_depth(data, len);
+
+	*out = NULL;
+	if (depth > MAX_DEPTH)
+		return gm_xasprintf("nested more than %d levels deep", MAX_DEPTH);
+	if (depth < 0 || !(*out = pg_query__parse_result__unpack(NULL, len, data)))
+		return gm_xstrdup("the parse tree could not be read");
+	return NULL;
+}
+
+/* libpg_query itself turns its tree into protobuf recursively, before
+ * MAX_DEPTH can be checked: a long statement is parsed on a thread of
+ * its own with a stack that a statement of MAX_PARSED bytes cannot
+ * exhaust (reserved, not used: pages are touched only as deep as the
+ * tree goes).  Short ones, the usual, stay on this thread. */
+#define THREAD_FROM (4 * 1024)
+#define MAX_PARSED (256 * 1024)
+#define PARSE_STACK ((size_t)1024 * 1024 * 1024)
+
+struct parse_job {
+	const char *sql;
+	PgQueryProtobufParseResult r;
+};
+
+static void *parse_job_run(void *arg)
+{
+	struct parse_job *job = arg;
+
+	/* libpg_query frees the thread's memory contexts when it exits. */
+	job->r = pg_query_parse_protobuf(job->sql);
+	return NULL;
+}
+
+static PgQueryProtobufParseResult parse(const char *sql, size_t len)
+{
+	struct parse_job job = { sql, { { 0, NULL }, NULL, NULL } };
+	pthread_attr_t attr;
+	pthread_t th;
+	int started = 0;
+
+	if (len < THREAD_FROM || pthread_attr_init(&attr))
+		return pg_query_parse_protobuf(sql);
+	if (!pthread_attr_setstacksize(&attr, PARSE_STACK))
+		started = !pthread_create(&th, &attr, parse_job_run, &job);
+	pthread_attr_destroy(&attr);
+	if (!started)
+		return pg_query_parse_protobuf(sql);
+	pthread_join(th, NULL);
+	return job.r;
+}
+
 char *gm_pgtree_parse(const char *sql, struct gm_pgtree *t, size_t *cursor)
 {
-	PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql);
+	size_t len = strlen(sql);
+	PgQueryProtobufParseResult r;
 	char *why = NULL;
 
 	t->pr = NULL;
 	*cursor = (size_t)-1;
+	if (len > MAX_PARSED)
+		return gm_xasprintf("longer than %d bytes", MAX_PARSED);
+	r = parse(sql, len);
 	if (r.error) {
 		why = gm_xstrdup(r.error->message ? r.error->message : "syntax error");
 		/* cursorpos counts characters from 1, as the server's do. */
 		if (r.error->cursorpos > 0)
 			*cursor = gm_text_char_to_byte(sql, strlen(sql), (size_t)r.error->cursorpos - 1);
 	} else {
-		t->pr = pg_query__parse_result__unpack(NULL, r.parse_tree.len, (const uint8_t *)r.parse_tree.data);
-		if (!t->pr)
-			why = gm_xstrdup("the parse tree could not be read");
+		why = gm_pgtree_unpack((const uint8_t *)r.parse_tree.data, r.parse_tree.len, &t->pr);
 	}
 	pg_query_free_protobuf_parse_result(r);
 	return why;

@@ -1,5 +1,6 @@
 /* sqlform.c - printed SQL in a major-independent form (gm_sqlform.h). */
 #include "gm_sqlform.h"
+#include "gm_pgtree.h"
 #include "gm_strbuf.h"
 
 #include <pg_query.h>
@@ -127,7 +128,7 @@ char *gm_sql_form(const char *text, enum gm_sql_kind kind)
 	r = pg_query_parse_protobuf(sql);
 	free(sql);
 	if (!r.error)
-		pr = pg_query__parse_result__unpack(NULL, r.parse_tree.len, (const uint8_t *)r.parse_tree.data);
+		free(gm_pgtree_unpack((const uint8_t *)r.parse_tree.data, r.parse_tree.len, &pr));
 	pg_query_free_protobuf_parse_result(r);
 	/* One statement, or the text was not what its kind says. */
 	if (!pr || pr->n_stmts != 1)

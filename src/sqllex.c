@@ -84,6 +84,47 @@ static int skip_quoted(struct lexer *lx, char q, int backslash, const char *what
 	return fail(lx, what, open);
 }
 
+/* Where a string literal that ended just before s[i] goes on, or 0.  Two
+ * literals separated only by whitespace holding a newline (and -- comments
+ * ending in one) are one literal to the server, which reads the second
+ * part in the first one's mode: E'...' then '...' takes backslash escapes
+ * in both parts ("quotecontinue" in PostgreSQL's scan.l). */
+static size_t string_continues(const char *s, size_t len, size_t i)
+{
+	int newline = 0;
+
+	while (i < len) {
+		char c = s[i];
+		if (c == ' ' || c == '\t' || c == '\f' || (newline && c == '\v')) {
+			i++;
+		} else if (c == '\n' || c == '\r') {
+			newline = 1;
+			i++;
+		} else if (c == '-' && i + 1 < len && s[i + 1] == '-') {
+			while (i < len && s[i] != '\n' && s[i] != '\r')
+				i++;
+		} else {
+			break;
+		}
+	}
+	return newline && i < len && s[i] == '\'' ? i : 0;
+}
+
+/* A string literal at lx->i, with its continuations. */
+static int skip_string(struct lexer *lx, int backslash, const char *what)
+{
+	size_t next;
+
+	if (skip_quoted(lx, '\'', backslash, what))
+		return -1;
+	while ((next = string_continues(lx->s, lx->len, lx->i)) > 0) {
+		lx->i = next;
+		if (skip_quoted(lx, '\'', backslash, what))
+			return -1;
+	}
+	return 0;
+}
+
 /* Length of a dollar-quote delimiter ($tag$ or $$) at s[i], or 0. */
 static size_t dollar_tag_len(const char *s, size_t len, size_t i)
 {
@@ -263,7 +304,7 @@ int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
 		}
 		begin_token(&st, lx.i);
 		if (c == '\'') {
-			if (skip_quoted(&lx, '\'', 0, "unterminated quoted string"))
+			if (skip_string(&lx, 0, "unterminated quoted string"))
 				goto error;
 		} else if (c == '"') {
 			size_t q = lx.i;
@@ -280,7 +321,7 @@ int gm_sql_split(const char *text, size_t len, struct gm_sql_stmts *out,
 			/* E'...' (and e'...') strings take backslash escapes. */
 			if (lx.i - w == 1 && (c == 'E' || c == 'e') && lx.i < len &&
 			    text[lx.i] == '\'') {
-				if (skip_quoted(&lx, '\'', 1, "unterminated quoted string")) {
+				if (skip_string(&lx, 1, "unterminated quoted string")) {
 					lx.problem_off = w;	/* point at the E */
 					goto error;
 				}

@@ -265,6 +265,29 @@ static void test_planted_operator_is_not_called(void **state)
 	free(db);
 }
 
+/* A migration that turns standard_conforming_strings off for the session
+ * must not change how the next text the tool sends is split: read with
+ * backslash escapes, 'a\'' ends early and the DROP after it would run
+ * although the tool saw it inside the literal. */
+static void test_standard_strings_stay_on(void **state)
+{
+	char *db = pgt_create_db("gm_nt_scs"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_off.sql", "CREATE TABLE victim (id int);\nSET standard_conforming_strings = off;\n");
+	tfs_write(dir, "0002_notx.sql", "-- garage:no-transaction\n"
+		  "SELECT 'a\\''; DROP TABLE victim; --';\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "applied 0002_notx.sql");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 'victim'"), 1);
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_repair_clears_a_failed_migration_without_file),
 		cmocka_unit_test(test_failed_bookkeeping_is_a_failure),
 		cmocka_unit_test(test_planted_operator_is_not_called),
+		cmocka_unit_test(test_standard_strings_stay_on),
 	};
 	return cmocka_run_group_tests_name("no-transaction migrations", tests, NULL, NULL);
 }

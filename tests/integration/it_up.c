@@ -527,6 +527,54 @@ static void test_up_guard_functions_trusted_or_inline(void **state)
 	free(db);
 }
 
+/* The guard's functions, once made, are called only while they are as
+ * made: a migration run by their owner that replaces a body is not the
+ * end of the guard (they are made again), and another role's overload of
+ * their names (which would make the call ambiguous) sends up inline. */
+static void test_up_guard_functions_changed_or_overloaded(void **state)
+{
+	char *db = pgt_create_db("gm_up_fn_changed"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int, org int);\n"
+				     "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"
+				     "CREATE POLICY p ON t USING (org = 1);\n"
+				     "INSERT INTO t VALUES (1, 1);\n");
+	tfs_write(dir, "0002_blind.sql", "CREATE OR REPLACE FUNCTION garage_migrate.isolation_lost_v1() RETURNS text"
+					 " LANGUAGE sql AS 'SELECT NULL::text';\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	tfs_write(dir, "0003_weaken.sql", "ALTER TABLE t DISABLE ROW LEVEL SECURITY;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
+	assert_contains(err, "table public.t, row level security disabled, keeps 1 row");
+	free(out);
+	free(err);
+
+	/* Another role's overload: inline, no "is not unique" failure. */
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_up_fn_mallory') THEN"
+		    " CREATE ROLE gm_up_fn_mallory NOLOGIN; END IF; END $$;"
+		    "GRANT USAGE, CREATE ON SCHEMA garage_migrate TO gm_up_fn_mallory;"
+		    "SET ROLE gm_up_fn_mallory;"
+		    "CREATE FUNCTION garage_migrate.isolation_note_v1(a int DEFAULT 0) RETURNS text LANGUAGE sql"
+		    " AS $$SELECT '[]'$$;"
+		    "RESET ROLE");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
+	assert_contains(err, "table public.t, row level security disabled, keeps 1 row");
+	assert_not_contains(err, "not unique");
+	free(out);
+	free(err);
+	tfs_write(dir, "0003_weaken.sql", "CREATE TABLE u (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
+	pgt_exec(c, "DROP FUNCTION garage_migrate.isolation_note_v1(int);"
+		    "REVOKE ALL ON SCHEMA garage_migrate FROM gm_up_fn_mallory");
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 /* Issue 15: a failure in the middle of a batch.  The migrations before it
  * committed (each in its own transaction, with its history row); it and
  * those after it, sent in the same string, did not run; the error points
@@ -827,6 +875,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_up_guards_isolation),
 		cmocka_unit_test(test_up_guard_functions_trusted_or_inline),
+		cmocka_unit_test(test_up_guard_functions_changed_or_overloaded),
 		cmocka_unit_test(test_up_then_up_again_changes_nothing),
 		cmocka_unit_test(test_list_before_and_after),
 		cmocka_unit_test(test_failure_at_third_statement),

@@ -96,6 +96,36 @@ static void test_deparse_expr(void **state)
 	gm_pgtree_free(&t);
 }
 
+/* A tree too deep to walk on the stack is not analysed, and nothing
+ * crashes: libpg_query's own packing of a 50,000-term sum overflowed 8 MB
+ * of stack, and protobuf-c's unpacking of 4,500 terms did. */
+static void test_deep_trees_are_refused(void **state)
+{
+	static const size_t terms[] = { 900, 4500, 50000 };
+	struct gm_pgtree t;
+	size_t cursor, k, j;
+
+	(void)state;
+	for (k = 0; k < sizeof(terms) / sizeof(terms[0]); k++) {
+		char *sql = malloc(8 + 2 * terms[k] + 1), *why;
+		memcpy(sql, "SELECT 1", 8);
+		for (j = 0; j < terms[k]; j++)
+			memcpy(sql + 8 + 2 * j, "+1", 2);
+		sql[8 + 2 * terms[k]] = '\0';
+		why = gm_pgtree_parse(sql, &t, &cursor);
+		if (terms[k] < 1000) {
+			assert_null(why);
+		} else {
+			assert_non_null(why);
+			assert_non_null(strstr(why, "nested more than 2000 levels deep"));
+			assert_null(t.pr);
+		}
+		gm_pgtree_free(&t);
+		free(why);
+		free(sql);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -103,6 +133,7 @@ int main(void)
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_equal_ignores_locations),
 		cmocka_unit_test(test_deparse_expr),
+		cmocka_unit_test(test_deep_trees_are_refused),
 	};
 	return cmocka_run_group_tests_name("pgtree", tests, NULL, NULL);
 }

@@ -43,6 +43,15 @@ static void test_counts(void **state)
 	assert_int_equal(count("CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)); SELECT 1;"), 2);
 	assert_int_equal(count("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 1 END; END; SELECT 2;"), 2);
 	assert_int_equal(count("SELECT foo$bar FROM t; SELECT 2;"), 2);
+	/* A literal continued after a newline keeps its mode: an E'' one
+	 * goes on taking backslash escapes, so \' does not end it, and the
+	 * COMMIT below is a statement, as the server runs it. */
+	assert_int_equal(count("SELECT E''\n'\\'' ; COMMIT ; -- '\nSELECT 1;"), 3);
+	assert_int_equal(count("SELECT E'a' -- note\n  -- more\n\t'\\'; b'; SELECT 2;"), 2);
+	assert_int_equal(count("SELECT 'a'\n'b;c'; SELECT 2;"), 2);
+	/* No newline in between: two literals (a syntax error to the server),
+	 * neither continuing the E mode. */
+	assert_int_equal(count("SELECT E'a' '\\'; SELECT 2; --'"), 2);
 }
 
 static void test_offsets_and_words(void **state)
