@@ -66,5 +66,9 @@ void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out);
 void gm_report_error_object(const struct gm_error *err, struct gm_strbuf *out);
 void gm_report_error_field(const struct gm_error *err, struct gm_strbuf *out);
 void gm_report_error_junit(const char *suite, const struct gm_error *err, struct gm_strbuf *out);
+/* An element of up's "applied" or rollback's "rolled_back" list, left
+ * open for the caller's own keys: {"version":...,"name":...,"file":...
+ * (after a comma when out already holds one). */
+void gm_report_migration_open(const struct gm_migration *m, struct gm_strbuf *out);
 
 #endif

@@ -111,23 +111,17 @@ static char *described(const struct gm_removals *r)
 static void on_json_event(void *ctx, const struct gm_rollback_event *ev)
 {
 	struct json_run *j = ctx;
-	char *what = described(ev->removed);
+	char *what;
 
-	if (ev->kind == GM_RB_TRYING || ev->kind == GM_RB_RUNNING) {
-		free(what);
-		return;
-	}
+	if (ev->kind == GM_RB_TRYING || ev->kind == GM_RB_RUNNING)
+		return;	/* progress: the text output's */
+	what = described(ev->removed);
 	if (ev->kind == GM_RB_ISOLATION) {
 		free(j->isolation);
 		j->isolation = what;
 		return;
 	}
-	gm_strbuf_adds(&j->steps, j->steps.len ? ",{\"version\":" : "{\"version\":");
-	gm_json_str(&j->steps, ev->m->version_text);
-	gm_strbuf_adds(&j->steps, ",\"name\":");
-	gm_json_str(&j->steps, ev->m->name);
-	gm_strbuf_adds(&j->steps, ",\"file\":");
-	gm_json_str(&j->steps, ev->m->path);
+	gm_report_migration_open(ev->m, &j->steps);
 	gm_strbuf_addf(&j->steps, ",\"ms\":%.1f,\"removed\":", ev->ms);
 	gm_json_str(&j->steps, what);
 	gm_strbuf_addch(&j->steps, '}');

@@ -3,7 +3,6 @@
 #include "gm_engine.h"
 #include "gm_report.h"
 #include "gm_strbuf.h"
-#include "gm_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,12 +87,7 @@ static struct gm_error *lint_first(void *ctx, const struct gm_migration *const *
 
 static void json_migration(struct gm_strbuf *sb, const struct gm_migration *m, double ms)
 {
-	gm_strbuf_adds(sb, sb->len ? ",{\"version\":" : "{\"version\":");
-	gm_json_str(sb, m->version_text);
-	gm_strbuf_adds(sb, ",\"name\":");
-	gm_json_str(sb, m->name);
-	gm_strbuf_adds(sb, ",\"file\":");
-	gm_json_str(sb, m->path);
+	gm_report_migration_open(m, sb);
 	if (ms >= 0)
 		gm_strbuf_addf(sb, ",\"ms\":%.1f", ms);
 	gm_strbuf_addch(sb, '}');

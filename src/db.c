@@ -376,22 +376,49 @@ static struct gm_error *check_result(struct gm_db *db, PGresult *r, const char *
 	return err;
 }
 
+/* The tool's lexer splits migration text, and the tool writes its own
+ * SQL, for standard_conforming_strings on, and the server lexes a whole
+ * query string with the session's value before it runs any of it.  A
+ * migration may have turned it off for the session (a plain SET commits
+ * with it): the next string would then end its literals elsewhere, and
+ * text the tool read inside a string would run.  The server reports
+ * every change of the setting, so this costs a round trip only when it
+ * was changed.  Called before every text the tool sends. */
+PGresult *gm_db_keep_standard_strings(struct gm_db *db)
+{
+	const char *scs = PQparameterStatus(db->conn, "standard_conforming_strings");
+	PGresult *r;
+
+	if (scs && !strcmp(scs, "on"))
+		return NULL;
+	r = PQexec(db->conn, "SET standard_conforming_strings = on");
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
 struct gm_error *gm_db_exec(struct gm_db *db, const char *sql, const char *what,
 			    PGresult **res)
 {
+	PGresult *bad = gm_db_keep_standard_strings(db);
+
 	if (res)
 		*res = NULL;
-	return check_result(db, PQexec(db->conn, sql), what, res);
+	return check_result(db, bad ? bad : PQexec(db->conn, sql), what, res);
 }
 
 struct gm_error *gm_db_exec_params(struct gm_db *db, const char *sql, int nparams,
 				   const char *const *params, const char *what,
 				   PGresult **res)
 {
+	PGresult *bad = gm_db_keep_standard_strings(db);
+
 	if (res)
 		*res = NULL;
-	return check_result(db, PQexecParams(db->conn, sql, nparams, NULL, params,
-					     NULL, NULL, 0),
+	return check_result(db, bad ? bad : PQexecParams(db->conn, sql, nparams, NULL, params,
+							   NULL, NULL, 0),
 			    what, res);
 }
 
@@ -459,6 +486,13 @@ struct gm_error *gm_db_read_once_n(struct gm_db *db, const char *sql, int n, con
 
 	for (k = 0; k < n; k++)
 		res[k] = NULL;
+	if ((failed = gm_db_keep_standard_strings(db))) {
+		if (failed_at)
+			*failed_at = 0;
+		err = gm_db_error(db, failed, GM_ERR_DB, what);
+		PQclear(failed);
+		return err;
+	}
 	/* Pinned and rolled back in the same string: one round trip, and
 	 * through a pooler the path and the read share a server connection. */
 	script = gm_xasprintf("BEGIN; " GM_SQL_PIN_PATH "; %s; ROLLBACK", sql);

@@ -484,7 +484,9 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 	 * run planned on (another run may have rolled back what this
 	 * migration builds on).  Inside a batch the newest row must be the
 	 * previous migration's, as this run recorded it (its version and
-	 * checksum): its applied_seq is not known when the batch is sent. */
+	 * checksum): its applied_seq is not known when the batch is sent.
+	 * Safe to splice: the version is a number, the checksum hex the tool
+	 * computed ("sha256:" and 64 digits). */
 	if (chk->kind == CHECK_SEQ)
 		gm_strbuf_addf(&sql,
 			" WHEN coalesce((SELECT pg_catalog.max(applied_seq) FROM " GM_HISTORY_TABLE "), 0) <> %lld",

@@ -583,6 +583,16 @@ void gm_report_error_json(const struct gm_error *err, struct gm_strbuf *out)
 	gm_strbuf_adds(out, "}\n");
 }
 
+void gm_report_migration_open(const struct gm_migration *m, struct gm_strbuf *out)
+{
+	gm_strbuf_adds(out, out->len ? ",{\"version\":" : "{\"version\":");
+	gm_json_str(out, m->version_text);
+	gm_strbuf_adds(out, ",\"name\":");
+	gm_json_str(out, m->name);
+	gm_strbuf_adds(out, ",\"file\":");
+	gm_json_str(out, m->path);
+}
+
 void gm_report_error_field(const struct gm_error *err, struct gm_strbuf *out)
 {
 	gm_strbuf_adds(out, "\"error\":");

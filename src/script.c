@@ -179,35 +179,13 @@ static void wait_for_result(struct gm_db *db)
 	}
 }
 
-/* The script was split with standard_conforming_strings on, and the
- * server lexes a whole query string with the session's value before it
- * runs any of it.  A migration may have turned it off for the session (a
- * plain SET commits with it): the next string would then end its literals
- * elsewhere, and text the tool read inside a string would run.  The
- * server reports every change of the setting, so this costs a round trip
- * only when it was changed.  NULL, or the failed SET's result. */
-static PGresult *keep_standard_strings(struct gm_db *db)
-{
-	const char *scs = PQparameterStatus(db->conn, "standard_conforming_strings");
-	PGresult *r;
-
-	if (scs && !strcmp(scs, "on"))
-		return NULL;
-	r = PQexec(db->conn, "SET standard_conforming_strings = on");
-	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-		PQclear(r);
-		return NULL;
-	}
-	return r;
-}
-
 void gm_script_run_each(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out,
 			void (*each)(void *ctx, size_t k, const PGresult *res), void *ctx)
 {
 	PGresult *r;
 
 	memset(out, 0, sizeof(*out));
-	if ((out->error = keep_standard_strings(db))) {
+	if ((out->error = gm_db_keep_standard_strings(db))) {
 		out->connection_lost = PQstatus(db->conn) == CONNECTION_BAD;
 		return;
 	}
