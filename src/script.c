@@ -131,6 +131,8 @@ void gm_script_lock(struct gm_script *sc, struct gm_db *db, const struct gm_txn_
 	sc->segs[sc->nsegs - 1].is_lock = 1;
 }
 
+/* Timeouts were checked by gm_check_timeouts (digits and a unit): safe
+ * to splice. */
 void gm_script_limits_items(struct gm_strbuf *sb, const struct gm_txn_limits *lim)
 {
 	gm_strbuf_addf(sb, "pg_catalog.set_config('lock_timeout', '%s', true)",
