@@ -66,6 +66,11 @@ long long gm_history_lock_key(void);
 /* SQL that marks the start of a migration, for the durations recorded by
  * the statements below. */
 #define GM_HISTORY_MARK_T0 "SELECT set_config('garage_migrate.t0', clock_timestamp()::text, true)"
+/* The history's kind of m: "sql" or "yaml". */
+const char *gm_history_kind(const struct gm_migration *m);
+/* Milliseconds since that mark, as SQL (under the safe search path). */
+#define GM_HISTORY_ELAPSED_MS \
+	"(extract(epoch FROM clock_timestamp() - current_setting('garage_migrate.t0')::timestamptz) * 1000)::bigint"
 
 /* Appends to sql the statements that record m as applied (history row and
  * audit entry), to run in m's own transaction.  action is "up", or

@@ -120,16 +120,24 @@
 	"(SELECT CASE WHEN lost.msg IS NOT NULL THEN ('" MARK_ISOLATION "' OPERATOR(pg_catalog.||) lost.msg)::pg_catalog.int4 END" \
 	" FROM lost)"
 
-/* The guard, planned once a session.  The server plans a simple query
- * at every call, and with a thousand tables planning the two statements
- * above costs twice what running them does.  PL/pgSQL keeps the plans of a
- * function's statements for the session, so the same SQL lives in two
- * functions in the history schema, and each migration calls them: a batch
- * plans them once.  They are what the text above is, word for word: the
- * same refusals.  SECURITY INVOKER (rows are counted with the migrating
- * role's rights, as inline), STABLE (they see what the calling statement
- * sees, as inline), and their own settings (the safe path; the literal
- * 'pg\_%' read with standard_conforming_strings on).
+/* ---- the tool's statements of a migration, planned once a session ----
+ *
+ * The server plans a simple query at every call.  The re-check and the
+ * note before a migration, and the verdict, history row and audit entry
+ * after it, cost more to plan than to run (with a thousand tables, the
+ * guard's two catalog reads alone cost twice as much to plan), and every
+ * migration pays them.  PL/pgSQL keeps the plans of a function's
+ * statements for the session, so the same SQL lives in two functions in
+ * the history schema, and each migration calls them: a batch plans them
+ * once.  They do what the plain statements below do (used when the
+ * functions cannot be): the same checks, markers and rows, in the same
+ * order.  SECURITY INVOKER (the migrating role's rights: rows are counted
+ * and history written as inline), VOLATILE (each statement sees what the
+ * statements before it did: the re-check runs after the lock is granted,
+ * the verdict after the migration's text), and their own settings (the
+ * safe path; the literal 'pg\_%' read with standard_conforming_strings
+ * on).  Settings they make for the transaction (the mark the duration is
+ * measured from, the note) are not theirs, so they outlast the call.
  *
  * A function runs with the caller's rights, so only one the migrating
  * role can trust is called: owned by the connecting role itself or by a
@@ -141,51 +149,90 @@
  *    transaction, under the lock, creates them (CREATE OR REPLACE, after
  *    the history if that is new), and the migrations call them; if that
  *    fails (no CREATE on the schema, or another role made them in the
- *    meantime), up rolls back and plans again with the guard inline;
- *  - otherwise (another role's): the guard inline, as it always was.
+ *    meantime), up rolls back and plans again with plain statements;
+ *  - otherwise (another role's): plain statements, as it always was.
  * A new body gets a new name (_v2), so "there" means "this version's";
- * and "trusted" also means "as made" (GUARD_FN_STATE): the body, the
+ * and "trusted" also means "as made" (UP_FN_STATE): the body, the
  * settings and SECURITY INVOKER are checked at every run, since a
- * migration run by the owner could change them. */
-#define GUARD_FN_NOTE GM_HISTORY_SCHEMA ".isolation_note_v1()"
-#define GUARD_FN_LOST GM_HISTORY_SCHEMA ".isolation_lost_v1()"
-#define GUARD_FN_OPTIONS                                                                             \
-	" RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SECURITY INVOKER"                           \
+ * migration run by the owner could change them.
+ *
+ * up_check_v1(version, check, seq, prev_version, prev_checksum, guard):
+ * check is 0 (none), 1 (the newest applied_seq is seq) or 2 (the newest
+ * row is prev's), as enum check_kind below. */
+#define UP_FN_CHECK GM_HISTORY_SCHEMA ".up_check_v1"
+#define UP_FN_RECORD GM_HISTORY_SCHEMA ".up_record_v1"
+#define UP_FN_CHECK_SIG "(pg_catalog.int8, pg_catalog.int4, pg_catalog.int8, pg_catalog.int8, pg_catalog.text, pg_catalog.bool)"
+#define UP_FN_RECORD_SIG                                                                             \
+	"(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,"         \
+	" pg_catalog.text, pg_catalog.text, pg_catalog.bool)"
+#define UP_FN_OPTIONS                                                                                \
+	" LANGUAGE plpgsql VOLATILE SECURITY INVOKER"                                                 \
 	" SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on"
-#define GUARD_FN_NOTE_BODY "$gm$BEGIN RETURN " ISOLATION_NOTE "; END$gm$"
-#define GUARD_FN_LOST_BODY "$gm$BEGIN RETURN (" ISOLATION_LOST "); END$gm$"
-#define GUARD_FN_CREATE                                                                              \
-	"CREATE OR REPLACE FUNCTION " GUARD_FN_NOTE GUARD_FN_OPTIONS " AS " GUARD_FN_NOTE_BODY ";\n"  \
-	"CREATE OR REPLACE FUNCTION " GUARD_FN_LOST GUARD_FN_OPTIONS " AS " GUARD_FN_LOST_BODY ";\n"
-#define GUARD_FN_CREATE_STMTS 2
+#define UP_FN_NEWEST_SEQ "coalesce((SELECT pg_catalog.max(applied_seq) FROM " GM_HISTORY_TABLE "), 0)"
+#define UP_FN_CHECK_BODY                                                                             \
+	"$gm$BEGIN"                                                                                   \
+	" PERFORM pg_catalog.set_config('garage_migrate.t0', pg_catalog.clock_timestamp()::pg_catalog.text, true);" \
+	" IF EXISTS (SELECT FROM " GM_HISTORY_TABLE " WHERE version = p_version) THEN"                \
+	"  PERFORM ('" MARK_APPLIED "' OPERATOR(pg_catalog.||) " UP_FN_NEWEST_SEQ ")::pg_catalog.int4;" \
+	" END IF;"                                                                                    \
+	" IF (p_check = 1 AND " UP_FN_NEWEST_SEQ " <> p_seq)"                                         \
+	"  OR (p_check = 2 AND NOT EXISTS (SELECT FROM (SELECT version, checksum FROM " GM_HISTORY_TABLE \
+	"  ORDER BY applied_seq DESC LIMIT 1) n WHERE n.version = p_prev_version AND n.checksum = p_prev_checksum))" \
+	" THEN"                                                                                       \
+	"  PERFORM ('" MARK_REPLAN "' OPERATOR(pg_catalog.||) " UP_FN_NEWEST_SEQ ")::pg_catalog.int4;" \
+	" END IF;"                                                                                    \
+	" IF p_guard THEN PERFORM " ISOLATION_BEFORE_ITEM "; END IF;"                                 \
+	" RETURN 0; END$gm$"
+#define UP_FN_RECORD_BODY                                                                            \
+	"$gm$DECLARE v_lost pg_catalog.text; v_ms pg_catalog.int8; v_seq pg_catalog.int8; BEGIN"      \
+	" IF p_guard THEN"                                                                            \
+	"  v_lost := (" ISOLATION_LOST ");"                                                          \
+	"  IF v_lost IS NOT NULL THEN"                                                                \
+	"   PERFORM ('" MARK_ISOLATION "' OPERATOR(pg_catalog.||) v_lost)::pg_catalog.int4;"          \
+	"  END IF;"                                                                                   \
+	" END IF;"                                                                                    \
+	" v_ms := " GM_HISTORY_ELAPSED_MS ";"                                                         \
+	" INSERT INTO " GM_HISTORY_TABLE                                                              \
+	" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)" \
+	" VALUES (p_version, p_version_text, p_name, p_script, p_checksum, p_kind, true,"             \
+	" NULLIF(p_os_user, ''), v_ms) RETURNING applied_seq INTO v_seq;"                             \
+	" INSERT INTO " GM_AUDIT_TABLE                                                                \
+	" (action, version, name, checksum, outcome, os_user, duration_ms, message)"                  \
+	" VALUES ('up', p_version, p_name, p_checksum, 'ok', NULLIF(p_os_user, ''), v_ms, NULL);"     \
+	" RETURN v_seq; END$gm$"
+#define UP_FN_CREATE                                                                                 \
+	"CREATE OR REPLACE FUNCTION " UP_FN_CHECK "(p_version pg_catalog.int8, p_check pg_catalog.int4," \
+	" p_seq pg_catalog.int8, p_prev_version pg_catalog.int8, p_prev_checksum pg_catalog.text,"     \
+	" p_guard pg_catalog.bool) RETURNS pg_catalog.int4" UP_FN_OPTIONS " AS " UP_FN_CHECK_BODY ";\n" \
+	"CREATE OR REPLACE FUNCTION " UP_FN_RECORD "(p_version pg_catalog.int8, p_version_text pg_catalog.text," \
+	" p_name pg_catalog.text, p_script pg_catalog.text, p_checksum pg_catalog.text, p_kind pg_catalog.text," \
+	" p_os_user pg_catalog.text, p_guard pg_catalog.bool) RETURNS pg_catalog.int8" UP_FN_OPTIONS    \
+	" AS " UP_FN_RECORD_BODY ";\n"
+#define UP_FN_CREATE_STMTS 2
 /* How many of the two are there; how many of those have a trusted owner;
  * how many of those are still as made (a migration run by their owner
  * could replace a body or alter a setting: such a function is made again,
  * never called); and how many functions of those names the schema holds
  * (another role's overload would make the call ambiguous). */
-#define GUARD_FN_STATE                                                                               \
+#define UP_FN_STATE                                                                                  \
 	"SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE r.rolname = CURRENT_USER OR r.rolsuper)," \
 	" pg_catalog.count(*) FILTER (WHERE (r.rolname = CURRENT_USER OR r.rolsuper) AND NOT p.prosecdef"  \
-	" AND p.provolatile = 's' AND p.proconfig = '{\"search_path=pg_catalog, pg_temp\","             \
+	" AND p.provolatile = 'v' AND p.proconfig = '{\"search_path=pg_catalog, pg_temp\","             \
 	"standard_conforming_strings=on}'::pg_catalog.text[] AND p.prosrc = CASE p.proname"            \
-	" WHEN 'isolation_note_v1' THEN " GUARD_FN_NOTE_BODY " ELSE " GUARD_FN_LOST_BODY " END),"       \
+	" WHEN 'up_check_v1' THEN " UP_FN_CHECK_BODY " ELSE " UP_FN_RECORD_BODY " END),"               \
 	" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc o"                                        \
 	" WHERE o.pronamespace = pg_catalog.to_regnamespace('" GM_HISTORY_SCHEMA "')::pg_catalog.oid"  \
-	" AND o.proname IN ('isolation_note_v1', 'isolation_lost_v1'))"                                \
+	" AND o.proname IN ('up_check_v1', 'up_record_v1'))"                                           \
 	" FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner"                 \
-	" WHERE p.oid IN (pg_catalog.to_regprocedure('" GUARD_FN_NOTE "'),"                          \
-	" pg_catalog.to_regprocedure('" GUARD_FN_LOST "'))"
-#define ISOLATION_BEFORE_ITEM_FN "pg_catalog.set_config('garage_migrate.rls0', " GUARD_FN_NOTE ", true)"
-#define ISOLATION_AFTER_CTE_FN "lost AS (SELECT " GUARD_FN_LOST " AS msg), "
+	" WHERE p.oid IN (pg_catalog.to_regprocedure('" UP_FN_CHECK UP_FN_CHECK_SIG "'),"            \
+	" pg_catalog.to_regprocedure('" UP_FN_RECORD UP_FN_RECORD_SIG "'))"
 
-/* How this run's migrations run the guard. */
-enum guard_mode {
-	GUARD_OFF,	/* --allow-isolation-loss */
-	GUARD_INLINE,	/* the SQL itself, in every migration */
-	GUARD_CREATE,	/* create the functions in the first transaction, then call them */
-	GUARD_CALL,	/* call the functions */
+/* How this run's migrations run the tool's statements. */
+enum fn_mode {
+	FN_INLINE,	/* the SQL itself, in every migration */
+	FN_CREATE,	/* create the functions in the first transaction, then call them */
+	FN_CALL,	/* call the functions */
 };
-
 /* The text after marker in a failed check's message, or NULL when res is
  * not that check's failure. */
 static const char *marked(const PGresult *res, const char *marker)
@@ -450,33 +497,16 @@ struct item {
 	long long seq;		/* applied_seq of its history row, -1 until known */
 };
 
-/* The migration's part of an up script, inside its transaction: one
- * statement for its timeouts (with_limits), the re-check under the lock,
- * the mark its duration is measured from, the guard's note and the user's
- * search path; its text; the safe path again; one statement for its
- * history row, audit entry and the guard's verdict.  The first statement
- * is analysed under the safe path (set with the lock), and sets the user's
- * last, when everything in it has been resolved. */
-static void script_migration(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
-			     const struct check *chk, int with_limits, const struct gm_up_opts *o,
-			     enum guard_mode guard, struct item *it)
+/* The re-check's plain form: "already applied?" and, per chk, "is the
+ * history still the one this run planned on?", as one CASE that fails
+ * with a marker. */
+static void add_recheck(struct gm_strbuf *sql, const struct gm_migration *m, const struct check *chk)
 {
-	int fn = guard == GUARD_CALL || guard == GUARD_CREATE;
-	struct gm_strbuf sql = GM_STRBUF_INIT;
-	char *user = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
-
-	gm_strbuf_adds(&sql, "SELECT ");
-	if (with_limits) {
-		gm_script_limits_items(&sql, &o->limits);
-		gm_strbuf_adds(&sql, ", ");
-	}
-	gm_strbuf_adds(&sql, "pg_catalog.set_config('garage_migrate.t0', pg_catalog.clock_timestamp()::pg_catalog.text, true),");
 	/* Already applied by another run: an index lookup; the newest
 	 * applied_seq rides along, for the next migration's check. */
-	gm_strbuf_addf(&sql,
+	gm_strbuf_addf(sql,
 		" CASE WHEN EXISTS (SELECT FROM " GM_HISTORY_TABLE " WHERE version = %llu)"
-		" THEN ('" MARK_APPLIED "' OPERATOR(pg_catalog.||)"
-		" coalesce((SELECT pg_catalog.max(applied_seq) FROM " GM_HISTORY_TABLE "), 0))::pg_catalog.int4",
+		" THEN ('" MARK_APPLIED "' OPERATOR(pg_catalog.||) " UP_FN_NEWEST_SEQ ")::pg_catalog.int4",
 		m->version);
 	/* Any change to the history changes its newest row: an identity
 	 * never reuses a value, and rollback removes the newest row first.
@@ -488,20 +518,82 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 	 * Safe to splice: the version is a number, the checksum hex the tool
 	 * computed ("sha256:" and 64 digits). */
 	if (chk->kind == CHECK_SEQ)
-		gm_strbuf_addf(&sql,
-			" WHEN coalesce((SELECT pg_catalog.max(applied_seq) FROM " GM_HISTORY_TABLE "), 0) <> %lld",
-			chk->seq);
+		gm_strbuf_addf(sql, " WHEN " UP_FN_NEWEST_SEQ " <> %lld", chk->seq);
 	else if (chk->kind == CHECK_PREV)
-		gm_strbuf_addf(&sql,
+		gm_strbuf_addf(sql,
 			" WHEN NOT EXISTS (SELECT FROM (SELECT version, checksum FROM " GM_HISTORY_TABLE
 			" ORDER BY applied_seq DESC LIMIT 1) n WHERE n.version = %llu AND n.checksum = '%s')",
 			chk->prev->version, chk->prev->checksum);
 	if (chk->kind != CHECK_NONE)
-		gm_strbuf_adds(&sql, " THEN ('" MARK_REPLAN "' OPERATOR(pg_catalog.||)"
-				     " coalesce((SELECT pg_catalog.max(applied_seq) FROM " GM_HISTORY_TABLE "), 0))::pg_catalog.int4");
-	gm_strbuf_adds(&sql, " END");
-	if (guard != GUARD_OFF)
-		gm_strbuf_adds(&sql, fn ? ", " ISOLATION_BEFORE_ITEM_FN : ", " ISOLATION_BEFORE_ITEM);
+		gm_strbuf_adds(sql, " THEN ('" MARK_REPLAN "' OPERATOR(pg_catalog.||) " UP_FN_NEWEST_SEQ ")::pg_catalog.int4");
+	gm_strbuf_adds(sql, " END");
+}
+
+/* The same through up_check_v1: the arguments are numbers, the checksum
+ * hex the tool computed, so safe to splice; every one is cast to its
+ * parameter's type, so the call resolves to the one function whatever
+ * path it is analysed under. */
+static void add_check_call(struct gm_strbuf *sql, const struct gm_migration *m, const struct check *chk, int guard)
+{
+	gm_strbuf_addf(sql, " " UP_FN_CHECK "(%llu::pg_catalog.int8, %d::pg_catalog.int4, %lld::pg_catalog.int8,",
+		       m->version, (int)chk->kind, chk->kind == CHECK_SEQ ? chk->seq : 0);
+	if (chk->kind == CHECK_PREV)
+		gm_strbuf_addf(sql, " %llu::pg_catalog.int8, '%s'::pg_catalog.text,", chk->prev->version, chk->prev->checksum);
+	else
+		gm_strbuf_adds(sql, " 0::pg_catalog.int8, NULL::pg_catalog.text,");
+	gm_strbuf_addf(sql, " %s)", guard ? "true" : "false");
+}
+
+/* up_record_v1's call: names quoted through libpq, version_text digits
+ * (checked with the file name), checksum hex computed here, each cast to
+ * its parameter's type.  It is analysed under whatever path the
+ * migration left (see add_check_call), so no statement pins the path. */
+static void add_record_call(struct gm_strbuf *sql, struct gm_db *db, const struct gm_migration *m,
+			    const char *os_user, int guard)
+{
+	char *name = gm_db_quote_literal(db, m->name);
+	char *script = gm_db_quote_literal(db, m->filename);
+	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
+
+	gm_strbuf_addf(sql,
+		"SELECT " UP_FN_RECORD "(%llu::pg_catalog.int8, '%s'::pg_catalog.text, %s::pg_catalog.text,"
+		" %s::pg_catalog.text, '%s'::pg_catalog.text, '%s'::pg_catalog.text, %s::pg_catalog.text, %s);\n",
+		m->version, m->version_text, name, script, m->checksum, gm_history_kind(m), user,
+		guard ? "true" : "false");
+	free(name);
+	free(script);
+	free(user);
+}
+
+/* The migration's part of an up script, inside its transaction: one
+ * statement for its timeouts (with_limits), the re-check under the lock,
+ * the mark its duration is measured from, the guard's note and the user's
+ * search path; its text; one statement for the guard's verdict, its
+ * history row and audit entry (plain statements: the safe path pinned
+ * first).  The first statement is analysed under the safe path (set with
+ * the lock), and sets the user's last, when everything in it has been
+ * resolved. */
+static void script_migration(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
+			     const struct check *chk, int with_limits, const struct gm_up_opts *o,
+			     enum fn_mode fns, struct item *it)
+{
+	int guard = !o->allow_isolation_loss;
+	struct gm_strbuf sql = GM_STRBUF_INIT;
+	char *user = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
+
+	gm_strbuf_adds(&sql, "SELECT ");
+	if (with_limits) {
+		gm_script_limits_items(&sql, &o->limits);
+		gm_strbuf_adds(&sql, ",");
+	}
+	if (fns != FN_INLINE) {
+		add_check_call(&sql, m, chk, guard);
+	} else {
+		gm_strbuf_adds(&sql, " pg_catalog.set_config('garage_migrate.t0', pg_catalog.clock_timestamp()::pg_catalog.text, true),");
+		add_recheck(&sql, m, chk);
+		if (guard)
+			gm_strbuf_adds(&sql, ", " ISOLATION_BEFORE_ITEM);
+	}
 	/* The user's path for the migration's text (see gm_db.h). */
 	gm_strbuf_addf(&sql, ", pg_catalog.set_config('search_path', %s, true);\n", user);
 	it->m = m;
@@ -511,13 +603,17 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 	gm_strbuf_reset(&sql);
 
 	gm_script_text(sc, m, &m->up);
-	gm_script_ours(sc, 1, "%s;\n", GM_SQL_PIN_PATH);
-
-	gm_history_add_record_sql_with(db, &sql, m, "up", o->os_user,
-				       guard == GUARD_OFF ? NULL : fn ? ISOLATION_AFTER_CTE_FN : ISOLATION_AFTER_CTE,
-				       guard == GUARD_OFF ? NULL : ISOLATION_AFTER_COLUMN);
-	it->record = sc->stmts;
-	gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", sql.buf);
+	if (fns != FN_INLINE) {
+		add_record_call(&sql, db, m, o->os_user, guard);
+		it->record = sc->stmts;
+		gm_script_ours(sc, 1, "%s", sql.buf);
+	} else {
+		gm_script_ours(sc, 1, "%s;\n", GM_SQL_PIN_PATH);
+		gm_history_add_record_sql_with(db, &sql, m, "up", o->os_user,
+					       guard ? ISOLATION_AFTER_CTE : NULL, guard ? ISOLATION_AFTER_COLUMN : NULL);
+		it->record = sc->stmts;
+		gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", sql.buf);
+	}
 	gm_strbuf_release(&sql);
 	free(user);
 }
@@ -687,15 +783,15 @@ struct batch_end {
 	size_t done;		/* items settled (applied or skipped) */
 	size_t cut;		/* nonzero: send only this many items next time */
 	int replan;
-	int guard_failed;	/* replan, as the guard's functions could not be made */
-	int guard_made;		/* they were, and committed */
+	int fn_failed;		/* replan, as the functions could not be made */
+	int fn_made;		/* they were, and committed */
 	struct check next;	/* the check for the migration after the settled ones */
 };
 
 /* Runs migrations v[0..n) as one batch; ensure_history puts the creation
  * of the history in the first transaction. */
 static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **v, size_t n,
-				  const struct check *chk, int ensure_history, enum guard_mode guard,
+				  const struct check *chk, int ensure_history, enum fn_mode fns,
 				  const struct gm_up_opts *o, struct gm_up_result *res, struct batch_end *end)
 {
 	struct batch b = { db, GM_SCRIPT_INIT, NULL, n, 0, 0, o, res };
@@ -715,12 +811,12 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 		gm_script_lock(&b.sc, db, &o->limits, k > 0);
 		if (k == 0 && ensure_history)
 			gm_script_ours(&b.sc, 1, "%s", gm_history_ensure_sql);
-		if (k == 0 && guard == GUARD_CREATE) {
+		if (k == 0 && fns == FN_CREATE) {
 			fn_first = b.sc.stmts;
-			gm_script_ours(&b.sc, GUARD_FN_CREATE_STMTS, "%s", GUARD_FN_CREATE);
+			gm_script_ours(&b.sc, UP_FN_CREATE_STMTS, "%s", UP_FN_CREATE);
 			fn_end = b.sc.stmts;
 		}
-		script_migration(&b.sc, db, v[k], k ? &prev : chk, 1, o, guard, &b.v[k]);
+		script_migration(&b.sc, db, v[k], k ? &prev : chk, 1, o, fns, &b.v[k]);
 		b.v[k].commit = b.sc.stmts;
 		gm_script_ours(&b.sc, 1, "COMMIT;\n");
 	}
@@ -728,7 +824,7 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 	starting(db, o, v[0], b.mark);
 	gm_script_run_each(db, &b.sc, &oc, on_result, &b);
 	end->done = b.committed;
-	end->guard_made = guard == GUARD_CREATE && b.committed > 0;
+	end->fn_made = fns == FN_CREATE && b.committed > 0;
 	if (b.committed)
 		end->next = b.v[b.committed - 1].seq >= 0
 			? (struct check){ CHECK_SEQ, b.v[b.committed - 1].seq, NULL }
@@ -742,9 +838,9 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 		goto done;
 	}
 	if (oc.ok >= fn_first && oc.ok < fn_end) {
-		/* Nothing ran yet: plan again, with the guard inline. */
+		/* Nothing ran yet: plan again, with plain statements. */
 		PQclear(PQexec(db->conn, "ROLLBACK"));
-		end->replan = end->guard_failed = 1;
+		end->replan = end->fn_failed = 1;
 		goto done;
 	}
 	k = item_of(&b, oc.ok);
@@ -782,9 +878,9 @@ done:
 /* Pending migrations in batches of transactional ones; a no-transaction
  * migration ends a batch and runs on its own (see notx.c). */
 static struct gm_error *apply_batches(struct gm_db *db, const struct gm_migration **todo, size_t n,
-				      long long seq, int history_exists, enum guard_mode guard,
+				      long long seq, int history_exists, enum fn_mode fns,
 				      const struct gm_up_opts *o, struct gm_up_result *res, int *replan,
-				      int *guard_failed)
+				      int *fn_failed)
 {
 	struct check chk = { CHECK_SEQ, seq, NULL };
 	int ensure = !history_exists;
@@ -817,15 +913,15 @@ static struct gm_error *apply_batches(struct gm_db *db, const struct gm_migratio
 			bytes += todo[m]->up.len;
 		if (cut && m - k > cut)
 			m = k + cut;
-		if ((err = run_batch(db, todo + k, m - k, &chk, ensure, guard, o, res, &end)))
+		if ((err = run_batch(db, todo + k, m - k, &chk, ensure, fns, o, res, &end)))
 			return err;
 		if (end.replan) {
 			*replan = 1;
-			*guard_failed = end.guard_failed;
+			*fn_failed = end.fn_failed;
 			return NULL;
 		}
-		if (end.guard_made)
-			guard = GUARD_CALL;
+		if (end.fn_made)
+			fns = FN_CALL;
 		ensure = ensure && end.done == 0 && end.cut;
 		cut = end.cut;
 		chk = end.next;
@@ -836,9 +932,9 @@ static struct gm_error *apply_batches(struct gm_db *db, const struct gm_migratio
 
 /* The whole run in one transaction: one script, one lock. */
 static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration **todo, size_t n,
-				     long long seq, int history_exists, enum guard_mode guard,
+				     long long seq, int history_exists, enum fn_mode fns,
 				     const struct gm_up_opts *o, struct gm_up_result *res, int *replan,
-				     int *guard_failed)
+				     int *fn_failed)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_outcome oc;
@@ -860,14 +956,14 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	gm_script_lock(&sc, db, &o->limits, 0);
 	if (!history_exists)
 		gm_script_ours(&sc, 1, "%s", gm_history_ensure_sql);
-	if (guard == GUARD_CREATE) {
+	if (fns == FN_CREATE) {
 		fn_first = sc.stmts;
-		gm_script_ours(&sc, GUARD_FN_CREATE_STMTS, "%s", GUARD_FN_CREATE);
+		gm_script_ours(&sc, UP_FN_CREATE_STMTS, "%s", UP_FN_CREATE);
 		fn_end = sc.stmts;
 	}
 	for (k = 0; k < n; k++) {
 		struct check chk = { k == 0 ? CHECK_SEQ : CHECK_NONE, seq, NULL };
-		script_migration(&sc, db, todo[k], &chk, k == 0, o, guard, &items[k]);
+		script_migration(&sc, db, todo[k], &chk, k == 0, o, fns, &items[k]);
 	}
 	gm_script_ours(&sc, 1, "COMMIT;\n");
 	starting(db, o, NULL, t0);
@@ -882,9 +978,9 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 		/* All or nothing: the first migration's row tells. */
 		reconcile(db, todo[0], o, err);
 	} else if (oc.ok >= fn_first && oc.ok < fn_end) {
-		/* Nothing ran yet: plan again, with the guard inline. */
+		/* Nothing ran yet: plan again, with plain statements. */
 		PQclear(PQexec(db->conn, "ROLLBACK"));
-		*replan = *guard_failed = 1;
+		*replan = *fn_failed = 1;
 	} else if (oc.ok == items[0].check && (marked(oc.error, MARK_APPLIED) || marked(oc.error, MARK_REPLAN))) {
 		/* Another run changed the history while this one waited. */
 		PQclear(PQexec(db->conn, "ROLLBACK"));
@@ -933,30 +1029,30 @@ struct gm_error *gm_engine_up(struct gm_db *db, const struct gm_migration_set *s
 	return err;
 }
 
-/* The guard's mode from what GUARD_FN_STATE read (see above). */
-static enum guard_mode guard_state(const PGresult *state)
+/* The functions' mode from what UP_FN_STATE read (see above). */
+static enum fn_mode fn_state(const PGresult *state)
 {
 	long found, trusted, intact, named;
 
 	if (!state || PQntuples(state) != 1 || PQnfields(state) != 4)
-		return GUARD_INLINE;
+		return FN_INLINE;
 	found = strtol(PQgetvalue(state, 0, 0), NULL, 10);
 	trusted = strtol(PQgetvalue(state, 0, 1), NULL, 10);
 	intact = strtol(PQgetvalue(state, 0, 2), NULL, 10);
 	named = strtol(PQgetvalue(state, 0, 3), NULL, 10);
 	if (named != found)
-		return GUARD_INLINE;	/* overloads: the call could be ambiguous */
+		return FN_INLINE;	/* overloads: the call could be ambiguous */
 	if (found == 2 && intact == 2)
-		return GUARD_CALL;
+		return FN_CALL;
 	/* Missing, or ours but changed: made (again) as they should be. */
-	return found == trusted ? GUARD_CREATE : GUARD_INLINE;
+	return found == trusted ? FN_CREATE : FN_INLINE;
 }
 
 static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set *set,
 				 const struct gm_up_opts *o, struct gm_up_result *res)
 {
 	struct gm_error *err;
-	int plans, guard_inline = 0;
+	int plans, fn_inline = 0;
 
 	for (plans = 0; plans < MAX_PLANS; plans++) {
 		struct gm_history hist;
@@ -964,14 +1060,14 @@ static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set
 		const struct gm_migration **todo = NULL;
 		size_t n = 0, k;
 		long long seq = 0;
-		int replan = 0, guard_failed = 0;
-		enum guard_mode guard = o->allow_isolation_loss ? GUARD_OFF : GUARD_INLINE;
+		int replan = 0, fn_failed = 0;
+		enum fn_mode fns = FN_INLINE;
 
-		if (guard == GUARD_INLINE && !guard_inline && !o->dry_run) {
+		if (!fn_inline && !o->dry_run) {
 			PGresult *state = NULL;
-			if ((err = gm_history_read_also(db, &hist, GUARD_FN_STATE, &state)))
+			if ((err = gm_history_read_also(db, &hist, UP_FN_STATE, &state)))
 				return err;
-			guard = guard_state(state);
+			fns = fn_state(state);
 			PQclear(state);
 		} else if ((err = gm_history_read(db, &hist))) {
 			return err;
@@ -990,16 +1086,16 @@ static struct gm_error *up_plans(struct gm_db *db, const struct gm_migration_set
 					emit(o, GM_UP_DRY_RUN, todo[k], 0, 0);
 			else if (n)
 				err = o->single_transaction
-					? apply_single(db, todo, n, seq, hist.exists, guard, o, res, &replan, &guard_failed)
-					: apply_batches(db, todo, n, seq, hist.exists, guard, o, res, &replan, &guard_failed);
+					? apply_single(db, todo, n, seq, hist.exists, fns, o, res, &replan, &fn_failed)
+					: apply_batches(db, todo, n, seq, hist.exists, fns, o, res, &replan, &fn_failed);
 		}
 		free(todo);
 		gm_status_release(&st);
 		gm_history_release(&hist);
 		if (err || !replan)
 			return err;
-		if (guard_failed)
-			guard_inline = 1;
+		if (fn_failed)
+			fn_inline = 1;
 	}
 	err = gm_error_new(GM_ERR_DRIFT, "the history kept changing under this run (%d plans): another garage-migrate run is rolling back or applying migrations",
 			   MAX_PLANS);

@@ -261,7 +261,7 @@ const struct gm_applied *gm_history_find(const struct gm_history *h,
 	return NULL;
 }
 
-static const char *kind_of(const struct gm_migration *m)
+const char *gm_history_kind(const struct gm_migration *m)
 {
 	return m->format == GM_FORMAT_YAML ? "yaml" : "sql";
 }
@@ -269,8 +269,7 @@ static const char *kind_of(const struct gm_migration *m)
 /* The duration is measured by the server from the mark set before the
  * migration's text ran (GM_HISTORY_MARK_T0), so it needs no extra round
  * trip. */
-#define ELAPSED_MS \
-	"(extract(epoch FROM clock_timestamp() - current_setting('garage_migrate.t0')::timestamptz) * 1000)::bigint"
+#define ELAPSED_MS GM_HISTORY_ELAPSED_MS
 
 void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 			       const struct gm_migration *m, const char *action,
@@ -305,7 +304,7 @@ void gm_history_add_record_sql_with(struct gm_db *db, struct gm_strbuf *sql,
 		" SELECT applied_seq%s%s FROM h;\n",
 		ctes ? ctes : "",
 		m->version, m->version_text, name, script, m->checksum,
-		baseline ? "baseline" : kind_of(m), m->transactional ? "true" : "false", user,
+		baseline ? "baseline" : gm_history_kind(m), m->transactional ? "true" : "false", user,
 		baseline ? "0" : ELAPSED_MS, baseline ? "baseline" : "up",
 		baseline ? "'marked applied without running it'" : "NULL",
 		column ? ", " : "", column ? column : "");
@@ -328,7 +327,7 @@ void gm_history_add_claim_sql(struct gm_db *db, struct gm_strbuf *sql,
 		" (version, version_text, name, script, checksum, kind, transactional, os_user, status, backend_pid, message)"
 		" VALUES (%llu, '%s', %s, %s, '%s', '%s', false, NULLIF(%s, ''), 'running', pg_backend_pid(),"
 		" 'started; no statement has run yet');\n",
-		m->version, m->version_text, name, script, m->checksum, kind_of(m), user);
+		m->version, m->version_text, name, script, m->checksum, gm_history_kind(m), user);
 	free(name);
 	free(script);
 	free(user);

@@ -18,6 +18,10 @@
 #include "pgtest.h"
 
 #define HISTORY_COUNT "SELECT count(*) FROM garage_migrate.schema_history"
+/* The parameters of the functions up calls (engine.c), to plant others. */
+#define UP_CHECK_PARAMS "p_version int8, p_check int4, p_seq int8, p_prev_version int8, p_prev_checksum text, p_guard bool"
+#define UP_RECORD_PARAMS "p_version int8, p_version_text text, p_name text, p_script text, p_checksum text," \
+	" p_kind text, p_os_user text, p_guard bool"
 
 static size_t occurrences(const char *hay, const char *needle)
 {
@@ -457,11 +461,13 @@ static void test_up_guards_isolation(void **state)
 	free(db);
 }
 
-/* Issue 15: the guard's two functions are called only when the migrating
- * role can trust them.  Owned by another role (here one whose function
- * would fail if called), the same check runs inline and refuses the same;
- * a role that may not create them in the history schema falls back to the
- * inline check and still applies, and still refuses. */
+/* Issue 15: up's two functions (the re-check with the guard's note; the
+ * guard's verdict with the history row) are called only when the
+ * migrating role can trust them.  Owned by another role (here one whose
+ * function would fail if called), the same checks run as plain statements
+ * and refuse the same; a role that may not create them in the history
+ * schema falls back to plain statements and still applies, and still
+ * refuses. */
 static void test_up_guard_functions_trusted_or_inline(void **state)
 {
 	char *db = pgt_create_db("gm_up_fn"), *dir = tfs_tempdir(), *out, *err, *as_dep;
@@ -474,14 +480,14 @@ static void test_up_guard_functions_trusted_or_inline(void **state)
 				     "INSERT INTO t VALUES (1, 1);\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'garage_migrate'::regnamespace"
-				     " AND proname IN ('isolation_note_v1', 'isolation_lost_v1')"), 2);
+				     " AND proname IN ('up_check_v1', 'up_record_v1')"), 2);
 
 	/* Another role's function of the same name is never called. */
 	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_up_fn_other') THEN"
 		    " CREATE ROLE gm_up_fn_other NOLOGIN; END IF; END $$");
-	pgt_exec(c, "CREATE OR REPLACE FUNCTION garage_migrate.isolation_note_v1() RETURNS text LANGUAGE plpgsql"
-		    " AS $$BEGIN RAISE EXCEPTION 'untrusted guard function called'; END$$;"
-		    "ALTER FUNCTION garage_migrate.isolation_note_v1() OWNER TO gm_up_fn_other");
+	pgt_exec(c, "CREATE OR REPLACE FUNCTION garage_migrate.up_check_v1(" UP_CHECK_PARAMS ") RETURNS int4"
+		    " LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'untrusted guard function called'; END$$;"
+		    "ALTER FUNCTION garage_migrate.up_check_v1(" UP_CHECK_PARAMS ") OWNER TO gm_up_fn_other");
 	tfs_write(dir, "0002_weaken.sql", "ALTER TABLE t DISABLE ROW LEVEL SECURITY;\n");
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
 	assert_contains(err, "refused: tenant data would lose its isolation: table public.t, row level security disabled, keeps 1 row");
@@ -500,7 +506,8 @@ static void test_up_guard_functions_trusted_or_inline(void **state)
 
 	/* A role without CREATE on the history schema: the functions are
 	 * missing and it may not make them; up plans again, inline. */
-	pgt_exec(c, "DROP FUNCTION garage_migrate.isolation_note_v1(), garage_migrate.isolation_lost_v1()");
+	pgt_exec(c, "DROP FUNCTION garage_migrate.up_check_v1(" UP_CHECK_PARAMS "),"
+		    " garage_migrate.up_record_v1(" UP_RECORD_PARAMS ")");
 	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_up_fn_dep') THEN"
 		    " CREATE ROLE gm_up_fn_dep LOGIN; END IF; END $$");
 	pgt_exec(c, "GRANT USAGE ON SCHEMA garage_migrate TO gm_up_fn_dep;"
@@ -519,7 +526,7 @@ static void test_up_guard_functions_trusted_or_inline(void **state)
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'garage_migrate'::regnamespace"
-				     " AND proname IN ('isolation_note_v1', 'isolation_lost_v1')"), 0);
+				     " AND proname IN ('up_check_v1', 'up_record_v1')"), 0);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
 	PQfinish(c);
 	tfs_rmdir(dir);
@@ -527,10 +534,11 @@ static void test_up_guard_functions_trusted_or_inline(void **state)
 	free(db);
 }
 
-/* The guard's functions, once made, are called only while they are as
- * made: a migration run by their owner that replaces a body is not the
- * end of the guard (they are made again), and another role's overload of
- * their names (which would make the call ambiguous) sends up inline. */
+/* up's functions, once made, are called only while they are as made: a
+ * migration run by their owner that replaces a body (here, a re-check that
+ * notes nothing, so the verdict would find nothing lost) is not the end of
+ * the guard (they are made again), and another role's overload of their
+ * names (which would make the call ambiguous) sends up inline. */
 static void test_up_guard_functions_changed_or_overloaded(void **state)
 {
 	char *db = pgt_create_db("gm_up_fn_changed"), *dir = tfs_tempdir(), *out, *err;
@@ -541,8 +549,11 @@ static void test_up_guard_functions_changed_or_overloaded(void **state)
 				     "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"
 				     "CREATE POLICY p ON t USING (org = 1);\n"
 				     "INSERT INTO t VALUES (1, 1);\n");
-	tfs_write(dir, "0002_blind.sql", "CREATE OR REPLACE FUNCTION garage_migrate.isolation_lost_v1() RETURNS text"
-					 " LANGUAGE sql AS 'SELECT NULL::text';\n");
+	/* A check that notes nothing: the verdict would find nothing lost. */
+	tfs_write(dir, "0002_blind.sql", "CREATE OR REPLACE FUNCTION garage_migrate.up_check_v1(" UP_CHECK_PARAMS ")"
+					 " RETURNS int4 LANGUAGE plpgsql AS $$BEGIN"
+					 " PERFORM set_config('garage_migrate.t0', clock_timestamp()::text, true);"
+					 " PERFORM set_config('garage_migrate.rls0', '[]', true); RETURN 0; END$$;\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	tfs_write(dir, "0003_weaken.sql", "ALTER TABLE t DISABLE ROW LEVEL SECURITY;\n");
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
@@ -555,8 +566,8 @@ static void test_up_guard_functions_changed_or_overloaded(void **state)
 		    " CREATE ROLE gm_up_fn_mallory NOLOGIN; END IF; END $$;"
 		    "GRANT USAGE, CREATE ON SCHEMA garage_migrate TO gm_up_fn_mallory;"
 		    "SET ROLE gm_up_fn_mallory;"
-		    "CREATE FUNCTION garage_migrate.isolation_note_v1(a int DEFAULT 0) RETURNS text LANGUAGE sql"
-		    " AS $$SELECT '[]'$$;"
+		    "CREATE FUNCTION garage_migrate.up_check_v1(a int8, b int4, c int8, d int8, e text, f bool,"
+		    " g int DEFAULT 0) RETURNS int4 LANGUAGE sql AS $$SELECT 0$$;"
 		    "RESET ROLE");
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
 	assert_contains(err, "table public.t, row level security disabled, keeps 1 row");
@@ -568,7 +579,7 @@ static void test_up_guard_functions_changed_or_overloaded(void **state)
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
-	pgt_exec(c, "DROP FUNCTION garage_migrate.isolation_note_v1(int);"
+	pgt_exec(c, "DROP FUNCTION garage_migrate.up_check_v1(int8, int4, int8, int8, text, bool, int);"
 		    "REVOKE ALL ON SCHEMA garage_migrate FROM gm_up_fn_mallory");
 	PQfinish(c);
 	tfs_rmdir(dir);
