@@ -158,7 +158,9 @@
  *
  * up_check_v1(version, check, seq, prev_version, prev_checksum, guard):
  * check is 0 (none), 1 (the newest applied_seq is seq) or 2 (the newest
- * row is prev's), as enum check_kind below. */
+ * row is prev's), as enum check_kind below.  up_record_v1 skips the
+ * verdict when the note is empty: with no table noted, none can have lost
+ * anything (the verdict only looks at noted tables). */
 #define UP_FN_CHECK GM_HISTORY_SCHEMA ".up_check_v1"
 #define UP_FN_RECORD GM_HISTORY_SCHEMA ".up_record_v1"
 #define UP_FN_CHECK_SIG "(pg_catalog.int8, pg_catalog.int4, pg_catalog.int8, pg_catalog.int8, pg_catalog.text, pg_catalog.bool)"
@@ -185,7 +187,7 @@
 	" RETURN 0; END$gm$"
 #define UP_FN_RECORD_BODY                                                                            \
 	"$gm$DECLARE v_lost pg_catalog.text; v_ms pg_catalog.int8; v_seq pg_catalog.int8; BEGIN"      \
-	" IF p_guard THEN"                                                                            \
+	" IF p_guard AND pg_catalog.current_setting('garage_migrate.rls0') <> '[]' THEN"              \
 	"  v_lost := (" ISOLATION_LOST ");"                                                          \
 	"  IF v_lost IS NOT NULL THEN"                                                                \
 	"   PERFORM ('" MARK_ISOLATION "' OPERATOR(pg_catalog.||) v_lost)::pg_catalog.int4;"          \
