@@ -2,6 +2,7 @@
 #include "gm_db.h"
 #include "gm_strbuf.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,17 +225,68 @@ static struct gm_error *check_url(const char *url)
  *    being filtered.
  *
  * The statement that reads the user's path runs before the new path
- * holds, so it names every function and operator with its schema; and it
- * holds no backslash, as the whole string is lexed under the server's old
- * settings. */
+ * holds, so it names its function with its schema; and it holds no
+ * backslash, as the whole string is lexed under the server's old
+ * settings.  The path is taken apart here (gm_db_user_search_path), not
+ * by the server: a regular expression costs a fresh backend more than the
+ * whole read. */
 static const char session_sql[] =
 	"SET standard_conforming_strings = on; "
-	"SELECT COALESCE(("
-	"SELECT pg_catalog.string_agg(t.m[1], ', ' ORDER BY t.o)"
-	" FROM pg_catalog.regexp_matches(pg_catalog.current_setting('search_path'),"
-	" '(\"(?:[^\"]|\"\")*\"|[^\",[:space:]][^,[:space:]]*)', 'g') WITH ORDINALITY AS t(m, o)"
-	" WHERE pg_catalog.lower(t.m[1]) OPERATOR(pg_catalog.<>) 'pg_catalog'"
-	" AND pg_catalog.lower(t.m[1]) OPERATOR(pg_catalog.<>) '\"pg_catalog\"'), '')";
+	"SELECT pg_catalog.current_setting('search_path')";
+
+/* One element of a search_path setting at *p (spaces and commas before it
+ * skipped): a double-quoted name ("" inside stands for "), or a run of
+ * anything but commas and spaces.  Its length, 0 at the end. */
+static size_t path_element(const char **p)
+{
+	const char *s = *p, *e;
+
+	while (*s == ',' || isspace((unsigned char)*s))
+		s++;
+	*p = s;
+	e = s;
+	if (*e == '"') {
+		for (e++; *e; e++)
+			if (*e == '"' && *++e != '"')
+				break;
+	} else {
+		while (*e && *e != ',' && !isspace((unsigned char)*e))
+			e++;
+	}
+	return (size_t)(e - s);
+}
+
+/* Whether element s (n bytes) names pg_catalog: pg_catalog in any case,
+ * quoted or not, as PostgreSQL's lower() would compare it. */
+static int is_pg_catalog(const char *s, size_t n)
+{
+	static const char name[] = "pg_catalog";
+	size_t k, off = n == sizeof(name) + 1 && s[0] == '"' && s[n - 1] == '"';
+
+	if (n - 2 * off != sizeof(name) - 1)
+		return 0;
+	for (k = 0; k < sizeof(name) - 1; k++)
+		if (tolower((unsigned char)s[off + k]) != name[k])
+			return 0;
+	return 1;
+}
+
+char *gm_db_user_search_path(const char *setting)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	const char *p = setting ? setting : "";
+	size_t n;
+
+	while ((n = path_element(&p)) > 0) {
+		if (!is_pg_catalog(p, n)) {
+			if (sb.len)
+				gm_strbuf_adds(&sb, ", ");
+			gm_strbuf_add(&sb, p, n);
+		}
+		p += n;
+	}
+	return gm_strbuf_detach(&sb, NULL);
+}
 
 static struct gm_error *set_up_session(struct gm_db *db)
 {
@@ -250,7 +302,7 @@ static struct gm_error *set_up_session(struct gm_db *db)
 	 * the safe path again themselves: through a transaction pooler, a
 	 * session setting may not reach the next transaction. */
 	free(db->search_path);
-	db->search_path = gm_xstrdup(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+	db->search_path = gm_db_user_search_path(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
 	PQclear(res);
 	/* What the server (or pooler) reports is what lexes our SQL. */
 	scs = PQparameterStatus(db->conn, "standard_conforming_strings");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 long long gm_history_lock_key(void)
 {
@@ -141,16 +142,38 @@ static struct gm_error *read_table(struct gm_db *db, const char *relation, const
 	return gm_db_exec(db, sql, what, res);
 }
 
+/* Read at the start of every command, often on a fresh backend, where
+ * planning is dear: the time is formatted here, not by to_char, and the
+ * check for a live session calls the function under pg_stat_activity
+ * directly (the view joins two catalogs more, for every plan). */
 static const char history_sql[] =
 	"SELECT version, version_text, name, script, checksum, kind,"
-	" pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	" CASE WHEN pg_catalog.isfinite(applied_at)"
+	" THEN pg_catalog.floor(pg_catalog.date_part('epoch', applied_at))::pg_catalog.int8 END,"
 	" applied_by, execution_ms, applied_seq,"
 	/* A no-transaction migration whose claiming session is gone was
 	 * interrupted: nobody is running it any more. */
-	" CASE WHEN status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
-	"   WHERE a.pid = h.backend_pid AND a.state = 'active') THEN 'interrupted' ELSE status END,"
+	" CASE WHEN status = 'running' AND (h.backend_pid IS NULL OR NOT EXISTS (SELECT"
+	" FROM pg_catalog.pg_stat_get_activity(h.backend_pid) a WHERE a.state = 'active'))"
+	" THEN 'interrupted' ELSE status END,"
 	" message"
 	" FROM " GM_HISTORY_TABLE " h ORDER BY version";
+
+/* Seconds since 1970 (UTC) as ISO 8601, to the second; "" for none (an
+ * infinite time). */
+static char *iso_utc(const PGresult *res, int row, int col)
+{
+	char buf[64];
+	struct tm tm;
+	time_t t;
+
+	if (PQgetisnull(res, row, col))
+		return gm_xstrdup("");
+	t = (time_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
+	if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return gm_xstrdup("");
+	return gm_xstrdup(buf);
+}
 
 static struct gm_error *load_rows(PGresult *res, struct gm_history *out)
 {
@@ -169,7 +192,7 @@ static struct gm_error *load_rows(PGresult *res, struct gm_history *out)
 		a->script = dup_value(res, k, 3);
 		a->checksum = dup_value(res, k, 4);
 		a->kind = dup_value(res, k, 5);
-		a->applied_at = dup_value(res, k, 6);
+		a->applied_at = iso_utc(res, k, 6);
 		a->applied_by = dup_value(res, k, 7);
 		a->execution_ms = strtoll(PQgetvalue(res, k, 8), NULL, 10);
 		a->seq = strtoll(PQgetvalue(res, k, 9), NULL, 10);

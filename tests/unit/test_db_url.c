@@ -1,5 +1,6 @@
 /* Unit tests: blanking the password of a database URL by structure
- * (gm_db_url_blanked), the copy whose libpq parse errors may be shown. */
+ * (gm_db_url_blanked), the copy whose libpq parse errors may be shown;
+ * and the user's search path taken apart (gm_db_user_search_path). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,12 +69,43 @@ static void test_no_structure(void **state)
 	blanks("postgresql://h/db?application_name=a@b", NULL);
 }
 
+static void user_path(const char *setting, const char *want)
+{
+	char *got = gm_db_user_search_path(setting);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("[%s]:\n  want [%s]\n  got  [%s]", setting, want, got);
+	free(got);
+}
+
+/* What the server's regular expression made of each setting (checked
+ * against PostgreSQL 15 when the client-side split replaced it): names
+ * as written, quotes kept, pg_catalog out in any case and quoting. */
+static void test_user_search_path(void **state)
+{
+	(void)state;
+	user_path("\"$user\", public", "\"$user\", public");
+	user_path("public", "public");
+	user_path("pg_catalog, public", "public");
+	user_path("public, PG_Catalog", "public");
+	user_path("\"pg_catalog\", app", "app");
+	user_path("\"PG_CATALOG\", app", "app");
+	user_path("\"My \"\"odd\"\", schema\", public", "\"My \"\"odd\"\", schema\", public");
+	user_path("  app ,  \"x y\"  ,pg_temp", "app, \"x y\", pg_temp");
+	user_path("a,b,c", "a, b, c");
+	user_path("pg_catalog", "");
+	user_path("", "");
+	user_path(NULL, "");
+	user_path("\"pg_catalogue\", pg_catalogx", "\"pg_catalogue\", pg_catalogx");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_userinfo_password),
 		cmocka_unit_test(test_query_password),
 		cmocka_unit_test(test_no_structure),
+		cmocka_unit_test(test_user_search_path),
 	};
 	return cmocka_run_group_tests_name("database URL blanking", tests, NULL, NULL);
 }
