@@ -15,5 +15,11 @@ void gm_fuzz_snapshot(const uint8_t *data, size_t size);
  * one) through the lint and its three reports; where libpg_query can
  * split a section, its statement ends must be the lexer's. */
 void gm_fuzz_lint(const uint8_t *data, size_t size);
+/* Where gm_sql_constant_rows_from finds rows of constants in the
+ * statement text[start, end), the statement parsed up to its first row
+ * must be the whole statement's tree less its later rows, and those rows
+ * constants only (when the whole parses at all).  1 when so (or nothing
+ * was found), 0 when not. */
+int gm_fuzz_rows_agree(const char *text, size_t start, size_t end);
 
 #endif

@@ -30,6 +30,14 @@ void gm_pgtree_free(struct gm_pgtree *t);
 /* The statement of a one-statement tree, or NULL. */
 const PgQuery__Node *gm_pgtree_stmt(const struct gm_pgtree *t);
 
+/* An INSERT's VALUES rows, when every value in them is a constant, are
+ * data: nothing in them runs or names an object.  A seed migration's
+ * thousands of rows would stay in memory as trees (hundreds of bytes a
+ * value) for as long as t lives; this frees them and leaves the INSERT
+ * with no rows.  Returns how many rows it dropped (0 when any row holds
+ * anything else, or t is not such an INSERT). */
+size_t gm_pgtree_drop_constant_rows(struct gm_pgtree *t);
+
 /* The text of a String node, or "" for anything else. */
 const char *gm_pgtree_str(const PgQuery__Node *n);
 /* The last part of a qualified name (a list of String nodes), or "". */

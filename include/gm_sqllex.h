@@ -44,4 +44,12 @@ void gm_sql_stmts_free(struct gm_sql_stmts *s);
  * gm_sqlstmt.h, which answers from the parse tree otherwise). */
 int gm_sql_is_txn_control(const struct gm_sql_stmt *stmt);
 
+/* For an INSERT ... VALUES statement text[start, end) whose rows after the
+ * first hold constants only (quoted strings, numbers, NULL, TRUE, FALSE,
+ * signs, casts to a type named by one word): the offset just past the
+ * first row.  0 for any other statement, or one row alone.  Such rows
+ * are data: the statement up to there is what an analysis needs, at a
+ * fraction of the cost of parsing a seed migration's thousands of rows. */
+size_t gm_sql_constant_rows_from(const char *text, size_t start, size_t end);
+
 #endif

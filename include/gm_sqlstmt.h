@@ -32,7 +32,9 @@
 #include "gm_sqllex.h"
 
 /* Parses statement st of text on its own; node locations in the tree are
- * then byte offsets from st->start.  Returns NULL, or the parser's
+ * then byte offsets from st->start.  A long INSERT whose rows after the
+ * first are constants (gm_sql_constant_rows_from) is parsed up to its
+ * first row: the tree has that row only.  Returns NULL, or the parser's
  * message (caller frees) with *err_off the byte offset in text it points
  * at (st->start when it points nowhere). */
 char *gm_sql_stmt_parse(const char *text, const struct gm_sql_stmt *st, struct gm_pgtree *t, size_t *err_off);

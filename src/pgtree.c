@@ -173,6 +173,48 @@ const PgQuery__Node *gm_pgtree_stmt(const struct gm_pgtree *t)
 	return t->pr && t->pr->n_stmts == 1 && t->pr->stmts[0] ? t->pr->stmts[0]->stmt : NULL;
 }
 
+/* A value written as a constant: a literal, NULL, or one cast to a type. */
+static int constant_value(const PgQuery__Node *n)
+{
+	if (n && n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && n->type_cast)
+		n = n->type_cast->arg;
+	return n && n->node_case == PG_QUERY__NODE__NODE_A_CONST;
+}
+
+/* Whether every row of a VALUES list holds constants only. */
+static int constant_rows(const PgQuery__SelectStmt *sel)
+{
+	for (size_t r = 0; r < sel->n_values_lists; r++) {
+		const PgQuery__Node *row = sel->values_lists[r];
+		if (!row || row->node_case != PG_QUERY__NODE__NODE_LIST || !row->list)
+			return 0;
+		for (size_t k = 0; k < row->list->n_items; k++)
+			if (!constant_value(row->list->items[k]))
+				return 0;
+	}
+	return 1;
+}
+
+size_t gm_pgtree_drop_constant_rows(struct gm_pgtree *t)
+{
+	PgQuery__Node *n = t->pr && t->pr->n_stmts == 1 && t->pr->stmts[0] ? t->pr->stmts[0]->stmt : NULL;
+	PgQuery__SelectStmt *sel;
+	size_t rows;
+
+	if (!n || n->node_case != PG_QUERY__NODE__NODE_INSERT_STMT || !n->insert_stmt ||
+	    !n->insert_stmt->select_stmt || n->insert_stmt->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+		return 0;
+	sel = n->insert_stmt->select_stmt->select_stmt;
+	if (!sel || !sel->n_values_lists || !constant_rows(sel))
+		return 0;
+	/* The list's array stays, empty: the tree's own free releases it. */
+	for (size_t r = 0; r < sel->n_values_lists; r++)
+		protobuf_c_message_free_unpacked(&sel->values_lists[r]->base, NULL);
+	rows = sel->n_values_lists;
+	sel->n_values_lists = 0;
+	return rows;
+}
+
 const char *gm_pgtree_str(const PgQuery__Node *n)
 {
 	return n && n->node_case == PG_QUERY__NODE__NODE_STRING && n->string->sval ? n->string->sval : "";

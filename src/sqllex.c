@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct lexer {
 	const char *s;
@@ -371,4 +372,208 @@ int gm_sql_is_txn_control(const struct gm_sql_stmt *st)
 	if (strcmp(st->word1, "PREPARE") == 0)
 		return strcmp(st->word2, "TRANSACTION") == 0;
 	return 0;
+}
+
+/* ---- INSERT ... VALUES rows of constants ---- */
+
+/* Skips spaces and comments from lx->i; 0, or -1 at an unterminated one. */
+static int skip_blank(struct lexer *lx)
+{
+	while (lx->i < lx->len) {
+		const char *s = lx->s + lx->i;
+		if (isspace((unsigned char)*s))
+			lx->i++;
+		else if (s[0] == '-' && lx->i + 1 < lx->len && s[1] == '-')
+			skip_line_comment(lx);
+		else if (s[0] == '/' && lx->i + 1 < lx->len && s[1] == '*') {
+			if (skip_block_comment(lx))
+				return -1;
+		} else
+			break;
+	}
+	return 0;
+}
+
+/* A word at lx->i (left past it); its length, 0 when none is there. */
+static size_t take_word(struct lexer *lx)
+{
+	size_t w = lx->i;
+
+	if (lx->i >= lx->len || !ident_start((unsigned char)lx->s[lx->i]))
+		return 0;
+	while (lx->i < lx->len && ident_cont((unsigned char)lx->s[lx->i]))
+		lx->i++;
+	return lx->i - w;
+}
+
+static int word_is(const struct lexer *lx, size_t n, const char *kw)
+{
+	return strlen(kw) == n && !strncasecmp(lx->s + lx->i - n, kw, n);
+}
+
+/* One value of a row: a literal ('...', E'...', $$...$$, a number, which
+ * minus signs may precede, NULL, TRUE, FALSE), then casts to a type named
+ * by one word (schema-qualified, quoted or not): what the grammar makes a
+ * constant of (it folds a minus into a number, not into anything else,
+ * and never a plus).  0, or -1 for anything else. */
+static int constant_value_at(struct lexer *lx)
+{
+	size_t n, tl;
+	int signed_ = 0;
+	char c;
+
+	while (!skip_blank(lx) && lx->i < lx->len && lx->s[lx->i] == '-' &&
+	       !(lx->i + 1 < lx->len && lx->s[lx->i + 1] == '-')) {
+		lx->i++;
+		signed_ = 1;
+	}
+	if (skip_blank(lx) || lx->i >= lx->len)
+		return -1;
+	c = lx->s[lx->i];
+	if (signed_ && !isdigit((unsigned char)c) && c != '.')
+		return -1;
+	if (c == '\'') {
+		if (skip_string(lx, 0, ""))
+			return -1;
+	} else if (c == '$' && (tl = dollar_tag_len(lx->s, lx->len, lx->i)) > 0) {
+		if (skip_dollar(lx, tl))
+			return -1;
+	} else if (isdigit((unsigned char)c) || (c == '.' && lx->i + 1 < lx->len && isdigit((unsigned char)lx->s[lx->i + 1]))) {
+		while (lx->i < lx->len && (isalnum((unsigned char)lx->s[lx->i]) || lx->s[lx->i] == '.' || lx->s[lx->i] == '_'))
+			lx->i++;
+	} else if ((n = take_word(lx)) > 0) {
+		if (n == 1 && (c == 'E' || c == 'e') && lx->i < lx->len && lx->s[lx->i] == '\'') {
+			if (skip_string(lx, 1, ""))
+				return -1;
+		} else if (!word_is(lx, n, "NULL") && !word_is(lx, n, "TRUE") && !word_is(lx, n, "FALSE")) {
+			return -1;
+		}
+	} else {
+		return -1;
+	}
+	/* ::type, ::schema.type, ::"type" */
+	while (!skip_blank(lx) && lx->i + 1 < lx->len && lx->s[lx->i] == ':' && lx->s[lx->i + 1] == ':') {
+		do {
+			lx->i += lx->s[lx->i] == '.' ? 1 : 2;
+			if (skip_blank(lx) || lx->i >= lx->len)
+				return -1;
+			if (lx->s[lx->i] == '"') {
+				if (skip_quoted(lx, '"', 0, ""))
+					return -1;
+			} else if (!take_word(lx)) {
+				return -1;
+			}
+		} while (!skip_blank(lx) && lx->i < lx->len && lx->s[lx->i] == '.');
+	}
+	return skip_blank(lx);
+}
+
+/* A row of constants at lx->i: "(" value ["," value ...] ")". */
+static int constant_row_at(struct lexer *lx)
+{
+	if (skip_blank(lx) || lx->i >= lx->len || lx->s[lx->i] != '(')
+		return -1;
+	lx->i++;
+	for (;;) {
+		if (constant_value_at(lx) || lx->i >= lx->len)
+			return -1;
+		if (lx->s[lx->i++] == ')')
+			return 0;
+		if (lx->s[lx->i - 1] != ',')
+			return -1;
+	}
+}
+
+/* Past the parenthesised group opening at lx->i, whatever it holds. */
+static int skip_group(struct lexer *lx)
+{
+	int depth = 0;
+	size_t tl, w, n;
+
+	for (;;) {
+		char c;
+		if (skip_blank(lx))
+			return -1;
+		if (lx->i >= lx->len)
+			return -1;
+		c = lx->s[lx->i];
+		w = lx->i;
+		if (c == '\'') {
+			if (skip_string(lx, 0, ""))
+				return -1;
+		} else if (c == '"') {
+			if (skip_quoted(lx, '"', 0, ""))
+				return -1;
+		} else if (c == '$' && (tl = dollar_tag_len(lx->s, lx->len, lx->i)) > 0) {
+			if (skip_dollar(lx, tl))
+				return -1;
+		} else if (isdigit((unsigned char)c)) {
+			/* A number whole, so "1$x$" opens no dollar quote. */
+			while (lx->i < lx->len && isalnum((unsigned char)lx->s[lx->i]))
+				lx->i++;
+		} else if ((n = take_word(lx)) > 0) {
+			/* E'...' takes backslash escapes. */
+			if (n == 1 && (c == 'E' || c == 'e') && lx->i < lx->len && lx->s[lx->i] == '\'' &&
+			    skip_string(lx, 1, ""))
+				return -1;
+		} else {
+			lx->i = w + 1;
+			if (c == '(')
+				depth++;
+			else if (c == ')' && --depth == 0)
+				return 0;
+		}
+	}
+}
+
+size_t gm_sql_constant_rows_from(const char *text, size_t start, size_t end)
+{
+	struct lexer lx = { text, end, start, NULL, 0 };
+	size_t n, first_end;
+	int rows = 0;
+
+	/* INSERT ... up to VALUES, outside any parentheses. */
+	if (skip_blank(&lx) || !(n = take_word(&lx)) || !word_is(&lx, n, "INSERT"))
+		return 0;
+	for (;;) {
+		if (skip_blank(&lx) || lx.i >= lx.len)
+			return 0;
+		if (lx.s[lx.i] == '(') {
+			if (skip_group(&lx))
+				return 0;
+		} else if (lx.s[lx.i] == '"') {
+			if (skip_quoted(&lx, '"', 0, ""))
+				return 0;
+		} else if ((n = take_word(&lx)) > 0) {
+			if (word_is(&lx, n, "VALUES"))
+				break;
+		} else if (lx.s[lx.i] == '.') {
+			lx.i++;
+		} else {
+			return 0;
+		}
+	}
+	/* The first row, whatever it holds: it is parsed. */
+	if (skip_blank(&lx) || lx.i >= lx.len || lx.s[lx.i] != '(' || skip_group(&lx))
+		return 0;
+	first_end = lx.i;
+	/* Then only rows of constants, and the end. */
+	for (;;) {
+		if (skip_blank(&lx))
+			return 0;
+		if (lx.i >= lx.len || lx.s[lx.i] == ';')
+			break;
+		if (lx.s[lx.i] != ',')
+			return 0;
+		lx.i++;
+		if (constant_row_at(&lx))
+			return 0;
+		rows++;
+	}
+	if (lx.i < lx.len) {
+		lx.i++;	/* the ';' */
+		if (skip_blank(&lx) || lx.i < lx.len)
+			return 0;
+	}
+	return rows ? first_end : 0;
 }

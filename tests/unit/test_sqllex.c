@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_entry.h"
 #include "gm_sqllex.h"
 #include "gm_sqlstmt.h"
 
@@ -180,6 +181,56 @@ static void test_unterminated(void **state)
 	lex_fails("SELECT E'\\'", 7, "quoted string");
 }
 
+/* Where the first row of sql ends for gm_sql_constant_rows_from: the
+ * text up to and including first_row, or 0 for none; and the statement
+ * parsed up to there must be the whole one less its later rows (checked
+ * by the fuzz target's own property). */
+static void rows(const char *sql, const char *first_row)
+{
+	size_t got = gm_sql_constant_rows_from(sql, 0, strlen(sql)), want = 0;
+
+	if (first_row) {
+		const char *at = strstr(sql, first_row);
+		assert_non_null(at);
+		want = (size_t)(at - sql) + strlen(first_row);
+	}
+	if (got != want)
+		fail_msg("%s\n  want the first row to end at %zu, got %zu", sql, want, got);
+	if (!gm_fuzz_rows_agree(sql, 0, strlen(sql)))
+		fail_msg("%s\n  parsed up to its first row, the tree differs from the whole's", sql);
+}
+
+/* A seed migration's INSERT is parsed up to its first row (gm_sqlstmt.h):
+ * only when every later row holds constants, which nothing analyses. */
+static void test_constant_rows(void **state)
+{
+	(void)state;
+	rows("INSERT INTO t VALUES (1, 'a'), (2, 'b');", "(1, 'a')");
+	rows("insert into s.t (a, \"B\") values (now(), 1),\n (-2, NULL) , (- -3.5, TRUE), ('x'::text, false);",
+	     "(now(), 1)");
+	rows("INSERT INTO t VALUES (1), (E'it\\'s'), ($$a;b)$$), ($q$x$q$), ('{}'::pg_catalog.jsonb),"
+	     " ('a'::\"My Type\") -- trailing\n;", "(1)");
+	rows("INSERT INTO t VALUES ('a' /* c */), ('b'\n'c')", "('a' /* c */)");
+	/* One row alone, or anything but constants after the first: parsed whole. */
+	rows("INSERT INTO t VALUES (1);", NULL);
+	rows("INSERT INTO t VALUES (1), (now());", NULL);
+	rows("INSERT INTO t VALUES (1), (x);", NULL);
+	rows("INSERT INTO t VALUES (1), ((SELECT 1));", NULL);
+	rows("INSERT INTO t VALUES (1), (2::numeric(10, 2));", NULL);
+	rows("INSERT INTO t VALUES (1), (DEFAULT);", NULL);
+	rows("INSERT INTO t VALUES (1), (2) ON CONFLICT DO NOTHING;", NULL);
+	rows("INSERT INTO t VALUES (1), (2) RETURNING id;", NULL);
+	rows("INSERT INTO t VALUES (1), (2 3);", NULL);
+	rows("INSERT INTO t VALUES (1), (2,);", NULL);
+	/* The grammar folds a minus into a number only; a plus never. */
+	rows("INSERT INTO t VALUES (1), (+2);", NULL);
+	rows("INSERT INTO t VALUES (1), (-'2');", NULL);
+	rows("INSERT INTO t SELECT 1;", NULL);
+	rows("WITH x AS (SELECT 1) INSERT INTO t VALUES (1), (2);", NULL);
+	rows("INSERT INTO t VALUES (1), ('unterminated);", NULL);
+	rows("UPDATE t SET a = 1;", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_transaction_escapes),
 		cmocka_unit_test(test_relations),
 		cmocka_unit_test(test_unterminated),
+		cmocka_unit_test(test_constant_rows),
 	};
 	return cmocka_run_group_tests_name("sql statement splitting", tests, NULL, NULL);
 }
