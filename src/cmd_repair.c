@@ -40,9 +40,9 @@ static size_t describe(const struct gm_status *st, int remove_missing)
 		} else if (it->state == GM_STATE_MISSING) {
 			missing_left++;
 		} else if (it->state == GM_STATE_FAILED) {
-			printf("%s_%s: remove the entry of a %s no-transaction migration (%s); what it ran stays\n",
+			printf("%s_%s: remove the entry of %s no-transaction migration (%s); what it ran stays\n",
 			       it->a->version_text, it->a->name,
-			       !strcmp(it->a->status, "interrupted") ? "interrupted" : "failed",
+			       !strcmp(it->a->status, "interrupted") ? "an interrupted" : "a failed",
 			       it->a->message ? it->a->message : "no details");
 			n++;
 		} else if (it->state == GM_STATE_RUNNING) {

@@ -187,6 +187,57 @@ static void test_repair_clears_a_failed_migration_without_file(void **state)
 	free(db);
 }
 
+/* A no-transaction migration's claim ("running") whose session is gone
+ * (killed, or a row without one) reads as interrupted: nobody is applying
+ * it, so repair clears it and up runs it again.  (While its session is
+ * active it reads as running: test_concurrent_run_does_not_deadlock.) */
+static void test_claim_of_a_gone_session_reads_as_interrupted(void **state)
+{
+	static const char claim[] =
+		"INSERT INTO garage_migrate.schema_history (version, version_text, name, script, checksum, kind,"
+		" transactional, status, backend_pid, message) VALUES (2, '0002', 'idx', '0002_idx.sql',"
+		" 'sha256:0000000000000000000000000000000000000000000000000000000000000000', 'sql', false,"
+		" 'running', %s, 'started; no statement has run yet')";
+	char *db = pgt_create_db("gm_nt_gone"), *dir = tfs_tempdir(), *out, *err, *pid, *sql;
+	PGconn *c = pgt_connect(db), *gone;
+	int k;
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	tfs_write(dir, "0002_idx.sql", "-- garage:no-transaction\nCREATE INDEX CONCURRENTLY idx_t ON t (id);\n");
+	/* The session that claimed it, gone: its pid is nobody's now. */
+	gone = pgt_connect(db);
+	pid = pgt_value(gone, "SELECT pg_backend_pid()");
+	PQfinish(gone);
+	sql = gm_xasprintf("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", pid);
+	for (k = 0; k < 100 && pgt_count(c, sql) > 0; k++)
+		usleep(50 * 1000);
+	free(sql);
+	for (k = 0; k < 2; k++) {
+		sql = gm_xasprintf(claim, k == 0 ? pid : "NULL");
+		pgt_exec(c, sql);
+		free(sql);
+		assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes"), 0);
+		assert_contains(out, "0002_idx: remove the entry of an interrupted no-transaction migration");
+		free(out);
+		free(err);
+		assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 2"), 0);
+	}
+	sql = gm_xasprintf(claim, "NULL");
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "applied 0002_idx.sql");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'idx_t'::regclass AND indisvalid"), 1);
+	free(pid);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 /* Issue 12: when marking the migration applied failed, up said "applied"
  * and exited 0. */
 static void test_failed_bookkeeping_is_a_failure(void **state)
@@ -295,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_and_single_transaction),
 		cmocka_unit_test(test_concurrent_run_does_not_deadlock),
 		cmocka_unit_test(test_repair_clears_a_failed_migration_without_file),
+		cmocka_unit_test(test_claim_of_a_gone_session_reads_as_interrupted),
 		cmocka_unit_test(test_failed_bookkeeping_is_a_failure),
 		cmocka_unit_test(test_planted_operator_is_not_called),
 		cmocka_unit_test(test_standard_strings_stay_on),
