@@ -46,10 +46,12 @@ int gm_sql_is_txn_control(const struct gm_sql_stmt *stmt);
 
 /* For an INSERT ... VALUES statement text[start, end) whose rows after the
  * first hold constants only (quoted strings, numbers, NULL, TRUE, FALSE,
- * signs, casts to a type named by one word): the offset just past the
- * first row.  0 for any other statement, or one row alone.  Such rows
- * are data: the statement up to there is what an analysis needs, at a
- * fraction of the cost of parsing a seed migration's thousands of rows. */
+ * minus signs before a number, casts to a type named by one word): the
+ * offset just past the first row.  0 for any other statement, or one row
+ * alone.  Such rows are data no analysis reads: the statement up to there
+ * is what the lint needs, at a fraction of the cost of parsing a seed
+ * migration's thousands of rows.  Lenient about type names: a row the
+ * grammar would refuse for one is left to the server to refuse. */
 size_t gm_sql_constant_rows_from(const char *text, size_t start, size_t end);
 
 #endif

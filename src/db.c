@@ -234,6 +234,14 @@ static const char session_sql[] =
 	"SET standard_conforming_strings = on; "
 	"SELECT pg_catalog.current_setting('search_path')";
 
+/* Space as PostgreSQL splits a list setting (scanner_isspace): not the C
+ * library's, which also counts a vertical tab, a character a schema name
+ * may hold. */
+static int path_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
 /* One element of a search_path setting at *p (spaces and commas before it
  * skipped): a double-quoted name ("" inside stands for "), or a run of
  * anything but commas and spaces.  Its length, 0 at the end. */
@@ -241,7 +249,7 @@ static size_t path_element(const char **p)
 {
 	const char *s = *p, *e;
 
-	while (*s == ',' || isspace((unsigned char)*s))
+	while (*s == ',' || path_space(*s))
 		s++;
 	*p = s;
 	e = s;
@@ -250,7 +258,7 @@ static size_t path_element(const char **p)
 			if (*e == '"' && *++e != '"')
 				break;
 	} else {
-		while (*e && *e != ',' && !isspace((unsigned char)*e))
+		while (*e && *e != ',' && !path_space(*e))
 			e++;
 	}
 	return (size_t)(e - s);

@@ -50,6 +50,10 @@
 /* The history is no longer the one this run planned on (another run
  * rolled back or applied migrations): up plans again. */
 #define MARK_REPLAN "garage-migrate: history changed; now at "
+/* One of up's functions answered as it never does when it has run (see
+ * add_check_call): the transaction stops, as any failure of the tool's own
+ * statements does. */
+#define MARK_NOT_RUN "garage-migrate: a function of up did not run; history at "
 /* The migration would leave a table holding rows with less RLS isolation
  * than before (see the isolation guard below); followed by the tables. */
 #define MARK_ISOLATION "garage-migrate: isolation lost: "
@@ -153,8 +157,8 @@
  *  - otherwise (another role's): plain statements, as it always was.
  * A new body gets a new name (_v2), so "there" means "this version's";
  * and "trusted" also means "as made" (UP_FN_STATE): the body, the
- * settings and SECURITY INVOKER are checked at every run, since a
- * migration run by the owner could change them.
+ * settings, SECURITY INVOKER, strictness and the rest are checked at every
+ * run, since a migration run by the owner could change them.
  *
  * up_check_v1(version, check, seq, prev_version, prev_checksum, guard):
  * check is 0 (none), 1 (the newest applied_seq is seq) or 2 (the newest
@@ -217,17 +221,30 @@
  * never called); and how many functions of those names the schema holds
  * (another role's overload would make the call ambiguous). */
 #define UP_FN_STATE                                                                                  \
-	"SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE r.rolname = CURRENT_USER OR r.rolsuper)," \
-	" pg_catalog.count(*) FILTER (WHERE (r.rolname = CURRENT_USER OR r.rolsuper) AND NOT p.prosecdef"  \
-	" AND p.provolatile = 'v' AND p.proconfig = '{\"search_path=pg_catalog, pg_temp\","             \
-	"standard_conforming_strings=on}'::pg_catalog.text[] AND p.prosrc = CASE p.proname"            \
-	" WHEN 'up_check_v1' THEN " UP_FN_CHECK_BODY " ELSE " UP_FN_RECORD_BODY " END),"               \
+	"SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE " UP_FN_TRUSTED "),"            \
+	" pg_catalog.count(*) FILTER (WHERE " UP_FN_TRUSTED " AND " UP_FN_AS_MADE "),"                 \
 	" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc o"                                        \
 	" WHERE o.pronamespace = pg_catalog.to_regnamespace('" GM_HISTORY_SCHEMA "')::pg_catalog.oid"  \
 	" AND o.proname IN ('up_check_v1', 'up_record_v1'))"                                           \
 	" FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner"                 \
 	" WHERE p.oid IN (pg_catalog.to_regprocedure('" UP_FN_CHECK UP_FN_CHECK_SIG "'),"            \
 	" pg_catalog.to_regprocedure('" UP_FN_RECORD UP_FN_RECORD_SIG "'))"
+/* Owned by the connecting role or a superuser, and callable by it (an
+ * owner may revoke its own EXECUTE: then up goes inline, not down). */
+#define UP_FN_TRUSTED                                                                                \
+	"(r.rolname = CURRENT_USER OR r.rolsuper) AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')"
+/* Everything ALTER FUNCTION or CREATE OR REPLACE can change that would
+ * change what a call does: the body, its language, its settings, SECURITY
+ * INVOKER, VOLATILE, CALLED ON NULL INPUT (a STRICT function returns NULL
+ * without running when an argument is NULL), one row, no planner support
+ * function (which may replace the call while planning). */
+#define UP_FN_AS_MADE                                                                                \
+	"NOT p.prosecdef AND p.provolatile = 'v' AND NOT p.proisstrict AND NOT p.proretset"          \
+	" AND p.prosupport::pg_catalog.oid = 0"                                                       \
+	" AND p.prolang = (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname = 'plpgsql')"  \
+	" AND p.proconfig = '{\"search_path=pg_catalog, pg_temp\","                                    \
+	"standard_conforming_strings=on}'::pg_catalog.text[] AND p.prosrc = CASE p.proname"            \
+	" WHEN 'up_check_v1' THEN " UP_FN_CHECK_BODY " ELSE " UP_FN_RECORD_BODY " END"
 
 /* How this run's migrations run the tool's statements. */
 enum fn_mode {
@@ -534,22 +551,27 @@ static void add_recheck(struct gm_strbuf *sql, const struct gm_migration *m, con
 /* The same through up_check_v1: the arguments are numbers, the checksum
  * hex the tool computed, so safe to splice; every one is cast to its
  * parameter's type, so the call resolves to the one function whatever
- * path it is analysed under. */
+ * path it is analysed under, and none is NULL.  The call answers 0 when
+ * its checks ran; anything else (a function made to return without
+ * running) stops the transaction. */
 static void add_check_call(struct gm_strbuf *sql, const struct gm_migration *m, const struct check *chk, int guard)
 {
-	gm_strbuf_addf(sql, " " UP_FN_CHECK "(%llu::pg_catalog.int8, %d::pg_catalog.int4, %lld::pg_catalog.int8,",
+	gm_strbuf_addf(sql, " CASE " UP_FN_CHECK "(%llu::pg_catalog.int8, %d::pg_catalog.int4, %lld::pg_catalog.int8,",
 		       m->version, (int)chk->kind, chk->kind == CHECK_SEQ ? chk->seq : 0);
 	if (chk->kind == CHECK_PREV)
 		gm_strbuf_addf(sql, " %llu::pg_catalog.int8, '%s'::pg_catalog.text,", chk->prev->version, chk->prev->checksum);
 	else
-		gm_strbuf_adds(sql, " 0::pg_catalog.int8, NULL::pg_catalog.text,");
-	gm_strbuf_addf(sql, " %s)", guard ? "true" : "false");
+		gm_strbuf_adds(sql, " 0::pg_catalog.int8, ''::pg_catalog.text,");
+	gm_strbuf_addf(sql, " %s) WHEN 0 THEN 0 ELSE ('" MARK_NOT_RUN "' OPERATOR(pg_catalog.||) " UP_FN_NEWEST_SEQ
+			    ")::pg_catalog.int4 END", guard ? "true" : "false");
 }
 
 /* up_record_v1's call: names quoted through libpq, version_text digits
  * (checked with the file name), checksum hex computed here, each cast to
  * its parameter's type.  It is analysed under whatever path the
- * migration left (see add_check_call), so no statement pins the path. */
+ * migration left (see add_check_call), so no statement pins the path, and
+ * it names everything with its schema.  The call answers the history
+ * row's applied_seq; none stops the transaction. */
 static void add_record_call(struct gm_strbuf *sql, struct gm_db *db, const struct gm_migration *m,
 			    const char *os_user, int guard)
 {
@@ -558,8 +580,9 @@ static void add_record_call(struct gm_strbuf *sql, struct gm_db *db, const struc
 	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
 
 	gm_strbuf_addf(sql,
-		"SELECT " UP_FN_RECORD "(%llu::pg_catalog.int8, '%s'::pg_catalog.text, %s::pg_catalog.text,"
-		" %s::pg_catalog.text, '%s'::pg_catalog.text, '%s'::pg_catalog.text, %s::pg_catalog.text, %s);\n",
+		"SELECT coalesce(" UP_FN_RECORD "(%llu::pg_catalog.int8, '%s'::pg_catalog.text, %s::pg_catalog.text,"
+		" %s::pg_catalog.text, '%s'::pg_catalog.text, '%s'::pg_catalog.text, %s::pg_catalog.text, %s),"
+		" ('" MARK_NOT_RUN "' OPERATOR(pg_catalog.||) " UP_FN_NEWEST_SEQ ")::pg_catalog.int8);\n",
 		m->version, m->version_text, name, script, m->checksum, gm_history_kind(m), user,
 		guard ? "true" : "false");
 	free(name);
@@ -664,6 +687,16 @@ static struct gm_error *fail_script(struct gm_db *db, const struct gm_script *sc
 		gm_error_free(gm_history_audit(db, "up", blamed->version, blamed->name,
 					       blamed->checksum, "failed", o->os_user, err->msg));
 	return err;
+}
+
+/* What to do when one of up's functions answered as one that ran never
+ * does (MARK_NOT_RUN). */
+static void not_run_advice(struct gm_error *err, const struct gm_outcome *oc)
+{
+	if (marked(oc->error, MARK_NOT_RUN))
+		gm_error_advise(err, "a function of up in schema " GM_HISTORY_SCHEMA " was replaced or altered, most likely by an"
+				     " earlier migration of this run, and the migration it was called for was rolled back;"
+				     " run garage-migrate up again: it makes the functions again before it calls them");
 }
 
 /* ---- batches ---- */
@@ -869,6 +902,7 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 					       o->os_user, err->msg));
 	} else {
 		err = fail_script(db, &b.sc, &oc, o);
+		not_run_advice(err, &oc);
 	}
 done:
 	gm_outcome_release(&oc);
@@ -995,6 +1029,7 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 		gm_error_advise(err, "--single-transaction: the whole run was rolled back; if the loss is intended, rerun with --allow-isolation-loss");
 	} else {
 		err = fail_script(db, &sc, &oc, o);
+		not_run_advice(err, &oc);
 		if (err->kind == GM_ERR_MIGRATION || err->kind == GM_ERR_LOCK)
 			gm_error_advise(err, "--single-transaction: the whole run was rolled back; no migration of it was applied");
 	}

@@ -411,11 +411,48 @@ static int word_is(const struct lexer *lx, size_t n, const char *kw)
 	return strlen(kw) == n && !strncasecmp(lx->s + lx->i - n, kw, n);
 }
 
-/* One value of a row: a literal ('...', E'...', $$...$$, a number, which
- * minus signs may precede, NULL, TRUE, FALSE), then casts to a type named
- * by one word (schema-qualified, quoted or not): what the grammar makes a
- * constant of (it folds a minus into a number, not into anything else,
- * and never a plus).  0, or -1 for anything else. */
+/* A number as PostgreSQL 15 reads one: digits, a fraction, an exponent,
+ * and nothing of a word or another number right after it ("1.2.3",
+ * "0x1F" and "1isnull" are not one).  0, or -1. */
+static int take_number(struct lexer *lx)
+{
+	const char *s = lx->s;
+	size_t i = lx->i, digits = 0;
+
+	for (; i < lx->len && isdigit((unsigned char)s[i]); i++)
+		digits++;
+	if (i < lx->len && s[i] == '.' && !(i + 1 < lx->len && s[i + 1] == '.'))
+		for (i++; i < lx->len && isdigit((unsigned char)s[i]); i++)
+			digits++;
+	if (!digits)
+		return -1;
+	if (i < lx->len && (s[i] == 'e' || s[i] == 'E')) {
+		size_t e = i + 1;
+		if (e < lx->len && (s[e] == '+' || s[e] == '-'))
+			e++;
+		if (e >= lx->len || !isdigit((unsigned char)s[e]))
+			return -1;
+		for (i = e; i < lx->len && isdigit((unsigned char)s[i]); i++)
+			;
+	}
+	if (i < lx->len && (ident_cont((unsigned char)s[i]) || s[i] == '.'))
+		return -1;
+	lx->i = i;
+	return 0;
+}
+
+static int at_cast(const struct lexer *lx)
+{
+	return lx->i + 1 < lx->len && lx->s[lx->i] == ':' && lx->s[lx->i + 1] == ':';
+}
+
+/* One value of a row: a literal ('...', E'...', $$...$$, a number, NULL,
+ * TRUE, FALSE) cast to types named by one word (schema-qualified, quoted
+ * or not), or a number with minus signs and no cast: what the grammar
+ * makes a constant of (it folds a minus into a number, into nothing else,
+ * and never a plus; -1::t is the minus operator on 1::t).  0, or -1 for
+ * anything else.  Lenient past that: a word the grammar refuses as a type
+ * name passes here, and the server reports it when up runs. */
 static int constant_value_at(struct lexer *lx)
 {
 	size_t n, tl;
@@ -432,15 +469,18 @@ static int constant_value_at(struct lexer *lx)
 	c = lx->s[lx->i];
 	if (signed_ && !isdigit((unsigned char)c) && c != '.')
 		return -1;
-	if (c == '\'') {
+	if (isdigit((unsigned char)c) || c == '.') {
+		if (take_number(lx))
+			return -1;
+		/* -1::type is -(1::type): an operator, not a constant. */
+		if (signed_)
+			return skip_blank(lx) || at_cast(lx) ? -1 : 0;
+	} else if (c == '\'') {
 		if (skip_string(lx, 0, ""))
 			return -1;
 	} else if (c == '$' && (tl = dollar_tag_len(lx->s, lx->len, lx->i)) > 0) {
 		if (skip_dollar(lx, tl))
 			return -1;
-	} else if (isdigit((unsigned char)c) || (c == '.' && lx->i + 1 < lx->len && isdigit((unsigned char)lx->s[lx->i + 1]))) {
-		while (lx->i < lx->len && (isalnum((unsigned char)lx->s[lx->i]) || lx->s[lx->i] == '.' || lx->s[lx->i] == '_'))
-			lx->i++;
 	} else if ((n = take_word(lx)) > 0) {
 		if (n == 1 && (c == 'E' || c == 'e') && lx->i < lx->len && lx->s[lx->i] == '\'') {
 			if (skip_string(lx, 1, ""))
@@ -452,7 +492,7 @@ static int constant_value_at(struct lexer *lx)
 		return -1;
 	}
 	/* ::type, ::schema.type, ::"type" */
-	while (!skip_blank(lx) && lx->i + 1 < lx->len && lx->s[lx->i] == ':' && lx->s[lx->i + 1] == ':') {
+	while (!skip_blank(lx) && at_cast(lx)) {
 		do {
 			lx->i += lx->s[lx->i] == '.' ? 1 : 2;
 			if (skip_blank(lx) || lx->i >= lx->len)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gm_db.h"
 #include "gm_engine.h"
@@ -18,6 +19,12 @@
 #include "pgtest.h"
 
 #define HISTORY_COUNT "SELECT count(*) FROM garage_migrate.schema_history"
+/* A table under RLS with a policy and one row, which losing RLS exposes. */
+#define RLS_TABLE_T                                                                                  \
+	"CREATE TABLE t (id int, org int);\n"                                                          \
+	"ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"                                                   \
+	"CREATE POLICY p ON t USING (org = 1);\n"                                                      \
+	"INSERT INTO t VALUES (1, 1);\n"
 /* The parameters of the functions up calls (engine.c), to plant others. */
 #define UP_CHECK_PARAMS "p_version int8, p_check int4, p_seq int8, p_prev_version int8, p_prev_checksum text, p_guard bool"
 #define UP_RECORD_PARAMS "p_version int8, p_version_text text, p_name text, p_script text, p_checksum text," \
@@ -474,10 +481,7 @@ static void test_up_guard_functions_trusted_or_inline(void **state)
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int, org int);\n"
-				     "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"
-				     "CREATE POLICY p ON t USING (org = 1);\n"
-				     "INSERT INTO t VALUES (1, 1);\n");
+	tfs_write(dir, "0001_t.sql", RLS_TABLE_T);
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'garage_migrate'::regnamespace"
 				     " AND proname IN ('up_check_v1', 'up_record_v1')"), 2);
@@ -545,10 +549,7 @@ static void test_up_guard_functions_changed_or_overloaded(void **state)
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int, org int);\n"
-				     "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"
-				     "CREATE POLICY p ON t USING (org = 1);\n"
-				     "INSERT INTO t VALUES (1, 1);\n");
+	tfs_write(dir, "0001_t.sql", RLS_TABLE_T);
 	/* A check that notes nothing: the verdict would find nothing lost. */
 	tfs_write(dir, "0002_blind.sql", "CREATE OR REPLACE FUNCTION garage_migrate.up_check_v1(" UP_CHECK_PARAMS ")"
 					 " RETURNS int4 LANGUAGE plpgsql AS $$BEGIN"
@@ -581,6 +582,72 @@ static void test_up_guard_functions_changed_or_overloaded(void **state)
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 3);
 	pgt_exec(c, "DROP FUNCTION garage_migrate.up_check_v1(int8, int4, int8, int8, text, bool, int);"
 		    "REVOKE ALL ON SCHEMA garage_migrate FROM gm_up_fn_mallory");
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* A migration run by the functions' owner that makes the re-check STRICT
+ * (which would then return NULL without running for a NULL argument) or
+ * changes any other property of how a call runs: the functions are not
+ * "as made" any more, and the next run makes them again before it relies
+ * on them; the weakening after it is refused. */
+/* How many of up's two functions are as up makes them (a part of what
+ * UP_FN_STATE checks). */
+#define UP_FNS_AS_MADE                                                                               \
+	"SELECT count(*) FROM pg_proc WHERE pronamespace = 'garage_migrate'::regnamespace"            \
+	" AND proname IN ('up_check_v1', 'up_record_v1') AND NOT proisstrict AND NOT prosecdef AND provolatile = 'v'"
+
+static void test_up_functions_altered_are_made_again(void **state)
+{
+	static const char *const alters[] = {
+		"ALTER FUNCTION garage_migrate.up_check_v1(int8, int4, int8, int8, text, bool) STRICT;\n",
+		"ALTER FUNCTION garage_migrate.up_record_v1(int8, text, text, text, text, text, text, bool)"
+		" SECURITY DEFINER;\n",
+		"ALTER FUNCTION garage_migrate.up_check_v1(int8, int4, int8, int8, text, bool) STABLE;\n",
+	};
+	char *db = pgt_create_db("gm_up_fn_alter"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", RLS_TABLE_T);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	for (size_t k = 0; k < sizeof(alters) / sizeof(alters[0]); k++) {
+		char name[32];
+		snprintf(name, sizeof(name), "%04zu_alter.sql", 2 * k + 2);
+		tfs_write(dir, name, alters[k]);
+		assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+		assert_int_equal(pgt_count(c, UP_FNS_AS_MADE), 1);
+		/* The next run makes them again, in its first transaction. */
+		snprintf(name, sizeof(name), "%04zu_next.sql", 2 * k + 3);
+		tfs_write(dir, name, "SELECT 1;\n");
+		assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+		assert_int_equal(pgt_count(c, UP_FNS_AS_MADE), 2);
+		tfs_write(dir, "9999_weaken.sql", "ALTER TABLE t DISABLE ROW LEVEL SECURITY;\n");
+		assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 8);
+		assert_contains(err, "table public.t, row level security disabled, keeps 1 row");
+		free(out);
+		free(err);
+		{
+			char *path = gm_xasprintf("%s/9999_weaken.sql", dir);
+			assert_int_equal(unlink(path), 0);
+			free(path);
+		}
+	}
+	/* Replaced in the same run by a body that answers nothing: the next
+	 * migration's call fails closed instead of skipping its checks. */
+	tfs_write(dir, "0050_replace.sql", "CREATE OR REPLACE FUNCTION garage_migrate.up_check_v1(" UP_CHECK_PARAMS ")"
+					   " RETURNS int4 LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;\n");
+	tfs_write(dir, "0051_weaken.sql", "ALTER TABLE t DISABLE ROW LEVEL SECURITY;\n");
+	assert_int_not_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "applied 0050_replace.sql");
+	assert_not_contains(out, "applied 0051_weaken.sql");
+	assert_contains(err, "a function of up did not run");
+	assert_contains(err, "run garage-migrate up again: it makes the functions again");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 51"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 't' AND relrowsecurity"), 1);
 	PQfinish(c);
 	tfs_rmdir(dir);
 	free(db);
@@ -887,6 +954,7 @@ int main(void)
 		cmocka_unit_test(test_up_guards_isolation),
 		cmocka_unit_test(test_up_guard_functions_trusted_or_inline),
 		cmocka_unit_test(test_up_guard_functions_changed_or_overloaded),
+		cmocka_unit_test(test_up_functions_altered_are_made_again),
 		cmocka_unit_test(test_up_then_up_again_changes_nothing),
 		cmocka_unit_test(test_list_before_and_after),
 		cmocka_unit_test(test_failure_at_third_statement),

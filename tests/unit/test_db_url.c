@@ -80,7 +80,8 @@ static void user_path(const char *setting, const char *want)
 
 /* What the server's regular expression made of each setting (checked
  * against PostgreSQL 15 when the client-side split replaced it): names
- * as written, quotes kept, pg_catalog out in any case and quoting. */
+ * as written, quotes kept, pg_catalog out in any case and quoting; and
+ * where the expression was wrong, what the server itself reads. */
 static void test_user_search_path(void **state)
 {
 	(void)state;
@@ -97,6 +98,10 @@ static void test_user_search_path(void **state)
 	user_path("", "");
 	user_path(NULL, "");
 	user_path("\"pg_catalogue\", pg_catalogx", "\"pg_catalogue\", pg_catalogx");
+	/* PostgreSQL splits on its own spaces, not on a vertical tab (a
+	 * schema named a<VT>b is one name; the regular expression split it). */
+	user_path("a\vb, public", "a\vb, public");
+	user_path("a\f\r\n\tb", "a, b");
 }
 
 int main(void)

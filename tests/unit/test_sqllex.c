@@ -222,9 +222,18 @@ static void test_constant_rows(void **state)
 	rows("INSERT INTO t VALUES (1), (2) RETURNING id;", NULL);
 	rows("INSERT INTO t VALUES (1), (2 3);", NULL);
 	rows("INSERT INTO t VALUES (1), (2,);", NULL);
-	/* The grammar folds a minus into a number only; a plus never. */
+	/* The grammar folds a minus into a number only; a plus never; and
+	 * -1::t is the minus operator on 1::t. */
 	rows("INSERT INTO t VALUES (1), (+2);", NULL);
 	rows("INSERT INTO t VALUES (1), (-'2');", NULL);
+	rows("INSERT INTO t VALUES (1), (-1::int);", NULL);
+	rows("INSERT INTO t VALUES (1), (1::int), (-1), (.5), (1.), (1.5e-3), (2E+10);", "(1)");
+	/* Numbers as PostgreSQL 15 reads them, nothing stuck to them. */
+	rows("INSERT INTO t VALUES (1), (1.2.3);", NULL);
+	rows("INSERT INTO t VALUES (1), (0x1F);", NULL);
+	rows("INSERT INTO t VALUES (1), (1isnull);", NULL);
+	rows("INSERT INTO t VALUES (1), (1e);", NULL);
+	rows("INSERT INTO t VALUES (1), (1..2);", NULL);
 	rows("INSERT INTO t SELECT 1;", NULL);
 	rows("WITH x AS (SELECT 1) INSERT INTO t VALUES (1), (2);", NULL);
 	rows("INSERT INTO t VALUES (1), ('unterminated);", NULL);
