@@ -59,10 +59,11 @@ struct gm_error *gm_db_exec_params(struct gm_db *db, const char *sql, int nparam
 				   const char *const *params, const char *what,
 				   PGresult **res);
 
-/* The user's path from a search_path setting as the server prints it
- * (current_setting): its names as written, quotes kept, joined by ", ",
- * without pg_catalog (see db.c); "" for none.  Caller frees. */
-char *gm_db_user_search_path(const char *setting);
+/* The user's path from a search_path setting as a server of
+ * server_version (PQserverVersion) prints it (current_setting): its names
+ * as written, quotes kept, joined by ", ", without pg_catalog (see db.c);
+ * "" for none.  Caller frees. */
+char *gm_db_user_search_path(const char *setting, int server_version);
 
 /* A statement setting the user's search path (db->search_path), for the
  * transaction (local) or the session; caller frees. */

@@ -46,7 +46,7 @@ int gm_sql_is_txn_control(const struct gm_sql_stmt *stmt);
 
 /* For an INSERT ... VALUES statement text[start, end) whose rows after the
  * first hold constants only (quoted strings, numbers, NULL, TRUE, FALSE,
- * minus signs before a number, casts to a type named by one word): the
+ * minus signs before a number, one cast to a type named by one word): the
  * offset just past the first row.  0 for any other statement, or one row
  * alone.  Such rows are data no analysis reads: the statement up to there
  * is what the lint needs, at a fraction of the cost of parsing a seed

@@ -234,22 +234,22 @@ static const char session_sql[] =
 	"SET standard_conforming_strings = on; "
 	"SELECT pg_catalog.current_setting('search_path')";
 
-/* Space as PostgreSQL splits a list setting (scanner_isspace): not the C
- * library's, which also counts a vertical tab, a character a schema name
- * may hold. */
-static int path_space(char c)
+/* Space as PostgreSQL splits a list setting (scanner_isspace): up to 16,
+ * not a vertical tab, which a schema name may then hold; from 17 on, a
+ * vertical tab too. */
+static int path_space(char c, int vt_space)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || (vt_space && c == '\v');
 }
 
 /* One element of a search_path setting at *p (spaces and commas before it
  * skipped): a double-quoted name ("" inside stands for "), or a run of
  * anything but commas and spaces.  Its length, 0 at the end. */
-static size_t path_element(const char **p)
+static size_t path_element(const char **p, int vt_space)
 {
 	const char *s = *p, *e;
 
-	while (*s == ',' || path_space(*s))
+	while (*s == ',' || path_space(*s, vt_space))
 		s++;
 	*p = s;
 	e = s;
@@ -258,7 +258,7 @@ static size_t path_element(const char **p)
 			if (*e == '"' && *++e != '"')
 				break;
 	} else {
-		while (*e && *e != ',' && !path_space(*e))
+		while (*e && *e != ',' && !path_space(*e, vt_space))
 			e++;
 	}
 	return (size_t)(e - s);
@@ -279,13 +279,14 @@ static int is_pg_catalog(const char *s, size_t n)
 	return 1;
 }
 
-char *gm_db_user_search_path(const char *setting)
+char *gm_db_user_search_path(const char *setting, int server_version)
 {
+	int vt_space = server_version >= 170000;
 	struct gm_strbuf sb = GM_STRBUF_INIT;
 	const char *p = setting ? setting : "";
 	size_t n;
 
-	while ((n = path_element(&p)) > 0) {
+	while ((n = path_element(&p, vt_space)) > 0) {
 		if (!is_pg_catalog(p, n)) {
 			if (sb.len)
 				gm_strbuf_adds(&sb, ", ");
@@ -310,7 +311,7 @@ static struct gm_error *set_up_session(struct gm_db *db)
 	 * the safe path again themselves: through a transaction pooler, a
 	 * session setting may not reach the next transaction. */
 	free(db->search_path);
-	db->search_path = gm_db_user_search_path(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+	db->search_path = gm_db_user_search_path(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "", db->server_version);
 	PQclear(res);
 	/* What the server (or pooler) reports is what lexes our SQL. */
 	scs = PQparameterStatus(db->conn, "standard_conforming_strings");

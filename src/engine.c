@@ -235,11 +235,13 @@
 	"(r.rolname = CURRENT_USER OR r.rolsuper) AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')"
 /* Everything ALTER FUNCTION or CREATE OR REPLACE can change that would
  * change what a call does: the body, its language, its settings, SECURITY
- * INVOKER, VOLATILE, CALLED ON NULL INPUT (a STRICT function returns NULL
- * without running when an argument is NULL), one row, no planner support
- * function (which may replace the call while planning). */
+ * INVOKER, VOLATILE, PARALLEL UNSAFE (it writes), CALLED ON NULL INPUT (a
+ * STRICT function returns NULL without running when an argument is NULL),
+ * one row, no planner support function (which may replace the call while
+ * planning). */
 #define UP_FN_AS_MADE                                                                                \
-	"NOT p.prosecdef AND p.provolatile = 'v' AND NOT p.proisstrict AND NOT p.proretset"          \
+	"NOT p.prosecdef AND p.provolatile = 'v' AND p.proparallel = 'u' AND NOT p.proisstrict"     \
+	" AND NOT p.proretset"                                                                        \
 	" AND p.prosupport::pg_catalog.oid = 0"                                                       \
 	" AND p.prolang = (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname = 'plpgsql')"  \
 	" AND p.proconfig = '{\"search_path=pg_catalog, pg_temp\","                                    \
@@ -512,6 +514,7 @@ struct item {
 	const struct gm_migration *m;
 	size_t check;		/* the re-check (and the guard's note) */
 	size_t record;		/* history row, audit entry, the guard's verdict */
+	size_t seen;		/* the statement answering the row's applied_seq */
 	size_t commit;
 	long long seq;		/* applied_seq of its history row, -1 until known */
 };
@@ -570,8 +573,7 @@ static void add_check_call(struct gm_strbuf *sql, const struct gm_migration *m, 
  * (checked with the file name), checksum hex computed here, each cast to
  * its parameter's type.  It is analysed under whatever path the
  * migration left (see add_check_call), so no statement pins the path, and
- * it names everything with its schema.  The call answers the history
- * row's applied_seq; none stops the transaction. */
+ * it names everything with its schema. */
 static void add_record_call(struct gm_strbuf *sql, struct gm_db *db, const struct gm_migration *m,
 			    const char *os_user, int guard)
 {
@@ -580,9 +582,8 @@ static void add_record_call(struct gm_strbuf *sql, struct gm_db *db, const struc
 	char *user = gm_db_quote_literal(db, os_user ? os_user : "");
 
 	gm_strbuf_addf(sql,
-		"SELECT coalesce(" UP_FN_RECORD "(%llu::pg_catalog.int8, '%s'::pg_catalog.text, %s::pg_catalog.text,"
-		" %s::pg_catalog.text, '%s'::pg_catalog.text, '%s'::pg_catalog.text, %s::pg_catalog.text, %s),"
-		" ('" MARK_NOT_RUN "' OPERATOR(pg_catalog.||) " UP_FN_NEWEST_SEQ ")::pg_catalog.int8);\n",
+		"SELECT " UP_FN_RECORD "(%llu::pg_catalog.int8, '%s'::pg_catalog.text, %s::pg_catalog.text,"
+		" %s::pg_catalog.text, '%s'::pg_catalog.text, '%s'::pg_catalog.text, %s::pg_catalog.text, %s);\n",
 		m->version, m->version_text, name, script, m->checksum, gm_history_kind(m), user,
 		guard ? "true" : "false");
 	free(name);
@@ -590,12 +591,29 @@ static void add_record_call(struct gm_strbuf *sql, struct gm_db *db, const struc
 	free(user);
 }
 
+/* The history row the call was to write, read back by a statement of our
+ * own (a statement does not see what a function it calls wrote): its
+ * applied_seq, or the transaction stops.  Whatever became of the function
+ * since the run read its state, the migration commits with its row or not
+ * at all.  Analysed under the migration's path too: every operator named
+ * with its schema; version and checksum the tool's, safe to splice. */
+static void add_record_seen(struct gm_strbuf *sql, const struct gm_migration *m)
+{
+	gm_strbuf_addf(sql,
+		"SELECT coalesce((SELECT h.applied_seq FROM " GM_HISTORY_TABLE " h"
+		" WHERE h.version OPERATOR(pg_catalog.=) %llu::pg_catalog.int8"
+		" AND h.checksum OPERATOR(pg_catalog.=) '%s'::pg_catalog.text"
+		" AND h.status OPERATOR(pg_catalog.=) 'applied'::pg_catalog.text),"
+		" ('" MARK_NOT_RUN "' OPERATOR(pg_catalog.||) " UP_FN_NEWEST_SEQ ")::pg_catalog.int8);\n",
+		m->version, m->checksum);
+}
+
 /* The migration's part of an up script, inside its transaction: one
  * statement for its timeouts (with_limits), the re-check under the lock,
  * the mark its duration is measured from, the guard's note and the user's
  * search path; its text; one statement for the guard's verdict, its
  * history row and audit entry (plain statements: the safe path pinned
- * first).  The first statement is analysed under the safe path (set with
+ * first; through the functions: then one more, reading the row back).  The first statement is analysed under the safe path (set with
  * the lock), and sets the user's last, when everything in it has been
  * resolved. */
 static void script_migration(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
@@ -632,11 +650,15 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 		add_record_call(&sql, db, m, o->os_user, guard);
 		it->record = sc->stmts;
 		gm_script_ours(sc, 1, "%s", sql.buf);
+		gm_strbuf_reset(&sql);
+		add_record_seen(&sql, m);
+		it->seen = sc->stmts;
+		gm_script_ours(sc, 1, "%s", sql.buf);
 	} else {
 		gm_script_ours(sc, 1, "%s;\n", GM_SQL_PIN_PATH);
 		gm_history_add_record_sql_with(db, &sql, m, "up", o->os_user,
 					       guard ? ISOLATION_AFTER_CTE : NULL, guard ? ISOLATION_AFTER_COLUMN : NULL);
-		it->record = sc->stmts;
+		it->record = it->seen = sc->stmts;
 		gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", sql.buf);
 	}
 	gm_strbuf_release(&sql);
@@ -721,7 +743,7 @@ static void on_result(void *ctx, size_t k, const PGresult *r)
 
 	if (!it)
 		return;
-	if (k == it->record && PQntuples(r) == 1) {
+	if (k == it->seen && PQntuples(r) == 1) {
 		it->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	} else if (k == it->commit) {
 		double now = now_ms();

@@ -447,8 +447,8 @@ static int at_cast(const struct lexer *lx)
 }
 
 /* One value of a row: a literal ('...', E'...', $$...$$, a number, NULL,
- * TRUE, FALSE) cast to types named by one word (schema-qualified, quoted
- * or not), or a number with minus signs and no cast: what the grammar
+ * TRUE, FALSE), cast at most once to a type named by one word
+ * (schema-qualified, quoted or not), or a number with minus signs and no cast: what the grammar
  * makes a constant of (it folds a minus into a number, into nothing else,
  * and never a plus; -1::t is the minus operator on 1::t).  0, or -1 for
  * anything else.  Lenient past that: a word the grammar refuses as a type
@@ -491,8 +491,9 @@ static int constant_value_at(struct lexer *lx)
 	} else {
 		return -1;
 	}
-	/* ::type, ::schema.type, ::"type" */
-	while (!skip_blank(lx) && at_cast(lx)) {
+	/* ::type, ::schema.type, ::"type": one cast (the tree of 'x'::a::b
+	 * is a cast of a cast, not of a constant). */
+	if (!skip_blank(lx) && at_cast(lx)) {
 		do {
 			lx->i += lx->s[lx->i] == '.' ? 1 : 2;
 			if (skip_blank(lx) || lx->i >= lx->len)

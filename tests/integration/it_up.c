@@ -596,7 +596,8 @@ static void test_up_guard_functions_changed_or_overloaded(void **state)
  * UP_FN_STATE checks). */
 #define UP_FNS_AS_MADE                                                                               \
 	"SELECT count(*) FROM pg_proc WHERE pronamespace = 'garage_migrate'::regnamespace"            \
-	" AND proname IN ('up_check_v1', 'up_record_v1') AND NOT proisstrict AND NOT prosecdef AND provolatile = 'v'"
+	" AND proname IN ('up_check_v1', 'up_record_v1') AND NOT proisstrict AND NOT prosecdef AND provolatile = 'v'" \
+	" AND proparallel = 'u'"
 
 static void test_up_functions_altered_are_made_again(void **state)
 {
@@ -605,6 +606,8 @@ static void test_up_functions_altered_are_made_again(void **state)
 		"ALTER FUNCTION garage_migrate.up_record_v1(int8, text, text, text, text, text, text, bool)"
 		" SECURITY DEFINER;\n",
 		"ALTER FUNCTION garage_migrate.up_check_v1(int8, int4, int8, int8, text, bool) STABLE;\n",
+		"ALTER FUNCTION garage_migrate.up_record_v1(int8, text, text, text, text, text, text, bool)"
+		" PARALLEL SAFE;\n",
 	};
 	char *db = pgt_create_db("gm_up_fn_alter"), *dir = tfs_tempdir(), *out, *err;
 	PGconn *c = pgt_connect(db);
@@ -648,6 +651,27 @@ static void test_up_functions_altered_are_made_again(void **state)
 	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 51"), 0);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 't' AND relrowsecurity"), 1);
+	/* A record that writes no history row and answers as if it had: the
+	 * row is read back, so the migration that made it does not commit
+	 * (and is not applied again and again by runs that make the
+	 * functions again). */
+	{
+		char *path = gm_xasprintf("%s/0051_weaken.sql", dir);
+		assert_int_equal(unlink(path), 0);
+		free(path);
+	}
+	tfs_write(dir, "0052_fake.sql", "CREATE TABLE fake_side_effect (id int);\n"
+					"CREATE OR REPLACE FUNCTION garage_migrate.up_record_v1(" UP_RECORD_PARAMS ")"
+					" RETURNS int8 LANGUAGE plpgsql AS $$BEGIN RETURN 1; END$$;\n");
+	for (int run = 0; run < 2; run++) {
+		assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+		assert_not_contains(out, "applied 0052_fake.sql");
+		assert_contains(err, "a function of up did not run");
+		free(out);
+		free(err);
+	}
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 'fake_side_effect'"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 52"), 0);
 	PQfinish(c);
 	tfs_rmdir(dir);
 	free(db);

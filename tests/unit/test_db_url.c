@@ -69,13 +69,18 @@ static void test_no_structure(void **state)
 	blanks("postgresql://h/db?application_name=a@b", NULL);
 }
 
-static void user_path(const char *setting, const char *want)
+static void user_path_on(int server_version, const char *setting, const char *want)
 {
-	char *got = gm_db_user_search_path(setting);
+	char *got = gm_db_user_search_path(setting, server_version);
 
 	if (strcmp(got, want) != 0)
-		fail_msg("[%s]:\n  want [%s]\n  got  [%s]", setting, want, got);
+		fail_msg("[%s] on %d:\n  want [%s]\n  got  [%s]", setting, server_version, want, got);
 	free(got);
+}
+
+static void user_path(const char *setting, const char *want)
+{
+	user_path_on(150000, setting, want);
 }
 
 /* What the server's regular expression made of each setting (checked
@@ -98,9 +103,13 @@ static void test_user_search_path(void **state)
 	user_path("", "");
 	user_path(NULL, "");
 	user_path("\"pg_catalogue\", pg_catalogx", "\"pg_catalogue\", pg_catalogx");
-	/* PostgreSQL splits on its own spaces, not on a vertical tab (a
-	 * schema named a<VT>b is one name; the regular expression split it). */
+	/* PostgreSQL splits on its own spaces: up to 16 not on a vertical tab
+	 * (a schema named a<VT>b is one name; the regular expression split
+	 * it), from 17 on on a vertical tab too. */
 	user_path("a\vb, public", "a\vb, public");
+	user_path_on(160000, "a\vb, public", "a\vb, public");
+	user_path_on(170000, "\va, public\v", "a, public");
+	user_path_on(180000, "\v\"pg_catalog\",\vx", "x");
 	user_path("a\f\r\n\tb", "a, b");
 }
 

@@ -227,6 +227,9 @@ static void test_constant_rows(void **state)
 	rows("INSERT INTO t VALUES (1), (+2);", NULL);
 	rows("INSERT INTO t VALUES (1), (-'2');", NULL);
 	rows("INSERT INTO t VALUES (1), (-1::int);", NULL);
+	/* A cast of a cast is not a cast of a constant. */
+	rows("INSERT INTO t VALUES (1), (1::int::text);", NULL);
+	rows("INSERT INTO t VALUES (1), ('x'::text::regclass);", NULL);
 	rows("INSERT INTO t VALUES (1), (1::int), (-1), (.5), (1.), (1.5e-3), (2E+10);", "(1)");
 	/* Numbers as PostgreSQL 15 reads them, nothing stuck to them. */
 	rows("INSERT INTO t VALUES (1), (1.2.3);", NULL);
