@@ -126,42 +126,6 @@ static int same_node(const PgQuery__Node *a, const PgQuery__Node *b)
 	return gm_pgtree_msg_equal(&a->base, &b->base, same_node);
 }
 
-static int constant_value(const PgQuery__Node *n)
-{
-	if (n && n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && n->type_cast)
-		n = n->type_cast->arg;
-	return n && n->node_case == PG_QUERY__NODE__NODE_A_CONST;
-}
-
-/* The VALUES of an INSERT tree, or NULL. */
-static PgQuery__SelectStmt *insert_values(const struct gm_pgtree *t)
-{
-	const PgQuery__Node *n = gm_pgtree_stmt(t);
-
-	if (!n || n->node_case != PG_QUERY__NODE__NODE_INSERT_STMT || !n->insert_stmt->select_stmt ||
-	    n->insert_stmt->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
-		return NULL;
-	return n->insert_stmt->select_stmt->select_stmt;
-}
-
-/* Whether the rows after the first of sel hold constants only; if so they
- * are freed, leaving the first. */
-static int keep_first_row(PgQuery__SelectStmt *sel)
-{
-	for (size_t r = 1; r < sel->n_values_lists; r++) {
-		const PgQuery__Node *row = sel->values_lists[r];
-		if (row->node_case != PG_QUERY__NODE__NODE_LIST)
-			return 0;
-		for (size_t k = 0; k < row->list->n_items; k++)
-			if (!constant_value(row->list->items[k]))
-				return 0;
-	}
-	for (size_t r = 1; r < sel->n_values_lists; r++)
-		protobuf_c_message_free_unpacked(&sel->values_lists[r]->base, NULL);
-	sel->n_values_lists = 1;
-	return 1;
-}
-
 /* Parses text[from, to) into t; whether it parsed. */
 static int parse_span(const char *text, size_t from, size_t to, struct gm_pgtree *t)
 {
@@ -180,15 +144,15 @@ int gm_fuzz_rows_agree(const char *text, size_t start, size_t end)
 {
 	size_t cut = gm_sql_constant_rows_from(text, start, end);
 	struct gm_pgtree whole = { NULL }, part = { NULL };
-	PgQuery__SelectStmt *sel;
 	int ok;
 
 	/* Not PostgreSQL 15 SQL as a whole: the server says so when it runs;
 	 * nothing to compare. */
 	if (!cut || !parse_span(text, start, end, &whole))
 		return 1;
-	ok = parse_span(text, start, cut, &part) && (sel = insert_values(&whole)) && sel->n_values_lists >= 2 &&
-	     keep_first_row(sel) && gm_pgtree_stmt(&part) && same_node(gm_pgtree_stmt(&whole), gm_pgtree_stmt(&part));
+	/* Later rows there must be, all constants: they go, the first stays. */
+	ok = parse_span(text, start, cut, &part) && gm_pgtree_drop_constant_rows(&whole, 1) > 0 &&
+	     gm_pgtree_stmt(&part) && same_node(gm_pgtree_stmt(&whole), gm_pgtree_stmt(&part));
 	gm_pgtree_free(&whole);
 	gm_pgtree_free(&part);
 	return ok;

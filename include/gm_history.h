@@ -66,9 +66,19 @@ long long gm_history_lock_key(void);
 /* SQL that marks the start of a migration, for the durations recorded by
  * the statements below. */
 #define GM_HISTORY_MARK_T0 "SELECT set_config('garage_migrate.t0', clock_timestamp()::text, true)"
+/* The heads of the two rows every applied migration leaves, for every
+ * statement and function that writes them (their VALUES follow). */
+#define GM_HISTORY_RECORD_INTO                                                                       \
+	"INSERT INTO " GM_HISTORY_TABLE                                                               \
+	" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)"
+#define GM_AUDIT_ENTRY_INTO                                                                          \
+	"INSERT INTO " GM_AUDIT_TABLE " (action, version, name, checksum, outcome, os_user, duration_ms, message)"
+
 /* The history's kind of m: "sql" or "yaml". */
 const char *gm_history_kind(const struct gm_migration *m);
-/* Milliseconds since that mark, as SQL (under the safe search path). */
+/* Milliseconds since that mark, as SQL (under the safe search path): the
+ * duration is measured by the server from the mark set before the
+ * migration's text ran, so it needs no extra round trip. */
 #define GM_HISTORY_ELAPSED_MS \
 	"(extract(epoch FROM clock_timestamp() - current_setting('garage_migrate.t0')::timestamptz) * 1000)::bigint"
 

@@ -35,10 +35,11 @@ const PgQuery__Node *gm_pgtree_stmt(const struct gm_pgtree *t);
  * type, whose input function and domain checks the server runs when it
  * inserts them; none of that is the lint's business).  A seed migration's
  * thousands of rows would stay in memory as trees (hundreds of bytes a
- * value) for as long as t lives; this frees them and leaves the INSERT
- * with no rows.  Returns how many rows it dropped (0 when any row holds
- * anything else, or t is not such an INSERT). */
-size_t gm_pgtree_drop_constant_rows(struct gm_pgtree *t);
+ * value) for as long as t lives; this frees rows from index from on and
+ * leaves the INSERT with the rows before.  Returns how many rows it
+ * dropped (0 when any of them holds anything else, there are none, or t
+ * is not such an INSERT). */
+size_t gm_pgtree_drop_constant_rows(struct gm_pgtree *t, size_t from);
 
 /* The text of a String node, or "" for anything else. */
 const char *gm_pgtree_str(const PgQuery__Node *n);

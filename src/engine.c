@@ -198,12 +198,10 @@
 	"  END IF;"                                                                                   \
 	" END IF;"                                                                                    \
 	" v_ms := " GM_HISTORY_ELAPSED_MS ";"                                                         \
-	" INSERT INTO " GM_HISTORY_TABLE                                                              \
-	" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)" \
+	" " GM_HISTORY_RECORD_INTO                                                                    \
 	" VALUES (p_version, p_version_text, p_name, p_script, p_checksum, p_kind, true,"             \
 	" NULLIF(p_os_user, ''), v_ms) RETURNING applied_seq INTO v_seq;"                             \
-	" INSERT INTO " GM_AUDIT_TABLE                                                                \
-	" (action, version, name, checksum, outcome, os_user, duration_ms, message)"                  \
+	" " GM_AUDIT_ENTRY_INTO                                                                       \
 	" VALUES ('up', p_version, p_name, p_checksum, 'ok', NULLIF(p_os_user, ''), v_ms, NULL);"     \
 	" RETURN v_seq; END$gm$"
 #define UP_FN_CREATE                                                                                 \

@@ -289,10 +289,6 @@ const char *gm_history_kind(const struct gm_migration *m)
 	return m->format == GM_FORMAT_YAML ? "yaml" : "sql";
 }
 
-/* The duration is measured by the server from the mark set before the
- * migration's text ran (GM_HISTORY_MARK_T0), so it needs no extra round
- * trip. */
-#define ELAPSED_MS GM_HISTORY_ELAPSED_MS
 
 void gm_history_add_record_sql(struct gm_db *db, struct gm_strbuf *sql,
 			       const struct gm_migration *m, const char *action,
@@ -317,18 +313,16 @@ void gm_history_add_record_sql_with(struct gm_db *db, struct gm_strbuf *sql,
 	 * (checked with the file name), checksum hex computed here, the rest
 	 * fixed words; ctes and column are the caller's own SQL. */
 	gm_strbuf_addf(sql,
-		"WITH %sh AS (INSERT INTO " GM_HISTORY_TABLE
-		" (version, version_text, name, script, checksum, kind, transactional, os_user, execution_ms)"
+		"WITH %sh AS (" GM_HISTORY_RECORD_INTO
 		" VALUES (%llu, '%s', %s, %s, '%s', '%s', %s, NULLIF(%s, ''), %s)"
 		" RETURNING version, name, checksum, os_user, execution_ms, applied_seq),"
-		" a AS (INSERT INTO " GM_AUDIT_TABLE
-		" (action, version, name, checksum, outcome, os_user, duration_ms, message)"
+		" a AS (" GM_AUDIT_ENTRY_INTO
 		" SELECT '%s', version, name, checksum, 'ok', os_user, execution_ms, %s FROM h)"
 		" SELECT applied_seq%s%s FROM h;\n",
 		ctes ? ctes : "",
 		m->version, m->version_text, name, script, m->checksum,
 		baseline ? "baseline" : gm_history_kind(m), m->transactional ? "true" : "false", user,
-		baseline ? "0" : ELAPSED_MS, baseline ? "baseline" : "up",
+		baseline ? "0" : GM_HISTORY_ELAPSED_MS, baseline ? "baseline" : "up",
 		baseline ? "'marked applied without running it'" : "NULL",
 		column ? ", " : "", column ? column : "");
 	free(name);
@@ -370,8 +364,7 @@ void gm_history_add_finish_sql(struct gm_db *db, struct gm_strbuf *sql,
 		" applied_at = now() WHERE version = %llu;\n",
 		ok ? "applied" : "failed", msg, ms, m->version);
 	gm_strbuf_addf(sql,
-		"INSERT INTO " GM_AUDIT_TABLE
-		" (action, version, name, checksum, outcome, os_user, duration_ms, message)"
+		GM_AUDIT_ENTRY_INTO
 		" VALUES ('up', %llu, %s, '%s', '%s', NULLIF(%s, ''), %lld, %s);\n",
 		m->version, name, m->checksum, ok ? "ok" : "failed", user, ms, msg);
 	free(name);
@@ -390,9 +383,8 @@ void gm_history_add_unrecord_sql(struct gm_db *db, struct gm_strbuf *sql,
 
 	gm_strbuf_addf(sql, "DELETE FROM " GM_HISTORY_TABLE " WHERE version = %llu;\n", a->version);
 	gm_strbuf_addf(sql,
-		"INSERT INTO " GM_AUDIT_TABLE
-		" (action, version, name, checksum, outcome, os_user, duration_ms, message)"
-		" VALUES ('rollback', %llu, %s, %s, 'ok', NULLIF(%s, ''), " ELAPSED_MS ", %s);\n",
+		GM_AUDIT_ENTRY_INTO
+		" VALUES ('rollback', %llu, %s, %s, 'ok', NULLIF(%s, ''), " GM_HISTORY_ELAPSED_MS ", %s);\n",
 		a->version, name, checksum, user, msg);
 	free(name);
 	free(checksum);

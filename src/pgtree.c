@@ -181,10 +181,10 @@ static int constant_value(const PgQuery__Node *n)
 	return n && n->node_case == PG_QUERY__NODE__NODE_A_CONST;
 }
 
-/* Whether every row of a VALUES list holds constants only. */
-static int constant_rows(const PgQuery__SelectStmt *sel)
+/* Whether rows [from, end) of a VALUES list hold constants only. */
+static int constant_rows(const PgQuery__SelectStmt *sel, size_t from)
 {
-	for (size_t r = 0; r < sel->n_values_lists; r++) {
+	for (size_t r = from; r < sel->n_values_lists; r++) {
 		const PgQuery__Node *row = sel->values_lists[r];
 		if (!row || row->node_case != PG_QUERY__NODE__NODE_LIST || !row->list)
 			return 0;
@@ -195,7 +195,7 @@ static int constant_rows(const PgQuery__SelectStmt *sel)
 	return 1;
 }
 
-size_t gm_pgtree_drop_constant_rows(struct gm_pgtree *t)
+size_t gm_pgtree_drop_constant_rows(struct gm_pgtree *t, size_t from)
 {
 	PgQuery__Node *n = t->pr && t->pr->n_stmts == 1 && t->pr->stmts[0] ? t->pr->stmts[0]->stmt : NULL;
 	PgQuery__SelectStmt *sel;
@@ -205,13 +205,13 @@ size_t gm_pgtree_drop_constant_rows(struct gm_pgtree *t)
 	    !n->insert_stmt->select_stmt || n->insert_stmt->select_stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
 		return 0;
 	sel = n->insert_stmt->select_stmt->select_stmt;
-	if (!sel || !sel->n_values_lists || !constant_rows(sel))
+	if (!sel || sel->n_values_lists <= from || !constant_rows(sel, from))
 		return 0;
-	/* The list's array stays, empty: the tree's own free releases it. */
-	for (size_t r = 0; r < sel->n_values_lists; r++)
+	/* The list's array stays, shorter: the tree's own free releases it. */
+	for (size_t r = from; r < sel->n_values_lists; r++)
 		protobuf_c_message_free_unpacked(&sel->values_lists[r]->base, NULL);
-	rows = sel->n_values_lists;
-	sel->n_values_lists = 0;
+	rows = sel->n_values_lists - from;
+	sel->n_values_lists = from;
 	return rows;
 }
 

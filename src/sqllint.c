@@ -575,7 +575,7 @@ static void parse_run(struct lint *l, const struct gm_migration *const *run, siz
 			 * across statements); an INSERT's rows of constants are
 			 * looked at by none, and would make the peak memory of a
 			 * large seed migration many times its size. */
-			gm_pgtree_drop_constant_rows(&s->tree);
+			gm_pgtree_drop_constant_rows(&s->tree, 0);
 			s->node = gm_pgtree_stmt(&s->tree);
 			if (!s->parse_error && !s->node) {
 				s->parse_error = gm_xstrdup("not one statement");
