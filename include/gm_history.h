@@ -60,6 +60,16 @@ struct gm_error *gm_history_ensure(struct gm_db *db);
  * its first migration, so a failing first migration leaves no trace. */
 extern const char gm_history_ensure_sql[];
 
+/* Whether the role r (a row of pg_roles) can be trusted with what the
+ * tool runs in the history schema: code there runs with the session's
+ * rights, and a function can RESET ROLE to the session's login role.  So
+ * a superuser, the login role itself, or the role the session acts as
+ * when the login role is not a superuser (a group role it was SET ROLE
+ * to: its members can already act as it). */
+#define GM_HISTORY_TRUSTED_ROLE(r)                                                                   \
+	"(" r ".rolsuper OR " r ".rolname = SESSION_USER OR (" r ".rolname = CURRENT_USER AND NOT"   \
+	" (SELECT s.rolsuper FROM pg_catalog.pg_roles s WHERE s.rolname = SESSION_USER)))"
+
 /* The advisory-lock key all garage-migrate runs on a database share. */
 long long gm_history_lock_key(void);
 

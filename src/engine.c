@@ -144,10 +144,10 @@
  * measured from, the note) are not theirs, so they outlast the call.
  *
  * A function runs with the caller's rights, so only one the migrating
- * role can trust is called: owned by the connecting role itself or by a
- * superuser (nobody else can replace it; the owner of the history schema
- * could drop it and make another, and could already rewrite the history
- * tables under the tool).  up reads that with the history, and then:
+ * role can trust is called: owned by a role GM_HISTORY_TRUSTED_ROLE
+ * trusts (the connecting role itself, or a superuser: nobody else can
+ * replace it; the schema and tables must be owned so too, see history.c).
+ * up reads that with the history, and then:
  *  - both there and trusted: the migrations call them;
  *  - neither there (or only trusted ones): the first migration's
  *    transaction, under the lock, creates them (CREATE OR REPLACE, after
@@ -229,8 +229,7 @@
 	" pg_catalog.to_regprocedure('" UP_FN_RECORD UP_FN_RECORD_SIG "'))"
 /* Owned by the connecting role or a superuser, and callable by it (an
  * owner may revoke its own EXECUTE: then up goes inline, not down). */
-#define UP_FN_TRUSTED                                                                                \
-	"(r.rolname = CURRENT_USER OR r.rolsuper) AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')"
+#define UP_FN_TRUSTED GM_HISTORY_TRUSTED_ROLE("r") " AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')"
 /* Everything ALTER FUNCTION or CREATE OR REPLACE can change that would
  * change what a call does: the body, its language, its settings, SECURITY
  * INVOKER, VOLATILE, PARALLEL UNSAFE (it writes), CALLED ON NULL INPUT (a

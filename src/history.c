@@ -90,25 +90,91 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
 	return err;
 }
 
-/* Whether relation (a constant, schema-qualified name) exists; reading
- * must not create anything, so list, log and dry runs ask first.
- *
- * These reads may run outside any transaction of the tool's, on a pooled
- * server connection whose search_path the session setup never reached:
- * so every function and relation is named with its schema. */
-static struct gm_error *relation_exists(struct gm_db *db, const char *relation, int *exists)
-{
-	const char *params[1] = { relation };
-	PGresult *res = NULL;
-	struct gm_error *err = gm_db_query_pinned(db, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params,
-						 "cannot look up the history schema", &res);
+/* Reading must not create anything: list, log and dry runs ask whether
+ * the history is there (read_table).  These reads may run outside any
+ * transaction of the tool's, on a pooled server connection whose
+ * search_path the session setup never reached: so every function and
+ * relation is named with its schema. */
 
-	*exists = 0;
-	if (err)
+/* ---- whose history it is ----
+ *
+ * Whatever the tool reads or writes in the history schema runs code its
+ * owner can plant: a view in place of a table (its functions run as the
+ * reader), a rule, a trigger, a policy, a child table.  A role that owns
+ * the schema or a table (a deployer that ran up first) could so make a
+ * superuser who runs verify, list or rollback run its code, with the
+ * superuser's rights.  So every read checks first, in the same round trip,
+ * that the schema and both tables are owned by a role trusted as up's
+ * functions are (GM_HISTORY_TRUSTED_ROLE), that the tables are plain
+ * tables without rules, policies or children, and that every trigger
+ * that fires on what the tool does to them (INSERT, UPDATE, DELETE on
+ * the history; INSERT into the audit log) calls a function owned so too
+ * (a role granted TRIGGER can add one).  The owners are trusted with the
+ * rest (defaults, constraints, indexes): only an owner can change those.
+ *
+ * A statement of its own, before the read: the read's own planning would
+ * already expand a planted view (and fold its constant calls).  It names
+ * only catalogs, and fails a cast of the reason (see engine.c's markers)
+ * when there is one. */
+#define TRUST_MARK "garage-migrate: untrusted history: "
+#define TRUSTED_ROLE GM_HISTORY_TRUSTED_ROLE("r")
+#define OWNED_BY "pg_catalog.format('is owned by role %I, not by %I or a superuser', r.rolname, SESSION_USER)"
+#define TRUST_SELECT                                                                                 \
+	"SELECT CASE WHEN t.why IS NOT NULL THEN ('" TRUST_MARK "' OPERATOR(pg_catalog.||) t.why)::pg_catalog.int4 END"
+/* Triggers count that fire on what the tool does: INSERT, UPDATE, DELETE
+ * on the history (4 + 8 + 16 in tgtype), INSERT into the audit log. */
+#define TRUST_FROM                                                                                   \
+	" FROM (SELECT (SELECT x.what OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) x.problem" \
+	" FROM (SELECT 0 AS o, pg_catalog.format('schema %I', n.nspname) AS what," \
+	"  CASE WHEN NOT " TRUSTED_ROLE " THEN " OWNED_BY " END AS problem" \
+	"  FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner" \
+	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "'" \
+	" UNION ALL SELECT 1, pg_catalog.format('%I.%I', n.nspname, c.relname)," \
+	"  CASE WHEN c.relkind <> 'r' THEN 'is not a plain table'" \
+	"  WHEN NOT " TRUSTED_ROLE " THEN " OWNED_BY \
+	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid) THEN 'has rules'" \
+	"  WHEN g.why IS NOT NULL THEN g.why" \
+	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) THEN 'has row-level security policies'" \
+	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) THEN 'has child tables'" \
+	"  END" \
+	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
+	"  JOIN pg_catalog.pg_roles r ON r.oid = c.relowner" \
+	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('has trigger %I, whose function is owned by role %I, not by %I or a superuser'," \
+	"   t.tgname, fr.rolname, SESSION_USER) AS why FROM pg_catalog.pg_trigger t" \
+	"   JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid JOIN pg_catalog.pg_roles fr ON fr.oid = f.proowner" \
+	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND NOT " GM_HISTORY_TRUSTED_ROLE("fr") \
+	"   AND t.tgtype OPERATOR(pg_catalog.&) (CASE WHEN c.relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0" \
+	"   ORDER BY t.tgname LIMIT 1) g ON true" \
+	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "' AND c.relname IN ('schema_history', 'audit_log')) x" \
+	" WHERE x.problem IS NOT NULL ORDER BY x.o, x.what LIMIT 1) AS why) t"
+static const char trust_sql[] = TRUST_SELECT TRUST_FROM;
+
+/* A refused check as the user's error (err is the read's). */
+static struct gm_error *untrusted(struct gm_error *err)
+{
+	const char *p = err->sqlstate && !strcmp(err->sqlstate, "22P02") ? strstr(err->msg, TRUST_MARK) : NULL;
+	const char *end;
+	struct gm_error *out;
+	int len;
+
+	if (!p)
 		return err;
-	*exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	return NULL;
+	p += strlen(TRUST_MARK);
+	end = strrchr(p, '"');
+	len = (int)(end ? (size_t)(end - p) : strlen(p));
+	out = gm_error_new(GM_ERR_DB, "refusing to use the history: %.*s", len, p);
+	if (strstr(p, " has trigger "))
+		gm_error_advise(out, "its function would run with your rights, and its owner can change it:"
+				     " drop the trigger, or have a superuser make the function yours");
+	else if (strstr(p, " is owned by role "))
+		gm_error_advise(out, "code its owner plants there (a view, a rule, a trigger) would run with your rights:"
+				     " run garage-migrate as that role, or have a superuser make the history yours"
+				     " (ALTER SCHEMA " GM_HISTORY_SCHEMA " OWNER TO ..., and each table and function in it)");
+	else
+		gm_error_advise(out, "garage-migrate made it a plain table with none of these: code there would run with"
+				     " your rights; have its owner remove what was added");
+	gm_error_free(err);
+	return out;
 }
 
 static char *dup_value(const PGresult *res, int row, int col)
@@ -125,20 +191,39 @@ static struct gm_error *read_table(struct gm_db *db, const char *relation, const
 				   const char *what, int *exists, PGresult **res)
 {
 	struct gm_error *err;
+	const char *params[1];
+	PGresult *r[2];
+	char *both;
+	int at;
 
 	*res = NULL;
 	*exists = 0;
 	if (PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
-		err = gm_db_read_once(db, sql, what, res);
-		if (err && err->sqlstate && !strcmp(err->sqlstate, "42P01")) {
+		both = gm_xasprintf("%s; %s", trust_sql, sql);
+		err = gm_db_read_once_n(db, both, 2, what, r, &at);
+		free(both);
+		PQclear(r[0]);
+		if (err && at == 1 && err->sqlstate && !strcmp(err->sqlstate, "42P01")) {
 			gm_error_free(err);
 			return NULL;
 		}
-		*exists = !err;
-		return err;
+		if (err)
+			return untrusted(err);
+		*exists = 1;
+		*res = r[1];
+		return NULL;
 	}
-	if ((err = relation_exists(db, relation, exists)) || !*exists)
-		return err;
+	/* In a transaction (verify, rollback): the check and whether the
+	 * table is there, in one statement. */
+	params[0] = relation;
+	err = gm_db_query_pinned(db, TRUST_SELECT ", pg_catalog.to_regclass($1) IS NOT NULL" TRUST_FROM, 1, params,
+				 what, &r[0]);
+	if (err)
+		return untrusted(err);
+	*exists = PQntuples(r[0]) == 1 && strcmp(PQgetvalue(r[0], 0, 1), "t") == 0;
+	PQclear(r[0]);
+	if (!*exists)
+		return NULL;
 	return gm_db_exec(db, sql, what, res);
 }
 
@@ -221,7 +306,7 @@ struct gm_error *gm_history_read_also(struct gm_db *db, struct gm_history *out, 
 				      PGresult **also_res)
 {
 	struct gm_error *err;
-	PGresult *res[2];
+	PGresult *res[3];
 	char *sql;
 	int at;
 
@@ -229,22 +314,23 @@ struct gm_error *gm_history_read_also(struct gm_db *db, struct gm_history *out, 
 	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
 		return gm_history_read(db, out);
 	memset(out, 0, sizeof(*out));
-	sql = gm_xasprintf("%s; %s", also, history_sql);
-	err = gm_db_read_once_n(db, sql, 2, "cannot read the history table " GM_HISTORY_TABLE, res, &at);
+	sql = gm_xasprintf("%s; %s; %s", also, trust_sql, history_sql);
+	err = gm_db_read_once_n(db, sql, 3, "cannot read the history table " GM_HISTORY_TABLE, res, &at);
 	free(sql);
+	PQclear(at >= 2 ? res[1] : NULL);
 	if (err) {
 		/* A history never created reads as empty, as in gm_history_read. */
-		if (at == 1 && err->sqlstate && !strcmp(err->sqlstate, "42P01")) {
+		if (at == 2 && err->sqlstate && !strcmp(err->sqlstate, "42P01")) {
 			gm_error_free(err);
 			*also_res = res[0];
 			return NULL;
 		}
-		PQclear(at == 1 ? res[0] : NULL);
-		return err;
+		PQclear(at >= 1 ? res[0] : NULL);
+		return untrusted(err);
 	}
 	*also_res = res[0];
 	out->exists = 1;
-	return load_rows(res[1], out);
+	return load_rows(res[2], out);
 }
 
 void gm_history_release(struct gm_history *h)

@@ -17,6 +17,7 @@
 
 #include "gm_strbuf.h"
 #include "pgtest.h"
+#include "testfs.h"
 
 static char *planted_path(const char *what)
 {
@@ -142,12 +143,113 @@ static void test_rollback_guard(void **state)
 	free(db);
 }
 
+/* Runs every command that reads the history as the superuser (and as the
+ * superuser acting as dep); each must refuse with reason, exit 7. */
+static void assert_refused(const char *db, const char *dir, const char *reason)
+{
+	static const char *const cmds[] = { "list", "verify", "log", "up", "rollback --dry-run", "repair --yes" };
+	char *out, *err, *as_dep = gm_xasprintf("%s options=-crole=gm_hj_dep", db);
+
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		assert_int_equal(pgt_gm_dir(&out, &err, db, dir, cmds[k]), 7);
+		assert_contains(err, "refusing to use the history: ");
+		assert_contains(err, reason);
+		free(out);
+		free(err);
+	}
+	/* SET ROLE is no shield: a function can RESET ROLE to the login. */
+	assert_int_equal(pgt_gm_dir(&out, &err, as_dep, dir, "list"), 7);
+	assert_contains(err, "is owned by role gm_hj_dep, not by postgres or a superuser");
+	free(out);
+	free(err);
+	free(as_dep);
+}
+
+/* A role that ran up first owns the history schema and tables: it can put
+ * a view in the history's place whose function runs as the reader.  A
+ * superuser's list, verify, log, up, rollback or repair must not read it
+ * (nor anything else that role owns there); the owner itself is refused
+ * the view too, and a trigger another role added is refused as well. */
+static void test_history_of_another_role(void **state)
+{
+	char *db = pgt_create_db("gm_hj_hist"), *path = planted_path("hist"), *dir = tfs_tempdir(), *as_dep, *sql;
+	char *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_dep') THEN"
+		    " CREATE ROLE gm_hj_dep LOGIN; END IF; END $$; GRANT CREATE, USAGE ON SCHEMA public TO gm_hj_dep");
+	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_hj_dep", db);
+	pgt_exec(c, sql);
+	free(sql);
+	as_dep = gm_xasprintf("%s user=gm_hj_dep", db);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "list"), 0);
+	/* Owned by dep: refused to the superuser before anything is planted. */
+	assert_refused(db, dir, "schema garage_migrate is owned by role gm_hj_dep, not by postgres or a superuser");
+	sql = gm_xasprintf("SET ROLE gm_hj_dep;"
+			   " CREATE FUNCTION garage_migrate.x(t text) RETURNS text LANGUAGE plpgsql AS $f$ BEGIN"
+			   " IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+			   " EXECUTE 'COPY (SELECT 1) TO ''%s'''; END IF; RETURN t; END $f$;"
+			   " ALTER TABLE garage_migrate.schema_history RENAME TO schema_history_real;"
+			   " CREATE VIEW garage_migrate.schema_history AS SELECT version, applied_seq, version_text, name,"
+			   " script, garage_migrate.x(checksum) AS checksum, kind, transactional, applied_at, applied_by,"
+			   " os_user, execution_ms, status, backend_pid, message FROM garage_migrate.schema_history_real;"
+			   " RESET ROLE", path);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_refused(db, dir, "schema garage_migrate is owned by role gm_hj_dep");
+	assert_int_equal(pgt_gm_dir(&out, &err, as_dep, dir, "list"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.schema_history is not a plain table");
+	free(out);
+	free(err);
+	assert_not_written(gm_xstrdup(path));
+
+	/* Made the superuser's, with its table back; dep may add triggers. */
+	pgt_exec(c, "DROP VIEW garage_migrate.schema_history;"
+		    " ALTER TABLE garage_migrate.schema_history_real RENAME TO schema_history;"
+		    " ALTER SCHEMA garage_migrate OWNER TO postgres;"
+		    " ALTER TABLE garage_migrate.schema_history OWNER TO postgres;"
+		    " ALTER TABLE garage_migrate.audit_log OWNER TO postgres;"
+		    " GRANT USAGE ON SCHEMA garage_migrate TO gm_hj_dep;"
+		    " GRANT TRIGGER ON garage_migrate.audit_log TO gm_hj_dep");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "list"), 0);
+	sql = gm_xasprintf("SET ROLE gm_hj_dep;"
+			   " CREATE FUNCTION public.gm_trg() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+			   " IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+			   " EXECUTE 'COPY (SELECT 1) TO ''%s'''; END IF; RETURN NULL; END $f$;"
+			   " CREATE TRIGGER gm_trg AFTER INSERT ON garage_migrate.audit_log"
+			   " FOR EACH ROW EXECUTE FUNCTION public.gm_trg(); RESET ROLE", path);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.audit_log has trigger gm_trg, whose function is owned by role gm_hj_dep, not by postgres or a superuser");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"), 1);
+	pgt_exec(c, "DROP TRIGGER gm_trg ON garage_migrate.audit_log");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "rollback"), 0);
+	assert_not_written(path);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	c = pgt_connect("postgres");
+	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+	pgt_exec(c, sql);
+	free(sql);
+	pgt_exec(c, "DROP OWNED BY gm_hj_dep; DROP ROLE gm_hj_dep");
+	PQfinish(c);
+	free(as_dep);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify_and_dump),
 		cmocka_unit_test(test_up),
 		cmocka_unit_test(test_rollback_guard),
+		cmocka_unit_test(test_history_of_another_role),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
 }
