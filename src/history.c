@@ -78,7 +78,7 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
 {
 	/* The safe path: the defaults (now(), current_user) are bound to
 	 * functions when the tables are created. */
-	char *sql = gm_xasprintf("BEGIN;\n" GM_SQL_PIN_PATH ";\nSELECT pg_catalog.pg_advisory_xact_lock(%lld);\n%sCOMMIT;",
+	char *sql = gm_xasprintf(GM_SQL_BEGIN ";\n" GM_SQL_PIN_PATH ";\nSELECT pg_catalog.pg_advisory_xact_lock(%lld);\n%sCOMMIT;",
 				 gm_history_lock_key(), gm_history_ensure_sql);
 	struct gm_error *err = gm_db_exec(db, sql, "cannot create the history table " GM_HISTORY_TABLE, NULL);
 

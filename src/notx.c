@@ -118,7 +118,7 @@ static struct gm_error *session_limits(struct gm_db *db, const struct gm_up_opts
  * in a transaction of its own. */
 static struct gm_error *note_progress(struct gm_db *db, const struct gm_migration *m, size_t done, size_t n)
 {
-	char *sql = gm_xasprintf("BEGIN; " GM_SQL_PIN_PATH "; UPDATE " GM_HISTORY_TABLE
+	char *sql = gm_xasprintf(GM_SQL_BEGIN "; " GM_SQL_PIN_PATH "; UPDATE " GM_HISTORY_TABLE
 				 " SET message = 'ran statement %zu of %zu'"
 				 " WHERE version OPERATOR(pg_catalog.=) %llu; COMMIT", done, n, m->version);
 	struct gm_error *err = gm_db_exec(db, sql, "cannot record the progress in " GM_HISTORY_TABLE, NULL);
@@ -215,7 +215,7 @@ static struct gm_error *finish(struct gm_db *db, const struct gm_migration *m, c
 	struct gm_strbuf sql = GM_STRBUF_INIT;
 	struct gm_error *err;
 
-	gm_strbuf_adds(&sql, "BEGIN;\n" GM_SQL_PIN_PATH ";\n");
+	gm_strbuf_adds(&sql, GM_SQL_BEGIN ";\n" GM_SQL_PIN_PATH ";\n");
 	gm_history_add_finish_sql(db, &sql, m, o->os_user, ok, message, (long long)ms);
 	gm_strbuf_adds(&sql, "COMMIT;\n");
 	err = gm_db_exec(db, sql.buf, ok ? "cannot mark the migration applied in " GM_HISTORY_TABLE

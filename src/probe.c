@@ -723,7 +723,7 @@ struct gm_error *gm_probe_run(struct gm_db *db, char *const *schemas, size_t nsc
 	p.tenancy = o->tenancy ? o->tenancy : &defaults;
 	/* Whatever happens below, this transaction is rolled back: nothing
 	 * the probe made (roles, grants, rows, settings) survives it. */
-	if ((err = gm_db_exec(db, "BEGIN", "cannot start the isolation probe", NULL)))
+	if ((err = gm_db_exec(db, GM_SQL_BEGIN, "cannot start the isolation probe", NULL)))
 		return err;
 	if (!(err = gm_db_exec(db, probe_settings_sql, "cannot prepare the isolation probe", NULL)) &&
 	    !(err = gm_probe_load(&p, schemas, nschemas)) &&

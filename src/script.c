@@ -121,7 +121,7 @@ void gm_script_lock(struct gm_script *sc, struct gm_db *db, const struct gm_txn_
 	 * statement is analysed before that holds, so it names every function
 	 * with its schema.  Timeouts were checked by gm_check_timeouts (digits
 	 * and a unit): safe to splice. */
-	gm_script_ours(sc, 1, "BEGIN;\n");
+	gm_script_ours(sc, 1, GM_SQL_BEGIN ";\n");
 	gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('search_path', '" GM_DB_SAFE_PATH "', true),"
 			      " pg_catalog.set_config('row_security', 'on', true), %s%s"
 			      "pg_catalog.set_config('lock_timeout', '%s', true), pg_catalog.pg_advisory_xact_lock(%lld);\n",

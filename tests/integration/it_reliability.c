@@ -165,13 +165,18 @@ static void test_killed_client_single_transaction(void **state)
 	free(db);
 }
 
-static void test_rollback_stops_when_history_changes_under_it(void **state)
+/* isolation as for plans_again_when_history_changes below. */
+static void rollback_stops_when_history_changes(const char *isolation)
 {
 	char *db = pgt_create_db("gm_r_stale"), *dir = tfs_tempdir(), *sql, *rc_path, *out_path, *text;
 	PGconn *c = pgt_connect(db), *other;
 	int k;
 
-	(void)state;
+	if (isolation) {
+		sql = gm_xasprintf("ALTER DATABASE \"%s\" SET default_transaction_isolation = '%s'", db, isolation);
+		pgt_exec(c, sql);
+		free(sql);
+	}
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n-- garage:down\nDROP TABLE b;\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up --to 1"), 0);
@@ -212,13 +217,34 @@ static void test_rollback_stops_when_history_changes_under_it(void **state)
 	free(db);
 }
 
-static void test_up_plans_again_when_history_changes_under_it(void **state)
+static void test_rollback_stops_when_history_changes_under_it(void **state)
+{
+	(void)state;
+	rollback_stops_when_history_changes(NULL);
+}
+
+/* The tool's transactions are READ COMMITTED whatever the default: each
+ * re-check under the lock must see what committed while it waited. */
+static void test_rollback_stops_under_a_repeatable_read_default(void **state)
+{
+	(void)state;
+	rollback_stops_when_history_changes("repeatable read");
+	rollback_stops_when_history_changes("serializable");
+}
+
+/* isolation, when not NULL, is the database's default_transaction_isolation:
+ * a snapshot taken before the lock wait would read the history as it was. */
+static void plans_again_when_history_changes(const char *isolation)
 {
 	char *db = pgt_create_db("gm_r_replan"), *dir = tfs_tempdir(), *sql, *rc_path, *out_path, *text;
 	PGconn *c = pgt_connect(db), *other;
 	int k;
 
-	(void)state;
+	if (isolation) {
+		sql = gm_xasprintf("ALTER DATABASE \"%s\" SET default_transaction_isolation = '%s'", db, isolation);
+		pgt_exec(c, sql);
+		free(sql);
+	}
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int PRIMARY KEY);\n-- garage:down\nDROP TABLE a;\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (a_id int REFERENCES a (id));\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up --to 1"), 0);
@@ -254,6 +280,19 @@ static void test_up_plans_again_when_history_changes_under_it(void **state)
 	PQfinish(c);
 	tfs_rmdir(dir);
 	free(db);
+}
+
+static void test_up_plans_again_when_history_changes_under_it(void **state)
+{
+	(void)state;
+	plans_again_when_history_changes(NULL);
+}
+
+static void test_up_plans_again_under_a_repeatable_read_default(void **state)
+{
+	(void)state;
+	plans_again_when_history_changes("repeatable read");
+	plans_again_when_history_changes("serializable");
 }
 
 /* The test server commits asynchronously for speed; a crash would lose
@@ -364,7 +403,9 @@ int main(void)
 		cmocka_unit_test(test_killed_client_single_transaction),
 		cmocka_unit_test(test_up_racing_rollback),
 		cmocka_unit_test(test_rollback_stops_when_history_changes_under_it),
+		cmocka_unit_test(test_rollback_stops_under_a_repeatable_read_default),
 		cmocka_unit_test(test_up_plans_again_when_history_changes_under_it),
+		cmocka_unit_test(test_up_plans_again_under_a_repeatable_read_default),
 		/* Last: it restarts the server under everyone's feet. */
 		cmocka_unit_test(test_server_crash_leaves_nothing),
 	};
