@@ -70,6 +70,17 @@ extern const char gm_history_ensure_sql[];
 	"(" r ".rolsuper OR " r ".rolname = SESSION_USER OR (" r ".rolname = CURRENT_USER AND NOT"   \
 	" (SELECT s.rolsuper FROM pg_catalog.pg_roles s WHERE s.rolname = SESSION_USER)))"
 
+/* Whether the session that claimed h (a history row a no-transaction
+ * migration marked 'running') is still there: a backend of that pid that
+ * started before the claim (a later one only reuses the pid).  Between two
+ * of the migration's statements its session is idle, not gone, and a
+ * stopped client (SIGSTOP, a suspended laptop) leaves it idle for as long
+ * as it likes: any state counts.  A backend whose start this role may not
+ * see counts as there too (repair can tell, as a superuser). */
+#define GM_HISTORY_CLAIM_LIVE(h)                                                                     \
+	"(" h ".backend_pid IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.pg_stat_get_activity(" h      \
+	".backend_pid) a WHERE a.backend_start IS NULL OR a.backend_start OPERATOR(pg_catalog.<=) " h ".applied_at))"
+
 /* The advisory-lock key all garage-migrate runs on a database share. */
 long long gm_history_lock_key(void);
 

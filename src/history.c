@@ -238,9 +238,7 @@ static const char history_sql[] =
 	" applied_by, execution_ms, applied_seq,"
 	/* A no-transaction migration whose claiming session is gone was
 	 * interrupted: nobody is running it any more. */
-	" CASE WHEN status = 'running' AND (h.backend_pid IS NULL OR NOT EXISTS (SELECT"
-	" FROM pg_catalog.pg_stat_get_activity(h.backend_pid) a WHERE a.state = 'active'))"
-	" THEN 'interrupted' ELSE status END,"
+	" CASE WHEN status = 'running' AND NOT " GM_HISTORY_CLAIM_LIVE("h") " THEN 'interrupted' ELSE status END,"
 	" message"
 	" FROM " GM_HISTORY_TABLE " h ORDER BY version";
 

@@ -48,8 +48,8 @@ static struct gm_error *claim(struct gm_db *db, const struct gm_migration *m, in
 		" IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " WHERE version = %llu AND status = 'applied') THEN"
 		"  RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_ALREADY_APPLIED "', MESSAGE = 'already applied';"
 		" END IF;"
-		" IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " h JOIN pg_stat_activity a ON a.pid = h.backend_pid"
-		"  WHERE h.version = %llu AND h.status = 'running' AND a.state = 'active') THEN"
+		" IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE " h"
+		"  WHERE h.version = %llu AND h.status = 'running' AND " GM_HISTORY_CLAIM_LIVE("h") ") THEN"
 		"  RAISE EXCEPTION USING ERRCODE = '" SQLSTATE_RUNNING "', MESSAGE = 'running elsewhere';"
 		" END IF; END$gm$;\n",
 		m->version, m->version);

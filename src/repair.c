@@ -281,13 +281,12 @@ static struct gm_error *repair_item(struct gm_db *db, const struct gm_status_ite
 				     " WHERE version = $3 AND checksum = $4", 4, params);
 		note = gm_xasprintf("checksum %s -> %s", it->a->checksum, it->m->checksum);
 	} else if (it->state == GM_STATE_FAILED) {
-		/* Not applied, so not 'applied'; and no session of that pid may
-		 * be left (between two statements a running migration's
-		 * session is idle, not gone). */
+		/* Not applied, so not 'applied'; and not a claim whose session
+		 * is still there (GM_HISTORY_CLAIM_LIVE). */
 		const char *params[2] = { version, it->a->checksum };
 		err = change_one(db, "DELETE FROM " GM_HISTORY_TABLE " h WHERE version = $1 AND checksum = $2"
-				     " AND status <> 'applied' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
-				     " WHERE a.pid = h.backend_pid)", 2, params);
+				     " AND status <> 'applied' AND NOT (h.status = 'running' AND " GM_HISTORY_CLAIM_LIVE("h") ")",
+				     2, params);
 		note = gm_xasprintf("removed the entry of a %s no-transaction migration (%s)",
 				    !strcmp(it->a->status, "interrupted") ? "interrupted" : "failed",
 				    it->a->message ? it->a->message : "no details");

@@ -238,6 +238,60 @@ static void test_claim_of_a_gone_session_reads_as_interrupted(void **state)
 	free(db);
 }
 
+/* A claim whose session is still there but idle (between two statements,
+ * or its client stopped with SIGSTOP) is running, not interrupted: up must
+ * not run the migration a second time, nor repair drop its entry.  A
+ * session that only reuses the pid (it started after the claim) does not
+ * hold the claim. */
+static void test_claim_of_an_idle_session_is_running(void **state)
+{
+	static const char claim[] =
+		"INSERT INTO garage_migrate.schema_history (version, version_text, name, script, checksum, kind,"
+		" transactional, status, backend_pid, message, applied_at) VALUES (2, '0002', 'idx', '0002_idx.sql',"
+		" 'sha256:0000000000000000000000000000000000000000000000000000000000000000', 'sql', false,"
+		" 'running', %s, 'ran statement 1 of 2', %s)";
+	char *db = pgt_create_db("gm_nt_idle"), *dir = tfs_tempdir(), *out, *err, *pid, *sql;
+	PGconn *c = pgt_connect(db), *idle;
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	tfs_write(dir, "0002_idx.sql", "-- garage:no-transaction\nCREATE INDEX CONCURRENTLY idx_t ON t (id);\n"
+				       "INSERT INTO t VALUES (1);\n");
+	idle = pgt_connect(db);
+	pid = pgt_value(idle, "SELECT pg_backend_pid()");
+	sql = gm_xasprintf(claim, pid, "now()");
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list"), 0);
+	assert_contains(out, "running");
+	assert_not_contains(out, "interrupted");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 5);
+	assert_contains(err, "another session is applying this migration outside a transaction right now");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "repair --yes"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 2"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM t"), 0);
+	/* Claimed before that session started: its pid was reused. */
+	pgt_exec(c, "DELETE FROM garage_migrate.schema_history WHERE version = 2");
+	sql = gm_xasprintf(claim, pid, "now() - interval '1 day'");
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes"), 0);
+	assert_contains(out, "0002_idx: remove the entry of an interrupted no-transaction migration");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 2"), 0);
+	free(pid);
+	PQfinish(idle);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 /* Issue 12: when marking the migration applied failed, up said "applied"
  * and exited 0. */
 static void test_failed_bookkeeping_is_a_failure(void **state)
@@ -347,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_run_does_not_deadlock),
 		cmocka_unit_test(test_repair_clears_a_failed_migration_without_file),
 		cmocka_unit_test(test_claim_of_a_gone_session_reads_as_interrupted),
+		cmocka_unit_test(test_claim_of_an_idle_session_is_running),
 		cmocka_unit_test(test_failed_bookkeeping_is_a_failure),
 		cmocka_unit_test(test_planted_operator_is_not_called),
 		cmocka_unit_test(test_standard_strings_stay_on),
