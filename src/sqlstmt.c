@@ -121,6 +121,13 @@ size_t gm_sql_txn_escape(const char *text, const struct gm_sql_stmts *s, const c
 			break;
 		}
 		if (tx.kind == TXN_SAVEPOINT) {
+			/* The rollback's guard returns to its own savepoints by
+			 * name (gm_step): one of the same name made by the text
+			 * would be the one returned to, after what it undid. */
+			if (!strncmp(tx.savepoint, "gm_", 3)) {
+				*why = "a savepoint named gm_...: names beginning gm_ are garage-migrate's own";
+				break;
+			}
 			gm_strbuf_add(&made, tx.savepoint, strlen(tx.savepoint) + 1);
 			continue;
 		}

@@ -831,6 +831,14 @@ static void test_transaction_control_in_a_down_is_refused(void **state)
 	assert_contains(err, "RELEASE of a savepoint this section did not make (down section)");
 	free(out);
 	free(err);
+	/* A savepoint of the guard's name would be the one it returns to,
+	 * after the DELETE: "(0 rows)". */
+	tfs_write(dir, "0001_precious.sql", "CREATE TABLE precious (id int);\n-- garage:down\nDELETE FROM precious;\n"
+					    "SAVEPOINT gm_step;\nDROP TABLE precious;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 6);
+	assert_contains(err, "0001_precious.sql:4:1: error: a savepoint named gm_...: names beginning gm_ are garage-migrate's own (down section)");
+	free(out);
+	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM precious"), 3);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 1);
 	PQfinish(c);

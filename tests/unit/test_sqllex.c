@@ -109,6 +109,11 @@ static void test_transaction_escapes(void **state)
 	assert_int_equal(escape_at("ROLLBACK TO SAVEPOINT gm_down"), 0);
 	assert_int_equal(escape_at("ROLLBACK WORK TO gm_down"), 0);
 	assert_int_equal(escape_at("SAVEPOINT a; ROLLBACK TO b"), 1);
+	/* The tool's own names: a savepoint of that name would shadow one. */
+	assert_int_equal(escape_at("DELETE FROM t; SAVEPOINT gm_step; DROP TABLE t"), 1);
+	assert_int_equal(escape_at("SAVEPOINT GM_Step"), 0);
+	assert_int_equal(escape_at("SAVEPOINT \"gm_x\""), 0);
+	assert_int_equal(escape_at("SAVEPOINT \"GM_x\"; RELEASE \"GM_x\""), -1);
 	/* Its own: fine, whatever the spelling, the case or the quoting. */
 	assert_int_equal(escape_at("SAVEPOINT a; UPDATE t SET x = 1; ROLLBACK TO SAVEPOINT a; RELEASE a"), -1);
 	assert_int_equal(escape_at("SAVEPOINT My_Sp; ROLLBACK TRANSACTION TO \"my_sp\"; RELEASE SAVEPOINT MY_SP"), -1);
