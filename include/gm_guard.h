@@ -130,6 +130,12 @@ void gm_removals_release(struct gm_removals *r);
  * REWRITE, RETYPE) or after it (REWRITE, RETYPE, ISOLATION).  Empty when
  * nothing is to be counted. */
 void gm_guard_count_sql(struct gm_db *db, const struct gm_removals *r, int after, struct gm_strbuf *sql);
+/* Appends LOCK TABLE of every table whose rows the count before a down
+ * (after = 0) reads, in a mode no other session can write them under,
+ * or nothing: counted and then dropped in the same transaction, with the
+ * lock held from before the count to the commit, no row can come in
+ * between.  Returns the statements appended (0 or 1). */
+size_t gm_guard_lock_sql(struct gm_db *db, const struct gm_removals *r, struct gm_strbuf *sql);
 /* Stores that SELECT's counts; -1 on a bad shape. */
 int gm_guard_read_counts(const PGresult *res, struct gm_removals *r, int after);
 /* Works out what each removal lost once the counts are in. */

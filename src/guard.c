@@ -299,6 +299,31 @@ void gm_guard_count_sql(struct gm_db *db, const struct gm_removals *r, int after
 	}
 }
 
+size_t gm_guard_lock_sql(struct gm_db *db, const struct gm_removals *r, struct gm_strbuf *sql)
+{
+	size_t k, n = 0;
+
+	for (k = 0; k < r->n; k++) {
+		const struct gm_removal *x = &r->v[k];
+		char *nsp, *rel;
+
+		if (!counted(x, 0))
+			continue;
+		/* Names come from the catalog: quoted through libpq.  ONLY:
+		 * the table the count reads (a child dropped with its parent
+		 * is a removal of its own).  A table listed twice (two of its
+		 * columns go) is locked once. */
+		nsp = gm_db_quote_ident(db, x->nsp);
+		rel = gm_db_quote_ident(db, x->rel);
+		gm_strbuf_addf(sql, "%sONLY %s.%s", n++ ? ", " : "LOCK TABLE ", nsp, rel);
+		free(nsp);
+		free(rel);
+	}
+	if (n)
+		gm_strbuf_adds(sql, " IN SHARE ROW EXCLUSIVE MODE;\n");
+	return n ? 1 : 0;
+}
+
 int gm_guard_read_counts(const PGresult *res, struct gm_removals *r, int after)
 {
 	size_t k;

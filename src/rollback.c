@@ -7,8 +7,10 @@
  *   2. for each step, newest first: a snapshot of the catalog, SAVEPOINT,
  *      the down and a second snapshot; what the down removed, truncated,
  *      retyped, deleted or updated (gm_guard.h) is counted back at the
- *      savepoint with row_security off, then the down runs again so the
- *      next step sees the database as the rollback would leave it;
+ *      savepoint with row_security off (the tables counted locked
+ *      against writers first, until the commit), then the down runs
+ *      again so the next step sees the database as the rollback would
+ *      leave it;
  *   3. a last snapshot: tables that still hold rows but lost RLS
  *      isolation along the way;
  *   4. when anything would be lost without being allowed (or cannot be
@@ -251,6 +253,19 @@ static int needs_count(const struct gm_removals *r, int after)
 	return 0;
 }
 
+/* Before the count, at the transaction's top level (a lock taken in the
+ * savepoint would go with the next ROLLBACK TO it), the tables counted are
+ * locked against writers until the commit: a row another session adds
+ * after the count, before the down runs again, would be dropped unseen. */
+static void lock_counted(struct gm_db *db, struct gm_script *sc, const struct gm_removals *rem)
+{
+	struct gm_strbuf lock = GM_STRBUF_INIT;
+
+	if (gm_guard_lock_sql(db, rem, &lock))
+		gm_script_ours(sc, 3, "RELEASE SAVEPOINT gm_step;\n%sSAVEPOINT gm_step;\n", lock.buf);
+	gm_strbuf_release(&lock);
+}
+
 /* Step 2 for one migration; leaves the transaction as the down left it. */
 static struct gm_error *trial_step(struct gm_db *db, struct step *s, int first)
 {
@@ -280,6 +295,7 @@ static struct gm_error *trial_step(struct gm_db *db, struct step *s, int first)
 		 * what rewritten tables and columns hold after it. */
 		gm_script_release(&sc);
 		gm_script_ours(&sc, 1, "ROLLBACK TO SAVEPOINT gm_step;\n");
+		lock_counted(db, &sc, &s->rem);
 		err = count(db, &sc, &s->rem, 0, &s->cannot);
 		gm_script_release(&sc);
 		if (!err) {
