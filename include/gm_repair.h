@@ -22,4 +22,11 @@ struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_
 struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 				  int remove_missing, const char *os_user);
 
+/* Refuses a repair that would remove every applied migration's entry
+ * (remove_missing, and none of them has a file in dir): run from the
+ * wrong folder, --remove-missing would empty the history, and the next
+ * up would run every migration again on a live schema.  gm_engine_repair
+ * checks it too; dir names the folder in the error (may be NULL). */
+struct gm_error *gm_repair_check(const struct gm_status *st, int remove_missing, const char *dir);
+
 #endif

@@ -16,8 +16,10 @@ static const char repair_usage[] =
 	"entry of a no-transaction migration that failed or was interrupted (what\n"
 	"it ran stays; up runs it again while its file is there); with\n"
 	"--remove-missing, remove the entries of applied migrations whose files\n"
-	"are gone.  A migration another session is applying right now is left\n"
-	"alone.  Asks for confirmation on a terminal; elsewhere --yes is required.\n"
+	"are gone (refused when none of them has a file in the folder: the wrong\n"
+	"folder would empty the history).  A migration another session is\n"
+	"applying right now is left alone.  Asks for confirmation on a terminal;\n"
+	"elsewhere --yes is required.\n"
 	"Nothing is executed but the history change, which is audited.\n"
 	"\n"
 	"Options:\n"
@@ -110,6 +112,10 @@ int cmd_repair(int argc, char **argv, struct gm_cli *cli)
 		return gm_cli_fail(err);
 	}
 	gm_status_build(set, &hist, &st);
+	if ((err = gm_repair_check(&st, remove_missing, cli->migrations_dir))) {
+		rc = gm_cli_fail(err);
+		goto done;
+	}
 	n = describe(&st, remove_missing);
 	if (n == 0) {
 		printf("nothing to repair\n");
@@ -122,6 +128,7 @@ int cmd_repair(int argc, char **argv, struct gm_cli *cli)
 	} else {
 		printf("repaired %zu entr%s\n", n, n == 1 ? "y" : "ies");
 	}
+done:
 	gm_status_release(&st);
 	gm_history_release(&hist);
 	gm_cli_close(set, db);

@@ -303,6 +303,21 @@ static struct gm_error *repair_item(struct gm_db *db, const struct gm_status_ite
 	return err;
 }
 
+struct gm_error *gm_repair_check(const struct gm_status *st, int remove_missing, const char *dir)
+{
+	size_t missing = st->count[GM_STATE_MISSING];
+	struct gm_error *err;
+
+	if (!remove_missing || !missing || st->count[GM_STATE_APPLIED] || st->count[GM_STATE_MODIFIED])
+		return NULL;
+	err = gm_error_at(GM_ERR_INPUT, dir, 0, 0,
+			  "refusing to remove every entry of the history: none of its %zu applied migration%s has a file here",
+			  missing, missing == 1 ? "" : "s");
+	gm_error_advise(err, "nothing was changed; is this the project's migrations folder? run from the project root"
+			     " or pass --migrations DIR (to forget them all, delete the rows of " GM_HISTORY_TABLE " yourself)");
+	return err;
+}
+
 struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 				  int remove_missing, const char *os_user)
 {
@@ -312,6 +327,8 @@ struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 	const struct gm_migration *blamed;
 	size_t k;
 
+	if ((err = gm_repair_check(st, remove_missing, NULL)))
+		return err;
 	/* Repair is rare and small: a round trip per change is fine, and
 	 * lets every value travel as a parameter. */
 	gm_script_begin(&sc, db, &limits);

@@ -470,7 +470,7 @@ static void test_baseline_then_up(void **state)
 
 static void test_repair_and_the_audit_log(void **state)
 {
-	char *db = pgt_create_db("gm_repair"), *dir = tfs_tempdir(), *out, *err, *path;
+	char *db = pgt_create_db("gm_repair"), *dir = tfs_tempdir(), *out, *err, *path, *empty;
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
@@ -505,6 +505,17 @@ static void test_repair_and_the_audit_log(void **state)
 	assert_contains(out, "nothing to repair");
 	free(out);
 	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	/* From the wrong folder every file is missing: refused, not an
+	 * emptied history that the next up would run again. */
+	empty = tfs_tempdir();
+	assert_int_equal(pgt_gm_dir(&out, &err, db, empty, "repair --yes --remove-missing"), 6);
+	assert_contains(err, "refusing to remove every entry of the history: none of its 2 applied migrations has a file here");
+	assert_contains(err, "is this the project's migrations folder?");
+	assert_not_contains(out, "remove the entry");
+	free(out);
+	free(err);
+	tfs_rmdir(empty);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes --remove-missing"), 0);
 	assert_contains(out, "0002_b: remove the entry");
