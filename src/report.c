@@ -285,6 +285,8 @@ static void check_summary(const struct gm_verify_result *r, enum gm_check c, con
 		free(why);
 		return;
 	}
+	size_t skipped = 0;
+
 	switch (c) {
 	case GM_CHECK_HISTORY:
 		gm_strbuf_addf(out, "history: %zu applied, %zu pending", r->applied, r->pending);
@@ -301,10 +303,15 @@ static void check_summary(const struct gm_verify_result *r, enum gm_check c, con
 			n[r->probe[k].state]++;
 		gm_strbuf_addf(out, "isolation: %zu checks acting as tenant B: %zu passed, %zu failed, %zu skipped",
 			       r->nprobe, n[GM_PROBE_PASSED], n[GM_PROBE_FAILED], n[GM_PROBE_SKIPPED]);
+		skipped = n[GM_PROBE_SKIPPED];
 		break;
 	}
 	}
-	if (!e && !w)
+	/* A check that could not run proved nothing: not "ok" (and under
+	 * --strict, verify fails). */
+	if (!e && !w && skipped)
+		gm_strbuf_adds(out, " - incomplete\n");
+	else if (!e && !w)
 		gm_strbuf_adds(out, " - ok\n");
 	else
 		gm_strbuf_addf(out, " - %zu error%s, %zu warning%s\n", e, e == 1 ? "" : "s", w, w == 1 ? "" : "s");

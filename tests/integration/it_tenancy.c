@@ -16,6 +16,7 @@
 
 #include "gm_strbuf.h"
 #include "pgtest.h"
+#include "testfs.h"
 
 /* The clean database every case copies. */
 static char *base_db;
@@ -84,6 +85,40 @@ static void test_clean_version_passes(void **state)
 	free(db);
 }
 
+/* A project file whose tenancy columns match nothing (a typo, a case
+ * mismatch) leaves the probe nothing to act on: its one check is skipped,
+ * and --strict must fail, not pass on a schema it never probed. */
+static void test_nothing_probed_fails_strict(void **state)
+{
+	char *db, *out, *err, *dir = tfs_tempdir(), *conf;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted(NULL);
+	conf = gm_xasprintf("migrations: %s/tests/fixtures/saas/migrations\n"
+			    "snapshot: %s/tests/fixtures/saas/schema/snapshot.yaml\n"
+			    "tenancy:\n  columns: [Tenant_ID]\n  expression: auth.uid()\n"
+			    "  set_tenant: SELECT set_config('request.jwt.claims', json_build_object('sub', $1)::text, true)\n"
+			    "  schemas: [public]\n  public_read_columns: [is_shared]\n"
+			    "  global_tables: [tenants, countries]\n  anon_roles: [saas_anon]\n", pgt_root(), pgt_root());
+	tfs_write(dir, "garage-migrate.yaml", conf);
+	assert_int_equal(pgt_run(&out, &err, "%s -c '%s/garage-migrate.yaml' -d 'dbname=%s' verify --isolation --strict",
+				 pgt_bin(), dir, db), 1);
+	assert_contains(out, "0 passed, 0 failed, 1 skipped - incomplete");
+	assert_contains(out, "verify FAILED: 0 errors, 0 warnings");
+	free(out);
+	free(err);
+	/* Without --strict it passes, and says what it could not do. */
+	assert_int_equal(pgt_run(&out, &err, "%s -c '%s/garage-migrate.yaml' -d 'dbname=%s' verify --isolation",
+				 pgt_bin(), dir, db), 0);
+	assert_contains(out, "SKIP ALL    -: the probe finds tenant tables");
+	free(out);
+	free(err);
+	free(conf);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 struct hole {
 	const char *what, *sql;
 	const char *finding;	/* in verify's output */
@@ -145,6 +180,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_version_passes),
+		cmocka_unit_test(test_nothing_probed_fails_strict),
 		cmocka_unit_test(test_each_hole_is_found),
 	};
 	return cmocka_run_group_tests_name("a second project: tenancy from its project file", tests, setup, teardown);
