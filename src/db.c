@@ -264,36 +264,43 @@ static size_t path_element(const char **p, int vt_space)
 	return (size_t)(e - s);
 }
 
-/* Whether element s (n bytes) names pg_catalog: pg_catalog in any case,
- * quoted or not, as PostgreSQL's lower() would compare it. */
-static int is_pg_catalog(const char *s, size_t n)
+/* Whether element s (n bytes) names name (pg_catalog, pg_temp): in any
+ * case, quoted or not, as PostgreSQL's lower() would compare it. */
+static int is_named(const char *s, size_t n, const char *name)
 {
-	static const char name[] = "pg_catalog";
-	size_t k, off = n == sizeof(name) + 1 && s[0] == '"' && s[n - 1] == '"';
+	size_t len = strlen(name), k, off = n == len + 2 && s[0] == '"' && s[n - 1] == '"';
 
-	if (n - 2 * off != sizeof(name) - 1)
+	if (n - 2 * off != len)
 		return 0;
-	for (k = 0; k < sizeof(name) - 1; k++)
+	for (k = 0; k < len; k++)
 		if (tolower((unsigned char)s[off + k]) != name[k])
 			return 0;
 	return 1;
 }
 
+/* pg_catalog goes (see the session's notes above); pg_temp moves last:
+ * first in the path it is where CREATE TABLE puts a table, which would be
+ * a temporary one, gone with the session, recorded as applied.  Alone, it
+ * goes too: a migration then names the schema it creates in. */
 char *gm_db_user_search_path(const char *setting, int server_version)
 {
-	int vt_space = server_version >= 170000;
+	int vt_space = server_version >= 170000, temp = 0;
 	struct gm_strbuf sb = GM_STRBUF_INIT;
 	const char *p = setting ? setting : "";
 	size_t n;
 
 	while ((n = path_element(&p, vt_space)) > 0) {
-		if (!is_pg_catalog(p, n)) {
+		if (is_named(p, n, "pg_temp")) {
+			temp = 1;
+		} else if (!is_named(p, n, "pg_catalog")) {
 			if (sb.len)
 				gm_strbuf_adds(&sb, ", ");
 			gm_strbuf_add(&sb, p, n);
 		}
 		p += n;
 	}
+	if (temp && sb.len)
+		gm_strbuf_adds(&sb, ", pg_temp");
 	return gm_strbuf_detach(&sb, NULL);
 }
 

@@ -14,6 +14,7 @@
 
 #include "gm_strbuf.h"
 #include "pgtest.h"
+#include "testfs.h"
 
 /* A fresh database whose every new session starts with the settings an
  * attacker (or an odd configuration) would choose. */
@@ -147,6 +148,30 @@ static void test_a_backslash_cannot_split_statements_through_the_pooler(void **s
 	free(db);
 }
 
+/* pg_temp first in the default path would make every CREATE TABLE of a
+ * migration a temporary table, gone when up's session ends, recorded as
+ * applied: migration text runs with pg_temp last. */
+static void test_pg_temp_first_makes_no_temporary_tables(void **state)
+{
+	char *db = pgt_create_db("gm_set_temp"), *dir = tfs_tempdir(), *sql;
+	PGconn *c = pgt_connect("postgres");
+
+	(void)state;
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET search_path = pg_temp, public", db);
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n-- garage:down\nDROP TABLE t;\n");
+	tfs_write(dir, "0002_u.sql", "CREATE TABLE u (t_id int);\nINSERT INTO t VALUES (1);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	c = pgt_connect(db);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.t"), 1);
+	assert_false(pgt_is_null(c, "SELECT to_regclass('public.u')::text"));
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_the_session_sets_what_it_relies_on),
 		cmocka_unit_test(test_a_backslash_cannot_split_statements),
 		cmocka_unit_test(test_a_backslash_cannot_split_statements_through_the_pooler),
+		cmocka_unit_test(test_pg_temp_first_makes_no_temporary_tables),
 	};
 	return cmocka_run_group_tests_name("hostile server settings", tests, NULL, NULL);
 }

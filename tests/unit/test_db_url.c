@@ -111,6 +111,13 @@ static void test_user_search_path(void **state)
 	user_path_on(170000, "\va, public\v", "a, public");
 	user_path_on(180000, "\v\"pg_catalog\",\vx", "x");
 	user_path("a\f\r\n\tb", "a, b");
+	/* pg_temp first would make every CREATE TABLE a temporary table:
+	 * it moves last, or goes when it is all there is. */
+	user_path("pg_temp, public", "public, pg_temp");
+	user_path("\"PG_TEMP\", app, \"x\"", "app, \"x\", pg_temp");
+	user_path("pg_temp", "");
+	user_path("pg_temp, pg_catalog", "");
+	user_path("pg_temp_3, public", "pg_temp_3, public");
 }
 
 int main(void)
