@@ -16,7 +16,8 @@ static const char dump_usage[] =
 	"dumped on, and verifies on any supported one (14 to 18).  Read-only.\n"
 	"\n"
 	"Options:\n"
-	"      --schema NAME       a schema to include (repeatable; default: public)\n"
+	"      --schema NAME       a schema to include (repeatable; default: the\n"
+	"                          project file's tenancy.schemas, else public)\n"
 	"  -o, --output FILE       write to FILE instead of standard output (missing\n"
 	"                          folders on the way are created)\n" GM_HELP_DB GM_HELP_CONFIG GM_HELP_HELP;
 
@@ -62,6 +63,20 @@ int cmd_dump(int argc, char **argv, struct gm_cli *cli)
 	if (optind < argc) {
 		free(schemas);
 		return gm_cli_usage_error("dump", "unexpected argument '%s'", argv[optind]);
+	}
+	/* By default the schemas the project exposes (tenancy.schemas,
+	 * public unless the project file says otherwise): verify fails on an
+	 * exposed schema the snapshot leaves out. */
+	if ((err = gm_cli_configure(cli))) {
+		free(schemas);
+		return gm_cli_fail(err);
+	}
+	if (!nschemas && cli->tenancy->schemas.n) {
+		schemas = gm_xrealloc(schemas, cli->tenancy->schemas.n * sizeof(*schemas));
+		while (nschemas < cli->tenancy->schemas.n) {
+			schemas[nschemas] = cli->tenancy->schemas.v[nschemas];
+			nschemas++;
+		}
 	}
 	if (!nschemas) {
 		schemas = gm_xrealloc(schemas, sizeof(*schemas));

@@ -90,6 +90,29 @@ static void check_missing_schemas(struct gm_model *found, int no_snapshot, struc
 	found->n = kept;
 }
 
+/* An exposed schema (tenancy.schemas) the snapshot leaves out: nothing in
+ * it would be compared, linted or probed, and verify would pass on it. */
+static void check_exposed_schemas(const struct gm_model *expected, const struct gm_verify_opts *o,
+				  struct gm_verify_result *res)
+{
+	for (size_t k = 0; k < o->nschemas; k++) {
+		size_t j;
+		char *object;
+
+		for (j = 0; j < expected->nschemas && strcmp(expected->schemas[j], o->schemas[k]) != 0; j++)
+			;
+		if (j < expected->nschemas)
+			continue;
+		object = gm_xasprintf("schema %s", o->schemas[k]);
+		gm_findings_add(&res->findings, GM_CHECK_SCHEMA, "exposed_schema_not_in_snapshot", GM_LEVEL_ERROR,
+				object, "write the snapshot again with it (garage-migrate dump dumps every schema of"
+				" tenancy.schemas), or take it out of tenancy.schemas if no API exposes it",
+				"%s: the project file exposes it (tenancy.schemas), the snapshot leaves it out:"
+				" nothing in it is compared, linted or probed", object);
+		free(object);
+	}
+}
+
 /* A privilege list without MAINTAIN ("SELECT, MAINTAIN" -> "SELECT, "). */
 static char *without_maintain(const char *list)
 {
@@ -277,10 +300,12 @@ struct gm_error *gm_engine_verify(struct gm_db *db, const struct gm_migration_se
 		return err;
 	}
 	check_missing_schemas(&found, no_snapshot, res);
-	if (no_snapshot)
+	if (no_snapshot) {
 		res->skipped[GM_CHECK_SCHEMA] = 1;
-	else
+	} else {
 		check_schema(&expected, &found, res);
+		check_exposed_schemas(&expected, o, res);
+	}
 	gm_lint_rls(&found, o->tenancy, &res->findings);
 	gm_lint_objects(&found, o->tenancy, &res->findings);
 	res->ran[GM_CHECK_HISTORY] = res->ran[GM_CHECK_RLS] = 1;

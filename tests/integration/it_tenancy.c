@@ -119,6 +119,44 @@ static void test_nothing_probed_fails_strict(void **state)
 	free(db);
 }
 
+/* The project file exposes a second schema the snapshot leaves out:
+ * verify must not pass on it unseen, and dump (by default the exposed
+ * schemas) writes a snapshot that covers it. */
+static void test_exposed_schema_missing_from_the_snapshot(void **state)
+{
+	char *db, *out, *err, *dir = tfs_tempdir(), *conf;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE SCHEMA api; CREATE TABLE api.invoices (id int, tenant_id uuid REFERENCES tenants (id))");
+	conf = gm_xasprintf("migrations: %s/tests/fixtures/saas/migrations\n"
+			    "snapshot: %s/tests/fixtures/saas/schema/snapshot.yaml\n"
+			    "tenancy:\n  columns: [tenant_id]\n  expression: auth.uid()\n"
+			    "  set_tenant: SELECT set_config('request.jwt.claims', json_build_object('sub', $1)::text, true)\n"
+			    "  schemas: [public, api]\n  public_read_columns: [is_shared]\n"
+			    "  global_tables: [tenants, countries]\n  anon_roles: [saas_anon]\n", pgt_root(), pgt_root());
+	tfs_write(dir, "garage-migrate.yaml", conf);
+	assert_int_equal(pgt_run(&out, &err, "%s -c '%s/garage-migrate.yaml' -d 'dbname=%s' verify",
+				 pgt_bin(), dir, db), 1);
+	assert_contains(out, "exposed_schema_not_in_snapshot: schema api: the project file exposes it (tenancy.schemas)");
+	free(out);
+	free(err);
+	/* dump covers it; verified against that, its table is judged. */
+	assert_int_equal(pgt_run(&out, &err, "%s -c '%s/garage-migrate.yaml' -d 'dbname=%s' dump -o '%s/snap.yaml'",
+				 pgt_bin(), dir, db, dir), 0);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_run(&out, &err, "%s -c '%s/garage-migrate.yaml' -d 'dbname=%s' verify --snapshot '%s/snap.yaml'",
+				 pgt_bin(), dir, db, dir), 1);
+	assert_not_contains(out, "exposed_schema_not_in_snapshot");
+	assert_contains(out, "api.invoices");
+	free(out);
+	free(err);
+	free(conf);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 struct hole {
 	const char *what, *sql;
 	const char *finding;	/* in verify's output */
@@ -181,6 +219,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_version_passes),
 		cmocka_unit_test(test_nothing_probed_fails_strict),
+		cmocka_unit_test(test_exposed_schema_missing_from_the_snapshot),
 		cmocka_unit_test(test_each_hole_is_found),
 	};
 	return cmocka_run_group_tests_name("a second project: tenancy from its project file", tests, setup, teardown);
