@@ -28,6 +28,7 @@ struct gm_tenancy {
 	/* Schemas whose tables an API exposes: every table in them gets a
 	 * verdict ("public"). */
 	struct gm_strlist schemas;
+	int schemas_declared;	/* by the project file, not the default */
 	/* Boolean columns that make a row readable by every tenant
 	 * ("is_public", "is_system"). */
 	struct gm_strlist public_read_columns;

@@ -556,6 +556,7 @@ static struct gm_error *read_set_tenant(struct reader *r)
 
 static struct gm_error *read_schemas(struct reader *r)
 {
+	r->c->tenancy.schemas_declared = 1;
 	return read_names(r, "tenancy.schemas", 1, &r->c->tenancy.schemas);
 }
 
