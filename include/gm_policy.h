@@ -45,6 +45,13 @@ enum gm_bound gm_policy_judge(const struct gm_policy_judge *j, const char *expr,
  * it from a CREATE POLICY statement: one judge for verify and lint. */
 enum gm_bound gm_policy_judge_node(const struct gm_policy_judge *j, PgQuery__Node *expr, char **branch);
 
+/* The same for a read policy's USING (FOR SELECT): a branch may also be
+ * limited to rows every tenant may read, by one of its AND-ed conditions
+ * being a column of tenancy.public_read_columns (alone, = true, IS TRUE):
+ * "is_public OR organization_id = ...".  "status = 'archived'" is not. */
+enum gm_bound gm_policy_judge_read(const struct gm_policy_judge *j, const char *expr, char **branch);
+enum gm_bound gm_policy_judge_read_node(const struct gm_policy_judge *j, PgQuery__Node *expr, char **branch);
+
 /* Whether expr uses the tenant expression anywhere (casts and scalar
  * subqueries aside): a policy that does is meant to isolate tenants. */
 int gm_policy_mentions_tenant(const struct gm_policy_judge *j, const char *expr);

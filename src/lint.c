@@ -243,6 +243,40 @@ static void lint_write_policies(const struct lint *l, const struct table *tb)
 	}
 }
 
+/* A permissive FOR SELECT policy lets a tenant read what each OR branch
+ * of its USING matches: every branch bound to the tenant, or limited to
+ * shared rows (a public-read column).  "OR status = 'archived'" reads
+ * every tenant's archived rows, which the probe's fixtures may not hold. */
+static void lint_read_policies(const struct lint *l, const struct table *tb)
+{
+	size_t k;
+
+	for (k = 0; k < tb->npol; k++) {
+		const struct policy *p = &tb->pol[k];
+		char *bad = NULL, *obj;
+		enum gm_bound verdict;
+
+		if (!p->cmd || strcmp(p->cmd, "SELECT") || !p->permissive || strcmp(p->permissive, "PERMISSIVE") ||
+		    !p->using || !*p->using || !l->judge)
+			continue;
+		if ((verdict = gm_policy_judge_read(l->judge, p->using, &bad)) == GM_BOUND)
+			continue;
+		obj = gm_xasprintf("table %s policy %s", tb->name, p->name);
+		if (verdict == GM_UNPARSED)
+			gm_findings_add(l->out, GM_CHECK_RLS, "policy_not_analysed", GM_LEVEL_WARNING, obj,
+				"report it: the expression is as the server prints it, and should parse",
+				"SELECT policy's USING cannot be analysed: %s", bad);
+		else
+			gm_findings_add(l->out, GM_CHECK_RLS, "read_policy_not_tenant_bound", GM_LEVEL_ERROR, obj,
+				"bind every OR branch to the tenant, or limit it to shared rows with a column of"
+				" tenancy.public_read_columns",
+				"SELECT policy's USING has a branch neither bound to the tenant nor limited to shared rows: %s"
+				" (any tenant can read the rows it matches)", bad);
+		free(obj);
+		free(bad);
+	}
+}
+
 /* Does p apply, permissively, to cmd for exactly these roles? */
 static int permits(const struct policy *p, const char *cmd, const char *roles)
 {
@@ -403,6 +437,7 @@ static void lint_table(const struct lint *l, const struct table *tb)
 			"row level security is not forced: an application connected as the table owner bypasses every policy");
 	if (tb->tenant) {
 		lint_write_policies(l, tb);
+		lint_read_policies(l, tb);
 		lint_multiple_permissive(tb, out);
 	}
 	for (k = 0; k < tb->nfk; k++) {

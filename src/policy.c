@@ -258,6 +258,47 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 	}
 }
 
+/* ---- rows every tenant may read ---- */
+
+/* A column of tenancy.public_read_columns ("is_public"). */
+static int is_shared_column(const struct gm_policy_judge *j, const PgQuery__Node *n)
+{
+	n = strip(n);
+	return n && n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields &&
+	       gm_strlist_has(&j->tenancy->public_read_columns,
+			      str_of(n->column_ref->fields[n->column_ref->n_fields - 1]));
+}
+
+static int is_true(const PgQuery__Node *n)
+{
+	n = strip(n);
+	return n && n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+	       n->a_const->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL && n->a_const->boolval &&
+	       n->a_const->boolval->boolval;
+}
+
+/* A read branch limited to shared rows: one of its AND-ed conditions is a
+ * public-read column (alone, = true, or IS TRUE). */
+static int shared_read(const struct gm_policy_judge *j, const PgQuery__Node *n)
+{
+	n = strip(n);
+	if (!n)
+		return 0;
+	if (is_shared_column(j, n))
+		return 1;
+	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+		for (size_t k = 0; k < n->bool_expr->n_args; k++)
+			if (shared_read(j, n->bool_expr->args[k]))
+				return 1;
+		return 0;
+	}
+	if (n->node_case == PG_QUERY__NODE__NODE_BOOLEAN_TEST)
+		return n->boolean_test->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_TRUE &&
+		       is_shared_column(j, n->boolean_test->arg);
+	return is_equality(n) && ((is_shared_column(j, n->a_expr->lexpr) && is_true(n->a_expr->rexpr)) ||
+				  (is_shared_column(j, n->a_expr->rexpr) && is_true(n->a_expr->lexpr)));
+}
+
 /* The top-level OR branches of n, nested ORs flattened. */
 static void branches(PgQuery__Node *n, PgQuery__Node ***v, size_t *nv)
 {
@@ -302,7 +343,8 @@ void gm_policy_judge_free(struct gm_policy_judge *j)
 	free(j);
 }
 
-enum gm_bound gm_policy_judge_node(const struct gm_policy_judge *j, PgQuery__Node *expr, char **branch)
+/* Every OR branch bound, or (read) limited to shared rows. */
+static enum gm_bound judge_node(const struct gm_policy_judge *j, PgQuery__Node *expr, int read, char **branch)
 {
 	PgQuery__Node **v = NULL;
 	size_t n = 0;
@@ -311,7 +353,7 @@ enum gm_bound gm_policy_judge_node(const struct gm_policy_judge *j, PgQuery__Nod
 	*branch = NULL;
 	branches(expr, &v, &n);
 	for (size_t k = 0; k < n && verdict == GM_BOUND; k++)
-		if (!bound(j, v[k])) {
+		if (!bound(j, v[k]) && !(read && shared_read(j, v[k]))) {
 			*branch = gm_pgtree_deparse_expr(v[k]);
 			verdict = GM_UNBOUND;
 		}
@@ -319,7 +361,7 @@ enum gm_bound gm_policy_judge_node(const struct gm_policy_judge *j, PgQuery__Nod
 	return verdict;
 }
 
-enum gm_bound gm_policy_judge(const struct gm_policy_judge *j, const char *expr, char **branch)
+static enum gm_bound judge_text(const struct gm_policy_judge *j, const char *expr, int read, char **branch)
 {
 	struct tree t;
 	enum gm_bound verdict;
@@ -327,9 +369,29 @@ enum gm_bound gm_policy_judge(const struct gm_policy_judge *j, const char *expr,
 	*branch = NULL;
 	if ((*branch = parse_expr(expr, &t)))
 		return GM_UNPARSED;
-	verdict = gm_policy_judge_node(j, t.target->val, branch);
+	verdict = judge_node(j, t.target->val, read, branch);
 	tree_free(&t);
 	return verdict;
+}
+
+enum gm_bound gm_policy_judge_node(const struct gm_policy_judge *j, PgQuery__Node *expr, char **branch)
+{
+	return judge_node(j, expr, 0, branch);
+}
+
+enum gm_bound gm_policy_judge(const struct gm_policy_judge *j, const char *expr, char **branch)
+{
+	return judge_text(j, expr, 0, branch);
+}
+
+enum gm_bound gm_policy_judge_read_node(const struct gm_policy_judge *j, PgQuery__Node *expr, char **branch)
+{
+	return judge_node(j, expr, 1, branch);
+}
+
+enum gm_bound gm_policy_judge_read(const struct gm_policy_judge *j, const char *expr, char **branch)
+{
+	return judge_text(j, expr, 1, branch);
 }
 
 int gm_policy_mentions_tenant_node(const struct gm_policy_judge *j, const PgQuery__Node *expr)

@@ -203,21 +203,40 @@ static void judge(struct lint *l, const PgQuery__CreatePolicyStmt *p, PgQuery__N
 	free(branch);
 }
 
+/* A FOR SELECT policy: every branch bound, or limited to shared rows
+ * (gm_policy_judge_read). */
+static void judge_read(struct lint *l, const PgQuery__CreatePolicyStmt *p, const char *key)
+{
+	char *branch = NULL;
+
+	if (p->qual && gm_policy_judge_read_node(l->judge, p->qual, &branch) == GM_UNBOUND)
+		lint_report(l, "read_policy_not_tenant_bound", lint_at(l, gm_pgtree_first_location(&p->qual->base)), key,
+			    "FOR SELECT policy %s on %s: its USING has a branch neither bound to the tenant nor limited to"
+			    " shared rows: %s (any tenant can read the rows it matches)", p->policy_name, key, branch);
+	free(branch);
+}
+
 static void create_policy(struct lint *l, const PgQuery__CreatePolicyStmt *p)
 {
 	char *key;
+	int read;
 
 	current_setting(l, p->qual, "the policy's USING", 1);
 	current_setting(l, p->with_check, "the policy's WITH CHECK", 1);
-	if (!p->table || !p->permissive || !is_write_command(p->cmd_name))
+	read = p->cmd_name && !strcmp(p->cmd_name, "select");
+	if (!p->table || !p->permissive || (!read && !is_write_command(p->cmd_name)))
 		return;
 	key = lint_key(p->table);
 	/* Judged when it is meant to isolate tenants: on a tenant table, or
 	 * naming the tenant expression. */
 	if (is_tenant(l, key, 0) || gm_policy_mentions_tenant_node(l->judge, p->qual) ||
 	    gm_policy_mentions_tenant_node(l->judge, p->with_check)) {
-		judge(l, p, p->qual, "USING", key);
-		judge(l, p, p->with_check, "WITH CHECK", key);
+		if (read) {
+			judge_read(l, p, key);
+		} else {
+			judge(l, p, p->qual, "USING", key);
+			judge(l, p, p->with_check, "WITH CHECK", key);
+		}
 	}
 	free(key);
 }

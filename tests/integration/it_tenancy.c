@@ -188,6 +188,11 @@ static const struct hole holes[] = {
 	{ "a view that runs as its owner", "CREATE VIEW note_leak AS SELECT id, tenant_id, body FROM notes",
 	  "error view_bypasses_rls: view public.note_leak",
 	  "FAIL SELECT public.note_leak: tenant B reads no more of other tenants' rows through the view" },
+	{ "a read policy open on a data-dependent branch", "ALTER TABLE notes ADD COLUMN status text NOT NULL DEFAULT 'active';"
+	  " DROP POLICY notes_read ON notes;"
+	  " CREATE POLICY notes_read ON notes FOR SELECT USING (tenant_id = auth.uid() OR is_shared OR status = 'archived')",
+	  "error read_policy_not_tenant_bound: table public.notes policy notes_read: SELECT policy's USING has a branch"
+	  " neither bound to the tenant nor limited to shared rows: status = 'archived'", NULL },
 	{ "a definer function without a search path",
 	  "CREATE FUNCTION public.all_notes() RETURNS bigint LANGUAGE sql SECURITY DEFINER"
 	  " AS 'SELECT count(*) FROM public.notes'",

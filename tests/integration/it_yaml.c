@@ -132,11 +132,11 @@ static void test_bad_using_points_into_the_yaml(void **state)
 		  "    policies:\n"
 		  "      t_select:\n"
 		  "        command: SELECT\n"
-		  "        using: organisation_id = (SELECT 1)\n");
+		  "        using: organisation_id = (SELECT 1) AND is_public\n");
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
 	expect = gm_xasprintf("%s/0002_t_rls.yaml:8:16: error: column \"organisation_id\" does not exist", dir);
 	assert_contains(err, expect);
-	assert_contains(err, "    8 |         using: organisation_id = (SELECT 1)\n");
+	assert_contains(err, "    8 |         using: organisation_id = (SELECT 1) AND is_public\n");
 	assert_contains(err, "HINT: Perhaps you meant to reference the column \"t.organization_id\".");
 	free(expect);
 	free(out);

@@ -42,6 +42,46 @@ static void expect(const struct gm_policy_judge *j, const char *expr, enum gm_bo
 	free(b);
 }
 
+static void expect_read(const struct gm_policy_judge *j, const char *expr, enum gm_bound want, const char *branch)
+{
+	char *b = NULL;
+	enum gm_bound got = gm_policy_judge_read(j, expr, &b);
+
+	if (got != want)
+		fail_msg("read %s: verdict %d, expected %d (%s)", expr, got, want, b ? b : "-");
+	if (branch)
+		assert_string_equal(b, branch);
+	free(b);
+}
+
+/* A read policy may also let shared rows through, by a public-read column
+ * (is_public, is_system by default) AND-ed into the branch. */
+static void test_read_policies(void **state)
+{
+	struct gm_tenancy t;
+	struct gm_policy_judge *j = judge_for(&t, NULL, NULL);
+
+	(void)state;
+	expect_read(j, "(is_public OR is_system OR (organization_id = ( SELECT app_current_org_id() AS app_current_org_id)))",
+		    GM_BOUND, NULL);
+	expect_read(j, "((is_public = true) OR (organization_id = app_current_org_id()))", GM_BOUND, NULL);
+	expect_read(j, "((true = is_system) OR (is_public IS TRUE))", GM_BOUND, NULL);
+	expect_read(j, "((is_public AND (status = 'archived'::text)))", GM_BOUND, NULL);
+	/* A data-dependent branch, or a public-read column negated, widened
+	 * or compared with false, reads other tenants' rows. */
+	expect_read(j, "((organization_id = app_current_org_id()) OR (status = 'archived'::text))",
+		    GM_UNBOUND, "status = 'archived'::text");
+	expect_read(j, "(NOT is_public)", GM_UNBOUND, "NOT is_public");
+	expect_read(j, "((is_public = false) OR (organization_id = app_current_org_id()))", GM_UNBOUND, "is_public = false");
+	expect_read(j, "(is_public IS NOT FALSE)", GM_UNBOUND, "is_public IS NOT FALSE");
+	expect_read(j, "(is_private OR (organization_id = app_current_org_id()))", GM_UNBOUND, "is_private");
+	expect_read(j, "true", GM_UNBOUND, "true");
+	/* A write judge never takes a shared-row branch. */
+	expect(j, "(is_public OR (organization_id = app_current_org_id()))", GM_UNBOUND, "is_public");
+	gm_policy_judge_free(j);
+	gm_tenancy_release(&t);
+}
+
 /* AI Garage's conventions, as pg_get_expr prints its policies. */
 static void test_default_tenancy(void **state)
 {
@@ -141,6 +181,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_tenancy),
+		cmocka_unit_test(test_read_policies),
 		cmocka_unit_test(test_current_setting_tenancy),
 		cmocka_unit_test(test_supabase_tenancy),
 		cmocka_unit_test(test_bad_tenant_expression),
