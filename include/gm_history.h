@@ -62,13 +62,10 @@ extern const char gm_history_ensure_sql[];
 
 /* Whether the role r (a row of pg_roles) can be trusted with what the
  * tool runs in the history schema: code there runs with the session's
- * rights, and a function can RESET ROLE to the session's login role.  So
- * a superuser, the login role itself, or the role the session acts as
- * when the login role is not a superuser (a group role it was SET ROLE
- * to: its members can already act as it). */
-#define GM_HISTORY_TRUSTED_ROLE(r)                                                                   \
-	"(" r ".rolsuper OR " r ".rolname = SESSION_USER OR (" r ".rolname = CURRENT_USER AND NOT"   \
-	" (SELECT s.rolsuper FROM pg_catalog.pg_roles s WHERE s.rolname = SESSION_USER)))"
+ * rights, and a function can SET ROLE NONE back to the login role.  So a
+ * superuser or the login role itself; not a role the session was SET
+ * ROLE to, whose every member could then act as the login. */
+#define GM_HISTORY_TRUSTED_ROLE(r) "(" r ".rolsuper OR " r ".rolname = SESSION_USER)"
 
 /* Whether the session that claimed h (a history row a no-transaction
  * migration marked 'running') is still there: a backend of that pid that

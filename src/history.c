@@ -26,6 +26,16 @@ long long gm_history_lock_key(void)
 const char gm_history_ensure_sql[] =
 	"DO $gm$\n"
 	"BEGIN\n"
+	/* What it makes belongs to the role the session acts as: one that
+	 * GM_HISTORY_TRUSTED_ROLE would not trust, made a history every later
+	 * run refuses (see trust_sql below). */
+	"  IF (to_regnamespace('" GM_HISTORY_SCHEMA "') IS NULL OR to_regclass('" GM_HISTORY_TABLE "') IS NULL\n"
+	"      OR to_regclass('" GM_AUDIT_TABLE "') IS NULL)\n"
+	"     AND NOT (SELECT " GM_HISTORY_TRUSTED_ROLE("r") " FROM pg_roles r WHERE r.rolname = CURRENT_USER) THEN\n"
+	"    RAISE EXCEPTION 'garage-migrate: the history would belong to role %, which this session acts as'\n"
+	"      ' (SET ROLE) and only its members trust', CURRENT_USER\n"
+	"      USING HINT = 'connect as that role, or create the history without SET ROLE';\n"
+	"  END IF;\n"
 	"  IF to_regnamespace('" GM_HISTORY_SCHEMA "') IS NULL THEN\n"
 	"    CREATE SCHEMA " GM_HISTORY_SCHEMA ";\n"
 	"    COMMENT ON SCHEMA " GM_HISTORY_SCHEMA " IS 'garage-migrate: applied migrations and audit log';\n"
@@ -106,11 +116,14 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
  * superuser's rights.  So every read checks first, in the same round trip,
  * that the schema and both tables are owned by a role trusted as up's
  * functions are (GM_HISTORY_TRUSTED_ROLE), that the tables are plain
- * tables without rules, policies or children, and that every trigger
- * that fires on what the tool does to them (INSERT, UPDATE, DELETE on
- * the history; INSERT into the audit log) calls a function owned so too
- * (a role granted TRIGGER can add one).  The owners are trusted with the
- * rest (defaults, constraints, indexes): only an owner can change those.
+ * tables without rules, policies or children, that no other role may add
+ * a trigger to them (a TRIGGER grant: it could, between this check and the
+ * tool's write), and that every trigger that fires on what the tool does
+ * to them (INSERT, UPDATE, DELETE on the history; INSERT into the audit
+ * log) calls a function owned so too, with no WHEN condition (one that
+ * calls another role's function runs just as well).  The owners are
+ * trusted with the rest (defaults, constraints, indexes): only an owner
+ * can change those.
  *
  * A statement of its own, before the read: the read's own planning would
  * already expand a planted view (and fold its constant calls).  It names
@@ -133,21 +146,44 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
 	"  CASE WHEN c.relkind <> 'r' THEN 'is not a plain table'" \
 	"  WHEN NOT " TRUSTED_ROLE " THEN " OWNED_BY \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid) THEN 'has rules'" \
+	"  WHEN tg.why IS NOT NULL THEN tg.why" \
 	"  WHEN g.why IS NOT NULL THEN g.why" \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) THEN 'has row-level security policies'" \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) THEN 'has child tables'" \
 	"  END" \
 	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
 	"  JOIN pg_catalog.pg_roles r ON r.oid = c.relowner" \
-	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('has trigger %I, whose function is owned by role %I, not by %I or a superuser'," \
-	"   t.tgname, fr.rolname, SESSION_USER) AS why FROM pg_catalog.pg_trigger t" \
+	"  LEFT JOIN LATERAL (SELECT CASE WHEN t.tgqual IS NOT NULL" \
+	"   THEN pg_catalog.format('has trigger %I with a WHEN condition', t.tgname)" \
+	"   ELSE pg_catalog.format('has trigger %I, whose function is owned by role %I, not by %I or a superuser'," \
+	"   t.tgname, fr.rolname, SESSION_USER) END AS why FROM pg_catalog.pg_trigger t" \
 	"   JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid JOIN pg_catalog.pg_roles fr ON fr.oid = f.proowner" \
-	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND NOT " GM_HISTORY_TRUSTED_ROLE("fr") \
+	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal" \
+	"   AND (t.tgqual IS NOT NULL OR NOT " GM_HISTORY_TRUSTED_ROLE("fr") ")" \
 	"   AND t.tgtype OPERATOR(pg_catalog.&) (CASE WHEN c.relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0" \
 	"   ORDER BY t.tgname LIMIT 1) g ON true" \
+	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('grants TRIGGER to %s, not %I or a superuser'," \
+	"   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.format('role %I', gr.rolname) END, SESSION_USER) AS why" \
+	"   FROM pg_catalog.aclexplode(c.relacl) a LEFT JOIN pg_catalog.pg_roles gr ON gr.oid = a.grantee" \
+	"   WHERE a.privilege_type = 'TRIGGER' AND (a.grantee = 0 OR NOT " GM_HISTORY_TRUSTED_ROLE("gr") ")" \
+	"   ORDER BY 1 LIMIT 1) tg ON true" \
 	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "' AND c.relname IN ('schema_history', 'audit_log')) x" \
 	" WHERE x.problem IS NOT NULL ORDER BY x.o, x.what LIMIT 1) AS why) t"
 static const char trust_sql[] = TRUST_SELECT TRUST_FROM;
+
+/* What to do, by the reason trust_sql gave (the first that matches). */
+static const char *const trust_advice[][2] = {
+	{ " grants TRIGGER to ", "a role that may add triggers could make code run with your rights between this check"
+			       " and the write: REVOKE TRIGGER on the table from it" },
+	{ " with a WHEN condition", "its condition runs with your rights, whatever it calls: drop the trigger" },
+	{ " has trigger ", "its function would run with your rights, and its owner can change it:"
+			  " drop the trigger, or have a superuser make the function yours" },
+	{ " is owned by role ", "code its owner plants there (a view, a rule, a trigger) would run with your rights:"
+			       " connect as that role (not SET ROLE to it), or have a superuser make the history yours"
+			       " (ALTER SCHEMA " GM_HISTORY_SCHEMA " OWNER TO ..., and each table and function in it)" },
+	{ "", "garage-migrate made it a plain table with none of these: code there would run with your rights;"
+	      " have its owner remove what was added" },
+};
 
 /* A refused check as the user's error (err is the read's). */
 static struct gm_error *untrusted(struct gm_error *err)
@@ -155,6 +191,7 @@ static struct gm_error *untrusted(struct gm_error *err)
 	const char *p = err->sqlstate && !strcmp(err->sqlstate, "22P02") ? strstr(err->msg, TRUST_MARK) : NULL;
 	const char *end;
 	struct gm_error *out;
+	size_t k;
 	int len;
 
 	if (!p)
@@ -163,16 +200,9 @@ static struct gm_error *untrusted(struct gm_error *err)
 	end = strrchr(p, '"');
 	len = (int)(end ? (size_t)(end - p) : strlen(p));
 	out = gm_error_new(GM_ERR_DB, "refusing to use the history: %.*s", len, p);
-	if (strstr(p, " has trigger "))
-		gm_error_advise(out, "its function would run with your rights, and its owner can change it:"
-				     " drop the trigger, or have a superuser make the function yours");
-	else if (strstr(p, " is owned by role "))
-		gm_error_advise(out, "code its owner plants there (a view, a rule, a trigger) would run with your rights:"
-				     " run garage-migrate as that role, or have a superuser make the history yours"
-				     " (ALTER SCHEMA " GM_HISTORY_SCHEMA " OWNER TO ..., and each table and function in it)");
-	else
-		gm_error_advise(out, "garage-migrate made it a plain table with none of these: code there would run with"
-				     " your rights; have its owner remove what was added");
+	for (k = 0; !strstr(p, trust_advice[k][0]); k++)
+		;
+	gm_error_advise(out, "%s", trust_advice[k][1]);
 	gm_error_free(err);
 	return out;
 }

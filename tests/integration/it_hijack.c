@@ -206,7 +206,8 @@ static void test_history_of_another_role(void **state)
 	free(err);
 	assert_not_written(gm_xstrdup(path));
 
-	/* Made the superuser's, with its table back; dep may add triggers. */
+	/* Made the superuser's, with its table back.  A role granted TRIGGER
+	 * could add one between the check and the write: refused as such. */
 	pgt_exec(c, "DROP VIEW garage_migrate.schema_history;"
 		    " ALTER TABLE garage_migrate.schema_history_real RENAME TO schema_history;"
 		    " ALTER SCHEMA garage_migrate OWNER TO postgres;"
@@ -214,21 +215,36 @@ static void test_history_of_another_role(void **state)
 		    " ALTER TABLE garage_migrate.audit_log OWNER TO postgres;"
 		    " GRANT USAGE ON SCHEMA garage_migrate TO gm_hj_dep;"
 		    " GRANT TRIGGER ON garage_migrate.audit_log TO gm_hj_dep");
-	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "list"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.audit_log grants TRIGGER to role gm_hj_dep, not postgres or a superuser");
+	free(out);
+	free(err);
 	sql = gm_xasprintf("SET ROLE gm_hj_dep;"
 			   " CREATE FUNCTION public.gm_trg() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
 			   " IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
 			   " EXECUTE 'COPY (SELECT 1) TO ''%s'''; END IF; RETURN NULL; END $f$;"
 			   " CREATE TRIGGER gm_trg AFTER INSERT ON garage_migrate.audit_log"
-			   " FOR EACH ROW EXECUTE FUNCTION public.gm_trg(); RESET ROLE", path);
+			   " FOR EACH ROW EXECUTE FUNCTION public.gm_trg(); RESET ROLE;"
+			   " REVOKE TRIGGER ON garage_migrate.audit_log FROM gm_hj_dep", path);
 	pgt_exec(c, sql);
 	free(sql);
+	/* The grant gone, the trigger it left still runs dep's function. */
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 7);
 	assert_contains(err, "refusing to use the history: garage_migrate.audit_log has trigger gm_trg, whose function is owned by role gm_hj_dep, not by postgres or a superuser");
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"), 1);
-	pgt_exec(c, "DROP TRIGGER gm_trg ON garage_migrate.audit_log");
+	/* A trusted function, but a WHEN condition calling dep's. */
+	pgt_exec(c, "DROP TRIGGER gm_trg ON garage_migrate.audit_log;"
+		    " CREATE FUNCTION public.gm_cond() RETURNS boolean LANGUAGE sql AS 'SELECT true';"
+		    " ALTER FUNCTION public.gm_cond() OWNER TO gm_hj_dep;"
+		    " CREATE TRIGGER gm_when BEFORE INSERT ON garage_migrate.audit_log FOR EACH ROW"
+		    " WHEN (public.gm_cond()) EXECUTE FUNCTION pg_catalog.suppress_redundant_updates_trigger()");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.audit_log has trigger gm_when with a WHEN condition");
+	free(out);
+	free(err);
+	pgt_exec(c, "DROP TRIGGER gm_when ON garage_migrate.audit_log");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "rollback"), 0);
 	assert_not_written(path);
 	PQfinish(c);
@@ -243,6 +259,41 @@ static void test_history_of_another_role(void **state)
 	free(db);
 }
 
+/* A login that acts as a group role (SET ROLE, options=-crole=...) would
+ * make a history every member of the group could plant code in, to run
+ * as the login: up does not make one, and nothing is created. */
+static void test_no_history_for_a_set_role(void **state)
+{
+	char *db = pgt_create_db("gm_hj_grp"), *dir = tfs_tempdir(), *as_ci, *sql, *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_grp') THEN"
+		    " CREATE ROLE gm_hj_grp NOLOGIN; CREATE ROLE gm_hj_ci LOGIN IN ROLE gm_hj_grp; END IF; END $$;"
+		    " GRANT CREATE, USAGE ON SCHEMA public TO gm_hj_grp");
+	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_hj_grp", db);
+	pgt_exec(c, sql);
+	free(sql);
+	as_ci = gm_xasprintf("%s user=gm_hj_ci options=-crole=gm_hj_grp", db);
+	assert_int_equal(pgt_gm_dir(&out, &err, as_ci, dir, "up"), 7);
+	assert_contains(err, "the history would belong to role gm_hj_grp, which this session acts as (SET ROLE)");
+	free(out);
+	free(err);
+	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
+	assert_true(pgt_is_null(c, "SELECT to_regclass('public.a')::text"));
+	PQfinish(c);
+	tfs_rmdir(dir);
+	c = pgt_connect("postgres");
+	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+	pgt_exec(c, sql);
+	free(sql);
+	pgt_exec(c, "DROP ROLE gm_hj_ci; DROP ROLE gm_hj_grp");
+	PQfinish(c);
+	free(as_ci);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_up),
 		cmocka_unit_test(test_rollback_guard),
 		cmocka_unit_test(test_history_of_another_role),
+		cmocka_unit_test(test_no_history_for_a_set_role),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
 }
