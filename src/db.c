@@ -278,29 +278,27 @@ static int is_named(const char *s, size_t n, const char *name)
 	return 1;
 }
 
-/* pg_catalog goes (see the session's notes above); pg_temp moves last:
- * first in the path it is where CREATE TABLE puts a table, which would be
- * a temporary one, gone with the session, recorded as applied.  Alone, it
- * goes too: a migration then names the schema it creates in. */
+/* pg_catalog goes (see the session's notes above), and so does pg_temp:
+ * named in the path, it is where CREATE TABLE puts a table whenever no
+ * schema before it exists (first, or after a "$user" without a schema of
+ * that name), and the table would be a temporary one, gone with the
+ * session, recorded as applied.  Left out, the server still searches it
+ * first for a table's name, but never creates anything in it. */
 char *gm_db_user_search_path(const char *setting, int server_version)
 {
-	int vt_space = server_version >= 170000, temp = 0;
+	int vt_space = server_version >= 170000;
 	struct gm_strbuf sb = GM_STRBUF_INIT;
 	const char *p = setting ? setting : "";
 	size_t n;
 
 	while ((n = path_element(&p, vt_space)) > 0) {
-		if (is_named(p, n, "pg_temp")) {
-			temp = 1;
-		} else if (!is_named(p, n, "pg_catalog")) {
+		if (!is_named(p, n, "pg_temp") && !is_named(p, n, "pg_catalog")) {
 			if (sb.len)
 				gm_strbuf_adds(&sb, ", ");
 			gm_strbuf_add(&sb, p, n);
 		}
 		p += n;
 	}
-	if (temp && sb.len)
-		gm_strbuf_adds(&sb, ", pg_temp");
 	return gm_strbuf_detach(&sb, NULL);
 }
 

@@ -148,12 +148,13 @@ static void test_a_backslash_cannot_split_statements_through_the_pooler(void **s
 	free(db);
 }
 
-/* pg_temp first in the default path would make every CREATE TABLE of a
- * migration a temporary table, gone when up's session ends, recorded as
- * applied: migration text runs with pg_temp last. */
+/* pg_temp in the default path (first, or after a schema that does not
+ * exist) would make a CREATE TABLE of a migration a temporary table, gone
+ * when up's session ends, recorded as applied: migration text runs without
+ * it. */
 static void test_pg_temp_first_makes_no_temporary_tables(void **state)
 {
-	char *db = pgt_create_db("gm_set_temp"), *dir = tfs_tempdir(), *sql;
+	char *db = pgt_create_db("gm_set_temp"), *dir = tfs_tempdir(), *sql, *out, *err;
 	PGconn *c = pgt_connect("postgres");
 
 	(void)state;
@@ -167,6 +168,22 @@ static void test_pg_temp_first_makes_no_temporary_tables(void **state)
 	c = pgt_connect(db);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.t"), 1);
 	assert_false(pgt_is_null(c, "SELECT to_regclass('public.u')::text"));
+	PQfinish(c);
+	free(db);
+	/* Last, after a "$user" without a schema: the same, unless it goes. */
+	db = pgt_create_db("gm_set_temp2");
+	c = pgt_connect("postgres");
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET search_path = \"$user\", pg_temp", db);
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
+	assert_contains(err, "no schema has been selected to create in");
+	free(out);
+	free(err);
+	c = pgt_connect(db);
+	/* Nothing recorded: the history is made with the first migration. */
+	assert_true(pgt_is_null(c, "SELECT to_regclass('garage_migrate.schema_history')::text"));
 	PQfinish(c);
 	tfs_rmdir(dir);
 	free(db);

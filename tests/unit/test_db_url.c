@@ -97,7 +97,7 @@ static void test_user_search_path(void **state)
 	user_path("\"pg_catalog\", app", "app");
 	user_path("\"PG_CATALOG\", app", "app");
 	user_path("\"My \"\"odd\"\", schema\", public", "\"My \"\"odd\"\", schema\", public");
-	user_path("  app ,  \"x y\"  ,pg_temp", "app, \"x y\", pg_temp");
+	user_path("  app ,  \"x y\"  ,pg_temp", "app, \"x y\"");
 	user_path("a,b,c", "a, b, c");
 	user_path("pg_catalog", "");
 	user_path("", "");
@@ -111,10 +111,11 @@ static void test_user_search_path(void **state)
 	user_path_on(170000, "\va, public\v", "a, public");
 	user_path_on(180000, "\v\"pg_catalog\",\vx", "x");
 	user_path("a\f\r\n\tb", "a, b");
-	/* pg_temp first would make every CREATE TABLE a temporary table:
-	 * it moves last, or goes when it is all there is. */
-	user_path("pg_temp, public", "public, pg_temp");
-	user_path("\"PG_TEMP\", app, \"x\"", "app, \"x\", pg_temp");
+	/* pg_temp named anywhere would make a CREATE TABLE a temporary table
+	 * whenever no schema before it exists: it goes. */
+	user_path("pg_temp, public", "public");
+	user_path("\"$user\", pg_temp", "\"$user\"");
+	user_path("\"PG_TEMP\", app, \"x\"", "app, \"x\"");
 	user_path("pg_temp", "");
 	user_path("pg_temp, pg_catalog", "");
 	user_path("pg_temp_3, public", "pg_temp_3, public");
