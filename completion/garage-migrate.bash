@@ -14,7 +14,7 @@ _garage_migrate_words()
 	list | status | info) echo "--format" ;;
 	rollback) echo "--steps --to --dry-run --allow-data-loss --allow-isolation-loss --format --lock-timeout --statement-timeout --wait-timeout" ;;
 	baseline) echo "--version --force" ;;
-	repair) echo "-y --yes --remove-missing" ;;
+	repair) echo "-y --yes --remove-missing --allow-newer" ;;
 	verify) echo "--snapshot --allow-pending --strict --format --junit --isolation --as-role --app-role" ;;
 	dump) echo "--schema -o --output" ;;
 	log) echo "--format --limit" ;;

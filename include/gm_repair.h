@@ -20,13 +20,15 @@ struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_
  * with remove_missing, those of missing ones; audited, in one
  * transaction.  st says what to repair (build it from a fresh read). */
 struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
-				  int remove_missing, const char *os_user);
+				  int remove_missing, int allow_newer, const char *os_user);
 
-/* Refuses a repair that would remove every applied migration's entry
- * (remove_missing, and none of them has a file in dir): run from the
- * wrong folder, --remove-missing would empty the history, and the next
- * up would run every migration again on a live schema.  gm_engine_repair
- * checks it too; dir names the folder in the error (may be NULL). */
-struct gm_error *gm_repair_check(const struct gm_status *st, int remove_missing, const char *dir);
+/* Refuses a repair that would remove the entries of applied migrations
+ * newer than every file in dir (remove_missing): run from the wrong folder,
+ * or an old checkout of the right one, --remove-missing would drop them,
+ * and the next up would run them again on a live schema.  Files deleted
+ * below the newest one (a squash) are missing as intended; newer ones
+ * only with allow_newer (abandoned migrations).  gm_engine_repair checks
+ * it too; dir names the folder in the error (may be NULL). */
+struct gm_error *gm_repair_check(const struct gm_status *st, int remove_missing, int allow_newer, const char *dir);
 
 #endif

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 static const char repair_usage[] =
-	"usage: garage-migrate repair [--yes] [--remove-missing] [options]\n"
+	"usage: garage-migrate repair [--yes] [--remove-missing [--allow-newer]] [options]\n"
 	"\n"
 	"Bring the history back in line with the files, for every state list and\n"
 	"verify can report: after an intentional edit of an applied migration,\n"
@@ -16,15 +16,18 @@ static const char repair_usage[] =
 	"entry of a no-transaction migration that failed or was interrupted (what\n"
 	"it ran stays; up runs it again while its file is there); with\n"
 	"--remove-missing, remove the entries of applied migrations whose files\n"
-	"are gone (refused when none of them has a file in the folder: the wrong\n"
-	"folder would empty the history).  A migration another session is\n"
-	"applying right now is left alone.  Asks for confirmation on a terminal;\n"
+	"are gone (not those newer than every file in the folder unless\n"
+	"--allow-newer: the wrong folder, or an old checkout, would have the\n"
+	"next up run them again).  A migration another session is applying\n"
+	"right now is left alone.  Asks for confirmation on a terminal;\n"
 	"elsewhere --yes is required.\n"
 	"Nothing is executed but the history change, which is audited.\n"
 	"\n"
 	"Options:\n"
 	"  -y, --yes               do not ask\n"
-	"      --remove-missing    also delete the entries of missing files\n" GM_GLOBAL_HELP;
+	"      --remove-missing    also delete the entries of missing files\n"
+	"      --allow-newer       with --remove-missing, also those newer than every\n"
+	"                          file in the folder (migrations abandoned for good)\n" GM_GLOBAL_HELP;
 
 static size_t describe(const struct gm_status *st, int remove_missing)
 {
@@ -70,7 +73,7 @@ static int confirmed(void)
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-enum { OPT_REMOVE_MISSING = 256 };
+enum { OPT_REMOVE_MISSING = 256, OPT_ALLOW_NEWER };
 
 int cmd_repair(int argc, char **argv, struct gm_cli *cli)
 {
@@ -78,6 +81,7 @@ int cmd_repair(int argc, char **argv, struct gm_cli *cli)
 		GM_GLOBAL_LONGOPTS,
 		{ "yes", no_argument, NULL, 'y' },
 		{ "remove-missing", no_argument, NULL, OPT_REMOVE_MISSING },
+		{ "allow-newer", no_argument, NULL, OPT_ALLOW_NEWER },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gm_migration_set *set = NULL;
@@ -85,7 +89,7 @@ int cmd_repair(int argc, char **argv, struct gm_cli *cli)
 	struct gm_history hist = { 0, NULL, 0 };
 	struct gm_status st = { NULL, 0, { 0 } };
 	struct gm_error *err;
-	int yes = 0, remove_missing = 0, c, rc = GM_EXIT_OK;
+	int yes = 0, remove_missing = 0, allow_newer = 0, c, rc = GM_EXIT_OK;
 	size_t n;
 
 	while ((c = gm_cli_getopt(argc, argv, GM_GLOBAL_SHORTOPTS "y", longopts)) != -1) {
@@ -100,19 +104,24 @@ int cmd_repair(int argc, char **argv, struct gm_cli *cli)
 		case OPT_REMOVE_MISSING:
 			remove_missing = 1;
 			break;
+		case OPT_ALLOW_NEWER:
+			allow_newer = 1;
+			break;
 		default:
 			return gm_cli_usage_error("repair", "unknown or incomplete option '%s' (options are never abbreviated)", gm_cli_bad_option(argv));
 		}
 	}
 	if (optind < argc)
 		return gm_cli_usage_error("repair", "unexpected argument '%s'", argv[optind]);
+	if (allow_newer && !remove_missing)
+		return gm_cli_usage_error("repair", "--allow-newer goes with --remove-missing");
 
 	if ((err = gm_cli_open(cli, &set, &db)) || (err = gm_history_read(db, &hist))) {
 		gm_cli_close(set, db);
 		return gm_cli_fail(err);
 	}
 	gm_status_build(set, &hist, &st);
-	if ((err = gm_repair_check(&st, remove_missing, cli->migrations_dir))) {
+	if ((err = gm_repair_check(&st, remove_missing, allow_newer, cli->migrations_dir))) {
 		rc = gm_cli_fail(err);
 		goto done;
 	}
@@ -123,7 +132,7 @@ int cmd_repair(int argc, char **argv, struct gm_cli *cli)
 		rc = gm_cli_usage_error("repair", "repair changes the history: pass --yes to confirm (standard input is not a terminal)");
 	} else if (!yes && !confirmed()) {
 		printf("nothing changed\n");
-	} else if ((err = gm_engine_repair(db, &st, remove_missing, gm_cli_os_user()))) {
+	} else if ((err = gm_engine_repair(db, &st, remove_missing, allow_newer, gm_cli_os_user()))) {
 		rc = gm_cli_fail(err);
 	} else {
 		printf("repaired %zu entr%s\n", n, n == 1 ? "y" : "ies");

@@ -303,23 +303,36 @@ static struct gm_error *repair_item(struct gm_db *db, const struct gm_status_ite
 	return err;
 }
 
-struct gm_error *gm_repair_check(const struct gm_status *st, int remove_missing, const char *dir)
+struct gm_error *gm_repair_check(const struct gm_status *st, int remove_missing, int allow_newer, const char *dir)
 {
-	size_t missing = st->count[GM_STATE_MISSING];
+	const struct gm_migration *newest = NULL;
+	size_t k, newer = 0;
 	struct gm_error *err;
 
-	if (!remove_missing || !missing || st->count[GM_STATE_APPLIED] || st->count[GM_STATE_MODIFIED])
+	if (!remove_missing || allow_newer)
 		return NULL;
-	err = gm_error_at(GM_ERR_INPUT, dir, 0, 0,
-			  "refusing to remove every entry of the history: none of its %zu applied migration%s has a file here",
-			  missing, missing == 1 ? "" : "s");
-	gm_error_advise(err, "nothing was changed; is this the project's migrations folder? run from the project root"
-			     " or pass --migrations DIR (to forget them all, delete the rows of " GM_HISTORY_TABLE " yourself)");
+	for (k = 0; k < st->n; k++)
+		if (st->v[k].m)
+			newest = st->v[k].m;	/* by version */
+	for (k = 0; k < st->n; k++)
+		newer += st->v[k].state == GM_STATE_MISSING && (!newest || st->v[k].version > newest->version);
+	if (!newer)
+		return NULL;
+	if (newest)
+		err = gm_error_at(GM_ERR_INPUT, dir, 0, 0,
+				  "refusing to remove the entries of %zu applied migration%s newer than every file here"
+				  " (the newest is %s)", newer, newer == 1 ? "" : "s", newest->filename);
+	else
+		err = gm_error_at(GM_ERR_INPUT, dir, 0, 0,
+				  "refusing to remove every entry of the history: none of its %zu applied migration%s has"
+				  " a file here", newer, newer == 1 ? "" : "s");
+	gm_error_advise(err, "nothing was changed; is this the project's migrations folder, at its newest? run from"
+			     " the project root or pass --migrations DIR; if those files are gone for good, add --allow-newer");
 	return err;
 }
 
 struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
-				  int remove_missing, const char *os_user)
+				  int remove_missing, int allow_newer, const char *os_user)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_outcome oc;
@@ -327,7 +340,7 @@ struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 	const struct gm_migration *blamed;
 	size_t k;
 
-	if ((err = gm_repair_check(st, remove_missing, NULL)))
+	if ((err = gm_repair_check(st, remove_missing, allow_newer, NULL)))
 		return err;
 	/* Repair is rare and small: a round trip per change is fine, and
 	 * lets every value travel as a parameter. */

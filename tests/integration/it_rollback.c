@@ -511,13 +511,23 @@ static void test_repair_and_the_audit_log(void **state)
 	empty = tfs_tempdir();
 	assert_int_equal(pgt_gm_dir(&out, &err, db, empty, "repair --yes --remove-missing"), 6);
 	assert_contains(err, "refusing to remove every entry of the history: none of its 2 applied migrations has a file here");
-	assert_contains(err, "is this the project's migrations folder?");
+	assert_contains(err, "is this the project's migrations folder, at its newest?");
 	assert_not_contains(out, "remove the entry");
 	free(out);
 	free(err);
 	tfs_rmdir(empty);
 	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
-	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes --remove-missing"), 0);
+	/* 0002 is newer than every file left (an old checkout would look
+	 * so): removed only when told it is gone for good. */
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes --remove-missing"), 6);
+	assert_contains(err, "refusing to remove the entries of 1 applied migration newer than every file here (the newest is 0001_a.sql)");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, HISTORY_COUNT), 2);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes --allow-newer"), 2);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes --remove-missing --allow-newer"), 0);
 	assert_contains(out, "0002_b: remove the entry");
 	free(out);
 	free(err);
