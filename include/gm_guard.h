@@ -48,7 +48,8 @@ struct gm_db;
 	" a.atttypid::pg_catalog.text OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) a.atttypmod::pg_catalog.text," \
 	" c.relrowsecurity, c.relforcerowsecurity,"                                                 \
 	" (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid),"       \
-	" coalesce(s.n_tup_del, 0), coalesce(s.n_tup_upd, 0)"                                      \
+	" coalesce(s.n_tup_del, 0), coalesce(s.n_tup_upd, 0),"                                     \
+	" pg_catalog.has_table_privilege(c.oid, 'UPDATE, DELETE, TRUNCATE')"                       \
 	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"     \
 	" LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped" \
 	" LEFT JOIN pg_catalog.pg_stat_xact_user_tables s ON s.relid = c.oid"                      \
@@ -56,7 +57,7 @@ struct gm_db;
 	" AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'garage_migrate')"              \
 	" AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'"                  \
 	" ORDER BY 1, 2"
-#define GM_GUARD_SNAPSHOT_COLS 12
+#define GM_GUARD_SNAPSHOT_COLS 13
 
 struct gm_relcol {
 	unsigned long oid;
@@ -67,6 +68,9 @@ struct gm_relcol {
 	int rls, force;
 	long long policies;
 	long long deleted, updated;	/* by this transaction so far */
+	int lockable;		/* LOCK ... SHARE ROW EXCLUSIVE is allowed (it needs
+				   UPDATE, DELETE or TRUNCATE; DROP needs only
+				   ownership of the table or its schema) */
 };
 
 struct gm_snapshot {
@@ -103,6 +107,7 @@ struct gm_removal {
 	size_t ncols;
 	char *fp_before, *fp_after;	/* CHANGED: "count:hashsum" per column, ':'-joined */
 	char *changed;		/* CHANGED: "a, b", once settled */
+	int lockable;		/* of the table, from the snapshot before the down */
 };
 
 struct gm_removals {

@@ -32,6 +32,7 @@ int gm_snapshot_load(const PGresult *res, struct gm_snapshot *out)
 		rc->policies = strtoll(PQgetvalue(res, k, 9), NULL, 10);
 		rc->deleted = strtoll(PQgetvalue(res, k, 10), NULL, 10);
 		rc->updated = strtoll(PQgetvalue(res, k, 11), NULL, 10);
+		rc->lockable = !strcmp(PQgetvalue(res, k, 12), "t");
 	}
 	out->n = (size_t)n;
 	return 0;
@@ -100,6 +101,7 @@ static struct gm_removal *push(struct gm_removals *r, enum gm_loss kind, const s
 	x->rel = gm_xstrdup(rc->rel);
 	x->att = column && rc->att ? gm_xstrdup(rc->att) : NULL;
 	x->before = x->after = x->rows = -1;
+	x->lockable = rc->lockable;
 	return x;
 }
 
@@ -307,7 +309,9 @@ size_t gm_guard_lock_sql(struct gm_db *db, const struct gm_removals *r, struct g
 		const struct gm_removal *x = &r->v[k];
 		char *nsp, *rel;
 
-		if (!counted(x, 0))
+		/* A table the role may drop but not lock (only its schema is
+		 * the role's) is counted without the lock, as before it. */
+		if (!counted(x, 0) || !x->lockable)
 			continue;
 		/* Names come from the catalog: quoted through libpq.  ONLY:
 		 * the table the count reads (a child dropped with its parent

@@ -261,6 +261,46 @@ static void test_guard_count_holds_until_the_drop(void **state)
 	free(db);
 }
 
+/* A table the role may drop (its schema is the role's) but not lock (no
+ * UPDATE, DELETE or TRUNCATE on it): the guard counts it without the lock,
+ * and refuses or, told to, drops it, as before the lock was taken. */
+static void test_guard_counts_a_table_it_cannot_lock(void **state)
+{
+	char *db = pgt_create_db("gm_rb_nolock"), *dir = tfs_tempdir(), *sql, *as_dep, *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_rb_dep') THEN"
+		    " CREATE ROLE gm_rb_dep LOGIN; END IF; END $$; CREATE SCHEMA app AUTHORIZATION gm_rb_dep");
+	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_rb_dep", db);
+	pgt_exec(c, sql);
+	free(sql);
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE app.t (id int);\n-- garage:down\nDROP TABLE app.t;\n");
+	as_dep = gm_xasprintf("%s user=gm_rb_dep", db);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up"), 0);
+	pgt_exec(c, "ALTER TABLE app.t OWNER TO postgres; GRANT SELECT ON app.t TO gm_rb_dep;"
+		    " INSERT INTO app.t VALUES (1), (2)");
+	assert_int_equal(pgt_gm_dir(&out, &err, as_dep, dir, "rollback"), 8);
+	assert_contains(err, "table app.t (2 rows)");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm_dir(&out, &err, as_dep, dir, "rollback --allow-data-loss"), 0);
+	assert_contains(out, "dropped table app.t (2 rows)");
+	free(out);
+	free(err);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('app.t')::text"));
+	PQfinish(c);
+	tfs_rmdir(dir);
+	c = pgt_connect("postgres");
+	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+	pgt_exec(c, sql);
+	free(sql);
+	pgt_exec(c, "DROP ROLE gm_rb_dep");
+	PQfinish(c);
+	free(as_dep);
+	free(db);
+}
+
 static void test_guard_not_fooled_by_rls(void **state)
 {
 	char *db = pgt_create_db("gm_rls"), *dir = tfs_tempdir(), *out, *err, *sql;
@@ -957,6 +997,7 @@ int main(void)
 		cmocka_unit_test(test_guard_catches_a_dropped_column),
 		cmocka_unit_test(test_guard_not_fooled_by_rls),
 		cmocka_unit_test(test_guard_count_holds_until_the_drop),
+		cmocka_unit_test(test_guard_counts_a_table_it_cannot_lock),
 		cmocka_unit_test(test_dry_run_changes_nothing),
 		cmocka_unit_test(test_refused_plan_changes_nothing),
 		cmocka_unit_test(test_isolation_loss_is_guarded),
