@@ -15,12 +15,12 @@
  * built-in one.  GM_SQL_PIN_PATH sets it for the transaction. */
 #define GM_DB_SAFE_PATH "pg_catalog, pg_temp"
 #define GM_SQL_PIN_PATH "SELECT pg_catalog.set_config('search_path', '" GM_DB_SAFE_PATH "', true)"
-/* How the tool opens a transaction that writes.  Its re-checks (is the
- * history still what this run planned on, was the migration applied
- * meanwhile) run after the advisory lock is granted and must see what
- * committed while it waited: READ COMMITTED, whatever the role's or
- * database's default_transaction_isolation (under REPEATABLE READ the
- * snapshot would be the one taken before the wait). */
+/* How the tool opens its transactions (verify's read-only one aside).
+ * Its re-checks (is the history still what this run planned on, was the
+ * migration applied meanwhile) run after the advisory lock is granted and
+ * must see what committed while it waited: READ COMMITTED, whatever the
+ * role's or database's default_transaction_isolation (under REPEATABLE
+ * READ the snapshot would be the one taken before the wait). */
 #define GM_SQL_BEGIN "BEGIN ISOLATION LEVEL READ COMMITTED"
 
 struct gm_db {

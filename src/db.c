@@ -534,7 +534,7 @@ struct gm_error *gm_db_query_pinned(struct gm_db *db, const char *sql, int npara
 	 * it around user text (gm_script_begin, gm_script_section); outside
 	 * one, the read gets a transaction of its own, so that the path and
 	 * the query share one server connection through a pooler. */
-	if (own && (err = gm_db_exec(db, "BEGIN; " GM_SQL_PIN_PATH, what, NULL)))
+	if (own && (err = gm_db_exec(db, GM_SQL_BEGIN "; " GM_SQL_PIN_PATH, what, NULL)))
 		return err;
 	err = gm_db_exec_params(db, sql, nparams, params, what, res);
 	if (own)
@@ -561,7 +561,7 @@ struct gm_error *gm_db_read_once_n(struct gm_db *db, const char *sql, int n, con
 	}
 	/* Pinned and rolled back in the same string: one round trip, and
 	 * through a pooler the path and the read share a server connection. */
-	script = gm_xasprintf("BEGIN; " GM_SQL_PIN_PATH "; %s; ROLLBACK", sql);
+	script = gm_xasprintf(GM_SQL_BEGIN "; " GM_SQL_PIN_PATH "; %s; ROLLBACK", sql);
 	if (!PQsendQuery(db->conn, script)) {
 		free(script);
 		if (failed_at)
