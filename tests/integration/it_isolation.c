@@ -236,12 +236,7 @@ static void test_as_role_and_app_role(void **state)
 	}
 	pgt_exec(c, "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM gm_test_app");
 	PQfinish(c);
-	c = pgt_connect("postgres");
-	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
-	pgt_exec(c, sql);
-	free(sql);
-	pgt_exec(c, "DROP ROLE gm_test_app");
-	PQfinish(c);
+	pgt_drop_db(db, "DROP ROLE gm_test_app");
 	free(db);
 
 	/* A role that cannot be taken is a clear error, not a pass. */
@@ -300,12 +295,7 @@ static void test_createrole_deployer(void **state)
 	free(err);
 	free(args);
 	remove("gm-iso-deployer.yaml");
-	c = pgt_connect("postgres");
-	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
-	pgt_exec(c, sql);
-	free(sql);
-	pgt_exec(c, "DROP ROLE gm_deployer_app");
-	PQfinish(c);
+	pgt_drop_db(db, "DROP ROLE gm_deployer_app");
 	free(url);
 	free(db);
 }

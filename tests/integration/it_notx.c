@@ -360,12 +360,7 @@ static void test_planted_operator_is_not_called(void **state)
 	free(err);
 	pgt_exec(c, "DROP OWNED BY gm_nt_mallory");
 	PQfinish(c);
-	c = pgt_connect("postgres");
-	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
-	pgt_exec(c, sql);
-	free(sql);
-	pgt_exec(c, "DROP ROLE gm_nt_mallory");
-	PQfinish(c);
+	pgt_drop_db(db, "DROP ROLE gm_nt_mallory");
 	tfs_rmdir(dir);
 	free(db);
 }

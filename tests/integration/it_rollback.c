@@ -291,12 +291,7 @@ static void test_guard_counts_a_table_it_cannot_lock(void **state)
 	assert_true(pgt_is_null(c, "SELECT to_regclass('app.t')::text"));
 	PQfinish(c);
 	tfs_rmdir(dir);
-	c = pgt_connect("postgres");
-	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
-	pgt_exec(c, sql);
-	free(sql);
-	pgt_exec(c, "DROP ROLE gm_rb_dep");
-	PQfinish(c);
+	pgt_drop_db(db, "DROP ROLE gm_rb_dep");
 	free(as_dep);
 	free(db);
 }
@@ -359,12 +354,7 @@ static void test_guard_not_fooled_by_rls(void **state)
 	pgt_exec(c, sql);
 	free(sql);
 	PQfinish(c);
-	c = pgt_connect("postgres");
-	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
-	pgt_exec(c, sql);
-	free(sql);
-	pgt_exec(c, "DROP ROLE gm_test_owner");
-	PQfinish(c);
+	pgt_drop_db(db, "DROP ROLE gm_test_owner");
 	tfs_rmdir(dir);
 	free(db);
 }

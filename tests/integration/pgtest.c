@@ -72,6 +72,18 @@ char *pgt_create_db(const char *prefix)
 	return name;
 }
 
+void pgt_drop_db(const char *db, const char *then_sql)
+{
+	char *sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+	PGconn *c = pgt_connect("postgres");
+
+	pgt_exec(c, sql);
+	if (then_sql)
+		pgt_exec(c, then_sql);
+	PQfinish(c);
+	free(sql);
+}
+
 void pgt_exec(PGconn *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);

@@ -13,6 +13,9 @@ const char *pgt_bin(void);
 
 /* A fresh database with a unique name starting with prefix (caller frees). */
 char *pgt_create_db(const char *prefix);
+/* Drops database db, then runs then_sql (may be NULL) on the postgres
+ * database: the roles a test made for it, once nothing refers to them. */
+void pgt_drop_db(const char *db, const char *then_sql);
 PGconn *pgt_connect(const char *dbname);
 
 /* The test server's major version (14, 15, ...): the version matrix runs

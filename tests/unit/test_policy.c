@@ -30,10 +30,13 @@ static struct gm_policy_judge *judge_for(struct gm_tenancy *t, const char *colum
 	return j;
 }
 
-static void expect(const struct gm_policy_judge *j, const char *expr, enum gm_bound want, const char *branch)
+typedef enum gm_bound (*judge_fn)(const struct gm_policy_judge *, const char *, char **);
+
+static void expect_by(judge_fn judge, const struct gm_policy_judge *j, const char *expr, enum gm_bound want,
+		      const char *branch)
 {
 	char *b = NULL;
-	enum gm_bound got = gm_policy_judge(j, expr, &b);
+	enum gm_bound got = judge(j, expr, &b);
 
 	if (got != want)
 		fail_msg("%s: verdict %d, expected %d (%s)", expr, got, want, b ? b : "-");
@@ -42,16 +45,14 @@ static void expect(const struct gm_policy_judge *j, const char *expr, enum gm_bo
 	free(b);
 }
 
+static void expect(const struct gm_policy_judge *j, const char *expr, enum gm_bound want, const char *branch)
+{
+	expect_by(gm_policy_judge, j, expr, want, branch);
+}
+
 static void expect_read(const struct gm_policy_judge *j, const char *expr, enum gm_bound want, const char *branch)
 {
-	char *b = NULL;
-	enum gm_bound got = gm_policy_judge_read(j, expr, &b);
-
-	if (got != want)
-		fail_msg("read %s: verdict %d, expected %d (%s)", expr, got, want, b ? b : "-");
-	if (branch)
-		assert_string_equal(b, branch);
-	free(b);
+	expect_by(gm_policy_judge_read, j, expr, want, branch);
 }
 
 /* A read policy may also let shared rows through, by a public-read column
