@@ -78,6 +78,12 @@ extern const char gm_history_ensure_sql[];
 	"(" h ".backend_pid IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.pg_stat_get_activity(" h      \
 	".backend_pid) a WHERE a.backend_start IS NULL OR a.backend_start OPERATOR(pg_catalog.<=) " h ".applied_at))"
 
+/* err, when it is the refusal of the history's trust check (a read's, or
+ * gm_history_ensure_sql's in a transaction that writes), as the user's
+ * error, "refusing to use the history: ..." with advice; else err. */
+struct gm_error *gm_history_untrusted(struct gm_error *err);
+int gm_history_is_untrusted(const struct gm_error *err);
+
 /* The advisory-lock key all garage-migrate runs on a database share. */
 long long gm_history_lock_key(void);
 

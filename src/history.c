@@ -22,9 +22,93 @@ long long gm_history_lock_key(void)
 	return (long long)(h & 0x7fffffffffffffffULL);
 }
 
+/* ---- whose history it is ----
+ *
+ * Whatever the tool reads or writes in the history schema runs code its
+ * owner can plant: a view in place of a table (its functions run as the
+ * reader), a rule, a trigger, a policy, a child table.  A role that owns
+ * the schema or a table (a deployer that ran up first) could so make a
+ * superuser who runs verify, list or rollback run its code, with the
+ * superuser's rights.  So every read checks first, in the same round trip,
+ * that the schema and both tables are owned by a role trusted as up's
+ * functions are (GM_HISTORY_TRUSTED_ROLE), that the tables are plain
+ * tables without rules, policies or children, that no other role may add
+ * a trigger to them (a TRIGGER grant: it could, between this check and the
+ * tool's write) or write them (INSERT, UPDATE, DELETE, TRUNCATE: a row
+ * removed is a migration the next up runs again, one added a migration it
+ * skips), and that every trigger that fires on what the tool does
+ * to them (INSERT, UPDATE, DELETE on the history; INSERT into the audit
+ * log) calls a function owned so too, with no WHEN condition (one that
+ * calls another role's function runs just as well).  The owners are
+ * trusted with the rest (defaults, constraints, indexes): only an owner
+ * can change those.
+ *
+ * A statement of its own, before the read: the read's own planning would
+ * already expand a planted view (and fold its constant calls).  It names
+ * only catalogs, and fails a cast of the reason (see engine.c's markers)
+ * when there is one.  The transactions that write check again, under the
+ * migration lock (gm_history_ensure_sql): while another run held it, or a
+ * role that only took the advisory lock's key, the history could have been
+ * made by someone else. */
+#define TRUST_MARK "garage-migrate: untrusted history: "
+#define TRUSTED_ROLE GM_HISTORY_TRUSTED_ROLE("r")
+#define OWNED_BY "pg_catalog.format('is owned by role %I, not by %I or a superuser', r.rolname, SESSION_USER)"
+#define TRUST_EXPR                                                                                   \
+	"CASE WHEN t.why IS NOT NULL THEN ('" TRUST_MARK "' OPERATOR(pg_catalog.||) t.why)::pg_catalog.int4 END"
+/* Triggers count that fire on what the tool does: INSERT, UPDATE, DELETE
+ * on the history (4 + 8 + 16 in tgtype), INSERT into the audit log. */
+#define TRUST_FROM                                                                                   \
+	" FROM (SELECT (SELECT x.what OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) x.problem" \
+	" FROM (SELECT 0 AS o, pg_catalog.format('schema %I', n.nspname) AS what," \
+	"  CASE WHEN NOT " TRUSTED_ROLE " THEN " OWNED_BY " END AS problem" \
+	"  FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner" \
+	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "'" \
+	" UNION ALL SELECT 1, pg_catalog.format('%I.%I', n.nspname, c.relname)," \
+	"  CASE WHEN c.relkind <> 'r' THEN 'is not a plain table'" \
+	"  WHEN NOT " TRUSTED_ROLE " THEN " OWNED_BY \
+	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid) THEN 'has rules'" \
+	"  WHEN tg.why IS NOT NULL THEN tg.why" \
+	"  WHEN g.why IS NOT NULL THEN g.why" \
+	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) THEN 'has row-level security policies'" \
+	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) THEN 'has child tables'" \
+	"  END" \
+	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
+	"  JOIN pg_catalog.pg_roles r ON r.oid = c.relowner" \
+	"  LEFT JOIN LATERAL (SELECT CASE WHEN t.tgqual IS NOT NULL" \
+	"   THEN pg_catalog.format('has trigger %I with a WHEN condition', t.tgname)" \
+	"   ELSE pg_catalog.format('has trigger %I, whose function is owned by role %I, not by %I or a superuser'," \
+	"   t.tgname, fr.rolname, SESSION_USER) END AS why FROM pg_catalog.pg_trigger t" \
+	"   JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid JOIN pg_catalog.pg_roles fr ON fr.oid = f.proowner" \
+	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal" \
+	"   AND (t.tgqual IS NOT NULL OR NOT " GM_HISTORY_TRUSTED_ROLE("fr") ")" \
+	"   AND t.tgtype OPERATOR(pg_catalog.&) (CASE WHEN c.relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0" \
+	"   ORDER BY t.tgname LIMIT 1) g ON true" \
+	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('grants %s to %s, not %I or a superuser', a.privilege_type," \
+	"   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.format('role %I', gr.rolname) END, SESSION_USER) AS why" \
+	"   FROM pg_catalog.aclexplode(c.relacl) a LEFT JOIN pg_catalog.pg_roles gr ON gr.oid = a.grantee" \
+	"   WHERE a.privilege_type IN ('TRIGGER', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')" \
+	"   AND (a.grantee = 0 OR NOT " GM_HISTORY_TRUSTED_ROLE("gr") ")" \
+	"   ORDER BY 1 LIMIT 1) tg ON true" \
+	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "' AND c.relname IN ('schema_history', 'audit_log')) x" \
+	" WHERE x.problem IS NOT NULL ORDER BY x.o, x.what LIMIT 1) AS why) t"
+static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
+
 /* One statement, for any transaction that holds the migration lock. */
+/* A table just made may come with grants (ALTER DEFAULT PRIVILEGES):
+ * any but the owner's go, or the check below would refuse it. */
+#define REVOKE_GRANTS(table)                                                                         \
+	"    FOR g IN SELECT DISTINCT a.grantee FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a\n" \
+	"      WHERE c.oid = '" table "'::pg_catalog.regclass AND a.grantee <> c.relowner LOOP\n"      \
+	"      EXECUTE pg_catalog.format('REVOKE ALL ON " table " FROM %s',\n"                           \
+	"        CASE WHEN g = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g)) END);\n" \
+	"    END LOOP;\n"
+
+/* One statement, for any transaction that holds the migration lock: it
+ * makes what is missing, then checks the whole history as trust_sql does
+ * (failing with its marker), before the transaction writes to it. */
 const char gm_history_ensure_sql[] =
 	"DO $gm$\n"
+	"DECLARE g pg_catalog.oid;\n"
 	"BEGIN\n"
 	/* What it makes belongs to the role the session acts as: one that
 	 * GM_HISTORY_TRUSTED_ROLE would not trust, made a history every later
@@ -58,6 +142,7 @@ const char gm_history_ensure_sql[] =
 	"      backend_pid integer,\n"
 	"      message text\n"
 	"    );\n"
+	REVOKE_GRANTS(GM_HISTORY_TABLE)
 	"  END IF;\n"
 	"  IF to_regclass('" GM_AUDIT_TABLE "') IS NULL THEN\n"
 	"    CREATE TABLE " GM_AUDIT_TABLE " (\n"
@@ -81,7 +166,9 @@ const char gm_history_ensure_sql[] =
 	"    CREATE TRIGGER audit_log_append_only\n"
 	"      BEFORE UPDATE OR DELETE OR TRUNCATE ON " GM_AUDIT_TABLE "\n"
 	"      FOR EACH STATEMENT EXECUTE FUNCTION " GM_HISTORY_SCHEMA ".audit_log_append_only();\n"
+	REVOKE_GRANTS(GM_AUDIT_TABLE)
 	"  END IF;\n"
+	"  PERFORM " TRUST_EXPR TRUST_FROM ";\n"
 	"END $gm$;\n";
 
 struct gm_error *gm_history_ensure(struct gm_db *db)
@@ -95,6 +182,8 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
 	free(sql);
 	if (err) {
 		PQclear(PQexec(db->conn, "ROLLBACK"));
+		if (gm_history_is_untrusted(err))
+			return gm_history_untrusted(err);
 		gm_error_advise(err, "the connecting role needs CREATE on the database the first time (or create schema " GM_HISTORY_SCHEMA " for it)");
 	}
 	return err;
@@ -106,70 +195,6 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
  * search_path the session setup never reached: so every function and
  * relation is named with its schema. */
 
-/* ---- whose history it is ----
- *
- * Whatever the tool reads or writes in the history schema runs code its
- * owner can plant: a view in place of a table (its functions run as the
- * reader), a rule, a trigger, a policy, a child table.  A role that owns
- * the schema or a table (a deployer that ran up first) could so make a
- * superuser who runs verify, list or rollback run its code, with the
- * superuser's rights.  So every read checks first, in the same round trip,
- * that the schema and both tables are owned by a role trusted as up's
- * functions are (GM_HISTORY_TRUSTED_ROLE), that the tables are plain
- * tables without rules, policies or children, that no other role may add
- * a trigger to them (a TRIGGER grant: it could, between this check and the
- * tool's write), and that every trigger that fires on what the tool does
- * to them (INSERT, UPDATE, DELETE on the history; INSERT into the audit
- * log) calls a function owned so too, with no WHEN condition (one that
- * calls another role's function runs just as well).  The owners are
- * trusted with the rest (defaults, constraints, indexes): only an owner
- * can change those.
- *
- * A statement of its own, before the read: the read's own planning would
- * already expand a planted view (and fold its constant calls).  It names
- * only catalogs, and fails a cast of the reason (see engine.c's markers)
- * when there is one. */
-#define TRUST_MARK "garage-migrate: untrusted history: "
-#define TRUSTED_ROLE GM_HISTORY_TRUSTED_ROLE("r")
-#define OWNED_BY "pg_catalog.format('is owned by role %I, not by %I or a superuser', r.rolname, SESSION_USER)"
-#define TRUST_SELECT                                                                                 \
-	"SELECT CASE WHEN t.why IS NOT NULL THEN ('" TRUST_MARK "' OPERATOR(pg_catalog.||) t.why)::pg_catalog.int4 END"
-/* Triggers count that fire on what the tool does: INSERT, UPDATE, DELETE
- * on the history (4 + 8 + 16 in tgtype), INSERT into the audit log. */
-#define TRUST_FROM                                                                                   \
-	" FROM (SELECT (SELECT x.what OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) x.problem" \
-	" FROM (SELECT 0 AS o, pg_catalog.format('schema %I', n.nspname) AS what," \
-	"  CASE WHEN NOT " TRUSTED_ROLE " THEN " OWNED_BY " END AS problem" \
-	"  FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner" \
-	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "'" \
-	" UNION ALL SELECT 1, pg_catalog.format('%I.%I', n.nspname, c.relname)," \
-	"  CASE WHEN c.relkind <> 'r' THEN 'is not a plain table'" \
-	"  WHEN NOT " TRUSTED_ROLE " THEN " OWNED_BY \
-	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid) THEN 'has rules'" \
-	"  WHEN tg.why IS NOT NULL THEN tg.why" \
-	"  WHEN g.why IS NOT NULL THEN g.why" \
-	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) THEN 'has row-level security policies'" \
-	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) THEN 'has child tables'" \
-	"  END" \
-	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
-	"  JOIN pg_catalog.pg_roles r ON r.oid = c.relowner" \
-	"  LEFT JOIN LATERAL (SELECT CASE WHEN t.tgqual IS NOT NULL" \
-	"   THEN pg_catalog.format('has trigger %I with a WHEN condition', t.tgname)" \
-	"   ELSE pg_catalog.format('has trigger %I, whose function is owned by role %I, not by %I or a superuser'," \
-	"   t.tgname, fr.rolname, SESSION_USER) END AS why FROM pg_catalog.pg_trigger t" \
-	"   JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid JOIN pg_catalog.pg_roles fr ON fr.oid = f.proowner" \
-	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal" \
-	"   AND (t.tgqual IS NOT NULL OR NOT " GM_HISTORY_TRUSTED_ROLE("fr") ")" \
-	"   AND t.tgtype OPERATOR(pg_catalog.&) (CASE WHEN c.relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0" \
-	"   ORDER BY t.tgname LIMIT 1) g ON true" \
-	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('grants TRIGGER to %s, not %I or a superuser'," \
-	"   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.format('role %I', gr.rolname) END, SESSION_USER) AS why" \
-	"   FROM pg_catalog.aclexplode(c.relacl) a LEFT JOIN pg_catalog.pg_roles gr ON gr.oid = a.grantee" \
-	"   WHERE a.privilege_type = 'TRIGGER' AND (a.grantee = 0 OR NOT " GM_HISTORY_TRUSTED_ROLE("gr") ")" \
-	"   ORDER BY 1 LIMIT 1) tg ON true" \
-	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "' AND c.relname IN ('schema_history', 'audit_log')) x" \
-	" WHERE x.problem IS NOT NULL ORDER BY x.o, x.what LIMIT 1) AS why) t"
-static const char trust_sql[] = TRUST_SELECT TRUST_FROM;
 
 /* What to do, by the reason trust_sql gave (the first that matches). */
 static const char *const trust_advice[][2] = {
@@ -185,10 +210,22 @@ static const char *const trust_advice[][2] = {
 	      " have its owner remove what was added" },
 };
 
-/* A refused check as the user's error (err is the read's). */
-static struct gm_error *untrusted(struct gm_error *err)
+/* The reason in err's message, when err is the trust check's refusal. */
+static const char *trust_reason(const struct gm_error *err)
 {
-	const char *p = err->sqlstate && !strcmp(err->sqlstate, "22P02") ? strstr(err->msg, TRUST_MARK) : NULL;
+	const char *p = err && err->sqlstate && !strcmp(err->sqlstate, "22P02") ? strstr(err->msg, TRUST_MARK) : NULL;
+
+	return p ? p + strlen(TRUST_MARK) : NULL;
+}
+
+int gm_history_is_untrusted(const struct gm_error *err)
+{
+	return trust_reason(err) != NULL;
+}
+
+struct gm_error *gm_history_untrusted(struct gm_error *err)
+{
+	const char *p = trust_reason(err);
 	const char *end;
 	struct gm_error *out;
 	size_t k;
@@ -196,7 +233,6 @@ static struct gm_error *untrusted(struct gm_error *err)
 
 	if (!p)
 		return err;
-	p += strlen(TRUST_MARK);
 	end = strrchr(p, '"');
 	len = (int)(end ? (size_t)(end - p) : strlen(p));
 	out = gm_error_new(GM_ERR_DB, "refusing to use the history: %.*s", len, p);
@@ -238,7 +274,7 @@ static struct gm_error *read_table(struct gm_db *db, const char *relation, const
 			return NULL;
 		}
 		if (err)
-			return untrusted(err);
+			return gm_history_untrusted(err);
 		*exists = 1;
 		*res = r[1];
 		return NULL;
@@ -246,10 +282,10 @@ static struct gm_error *read_table(struct gm_db *db, const char *relation, const
 	/* In a transaction (verify, rollback): the check and whether the
 	 * table is there, in one statement. */
 	params[0] = relation;
-	err = gm_db_query_pinned(db, TRUST_SELECT ", pg_catalog.to_regclass($1) IS NOT NULL" TRUST_FROM, 1, params,
+	err = gm_db_query_pinned(db, "SELECT " TRUST_EXPR ", pg_catalog.to_regclass($1) IS NOT NULL" TRUST_FROM, 1, params,
 				 what, &r[0]);
 	if (err)
-		return untrusted(err);
+		return gm_history_untrusted(err);
 	*exists = PQntuples(r[0]) == 1 && strcmp(PQgetvalue(r[0], 0, 1), "t") == 0;
 	PQclear(r[0]);
 	if (!*exists)
@@ -354,7 +390,7 @@ struct gm_error *gm_history_read_also(struct gm_db *db, struct gm_history *out, 
 			return NULL;
 		}
 		PQclear(at >= 1 ? res[0] : NULL);
-		return untrusted(err);
+		return gm_history_untrusted(err);
 	}
 	*also_res = res[0];
 	out->exists = 1;

@@ -362,6 +362,8 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 		/* Our own bookkeeping failed: not the migration's fault. */
 		err = gm_db_error(db, oc->error, kind == GM_ERR_LOCK ? kind : GM_ERR_DB,
 				  "garage-migrate's own statement failed");
+		if (gm_history_is_untrusted(err))
+			return gm_history_untrusted(err);	/* gm_history_ensure_sql's check */
 		if (oc->connection_lost)
 			gm_error_advise(err, "the connection was lost before the server answered, so whether it committed is not known here;"
 					     " garage-migrate list and log tell");

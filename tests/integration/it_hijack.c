@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gm_history.h"
 #include "gm_strbuf.h"
 #include "pgtest.h"
 #include "testfs.h"
@@ -59,13 +60,7 @@ static void plant(PGconn *c, const char *db, const char *sql_fmt, const char *pa
 
 static void unplant(const char *db)
 {
-	PGconn *c = pgt_connect("postgres");
-	char *sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
-
-	pgt_exec(c, sql);
-	free(sql);
-	pgt_exec(c, "DROP ROLE gm_planter");
-	PQfinish(c);
+	pgt_drop_db(db, "DROP ROLE gm_planter");
 }
 
 /* An aggregate on name beats pg_catalog.string_agg(text, text) for the
@@ -249,12 +244,7 @@ static void test_history_of_another_role(void **state)
 	assert_not_written(path);
 	PQfinish(c);
 	tfs_rmdir(dir);
-	c = pgt_connect("postgres");
-	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
-	pgt_exec(c, sql);
-	free(sql);
-	pgt_exec(c, "DROP OWNED BY gm_hj_dep; DROP ROLE gm_hj_dep");
-	PQfinish(c);
+	pgt_drop_db(db, "DROP OWNED BY gm_hj_dep; DROP ROLE gm_hj_dep");
 	free(as_dep);
 	free(db);
 }
@@ -284,13 +274,97 @@ static void test_no_history_for_a_set_role(void **state)
 	assert_true(pgt_is_null(c, "SELECT to_regclass('public.a')::text"));
 	PQfinish(c);
 	tfs_rmdir(dir);
-	c = pgt_connect("postgres");
-	sql = gm_xasprintf("DROP DATABASE \"%s\"", db);
+	pgt_drop_db(db, "DROP ROLE gm_hj_ci; DROP ROLE gm_hj_grp");
+	free(as_ci);
+	free(db);
+}
+
+/* A role with CREATE on the database takes the migration lock's key (any
+ * role may), so up, which found no history, waits; meanwhile it makes the
+ * history itself, with a trigger, and lets go.  up must check the history
+ * again under the lock, not write into that one as the superuser. */
+static void test_history_made_while_up_waits(void **state)
+{
+	char *db = pgt_create_db("gm_hj_race"), *dir = tfs_tempdir(), *path = planted_path("race"), *sql;
+	char *rc_path, *out_path, *text;
+	PGconn *c = pgt_connect(db), *mallory;
+	int k;
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_mallory') THEN"
+		    " CREATE ROLE gm_hj_mallory LOGIN; END IF; END $$");
+	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_hj_mallory", db);
 	pgt_exec(c, sql);
 	free(sql);
-	pgt_exec(c, "DROP ROLE gm_hj_ci; DROP ROLE gm_hj_grp");
+	mallory = pgt_connect(db);
+	pgt_exec(mallory, "SET ROLE gm_hj_mallory");
+	sql = gm_xasprintf("SELECT pg_advisory_lock(%lld)", gm_history_lock_key());
+	pgt_exec(mallory, sql);
+	free(sql);
+	rc_path = gm_xasprintf("%s/up.rc", dir);
+	out_path = gm_xasprintf("%s/up.out", dir);
+	assert_int_equal(pgt_run(NULL, NULL, "(%s -d 'dbname=%s' -m '%s' up > '%s' 2>&1; echo $? > '%s') &",
+				 pgt_bin(), db, dir, out_path, rc_path), 0);
+	pgt_wait_for_session(db, "wait_event = 'advisory'");
+	sql = gm_xasprintf("CREATE SCHEMA garage_migrate;"
+			   " CREATE TABLE garage_migrate.schema_history (version bigint PRIMARY KEY,"
+			   " applied_seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE, version_text text NOT NULL,"
+			   " name text NOT NULL, script text NOT NULL, checksum text NOT NULL, kind text NOT NULL,"
+			   " transactional boolean NOT NULL DEFAULT true, applied_at timestamptz NOT NULL DEFAULT now(),"
+			   " applied_by text NOT NULL DEFAULT current_user, os_user text, execution_ms bigint NOT NULL DEFAULT 0,"
+			   " status text NOT NULL DEFAULT 'applied', backend_pid integer, message text);"
+			   " CREATE FUNCTION garage_migrate.t() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+			   " IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+			   " EXECUTE 'COPY (SELECT 1) TO ''%s'''; END IF; RETURN NEW; END $f$;"
+			   " CREATE TRIGGER t BEFORE INSERT ON garage_migrate.schema_history FOR EACH ROW"
+			   " EXECUTE FUNCTION garage_migrate.t()", path);
+	pgt_exec(mallory, sql);		/* committed before the lock goes */
+	free(sql);
+	pgt_exec(mallory, "SELECT pg_advisory_unlock_all()");
+	for (k = 0; k < 300 && access(rc_path, F_OK) != 0; k++)
+		usleep(100 * 1000);
+	usleep(100 * 1000);
+	text = tfs_read(rc_path);
+	assert_int_equal(atoi(text), 7);
+	free(text);
+	text = tfs_read(out_path);
+	assert_contains(text, "refusing to use the history: schema garage_migrate is owned by role gm_hj_mallory");
+	free(text);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('public.a')::text"));
+	assert_not_written(path);
+	free(rc_path);
+	free(out_path);
+	PQfinish(mallory);
 	PQfinish(c);
-	free(as_ci);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, "DROP OWNED BY gm_hj_mallory; DROP ROLE gm_hj_mallory");
+	free(db);
+}
+
+/* A history made under default privileges that grant the tables to
+ * another role: the grants go, and the next run accepts it. */
+static void test_default_privileges_leave_no_grant(void **state)
+{
+	char *db = pgt_create_db("gm_hj_defpriv"), *dir = tfs_tempdir();
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_app') THEN"
+		    " CREATE ROLE gm_hj_app; END IF; END $$;"
+		    " ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO gm_hj_app");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "list"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a"
+				      " WHERE c.relnamespace = 'garage_migrate'::regnamespace AND a.grantee <> c.relowner"
+				      " AND c.relkind = 'r'"), 0);
+	/* A write grant to another role is refused like a trigger grant. */
+	pgt_exec(c, "GRANT DELETE ON garage_migrate.schema_history TO gm_hj_app");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "list"), 7);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, "DROP OWNED BY gm_hj_app; DROP ROLE gm_hj_app");
 	free(db);
 }
 
@@ -302,6 +376,8 @@ int main(void)
 		cmocka_unit_test(test_rollback_guard),
 		cmocka_unit_test(test_history_of_another_role),
 		cmocka_unit_test(test_no_history_for_a_set_role),
+		cmocka_unit_test(test_history_made_while_up_waits),
+		cmocka_unit_test(test_default_privileges_leave_no_grant),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
 }
