@@ -200,6 +200,62 @@ static int anchored(const struct gm_policy_judge *j, const PgQuery__Node *n)
 	return is_equality(n) && (is_tenant(j, n->a_expr->lexpr) || is_tenant(j, n->a_expr->rexpr));
 }
 
+/* A column of the row the policy judges: a subquery tied to the tenant
+ * only says something about that row through one ("1 IN (SELECT 1 ...
+ * WHERE o.id = tenant)" holds for every row when the tenant exists). */
+static int is_column(const PgQuery__Node *n)
+{
+	n = strip(n);
+	return n && n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF;
+}
+
+/* Whether name is a relation (or alias) of a FROM item. */
+static int from_names(const PgQuery__Node *n, const char *name)
+{
+	if (!n)
+		return 0;
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_RANGE_VAR: {
+		const PgQuery__RangeVar *r = n->range_var;
+		return !strcmp(r->alias && r->alias->aliasname[0] ? r->alias->aliasname : r->relname, name);
+	}
+	case PG_QUERY__NODE__NODE_JOIN_EXPR:
+		return from_names(n->join_expr->larg, name) || from_names(n->join_expr->rarg, name) ||
+		       (n->join_expr->alias && !strcmp(n->join_expr->alias->aliasname, name));
+	case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
+		return n->range_subselect->alias && !strcmp(n->range_subselect->alias->aliasname, name);
+	case PG_QUERY__NODE__NODE_RANGE_FUNCTION:
+		return n->range_function->alias && !strcmp(n->range_function->alias->aliasname, name);
+	default:
+		return 0;
+	}
+}
+
+/* A column qualified with a name no FROM item of sel has: the outer row
+ * (the server prints a correlated reference qualified, "notes.tenant_id"). */
+static int visit_outer(void *ctx, const PgQuery__Node *n)
+{
+	const PgQuery__SelectStmt *sel = ctx;
+	const char *q;
+
+	if (n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || n->column_ref->n_fields < 2 ||
+	    !(q = str_of(n->column_ref->fields[0])))
+		return 0;
+	for (size_t k = 0; k < sel->n_from_clause; k++)
+		if (from_names(sel->from_clause[k], q))
+			return 0;
+	return 1;
+}
+
+static int correlated(const PgQuery__SubLink *s)
+{
+	const PgQuery__SelectStmt *sel = s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
+		? s->subselect->select_stmt : NULL;
+
+	return sel && sel->where_clause &&
+	       gm_pgtree_walk(&sel->where_clause->base, visit_outer, (void *)sel);
+}
+
 static const PgQuery__Node *subquery_where(const PgQuery__SubLink *s)
 {
 	return s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
@@ -213,7 +269,7 @@ static const PgQuery__Node *any_array_where(const PgQuery__Node *n)
 
 	if (!n || n->node_case != PG_QUERY__NODE__NODE_A_EXPR ||
 	    n->a_expr->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY || !n->a_expr->n_name ||
-	    strcmp(str_of(n->a_expr->name[n->a_expr->n_name - 1]), "="))
+	    strcmp(str_of(n->a_expr->name[n->a_expr->n_name - 1]), "=") || !is_column(n->a_expr->lexpr))
 		return NULL;
 	r = strip(n->a_expr->rexpr);
 	if (!r || r->node_case != PG_QUERY__NODE__NODE_SUB_LINK ||
@@ -248,9 +304,10 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 		const PgQuery__Node *where = subquery_where(s);
 		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK)
 			return (!s->n_oper_name || !strcmp(str_of(s->oper_name[s->n_oper_name - 1]), "=")) &&
-			       anchored(j, where);
+			       is_column(s->testexpr) && anchored(j, where);
 		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK)
-			return anchored(j, where) && any_node(j, (const ProtobufCMessage *)where, is_tenant_column);
+			return anchored(j, where) && any_node(j, (const ProtobufCMessage *)where, is_tenant_column) &&
+			       correlated(s);
 		return 0;
 	}
 	default:

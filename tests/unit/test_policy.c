@@ -104,6 +104,15 @@ static void test_default_tenancy(void **state)
 		  " WHERE (o.organization_id = ( SELECT app_current_org_id() AS app_current_org_id)))))", GM_BOUND, NULL);
 	expect(j, "(order_id IN ( SELECT o.id FROM custom_agent_orders o WHERE (o.status = 'x'::text)))", GM_UNBOUND, NULL);
 	expect(j, "(order_id = ANY (ARRAY( SELECT o.id FROM custom_agent_orders o)))", GM_UNBOUND, NULL);
+	/* A subquery tied to the tenant but not to the row: true for every
+	 * row whenever the tenant has one. */
+	expect(j, "(1 IN ( SELECT 1 FROM organizations o WHERE (o.id = app_current_org_id())))", GM_UNBOUND, NULL);
+	expect(j, "(true = ANY (ARRAY( SELECT true FROM organizations o WHERE (o.id = app_current_org_id()))))",
+	       GM_UNBOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM memberships m WHERE (m.organization_id = app_current_org_id())))",
+	       GM_UNBOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM memberships m WHERE ((m.organization_id = app_current_org_id())"
+		  " AND (m.project_id = projects.id))))", GM_BOUND, NULL);
 	/* AND: one bound condition is enough; NOT never binds. */
 	expect(j, "((organization_id = ( SELECT app_current_org_id() AS app_current_org_id)) AND (status <> 'x'::text))",
 	       GM_BOUND, NULL);
