@@ -102,7 +102,7 @@ static const struct gm_lint_rule rules[] = {
 	{ "write_policy_not_tenant_bound", "rls", E, 0, 0,
 	  "a permissive write policy (ALL, INSERT, UPDATE, DELETE) with an OR branch not bound to the tenant: any tenant can write the rows that branch lets through",
 	  "bind every branch of a write policy to the tenant (tenant column = the tenancy expression); keep shared-row reads in a FOR SELECT policy" },
-	{ "read_policy_not_tenant_bound", "rls", E, 0, 0,
+	{ "read_policy_not_tenant_bound", "rls", W, 0, 0,
 	  "a permissive FOR SELECT policy with an OR branch neither bound to the tenant nor limited to shared rows (a column of tenancy.public_read_columns): any tenant can read the rows that branch lets through",
 	  "bind every branch to the tenant (tenant column = the tenancy expression), or limit it to shared rows (is_public OR ...)" },
 	{ "view_without_security_invoker", "rls", E, 0, 0,
