@@ -379,7 +379,7 @@ struct gm_error *gm_engine_dump(struct gm_db *db, char *const *schemas, size_t n
 		if (!strncmp(out->v[k].object, "schema ", 7) && !strcmp(out->v[k].attr, "missing")) {
 			err = gm_error_new(GM_ERR_USAGE, "the database has no %s: a snapshot of it would say nothing",
 					   out->v[k].object);
-			gm_error_advise(err, "check --schema");
+			gm_error_advise(err, "check --schema (without it, dump writes the schemas of the project file's tenancy.schemas)");
 		}
 	if (err)
 		gm_model_release(out);
