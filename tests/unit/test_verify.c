@@ -47,7 +47,8 @@ static void good_schema(struct gm_model *m)
 	gm_model_add(m, "table public.order_items policy items_select", "command", "SELECT");
 	gm_model_add(m, "table public.order_items policy items_select", "permissive", "PERMISSIVE");
 	gm_model_add(m, "table public.order_items policy items_select", "roles", "public");
-	gm_model_add(m, "table public.order_items policy items_select", "using", "(EXISTS ( SELECT 1 FROM orders o WHERE (o.organization_id = ( SELECT app_current_org_id() AS app_current_org_id))))");
+	gm_model_add(m, "table public.order_items policy items_select", "using", "(EXISTS ( SELECT 1 FROM orders o WHERE ((o.id = order_items.order_id)"
+		     " AND (o.organization_id = ( SELECT app_current_org_id() AS app_current_org_id)))))");
 	gm_model_add(m, "table public.organizations", "row_security", "disabled");
 	gm_model_add(m, "table public.organizations", "force_row_security", "not forced");
 	gm_model_sort(m);
