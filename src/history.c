@@ -55,8 +55,9 @@ long long gm_history_lock_key(void)
 #define OWNED_BY "pg_catalog.format('is owned by role %I, not by %I or a superuser', r.rolname, SESSION_USER)"
 #define TRUST_EXPR                                                                                   \
 	"CASE WHEN t.why IS NOT NULL THEN ('" TRUST_MARK "' OPERATOR(pg_catalog.||) t.why)::pg_catalog.int4 END"
-/* Triggers count that fire on what the tool does: INSERT, UPDATE, DELETE
- * on the history (4 + 8 + 16 in tgtype), INSERT into the audit log. */
+/* The triggers that count fire on what the tool does: INSERT, UPDATE,
+ * DELETE on the history (4 + 8 + 16 in tgtype), INSERT into the audit
+ * log (its append-only trigger fires on the rest). */
 #define TRUST_FROM                                                                                   \
 	" FROM (SELECT (SELECT x.what OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) x.problem" \
 	" FROM (SELECT 0 AS o, pg_catalog.format('schema %I', n.nspname) AS what," \
@@ -93,7 +94,6 @@ long long gm_history_lock_key(void)
 	" WHERE x.problem IS NOT NULL ORDER BY x.o, x.what LIMIT 1) AS why) t"
 static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 
-/* One statement, for any transaction that holds the migration lock. */
 /* A table just made may come with grants (ALTER DEFAULT PRIVILEGES):
  * any but the owner's go, or the check below would refuse it. */
 #define REVOKE_GRANTS(table)                                                                         \
