@@ -261,6 +261,8 @@ static void lock_counted(struct gm_db *db, struct gm_script *sc, const struct gm
 {
 	struct gm_strbuf lock = GM_STRBUF_INIT;
 
+	/* Safe to splice: gm_guard_lock_sql quotes the catalog's names
+	 * through libpq. */
 	if (gm_guard_lock_sql(db, rem, &lock))
 		gm_script_ours(sc, 3, "RELEASE SAVEPOINT gm_step;\n%sSAVEPOINT gm_step;\n", lock.buf);
 	gm_strbuf_release(&lock);
