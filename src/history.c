@@ -55,6 +55,19 @@ long long gm_history_lock_key(void)
 #define OWNED_BY "pg_catalog.format('is owned by role %I, not by %I or a superuser', r.rolname, SESSION_USER)"
 #define TRUST_EXPR                                                                                   \
 	"CASE WHEN t.why IS NOT NULL THEN ('" TRUST_MARK "' OPERATOR(pg_catalog.||) t.why)::pg_catalog.int4 END"
+/* The functions the defaults, constraints and index expressions of table
+ * c call (p), directly or as an operator's code: they run as whoever
+ * writes the table, and their owner can replace them (an old owner's,
+ * left behind when the table was handed over). */
+#define USED_FUNCTIONS(c)                                                                            \
+	"pg_catalog.pg_depend d1 JOIN pg_catalog.pg_depend d2 ON d2.classid = d1.classid AND d2.objid = d1.objid" \
+	" JOIN pg_catalog.pg_proc p ON p.oid = CASE"                                                   \
+	" WHEN d2.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN d2.refobjid"             \
+	" WHEN d2.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass THEN (SELECT o.oprcode::pg_catalog.oid" \
+	" FROM pg_catalog.pg_operator o WHERE o.oid = d2.refobjid) END"                              \
+	" WHERE d1.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d1.refobjid = " c ".oid" \
+	" AND d1.classid IN ('pg_catalog.pg_attrdef'::pg_catalog.regclass,"                            \
+	" 'pg_catalog.pg_constraint'::pg_catalog.regclass, 'pg_catalog.pg_class'::pg_catalog.regclass)"
 /* The triggers that count fire on what the tool does: INSERT, UPDATE,
  * DELETE on the history (4 + 8 + 16 in tgtype), INSERT into the audit
  * log (its append-only trigger fires on the rest). */
@@ -70,6 +83,7 @@ long long gm_history_lock_key(void)
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid) THEN 'has rules'" \
 	"  WHEN tg.why IS NOT NULL THEN tg.why" \
 	"  WHEN g.why IS NOT NULL THEN g.why" \
+	"  WHEN dp.why IS NOT NULL THEN dp.why" \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) THEN 'has row-level security policies'" \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) THEN 'has child tables'" \
 	"  END" \
@@ -90,6 +104,10 @@ long long gm_history_lock_key(void)
 	"   WHERE a.privilege_type IN ('TRIGGER', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')" \
 	"   AND (a.grantee = 0 OR NOT " GM_HISTORY_TRUSTED_ROLE("gr") ")" \
 	"   ORDER BY 1 LIMIT 1) tg ON true" \
+	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('uses function %s, owned by role %I, not by %I or a superuser'," \
+	"   p.oid::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(p.proowner), SESSION_USER) AS why" \
+	"   FROM " USED_FUNCTIONS("c") " AND NOT (SELECT " GM_HISTORY_TRUSTED_ROLE("pr")              \
+	"   FROM pg_catalog.pg_roles pr WHERE pr.oid = p.proowner) ORDER BY 1 LIMIT 1) dp ON true" \
 	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "' AND c.relname IN ('schema_history', 'audit_log')) x" \
 	" WHERE x.problem IS NOT NULL ORDER BY x.o, x.what LIMIT 1) AS why) t"
 static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
@@ -98,10 +116,10 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
  * plan opens half the catalog: some 15 ms here).  The usual history needs
  * less to be trusted: the schema and both tables the login role's own,
  * plain, without rules, children or row security (so no policy applies),
- * and never granted to anyone (relacl NULL, or just the owner's own
- * after the grants up took away): then every trigger, default or
- * constraint on them was made by that role or a superuser, as the whole
- * check requires of the rest.  Otherwise, or when there is no history
+ * never granted to anyone (relacl NULL, or just the owner's own after the
+ * grants up took away), without triggers on what the tool does, and the
+ * functions their defaults, constraints and indexes use the owner's or
+ * the bootstrap superuser's (10).  Otherwise, or when there is no history
  * yet, the whole check runs. */
 #define FAST_OK                                                                                      \
 	"(SELECT n.oid IS NULL OR (pg_catalog.pg_get_userbyid(n.nspowner) = SESSION_USER AND (SELECT"  \
@@ -112,7 +130,10 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 	" AND c.relname IN ('schema_history', 'audit_log'))"                                          \
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid" \
 	" WHERE c.relnamespace = n.oid AND c.relname IN ('schema_history', 'audit_log') AND NOT t.tgisinternal" \
-	" AND t.tgtype OPERATOR(pg_catalog.&) (CASE WHEN c.relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0))" \
+	" AND t.tgtype OPERATOR(pg_catalog.&) (CASE WHEN c.relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0)" \
+	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c, " USED_FUNCTIONS("c")                    \
+	" AND c.relnamespace = n.oid AND c.relname IN ('schema_history', 'audit_log')"               \
+	" AND p.proowner <> n.nspowner AND p.proowner <> 10))"                                        \
 	" FROM (SELECT) x LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = '" GM_HISTORY_SCHEMA "')"
 /* Fails, before the read in the same string, when the whole check must run. */
 #define RECHECK_MARK "garage-migrate: history to check in full: "

@@ -368,6 +368,55 @@ static void test_default_privileges_leave_no_grant(void **state)
 	free(db);
 }
 
+/* A history handed over to a superuser (ALTER ... OWNER TO, as the
+ * advice says) keeps what its old owner made: a default calling a
+ * function that role still owns, and can replace, would run as whoever
+ * writes the history next.  Refused until that is gone. */
+static void test_handed_over_history_keeps_no_old_functions(void **state)
+{
+	char *db = pgt_create_db("gm_hj_handover"), *dir = tfs_tempdir(), *path = planted_path("handover");
+	char *as_dep, *sql, *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_old') THEN"
+		    " CREATE ROLE gm_hj_old LOGIN; END IF; END $$; GRANT CREATE, USAGE ON SCHEMA public TO gm_hj_old");
+	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_hj_old", db);
+	pgt_exec(c, sql);
+	free(sql);
+	as_dep = gm_xasprintf("%s user=gm_hj_old", db);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up --to 1"), 0);
+	sql = gm_xasprintf("SET ROLE gm_hj_old;"
+			   " CREATE FUNCTION public.gm_def() RETURNS text LANGUAGE plpgsql AS $f$ BEGIN"
+			   " IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+			   " EXECUTE 'COPY (SELECT 1) TO ''%s'''; END IF; RETURN NULL; END $f$;"
+			   " ALTER TABLE garage_migrate.schema_history ALTER COLUMN message SET DEFAULT public.gm_def();"
+			   " RESET ROLE;"
+			   " ALTER SCHEMA garage_migrate OWNER TO postgres;"
+			   " ALTER TABLE garage_migrate.schema_history OWNER TO postgres;"
+			   " ALTER TABLE garage_migrate.audit_log OWNER TO postgres", path);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.schema_history uses function public.gm_def(),"
+			     " owned by role gm_hj_old, not by postgres or a superuser");
+	free(out);
+	free(err);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('public.b')::text"));
+	assert_not_written(gm_xstrdup(path));
+	/* What the old owner left, removed: the history is usable. */
+	pgt_exec(c, "ALTER TABLE garage_migrate.schema_history ALTER COLUMN message DROP DEFAULT");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_not_written(path);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, "DROP OWNED BY gm_hj_old; DROP ROLE gm_hj_old");
+	free(as_dep);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_no_history_for_a_set_role),
 		cmocka_unit_test(test_history_made_while_up_waits),
 		cmocka_unit_test(test_default_privileges_leave_no_grant),
+		cmocka_unit_test(test_handed_over_history_keeps_no_old_functions),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
 }
