@@ -286,9 +286,9 @@ static void test_no_history_for_a_set_role(void **state)
 static void test_history_made_while_up_waits(void **state)
 {
 	char *db = pgt_create_db("gm_hj_race"), *dir = tfs_tempdir(), *path = planted_path("race"), *sql;
-	char *rc_path, *out_path, *text;
+	char *text;
 	PGconn *c = pgt_connect(db), *mallory;
-	int k;
+	struct pgt_bg bg;
 
 	(void)state;
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
@@ -302,10 +302,7 @@ static void test_history_made_while_up_waits(void **state)
 	sql = gm_xasprintf("SELECT pg_advisory_lock(%lld)", gm_history_lock_key());
 	pgt_exec(mallory, sql);
 	free(sql);
-	rc_path = gm_xasprintf("%s/up.rc", dir);
-	out_path = gm_xasprintf("%s/up.out", dir);
-	assert_int_equal(pgt_run(NULL, NULL, "(%s -d 'dbname=%s' -m '%s' up > '%s' 2>&1; echo $? > '%s') &",
-				 pgt_bin(), db, dir, out_path, rc_path), 0);
+	pgt_gm_start(&bg, db, dir, "up");
 	pgt_wait_for_session(db, "wait_event = 'advisory'");
 	sql = gm_xasprintf("CREATE SCHEMA garage_migrate;"
 			   " CREATE TABLE garage_migrate.schema_history (version bigint PRIMARY KEY,"
@@ -322,19 +319,11 @@ static void test_history_made_while_up_waits(void **state)
 	pgt_exec(mallory, sql);		/* committed before the lock goes */
 	free(sql);
 	pgt_exec(mallory, "SELECT pg_advisory_unlock_all()");
-	for (k = 0; k < 300 && access(rc_path, F_OK) != 0; k++)
-		usleep(100 * 1000);
-	usleep(100 * 1000);
-	text = tfs_read(rc_path);
-	assert_int_equal(atoi(text), 7);
-	free(text);
-	text = tfs_read(out_path);
+	assert_int_equal(pgt_gm_finish(&bg, &text), 7);
 	assert_contains(text, "refusing to use the history: schema garage_migrate is owned by role gm_hj_mallory");
 	free(text);
 	assert_true(pgt_is_null(c, "SELECT to_regclass('public.a')::text"));
 	assert_not_written(path);
-	free(rc_path);
-	free(out_path);
 	PQfinish(mallory);
 	PQfinish(c);
 	tfs_rmdir(dir);

@@ -168,9 +168,9 @@ static void test_killed_client_single_transaction(void **state)
 /* isolation as for plans_again_when_history_changes below. */
 static void rollback_stops_when_history_changes(const char *isolation)
 {
-	char *db = pgt_create_db("gm_r_stale"), *dir = tfs_tempdir(), *sql, *rc_path, *out_path, *text;
+	char *db = pgt_create_db("gm_r_stale"), *dir = tfs_tempdir(), *sql, *text;
 	PGconn *c = pgt_connect(db), *other;
-	int k;
+	struct pgt_bg bg;
 
 	if (isolation) {
 		sql = gm_xasprintf("ALTER DATABASE \"%s\" SET default_transaction_isolation = '%s'", db, isolation);
@@ -186,31 +186,20 @@ static void rollback_stops_when_history_changes(const char *isolation)
 	sql = gm_xasprintf("SELECT pg_advisory_lock(%lld)", gm_history_lock_key());
 	pgt_exec(other, sql);
 	free(sql);
-	rc_path = gm_xasprintf("%s/rb.rc", dir);
-	out_path = gm_xasprintf("%s/rb.out", dir);
-	assert_int_equal(pgt_run(NULL, NULL, "(%s -d 'dbname=%s' -m '%s' rollback > '%s' 2>&1; echo $? > '%s') &",
-				 pgt_bin(), db, dir, out_path, rc_path), 0);
+	pgt_gm_start(&bg, db, dir, "rollback");
 	pgt_wait_for_session(db, "wait_event = 'advisory'");
 	/* Meanwhile that run applies 0002, then lets go. */
 	pgt_exec(other, "CREATE TABLE b (id int);"
 		 "INSERT INTO garage_migrate.schema_history (version, version_text, name, script, checksum, kind)"
 		 " VALUES (2, '0002', 'b', '0002_b.sql', 'sha256:0', 'sql')");
 	pgt_exec(other, "SELECT pg_advisory_unlock_all()");
-	for (k = 0; k < 300 && access(rc_path, F_OK) != 0; k++)
-		usleep(100 * 1000);
-	usleep(100 * 1000);
-	text = tfs_read(rc_path);
-	assert_int_equal(atoi(text), 1);
-	free(text);
-	text = tfs_read(out_path);
+	assert_int_equal(pgt_gm_finish(&bg, &text), 1);
 	assert_contains(text, "garage-migrate: not rolled back: 0002_b was applied after this rollback was planned");
 	assert_contains(text, "another garage-migrate run changed the history meanwhile");
 	free(text);
 	/* 0001 was not pulled out from under 0002. */
 	assert_false(pgt_is_null(c, "SELECT to_regclass('a')::text"));
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"), 2);
-	free(rc_path);
-	free(out_path);
 	PQfinish(other);
 	PQfinish(c);
 	tfs_rmdir(dir);
@@ -236,9 +225,9 @@ static void test_rollback_stops_under_a_repeatable_read_default(void **state)
  * a snapshot taken before the lock wait would read the history as it was. */
 static void plans_again_when_history_changes(const char *isolation)
 {
-	char *db = pgt_create_db("gm_r_replan"), *dir = tfs_tempdir(), *sql, *rc_path, *out_path, *text;
+	char *db = pgt_create_db("gm_r_replan"), *dir = tfs_tempdir(), *sql, *text;
 	PGconn *c = pgt_connect(db), *other;
-	int k;
+	struct pgt_bg bg;
 
 	if (isolation) {
 		sql = gm_xasprintf("ALTER DATABASE \"%s\" SET default_transaction_isolation = '%s'", db, isolation);
@@ -254,28 +243,17 @@ static void plans_again_when_history_changes(const char *isolation)
 	sql = gm_xasprintf("SELECT pg_advisory_lock(%lld)", gm_history_lock_key());
 	pgt_exec(other, sql);
 	free(sql);
-	rc_path = gm_xasprintf("%s/up.rc", dir);
-	out_path = gm_xasprintf("%s/up.out", dir);
-	assert_int_equal(pgt_run(NULL, NULL, "(%s -d 'dbname=%s' -m '%s' up > '%s' 2>&1; echo $? > '%s') &",
-				 pgt_bin(), db, dir, out_path, rc_path), 0);
+	pgt_gm_start(&bg, db, dir, "up");
 	pgt_wait_for_session(db, "wait_event = 'advisory'");
 	/* Meanwhile that run rolls 0001 back, then lets go. */
 	pgt_exec(other, "DROP TABLE a; DELETE FROM garage_migrate.schema_history WHERE version = 1");
 	pgt_exec(other, "SELECT pg_advisory_unlock_all()");
-	for (k = 0; k < 300 && access(rc_path, F_OK) != 0; k++)
-		usleep(100 * 1000);
-	usleep(100 * 1000);
 	/* up noticed, planned again, and applied both. */
-	text = tfs_read(rc_path);
-	assert_int_equal(atoi(text), 0);
-	free(text);
-	text = tfs_read(out_path);
+	assert_int_equal(pgt_gm_finish(&bg, &text), 0);
 	assert_contains(text, "applied 0001_a.sql");
 	assert_contains(text, "applied 0002_b.sql");
 	free(text);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"), 2);
-	free(rc_path);
-	free(out_path);
 	PQfinish(other);
 	PQfinish(c);
 	tfs_rmdir(dir);

@@ -226,9 +226,9 @@ static void test_guard_catches_a_dropped_column(void **state)
  * (here: give up after a lock_timeout), not commit and be dropped. */
 static void test_guard_count_holds_until_the_drop(void **state)
 {
-	char *db = pgt_create_db("gm_rb_race"), *dir = tfs_tempdir(), *rc_path, *out_path, *text, *state_code;
+	char *db = pgt_create_db("gm_rb_race"), *dir = tfs_tempdir(), *text, *state_code;
 	PGconn *c = pgt_connect(db);
-	int k;
+	struct pgt_bg bg;
 
 	(void)state;
 	tfs_write(dir, "0001_signups.sql", "CREATE TABLE signups (email text);\nCREATE SEQUENCE runs;\n"
@@ -236,26 +236,15 @@ static void test_guard_count_holds_until_the_drop(void **state)
 					   "SELECT pg_sleep(CASE WHEN nextval('runs') = 1 THEN 0 ELSE 3 END);\n"
 					   "DROP TABLE signups;\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
-	rc_path = gm_xasprintf("%s/rb.rc", dir);
-	out_path = gm_xasprintf("%s/rb.out", dir);
-	assert_int_equal(pgt_run(NULL, NULL, "(%s -d 'dbname=%s' -m '%s' rollback > '%s' 2>&1; echo $? > '%s') &",
-				 pgt_bin(), db, dir, out_path, rc_path), 0);
+	pgt_gm_start(&bg, db, dir, "rollback");
 	pgt_wait_for_session(db, "wait_event = 'PgSleep'");
 	state_code = pgt_error_state(c, "SET lock_timeout = '500ms'; INSERT INTO signups VALUES ('customer@example.com')");
 	assert_non_null(state_code);
 	assert_string_equal(state_code, "55P03");
 	free(state_code);
-	for (k = 0; k < 300 && access(rc_path, F_OK) != 0; k++)
-		usleep(100 * 1000);
-	usleep(100 * 1000);
-	text = tfs_read(rc_path);
-	assert_int_equal(atoi(text), 0);
-	free(text);
-	text = tfs_read(out_path);
+	assert_int_equal(pgt_gm_finish(&bg, &text), 0);
 	assert_contains(text, "dropped table public.signups (0 rows)");
 	free(text);
-	free(rc_path);
-	free(out_path);
 	PQfinish(c);
 	tfs_rmdir(dir);
 	free(db);

@@ -84,6 +84,32 @@ void pgt_drop_db(const char *db, const char *then_sql)
 	free(sql);
 }
 
+void pgt_gm_start(struct pgt_bg *bg, const char *db, const char *dir, const char *args)
+{
+	bg->out_path = gm_xasprintf("%s/bg.out", dir);
+	bg->rc_path = gm_xasprintf("%s/bg.rc", dir);
+	if (pgt_run(NULL, NULL, "(%s -d 'dbname=%s' -m '%s' %s > '%s' 2>&1; echo $? > '%s') &",
+		    pgt_bin(), db, dir, args, bg->out_path, bg->rc_path) != 0)
+		fail_msg("cannot start %s in the background", args);
+}
+
+int pgt_gm_finish(struct pgt_bg *bg, char **out)
+{
+	char *text;
+	int k, rc;
+
+	for (k = 0; k < 300 && access(bg->rc_path, F_OK) != 0; k++)
+		usleep(100 * 1000);
+	usleep(100 * 1000);	/* the status is written after the output */
+	text = tfs_read(bg->rc_path);
+	rc = atoi(text);
+	free(text);
+	*out = tfs_read(bg->out_path);
+	free(bg->out_path);
+	free(bg->rc_path);
+	return rc;
+}
+
 void pgt_exec(PGconn *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);

@@ -61,6 +61,16 @@ int pgt_gm_dir(char **out, char **err, const char *db, const char *dir, const ch
  * Tests use it instead of sleeping, so slow runs (valgrind) stay right. */
 void pgt_wait_for_session(const char *db, const char *condition);
 
+/* The binary under test run in the background (on database db, the
+ * migrations in dir), while a test does something meanwhile. */
+struct pgt_bg {
+	char *out_path, *rc_path;
+};
+void pgt_gm_start(struct pgt_bg *bg, const char *db, const char *dir, const char *args);
+/* Waits (up to 30 s) for that run to end; returns its exit status, and
+ * its output in *out (caller frees). */
+int pgt_gm_finish(struct pgt_bg *bg, char **out);
+
 /* Starts cmd in the background; its pid goes to pidfile, so a test can
  * kill it. */
 void pgt_start(const char *cmd, const char *pidfile);
