@@ -82,6 +82,7 @@ long long gm_history_lock_key(void)
 	"  WHEN NOT " TRUSTED_ROLE " THEN " OWNED_BY \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid) THEN 'has rules'" \
 	"  WHEN tg.why IS NOT NULL THEN tg.why" \
+	"  WHEN col.why IS NOT NULL THEN col.why" \
 	"  WHEN g.why IS NOT NULL THEN g.why" \
 	"  WHEN dp.why IS NOT NULL THEN dp.why" \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) THEN 'has row-level security policies'" \
@@ -104,6 +105,18 @@ long long gm_history_lock_key(void)
 	"   WHERE a.privilege_type IN ('TRIGGER', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')" \
 	"   AND (a.grantee = 0 OR NOT " GM_HISTORY_TRUSTED_ROLE("gr") ")" \
 	"   ORDER BY 1 LIMIT 1) tg ON true" \
+	/* A column of another role's type (a domain's CHECK runs its code on
+	 * every insert), or writable by another role (a column grant). */ \
+	"  LEFT JOIN LATERAL (SELECT CASE WHEN ty.typowner <> 10" \
+	"   THEN pg_catalog.format('has column %I of type %s, not a built-in one', a.attname, a.atttypid::pg_catalog.regtype)" \
+	"   ELSE pg_catalog.format('grants %s on column %I to %s, not %I or a superuser', ag.privilege_type, a.attname," \
+	"   CASE WHEN ag.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.format('role %I', gc.rolname) END, SESSION_USER) END AS why" \
+	"   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid" \
+	"   LEFT JOIN LATERAL pg_catalog.aclexplode(a.attacl) ag ON true" \
+	"   LEFT JOIN pg_catalog.pg_roles gc ON gc.oid = ag.grantee" \
+	"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND (ty.typowner <> 10" \
+	"   OR (ag.privilege_type IN ('INSERT', 'UPDATE') AND (ag.grantee = 0 OR NOT " GM_HISTORY_TRUSTED_ROLE("gc") ")))" \
+	"   ORDER BY 1 LIMIT 1) col ON true" \
 	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('uses function %s, owned by role %I, not by %I or a superuser'," \
 	"   p.oid::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(p.proowner), SESSION_USER) AS why" \
 	"   FROM " USED_FUNCTIONS("c") " AND NOT (SELECT " GM_HISTORY_TRUSTED_ROLE("pr")              \
@@ -117,9 +130,10 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
  * less to be trusted: the schema and both tables the login role's own,
  * plain, without rules, children or row security (so no policy applies),
  * never granted to anyone (relacl NULL, or just the owner's own after the
- * grants up took away), without triggers on what the tool does, and the
- * functions their defaults, constraints and indexes use the owner's or
- * the bootstrap superuser's (10).  Otherwise, or when there is no history
+ * grants up took away; no column grants), without triggers on what the
+ * tool does, their columns of built-in types (owned by the bootstrap
+ * superuser, 10), and the functions their defaults, constraints and
+ * indexes use the owner's or built-in.  Otherwise, or when there is no history
  * yet, the whole check runs. */
 #define FAST_OK                                                                                      \
 	"(SELECT n.oid IS NULL OR (pg_catalog.pg_get_userbyid(n.nspowner) = SESSION_USER AND (SELECT"  \
@@ -133,7 +147,11 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 	" AND t.tgtype OPERATOR(pg_catalog.&) (CASE WHEN c.relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0)" \
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c, " USED_FUNCTIONS("c")                    \
 	" AND c.relnamespace = n.oid AND c.relname IN ('schema_history', 'audit_log')"               \
-	" AND p.proowner <> n.nspowner AND p.proowner <> 10))"                                        \
+	" AND p.proowner <> n.nspowner AND p.proowner <> 10)"                                         \
+	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid" \
+	" JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid WHERE c.relnamespace = n.oid"              \
+	" AND c.relname IN ('schema_history', 'audit_log') AND a.attnum > 0 AND NOT a.attisdropped"    \
+	" AND (ty.typowner <> 10 OR a.attacl IS NOT NULL)))"                                           \
 	" FROM (SELECT) x LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = '" GM_HISTORY_SCHEMA "')"
 /* Fails, before the read in the same string, when the whole check must run. */
 #define RECHECK_MARK "garage-migrate: history to check in full: "
@@ -247,8 +265,10 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
 
 /* What to do, by the reason trust_sql gave (the first that matches). */
 static const char *const trust_advice[][2] = {
-	{ " grants TRIGGER to ", "a role that may add triggers could make code run with your rights between this check"
-			       " and the write: REVOKE TRIGGER on the table from it" },
+	{ " grants ", "another role may change the history (add a trigger between this check and the write, forge or"
+		      " remove rows): REVOKE that privilege from it" },
+	{ " of type ", "a type's owner can give it a CHECK that runs with your rights on every insert:"
+		       " ALTER ... TYPE the column back to the built-in one garage-migrate made" },
 	{ " with a WHEN condition", "its condition runs with your rights, whatever it calls: drop the trigger" },
 	{ " has trigger ", "its function would run with your rights, and its owner can change it:"
 			  " drop the trigger, or have a superuser make the function yours" },

@@ -406,6 +406,55 @@ static void test_handed_over_history_keeps_no_old_functions(void **state)
 	free(db);
 }
 
+/* Two more things a handed-over history can keep: a column of the old
+ * owner's domain (its CHECK calls a function the old owner can replace,
+ * on every insert), and a column grant to another role (rows it can
+ * forge or change).  Both refused. */
+static void test_handed_over_history_keeps_no_old_types_or_grants(void **state)
+{
+	char *db = pgt_create_db("gm_hj_types"), *dir = tfs_tempdir(), *as_dep, *sql, *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_old') THEN"
+		    " CREATE ROLE gm_hj_old LOGIN; END IF; END $$; GRANT CREATE, USAGE ON SCHEMA public TO gm_hj_old");
+	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_hj_old", db);
+	pgt_exec(c, sql);
+	free(sql);
+	as_dep = gm_xasprintf("%s user=gm_hj_old", db);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up"), 0);
+	pgt_exec(c, "SET ROLE gm_hj_old;"
+		    " CREATE FUNCTION public.gm_chk(text) RETURNS boolean LANGUAGE sql AS 'SELECT true';"
+		    " CREATE DOMAIN public.gm_dtext AS text CHECK (public.gm_chk(VALUE));"
+		    " ALTER TABLE garage_migrate.schema_history ALTER COLUMN name TYPE public.gm_dtext;"
+		    " GRANT USAGE ON SCHEMA garage_migrate TO PUBLIC;"
+		    " GRANT INSERT (version) ON garage_migrate.schema_history TO PUBLIC;"
+		    " RESET ROLE;"
+		    " ALTER SCHEMA garage_migrate OWNER TO postgres;"
+		    " ALTER TABLE garage_migrate.schema_history OWNER TO postgres;"
+		    " ALTER TABLE garage_migrate.audit_log OWNER TO postgres;"
+		    " ALTER FUNCTION garage_migrate.audit_log_append_only() OWNER TO postgres");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.schema_history grants INSERT on column version"
+			     " to PUBLIC, not postgres or a superuser");
+	free(out);
+	free(err);
+	pgt_exec(c, "REVOKE INSERT (version) ON garage_migrate.schema_history FROM PUBLIC");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.schema_history has column name of type"
+			     " public.gm_dtext, not a built-in one");
+	free(out);
+	free(err);
+	pgt_exec(c, "ALTER TABLE garage_migrate.schema_history ALTER COLUMN name TYPE text");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "list"), 0);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, "DROP OWNED BY gm_hj_old; DROP ROLE gm_hj_old");
+	free(as_dep);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_history_made_while_up_waits),
 		cmocka_unit_test(test_default_privileges_leave_no_grant),
 		cmocka_unit_test(test_handed_over_history_keeps_no_old_functions),
+		cmocka_unit_test(test_handed_over_history_keeps_no_old_types_or_grants),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
 }
