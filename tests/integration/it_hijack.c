@@ -173,12 +173,7 @@ static void test_history_of_another_role(void **state)
 
 	(void)state;
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
-	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_dep') THEN"
-		    " CREATE ROLE gm_hj_dep LOGIN; END IF; END $$; GRANT CREATE, USAGE ON SCHEMA public TO gm_hj_dep");
-	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_hj_dep", db);
-	pgt_exec(c, sql);
-	free(sql);
-	as_dep = gm_xasprintf("%s user=gm_hj_dep", db);
+	as_dep = pgt_deployer(c, db, "gm_hj_dep");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up"), 0);
 	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "list"), 0);
 	/* Owned by dep: refused to the superuser before anything is planted. */
@@ -292,11 +287,7 @@ static void test_history_made_while_up_waits(void **state)
 
 	(void)state;
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
-	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_mallory') THEN"
-		    " CREATE ROLE gm_hj_mallory LOGIN; END IF; END $$");
-	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_hj_mallory", db);
-	pgt_exec(c, sql);
-	free(sql);
+	free(pgt_deployer(c, db, "gm_hj_mallory"));
 	mallory = pgt_connect(db);
 	pgt_exec(mallory, "SET ROLE gm_hj_mallory");
 	sql = gm_xasprintf("SELECT pg_advisory_lock(%lld)", gm_history_lock_key());
@@ -370,12 +361,7 @@ static void test_handed_over_history_keeps_no_old_functions(void **state)
 	(void)state;
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
-	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_old') THEN"
-		    " CREATE ROLE gm_hj_old LOGIN; END IF; END $$; GRANT CREATE, USAGE ON SCHEMA public TO gm_hj_old");
-	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_hj_old", db);
-	pgt_exec(c, sql);
-	free(sql);
-	as_dep = gm_xasprintf("%s user=gm_hj_old", db);
+	as_dep = pgt_deployer(c, db, "gm_hj_old");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up --to 1"), 0);
 	sql = gm_xasprintf("SET ROLE gm_hj_old;"
 			   " CREATE FUNCTION public.gm_def() RETURNS text LANGUAGE plpgsql AS $f$ BEGIN"
@@ -412,17 +398,12 @@ static void test_handed_over_history_keeps_no_old_functions(void **state)
  * forge or change).  Both refused. */
 static void test_handed_over_history_keeps_no_old_types_or_grants(void **state)
 {
-	char *db = pgt_create_db("gm_hj_types"), *dir = tfs_tempdir(), *as_dep, *sql, *out, *err;
+	char *db = pgt_create_db("gm_hj_types"), *dir = tfs_tempdir(), *as_dep, *out, *err;
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
-	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_hj_old') THEN"
-		    " CREATE ROLE gm_hj_old LOGIN; END IF; END $$; GRANT CREATE, USAGE ON SCHEMA public TO gm_hj_old");
-	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_hj_old", db);
-	pgt_exec(c, sql);
-	free(sql);
-	as_dep = gm_xasprintf("%s user=gm_hj_old", db);
+	as_dep = pgt_deployer(c, db, "gm_hj_old");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up"), 0);
 	pgt_exec(c, "SET ROLE gm_hj_old;"
 		    " CREATE FUNCTION public.gm_chk(text) RETURNS boolean LANGUAGE sql AS 'SELECT true';"

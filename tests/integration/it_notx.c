@@ -187,17 +187,20 @@ static void test_repair_clears_a_failed_migration_without_file(void **state)
 	free(db);
 }
 
+/* 0002_idx's claim, as a no-transaction run leaves it: the backend pid and
+ * the claim's time to fill in (SQL). */
+static const char claim[] =
+	"INSERT INTO garage_migrate.schema_history (version, version_text, name, script, checksum, kind,"
+	" transactional, status, backend_pid, message, applied_at) VALUES (2, '0002', 'idx', '0002_idx.sql',"
+	" 'sha256:0000000000000000000000000000000000000000000000000000000000000000', 'sql', false,"
+	" 'running', %s, 'ran statement 1 of 2', %s)";
+
 /* A no-transaction migration's claim ("running") whose session is gone
  * (killed, or a row without one) reads as interrupted: nobody is applying
  * it, so repair clears it and up runs it again.  (While its session is
  * active it reads as running: test_concurrent_run_does_not_deadlock.) */
 static void test_claim_of_a_gone_session_reads_as_interrupted(void **state)
 {
-	static const char claim[] =
-		"INSERT INTO garage_migrate.schema_history (version, version_text, name, script, checksum, kind,"
-		" transactional, status, backend_pid, message) VALUES (2, '0002', 'idx', '0002_idx.sql',"
-		" 'sha256:0000000000000000000000000000000000000000000000000000000000000000', 'sql', false,"
-		" 'running', %s, 'started; no statement has run yet')";
 	char *db = pgt_create_db("gm_nt_gone"), *dir = tfs_tempdir(), *out, *err, *pid, *sql;
 	PGconn *c = pgt_connect(db), *gone;
 	int k;
@@ -215,7 +218,7 @@ static void test_claim_of_a_gone_session_reads_as_interrupted(void **state)
 		usleep(50 * 1000);
 	free(sql);
 	for (k = 0; k < 2; k++) {
-		sql = gm_xasprintf(claim, k == 0 ? pid : "NULL");
+		sql = gm_xasprintf(claim, k == 0 ? pid : "NULL", "now()");
 		pgt_exec(c, sql);
 		free(sql);
 		assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes"), 0);
@@ -224,7 +227,7 @@ static void test_claim_of_a_gone_session_reads_as_interrupted(void **state)
 		free(err);
 		assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 2"), 0);
 	}
-	sql = gm_xasprintf(claim, "NULL");
+	sql = gm_xasprintf(claim, "NULL", "now()");
 	pgt_exec(c, sql);
 	free(sql);
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
@@ -245,11 +248,6 @@ static void test_claim_of_a_gone_session_reads_as_interrupted(void **state)
  * hold the claim. */
 static void test_claim_of_an_idle_session_is_running(void **state)
 {
-	static const char claim[] =
-		"INSERT INTO garage_migrate.schema_history (version, version_text, name, script, checksum, kind,"
-		" transactional, status, backend_pid, message, applied_at) VALUES (2, '0002', 'idx', '0002_idx.sql',"
-		" 'sha256:0000000000000000000000000000000000000000000000000000000000000000', 'sql', false,"
-		" 'running', %s, 'ran statement 1 of 2', %s)";
 	char *db = pgt_create_db("gm_nt_idle"), *dir = tfs_tempdir(), *out, *err, *pid, *sql;
 	PGconn *c = pgt_connect(db), *idle;
 

@@ -165,18 +165,29 @@ static void test_killed_client_single_transaction(void **state)
 	free(db);
 }
 
-/* isolation as for plans_again_when_history_changes below. */
-static void rollback_stops_when_history_changes(const char *isolation)
+/* A fresh database whose default_transaction_isolation is isolation
+ * (unless NULL): a snapshot taken before the migration lock's wait would
+ * read the history as it was then. */
+static char *db_with_isolation(const char *prefix, const char *isolation)
 {
-	char *db = pgt_create_db("gm_r_stale"), *dir = tfs_tempdir(), *sql, *text;
-	PGconn *c = pgt_connect(db), *other;
-	struct pgt_bg bg;
+	char *db = pgt_create_db(prefix), *sql;
+	PGconn *c = pgt_connect(db);
 
 	if (isolation) {
 		sql = gm_xasprintf("ALTER DATABASE \"%s\" SET default_transaction_isolation = '%s'", db, isolation);
 		pgt_exec(c, sql);
 		free(sql);
 	}
+	PQfinish(c);
+	return db;
+}
+
+static void rollback_stops_when_history_changes(const char *isolation)
+{
+	char *db = db_with_isolation("gm_r_stale", isolation), *dir = tfs_tempdir(), *sql, *text;
+	PGconn *c = pgt_connect(db), *other;
+	struct pgt_bg bg;
+
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n-- garage:down\nDROP TABLE b;\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up --to 1"), 0);
@@ -221,19 +232,12 @@ static void test_rollback_stops_under_a_repeatable_read_default(void **state)
 	rollback_stops_when_history_changes("serializable");
 }
 
-/* isolation, when not NULL, is the database's default_transaction_isolation:
- * a snapshot taken before the lock wait would read the history as it was. */
 static void plans_again_when_history_changes(const char *isolation)
 {
-	char *db = pgt_create_db("gm_r_replan"), *dir = tfs_tempdir(), *sql, *text;
+	char *db = db_with_isolation("gm_r_replan", isolation), *dir = tfs_tempdir(), *sql, *text;
 	PGconn *c = pgt_connect(db), *other;
 	struct pgt_bg bg;
 
-	if (isolation) {
-		sql = gm_xasprintf("ALTER DATABASE \"%s\" SET default_transaction_isolation = '%s'", db, isolation);
-		pgt_exec(c, sql);
-		free(sql);
-	}
 	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int PRIMARY KEY);\n-- garage:down\nDROP TABLE a;\n");
 	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (a_id int REFERENCES a (id));\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up --to 1"), 0);

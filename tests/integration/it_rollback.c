@@ -255,17 +255,13 @@ static void test_guard_count_holds_until_the_drop(void **state)
  * and refuses or, told to, drops it, as before the lock was taken. */
 static void test_guard_counts_a_table_it_cannot_lock(void **state)
 {
-	char *db = pgt_create_db("gm_rb_nolock"), *dir = tfs_tempdir(), *sql, *as_dep, *out, *err;
+	char *db = pgt_create_db("gm_rb_nolock"), *dir = tfs_tempdir(), *as_dep, *out, *err;
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
-	pgt_exec(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gm_rb_dep') THEN"
-		    " CREATE ROLE gm_rb_dep LOGIN; END IF; END $$; CREATE SCHEMA app AUTHORIZATION gm_rb_dep");
-	sql = gm_xasprintf("GRANT CREATE ON DATABASE \"%s\" TO gm_rb_dep", db);
-	pgt_exec(c, sql);
-	free(sql);
+	as_dep = pgt_deployer(c, db, "gm_rb_dep");
+	pgt_exec(c, "CREATE SCHEMA app AUTHORIZATION gm_rb_dep");
 	tfs_write(dir, "0001_t.sql", "CREATE TABLE app.t (id int);\n-- garage:down\nDROP TABLE app.t;\n");
-	as_dep = gm_xasprintf("%s user=gm_rb_dep", db);
 	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up"), 0);
 	pgt_exec(c, "ALTER TABLE app.t OWNER TO postgres; GRANT SELECT ON app.t TO gm_rb_dep;"
 		    " INSERT INTO app.t VALUES (1), (2)");

@@ -72,6 +72,18 @@ char *pgt_create_db(const char *prefix)
 	return name;
 }
 
+char *pgt_deployer(PGconn *c, const char *db, const char *role)
+{
+	char *sql = gm_xasprintf("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s') THEN"
+				 " CREATE ROLE \"%s\" LOGIN; END IF; END $$;"
+				 " GRANT CREATE, USAGE ON SCHEMA public TO \"%s\";"
+				 " GRANT CREATE ON DATABASE \"%s\" TO \"%s\"", role, role, role, db, role);
+
+	pgt_exec(c, sql);
+	free(sql);
+	return gm_xasprintf("%s user=%s", db, role);
+}
+
 void pgt_drop_db(const char *db, const char *then_sql)
 {
 	char *sql = gm_xasprintf("DROP DATABASE \"%s\"", db);

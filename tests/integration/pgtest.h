@@ -13,6 +13,10 @@ const char *pgt_bin(void);
 
 /* A fresh database with a unique name starting with prefix (caller frees). */
 char *pgt_create_db(const char *prefix);
+/* A login role (made when missing) that may create in database db and in
+ * its public schema, as a deployer would; returns db's conninfo as that
+ * role (caller frees).  c is connected to db as the superuser. */
+char *pgt_deployer(PGconn *c, const char *db, const char *role);
 /* Drops database db, then runs then_sql (may be NULL) on the postgres
  * database: the roles a test made for it, once nothing refers to them. */
 void pgt_drop_db(const char *db, const char *then_sql);
