@@ -55,6 +55,13 @@ long long gm_history_lock_key(void)
 #define OWNED_BY "pg_catalog.format('is owned by role %I, not by %I or a superuser', r.rolname, SESSION_USER)"
 #define TRUST_EXPR                                                                                   \
 	"CASE WHEN t.why IS NOT NULL THEN ('" TRUST_MARK "' OPERATOR(pg_catalog.||) t.why)::pg_catalog.int4 END"
+/* Whether relation c is one of the history's two tables. */
+#define HISTORY_TABLES(c) c ".relname IN ('schema_history', 'audit_log')"
+/* Whether trigger t (on c) fires on what the tool does: INSERT, UPDATE,
+ * DELETE on the history (4 + 8 + 16 in tgtype), INSERT into the audit
+ * log (its append-only trigger fires on the rest). */
+#define ON_TOOL_EVENTS(t, c)                                                                         \
+	t ".tgtype OPERATOR(pg_catalog.&) (CASE WHEN " c ".relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0"
 /* The functions the defaults, constraints and index expressions of table
  * c call (p), directly or as an operator's code: they run as whoever
  * writes the table, and their owner can replace them (an old owner's,
@@ -68,9 +75,6 @@ long long gm_history_lock_key(void)
 	" WHERE d1.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d1.refobjid = " c ".oid" \
 	" AND d1.classid IN ('pg_catalog.pg_attrdef'::pg_catalog.regclass,"                            \
 	" 'pg_catalog.pg_constraint'::pg_catalog.regclass, 'pg_catalog.pg_class'::pg_catalog.regclass)"
-/* The triggers that count fire on what the tool does: INSERT, UPDATE,
- * DELETE on the history (4 + 8 + 16 in tgtype), INSERT into the audit
- * log (its append-only trigger fires on the rest). */
 #define TRUST_FROM                                                                                   \
 	" FROM (SELECT (SELECT x.what OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) x.problem" \
 	" FROM (SELECT 0 AS o, pg_catalog.format('schema %I', n.nspname) AS what," \
@@ -97,7 +101,7 @@ long long gm_history_lock_key(void)
 	"   JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid JOIN pg_catalog.pg_roles fr ON fr.oid = f.proowner" \
 	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal" \
 	"   AND (t.tgqual IS NOT NULL OR NOT " GM_HISTORY_TRUSTED_ROLE("fr") ")" \
-	"   AND t.tgtype OPERATOR(pg_catalog.&) (CASE WHEN c.relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0" \
+	"   AND " ON_TOOL_EVENTS("t", "c") \
 	"   ORDER BY t.tgname LIMIT 1) g ON true" \
 	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('grants %s to %s, not %I or a superuser', a.privilege_type," \
 	"   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.format('role %I', gr.rolname) END, SESSION_USER) AS why" \
@@ -121,7 +125,7 @@ long long gm_history_lock_key(void)
 	"   p.oid::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(p.proowner), SESSION_USER) AS why" \
 	"   FROM " USED_FUNCTIONS("c") " AND NOT (SELECT " GM_HISTORY_TRUSTED_ROLE("pr")              \
 	"   FROM pg_catalog.pg_roles pr WHERE pr.oid = p.proowner) ORDER BY 1 LIMIT 1) dp ON true" \
-	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "' AND c.relname IN ('schema_history', 'audit_log')) x" \
+	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "' AND " HISTORY_TABLES("c") ") x" \
 	" WHERE x.problem IS NOT NULL ORDER BY x.o, x.what LIMIT 1) AS why) t"
 static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 
@@ -141,16 +145,16 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 	" AND NOT c.relhasrules AND NOT c.relhassubclass AND NOT c.relrowsecurity"                     \
 	" AND (c.relacl IS NULL OR c.relacl = pg_catalog.acldefault('r', c.relowner)))"              \
 	" FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid"                                    \
-	" AND c.relname IN ('schema_history', 'audit_log'))"                                          \
+	" AND " HISTORY_TABLES("c") ")"                                          \
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid" \
-	" WHERE c.relnamespace = n.oid AND c.relname IN ('schema_history', 'audit_log') AND NOT t.tgisinternal" \
-	" AND t.tgtype OPERATOR(pg_catalog.&) (CASE WHEN c.relname = 'audit_log' THEN 4 ELSE 28 END)::pg_catalog.int2 <> 0)" \
+	" WHERE c.relnamespace = n.oid AND " HISTORY_TABLES("c") " AND NOT t.tgisinternal" \
+	" AND " ON_TOOL_EVENTS("t", "c") ")" \
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c, " USED_FUNCTIONS("c")                    \
-	" AND c.relnamespace = n.oid AND c.relname IN ('schema_history', 'audit_log')"               \
+	" AND c.relnamespace = n.oid AND " HISTORY_TABLES("c")                 \
 	" AND p.proowner <> n.nspowner AND p.proowner <> 10)"                                         \
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid" \
 	" JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid WHERE c.relnamespace = n.oid"              \
-	" AND c.relname IN ('schema_history', 'audit_log') AND a.attnum > 0 AND NOT a.attisdropped"    \
+	" AND " HISTORY_TABLES("c") " AND a.attnum > 0 AND NOT a.attisdropped"    \
 	" AND (ty.typowner <> 10 OR a.attacl IS NOT NULL)))"                                           \
 	" FROM (SELECT) x LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = '" GM_HISTORY_SCHEMA "')"
 /* Fails, before the read in the same string, when the whole check must run. */
