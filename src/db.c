@@ -220,6 +220,12 @@ static struct gm_error *check_url(const char *url)
  *    Both are set for a transaction only (SET LOCAL), never for the
  *    session: through a transaction pooler a session setting would stay on
  *    the server connection for the next client, the application's own.
+ *  - exit_on_error = off: the tool reads some errors and goes on (the
+ *    history's quick check asks for the whole one that way), and a
+ *    failing migration must read as its error, not as a lost connection.
+ *    Off is the server's default, harmless to leave on a pooled
+ *    connection; every transaction of the tool's sets it again
+ *    (gm_script_lock).
  *  - row_security = on, likewise per transaction (gm_script_begin, the
  *    probe): with it off, a query that RLS would filter fails instead of
  *    being filtered.
@@ -231,7 +237,7 @@ static struct gm_error *check_url(const char *url)
  * by the server: a regular expression costs a fresh backend more than the
  * whole read. */
 static const char session_sql[] =
-	"SET standard_conforming_strings = on; "
+	"SET standard_conforming_strings = on; SET exit_on_error = off; "
 	"SELECT pg_catalog.current_setting('search_path')";
 
 /* Space as PostgreSQL splits a list setting (scanner_isspace): up to 16,

@@ -111,6 +111,25 @@ void gm_script_release(struct gm_script *sc)
 	"pg_catalog.to_tsquery('pg_catalog.simple', pg_catalog.left(" \
 	"pg_catalog.set_config('client_min_messages', 'notice', true), 0)), "
 
+/* Settings a role or database may carry (ALTER ROLE/DATABASE ... SET,
+ * PGOPTIONS) that would change what a migration does, checked or set in
+ * every transaction of the tool's (a migration may also have changed them
+ * for the session, and through a transaction pooler the session's own
+ * setup may not reach this server connection):
+ *  - exit_on_error = on ends the session at the first error, so a failing
+ *    migration would read as a lost connection: turned off;
+ *  - session_replication_role other than origin keeps triggers, foreign-key
+ *    checks and ON DELETE CASCADE from firing: migrations would run
+ *    unchecked and a down's deletes leave orphans.  Only a superuser may set
+ *    it, so it is not changed here but refused (REPLICA_MARK fails the cast,
+ *    gm_script_error reads it); a migration may still SET LOCAL it. */
+#define REPLICA_MARK "garage-migrate: session_replication_role is "
+#define SETTINGS_SQL                                                                                  \
+	"pg_catalog.set_config('exit_on_error', 'off', true), "                                        \
+	"CASE WHEN pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.<>) 'origin'" \
+	" THEN ('" REPLICA_MARK "' OPERATOR(pg_catalog.||)"                                           \
+	" pg_catalog.current_setting('session_replication_role'))::pg_catalog.int4 END, "
+
 void gm_script_lock(struct gm_script *sc, struct gm_db *db, const struct gm_txn_limits *lim, int flush)
 {
 	/* Every statement costs server time, so the settings ride along with
@@ -123,7 +142,7 @@ void gm_script_lock(struct gm_script *sc, struct gm_db *db, const struct gm_txn_
 	 * and a unit): safe to splice. */
 	gm_script_ours(sc, 1, GM_SQL_BEGIN ";\n");
 	gm_script_ours(sc, 1, "SELECT pg_catalog.set_config('search_path', '" GM_DB_SAFE_PATH "', true),"
-			      " pg_catalog.set_config('row_security', 'on', true), %s%s"
+			      " pg_catalog.set_config('row_security', 'on', true), " SETTINGS_SQL "%s%s"
 			      "pg_catalog.set_config('lock_timeout', '%s', true), pg_catalog.pg_advisory_xact_lock(%lld);\n",
 		       db->server_version >= 140000 ? "pg_catalog.set_config('client_connection_check_interval', '1s', true), " : "",
 		       flush ? FLUSH_SQL : "",
@@ -333,6 +352,14 @@ static void locate_in_file(struct gm_error *err, const struct gm_script_seg *seg
 	err->col = col;
 }
 
+/* A write in a read-only transaction: the role's or database's default
+ * (a freeze a DBA set on purpose, not overridden here), or a standby. */
+#define SQLSTATE_READ_ONLY "25006"
+#define READ_ONLY_ADVICE                                                                              \
+	"the session is read-only: default_transaction_read_only is on for this role or database"      \
+	" (ALTER ROLE/DATABASE ... SET, PGOPTIONS), or the server is a standby; connect to the primary,"  \
+	" or RESET the setting if the freeze is over"
+
 static void add_advice(struct gm_error *err)
 {
 	if (!err->sqlstate)
@@ -341,8 +368,30 @@ static void add_advice(struct gm_error *err)
 		gm_error_advise(err, "this statement cannot run inside a transaction block; move it to its own migration marked -- garage:no-transaction");
 	else if (strcmp(err->sqlstate, "55P03") == 0)
 		gm_error_advise(err, "another session holds a lock on the object; retry later or raise --lock-timeout");
+	else if (strcmp(err->sqlstate, SQLSTATE_READ_ONLY) == 0)
+		gm_error_advise(err, READ_ONLY_ADVICE);
 	else if (strcmp(err->sqlstate, "57014") == 0)
 		gm_error_advise(err, "the statement was cancelled (statement timeout); raise --statement-timeout or split the migration");
+}
+
+/* SETTINGS_SQL's refusal, or NULL when res is another error. */
+static struct gm_error *replica_refusal(const PGresult *res)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *p = msg ? strstr(msg, REPLICA_MARK) : NULL;
+	struct gm_error *err;
+	int len;
+
+	if (!p)
+		return NULL;
+	p += strlen(REPLICA_MARK);
+	len = (int)strcspn(p, "\"");
+	err = gm_error_new(GM_ERR_DB, "refusing to run: session_replication_role is %.*s, so triggers, foreign-key checks"
+			   " and ON DELETE actions would not fire", len, p);
+	gm_error_advise(err, "it comes from ALTER ROLE or ALTER DATABASE ... SET, PGOPTIONS, or a migration's plain SET:"
+			     " RESET it there; a migration that means it can SET LOCAL session_replication_role itself;"
+			     " nothing was applied by this transaction");
+	return err;
 }
 
 struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
@@ -353,7 +402,7 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 	const struct gm_script_seg *seg = pos ? seg_by_char(sc, (size_t)strtoul(pos, NULL, 10) - 1)
 					      : seg_by_stmt(sc, oc->ok);
 	enum gm_errkind kind = GM_ERR_MIGRATION;
-	struct gm_error *err;
+	struct gm_error *err, *refusal;
 
 	if (gm_sqlstate_is(oc->error, "55P03") || gm_sqlstate_is(oc->error, "57014"))
 		kind = GM_ERR_LOCK;
@@ -364,9 +413,15 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 				  "garage-migrate's own statement failed");
 		if (gm_history_is_untrusted(err))
 			return gm_history_untrusted(err);	/* gm_history_ensure_sql's check */
+		if ((refusal = replica_refusal(oc->error))) {
+			gm_error_free(err);
+			return refusal;
+		}
 		if (oc->connection_lost)
 			gm_error_advise(err, "the connection was lost before the server answered, so whether it committed is not known here;"
 					     " garage-migrate list and log tell");
+		else if (gm_sqlstate_is(oc->error, SQLSTATE_READ_ONLY))
+			gm_error_advise(err, READ_ONLY_ADVICE);
 		else if (gm_sqlstate_is(oc->error, "42501"))
 			gm_error_advise(err, "the role lacks a privilege garage-migrate's bookkeeping needs: CREATE on the database"
 					     " (for the " GM_HISTORY_SCHEMA " schema, made on the first run), or USAGE and the"

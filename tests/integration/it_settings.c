@@ -1,7 +1,8 @@
 /* Integration tests: server settings are not trusted.  A database can be
  * given any default (ALTER DATABASE ... SET); every session the tool opens
- * sets what its SQL relies on: standard_conforming_strings, row_security
- * and a search_path where pg_catalog comes first.  Issue 11, item 2. */
+ * sets what its SQL relies on: standard_conforming_strings, row_security,
+ * exit_on_error and a search_path where pg_catalog comes first (issue 11,
+ * item 2), and refuses to migrate with triggers turned off. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,12 @@ static char *hostile_db(const char *prefix)
 	pgt_exec(c, sql);
 	free(sql);
 	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET row_security = off", db);
+	pgt_exec(c, sql);
+	free(sql);
+	/* The first error would end the session: the history's quick check
+	 * raises one on purpose, and a failing migration would read as a
+	 * lost connection. */
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET exit_on_error = on", db);
 	pgt_exec(c, sql);
 	free(sql);
 	PQfinish(c);
@@ -71,12 +78,12 @@ static void test_the_session_sets_what_it_relies_on(void **state)
 	tfs_write(dir, "0001_seen.sql",
 		  "CREATE TABLE seen AS SELECT current_setting('standard_conforming_strings') AS scs,\n"
 		  "  current_setting('row_security') AS rs, current_setting('search_path') AS sp,\n"
-		  "  current_schemas(true)::text AS effective;\n");
+		  "  current_schemas(true)::text AS effective, current_setting('exit_on_error') AS eoe;\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
-	v = pgt_value(c, "SELECT scs || ' ' || rs || ' ' || sp || ' ' || effective FROM public.seen");
+	v = pgt_value(c, "SELECT scs || ' ' || rs || ' ' || sp || ' ' || effective || ' ' || eoe FROM public.seen");
 	/* pg_catalog is dropped from the path, so it is searched first
 	 * (implicitly) while public stays where new objects go. */
-	assert_string_equal(v, "on on public {pg_catalog,public}");
+	assert_string_equal(v, "on on public {pg_catalog,public} off");
 	free(v);
 	PQfinish(c);
 	tfs_rmdir(dir);
@@ -189,6 +196,105 @@ static void test_pg_temp_first_makes_no_temporary_tables(void **state)
 	free(db);
 }
 
+/* Under exit_on_error = on a failing migration must still read as its
+ * own error, with its file and line, and leave nothing behind. */
+static void test_a_failing_migration_under_exit_on_error(void **state)
+{
+	char *db = hostile_db("gm_set_eoe"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\nSELECT 1/0;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 4);
+	assert_contains(err, "0002_b.sql:2:");
+	assert_contains(err, "division by zero");
+	assert_not_contains(err, "connection");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"), 1);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('public.b')::text"));
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* With session_replication_role = replica, triggers (foreign-key checks,
+ * ON DELETE CASCADE, the project's own) do not fire: a migration would
+ * insert orphans unchecked and a down leave them.  Refused in every
+ * transaction, whether the setting came with the database or from an
+ * earlier migration's plain SET. */
+static void test_replica_role_is_refused(void **state)
+{
+	char *db = pgt_create_db("gm_set_replica"), *dir = tfs_tempdir(), *out, *err, *sql;
+	PGconn *c = pgt_connect("postgres");
+
+	(void)state;
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET session_replication_role = replica", db);
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	tfs_write(dir, "0001_p.sql", "CREATE TABLE p (id int PRIMARY KEY);\n"
+				      "CREATE TABLE ch (p_id int REFERENCES p);\n"
+				      "INSERT INTO ch VALUES (42);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to run: session_replication_role is replica");
+	assert_contains(err, "what to do:");
+	free(out);
+	free(err);
+	c = pgt_connect(db);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('public.ch')::text"));
+	PQfinish(c);
+	free(db);
+
+	/* Set by a migration for the session: the next one is refused. */
+	db = pgt_create_db("gm_set_replica2");
+	tfs_write(dir, "0001_p.sql", "CREATE TABLE p (id int PRIMARY KEY);\n"
+				      "SET session_replication_role = replica;\n");
+	tfs_write(dir, "0002_ch.sql", "CREATE TABLE ch (p_id int REFERENCES p);\n"
+				       "INSERT INTO ch VALUES (42);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "session_replication_role is replica");
+	free(out);
+	free(err);
+	c = pgt_connect(db);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE status = 'applied'"), 1);
+	assert_true(pgt_is_null(c, "SELECT to_regclass('public.ch')::text"));
+	PQfinish(c);
+	/* SET LOCAL in the migration itself is the migration's choice. */
+	tfs_write(dir, "0001_p.sql", "CREATE TABLE p (id int PRIMARY KEY);\n"
+				      "SET LOCAL session_replication_role = replica;\n");
+	tfs_write(dir, "0002_ch.sql", "CREATE TABLE ch (p_id int REFERENCES p);\n");
+	pgt_drop_db(db, NULL);
+	free(db);
+	db = pgt_create_db("gm_set_replica3");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* A database frozen read-only by its DBA stays frozen; the advice says why
+ * the write failed. */
+static void test_read_only_default_is_explained(void **state)
+{
+	char *db = pgt_create_db("gm_set_ro"), *dir = tfs_tempdir(), *out, *err, *sql;
+	PGconn *c = pgt_connect("postgres");
+
+	(void)state;
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET default_transaction_read_only = on", db);
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "read-only transaction");
+	assert_contains(err, "default_transaction_read_only is on for this role or database");
+	free(out);
+	free(err);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +303,9 @@ int main(void)
 		cmocka_unit_test(test_a_backslash_cannot_split_statements),
 		cmocka_unit_test(test_a_backslash_cannot_split_statements_through_the_pooler),
 		cmocka_unit_test(test_pg_temp_first_makes_no_temporary_tables),
+		cmocka_unit_test(test_a_failing_migration_under_exit_on_error),
+		cmocka_unit_test(test_replica_role_is_refused),
+		cmocka_unit_test(test_read_only_default_is_explained),
 	};
 	return cmocka_run_group_tests_name("hostile server settings", tests, NULL, NULL);
 }
