@@ -270,16 +270,20 @@ static size_t path_element(const char **p, int vt_space)
 	return (size_t)(e - s);
 }
 
-/* Whether element s (n bytes) names name (pg_catalog, pg_temp): in any
- * case, quoted or not, as PostgreSQL's lower() would compare it. */
+/* Whether element s (n bytes) names name (pg_catalog, pg_temp) as
+ * PostgreSQL reads a list setting (SplitIdentifierString): unquoted in any
+ * case (it folds it), quoted only exactly: "PG_TEMP" is a schema of that
+ * name, searched and created in like any other. */
 static int is_named(const char *s, size_t n, const char *name)
 {
-	size_t len = strlen(name), k, off = n == len + 2 && s[0] == '"' && s[n - 1] == '"';
+	size_t len = strlen(name), k;
 
-	if (n - 2 * off != len)
+	if (n == len + 2 && s[0] == '"' && s[n - 1] == '"')
+		return memcmp(s + 1, name, len) == 0;
+	if (n != len)
 		return 0;
 	for (k = 0; k < len; k++)
-		if (tolower((unsigned char)s[off + k]) != name[k])
+		if (tolower((unsigned char)s[k]) != name[k])
 			return 0;
 	return 1;
 }

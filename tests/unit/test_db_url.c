@@ -95,7 +95,8 @@ static void test_user_search_path(void **state)
 	user_path("pg_catalog, public", "public");
 	user_path("public, PG_Catalog", "public");
 	user_path("\"pg_catalog\", app", "app");
-	user_path("\"PG_CATALOG\", app", "app");
+	/* Quoted, a name keeps its case: "PG_CATALOG" is another schema. */
+	user_path("\"PG_CATALOG\", app", "\"PG_CATALOG\", app");
 	user_path("\"My \"\"odd\"\", schema\", public", "\"My \"\"odd\"\", schema\", public");
 	user_path("  app ,  \"x y\"  ,pg_temp", "app, \"x y\"");
 	user_path("a,b,c", "a, b, c");
@@ -115,7 +116,8 @@ static void test_user_search_path(void **state)
 	 * whenever no schema before it exists: it goes. */
 	user_path("pg_temp, public", "public");
 	user_path("\"$user\", pg_temp", "\"$user\"");
-	user_path("\"PG_TEMP\", app, \"x\"", "app, \"x\"");
+	user_path("\"PG_TEMP\", app, \"x\"", "\"PG_TEMP\", app, \"x\"");
+	user_path("\"pg_temp\", app, PG_Temp", "app");
 	user_path("pg_temp", "");
 	user_path("pg_temp, pg_catalog", "");
 	user_path("pg_temp_3, public", "pg_temp_3, public");
