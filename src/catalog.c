@@ -69,6 +69,26 @@ static const char facts_sql[] =
 	"  FROM acl CROSS JOIN LATERAL pg_catalog.aclexplode(acl.acl) e\n"
 	"  WHERE e.grantee OPERATOR(pg_catalog.<>) acl.owner\n"
 	"  GROUP BY acl.o, e.grantee, e.privilege_type\n"
+	/* Functions: those of the managed schemas, and any other a policy,
+	 * trigger, default, constraint, index or view of theirs calls (an
+	 * auth.uid() the policies rest on is part of their meaning: changed,
+	 * it is drift), but the built-in ones. */
+	"), fn AS (\n"
+	"  SELECT pr.oid FROM pg_catalog.pg_proc pr JOIN ns ON ns.oid" EQ "pr.pronamespace\n"
+	"  UNION SELECT d.refobjid FROM pg_catalog.pg_depend d\n"
+	"  WHERE d.refclassid" EQ "'pg_catalog.pg_proc'::pg_catalog.regclass AND (\n"
+	"       (d.classid" EQ "'pg_catalog.pg_policy'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
+	"         SELECT po.oid FROM pg_catalog.pg_policy po JOIN rel ON rel.oid" EQ "po.polrelid))\n"
+	"    OR (d.classid" EQ "'pg_catalog.pg_trigger'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
+	"         SELECT tg.oid FROM pg_catalog.pg_trigger tg JOIN rel ON rel.oid" EQ "tg.tgrelid))\n"
+	"    OR (d.classid" EQ "'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
+	"         SELECT ad.oid FROM pg_catalog.pg_attrdef ad JOIN rel ON rel.oid" EQ "ad.adrelid))\n"
+	"    OR (d.classid" EQ "'pg_catalog.pg_constraint'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
+	"         SELECT co.oid FROM pg_catalog.pg_constraint co JOIN rel ON rel.oid" EQ "co.conrelid))\n"
+	"    OR (d.classid" EQ "'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
+	"         SELECT i.indexrelid FROM pg_catalog.pg_index i JOIN rel ON rel.oid" EQ "i.indrelid))\n"
+	"    OR (d.classid" EQ "'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
+	"         SELECT rw.oid FROM pg_catalog.pg_rewrite rw JOIN obj ON obj.oid" EQ "rw.ev_class)))\n"
 	")\n"
 	"SELECT pg_catalog.concat('enum ', ns.nspname, '.', t.typname), 'labels',\n"
 	"       pg_catalog.string_agg(e.enumlabel::pg_catalog.text, ', ' ORDER BY e.enumsortorder)\n"
@@ -129,9 +149,10 @@ static const char facts_sql[] =
 	"  CROSS JOIN LATERAL (VALUES ('command', p.cmd), ('permissive', p.permissive),\n"
 	"                             ('roles', pg_catalog.array_to_string(p.roles, ', ')),\n"
 	"                             ('using', coalesce(p.qual, '')), ('with_check', coalesce(p.with_check, ''))) x(k, v)\n"
-	"UNION ALL SELECT pg_catalog.concat('function ', ns.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')'),\n"
+	"UNION ALL SELECT pg_catalog.concat('function ', pn.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')'),\n"
 	"                 x.k, x.v\n"
-	"  FROM pg_catalog.pg_proc pr JOIN ns ON ns.oid" EQ "pr.pronamespace\n"
+	"  FROM fn JOIN pg_catalog.pg_proc pr ON pr.oid" EQ "fn.oid\n"
+	"  JOIN pg_catalog.pg_namespace pn ON pn.oid" EQ "pr.pronamespace\n"
 	/* config: one SET a line, so a value cannot pass for another setting. */
 	"  CROSS JOIN LATERAL (VALUES ('definition', pg_catalog.pg_get_functiondef(pr.oid)),\n"
 	"                             ('security_definer', pr.prosecdef::pg_catalog.text),\n"
@@ -139,6 +160,7 @@ static const char facts_sql[] =
 	"                                 SELECT pg_catalog.replace(pg_catalog.replace(c, E'\\\\', E'\\\\\\\\'), E'\\n', E'\\\\n')\n"
 	"                                 FROM pg_catalog.unnest(pr.proconfig) WITH ORDINALITY s(c, n) ORDER BY s.n), E'\\n'), ''))) x(k, v)\n"
 	"  WHERE pr.prokind" EQ "ANY ('{f,p}'::pg_catalog.\"char\"[])\n"
+	"    AND pn.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema}'::pg_catalog.name[])\n"
 	"    AND " NOT_IN_EXTENSION("pg_proc", "pr.oid") "\n"
 	/* Grants: PUBLIC as such, roles as GRANT would name them (a role
 	 * called "PUBLIC" stays apart from PUBLIC). */
