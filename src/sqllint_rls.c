@@ -13,6 +13,7 @@
 #include "gm_tenancy.h"
 #include "sqllint_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,55 +190,150 @@ static const char *command_name(const char *cmd)
 	return "ALL";
 }
 
-static void judge(struct lint *l, const PgQuery__CreatePolicyStmt *p, PgQuery__Node *expr, const char *clause,
+/* "FOR UPDATE policy", or "policy" when the command is not known (an
+ * ALTER POLICY of a policy made outside the project's migrations). */
+static void policy_label(char *buf, size_t size, const char *cmd)
+{
+	if (cmd)
+		snprintf(buf, size, "FOR %s policy", command_name(cmd));
+	else
+		snprintf(buf, size, "policy");
+}
+
+static void judge(struct lint *l, const char *cmd, const char *policy, PgQuery__Node *expr, const char *clause,
 		  const char *key)
 {
-	char *branch = NULL;
+	char *branch = NULL, label[32];
 
 	if (!expr)
 		return;
+	policy_label(label, sizeof(label), cmd);
 	if (gm_policy_judge_node(l->judge, expr, &branch) == GM_UNBOUND)
 		lint_report(l, "write_policy_not_tenant_bound", lint_at(l, gm_pgtree_first_location(&expr->base)), key,
-			    "FOR %s policy %s on %s: its %s has a branch not bound to the tenant: %s (any tenant can write the"
-			    " rows it matches)", command_name(p->cmd_name), p->policy_name, key, clause, branch);
+			    "%s %s on %s: its %s has a branch not bound to the tenant: %s (any tenant can write the"
+			    " rows it matches)", label, policy, key, clause, branch);
 	free(branch);
 }
 
 /* A FOR SELECT policy: every branch bound, or limited to shared rows
  * (gm_policy_judge_read). */
-static void judge_read(struct lint *l, const PgQuery__CreatePolicyStmt *p, const char *key)
+static void judge_read(struct lint *l, const char *cmd, const char *policy, PgQuery__Node *qual, const char *key)
 {
-	char *branch = NULL;
+	char *branch = NULL, label[32];
 
-	if (p->qual && gm_policy_judge_read_node(l->judge, p->qual, &branch) == GM_UNBOUND)
-		lint_report(l, "read_policy_not_tenant_bound", lint_at(l, gm_pgtree_first_location(&p->qual->base)), key,
-			    "FOR SELECT policy %s on %s: its USING has a branch neither bound to the tenant nor limited to"
-			    " shared rows: %s (any tenant can read the rows it matches)", p->policy_name, key, branch);
+	policy_label(label, sizeof(label), cmd);
+	if (qual && gm_policy_judge_read_node(l->judge, qual, &branch) == GM_UNBOUND)
+		lint_report(l, "read_policy_not_tenant_bound", lint_at(l, gm_pgtree_first_location(&qual->base)), key,
+			    "%s %s on %s: its USING has a branch neither bound to the tenant nor limited to"
+			    " shared rows: %s (any tenant can read the rows it matches)", label, policy, key, branch);
 	free(branch);
+}
+
+/* Judged when it is meant to isolate tenants: on a tenant table, or
+ * naming the tenant expression.  cmd NULL: not known, so USING is held to
+ * what a read policy must meet (a write policy's must meet more), and a
+ * WITH CHECK, which only write policies have, to a write policy's. */
+static void judge_policy(struct lint *l, const char *cmd, const char *policy, const char *key,
+			 PgQuery__Node *qual, PgQuery__Node *with_check)
+{
+	if (!is_tenant(l, key, 0) && !gm_policy_mentions_tenant_node(l->judge, qual) &&
+	    !gm_policy_mentions_tenant_node(l->judge, with_check))
+		return;
+	if (!cmd || !strcmp(cmd, "select"))
+		judge_read(l, cmd, policy, qual, key);
+	else
+		judge(l, cmd, policy, qual, "USING", key);
+	judge(l, cmd, policy, with_check, "WITH CHECK", key);
 }
 
 static void create_policy(struct lint *l, const PgQuery__CreatePolicyStmt *p)
 {
 	char *key;
-	int read;
 
 	current_setting(l, p->qual, "the policy's USING", 1);
 	current_setting(l, p->with_check, "the policy's WITH CHECK", 1);
-	read = p->cmd_name && !strcmp(p->cmd_name, "select");
-	if (!p->table || !p->permissive || (!read && !is_write_command(p->cmd_name)))
+	if (!p->table || !p->permissive || (!is_write_command(p->cmd_name) && strcmp(p->cmd_name ? p->cmd_name : "", "select")))
 		return;
 	key = lint_key(p->table);
-	/* Judged when it is meant to isolate tenants: on a tenant table, or
-	 * naming the tenant expression. */
-	if (is_tenant(l, key, 0) || gm_policy_mentions_tenant_node(l->judge, p->qual) ||
-	    gm_policy_mentions_tenant_node(l->judge, p->with_check)) {
-		if (read) {
-			judge_read(l, p, key);
-		} else {
-			judge(l, p, p->qual, "USING", key);
-			judge(l, p, p->with_check, "WITH CHECK", key);
+	judge_policy(l, p->cmd_name, p->policy_name, key, p->qual, p->with_check);
+	free(key);
+}
+
+/* The CREATE POLICY of name on key, if node is one. */
+static const PgQuery__CreatePolicyStmt *policy_made(const PgQuery__Node *node, const char *key, const char *name)
+{
+	const PgQuery__CreatePolicyStmt *p;
+	char *k;
+	int same;
+
+	if (!node || !NODE(node, CREATE_POLICY_STMT))
+		return NULL;
+	p = node->create_policy_stmt;
+	if (!p->table || !p->policy_name || strcmp(p->policy_name, name))
+		return NULL;
+	k = lint_key(p->table);
+	same = !strcmp(k, key);
+	free(k);
+	return same ? p : NULL;
+}
+
+/* The command ("all", "select", ...; allocated) and permissiveness of
+ * policy name on key as its last CREATE POLICY made it: earlier in the
+ * run, else in a project migration before the run.  NULL when neither
+ * made it. */
+static char *policy_command(const struct lint *l, const char *key, const char *name, int *permissive)
+{
+	unsigned long long first = l->nstmts ? l->stmts[0].m->version : 0;
+	const PgQuery__CreatePolicyStmt *p;
+	char *cmd = NULL;
+
+	for (const struct lint_stmt *s = l->cur; s-- > l->stmts;)
+		if ((p = policy_made(s->node, key, name))) {
+			*permissive = p->permissive;
+			return gm_xstrdup(p->cmd_name ? p->cmd_name : "all");
+		}
+	for (size_t i = 0; i < l->o->nall; i++) {
+		const struct gm_migration *m = l->o->all[i];
+		if (m->version >= first)
+			continue;
+		for (size_t k = 0; k < m->up.stmts.n; k++) {
+			const struct gm_sql_stmt *st = &m->up.stmts.v[k];
+			struct gm_pgtree t;
+			size_t off;
+			char *why;
+			if (strcmp(st->word1, "CREATE") || strcmp(st->word2, "POLICY"))
+				continue;
+			if ((why = gm_sql_stmt_parse(m->up.sql, st, &t, &off))) {
+				free(why);
+				continue;
+			}
+			if ((p = policy_made(gm_pgtree_stmt(&t), key, name))) {
+				free(cmd);
+				cmd = gm_xstrdup(p->cmd_name ? p->cmd_name : "all");
+				*permissive = p->permissive;
+			}
+			gm_pgtree_free(&t);
 		}
 	}
+	return cmd;
+}
+
+/* ALTER POLICY replaces USING or WITH CHECK: judged as the CREATE POLICY
+ * it changes, whose command comes from the migrations. */
+static void alter_policy(struct lint *l, const PgQuery__AlterPolicyStmt *a)
+{
+	int permissive = 1;
+	char *key, *cmd;
+
+	current_setting(l, a->qual, "the policy's USING", 1);
+	current_setting(l, a->with_check, "the policy's WITH CHECK", 1);
+	if (!a->table || !a->policy_name || (!a->qual && !a->with_check))
+		return;
+	key = lint_key(a->table);
+	cmd = policy_command(l, key, a->policy_name, &permissive);
+	if (permissive && (!cmd || is_write_command(cmd) || !strcmp(cmd, "select")))
+		judge_policy(l, cmd, a->policy_name, key, a->qual, a->with_check);
+	free(cmd);
 	free(key);
 }
 
@@ -389,8 +485,7 @@ void lint_rls_stmt(struct lint *l)
 		create_policy(l, n->create_policy_stmt);
 		break;
 	case PG_QUERY__NODE__NODE_ALTER_POLICY_STMT:
-		current_setting(l, n->alter_policy_stmt->qual, "the policy's USING", 1);
-		current_setting(l, n->alter_policy_stmt->with_check, "the policy's WITH CHECK", 1);
+		alter_policy(l, n->alter_policy_stmt);
 		break;
 	case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
 		create_function(l, n->create_function_stmt);

@@ -229,6 +229,44 @@ static void test_later_migrations_count_for_rls(void **state)
 	gm_migration_free(all[1]);
 }
 
+/* ALTER POLICY is judged as the policy it changes: the command comes from
+ * the CREATE POLICY in an earlier migration, not applied in this run. */
+static void test_alter_policy_keeps_its_command(void **state)
+{
+	struct gm_migration *all[2];
+	struct gm_lint_opts o;
+	struct gm_lint_result r;
+
+	(void)state;
+	all[0] = mig("0001_p.sql", "CREATE POLICY showcase_update ON project_showcases FOR UPDATE\n"
+				   "  USING (organization_id = (SELECT app_current_org_id()));\n");
+	all[1] = mig("0002_open.sql", "SET LOCAL lock_timeout = '5s';\n"
+				      "ALTER POLICY showcase_update ON project_showcases\n"
+				      "  USING (organization_id = (SELECT app_current_org_id()) OR is_public);\n");
+	/* Alone, the command is unknown: a read policy may share public rows. */
+	lint(&all[1], 1, NULL, &r);
+	assert_int_equal(count(&r, "write_policy_not_tenant_bound"), 0);
+	assert_int_equal(count(&r, "read_policy_not_tenant_bound"), 0);
+	gm_lint_result_release(&r);
+	memset(&o, 0, sizeof(o));
+	o.all = (const struct gm_migration *const *)all;
+	o.nall = 2;
+	lint(&all[1], 1, &o, &r);
+	assert_int_equal(count(&r, "write_policy_not_tenant_bound"), 1);
+	assert_non_null(strstr(find(&r, "write_policy_not_tenant_bound")->message,
+			       "FOR UPDATE policy showcase_update on public.project_showcases: its USING"));
+	gm_lint_result_release(&r);
+	/* Made RESTRICTIVE, it only narrows what others allow. */
+	gm_migration_free(all[0]);
+	all[0] = mig("0001_p.sql", "CREATE POLICY showcase_update ON project_showcases AS RESTRICTIVE FOR UPDATE\n"
+				   "  USING (organization_id = (SELECT app_current_org_id()));\n");
+	lint(&all[1], 1, &o, &r);
+	assert_int_equal(count(&r, "write_policy_not_tenant_bound"), 0);
+	gm_lint_result_release(&r);
+	gm_migration_free(all[0]);
+	gm_migration_free(all[1]);
+}
+
 static void test_the_tenancy_decides(void **state)
 {
 	struct gm_tenancy t;
@@ -487,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_project_migrations),
 		cmocka_unit_test(test_tables_created_earlier_in_the_run_are_new),
 		cmocka_unit_test(test_later_migrations_count_for_rls),
+		cmocka_unit_test(test_alter_policy_keeps_its_command),
 		cmocka_unit_test(test_the_tenancy_decides),
 		cmocka_unit_test(test_run_lock_timeout),
 		cmocka_unit_test(test_ignores),
