@@ -5,11 +5,15 @@
  * grant to PUBLIC lets every role reach it; a view runs as its owner, who
  * usually owns the table too and so is not subject to its policies; a
  * materialized view keeps a copy of the rows with no policy at all; and a
- * SECURITY DEFINER function without its own search_path runs, with its
- * owner's rights, whatever functions and operators the caller's path
- * finds first. */
-#include "gm_tenancy.h"
+ * SECURITY DEFINER function runs as its owner: without its own search_path,
+ * whatever functions and operators the caller's path finds first; and
+ * whatever it reads of a tenant table, every tenant's rows unless it binds
+ * them to the tenant itself (gm_definer.h). */
+#include "gm_definer.h"
+#include "gm_error.h"
 #include "gm_lint.h"
+#include "gm_policy.h"
+#include "gm_tenancy.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +237,80 @@ static void lint_definer_functions(const struct gm_model *m, struct gm_findings 
 	}
 }
 
+/* Does qualified ("public.notes") name relation schema.name, or with
+ * schema NULL, name in any schema (what a search path finds is not known
+ * here: any match counts)? */
+static int names_relation(const char *qualified, const char *schema, const char *name)
+{
+	size_t q = strlen(qualified), n = strlen(name);
+
+	if (schema)
+		return !strncmp(qualified, schema, strlen(schema)) && qualified[strlen(schema)] == '.' &&
+		       !strcmp(qualified + strlen(schema) + 1, name);
+	return q > n && qualified[q - n - 1] == '.' && !strcmp(qualified + q - n, name);
+}
+
+struct protected_set {
+	char **tenants;
+	size_t ntenants;
+};
+
+/* A tenant table: binding to the tenant is what the judge can tell (a
+ * table whose policies compare an owner with the user is not judged). */
+static int is_protected(void *ctx, const char *schema, const char *name)
+{
+	const struct protected_set *p = ctx;
+
+	for (size_t k = 0; k < p->ntenants; k++)
+		if (names_relation(p->tenants[k], schema, name))
+			return 1;
+	return 0;
+}
+
+/* What each SECURITY DEFINER function does to protected rows, judged on
+ * its definition (gm_definer_judge). */
+static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy *tenancy,
+			       char **tenants, size_t ntenants, struct gm_findings *out)
+{
+	struct protected_set set = { tenants, ntenants };
+	struct gm_policy_judge *j = NULL;
+	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
+	size_t k;
+
+	if (err) {	/* an expression that does not parse: lint.c reports it */
+		gm_error_free(err);
+		return;
+	}
+	for (k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *def;
+		char *table, *why;
+
+		if (strncmp(f->object, "function ", 9) || strcmp(f->attr, "security_definer") ||
+		    strcmp(f->value, "true") || !(def = gm_model_get(m, f->object, "definition")))
+			continue;
+		switch (gm_definer_judge(j, def, is_protected, &set, &table, &why)) {
+		case GM_DEFINER_UNBOUND:
+			gm_findings_add(out, GM_CHECK_RLS, "definer_function_bypasses_rls", GM_LEVEL_ERROR, f->object,
+				"bind each of its statements on the table to the tenant (tenant column = the tenancy expression,"
+				" not an argument), or make it SECURITY INVOKER, or REVOKE EXECUTE on it from PUBLIC and the API's roles",
+				"SECURITY DEFINER function touches %s as its owner (%s): an owner that bypasses RLS"
+				" lets any caller reach every tenant's rows", table, why);
+			break;
+		case GM_DEFINER_UNSEEN:
+			gm_findings_add(out, GM_CHECK_RLS, "definer_function_not_analysed", GM_LEVEL_WARNING, f->object,
+				"check by hand that it binds every tenant row it touches to the tenant, or make it SECURITY INVOKER",
+				"SECURITY DEFINER function whose body cannot be judged: %s", why);
+			break;
+		case GM_DEFINER_BOUND:
+			break;
+		}
+		free(table);
+		free(why);
+	}
+	gm_policy_judge_free(j);
+}
+
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
 	struct gm_tenancy defaults;
@@ -246,6 +324,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	lint_public_grants(m, tenancy, tenants, ntenants, out);
 	lint_views(m, tenants, ntenants, out);
 	lint_definer_functions(m, out);
+	lint_definer_reads(m, tenancy, tenants, ntenants, out);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);

@@ -8,6 +8,7 @@
  * reads from the statements of the run: a table a migration creates may
  * get its RLS in a later migration of the project, so tables and views
  * are judged at the end of the run. */
+#include "gm_definer.h"
 #include "gm_error.h"
 #include "gm_sqlstmt.h"
 #include "gm_tenancy.h"
@@ -380,6 +381,45 @@ static void sql_string_body(struct lint *l, const PgQuery__DefElem *as)
 	gm_pgtree_free(&t);
 }
 
+/* gm_definer_protected: a tenant table, by the run or the database (one
+ * with RLS but no tenant column is not the judge's to tell). */
+static int tenant_rel(void *ctx, const char *schema, const char *name)
+{
+	const struct lint *l = ctx;
+	char *key = gm_xasprintf("%s.%s", schema ? schema : "public", name);
+	const struct lint_rel *r = lint_rel_get(l, key);
+	int yes = is_tenant(l, key, 0) || (r && r->found && r->tenant);
+
+	free(key);
+	return yes;
+}
+
+/* A SECURITY DEFINER function's statements on protected tables: each
+ * bound to the tenant (gm_definer.h), judged on the statement's text. */
+static void definer_body(struct lint *l, const PgQuery__CreateFunctionStmt *f)
+{
+	const struct gm_sql_stmt *st = &l->cur->m->up.stmts.v[l->cur->k];
+	char *text = gm_xstrndup(l->cur->m->up.sql + st->start, st->end - st->start), *table, *why;
+	const char *name = gm_pgtree_last_name(f->funcname, f->n_funcname);
+
+	switch (gm_definer_judge(l->judge, text, tenant_rel, l, &table, &why)) {
+	case GM_DEFINER_UNBOUND:
+		lint_report(l, "definer_function_bypasses_rls", lint_at(l, -1), NULL,
+			    "SECURITY DEFINER function %s touches %s as its owner (%s): an owner that bypasses RLS"
+			    " lets any caller reach every tenant's rows", name, table, why);
+		break;
+	case GM_DEFINER_UNSEEN:
+		lint_report(l, "definer_function_not_analysed", lint_at(l, -1), NULL,
+			    "SECURITY DEFINER function %s: %s", name, why);
+		break;
+	case GM_DEFINER_BOUND:
+		break;
+	}
+	free(table);
+	free(why);
+	free(text);
+}
+
 static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f)
 {
 	const PgQuery__DefElem *security = option(f, "security"), *lang = option(f, "language");
@@ -392,6 +432,8 @@ static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f
 		current_setting(l, f->sql_body, "the function's body", 1);
 	else if (lang && NODE(lang->arg, STRING) && !strcmp(lang->arg->string->sval, "sql"))
 		sql_string_body(l, option(f, "as"));
+	if (security && NODE(security->arg, BOOLEAN) && security->arg->boolean->boolval)
+		definer_body(l, f);
 }
 
 /* ---- grants ---- */

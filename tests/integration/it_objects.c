@@ -184,7 +184,10 @@ static const char fixes_sql[] =
 	"ALTER VIEW order_view SET (security_invoker = true);"
 	"ALTER VIEW names_again SET (security_invoker = true);"
 	"DROP MATERIALIZED VIEW order_counts;"
-	"ALTER FUNCTION org_count() SET search_path = pg_catalog, public;"
+	/* Bound to the caller's tenant by the function itself. */
+	"CREATE OR REPLACE FUNCTION org_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER"
+	"  SET search_path = pg_catalog, public"
+	"  AS 'SELECT count(*) FROM custom_agent_orders WHERE organization_id = (SELECT app_current_org_id())';"
 	"ALTER FUNCTION tricky() SET search_path = '';";
 
 /* Each lint fires on its planted hole, and not once it is fixed; nothing
@@ -209,6 +212,9 @@ static void test_lints_fire_on_holes_and_not_on_fixes(void **state)
 	assert_contains(out, "error view_bypasses_rls: materialized view public.order_counts: materialized view reads public.custom_agent_orders");
 	assert_contains(out, "error security_definer_without_search_path: function public.org_count(): SECURITY DEFINER function without its own search_path");
 	assert_contains(out, "error security_definer_without_search_path: function public.tricky()");
+	assert_contains(out, "error definer_function_bypasses_rls: function public.org_count(): SECURITY DEFINER function"
+			     " touches custom_agent_orders as its owner (SELECT without a WHERE)");
+	assert_not_contains(out, "function public.tricky(): SECURITY DEFINER function touches");
 	assert_not_contains(out, "organizations grant PUBLIC");
 	assert_not_contains(out, "view public.safe_names:");
 	assert_not_contains(out, "view public.org_names");
@@ -220,6 +226,7 @@ static void test_lints_fire_on_holes_and_not_on_fixes(void **state)
 	assert_not_contains(out, "tenant_table_public_grant");
 	assert_not_contains(out, "view_bypasses_rls");
 	assert_not_contains(out, "security_definer_without_search_path");
+	assert_not_contains(out, "definer_function_bypasses_rls");
 	assert_contains(out, "verify passed: 0 errors, 0 warnings");
 	free(out);
 	out = tfs_read(path);

@@ -214,6 +214,45 @@ static void test_read_policy_branch_fails_strict(void **state)
 	free(db);
 }
 
+/* A SECURITY DEFINER function that takes the tenant as an argument: the
+ * policies hold for direct reads, and the function hands any tenant's rows
+ * to any caller, as its owner (here the superuser that ran up).  Shown by
+ * acting as tenant B, then found by verify. */
+static void test_definer_function_taking_the_tenant(void **state)
+{
+	static const char a[] = "00000000-0000-0000-0000-00000000000a", b[] = "00000000-0000-0000-0000-00000000000b";
+	char *db, *out, *err, *sql;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE FUNCTION public.notes_of(t uuid) RETURNS SETOF notes LANGUAGE sql STABLE SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'SELECT * FROM public.notes WHERE tenant_id = t'");
+	c = pgt_connect(db);
+	sql = gm_xasprintf("INSERT INTO tenants (id, name) VALUES ('%s', 'A'), ('%s', 'B');"
+			   " INSERT INTO notes (tenant_id, body) VALUES ('%s', 'private to A');"
+			   " DROP ROLE IF EXISTS gm_saas_reader; CREATE ROLE gm_saas_reader;"
+			   " GRANT USAGE ON SCHEMA public, auth TO gm_saas_reader;"
+			   " GRANT SELECT ON notes TO gm_saas_reader;"
+			   " SET ROLE gm_saas_reader;"
+			   " SELECT set_config('request.jwt.claims', json_build_object('sub', '%s')::text, false)",
+			   a, b, a, b);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.notes_of('00000000-0000-0000-0000-00000000000a')"), 1);
+	pgt_exec(c, "RESET ROLE; REVOKE ALL ON notes FROM gm_saas_reader;"
+		    " REVOKE ALL ON SCHEMA public, auth FROM gm_saas_reader; DROP ROLE gm_saas_reader");
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "error definer_function_bypasses_rls: function public.notes_of(t uuid): SECURITY DEFINER function"
+			     " touches public.notes as its owner (SELECT whose WHERE has a branch not bound to the tenant:"
+			     " tenant_id = t)");
+	free(out);
+	free(err);
+	free(db);
+}
+
 static void test_each_hole_is_found(void **state)
 {
 	(void)state;
@@ -238,6 +277,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_version_passes),
+		cmocka_unit_test(test_definer_function_taking_the_tenant),
 		cmocka_unit_test(test_nothing_probed_fails_strict),
 		cmocka_unit_test(test_exposed_schema_missing_from_the_snapshot),
 		cmocka_unit_test(test_each_hole_is_found),

@@ -1,0 +1,40 @@
+/* gm_definer.h - what a SECURITY DEFINER function does to protected rows.
+ *
+ * A SECURITY DEFINER function runs as its owner.  An owner that bypasses
+ * RLS (a superuser, a BYPASSRLS role, the table's owner when RLS is not
+ * forced) reads and writes every tenant's rows for whoever may call it,
+ * as a view without security_invoker does.  Such a function keeps tenants
+ * apart only when each of its statements on a protected table binds the
+ * rows to the tenant itself: its WHERE judged as a write policy's USING
+ * (gm_policy_judge_node: "tenant_id = auth.uid()" is bound, "tenant_id =
+ * $1" is not: the caller picks the tenant), an INSERT naming the tenant
+ * expression.  The body is read with PostgreSQL's parsers (libpg_query):
+ * LANGUAGE sql as a string or a SQL-standard body, and PL/pgSQL statement
+ * by statement; dynamic SQL (EXECUTE) and other languages cannot be read.
+ * One judge for verify (the catalog's definition) and the migration lint
+ * (the CREATE FUNCTION statement). */
+#ifndef GM_DEFINER_H
+#define GM_DEFINER_H
+
+struct gm_policy_judge;
+
+enum gm_definer_verdict {
+	GM_DEFINER_BOUND,	/* nothing it does to a protected table escapes the tenant */
+	GM_DEFINER_UNBOUND,	/* a statement on *table is not bound: *why says how */
+	GM_DEFINER_UNSEEN,	/* its body cannot be read: *why says why */
+};
+
+/* Whether relation schema.name (schema NULL when the text leaves it out)
+ * is one whose rows policies guard. */
+typedef int (*gm_definer_protected)(void *ctx, const char *schema, const char *name);
+
+/* Judges text, a whole CREATE FUNCTION statement (pg_get_functiondef's, or
+ * a migration's).  For UNBOUND and UNSEEN, *why (and for UNBOUND *table,
+ * as the text names it) receive allocated strings the caller frees; both
+ * are NULL for BOUND.  A text that is not a CREATE FUNCTION is BOUND:
+ * there is nothing of it to run. */
+enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const char *text,
+					 gm_definer_protected is_protected, void *ctx,
+					 char **table, char **why);
+
+#endif
