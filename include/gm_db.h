@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include "gm_error.h"
+#include "gm_strbuf.h"
 
 /* The search path of the tool's own SQL: nothing but pg_catalog (and,
  * last, the session's own temporary schema) is searched, so no function,
@@ -73,8 +74,13 @@ struct gm_error *gm_db_exec_params(struct gm_db *db, const char *sql, int nparam
 char *gm_db_user_search_path(const char *setting, int server_version);
 
 /* A statement setting the user's search path (db->search_path), for the
- * transaction (local) or the session; caller frees. */
+ * transaction (local) or the session, that fails when a schema in it is
+ * owned by a role migrations should not trust; caller frees. */
 char *gm_db_user_path_sql(struct gm_db *db, int local);
+/* The same as one item of a SELECT list, for a statement of the caller's. */
+void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local);
+/* That failure as the error to report, or NULL for any other error. */
+struct gm_error *gm_db_refusal(const PGresult *res);
 
 /* A read (gm_db_exec_params) with the safe search path: in the current
  * transaction, which the tool's own always pin, or in one of its own,

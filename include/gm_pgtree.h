@@ -41,6 +41,9 @@ const PgQuery__Node *gm_pgtree_stmt(const struct gm_pgtree *t);
  * is not such an INSERT). */
 size_t gm_pgtree_drop_constant_rows(struct gm_pgtree *t, size_t from);
 
+/* A CREATE FUNCTION's option name ("language", "as", "security"), or
+ * NULL when it has none. */
+const PgQuery__DefElem *gm_pgtree_function_option(const PgQuery__CreateFunctionStmt *f, const char *name);
 /* The text of a String node, or "" for anything else. */
 const char *gm_pgtree_str(const PgQuery__Node *n);
 /* The last part of a qualified name (a list of String nodes), or "". */

@@ -1,5 +1,6 @@
 /* db.c - connecting and turning server errors into error values. */
 #include "gm_db.h"
+#include "gm_history.h"
 #include "gm_strbuf.h"
 
 #include <ctype.h>
@@ -288,7 +289,10 @@ static int is_named(const char *s, size_t n, const char *name)
 	return 1;
 }
 
-/* pg_catalog goes (see the session's notes above), and so does pg_temp:
+/* pg_catalog goes (see the session's notes above), and so does the
+ * tool's own schema (a table created there would sit with the history,
+ * outside what verify compares and the isolation guard watches), and so
+ * does pg_temp:
  * named in the path, it is where CREATE TABLE puts a table whenever no
  * schema before it exists (first, or after a "$user" without a schema of
  * that name), and the table would be a temporary one, gone with the
@@ -302,7 +306,7 @@ char *gm_db_user_search_path(const char *setting, int server_version)
 	size_t n;
 
 	while ((n = path_element(&p, vt_space)) > 0) {
-		if (!is_named(p, n, "pg_temp") && !is_named(p, n, "pg_catalog")) {
+		if (!is_named(p, n, "pg_temp") && !is_named(p, n, "pg_catalog") && !is_named(p, n, GM_HISTORY_SCHEMA)) {
 			if (sb.len)
 				gm_strbuf_adds(&sb, ", ");
 			gm_strbuf_add(&sb, p, n);
@@ -447,7 +451,10 @@ static struct gm_error *check_result(struct gm_db *db, PGresult *r, const char *
 			PQclear(r);
 		return NULL;
 	}
-	struct gm_error *err = gm_db_error(db, r, GM_ERR_DB, what);
+	struct gm_error *err = gm_db_refusal(r);
+
+	if (!err)
+		err = gm_db_error(db, r, GM_ERR_DB, what);
 	PQclear(r);
 	return err;
 }
@@ -523,13 +530,70 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
 	return q ? q : gm_xstrdup("NULL");
 }
 
-char *gm_db_user_path_sql(struct gm_db *db, int local)
+/* Migration text runs as the connecting role, often a superuser, and
+ * creates its objects in the first schema of its path and finds names
+ * there: a schema in that path owned by another role lets that role drop
+ * and replace what the migrations make (a trigger function, then a
+ * superuser's data migration runs it).  Trusted owners: a superuser, the
+ * session's login role, and the database's owner (who holds public, and
+ * whom PostgreSQL asks every user of it to trust); a schema named after
+ * the user ("$user") only when the user (or a superuser) owns it: another
+ * role with CREATE on the database could make it first.  Checked, after
+ * the path is set, in the same statement, every time the path is: the
+ * schema may appear between two migrations.  UNTRUSTED_PATH_MARK fails the
+ * cast (gm_db_refusal reads it). */
+#define UNTRUSTED_PATH_MARK "garage-migrate: untrusted schema in the search path: "
+#define EQ " OPERATOR(pg_catalog.=) "
+#define UNTRUSTED_PATH_SQL                                                                           \
+	"(SELECT ('" UNTRUSTED_PATH_MARK "' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.nspname)"   \
+	" OPERATOR(pg_catalog.||) ' owned by role ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.rolname))" \
+	"::pg_catalog.int4"                                                                            \
+	" FROM pg_catalog.unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY s(name, k)"         \
+	" JOIN pg_catalog.pg_namespace n ON n.nspname" EQ "s.name"                                      \
+	" JOIN pg_catalog.pg_roles r ON r.oid" EQ "n.nspowner"                                           \
+	" WHERE NOT r.rolsuper AND r.rolname OPERATOR(pg_catalog.<>) SESSION_USER"                       \
+	" AND (n.nspname" EQ "SESSION_USER OR n.nspname" EQ "CURRENT_USER"                               \
+	" OR (n.nspowner OPERATOR(pg_catalog.<>) 'pg_database_owner'::pg_catalog.regrole"                \
+	" AND n.nspowner OPERATOR(pg_catalog.<>) (SELECT d.datdba FROM pg_catalog.pg_database d"         \
+	" WHERE d.datname" EQ "pg_catalog.current_database())))"                                         \
+	" ORDER BY s.k LIMIT 1)"
+
+void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local)
 {
 	char *lit = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
-	char *sql = gm_xasprintf("SELECT pg_catalog.set_config('search_path', %s, %s)", lit, local ? "true" : "false");
 
+	/* CASE: the check reads the path set_config has just set. */
+	gm_strbuf_addf(sb, "CASE WHEN pg_catalog.set_config('search_path', %s, %s) IS NOT NULL THEN "
+		       UNTRUSTED_PATH_SQL " END", lit, local ? "true" : "false");
 	free(lit);
-	return sql;
+}
+
+char *gm_db_user_path_sql(struct gm_db *db, int local)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+
+	gm_strbuf_adds(&sb, "SELECT ");
+	gm_db_user_path_item(db, &sb, local);
+	return gm_strbuf_detach(&sb, NULL);
+}
+
+struct gm_error *gm_db_refusal(const PGresult *res)
+{
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *p = msg ? strstr(msg, UNTRUSTED_PATH_MARK) : NULL;
+	struct gm_error *err;
+	int len;
+
+	if (!p)
+		return NULL;
+	p += strlen(UNTRUSTED_PATH_MARK);
+	len = (int)strcspn(p, "\"");
+	err = gm_error_new(GM_ERR_DB, "refusing to run migrations: their search path holds schema %.*s, who could drop"
+			   " and replace what they create there and run code as this role", len, p);
+	gm_error_advise(err, "migrations trust the owners of the schemas in their path: drop that schema or have a"
+			     " superuser take it over (ALTER SCHEMA ... OWNER TO), or take it out of the role's search_path;"
+			     " nothing was applied by this transaction");
+	return err;
 }
 
 struct gm_error *gm_db_query_pinned(struct gm_db *db, const char *sql, int nparams,

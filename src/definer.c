@@ -254,18 +254,9 @@ static int judge_plpgsql(struct judging *g, const char *text)
 
 /* ---- the function ---- */
 
-static const PgQuery__DefElem *option(const PgQuery__CreateFunctionStmt *f, const char *name)
-{
-	for (size_t k = 0; k < f->n_options; k++)
-		if (NODE(f->options[k], DEF_ELEM) && f->options[k]->def_elem->defname &&
-		    !strcmp(f->options[k]->def_elem->defname, name))
-			return f->options[k]->def_elem;
-	return NULL;
-}
-
 static const char *language(const PgQuery__CreateFunctionStmt *f)
 {
-	const PgQuery__DefElem *d = option(f, "language");
+	const PgQuery__DefElem *d = gm_pgtree_function_option(f, "language");
 
 	return d ? gm_pgtree_str(d->arg) : "sql";
 }
@@ -273,7 +264,7 @@ static const char *language(const PgQuery__CreateFunctionStmt *f)
 /* The body written as a string (AS '...'), or NULL. */
 static const char *string_body(const PgQuery__CreateFunctionStmt *f)
 {
-	const PgQuery__DefElem *as = option(f, "as");
+	const PgQuery__DefElem *as = gm_pgtree_function_option(f, "as");
 
 	return as && NODE(as->arg, LIST) && as->arg->list->n_items ? gm_pgtree_str(as->arg->list->items[0]) : NULL;
 }

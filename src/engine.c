@@ -619,7 +619,6 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 {
 	int guard = !o->allow_isolation_loss;
 	struct gm_strbuf sql = GM_STRBUF_INIT;
-	char *user = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
 
 	gm_strbuf_adds(&sql, "SELECT ");
 	if (with_limits) {
@@ -635,7 +634,9 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 			gm_strbuf_adds(&sql, ", " ISOLATION_BEFORE_ITEM);
 	}
 	/* The user's path for the migration's text (see gm_db.h). */
-	gm_strbuf_addf(&sql, ", pg_catalog.set_config('search_path', %s, true);\n", user);
+	gm_strbuf_adds(&sql, ", ");
+	gm_db_user_path_item(db, &sql, 1);
+	gm_strbuf_adds(&sql, ";\n");
 	it->m = m;
 	it->seq = -1;
 	it->check = sc->stmts;
@@ -659,7 +660,6 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 		gm_script_ours(sc, GM_HISTORY_RECORD_STMTS, "%s", sql.buf);
 	}
 	gm_strbuf_release(&sql);
-	free(user);
 }
 
 /* Room for the script of migrations v[0..n): their text and, per

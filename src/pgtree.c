@@ -168,6 +168,17 @@ void gm_pgtree_free(struct gm_pgtree *t)
 	t->pr = NULL;
 }
 
+const PgQuery__DefElem *gm_pgtree_function_option(const PgQuery__CreateFunctionStmt *f, const char *name)
+{
+	for (size_t k = 0; k < f->n_options; k++) {
+		const PgQuery__Node *o = f->options[k];
+		if (o && o->node_case == PG_QUERY__NODE__NODE_DEF_ELEM && o->def_elem->defname &&
+		    !strcmp(o->def_elem->defname, name))
+			return o->def_elem;
+	}
+	return NULL;
+}
+
 const PgQuery__Node *gm_pgtree_stmt(const struct gm_pgtree *t)
 {
 	return t->pr && t->pr->n_stmts == 1 && t->pr->stmts[0] ? t->pr->stmts[0]->stmt : NULL;

@@ -413,7 +413,7 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 				  "garage-migrate's own statement failed");
 		if (gm_history_is_untrusted(err))
 			return gm_history_untrusted(err);	/* gm_history_ensure_sql's check */
-		if ((refusal = replica_refusal(oc->error))) {
+		if ((refusal = replica_refusal(oc->error)) || (refusal = gm_db_refusal(oc->error))) {
 			gm_error_free(err);
 			return refusal;
 		}

@@ -340,15 +340,6 @@ static void alter_policy(struct lint *l, const PgQuery__AlterPolicyStmt *a)
 
 /* ---- functions ---- */
 
-static const PgQuery__DefElem *option(const PgQuery__CreateFunctionStmt *f, const char *name)
-{
-	for (size_t k = 0; k < f->n_options; k++)
-		if (NODE(f->options[k], DEF_ELEM) && f->options[k]->def_elem->defname &&
-		    !strcmp(f->options[k]->def_elem->defname, name))
-			return f->options[k]->def_elem;
-	return NULL;
-}
-
 static int sets_search_path(const PgQuery__CreateFunctionStmt *f)
 {
 	for (size_t k = 0; k < f->n_options; k++) {
@@ -422,7 +413,7 @@ static void definer_body(struct lint *l, const PgQuery__CreateFunctionStmt *f)
 
 static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f)
 {
-	const PgQuery__DefElem *security = option(f, "security"), *lang = option(f, "language");
+	const PgQuery__DefElem *security = gm_pgtree_function_option(f, "security"), *lang = gm_pgtree_function_option(f, "language");
 
 	if (security && NODE(security->arg, BOOLEAN) && security->arg->boolean->boolval && !sets_search_path(f))
 		lint_report(l, "security_definer_without_search_path", lint_at(l, security->location), NULL,
@@ -431,7 +422,7 @@ static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f
 	if (f->sql_body)
 		current_setting(l, f->sql_body, "the function's body", 1);
 	else if (lang && NODE(lang->arg, STRING) && !strcmp(lang->arg->string->sval, "sql"))
-		sql_string_body(l, option(f, "as"));
+		sql_string_body(l, gm_pgtree_function_option(f, "as"));
 	if (security && NODE(security->arg, BOOLEAN) && security->arg->boolean->boolval)
 		definer_body(l, f);
 }

@@ -436,6 +436,54 @@ static void test_handed_over_history_keeps_no_old_types_or_grants(void **state)
 	free(db);
 }
 
+/* A role with CREATE on the database makes a schema named after the
+ * superuser who runs up: "$user" comes first in the default path, so the
+ * migrations' tables and functions would land in a schema it owns, where
+ * it could replace a trigger function that a later data migration runs
+ * as that superuser.  Refused; once a superuser owns it, it is trusted. */
+static void test_schema_of_another_role_in_the_path(void **state)
+{
+	char *db = pgt_create_db("gm_hj_user"), *dir = tfs_tempdir(), *out, *err, *as_low, *me, *sql;
+	PGconn *c = pgt_connect(db), *low;
+
+	(void)state;
+	me = pgt_value(c, "SELECT quote_ident(current_user)");
+	as_low = pgt_deployer(c, db, "gm_hj_low");
+	low = pgt_connect(db);
+	sql = gm_xasprintf("SET ROLE gm_hj_low; CREATE SCHEMA %s", me);
+	pgt_exec(low, sql);
+	free(sql);
+	PQfinish(low);
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to run migrations: their search path holds schema");
+	assert_contains(err, "owned by role gm_hj_low");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 't'"), 0);
+	/* rollback's down runs with the same path. */
+	sql = gm_xasprintf("ALTER SCHEMA %s OWNER TO CURRENT_USER", me);
+	pgt_exec(c, sql);
+	free(sql);
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n-- garage:down\nDROP TABLE t;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 't'"), 1);
+	sql = gm_xasprintf("ALTER SCHEMA %s OWNER TO gm_hj_low", me);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 7);
+	assert_contains(err, "owned by role gm_hj_low");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 't'"), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, NULL);
+	free(as_low);
+	free(me);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_default_privileges_leave_no_grant),
 		cmocka_unit_test(test_handed_over_history_keeps_no_old_functions),
 		cmocka_unit_test(test_handed_over_history_keeps_no_old_types_or_grants),
+		cmocka_unit_test(test_schema_of_another_role_in_the_path),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
 }

@@ -121,6 +121,9 @@ static void test_user_search_path(void **state)
 	user_path("pg_temp", "");
 	user_path("pg_temp, pg_catalog", "");
 	user_path("pg_temp_3, public", "pg_temp_3, public");
+	/* Nor the tool's own schema: tables there would sit with the history. */
+	user_path("garage_migrate, public", "public");
+	user_path("\"garage_migrate\", app, \"Garage_Migrate\"", "app, \"Garage_Migrate\"");
 }
 
 int main(void)
