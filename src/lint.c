@@ -68,15 +68,51 @@ static struct table *table_get(struct tables *t, const char *name, size_t len)
 
 #define GROW(arr, n) ((arr) = gm_xrealloc((arr), ((n) + 1) * sizeof(*(arr))), memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
 
-/* Splits "table S.T <kind> <name>" and finds (or makes) the table. */
-static struct table *parse_object(struct tables *t, const char *object, const char **kind,
-				  const char **name)
+static const char *const kinds[] = { " column ", " constraint ", " index ", " policy ", " trigger ", " grant " };
+
+/* The kind at p ("column " ...), or NULL. */
+static const char *kind_at(const char *p)
 {
-	static const char *const kinds[] = { " column ", " constraint ", " index ", " policy ", " trigger ", " grant " };
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (!strncmp(p, kinds[k], strlen(kinds[k])))
+			return kinds[k] + 1;
+	return NULL;
+}
+
+/* Splits "table S.T <kind> <name>" and finds (or makes) the table.  Names
+ * are not quoted in facts, and a table may be called "orders column x":
+ * the table is the longest one already known (from its own facts, which
+ * every table has) that the object starts with and that a kind follows;
+ * only an unknown table is cut at the first kind. */
+static int table_attr(const char *attr)
+{
+	return !strcmp(attr, "row_security") || !strcmp(attr, "force_row_security");
+}
+
+static struct table *parse_object(struct tables *t, const char *object, const char *attr,
+				  const char **kind, const char **name)
+{
 	const char *rest = object + strlen("table "), *best = NULL;
-	size_t k;
+	struct table *known = NULL;
+	size_t k, n;
 
 	*kind = *name = NULL;
+	for (k = 0; k < t->n; k++) {
+		n = strlen(t->v[k].name);
+		/* "table public.orders column x" is the table "orders column x"
+		 * for its RLS flags, column x of orders for a column's. */
+		if (t->v[k].real && !strncmp(rest, t->v[k].name, n) && (!known || n > strlen(known->name)) &&
+		    (rest[n] ? kind_at(rest + n) != NULL : table_attr(attr)))
+			known = &t->v[k];
+	}
+	if (known) {
+		n = strlen(known->name);
+		if (rest[n]) {
+			*kind = kind_at(rest + n);
+			*name = rest + n + 1 + strlen(*kind);	/* past " <kind> " */
+		}
+		return known;
+	}
 	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		const char *p = strstr(rest, kinds[k]);
 		if (p && (!best || p < best)) {
@@ -90,11 +126,18 @@ static struct table *parse_object(struct tables *t, const char *object, const ch
 	return table_get(t, rest, (size_t)(best - rest));
 }
 
-/* Gathers the facts of every table; pointers stay into the model. */
+/* Gathers the facts of every table; pointers stay into the model.  The
+ * tables themselves first (their RLS flags, facts of "table S.T" alone),
+ * so that parse_object knows their whole names. */
 static void collect(const struct gm_model *m, const struct gm_tenancy *ten, struct tables *t)
 {
 	size_t k;
 
+	for (k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		if (!strncmp(f->object, "table ", 6) && table_attr(f->attr))
+			table_get(t, f->object + 6, strlen(f->object + 6))->real = 1;
+	}
 	for (k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
 		const char *kind, *name;
@@ -102,7 +145,7 @@ static void collect(const struct gm_model *m, const struct gm_tenancy *ten, stru
 
 		if (strncmp(f->object, "table ", 6) != 0)
 			continue;
-		tb = parse_object(t, f->object, &kind, &name);
+		tb = parse_object(t, f->object, f->attr, &kind, &name);
 		if (!kind) {
 			tb->real = 1;
 			if (!strcmp(f->attr, "row_security"))

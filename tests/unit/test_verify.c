@@ -291,6 +291,42 @@ static void test_lints_each_rule(void **state)
 	gm_model_release(&m);
 }
 
+/* Names are not quoted in facts: a table called "orders column x" (or
+ * "... policy y") is still a table of its own to the lints, and its
+ * facts are not taken for another's. */
+static void test_lints_tables_named_like_facts(void **state)
+{
+	static const char *const names[] = { "orders column x", "orders policy y", "orders index z",
+					     "orders grant w" };
+	struct gm_model m;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		char *t = gm_xasprintf("table public.%s", names[k]), *col = gm_xasprintf("%s column organization_id", t);
+
+		good_schema(&m);
+		set_value(&m, t, "row_security", "disabled");
+		set_value(&m, t, "force_row_security", "not forced");
+		set_value(&m, col, "type", "uuid");
+		if (lint_count(&m, "rls_disabled", t) != 1)
+			fail_msg("%s: no rls_disabled", t);
+		/* orders keeps its policies, and its own findings: none. */
+		assert_int_equal(lint_count(&m, "rls_disabled", "table public.orders"), 0);
+		assert_int_equal(lint_count(&m, "rls_without_policies", "table public.orders"), 0);
+		free(col);
+		/* A column of orders named like that table is still orders'. */
+		gm_model_release(&m);
+		good_schema(&m);
+		set_value(&m, t, "row_security", "enabled");
+		set_value(&m, t, "force_row_security", "forced");
+		set_value(&m, "table public.orders column x", "type", "text");
+		set_value(&m, "table public.orders", "row_security", "disabled");
+		assert_int_equal(lint_count(&m, "policies_without_rls", "table public.orders"), 1);
+		gm_model_release(&m);
+		free(t);
+	}
+}
+
 /* ---- rendering ---- */
 
 static void sample(struct gm_verify_result *r)
@@ -364,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_records_the_major),
 		cmocka_unit_test(test_lints_clean_schema),
 		cmocka_unit_test(test_lints_each_rule),
+		cmocka_unit_test(test_lints_tables_named_like_facts),
 		cmocka_unit_test(test_verify_json),
 		cmocka_unit_test(test_verify_junit),
 	};
