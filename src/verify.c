@@ -212,11 +212,26 @@ static void check_schema(const struct gm_model *expected, const struct gm_model 
  * table's definition waits for any session holding it exclusively (an
  * open ALTER TABLE, a LOCK TABLE left idle): the wait is bounded, so a
  * CI job fails with a reason instead of hanging. */
+/* The server prints constants in defaults, policies and checks, and names,
+ * by settings a role or database may carry: a snapshot dumped under one
+ * TimeZone or DateStyle would fail verify under another, and
+ * extra_float_digits = -14 prints 0.54321 as 0.5, so a changed constant
+ * would pass.  The read prints them one way, the defaults' (TimeZone
+ * UTC), whatever the session says. */
+#define PRINT_SETTINGS                                                                               \
+	", pg_catalog.set_config('DateStyle', 'ISO, MDY', true)"                                       \
+	", pg_catalog.set_config('IntervalStyle', 'postgres', true)"                                   \
+	", pg_catalog.set_config('TimeZone', 'UTC', true)"                                             \
+	", pg_catalog.set_config('extra_float_digits', '1', true)"                                     \
+	", pg_catalog.set_config('bytea_output', 'hex', true)"                                         \
+	", pg_catalog.set_config('quote_all_identifiers', 'off', true)"                                \
+	", pg_catalog.set_config('lc_monetary', 'C', true)"
+
 static struct gm_error *begin_read_only(struct gm_db *db, const char *lock_timeout)
 {
 	char *lit = gm_db_quote_literal(db, lock_timeout ? lock_timeout : GM_READ_LOCK_TIMEOUT);
 	char *sql = gm_xasprintf("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " GM_SQL_PIN_PATH
-				 ", pg_catalog.set_config('lock_timeout', %s, true)", lit);
+				 ", pg_catalog.set_config('lock_timeout', %s, true)" PRINT_SETTINGS, lit);
 	struct gm_error *err = gm_db_exec(db, sql, "cannot start a read-only transaction", NULL);
 
 	if (err && PQtransactionStatus(db->conn) != PQTRANS_IDLE)

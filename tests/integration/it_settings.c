@@ -295,6 +295,50 @@ static void test_read_only_default_is_explained(void **state)
 	free(db);
 }
 
+/* The server prints constants and names by the session's settings: a
+ * snapshot dumped under the defaults must verify under a database whose
+ * TimeZone, DateStyle, IntervalStyle, extra_float_digits and
+ * quote_all_identifiers differ, and a changed constant must still show. */
+static void test_print_settings_do_not_change_the_snapshot(void **state)
+{
+	char *db = pgt_create_db("gm_set_print"), *dir = tfs_tempdir(), *out, *err, *args, *sql;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	pgt_exec(c, "ALTER TABLE build_logs ADD COLUMN due timestamptz DEFAULT '2024-01-01 00:00:00+00',"
+		    " ADD COLUMN span interval DEFAULT '1 day 02:00', ADD COLUMN weight float8 DEFAULT 0.54321,"
+		    " ADD COLUMN raw bytea DEFAULT '\\xdeadbeef'");
+	args = gm_xasprintf("dump -o '%s/snap.yaml'", dir);
+	assert_int_equal(pgt_gm(NULL, NULL, db, args), 0);
+	free(args);
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET TimeZone = 'Asia/Kolkata';"
+			   " ALTER DATABASE \"%s\" SET DateStyle = 'SQL, DMY';"
+			   " ALTER DATABASE \"%s\" SET IntervalStyle = 'sql_standard';"
+			   " ALTER DATABASE \"%s\" SET extra_float_digits = -14;"
+			   " ALTER DATABASE \"%s\" SET bytea_output = 'escape';"
+			   " ALTER DATABASE \"%s\" SET quote_all_identifiers = on", db, db, db, db, db, db);
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	args = gm_xasprintf("verify --snapshot '%s/snap.yaml'", dir);
+	if (pgt_gm(&out, &err, db, args) != 0)
+		fail_msg("verify failed under other print settings:\n%s%s", out, err);
+	free(out);
+	free(err);
+	/* 0.54321 and 0.5 print alike with extra_float_digits = -14. */
+	c = pgt_connect(db);
+	pgt_exec(c, "ALTER TABLE build_logs ALTER COLUMN weight SET DEFAULT 0.5");
+	PQfinish(c);
+	assert_int_equal(pgt_gm(&out, &err, db, args), 1);
+	assert_contains(out, "table public.build_logs column weight: default differs: expected 0.54321, found 0.5");
+	free(out);
+	free(err);
+	free(args);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_a_failing_migration_under_exit_on_error),
 		cmocka_unit_test(test_replica_role_is_refused),
 		cmocka_unit_test(test_read_only_default_is_explained),
+		cmocka_unit_test(test_print_settings_do_not_change_the_snapshot),
 	};
 	return cmocka_run_group_tests_name("hostile server settings", tests, NULL, NULL);
 }
