@@ -227,6 +227,9 @@ static struct gm_error *check_url(const char *url)
  *    Off is the server's default, harmless to leave on a pooled
  *    connection; every transaction of the tool's sets it again
  *    (gm_script_lock).
+ *  - quote_all_identifiers = off: the history's trust check compares the
+ *    server's print of its defaults and constraints with what the tool
+ *    made (history.c); set again in every transaction, like the next.
  *  - row_security = on, likewise per transaction (gm_script_begin, the
  *    probe): with it off, a query that RLS would filter fails instead of
  *    being filtered.
@@ -238,7 +241,7 @@ static struct gm_error *check_url(const char *url)
  * by the server: a regular expression costs a fresh backend more than the
  * whole read. */
 static const char session_sql[] =
-	"SET standard_conforming_strings = on; SET exit_on_error = off; "
+	"SET standard_conforming_strings = on; SET exit_on_error = off; SET quote_all_identifiers = off; "
 	"SELECT pg_catalog.current_setting('search_path')";
 
 /* Space as PostgreSQL splits a list setting (scanner_isspace): up to 16,

@@ -38,10 +38,12 @@ long long gm_history_lock_key(void)
  * removed is a migration the next up runs again, one added a migration it
  * skips), and that every trigger that fires on what the tool does
  * to them (INSERT, UPDATE, DELETE on the history; INSERT into the audit
- * log) calls a function owned so too, with no WHEN condition (one that
- * calls another role's function runs just as well).  The owners are
- * trusted with the rest (defaults, constraints, indexes): only an owner
- * can change those.
+ * log) calls a built-in function, with no WHEN condition (one that
+ * calls another role's function runs just as well), and that the tables'
+ * defaults, CHECK constraints and indexes are those the tool made: a
+ * superuser who took over a history made by another role (the advice
+ * below) would otherwise keep that role's code, now owned by the
+ * superuser, in a trigger function or a default calling query_to_xml.
  *
  * A statement of its own, before the read: the read's own planning would
  * already expand a planted view (and fold its constant calls).  It names
@@ -75,6 +77,38 @@ long long gm_history_lock_key(void)
 	" WHERE d1.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d1.refobjid = " c ".oid" \
 	" AND d1.classid IN ('pg_catalog.pg_attrdef'::pg_catalog.regclass,"                            \
 	" 'pg_catalog.pg_constraint'::pg_catalog.regclass, 'pg_catalog.pg_class'::pg_catalog.regclass)"
+/* What the tool's own tables hold (gm_history_ensure_sql), as the server
+ * prints it under the safe path: any other default, CHECK or index
+ * expression on them runs with the rights of whoever writes the history,
+ * and may call anything, a built-in that runs SQL text (query_to_xml)
+ * included; built-ins leave no trace in pg_depend, so only the text can
+ * tell.  A built-in object has an oid below 16384 (FirstNormalObjectId):
+ * no one can replace it. */
+#define MADE_DEFAULTS                                                                                \
+	"'{true,now(),CURRENT_USER,0,''applied''::text,clock_timestamp()}'::pg_catalog.text[]"
+#define MADE_CHECKS                                                                                  \
+	"'{\"CHECK ((version >= 0))\","                                                                  \
+	"\"CHECK ((kind = ANY (ARRAY[''sql''::text, ''yaml''::text, ''baseline''::text])))\","            \
+	"\"CHECK ((status = ANY (ARRAY[''applied''::text, ''running''::text, ''failed''::text])))\","     \
+	"\"CHECK ((action = ANY (ARRAY[''up''::text, ''rollback''::text, ''baseline''::text, ''repair''::text])))\"," \
+	"\"CHECK ((outcome = ANY (ARRAY[''ok''::text, ''failed''::text, ''skipped''::text])))\"}'::pg_catalog.text[]"
+/* The first of table c's defaults, constraints and indexes the tool did
+ * not make, described, or NULL. */
+#define NOT_MADE(c)                                                                                  \
+	"(SELECT w.why FROM (SELECT pg_catalog.format('has default %s on column %I, which garage-migrate did not make',"  \
+	" pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), a.attname) AS why FROM pg_catalog.pg_attrdef ad"       \
+	" JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum"           \
+	" WHERE ad.adrelid = " c ".oid AND pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) <> ALL (" MADE_DEFAULTS ")" \
+	" UNION ALL SELECT pg_catalog.format('has constraint %I (%s), which garage-migrate did not make',"  \
+	" co.conname, pg_catalog.pg_get_constraintdef(co.oid)) FROM pg_catalog.pg_constraint co"       \
+	" WHERE co.conrelid = " c ".oid AND co.contype NOT IN ('p', 'u', 'n')"                          \
+	" AND (co.contype <> 'c' OR pg_catalog.pg_get_constraintdef(co.oid) <> ALL (" MADE_CHECKS "))"  \
+	" UNION ALL SELECT pg_catalog.format('has index %I on an expression, with a predicate or an operator class not"  \
+	" built in, which garage-migrate did not make', ic.relname) FROM pg_catalog.pg_index i"         \
+	" JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = " c ".oid"           \
+	" AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL"                                          \
+	" OR EXISTS (SELECT FROM pg_catalog.unnest(i.indclass::pg_catalog.oid[]) oc WHERE oc >= 16384))" \
+	" ORDER BY 1 LIMIT 1) w)"
 #define TRUST_FROM                                                                                   \
 	" FROM (SELECT (SELECT x.what OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) x.problem" \
 	" FROM (SELECT 0 AS o, pg_catalog.format('schema %I', n.nspname) AS what," \
@@ -89,6 +123,7 @@ long long gm_history_lock_key(void)
 	"  WHEN col.why IS NOT NULL THEN col.why" \
 	"  WHEN g.why IS NOT NULL THEN g.why" \
 	"  WHEN dp.why IS NOT NULL THEN dp.why" \
+	"  WHEN " NOT_MADE("c") " IS NOT NULL THEN " NOT_MADE("c") \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) THEN 'has row-level security policies'" \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) THEN 'has child tables'" \
 	"  END" \
@@ -96,11 +131,14 @@ long long gm_history_lock_key(void)
 	"  JOIN pg_catalog.pg_roles r ON r.oid = c.relowner" \
 	"  LEFT JOIN LATERAL (SELECT CASE WHEN t.tgqual IS NOT NULL" \
 	"   THEN pg_catalog.format('has trigger %I with a WHEN condition', t.tgname)" \
-	"   ELSE pg_catalog.format('has trigger %I, whose function is owned by role %I, not by %I or a superuser'," \
-	"   t.tgname, fr.rolname, SESSION_USER) END AS why FROM pg_catalog.pg_trigger t" \
+	"   WHEN NOT " GM_HISTORY_TRUSTED_ROLE("fr") \
+	"   THEN pg_catalog.format('has trigger %I, whose function is owned by role %I, not by %I or a superuser'," \
+	"   t.tgname, fr.rolname, SESSION_USER)" \
+	"   ELSE pg_catalog.format('has trigger %I, whose function %s is not built in, which garage-migrate did not make'," \
+	"   t.tgname, f.oid::pg_catalog.regprocedure) END AS why FROM pg_catalog.pg_trigger t" \
 	"   JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid JOIN pg_catalog.pg_roles fr ON fr.oid = f.proowner" \
 	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal" \
-	"   AND (t.tgqual IS NOT NULL OR NOT " GM_HISTORY_TRUSTED_ROLE("fr") ")" \
+	"   AND (t.tgqual IS NOT NULL OR f.oid >= 16384)" \
 	"   AND " ON_TOOL_EVENTS("t", "c") \
 	"   ORDER BY t.tgname LIMIT 1) g ON true" \
 	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('grants %s to %s, not %I or a superuser', a.privilege_type," \
@@ -111,14 +149,14 @@ long long gm_history_lock_key(void)
 	"   ORDER BY 1 LIMIT 1) tg ON true" \
 	/* A column of another role's type (a domain's CHECK runs its code on
 	 * every insert), or writable by another role (a column grant). */ \
-	"  LEFT JOIN LATERAL (SELECT CASE WHEN ty.typowner <> 10" \
+	"  LEFT JOIN LATERAL (SELECT CASE WHEN ty.oid >= 16384" \
 	"   THEN pg_catalog.format('has column %I of type %s, not a built-in one', a.attname, a.atttypid::pg_catalog.regtype)" \
 	"   ELSE pg_catalog.format('grants %s on column %I to %s, not %I or a superuser', ag.privilege_type, a.attname," \
 	"   CASE WHEN ag.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.format('role %I', gc.rolname) END, SESSION_USER) END AS why" \
 	"   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid" \
 	"   LEFT JOIN LATERAL pg_catalog.aclexplode(a.attacl) ag ON true" \
 	"   LEFT JOIN pg_catalog.pg_roles gc ON gc.oid = ag.grantee" \
-	"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND (ty.typowner <> 10" \
+	"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND (ty.oid >= 16384" \
 	"   OR (ag.privilege_type IN ('INSERT', 'UPDATE') AND (ag.grantee = 0 OR NOT " GM_HISTORY_TRUSTED_ROLE("gc") ")))" \
 	"   ORDER BY 1 LIMIT 1) col ON true" \
 	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('uses function %s, owned by role %I, not by %I or a superuser'," \
@@ -155,7 +193,9 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid" \
 	" JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid WHERE c.relnamespace = n.oid"              \
 	" AND " HISTORY_TABLES("c") " AND a.attnum > 0 AND NOT a.attisdropped"    \
-	" AND (ty.typowner <> 10 OR a.attacl IS NOT NULL)))"                                           \
+	" AND (ty.oid >= 16384 OR a.attacl IS NOT NULL))"                                            \
+	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid"               \
+	" AND " HISTORY_TABLES("c") " AND " NOT_MADE("c") " IS NOT NULL))"                            \
 	" FROM (SELECT) x LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = '" GM_HISTORY_SCHEMA "')"
 /* Fails, before the read in the same string, when the whole check must run. */
 #define RECHECK_MARK "garage-migrate: history to check in full: "
@@ -274,6 +314,9 @@ static const char *const trust_advice[][2] = {
 	{ " of type ", "a type's owner can give it a CHECK that runs with your rights on every insert:"
 		       " ALTER ... TYPE the column back to the built-in one garage-migrate made" },
 	{ " with a WHEN condition", "its condition runs with your rights, whatever it calls: drop the trigger" },
+	{ " which garage-migrate did not make", "it runs with your rights on every write to the history, whoever wrote it"
+						" (a function owned by a superuser may still be an old owner's code):"
+						" drop it; the history needs nothing but what garage-migrate made" },
 	{ " has trigger ", "its function would run with your rights, and its owner can change it:"
 			  " drop the trigger, or have a superuser make the function yours" },
 	{ " is owned by role ", "code its owner plants there (a view, a rule, a trigger) would run with your rights:"

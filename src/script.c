@@ -118,6 +118,8 @@ void gm_script_release(struct gm_script *sc)
  * setup may not reach this server connection):
  *  - exit_on_error = on ends the session at the first error, so a failing
  *    migration would read as a lost connection: turned off;
+ *  - quote_all_identifiers = on changes how the server prints what the
+ *    history's trust check compares (history.c): turned off;
  *  - session_replication_role other than origin keeps triggers, foreign-key
  *    checks and ON DELETE CASCADE from firing: migrations would run
  *    unchecked and a down's deletes leave orphans.  Only a superuser may set
@@ -126,6 +128,7 @@ void gm_script_release(struct gm_script *sc)
 #define REPLICA_MARK "garage-migrate: session_replication_role is "
 #define SETTINGS_SQL                                                                                  \
 	"pg_catalog.set_config('exit_on_error', 'off', true), "                                        \
+	"pg_catalog.set_config('quote_all_identifiers', 'off', true), "                                \
 	"CASE WHEN pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.<>) 'origin'" \
 	" THEN ('" REPLICA_MARK "' OPERATOR(pg_catalog.||)"                                           \
 	" pg_catalog.current_setting('session_replication_role'))::pg_catalog.int4 END, "

@@ -436,6 +436,73 @@ static void test_handed_over_history_keeps_no_old_types_or_grants(void **state)
 	free(db);
 }
 
+/* A superuser takes over a history another role made, functions too (the
+ * advice): what that role left must still be refused, though every owner
+ * is now trusted: a default calling a built-in that runs SQL text
+ * (query_to_xml, which pg_depend does not record), a CHECK casting to its
+ * domain, a trigger whose function it wrote. */
+static void test_handed_over_history_keeps_no_old_code(void **state)
+{
+	static const struct {
+		const char *plant, *refused;
+	} cases[] = {
+		{ "ALTER TABLE garage_migrate.schema_history ALTER COLUMN message SET DEFAULT"
+		  " (query_to_xml('SELECT public.gm_f()', true, false, ''))::text",
+		  "garage_migrate.schema_history has default (query_to_xml(" },
+		{ "CREATE DOMAIN public.gm_d AS text CHECK (public.gm_f() IS NULL);"
+		  " ALTER TABLE garage_migrate.audit_log ADD CONSTRAINT gm_c"
+		  " CHECK ((coalesce(message, '')::public.gm_d)::text IS NOT NULL)",
+		  "garage_migrate.audit_log has constraint gm_c (CHECK" },
+		{ "CREATE FUNCTION public.gm_t() RETURNS trigger LANGUAGE plpgsql AS $t$ BEGIN"
+		  " PERFORM public.gm_f(); RETURN NEW; END $t$;"
+		  " CREATE TRIGGER gm_t BEFORE INSERT ON garage_migrate.schema_history FOR EACH ROW"
+		  " EXECUTE FUNCTION public.gm_t()",
+		  "garage_migrate.schema_history has trigger gm_t, whose function public.gm_t() is not built in" },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char *db = pgt_create_db("gm_hj_oldcode"), *dir = tfs_tempdir(), *path = planted_path("oldcode");
+		char *as_dep, *sql, *out, *err;
+		PGconn *c = pgt_connect(db);
+
+		tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+		tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+		as_dep = pgt_deployer(c, db, "gm_hj_old");
+		assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up --to 1"), 0);
+		sql = gm_xasprintf("SET ROLE gm_hj_old;"
+				   " CREATE FUNCTION public.gm_f() RETURNS text LANGUAGE plpgsql AS $f$ BEGIN"
+				   " IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+				   " EXECUTE 'COPY (SELECT 1) TO ''%s'''; END IF; RETURN NULL; END $f$;"
+				   " %s;"
+				   " RESET ROLE;"
+				   " DO $h$ DECLARE o record; BEGIN"
+				   "  FOR o IN SELECT p.oid::regprocedure AS f FROM pg_proc p WHERE p.proowner = 'gm_hj_old'::regrole"
+				   "  LOOP EXECUTE format('ALTER FUNCTION %%s OWNER TO postgres', o.f); END LOOP;"
+				   "  FOR o IN SELECT t.oid::regtype AS t FROM pg_type t WHERE t.typowner = 'gm_hj_old'::regrole"
+				   "   AND t.typtype = 'd'"
+				   "  LOOP EXECUTE format('ALTER DOMAIN %%s OWNER TO postgres', o.t); END LOOP; END $h$;"
+				   " ALTER SCHEMA garage_migrate OWNER TO postgres;"
+				   " ALTER TABLE garage_migrate.schema_history OWNER TO postgres;"
+				   " ALTER TABLE garage_migrate.audit_log OWNER TO postgres", path, cases[k].plant);
+		pgt_exec(c, sql);
+		free(sql);
+		if (pgt_gm_dir(&out, &err, db, dir, "up") != 7)
+			fail_msg("case %zu: not refused:\n%s%s", k, out, err);
+		assert_contains(err, "refusing to use the history: ");
+		assert_contains(err, cases[k].refused);
+		assert_contains(err, "which garage-migrate did not make");
+		free(out);
+		free(err);
+		assert_not_written(path);
+		PQfinish(c);
+		tfs_rmdir(dir);
+		pgt_drop_db(db, NULL);
+		free(as_dep);
+		free(db);
+	}
+}
+
 /* A role with CREATE on the database makes a schema named after the
  * superuser who runs up: "$user" comes first in the default path, so the
  * migrations' tables and functions would land in a schema it owns, where
@@ -496,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_default_privileges_leave_no_grant),
 		cmocka_unit_test(test_handed_over_history_keeps_no_old_functions),
 		cmocka_unit_test(test_handed_over_history_keeps_no_old_types_or_grants),
+		cmocka_unit_test(test_handed_over_history_keeps_no_old_code),
 		cmocka_unit_test(test_schema_of_another_role_in_the_path),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
