@@ -6,9 +6,11 @@
  * bound when that is the configured tenant expression, "is_public OR ..."
  * is not, whatever the names.  A branch is bound when one of its AND-ed
  * conditions is
- *   - a tenant column = the tenant expression (either side; casts and a
- *     scalar subquery around a single expression, "(SELECT f())", do not
- *     count);
+ *   - a tenant column = the tenant expression (either side; a scalar
+ *     subquery around a single expression, "(SELECT f())", and casts that
+ *     keep values apart (text, uuid, integers) do not count, a cast that
+ *     maps many to one (varchar(1)) does; a function of another schema is
+ *     not the expression's, though its name is the same);
  *   - x IN (a subquery whose WHERE has "y = the tenant expression"), or
  *     x = ANY (ARRAY(such a subquery)): a parent's rows of the tenant
  *     (order_id of the tenant's orders), membership tables (Supabase);

@@ -79,10 +79,30 @@ static const char *str_of(const PgQuery__Node *n)
 }
 
 /* Casts and scalar subqueries of one expression mean the expression. */
+/* A cast that keeps every value apart: to text, uuid, an integer type,
+ * oid, or numeric and varchar without a length.  tenant_id::varchar(1)
+ * (or ::char, ::name, ::float4) maps many tenants to one: not stripped,
+ * so the comparison is not a tenant column's. */
+static int keeps_values(const PgQuery__TypeName *t)
+{
+	static const char *const kept[] = { "text", "uuid", "int2", "int4", "int8", "smallint", "integer", "int",
+					    "bigint", "oid", "numeric", "varchar" };
+	const char *name;
+
+	if (!t || !t->n_names || t->n_typmods || t->n_array_bounds)
+		return 0;
+	name = str_of(t->names[t->n_names - 1]);
+	for (size_t k = 0; k < sizeof(kept) / sizeof(kept[0]); k++)
+		if (!strcmp(name, kept[k]))
+			return 1;
+	return 0;
+}
+
 static const PgQuery__Node *strip(const PgQuery__Node *n)
 {
 	for (;;) {
-		if (n && n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && n->type_cast->arg)
+		if (n && n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && n->type_cast->arg &&
+		    keeps_values(n->type_cast->type_name))
 			n = n->type_cast->arg;
 		else if (n && n->node_case == PG_QUERY__NODE__NODE_SUB_LINK &&
 			 n->sub_link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK &&
@@ -95,8 +115,16 @@ static const PgQuery__Node *strip(const PgQuery__Node *n)
 }
 
 static int node_equal(const PgQuery__Node *a, const PgQuery__Node *b);
+static int function_names_equal(PgQuery__Node *const *a, size_t na, PgQuery__Node *const *b, size_t nb);
 
-/* Names compared by their last part when only one side is qualified. */
+/* While an expression is compared with the tenant expression: the
+ * schemas an unqualified function name stands for (the tenancy's: the
+ * catalog prints a function of the searched schemas without its schema),
+ * pg_catalog aside.  NULL otherwise. */
+static const struct gm_strlist *unqualified_in;
+
+/* Names compared by their last part when only one side is qualified (a
+ * column with or without its table). */
 static int names_equal(PgQuery__Node *const *a, size_t na, PgQuery__Node *const *b, size_t nb)
 {
 	if (!na || !nb)
@@ -109,9 +137,23 @@ static int names_equal(PgQuery__Node *const *a, size_t na, PgQuery__Node *const 
 	return 1;
 }
 
+/* The same for a function, but against the tenant expression only when
+ * the qualified side's schema is one an unqualified name stands for:
+ * evil.app_current_org_id() is not the tenancy's app_current_org_id(),
+ * nor does a uid() of the searched schemas stand for auth.uid(). */
+static int function_names_equal(PgQuery__Node *const *a, size_t na, PgQuery__Node *const *b, size_t nb)
+{
+	if (na && nb && na != nb && unqualified_in) {
+		const char *schema = na > nb ? str_of(a[na - 2]) : str_of(b[nb - 2]);
+		if (strcmp(schema, "pg_catalog") && !gm_strlist_has(unqualified_in, schema))
+			return 0;
+	}
+	return names_equal(a, na, b, nb);
+}
+
 static int func_equal(const PgQuery__FuncCall *a, const PgQuery__FuncCall *b)
 {
-	if (!names_equal(a->funcname, a->n_funcname, b->funcname, b->n_funcname) || a->n_args != b->n_args ||
+	if (!function_names_equal(a->funcname, a->n_funcname, b->funcname, b->n_funcname) || a->n_args != b->n_args ||
 	    !a->agg_star != !b->agg_star || !a->agg_distinct != !b->agg_distinct ||
 	    a->n_agg_order || b->n_agg_order || a->agg_filter || b->agg_filter || a->over || b->over)
 		return 0;
@@ -167,7 +209,12 @@ static int any_node(const struct gm_policy_judge *j, const ProtobufCMessage *m,
 
 static int is_tenant(const struct gm_policy_judge *j, const PgQuery__Node *n)
 {
-	return node_equal(n, j->tenant.target->val);
+	int yes;
+
+	unqualified_in = &j->tenancy->schemas;
+	yes = node_equal(n, j->tenant.target->val);
+	unqualified_in = NULL;
+	return yes;
 }
 
 static int is_tenant_column(const struct gm_policy_judge *j, const PgQuery__Node *n)

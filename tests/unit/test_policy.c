@@ -169,6 +169,49 @@ static void test_supabase_tenancy(void **state)
 	gm_tenancy_release(&t);
 }
 
+/* A cast that maps many values to one (a length, char, name, a float)
+ * does not bind a row to its tenant: tenants whose ids share the first
+ * character would read each other's rows.  Value-keeping casts do. */
+static void test_casts_that_lose_values(void **state)
+{
+	struct gm_tenancy t;
+	struct gm_policy_judge *j = judge_for(&t, "tenant_id", "auth.uid()");
+
+	(void)state;
+	expect(j, "((tenant_id)::text = (auth.uid())::text)", GM_BOUND, NULL);
+	expect(j, "(((tenant_id)::text)::uuid = auth.uid())", GM_BOUND, NULL);
+	expect(j, "(((tenant_id)::text)::character varying = ((auth.uid())::text)::character varying)", GM_BOUND, NULL);
+	expect(j, "(((tenant_id)::text)::character varying(1) = ((auth.uid())::text)::character varying(1))",
+	       GM_UNBOUND, NULL);
+	expect(j, "(((tenant_id)::text)::character(1) = ((auth.uid())::text)::bpchar)", GM_UNBOUND, NULL);
+	expect(j, "(((tenant_id)::text)::name = ((auth.uid())::text)::name)", GM_UNBOUND, NULL);
+	gm_policy_judge_free(j);
+	gm_tenancy_release(&t);
+}
+
+/* The tenant expression's function is that one, not another schema's of
+ * the same name: the catalog prints a function of the searched schemas
+ * (tenancy.schemas) unqualified, any other with its schema. */
+static void test_functions_of_another_schema(void **state)
+{
+	struct gm_tenancy t;
+	struct gm_policy_judge *j = judge_for(&t, NULL, NULL);
+
+	(void)state;
+	expect(j, "(organization_id = ( SELECT app_current_org_id() AS app_current_org_id))", GM_BOUND, NULL);
+	expect(j, "(organization_id = ( SELECT public.app_current_org_id() AS app_current_org_id))", GM_BOUND, NULL);
+	expect(j, "(organization_id = ( SELECT evil.app_current_org_id() AS app_current_org_id))", GM_UNBOUND, NULL);
+	gm_policy_judge_free(j);
+	gm_tenancy_release(&t);
+
+	j = judge_for(&t, "tenant_id", "auth.uid()");
+	expect(j, "(tenant_id = auth.uid())", GM_BOUND, NULL);
+	expect(j, "(tenant_id = uid())", GM_UNBOUND, NULL);
+	expect(j, "(tenant_id = public.uid())", GM_UNBOUND, NULL);
+	gm_policy_judge_free(j);
+	gm_tenancy_release(&t);
+}
+
 static void test_bad_tenant_expression(void **state)
 {
 	struct gm_tenancy t;
@@ -194,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_read_policies),
 		cmocka_unit_test(test_current_setting_tenancy),
 		cmocka_unit_test(test_supabase_tenancy),
+		cmocka_unit_test(test_casts_that_lose_values),
+		cmocka_unit_test(test_functions_of_another_schema),
 		cmocka_unit_test(test_bad_tenant_expression),
 	};
 	return cmocka_run_group_tests_name("policy analysis", tests, NULL, NULL);
