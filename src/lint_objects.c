@@ -98,6 +98,41 @@ static void lint_public_grants(const struct gm_model *m, const struct gm_tenancy
 	}
 }
 
+/* ---- privileges that bypass row-level security ---- */
+
+/* TRUNCATE ignores row-level security: it empties every tenant's rows.
+ * TRIGGER lets the grantee attach a trigger that sees every row any
+ * tenant writes (and runs its function as each writer).  On a tenant
+ * table, no role but its owner should hold either. */
+static void lint_bypass_grants(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out)
+{
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *which = NULL;
+
+		if (strcmp(f->attr, "privileges"))
+			continue;
+		if (list_has(f->value, "TRUNCATE"))
+			which = list_has(f->value, "TRIGGER") ? "TRUNCATE and TRIGGER" : "TRUNCATE";
+		else if (list_has(f->value, "TRIGGER"))
+			which = "TRIGGER";
+		for (size_t t = 0; which && t < ntenants; t++) {
+			char *prefix = gm_xasprintf("table %s grant ", tenants[t]);
+			int on = !strncmp(f->object, prefix, strlen(prefix));
+
+			free(prefix);
+			if (!on)
+				continue;
+			gm_findings_add(out, GM_CHECK_RLS, "tenant_table_bypass_grant", GM_LEVEL_ERROR, f->object,
+				"REVOKE TRUNCATE, TRIGGER ON the table FROM that role",
+				"%s holds %s on a tenant table: TRUNCATE empties every tenant's rows whatever the"
+				" policies say, and a trigger of its own sees every row any tenant writes",
+				f->object + strlen("table ") + strlen(tenants[t]) + strlen(" grant "), which);
+			break;
+		}
+	}
+}
+
 /* ---- views over protected tables ---- */
 
 struct view {
@@ -322,6 +357,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 		tenancy = &defaults;
 	tenants = gm_tenant_tables(m, tenancy, &ntenants);
 	lint_public_grants(m, tenancy, tenants, ntenants, out);
+	lint_bypass_grants(m, tenants, ntenants, out);
 	lint_views(m, tenants, ntenants, out);
 	lint_definer_functions(m, out);
 	lint_definer_reads(m, tenancy, tenants, ntenants, out);

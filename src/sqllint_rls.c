@@ -429,12 +429,43 @@ static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f
 
 /* ---- grants ---- */
 
+/* GRANT ALL, TRUNCATE or TRIGGER on a tenant table (verify's
+ * tenant_table_bypass_grant). */
+static void bypass_grant(struct lint *l, const PgQuery__GrantStmt *g)
+{
+	const char *which = g->n_privileges ? NULL : "ALL";
+
+	for (size_t k = 0; k < g->n_privileges && !which; k++) {
+		const PgQuery__AccessPriv *p = NODE(g->privileges[k], ACCESS_PRIV) ? g->privileges[k]->access_priv : NULL;
+		if (p && p->priv_name && (!strcmp(p->priv_name, "truncate") || !strcmp(p->priv_name, "trigger")))
+			which = !strcmp(p->priv_name, "truncate") ? "TRUNCATE" : "TRIGGER";
+	}
+	if (!which || g->targtype != PG_QUERY__GRANT_TARGET_TYPE__ACL_TARGET_OBJECT)
+		return;
+	for (size_t j = 0; j < g->n_objects; j++) {
+		char *key;
+		if (!NODE(g->objects[j], RANGE_VAR))
+			continue;
+		key = lint_key(g->objects[j]->range_var);
+		if (is_tenant(l, key, 0)) {
+			lint_report(l, "tenant_table_bypass_grant", lint_at(l, -1), key,
+				    "GRANT %s on tenant table %s: TRUNCATE empties every tenant's rows whatever the policies"
+				    " say, and a trigger of the grantee's sees every row any tenant writes", which, key);
+			free(key);
+			return;
+		}
+		free(key);
+	}
+}
+
 static void grant(struct lint *l, const PgQuery__GrantStmt *g, int defaults)
 {
 	int all = g->targtype == PG_QUERY__GRANT_TARGET_TYPE__ACL_TARGET_ALL_IN_SCHEMA;
 
 	if (!g->is_grant || g->objtype != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
 		return;
+	if (!defaults)
+		bypass_grant(l, g);
 	for (size_t k = 0; k < g->n_grantees; k++) {
 		const PgQuery__RoleSpec *r = NODE(g->grantees[k], ROLE_SPEC) ? g->grantees[k]->role_spec : NULL;
 		int pub = r && r->roletype == PG_QUERY__ROLE_SPEC_TYPE__ROLESPEC_PUBLIC;

@@ -253,6 +253,38 @@ static void test_definer_function_taking_the_tenant(void **state)
 	free(db);
 }
 
+/* TRUNCATE ignores the policies: tenant B, granted it, empties tenant A's
+ * rows too.  Shown as tenant B, then found by verify. */
+static void test_truncate_grant(void **state)
+{
+	char *db, *out, *err;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("DROP ROLE IF EXISTS gm_saas_cleaner; CREATE ROLE gm_saas_cleaner;"
+		     " GRANT USAGE ON SCHEMA auth TO gm_saas_cleaner;"
+		     " GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON notes TO gm_saas_cleaner");
+	c = pgt_connect(db);
+	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
+		    " INSERT INTO notes (tenant_id, body) VALUES ('00000000-0000-0000-0000-00000000000a', 'A''s')");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 1);
+	pgt_exec(c, "SET ROLE gm_saas_cleaner;"
+		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	pgt_exec(c, "TRUNCATE notes; RESET ROLE");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "error tenant_table_bypass_grant: table public.notes grant gm_saas_cleaner: gm_saas_cleaner"
+			     " holds TRUNCATE on a tenant table");
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP ROLE gm_saas_cleaner");
+	free(db);
+}
+
 static void test_each_hole_is_found(void **state)
 {
 	(void)state;
@@ -278,6 +310,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_version_passes),
 		cmocka_unit_test(test_definer_function_taking_the_tenant),
+		cmocka_unit_test(test_truncate_grant),
 		cmocka_unit_test(test_nothing_probed_fails_strict),
 		cmocka_unit_test(test_exposed_schema_missing_from_the_snapshot),
 		cmocka_unit_test(test_each_hole_is_found),

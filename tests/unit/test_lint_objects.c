@@ -219,6 +219,26 @@ static void test_security_definer_search_path(void **state)
 	gm_model_release(&m);
 }
 
+/* TRUNCATE ignores policies; TRIGGER lets a role watch every write. */
+static void test_bypass_grants_on_tenant_tables(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	set_value(&m, "table public.orders grant app_user", "privileges", "SELECT, INSERT, TRUNCATE");
+	assert_int_equal(count(&m, "tenant_table_bypass_grant", "table public.orders grant app_user",
+			       "app_user holds TRUNCATE on a tenant table"), 1);
+	set_value(&m, "table public.orders grant app_user", "privileges", "SELECT, TRIGGER");
+	assert_int_equal(count(&m, "tenant_table_bypass_grant", "table public.orders grant app_user",
+			       "app_user holds TRIGGER on a tenant table"), 1);
+	/* A global table's are not this rule's. */
+	set_value(&m, "table public.orders grant app_user", "privileges", "SELECT, INSERT");
+	set_value(&m, "table public.countries grant PUBLIC", "privileges", "SELECT, TRUNCATE");
+	assert_int_equal(count(&m, "tenant_table_bypass_grant", NULL, NULL), 0);
+	gm_model_release(&m);
+}
+
 /* A SECURITY DEFINER function runs as its owner: each of its statements
  * on a protected table must bind the rows to the tenant itself. */
 static void test_definer_function_bodies(void **state)
@@ -366,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_views_over_protected_tables),
 		cmocka_unit_test(test_security_definer_search_path),
 		cmocka_unit_test(test_definer_function_bodies),
+		cmocka_unit_test(test_bypass_grants_on_tenant_tables),
 		cmocka_unit_test(test_skipped_schema_check_is_reported),
 		cmocka_unit_test(test_verdict),
 	};
