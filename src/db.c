@@ -81,10 +81,11 @@ static int hexval(char c)
 }
 
 /* Whether a query parameter's keyword, s[0..n), percent-decodes to
- * "password" (libpq decodes keywords too: "pass%77ord" is one). */
+ * "password" or "sslpassword" (libpq decodes keywords too: "pass%77ord"
+ * is one). */
 static int is_password_keyword(const char *s, size_t n)
 {
-	static const char want[] = "password";
+	char kw[sizeof("sslpassword")];
 	size_t i = 0, k = 0;
 
 	while (i < n) {
@@ -97,15 +98,17 @@ static int is_password_keyword(const char *s, size_t n)
 		} else {
 			i++;
 		}
-		if (k >= sizeof(want) - 1 || c != want[k++])
+		if (k >= sizeof(kw) - 1)
 			return 0;
+		kw[k++] = c;
 	}
-	return k == sizeof(want) - 1;
+	kw[k] = '\0';
+	return !strcmp(kw, "password") || !strcmp(kw, "sslpassword");
 }
 
 /* Appends a query string (after '?') with the value of its first password
- * parameter blanked through the end: a '&' in that password would start a
- * "parameter" of its own, which libpq would quote. */
+ * (or sslpassword) parameter blanked through the end: a '&' in that
+ * password would start a "parameter" of its own, which libpq would quote. */
 static void add_query_blanked(struct gm_strbuf *sb, const char *q)
 {
 	while (*q) {

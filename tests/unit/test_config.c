@@ -284,6 +284,9 @@ static void test_a_password_is_refused_and_never_shown(void **state)
 		{ "environments:\n  local: host=h dbname=d password=SECRET\n", 2, 10 },
 		{ "environments:\n  local: \"host=h password='SEC RET'\"\n", 2, 10 },
 		{ "environments:\n  local: host=h sslpassword=SECRET\n", 2, 10 },
+		/* In a URL too, even one libpq cannot read (it would quote it). */
+		{ "environments:\n  local: postgresql://h/db?sslpassword=SECRET%zz\n", 2, 10 },
+		{ "environments:\n  local: postgresql://h/db?ssl%70assword=SECRET\n", 2, 10 },
 		/* An unencoded '@': libpq would cut the password there. */
 		{ "environments:\n  local: postgresql://u:pre@SECRET@h/db\n", 2, 10 },
 		/* A password key of its own. */

@@ -50,6 +50,8 @@ static void test_query_password(void **state)
 	blanks("postgresql://h/db?sslmode=require&password=a&b&c", "postgresql://h/db?sslmode=require&password=***");
 	/* libpq decodes keywords as well. */
 	blanks("postgresql://h/db?pass%77ord=x%zz", "postgresql://h/db?pass%77ord=***");
+	blanks("postgresql://h/db?sslpassword=x%zz", "postgresql://h/db?sslpassword=***");
+	blanks("postgresql://h/db?sslmode=require&ssl%70assword=S3CRET", "postgresql://h/db?sslmode=require&ssl%70assword=***");
 	blanks("postgresql://u:p@h/db?a=1&password=", "postgresql://u:***@h/db?a=1&password=***");
 	blanks("postgresql://h/db?passwordx=1&password%=2", "postgresql://h/db?passwordx=1&password%=2");
 }
