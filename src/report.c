@@ -75,9 +75,11 @@ static void detail_line(struct gm_strbuf *out, const char *label, const char *v)
 void gm_report_error(const struct gm_error *err, struct gm_strbuf *out)
 {
 	/* The message and file name can come from the server, the catalog or
-	 * the file system: escaped like the detail lines. */
-	char *msg = gm_text_escape_controls(err->msg);
-	char *file = err->file ? gm_text_escape_controls(err->file) : NULL;
+	 * the file system: escaped, line breaks too (a table named
+	 * "h\nverify passed: ..." would print a line that reads like the
+	 * tool's own; an error message is one line). */
+	char *msg = gm_text_escape_line(err->msg);
+	char *file = err->file ? gm_text_escape_line(err->file) : NULL;
 
 	if (file && err->line)
 		gm_strbuf_addf(out, "%s:%u:%u: error: %s\n", file, err->line, err->col, msg);

@@ -221,6 +221,20 @@ static void test_error_without_file(void **state)
 	gm_error_free(err);
 }
 
+/* A name with a line break in an error message (a table from the
+ * catalog, a server message quoting it) cannot print a line of its own. */
+static void test_error_message_stays_one_line(void **state)
+{
+	struct gm_error *err = gm_error_new(GM_ERR_DATA_LOSS, "refused: table public.h\nverify passed: 0 errors\n ok x");
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+
+	(void)state;
+	gm_report_error(err, &sb);
+	assert_string_equal(sb.buf, "garage-migrate: refused: table public.h\\x0averify passed: 0 errors\\x0a ok x\n");
+	gm_strbuf_release(&sb);
+	gm_error_free(err);
+}
+
 static void test_timeouts(void **state)
 {
 	(void)state;
@@ -246,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_error_with_caret),
 		cmocka_unit_test(test_error_without_file),
+		cmocka_unit_test(test_error_message_stays_one_line),
 		cmocka_unit_test(test_timeouts),
 	};
 	return cmocka_run_group_tests_name("status and rendering", tests, NULL, NULL);
