@@ -436,15 +436,44 @@ static int exposed(const struct lint *l, const struct table *tb, const char **ba
  * checked below; a declared global one is left as declared; any other
  * without RLS is an error, as every role the API lets in reads all of it
  * (Supabase's rls_disabled_in_public). */
+/* A permissive policy that lets every row be read (FOR SELECT or ALL,
+ * USING (true)), when no restrictive one narrows reads: row-level
+ * security that hides nothing.  Its name, or NULL. */
+static const char *open_policy(const struct table *tb)
+{
+	const char *open = NULL;
+
+	for (size_t k = 0; k < tb->npol; k++) {
+		const struct policy *p = &tb->pol[k];
+		int reads = p->cmd && (!strcmp(p->cmd, "SELECT") || !strcmp(p->cmd, "ALL"));
+		if (!reads)
+			continue;
+		if (p->permissive && !strcmp(p->permissive, "RESTRICTIVE"))
+			return NULL;
+		if (!open && p->using && !strcmp(p->using, "true"))
+			open = p->name;
+	}
+	return open;
+}
+
 static void lint_undeclared(const struct lint *l, const struct table *tb, const char *obj, int rls)
 {
-	const char *bare = NULL;
+	const char *bare = NULL, *open = rls ? open_policy(tb) : NULL;
 	char *schema;
 
-	if (!tb->real || tb->tenant || rls || !exposed(l, tb, &bare))
+	if (!tb->real || tb->tenant || (rls && !open) || !exposed(l, tb, &bare))
 		return;
 	schema = gm_xstrndup(tb->name, (size_t)(bare - tb->name - 1));
-	if (!gm_tenancy_is_global(l->tenancy, schema, bare))
+	if (gm_tenancy_is_global(l->tenancy, schema, bare))
+		;
+	else if (open)
+		gm_findings_add(l->out, GM_CHECK_RLS, "rls_disabled_in_exposed_schema", GM_LEVEL_ERROR, obj,
+			"give it a tenant column and tenant policies, or policies that do not let every row through,"
+			" or declare it in tenancy.global_tables of garage-migrate.yaml",
+			"table in exposed schema %s has row level security, but policy %s lets every row be read"
+			" (USING (true)), and it is not declared global: every role that can read it sees every row",
+			schema, open);
+	else
 		gm_findings_add(l->out, GM_CHECK_RLS, "rls_disabled_in_exposed_schema", GM_LEVEL_ERROR, obj,
 			"give it a tenant column and tenant policies, enable row level security with policies of its own,"
 			" or declare it in tenancy.global_tables of garage-migrate.yaml",

@@ -291,6 +291,40 @@ static void test_lints_each_rule(void **state)
 	gm_model_release(&m);
 }
 
+/* Row-level security whose policy lets every row be read protects
+ * nothing: a table of an exposed schema must then be declared global. */
+static void test_lints_open_policy_is_no_protection(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	set_value(&m, "table public.docs", "row_security", "enabled");
+	set_value(&m, "table public.docs", "force_row_security", "forced");
+	set_value(&m, "table public.docs column org_id", "type", "uuid");
+	set_value(&m, "table public.docs policy anyone", "command", "ALL");
+	set_value(&m, "table public.docs policy anyone", "permissive", "PERMISSIVE");
+	set_value(&m, "table public.docs policy anyone", "roles", "public");
+	set_value(&m, "table public.docs policy anyone", "using", "true");
+	set_value(&m, "table public.docs policy anyone", "with_check", "true");
+	assert_int_equal(lint_count(&m, "rls_disabled_in_exposed_schema", "table public.docs"), 1);
+	/* A restrictive policy narrows it: judged by the probe, not here. */
+	set_value(&m, "table public.docs policy mine", "command", "SELECT");
+	set_value(&m, "table public.docs policy mine", "permissive", "RESTRICTIVE");
+	set_value(&m, "table public.docs policy mine", "roles", "public");
+	set_value(&m, "table public.docs policy mine", "using", "(org_id = app_org())");
+	assert_int_equal(lint_count(&m, "rls_disabled_in_exposed_schema", "table public.docs"), 0);
+	gm_model_release(&m);
+	/* Or one that is not open. */
+	good_schema(&m);
+	set_value(&m, "table public.docs", "row_security", "enabled");
+	set_value(&m, "table public.docs policy mine", "command", "SELECT");
+	set_value(&m, "table public.docs policy mine", "permissive", "PERMISSIVE");
+	set_value(&m, "table public.docs policy mine", "using", "(owner = CURRENT_USER)");
+	assert_int_equal(lint_count(&m, "rls_disabled_in_exposed_schema", "table public.docs"), 0);
+	gm_model_release(&m);
+}
+
 /* Names are not quoted in facts: a table called "orders column x" (or
  * "... policy y") is still a table of its own to the lints, and its
  * facts are not taken for another's. */
@@ -401,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_lints_clean_schema),
 		cmocka_unit_test(test_lints_each_rule),
 		cmocka_unit_test(test_lints_tables_named_like_facts),
+		cmocka_unit_test(test_lints_open_policy_is_no_protection),
 		cmocka_unit_test(test_verify_json),
 		cmocka_unit_test(test_verify_junit),
 	};
