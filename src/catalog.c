@@ -44,9 +44,10 @@ static const char facts_sql[] =
 	"         pg_catalog.concat(CASE WHEN c.relkind" EQ CHAR("v") " THEN 'view '\n"
 	"                                WHEN c.relkind" EQ CHAR("m") " THEN 'materialized view '\n"
 	"                                WHEN c.relkind" EQ CHAR("S") " THEN 'sequence '\n"
+	"                                WHEN c.relkind" EQ CHAR("f") " THEN 'foreign table '\n"
 	"                                ELSE 'table ' END, ns.nspname, '.', c.relname) AS o\n"
 	"  FROM pg_catalog.pg_class c JOIN ns ON ns.oid" EQ "c.relnamespace\n"
-	"  WHERE c.relkind" EQ "ANY ('{r,p,v,m,S}'::pg_catalog.\"char\"[])\n"
+	"  WHERE c.relkind" EQ "ANY ('{r,p,v,m,S,f}'::pg_catalog.\"char\"[])\n"
 	"    AND " NOT_IN_EXTENSION("pg_class", "c.oid") "\n"
 	/* Every access control list, with the role whose entries are left out. */
 	"), acl AS (\n"
@@ -144,6 +145,13 @@ static const char facts_sql[] =
 	"                                         WHEN tg.tgenabled" EQ CHAR("D") " THEN 'disabled'\n"
 	"                                         WHEN tg.tgenabled" EQ CHAR("R") " THEN 'replica'\n"
 	"                                         WHEN tg.tgenabled" EQ CHAR("A") " THEN 'always' END)) x(k, v)\n"
+	/* A rule on a table runs its actions as the table's owner. */
+	"UNION ALL SELECT pg_catalog.concat('table ', rel.q, ' rule ', rw.rulename), 'definition', pg_catalog.pg_get_ruledef(rw.oid)\n"
+	"  FROM rel JOIN pg_catalog.pg_rewrite rw ON rw.ev_class" EQ "rel.oid\n"
+	/* A foreign table cannot have row-level security: its server. */
+	"UNION ALL SELECT obj.o, 'server', fs.srvname::pg_catalog.text\n"
+	"  FROM obj JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid" EQ "obj.oid\n"
+	"  JOIN pg_catalog.pg_foreign_server fs ON fs.oid" EQ "ft.ftserver\n"
 	"UNION ALL SELECT pg_catalog.concat('table ', p.schemaname, '.', p.tablename, ' policy ', p.policyname), x.k, x.v\n"
 	"  FROM pg_catalog.pg_policies p JOIN ns ON ns.nspname" EQ "p.schemaname\n"
 	"  CROSS JOIN LATERAL (VALUES ('command', p.cmd), ('permissive', p.permissive),\n"

@@ -68,7 +68,8 @@ static struct table *table_get(struct tables *t, const char *name, size_t len)
 
 #define GROW(arr, n) ((arr) = gm_xrealloc((arr), ((n) + 1) * sizeof(*(arr))), memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
 
-static const char *const kinds[] = { " column ", " constraint ", " index ", " policy ", " trigger ", " grant " };
+static const char *const kinds[] = { " column ", " constraint ", " index ", " policy ", " trigger ", " grant ",
+				     " rule " };
 
 /* The kind at p ("column " ...), or NULL. */
 static const char *kind_at(const char *p)

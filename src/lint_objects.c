@@ -133,6 +133,51 @@ static void lint_bypass_grants(const struct gm_model *m, char **tenants, size_t 
 	}
 }
 
+/* ---- rules and foreign tables ---- */
+
+/* A rule on a table runs its actions as the table's owner: what it reads
+ * or writes of another table, it does past that table's policies whenever
+ * the owner bypasses them (a rule on comments copying notes' bodies gives
+ * any tenant any note).  Policies and triggers on SECURITY INVOKER
+ * functions do what rules did, as the caller. */
+static void lint_rules(const struct gm_model *m, struct gm_findings *out)
+{
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *r;
+
+		if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "definition") || !(r = strstr(f->object, " rule ")))
+			continue;
+		gm_findings_add(out, GM_CHECK_RLS, "rule_on_table", GM_LEVEL_ERROR, f->object,
+			"DROP RULE, and do its work in a trigger whose function is SECURITY INVOKER",
+			"rule %s runs its actions as the table's owner: what it reads or writes of other tables"
+			" passes their policies whenever that owner bypasses them", r + strlen(" rule "));
+	}
+}
+
+/* A foreign table cannot have row-level security: in an exposed schema,
+ * every role that can read it sees every row, unless it is global. */
+static void lint_foreign_tables(const struct gm_model *m, const struct gm_tenancy *ten, struct gm_findings *out)
+{
+	static const char prefix[] = "foreign table ";
+
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *name = f->object + strlen(prefix), *dot;
+		char *schema;
+
+		if (strncmp(f->object, prefix, strlen(prefix)) || strcmp(f->attr, "server") || !(dot = strchr(name, '.')))
+			continue;
+		schema = gm_xstrndup(name, (size_t)(dot - name));
+		if (!gm_tenancy_is_global(ten, schema, dot + 1))
+			gm_findings_add(out, GM_CHECK_RLS, "foreign_table_in_exposed_schema", GM_LEVEL_ERROR, f->object,
+				"move it to a schema the API does not expose, or declare it in tenancy.global_tables",
+				"foreign table (server %s) in exposed schema %s: it cannot have row level security,"
+				" so every role that can read it sees every row", f->value, schema);
+		free(schema);
+	}
+}
+
 /* ---- views over protected tables ---- */
 
 struct view {
@@ -358,6 +403,8 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	tenants = gm_tenant_tables(m, tenancy, &ntenants);
 	lint_public_grants(m, tenancy, tenants, ntenants, out);
 	lint_bypass_grants(m, tenants, ntenants, out);
+	lint_rules(m, out);
+	lint_foreign_tables(m, tenancy, out);
 	lint_views(m, tenants, ntenants, out);
 	lint_definer_functions(m, out);
 	lint_definer_reads(m, tenancy, tenants, ntenants, out);

@@ -110,6 +110,16 @@ static void test_each_object_kind_is_dumped_and_verified(void **state)
 		{ "CREATE EXTENSION IF NOT EXISTS pgcrypto",
 		  "  extension pgcrypto:\n    schema: \"public\"\n    version: \"",
 		  "error unexpected: extension pgcrypto: unexpected", "pgcrypto", 0 },
+		/* A rule runs as the table's owner; a foreign table has no RLS. */
+		{ "CREATE RULE orders_note AS ON UPDATE TO custom_agent_orders DO ALSO NOTIFY orders",
+		  "  table public.custom_agent_orders rule orders_note:\n    definition: \"CREATE RULE orders_note AS",
+		  "error rule_on_table: table public.custom_agent_orders rule orders_note: rule orders_note runs its actions"
+		  " as the table's owner", NULL, 0 },
+		{ "CREATE EXTENSION IF NOT EXISTS postgres_fdw; CREATE SERVER gm_loop FOREIGN DATA WRAPPER postgres_fdw;"
+		  " CREATE FOREIGN TABLE orders_remote (title text) SERVER gm_loop OPTIONS (table_name 'custom_agent_orders')",
+		  "  foreign table public.orders_remote:\n    server: \"gm_loop\"\n",
+		  "error foreign_table_in_exposed_schema: foreign table public.orders_remote: foreign table (server gm_loop)"
+		  " in exposed schema public", "postgres_fdw", 0 },
 		{ "ALTER FUNCTION app_current_org_id() SECURITY DEFINER",
 		  "    security_definer: \"true\"\n",
 		  "function public.app_current_org_id(): security_definer differs: expected false, found true", NULL, 0 },
