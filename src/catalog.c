@@ -31,7 +31,7 @@
 	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid" EQ "'pg_catalog." cls "'::pg_catalog.regclass" \
 	" AND d.objid" EQ obj " AND d.deptype" EQ CHAR("e") ")"
 static const char facts_sql[] =
-	"WITH ns AS (\n"
+	"WITH RECURSIVE ns AS (\n"
 	"  SELECT oid, nspname FROM pg_catalog.pg_namespace WHERE nspname" EQ "ANY ($1::pg_catalog.text[])\n"
 	"), rel AS (\n"
 	"  SELECT c.oid, pg_catalog.concat(ns.nspname, '.', c.relname) AS q, c.relrowsecurity, c.relforcerowsecurity\n"
@@ -90,6 +90,28 @@ static const char facts_sql[] =
 	"         SELECT i.indexrelid FROM pg_catalog.pg_index i JOIN rel ON rel.oid" EQ "i.indrelid))\n"
 	"    OR (d.classid" EQ "'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
 	"         SELECT rw.oid FROM pg_catalog.pg_rewrite rw JOIN obj ON obj.oid" EQ "rw.ev_class)))\n"
+	/* What a view of the managed schemas reaches through views outside
+	 * them, and whether through one that runs as its owner (a materialized
+	 * view, or a view without security_invoker): lint_views cannot see
+	 * those views, only this. */
+	"), dep AS (\n"
+	"  SELECT rw.ev_class AS viewer, rc.oid AS rel, rc.relkind, rc.relnamespace, rc.relrowsecurity,\n"
+	"         (rc.relkind" EQ CHAR("m") " OR (rc.relkind" EQ CHAR("v") " AND NOT EXISTS (SELECT 1\n"
+	"            FROM pg_catalog.pg_options_to_table(rc.reloptions) op WHERE op.option_name" EQ "'security_invoker'\n"
+	"             AND op.option_value::pg_catalog.bool))) AS as_owner\n"
+	"  FROM pg_catalog.pg_rewrite rw\n"
+	"  JOIN pg_catalog.pg_depend d ON d.classid" EQ "'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid" EQ "rw.oid\n"
+	"   AND d.refclassid" EQ "'pg_catalog.pg_class'::pg_catalog.regclass\n"
+	"  JOIN pg_catalog.pg_class rc ON rc.oid" EQ "d.refobjid AND rc.oid OPERATOR(pg_catalog.<>) rw.ev_class\n"
+	"), walk AS (\n"
+	"  SELECT v.o AS root, dep.rel, dep.relkind, dep.relrowsecurity, dep.as_owner\n"
+	"  FROM obj v JOIN dep ON dep.viewer" EQ "v.oid\n"
+	"  WHERE v.relkind" EQ "ANY ('{v,m}'::pg_catalog.\"char\"[]) AND dep.relkind" EQ "ANY ('{v,m}'::pg_catalog.\"char\"[])\n"
+	"    AND dep.relnamespace OPERATOR(pg_catalog.<>) ALL (ARRAY(SELECT oid FROM ns))\n"
+	"  UNION\n"
+	"  SELECT w.root, dep.rel, dep.relkind, dep.relrowsecurity, w.as_owner OR dep.as_owner\n"
+	"  FROM walk w JOIN dep ON dep.viewer" EQ "w.rel\n"
+	"  WHERE w.relkind" EQ "ANY ('{v,m}'::pg_catalog.\"char\"[])\n"
 	")\n"
 	"SELECT pg_catalog.concat('enum ', ns.nspname, '.', t.typname), 'labels',\n"
 	"       pg_catalog.string_agg(e.enumlabel::pg_catalog.text, ', ' ORDER BY e.enumsortorder)\n"
@@ -207,6 +229,12 @@ static const char facts_sql[] =
 	"                                                        OPERATOR(pg_catalog.>) 0 THEN 'true' ELSE 'false' END)) x(k, v)\n"
 	/* A materialized view has rows of its own: no invoker, no barrier. */
 	"  WHERE v.relkind" EQ CHAR("v") " OR x.k" EQ "ANY ('{definition,reads}'::pg_catalog.text[])\n"
+	/* Only when there is such a path: snapshots without one read as before. */
+	"UNION ALL SELECT w.root, 'reads_as_owner', pg_catalog.string_agg(DISTINCT pg_catalog.concat(rn.nspname, '.', rc.relname),\n"
+	"                 ', ' ORDER BY pg_catalog.concat(rn.nspname, '.', rc.relname))\n"
+	"  FROM walk w JOIN pg_catalog.pg_class rc ON rc.oid" EQ "w.rel JOIN pg_catalog.pg_namespace rn ON rn.oid" EQ "rc.relnamespace\n"
+	"  WHERE w.as_owner AND w.relrowsecurity AND w.relkind" EQ "ANY ('{r,p}'::pg_catalog.\"char\"[])\n"
+	"  GROUP BY w.root\n"
 	"UNION ALL SELECT obj.o, x.k, x.v\n"
 	"  FROM obj JOIN pg_catalog.pg_sequence sq ON sq.seqrelid" EQ "obj.oid\n"
 	"  CROSS JOIN LATERAL (VALUES ('type', pg_catalog.format_type(sq.seqtypid, NULL)),\n"

@@ -186,6 +186,8 @@ struct view {
 	int materialized;
 	int invoker;		/* security_invoker = true */
 	const char *via;	/* the first protected relation it reaches */
+	const char *as_owner;	/* RLS tables it reaches through views outside the
+				 * checked schemas that run as their owner, or NULL */
 };
 
 /* The views and materialized views of m; names point into the model. */
@@ -209,6 +211,7 @@ static struct view *collect_views(const struct gm_model *m, size_t *n)
 		v[*n].materialized = mat;
 		inv = gm_model_get(m, f->object, "security_invoker");
 		v[*n].invoker = !mat && inv && !strcmp(inv, "true");
+		v[*n].as_owner = gm_model_get(m, f->object, "reads_as_owner");
 		(*n)++;
 	}
 	return v;
@@ -262,6 +265,18 @@ static void lint_views(const struct gm_model *m, char **tenants, size_t ntenants
 	mark_reaching(m, tenants, ntenants, v, n);
 	for (k = 0; k < n; k++) {
 		char *obj;
+		if (v[k].as_owner && *v[k].as_owner && (v[k].invoker || !v[k].via)) {
+			/* security_invoker does not reach past a view that runs as
+			 * its owner, wherever that one lives. */
+			obj = gm_xasprintf("%s%s", v[k].materialized ? MATVIEW_PREFIX : VIEW_PREFIX, v[k].name);
+			gm_findings_add(out, GM_CHECK_RLS, "view_bypasses_rls", GM_LEVEL_ERROR, obj,
+				"make every view on the way security_invoker (ALTER VIEW ... SET (security_invoker = true)),"
+				" or read the tables directly",
+				"view reads %s through a view outside the checked schemas that runs as its owner:"
+				" the policies are checked for that owner's role", v[k].as_owner);
+			free(obj);
+			continue;
+		}
 		if (!v[k].via || v[k].invoker)
 			continue;
 		obj = gm_xasprintf("%s%s", v[k].materialized ? MATVIEW_PREFIX : VIEW_PREFIX, v[k].name);

@@ -188,6 +188,11 @@ static const struct hole holes[] = {
 	{ "a view that runs as its owner", "CREATE VIEW note_leak AS SELECT id, tenant_id, body FROM notes",
 	  "error view_bypasses_rls: view public.note_leak",
 	  "FAIL SELECT public.note_leak: tenant B reads no more of other tenants' rows through the view" },
+	{ "a caller's view over an owner's view in a schema not checked",
+	  "CREATE SCHEMA internal; CREATE VIEW internal.notes_raw AS SELECT * FROM public.notes;"
+	  " CREATE VIEW notes_face WITH (security_invoker = true) AS SELECT * FROM internal.notes_raw",
+	  "error view_bypasses_rls: view public.notes_face: view reads public.notes through a view outside the checked"
+	  " schemas that runs as its owner", NULL },
 	{ "a definer function without a search path",
 	  "CREATE FUNCTION public.all_notes() RETURNS bigint LANGUAGE sql SECURITY DEFINER"
 	  " AS 'SELECT count(*) FROM public.notes'",

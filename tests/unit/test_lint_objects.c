@@ -219,6 +219,20 @@ static void test_security_definer_search_path(void **state)
 	gm_model_release(&m);
 }
 
+/* A caller's view over an owner's view outside the checked schemas: the
+ * catalog says what it reaches as that owner (reads_as_owner). */
+static void test_views_through_other_schemas(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	set_value(&m, "view public.my_orders", "reads_as_owner", "public.orders");
+	assert_int_equal(count(&m, "view_bypasses_rls", "view public.my_orders",
+			       "view reads public.orders through a view outside the checked schemas"), 1);
+	gm_model_release(&m);
+}
+
 /* TRUNCATE ignores policies; TRIGGER lets a role watch every write. */
 static void test_bypass_grants_on_tenant_tables(void **state)
 {
@@ -387,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_security_definer_search_path),
 		cmocka_unit_test(test_definer_function_bodies),
 		cmocka_unit_test(test_bypass_grants_on_tenant_tables),
+		cmocka_unit_test(test_views_through_other_schemas),
 		cmocka_unit_test(test_skipped_schema_check_is_reported),
 		cmocka_unit_test(test_verdict),
 	};
