@@ -294,27 +294,32 @@ static void test_claim_of_an_idle_session_is_running(void **state)
  * and exited 0. */
 static void test_failed_bookkeeping_is_a_failure(void **state)
 {
-	char *db = pgt_create_db("gm_nt_book"), *dir = tfs_tempdir(), *out, *err;
+	char *db = pgt_create_db("gm_nt_book"), *dir = tfs_tempdir(), *out, *err, *as_dep;
 	PGconn *c = pgt_connect(db);
 
 	(void)state;
+	/* The history's owner may write the progress (message) but not the
+	 * status: the claim and the progress go through, the final mark
+	 * does not.  (A trigger would do it too, but the history takes none
+	 * the tool did not make.) */
+	as_dep = pgt_deployer(c, db, "gm_nt_dep");
 	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int);\n");
-	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
-	pgt_exec(c, "CREATE FUNCTION public.refuse_applied() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
-		    " IF NEW.status = 'applied' AND OLD.status = 'running' THEN RAISE EXCEPTION 'the history refuses'; END IF;"
-		    " RETURN NEW; END$$;"
-		    "CREATE TRIGGER refuse_applied BEFORE UPDATE ON garage_migrate.schema_history"
-		    " FOR EACH ROW EXECUTE FUNCTION public.refuse_applied()");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up"), 0);
+	pgt_exec(c, "SET ROLE gm_nt_dep;"
+		    " REVOKE UPDATE ON garage_migrate.schema_history FROM gm_nt_dep;"
+		    " GRANT UPDATE (message) ON garage_migrate.schema_history TO gm_nt_dep; RESET ROLE");
 	tfs_write(dir, "0002_idx.sql", "-- garage:no-transaction\nCREATE INDEX CONCURRENTLY idx_t ON t (id);\n");
-	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_int_equal(pgt_gm_dir(&out, &err, as_dep, dir, "up"), 7);
 	assert_not_contains(out, "applied 0002_idx.sql");
-	assert_contains(err, "cannot mark the migration applied in garage_migrate.schema_history: the history refuses");
+	assert_contains(err, "cannot mark the migration applied in garage_migrate.schema_history: permission denied");
 	assert_contains(err, "every statement of the migration ran and stays");
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history WHERE version = 2 AND status = 'running'"), 1);
 	PQfinish(c);
 	tfs_rmdir(dir);
+	pgt_drop_db(db, NULL);
+	free(as_dep);
 	free(db);
 }
 
