@@ -531,9 +531,43 @@ static void view(struct lint *l, const PgQuery__RangeVar *rv, const PgQuery__Nod
 	gm_pgtree_walk_msgs(&query->base, collect_read, v);
 }
 
+/* What can take isolation from tenant rows: turning RLS off or unforced,
+ * and dropping, changing or adding policies.  A description, or NULL. */
+static const char *isolation_change(const PgQuery__Node *n)
+{
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+		for (size_t k = 0; k < n->alter_table_stmt->n_cmds; k++) {
+			const PgQuery__Node *c = n->alter_table_stmt->cmds[k];
+			if (NODE(c, ALTER_TABLE_CMD) &&
+			    (c->alter_table_cmd->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_DisableRowSecurity ||
+			     c->alter_table_cmd->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_NoForceRowSecurity))
+				return "turns row level security off or unforced";
+		}
+		return NULL;
+	case PG_QUERY__NODE__NODE_DROP_STMT:
+		return n->drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_POLICY ? "drops a policy" : NULL;
+	case PG_QUERY__NODE__NODE_ALTER_POLICY_STMT:
+		return "changes a policy";
+	case PG_QUERY__NODE__NODE_CREATE_POLICY_STMT:
+		return "adds a policy";
+	default:
+		return NULL;
+	}
+}
+
 void lint_rls_stmt(struct lint *l)
 {
 	const PgQuery__Node *n = l->cur->node;
+	const char *change;
+
+	/* up's isolation guard checks, in a migration's own transaction, that
+	 * no tenant row loses its isolation; a no-transaction migration has
+	 * none to check in, and nothing here needs to run outside one. */
+	if (!l->cur->m->transactional && (change = isolation_change(n)))
+		lint_report(l, "isolation_change_without_transaction", lint_at(l, -1), NULL,
+			    "the statement %s in a no-transaction migration, where up's isolation guard cannot check"
+			    " that no tenant row loses its isolation", change);
 
 	switch (n->node_case) {
 	case PG_QUERY__NODE__NODE_CREATE_STMT:

@@ -290,6 +290,33 @@ static void test_claim_of_an_idle_session_is_running(void **state)
 	free(db);
 }
 
+/* A no-transaction migration has no transaction for up's isolation guard
+ * to check in: one that turns RLS off is stopped by the lint before
+ * anything is sent, where before it ran unchecked. */
+static void test_isolation_change_needs_a_transaction(void **state)
+{
+	char *db = pgt_create_db("gm_nt_iso"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int, organization_id uuid NOT NULL);\n"
+				     "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\nALTER TABLE t FORCE ROW LEVEL SECURITY;\n"
+				     "CREATE POLICY t_tenant ON t USING (organization_id = (SELECT app_current_org_id()));\n");
+	pgt_exec(c, "CREATE FUNCTION public.app_current_org_id() RETURNS uuid LANGUAGE sql STABLE"
+		    " AS $$ SELECT NULLIF(current_setting('app.current_org_id', true), '')::uuid $$");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	pgt_exec(c, "INSERT INTO t VALUES (1, gen_random_uuid())");
+	tfs_write(dir, "0002_off.sql", "-- garage:no-transaction\nALTER TABLE t DISABLE ROW LEVEL SECURITY;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 9);
+	assert_contains(err, "[isolation_change_without_transaction]");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT relrowsecurity::int FROM pg_class WHERE relname = 't'"), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 /* Issue 12: when marking the migration applied failed, up said "applied"
  * and exited 0. */
 static void test_failed_bookkeeping_is_a_failure(void **state)
@@ -401,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_claim_of_a_gone_session_reads_as_interrupted),
 		cmocka_unit_test(test_claim_of_an_idle_session_is_running),
 		cmocka_unit_test(test_failed_bookkeeping_is_a_failure),
+		cmocka_unit_test(test_isolation_change_needs_a_transaction),
 		cmocka_unit_test(test_planted_operator_is_not_called),
 		cmocka_unit_test(test_standard_strings_stay_on),
 	};
