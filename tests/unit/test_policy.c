@@ -165,6 +165,17 @@ static void test_supabase_tenancy(void **state)
 	/* Membership of anyone, or of the user in anything: not bound. */
 	expect(j, "(tenant_id IN ( SELECT m.tenant_id FROM memberships m))", GM_UNBOUND, NULL);
 	expect(j, "(EXISTS ( SELECT 1 FROM memberships m WHERE (m.user_id = auth.uid())))", GM_UNBOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM memberships WHERE (user_id = auth.uid())))", GM_UNBOUND, NULL);
+	/* The row named but tied to nothing, or an anchor that always holds. */
+	expect(j, "(EXISTS ( SELECT 1 FROM tenants t WHERE ((t.id = auth.uid()) AND (notes.tenant_id IS NOT NULL))))",
+	       GM_UNBOUND, NULL);
+	expect(j, "(tenant_id IN ( SELECT tenants.id FROM tenants WHERE (auth.uid() = auth.uid())))", GM_UNBOUND, NULL);
+	/* A child through its parent, as a migration writes it: the outer
+	 * column bare, the parent's through its alias. */
+	expect(j, "(EXISTS ( SELECT 1 FROM notes n WHERE ((n.id = note_id) AND (n.tenant_id = auth.uid()))))",
+	       GM_BOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM notes n WHERE ((n.id = note_comments.note_id) AND (n.tenant_id = auth.uid()))))",
+	       GM_BOUND, NULL);
 	gm_policy_judge_free(j);
 	gm_tenancy_release(&t);
 }
