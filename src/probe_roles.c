@@ -92,6 +92,8 @@ static void check_role_bypass(struct gm_probe *p, const char *role)
 	PQclear(r);
 }
 
+static void check_role_policy_deps(struct gm_probe *p, const char *role, const char *oids);
+
 static void check_role_owns(struct gm_probe *p, const char *role)
 {
 	struct gm_strbuf oids = GM_STRBUF_INIT;
@@ -105,6 +107,7 @@ static void check_role_owns(struct gm_probe *p, const char *role)
 	gm_strbuf_addch(&oids, '}');
 	params[0] = role;
 	params[1] = oids.buf;
+	check_role_policy_deps(p, role, oids.buf);
 	r = PQexecParams(p->db->conn, owners_sql, 2, NULL, params, NULL, NULL, 0);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
 		unsigned long oid = strtoul(PQgetvalue(r, k, 0), NULL, 10);
@@ -136,6 +139,65 @@ static void check_role_owns(struct gm_probe *p, const char *role)
 	}
 	PQclear(r);
 	gm_strbuf_release(&oids);
+}
+
+/* What the tenant tables' policies call and read ($2): a function the
+ * role owns (or whose owner it belongs to) it can replace, so that
+ * auth.uid() names any tenant it likes; a table without RLS of its own
+ * that the role may write (a sharing or membership table), it can fill
+ * with rows that let it in.  Built-in functions cannot be replaced. */
+#define DEP_ON_POLICY(refclass)                                                                       \
+	" FROM pg_catalog.pg_policy po JOIN pg_catalog.pg_depend d"                                      \
+	" ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass"               \
+	" AND d.objid OPERATOR(pg_catalog.=) po.oid"                                                     \
+	" AND d.refclassid OPERATOR(pg_catalog.=) '" refclass "'::pg_catalog.regclass"                   \
+	" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) po.polrelid"
+#define OF_TENANT_TABLES " WHERE po.polrelid OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.oid[])"
+static const char policy_deps_sql[] =
+	"SELECT DISTINCT c.oid, 'f', f.oid::pg_catalog.regprocedure::pg_catalog.text, pg_catalog.pg_get_userbyid(f.proowner)"
+	DEP_ON_POLICY("pg_catalog.pg_proc")
+	" JOIN pg_catalog.pg_proc f ON f.oid OPERATOR(pg_catalog.=) d.refobjid"
+	OF_TENANT_TABLES
+	" AND f.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid"
+	" AND pg_catalog.pg_has_role($1::pg_catalog.name, f.proowner, 'MEMBER')"
+	" UNION"
+	" SELECT DISTINCT c.oid, 't', t.oid::pg_catalog.regclass::pg_catalog.text, NULL"
+	DEP_ON_POLICY("pg_catalog.pg_class")
+	" JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) d.refobjid"
+	OF_TENANT_TABLES
+	" AND t.oid OPERATOR(pg_catalog.<>) po.polrelid AND t.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog.\"char\"[])"
+	" AND NOT t.relrowsecurity"
+	" AND pg_catalog.has_table_privilege($1::pg_catalog.name, t.oid, 'INSERT, UPDATE, DELETE')"
+	" ORDER BY 1, 2, 3";
+
+static void check_role_policy_deps(struct gm_probe *p, const char *role, const char *oids)
+{
+	const char *params[2] = { role, oids };
+	PGresult *r = PQexecParams(p->db->conn, policy_deps_sql, 2, NULL, params, NULL, NULL, 0);
+
+	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
+		unsigned long oid = strtoul(PQgetvalue(r, k, 0), NULL, 10);
+		const struct gm_ptable *t = NULL;
+		for (size_t j = 0; j < p->t.n && !t; j++)
+			if (p->t.v[j].oid == oid)
+				t = &p->t.v[j];
+		if (!t)
+			continue;
+		if (PQgetvalue(r, k, 1)[0] == 'f')
+			role_check(p, t->name, 0, "the application role cannot change what the policies call",
+				   "make another role the function's owner (ALTER FUNCTION ... OWNER TO), one the application role"
+				   " does not belong to",
+				   "role %s %s %s, which the policies call: it can replace it and choose the tenant", role,
+				   !strcmp(PQgetvalue(r, k, 3), role) ? "owns function" : "belongs to the owner of function",
+				   PQgetvalue(r, k, 2));
+		else
+			role_check(p, t->name, 0, "the application role cannot change what the policies call",
+				   "REVOKE INSERT, UPDATE, DELETE on that table from the application role, or give it row level"
+				   " security of its own",
+				   "role %s may write table %s, which the policies read and which has no row level security:"
+				   " it can add the rows that let it in", role, PQgetvalue(r, k, 2));
+	}
+	PQclear(r);
 }
 
 void gm_probe_check_app_role(struct gm_probe *p, const char *role)

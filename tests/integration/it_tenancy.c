@@ -290,6 +290,61 @@ static void test_truncate_grant(void **state)
 	free(db);
 }
 
+/* --app-role: what the policies call and read must be out of the
+ * application role's hands.  A sharing table without RLS of its own that
+ * the role may write lets tenant B share tenant A's note with itself
+ * (shown as B), and a policy function the role owns it can replace. */
+static void test_app_role_controls_what_policies_use(void **state)
+{
+	static const char grants[] =
+		"DROP ROLE IF EXISTS gm_saas_app; CREATE ROLE gm_saas_app;"
+		" GRANT USAGE ON SCHEMA auth TO gm_saas_app;"
+		" GRANT SELECT, INSERT, UPDATE, DELETE ON notes, note_feed TO gm_saas_app;"
+		" GRANT SELECT ON countries, tenants TO gm_saas_app;";
+	char *db, *out, *err, *sql;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	sql = gm_xasprintf("%s CREATE TABLE note_shares (note_id uuid, grantee uuid);"
+			   " GRANT SELECT, INSERT ON note_shares TO gm_saas_app;"
+			   " DROP POLICY notes_read ON notes;"
+			   " CREATE POLICY notes_read ON notes FOR SELECT USING (tenant_id = auth.uid() OR is_shared"
+			   "  OR id IN (SELECT s.note_id FROM note_shares s WHERE s.grantee = auth.uid()))", grants);
+	db = planted(sql);
+	free(sql);
+	c = pgt_connect(db);
+	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
+		    " INSERT INTO notes (id, tenant_id, body) VALUES ('00000000-0000-0000-0000-0000000000a1',"
+		    " '00000000-0000-0000-0000-00000000000a', 'A''s');"
+		    " SET ROLE gm_saas_app;"
+		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	pgt_exec(c, "INSERT INTO note_shares VALUES ('00000000-0000-0000-0000-0000000000a1',"
+		    " '00000000-0000-0000-0000-00000000000b')");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 1);
+	pgt_exec(c, "RESET ROLE; TRUNCATE note_shares; DELETE FROM notes; DELETE FROM tenants");
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify --isolation --app-role gm_saas_app"), 1);
+	assert_contains(out, "role gm_saas_app may write table public.note_shares, which the policies read and which has no row"
+			     " level security");
+	free(out);
+	free(err);
+	pgt_drop_db(db, NULL);
+	free(db);
+
+	sql = gm_xasprintf("%s ALTER FUNCTION auth.uid() OWNER TO gm_saas_app", grants);
+	db = planted(sql);
+	free(sql);
+	assert_int_equal(gm(&out, &err, db, "verify --isolation --app-role gm_saas_app"), 1);
+	assert_contains(out, "role gm_saas_app owns function auth.uid(), which the policies call: it can replace it");
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP ROLE gm_saas_app");
+	free(db);
+}
+
 static void test_each_hole_is_found(void **state)
 {
 	(void)state;
@@ -316,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_clean_version_passes),
 		cmocka_unit_test(test_definer_function_taking_the_tenant),
 		cmocka_unit_test(test_truncate_grant),
+		cmocka_unit_test(test_app_role_controls_what_policies_use),
 		cmocka_unit_test(test_nothing_probed_fails_strict),
 		cmocka_unit_test(test_exposed_schema_missing_from_the_snapshot),
 		cmocka_unit_test(test_each_hole_is_found),
