@@ -229,6 +229,17 @@ static const char facts_sql[] =
 	"                                                        OPERATOR(pg_catalog.>) 0 THEN 'true' ELSE 'false' END)) x(k, v)\n"
 	/* A materialized view has rows of its own: no invoker, no barrier. */
 	"  WHERE v.relkind" EQ CHAR("v") " OR x.k" EQ "ANY ('{definition,reads}'::pg_catalog.text[])\n"
+	/* A materialized view stores what the functions it calls read when
+	 * its owner refreshes it (verify judges their bodies): one a line,
+	 * named as their own facts are; only when it calls any. */
+	"UNION ALL SELECT mv.o, 'calls', pg_catalog.string_agg(DISTINCT pg_catalog.concat(pn.nspname, '.', pr.proname, '(',\n"
+	"                 pg_catalog.pg_get_function_identity_arguments(pr.oid), ')'), E'\\n')\n"
+	"  FROM obj mv JOIN pg_catalog.pg_rewrite rw ON rw.ev_class" EQ "mv.oid\n"
+	"  JOIN pg_catalog.pg_depend d ON d.classid" EQ "'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid" EQ "rw.oid\n"
+	"   AND d.refclassid" EQ "'pg_catalog.pg_proc'::pg_catalog.regclass\n"
+	"  JOIN pg_catalog.pg_proc pr ON pr.oid" EQ "d.refobjid JOIN pg_catalog.pg_namespace pn ON pn.oid" EQ "pr.pronamespace\n"
+	"  WHERE mv.relkind" EQ CHAR("m") " AND pr.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid\n"
+	"  GROUP BY mv.o\n"
 	/* Only when there is such a path: snapshots without one read as before. */
 	"UNION ALL SELECT w.root, 'reads_as_owner', pg_catalog.string_agg(DISTINCT pg_catalog.concat(rn.nspname, '.', rc.relname),\n"
 	"                 ', ' ORDER BY pg_catalog.concat(rn.nspname, '.', rc.relname))\n"

@@ -406,6 +406,49 @@ static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy
 	gm_policy_judge_free(j);
 }
 
+/* A materialized view stores what the functions it calls read when its
+ * owner refreshes it: a function with a statement on a tenant table not
+ * bound to the tenant (gm_definer_judge) fills it with every tenant's
+ * rows, and no policy applies to them (pg_depend shows the view reading
+ * only the function, so lint_views cannot see it). */
+static void lint_matview_calls(const struct gm_model *m, const struct gm_tenancy *tenancy,
+			       char **tenants, size_t ntenants, struct gm_findings *out)
+{
+	struct protected_set set = { tenants, ntenants };
+	struct gm_policy_judge *j = NULL;
+	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
+
+	if (err) {
+		gm_error_free(err);
+		return;
+	}
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *p, *e;
+
+		if (strncmp(f->object, MATVIEW_PREFIX, strlen(MATVIEW_PREFIX)) || strcmp(f->attr, "calls"))
+			continue;
+		for (p = f->value; *p; p = *e ? e + 1 : e) {
+			char *fn, *table = NULL, *why = NULL;
+			const char *def;
+
+			e = p + strcspn(p, "\n");
+			fn = gm_xasprintf("function %.*s", (int)(e - p), p);
+			def = gm_model_get(m, fn, "definition");
+			if (def && gm_definer_judge(j, def, is_protected, &set, &table, &why) == GM_DEFINER_UNBOUND)
+				gm_findings_add(out, GM_CHECK_RLS, "view_bypasses_rls", GM_LEVEL_ERROR, f->object,
+					"drop it, or replace it with a view WITH (security_invoker = true)",
+					"materialized view stores what %s reads of %s when its owner refreshes it (%s):"
+					" every tenant's rows, and no policy applies to them", fn + strlen("function "),
+					table, why);
+			free(table);
+			free(why);
+			free(fn);
+		}
+	}
+	gm_policy_judge_free(j);
+}
+
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
 	struct gm_tenancy defaults;
@@ -423,6 +466,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	lint_views(m, tenants, ntenants, out);
 	lint_definer_functions(m, out);
 	lint_definer_reads(m, tenancy, tenants, ntenants, out);
+	lint_matview_calls(m, tenancy, tenants, ntenants, out);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);

@@ -193,6 +193,12 @@ static const struct hole holes[] = {
 	  " CREATE VIEW notes_face WITH (security_invoker = true) AS SELECT * FROM internal.notes_raw",
 	  "error view_bypasses_rls: view public.notes_face: view reads public.notes through a view outside the checked"
 	  " schemas that runs as its owner", NULL },
+	{ "a materialized view filled by a function",
+	  "CREATE FUNCTION public.note_rows() RETURNS TABLE (id uuid, tenant_id uuid, body text) LANGUAGE sql STABLE"
+	  " AS 'SELECT id, tenant_id, body FROM public.notes';"
+	  " CREATE MATERIALIZED VIEW notes_mv AS SELECT * FROM public.note_rows()",
+	  "error view_bypasses_rls: materialized view public.notes_mv: materialized view stores what public.note_rows()"
+	  " reads of public.notes when its owner refreshes it", NULL },
 	{ "a definer function without a search path",
 	  "CREATE FUNCTION public.all_notes() RETURNS bigint LANGUAGE sql SECURITY DEFINER"
 	  " AS 'SELECT count(*) FROM public.notes'",

@@ -231,6 +231,17 @@ static void test_views_through_other_schemas(void **state)
 	assert_int_equal(count(&m, "view_bypasses_rls", "view public.my_orders",
 			       "view reads public.orders through a view outside the checked schemas"), 1);
 	gm_model_release(&m);
+	/* A materialized view filled by a function that reads every tenant. */
+	good_schema(&m);
+	set_value(&m, "materialized view public.totals", "reads", "");
+	set_value(&m, "materialized view public.totals", "calls", "public.plain()\npublic.all_orders(a integer, b text)");
+	set_value(&m, "function public.all_orders(a integer, b text)", "definition",
+		  "CREATE OR REPLACE FUNCTION public.all_orders(a integer, b text)\n RETURNS SETOF orders\n LANGUAGE sql\n"
+		  "AS $function$ SELECT * FROM public.orders $function$\n");
+	set_value(&m, "function public.all_orders(a integer, b text)", "security_definer", "false");
+	assert_int_equal(count(&m, "view_bypasses_rls", "materialized view public.totals",
+			       "materialized view stores what public.all_orders(a integer, b text) reads of public.orders"), 1);
+	gm_model_release(&m);
 }
 
 /* TRUNCATE ignores policies; TRIGGER lets a role watch every write. */
