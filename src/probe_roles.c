@@ -3,7 +3,9 @@
  * the checks that the application role cannot bypass RLS. */
 #include "gm_db.h"
 #include "gm_error.h"
+#include "gm_history.h"
 #include "gm_probe.h"
+#include "gm_text.h"
 #include "gm_verify.h"
 
 #include <stdarg.h>
@@ -200,6 +202,66 @@ static void check_role_policy_deps(struct gm_probe *p, const char *role, const c
 	PQclear(r);
 }
 
+/* Relations of schemas the probe does not look at ($2) that the role
+ * may read: a table with a tenant column ($3) and no row-level security
+ * (a copy a trigger keeps), a materialized view of a table with RLS, or
+ * a view that reads one as its owner.  Whatever the API exposes, the
+ * application reads them as if they were the checked schemas' own. */
+static const char outside_sql[] =
+	"SELECT c.oid::pg_catalog.regclass::pg_catalog.text, CASE"
+	"  WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"
+	"  THEN 'a table with a tenant column and no row level security'"
+	"  WHEN c.relkind OPERATOR(pg_catalog.=) 'm' THEN 'a materialized view of a table with row level security'"
+	"  ELSE 'a view that reads a table with row level security as its owner' END"
+	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+	" WHERE n.nspname OPERATOR(pg_catalog.<>) ALL ($2::pg_catalog.text[])"
+	" AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema," GM_HISTORY_SCHEMA "}'::pg_catalog.text[])"
+	" AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp)'"
+	" AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f,v,m}'::pg_catalog.\"char\"[])"
+	" AND pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'USAGE')"
+	" AND pg_catalog.has_table_privilege($1::pg_catalog.name, c.oid, 'SELECT')"
+	" AND CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"
+	"  THEN NOT c.relrowsecurity AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid"
+	"   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
+	"   AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]))"
+	"  ELSE (c.relkind OPERATOR(pg_catalog.=) 'm' OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_options_to_table(c.reloptions) op"
+	"   WHERE op.option_name OPERATOR(pg_catalog.=) 'security_invoker' AND op.option_value::pg_catalog.bool))"
+	"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"
+	"    ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) rw.oid"
+	"    AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+	"    JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) d.refobjid"
+	"    WHERE rw.ev_class OPERATOR(pg_catalog.=) c.oid AND t.oid OPERATOR(pg_catalog.<>) c.oid AND t.relrowsecurity) END"
+	" ORDER BY 1";
+
+static void check_role_reads_outside(struct gm_probe *p, const char *role)
+{
+	struct gm_strbuf schemas = GM_STRBUF_INIT, cols = GM_STRBUF_INIT;
+	const char *params[3];
+	PGresult *r;
+
+	gm_strbuf_addch(&schemas, '{');
+	for (size_t k = 0; k < p->tenancy->schemas.n; k++)
+		gm_text_array_add(&schemas, p->tenancy->schemas.v[k]);
+	gm_strbuf_addch(&schemas, '}');
+	gm_strbuf_addch(&cols, '{');
+	for (size_t k = 0; k < p->tenancy->columns.n; k++)
+		gm_text_array_add(&cols, p->tenancy->columns.v[k]);
+	gm_strbuf_addch(&cols, '}');
+	params[0] = role;
+	params[1] = schemas.buf;
+	params[2] = cols.buf;
+	r = PQexecParams(p->db->conn, outside_sql, 3, NULL, params, NULL, NULL, 0);
+	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++)
+		role_check(p, "-", 0, "the application role reads no tenant rows outside the checked schemas",
+			   "REVOKE SELECT on it from the application role, or add its schema to tenancy.schemas so that"
+			   " verify checks it",
+			   "role %s may read %s, %s, in a schema verify does not check", role, PQgetvalue(r, k, 0),
+			   PQgetvalue(r, k, 1));
+	PQclear(r);
+	gm_strbuf_release(&schemas);
+	gm_strbuf_release(&cols);
+}
+
 void gm_probe_check_app_role(struct gm_probe *p, const char *role)
 {
 	const char *params[1] = { role };
@@ -214,6 +276,7 @@ void gm_probe_check_app_role(struct gm_probe *p, const char *role)
 	}
 	check_role_bypass(p, role);
 	check_role_owns(p, role);
+	check_role_reads_outside(p, role);
 }
 
 /* ---- the acting role ---- */
