@@ -77,8 +77,10 @@ char *gm_db_user_search_path(const char *setting, int server_version);
  * transaction (local) or the session, that fails when a schema in it is
  * owned by a role migrations should not trust; caller frees. */
 char *gm_db_user_path_sql(struct gm_db *db, int local);
-/* The same as one item of a SELECT list, for a statement of the caller's. */
-void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local);
+/* The same as one item of a SELECT list, for a statement of the caller's;
+ * without the owners' check when check is 0 (a statement before it in the
+ * same round trip made it). */
+void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int check);
 /* That failure as the error to report, or NULL for any other error. */
 struct gm_error *gm_db_refusal(const PGresult *res);
 

@@ -545,28 +545,35 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
  * whom PostgreSQL asks every user of it to trust); a schema named after
  * the user ("$user") only when the user (or a superuser) owns it: another
  * role with CREATE on the database could make it first.  Checked, after
- * the path is set, in the same statement, every time the path is: the
- * schema may appear between two migrations.  UNTRUSTED_PATH_MARK fails the
- * cast (gm_db_refusal reads it). */
+ * the path is set, in the same statement: by every transaction that sets
+ * it, but for up's batches, where the first migration of each round trip
+ * checks for the ones after it (each check costs a plan; the schema could
+ * as well appear between the check and the migration's own statements).
+ * UNTRUSTED_PATH_MARK fails the cast (gm_db_refusal reads it). */
 #define UNTRUSTED_PATH_MARK "garage-migrate: untrusted schema in the search path: "
 #define EQ " OPERATOR(pg_catalog.=) "
 #define UNTRUSTED_PATH_SQL                                                                           \
 	"(SELECT ('" UNTRUSTED_PATH_MARK "' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.nspname)"   \
 	" OPERATOR(pg_catalog.||) ' owned by role ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.rolname))" \
 	"::pg_catalog.int4"                                                                            \
-	" FROM pg_catalog.unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY s(name, k)"         \
-	" JOIN pg_catalog.pg_namespace n ON n.nspname" EQ "s.name"                                      \
-	" JOIN pg_catalog.pg_roles r ON r.oid" EQ "n.nspowner"                                           \
-	" WHERE NOT r.rolsuper AND r.rolname OPERATOR(pg_catalog.<>) SESSION_USER"                       \
+	" FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid" EQ "n.nspowner"            \
+	" WHERE n.nspname" EQ "ANY (pg_catalog.current_schemas(false))"                                  \
+	" AND NOT r.rolsuper AND r.rolname OPERATOR(pg_catalog.<>) SESSION_USER"                         \
 	" AND (n.nspname" EQ "SESSION_USER OR n.nspname" EQ "CURRENT_USER"                               \
 	" OR (n.nspowner OPERATOR(pg_catalog.<>) 'pg_database_owner'::pg_catalog.regrole"                \
 	" AND n.nspowner OPERATOR(pg_catalog.<>) (SELECT d.datdba FROM pg_catalog.pg_database d"         \
 	" WHERE d.datname" EQ "pg_catalog.current_database())))"                                         \
-	" ORDER BY s.k LIMIT 1)"
+	" LIMIT 1)"
 
-void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local)
+void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int check)
 {
 	char *lit = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
+
+	if (!check) {
+		gm_strbuf_addf(sb, "pg_catalog.set_config('search_path', %s, %s)", lit, local ? "true" : "false");
+		free(lit);
+		return;
+	}
 
 	/* CASE: the check reads the path set_config has just set. */
 	gm_strbuf_addf(sb, "CASE WHEN pg_catalog.set_config('search_path', %s, %s) IS NOT NULL THEN "
@@ -579,7 +586,7 @@ char *gm_db_user_path_sql(struct gm_db *db, int local)
 	struct gm_strbuf sb = GM_STRBUF_INIT;
 
 	gm_strbuf_adds(&sb, "SELECT ");
-	gm_db_user_path_item(db, &sb, local);
+	gm_db_user_path_item(db, &sb, local, 1);
 	return gm_strbuf_detach(&sb, NULL);
 }
 

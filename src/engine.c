@@ -614,7 +614,7 @@ static void add_record_seen(struct gm_strbuf *sql, const struct gm_migration *m)
  * the lock), and sets the user's last, when everything in it has been
  * resolved. */
 static void script_migration(struct gm_script *sc, struct gm_db *db, const struct gm_migration *m,
-			     const struct check *chk, int with_limits, const struct gm_up_opts *o,
+			     const struct check *chk, int with_limits, int check_path, const struct gm_up_opts *o,
 			     enum fn_mode fns, struct item *it)
 {
 	int guard = !o->allow_isolation_loss;
@@ -635,7 +635,7 @@ static void script_migration(struct gm_script *sc, struct gm_db *db, const struc
 	}
 	/* The user's path for the migration's text (see gm_db.h). */
 	gm_strbuf_adds(&sql, ", ");
-	gm_db_user_path_item(db, &sql, 1);
+	gm_db_user_path_item(db, &sql, 1, check_path);
 	gm_strbuf_adds(&sql, ";\n");
 	it->m = m;
 	it->seq = -1;
@@ -870,7 +870,7 @@ static struct gm_error *run_batch(struct gm_db *db, const struct gm_migration **
 			gm_script_ours(&b.sc, UP_FN_CREATE_STMTS, "%s", UP_FN_CREATE);
 			fn_end = b.sc.stmts;
 		}
-		script_migration(&b.sc, db, v[k], k ? &prev : chk, 1, o, fns, &b.v[k]);
+		script_migration(&b.sc, db, v[k], k ? &prev : chk, 1, k == 0, o, fns, &b.v[k]);
 		b.v[k].commit = b.sc.stmts;
 		gm_script_ours(&b.sc, 1, "COMMIT;\n");
 	}
@@ -1018,7 +1018,7 @@ static struct gm_error *apply_single(struct gm_db *db, const struct gm_migration
 	}
 	for (k = 0; k < n; k++) {
 		struct check chk = { k == 0 ? CHECK_SEQ : CHECK_NONE, seq, NULL };
-		script_migration(&sc, db, todo[k], &chk, k == 0, o, fns, &items[k]);
+		script_migration(&sc, db, todo[k], &chk, k == 0, k == 0, o, fns, &items[k]);
 	}
 	gm_script_ours(&sc, 1, "COMMIT;\n");
 	starting(db, o, NULL, t0);
