@@ -23,6 +23,15 @@ pg_cluster_init() {
 	# (it_secrets.c) need a real password check that can fail.  The first
 	# matching line wins, so it goes before initdb's trust lines.
 	pg_as_owner sh -c 'f=$1/pg_hba.conf; { printf "%s\n" "host all gm_pw_test 127.0.0.1/32 scram-sha-256"; cat "$f"; } >"$f.new" && mv "$f.new" "$f"' sh "$data"
+	# PostgreSQL 15's default on 14 too: no CREATE on public for PUBLIC
+	# (garage-migrate refuses to run migrations in a schema every role may
+	# create in).  In template1 and postgres, before the server starts.
+	local db
+	for db in template1 postgres; do
+		echo "REVOKE CREATE ON SCHEMA public FROM PUBLIC;" |
+			pg_as_owner "$PG_BIN/postgres" --single -D "$data" "$db" >>"$data.initdb.log" 2>&1 || {
+			cat "$data.initdb.log" >&2; return 1; }
+	done
 }
 
 # pg_cluster_start DATADIR SOCKETDIR PORT LISTEN [extra -c settings...]

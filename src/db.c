@@ -544,7 +544,12 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
  * session's login role, and the database's owner (who holds public, and
  * whom PostgreSQL asks every user of it to trust); a schema named after
  * the user ("$user") only when the user (or a superuser) owns it: another
- * role with CREATE on the database could make it first.  Checked, after
+ * role with CREATE on the database could make it first.  And none where
+ * every role may create objects (PUBLIC's CREATE on public, PostgreSQL's
+ * default up to 14): any login could plant an operator there that matches
+ * a migration's argument types better than the built-in one (CVE-2018-1058)
+ * and have it run as this role.  A role granted CREATE by name is trusted,
+ * as its grantor chose to.  Checked, after
  * the path is set, in the same statement: by every transaction that sets
  * it, but for up's batches, where the first migration of each round trip
  * checks for the ones after it (each check costs a plan; the schema could
@@ -552,18 +557,25 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
  * UNTRUSTED_PATH_MARK fails the cast (gm_db_refusal reads it). */
 #define UNTRUSTED_PATH_MARK "garage-migrate: untrusted schema in the search path: "
 #define EQ " OPERATOR(pg_catalog.=) "
+/* Trusted: a superuser, the login role, the database's owner. */
+#define TRUSTED_FOR_PATH(oid)                                                                        \
+	"(" oid " OPERATOR(pg_catalog.=) 'pg_database_owner'::pg_catalog.regrole"                     \
+	" OR " oid " OPERATOR(pg_catalog.=) (SELECT d.datdba FROM pg_catalog.pg_database d"             \
+	" WHERE d.datname" EQ "pg_catalog.current_database())"                                          \
+	" OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles tr WHERE tr.oid" EQ oid                           \
+	" AND (tr.rolsuper OR tr.rolname" EQ "SESSION_USER)))"
 #define UNTRUSTED_PATH_SQL                                                                           \
-	"(SELECT ('" UNTRUSTED_PATH_MARK "' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.nspname)"   \
-	" OPERATOR(pg_catalog.||) ' owned by role ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.rolname))" \
-	"::pg_catalog.int4"                                                                            \
-	" FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid" EQ "n.nspowner"            \
+	"(SELECT ('" UNTRUSTED_PATH_MARK "' OPERATOR(pg_catalog.||) w.why)::pg_catalog.int4 FROM ("     \
+	" SELECT pg_catalog.format('%I, owned by role %I', n.nspname, pg_catalog.pg_get_userbyid(n.nspowner)) AS why" \
+	" FROM pg_catalog.pg_namespace n WHERE n.nspname" EQ "ANY (pg_catalog.current_schemas(false))"   \
+	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles o WHERE o.oid" EQ "n.nspowner"               \
+	"  AND (o.rolsuper OR o.rolname" EQ "SESSION_USER))"                                            \
+	" AND (n.nspname" EQ "SESSION_USER OR n.nspname" EQ "CURRENT_USER OR NOT " TRUSTED_FOR_PATH("n.nspowner") ")" \
+	" UNION ALL SELECT pg_catalog.format('%I, where every role (PUBLIC) may create objects', n.nspname)" \
+	" FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a"                             \
 	" WHERE n.nspname" EQ "ANY (pg_catalog.current_schemas(false))"                                  \
-	" AND NOT r.rolsuper AND r.rolname OPERATOR(pg_catalog.<>) SESSION_USER"                         \
-	" AND (n.nspname" EQ "SESSION_USER OR n.nspname" EQ "CURRENT_USER"                               \
-	" OR (n.nspowner OPERATOR(pg_catalog.<>) 'pg_database_owner'::pg_catalog.regrole"                \
-	" AND n.nspowner OPERATOR(pg_catalog.<>) (SELECT d.datdba FROM pg_catalog.pg_database d"         \
-	" WHERE d.datname" EQ "pg_catalog.current_database())))"                                         \
-	" LIMIT 1)"
+	" AND a.privilege_type" EQ "'CREATE' AND a.grantee" EQ "0::pg_catalog.oid"                        \
+	" LIMIT 1) w)"
 
 void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int check)
 {
@@ -576,8 +588,9 @@ void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int
 	}
 
 	/* CASE: the check reads the path set_config has just set. */
-	gm_strbuf_addf(sb, "CASE WHEN pg_catalog.set_config('search_path', %s, %s) IS NOT NULL THEN "
-		       UNTRUSTED_PATH_SQL " END", lit, local ? "true" : "false");
+	gm_strbuf_addf(sb, "CASE WHEN pg_catalog.set_config('search_path', %s, %s) IS NOT NULL THEN ", lit,
+		       local ? "true" : "false");
+	gm_strbuf_adds(sb, UNTRUSTED_PATH_SQL " END");
 	free(lit);
 }
 
@@ -600,12 +613,14 @@ struct gm_error *gm_db_refusal(const PGresult *res)
 	if (!p)
 		return NULL;
 	p += strlen(UNTRUSTED_PATH_MARK);
-	len = (int)strcspn(p, "\"");
-	err = gm_error_new(GM_ERR_DB, "refusing to run migrations: their search path holds schema %.*s, who could drop"
-			   " and replace what they create there and run code as this role", len, p);
-	gm_error_advise(err, "migrations trust the owners of the schemas in their path: drop that schema or have a"
-			     " superuser take it over (ALTER SCHEMA ... OWNER TO), or take it out of the role's search_path;"
-			     " nothing was applied by this transaction");
+	/* The server quotes the whole value: its last '"' ends it (the name
+	 * may hold quotes of its own). */
+	len = strrchr(p, '"') ? (int)(strrchr(p, '"') - p) : (int)strlen(p);
+	err = gm_error_new(GM_ERR_DB, "refusing to run migrations: their search path holds schema %.*s: functions and"
+			   " operators planted there, or what replaces the migrations' own, would run as this role", len, p);
+	gm_error_advise(err, "REVOKE CREATE ON SCHEMA ... FROM PUBLIC (PostgreSQL's own advice, and its default from 15"
+			     " on), have a superuser take over a schema another role owns (ALTER SCHEMA ... OWNER TO), or"
+			     " take the schema out of the role's search_path; nothing was applied by this transaction");
 	return err;
 }
 

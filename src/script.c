@@ -388,7 +388,7 @@ static struct gm_error *replica_refusal(const PGresult *res)
 	if (!p)
 		return NULL;
 	p += strlen(REPLICA_MARK);
-	len = (int)strcspn(p, "\"");
+	len = strrchr(p, '"') ? (int)(strrchr(p, '"') - p) : (int)strlen(p);
 	err = gm_error_new(GM_ERR_DB, "refusing to run: session_replication_role is %.*s, so triggers, foreign-key checks"
 			   " and ON DELETE actions would not fire", len, p);
 	gm_error_advise(err, "it comes from ALTER ROLE or ALTER DATABASE ... SET, PGOPTIONS, or a migration's plain SET:"

@@ -543,6 +543,18 @@ static void test_schema_of_another_role_in_the_path(void **state)
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 't'"), 1);
+	/* A schema every role may create in (PostgreSQL 14's public): any
+	 * login could plant an operator a migration's types match better. */
+	sql = gm_xasprintf("ALTER SCHEMA %s OWNER TO CURRENT_USER; GRANT CREATE ON SCHEMA public TO PUBLIC", me);
+	pgt_exec(c, sql);
+	free(sql);
+	tfs_write(dir, "0002_u.sql", "CREATE TABLE u (id int);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "schema public, where every role (PUBLIC) may create objects");
+	free(out);
+	free(err);
+	pgt_exec(c, "REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	PQfinish(c);
 	tfs_rmdir(dir);
 	pgt_drop_db(db, NULL);
