@@ -16,9 +16,8 @@
  *     (order_id of the tenant's orders), membership tables (Supabase);
  *   - EXISTS (a subquery whose WHERE has "column = the tenant
  *     expression", names a tenant column, and ties the judged row to it:
- *     "row's column = a column of the subquery"; a bare column counts as
- *     the row's when the subquery names its own through aliases, as
- *     migration text often does).
+ *     "row's column, qualified = a column of the subquery": a bare one may
+ *     be the subquery's own).
  * Anything else (a function of the row, NOT, a constant) is not bound:
  * the isolation probe shows what such a policy really does. */
 #ifndef GM_POLICY_H

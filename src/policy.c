@@ -298,62 +298,23 @@ static int visit_outer(void *ctx, const PgQuery__Node *n)
 	return 1;
 }
 
-/* A column qualified with one of sel's FROM names: the subquery's own. */
-static int visit_inner(void *ctx, const PgQuery__Node *n)
-{
-	const PgQuery__SelectStmt *sel = ctx;
-	const char *q;
-
-	if (n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || n->column_ref->n_fields < 2 ||
-	    !(q = str_of(n->column_ref->fields[0])))
-		return 0;
-	for (size_t k = 0; k < sel->n_from_clause; k++)
-		if (from_names(sel->from_clause[k], q))
-			return 1;
-	return 0;
-}
-
-static int visit_unqualified(void *ctx, const PgQuery__Node *n)
-{
-	(void)ctx;
-	return n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1 &&
-	       n->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING;
-}
-
-/* Migration text, unlike the server's print, may leave the outer column
- * unqualified: "FROM notes n WHERE n.id = note_id AND n.tenant_id = ...".
- * Which table a bare name belongs to depends on columns not known here;
- * it is taken for the outer row only when every FROM item of the subquery
- * is aliased and the WHERE names the subquery's own columns through those
- * aliases: "FROM memberships WHERE user_id = auth.uid()" stays
- * uncorrelated. */
-static int bare_outer(const PgQuery__SelectStmt *sel)
-{
-	for (size_t k = 0; k < sel->n_from_clause; k++) {
-		const PgQuery__Node *f = sel->from_clause[k];
-		if (!f || f->node_case != PG_QUERY__NODE__NODE_RANGE_VAR || !f->range_var->alias ||
-		    !f->range_var->alias->aliasname[0])
-			return 0;
-	}
-	return sel->n_from_clause && gm_pgtree_walk(&sel->where_clause->base, visit_inner, (void *)sel) &&
-	       gm_pgtree_walk(&sel->where_clause->base, visit_unqualified, NULL);
-}
-
 /* Whether column n is the outer row's: qualified with a name no FROM item
- * has, or bare where bare_outer says so. */
-static int outer_column(const PgQuery__SelectStmt *sel, const PgQuery__Node *n, int bare)
+ * has.  A bare name is the innermost table's that has such a column,
+ * which only the catalog knows: "m.organization_id = organization_id" is
+ * most often m's own column twice, the subquery tied to nothing (the
+ * server prints it so).  Written in a migration, the row's column must
+ * be qualified with its table's name. */
+static int outer_column(const PgQuery__SelectStmt *sel, const PgQuery__Node *n)
 {
 	n = strip(n);
-	if (!n || n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF)
-		return 0;
-	return visit_outer((void *)sel, n) || (bare && visit_unqualified(NULL, n));
+	return n && n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && visit_outer((void *)sel, n);
 }
 
 /* Some AND-ed condition of n is "outer column = a column of the
  * subquery": the subquery is about the judged row.  "t.id = auth.uid()
  * AND notes.tenant_id IS NOT NULL" names the row without tying it to
  * anything. */
-static int tied(const PgQuery__SelectStmt *sel, const PgQuery__Node *n, int bare)
+static int tied(const PgQuery__SelectStmt *sel, const PgQuery__Node *n)
 {
 	const PgQuery__Node *l, *r;
 
@@ -363,7 +324,7 @@ static int tied(const PgQuery__SelectStmt *sel, const PgQuery__Node *n, int bare
 	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR &&
 	    n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
 		for (size_t k = 0; k < n->bool_expr->n_args; k++)
-			if (tied(sel, n->bool_expr->args[k], bare))
+			if (tied(sel, n->bool_expr->args[k]))
 				return 1;
 		return 0;
 	}
@@ -372,7 +333,7 @@ static int tied(const PgQuery__SelectStmt *sel, const PgQuery__Node *n, int bare
 	l = n->a_expr->lexpr;
 	r = n->a_expr->rexpr;
 	return is_column(l) && is_column(r) &&
-	       (outer_column(sel, l, bare) != outer_column(sel, r, bare));
+	       (outer_column(sel, l) != outer_column(sel, r));
 }
 
 static int correlated(const PgQuery__SubLink *s)
@@ -380,7 +341,7 @@ static int correlated(const PgQuery__SubLink *s)
 	const PgQuery__SelectStmt *sel = s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
 		? s->subselect->select_stmt : NULL;
 
-	return sel && sel->where_clause && tied(sel, sel->where_clause, bare_outer(sel));
+	return sel && sel->where_clause && tied(sel, sel->where_clause);
 }
 
 static const PgQuery__Node *subquery_where(const PgQuery__SubLink *s)
