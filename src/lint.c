@@ -483,6 +483,38 @@ static void lint_undeclared(const struct lint *l, const struct table *tb, const 
 	free(schema);
 }
 
+/* Whether a policy expression, as the server prints it, asks who runs
+ * the query. */
+static int asks_role(const char *expr)
+{
+	static const char *const asks[] = { "CURRENT_USER", "SESSION_USER", "CURRENT_ROLE", "pg_has_role(",
+					    "is_member_of_role(" };
+
+	for (size_t k = 0; expr && k < sizeof(asks) / sizeof(asks[0]); k++)
+		if (strstr(expr, asks[k]))
+			return 1;
+	return 0;
+}
+
+/* The isolation probe acts as a temporary member of --app-role, not as
+ * it: a policy that asks who runs the query (current_user = 'app') may
+ * let the application through where the probe saw nothing. */
+static void lint_role_dependent(const struct table *tb, struct gm_findings *out)
+{
+	for (size_t k = 0; k < tb->npol; k++) {
+		char *obj;
+		if (!asks_role(tb->pol[k].using) && !asks_role(tb->pol[k].check))
+			continue;
+		obj = gm_xasprintf("table %s policy %s", tb->name, tb->pol[k].name);
+		gm_findings_add(out, GM_CHECK_RLS, "policy_depends_on_role", GM_LEVEL_WARNING, obj,
+			"bind rows to the tenant only, and choose roles with the policy's TO clause",
+			"the policy asks who runs the query (current_user, session_user, role membership): the isolation"
+			" probe acts as a member of the application's role, not as it, and may not see what the"
+			" application is let through");
+		free(obj);
+	}
+}
+
 static void lint_table(const struct lint *l, const struct table *tb)
 {
 	struct gm_findings *out = l->out;
@@ -514,6 +546,7 @@ static void lint_table(const struct lint *l, const struct table *tb)
 		lint_write_policies(l, tb);
 		lint_read_policies(l, tb);
 		lint_multiple_permissive(tb, out);
+		lint_role_dependent(tb, out);
 	}
 	for (k = 0; k < tb->nfk; k++) {
 		if (!tb->fk[k].references || !tb->fk[k].columns || fk_covered(tb, tb->fk[k].columns))

@@ -366,6 +366,32 @@ static const PgQuery__Node *any_array_where(const PgQuery__Node *n)
 	return subquery_where(r->sub_link);
 }
 
+/* FROM items that are tables (joins of tables included): a derived table
+ * or a function in FROM can make up the very values the subquery is
+ * judged by ("(SELECT auth.uid() AS u) me WHERE me.u = auth.uid()"). */
+static int plain_item(const PgQuery__Node *n)
+{
+	if (!n)
+		return 0;
+	if (n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR)
+		return 1;
+	return n->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR && plain_item(n->join_expr->larg) &&
+	       plain_item(n->join_expr->rarg);
+}
+
+static int plain_from(const PgQuery__Node *subselect)
+{
+	const PgQuery__SelectStmt *sel = subselect && subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
+		? subselect->select_stmt : NULL;
+
+	if (!sel || !sel->n_from_clause)
+		return 0;
+	for (size_t k = 0; k < sel->n_from_clause; k++)
+		if (!plain_item(sel->from_clause[k]))
+			return 0;
+	return 1;
+}
+
 static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 {
 	n = strip(n);
@@ -390,6 +416,8 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 	case PG_QUERY__NODE__NODE_SUB_LINK: {
 		const PgQuery__SubLink *s = n->sub_link;
 		const PgQuery__Node *where = subquery_where(s);
+		if (!plain_from(s->subselect))
+			return 0;
 		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK)
 			return (!s->n_oper_name || !strcmp(str_of(s->oper_name[s->n_oper_name - 1]), "=")) &&
 			       is_column(s->testexpr) && anchored(j, where);

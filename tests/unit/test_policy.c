@@ -170,6 +170,11 @@ static void test_supabase_tenancy(void **state)
 	expect(j, "(EXISTS ( SELECT 1 FROM tenants t WHERE ((t.id = auth.uid()) AND (notes.tenant_id IS NOT NULL))))",
 	       GM_UNBOUND, NULL);
 	expect(j, "(tenant_id IN ( SELECT tenants.id FROM tenants WHERE (auth.uid() = auth.uid())))", GM_UNBOUND, NULL);
+	/* A derived table makes up the values it is judged by. */
+	expect(j, "(tenant_id IN ( SELECT notes.tenant_id FROM ( SELECT auth.uid() AS u) me WHERE (me.u = auth.uid())))",
+	       GM_UNBOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM ( SELECT auth.uid() AS tenant_id, notes.id AS x) me"
+		  " WHERE ((me.tenant_id = auth.uid()) AND (me.x = notes.id))))", GM_UNBOUND, NULL);
 	/* A bare name is the subquery's own column when its table has one:
 	 * "m.tenant_id = tenant_id" compares m's column with itself (the
 	 * classic leak), so only a qualified outer column ties the row. */

@@ -291,6 +291,22 @@ static void test_lints_each_rule(void **state)
 	gm_model_release(&m);
 }
 
+/* A policy that asks who runs the query escapes the probe's view. */
+static void test_lints_role_dependent_policy(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	set_value(&m, "table public.orders policy orders_all", "using",
+		  "((organization_id = ( SELECT app_current_org_id() AS app_current_org_id)) OR (CURRENT_USER = 'app'::name))");
+	assert_int_equal(lint_count(&m, "policy_depends_on_role", "table public.orders policy orders_all"), 1);
+	gm_model_release(&m);
+	good_schema(&m);
+	assert_int_equal(lint_count(&m, "policy_depends_on_role", NULL), 0);
+	gm_model_release(&m);
+}
+
 /* Row-level security whose policy lets every row be read protects
  * nothing: a table of an exposed schema must then be declared global. */
 static void test_lints_open_policy_is_no_protection(void **state)
@@ -436,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_lints_each_rule),
 		cmocka_unit_test(test_lints_tables_named_like_facts),
 		cmocka_unit_test(test_lints_open_policy_is_no_protection),
+		cmocka_unit_test(test_lints_role_dependent_policy),
 		cmocka_unit_test(test_verify_json),
 		cmocka_unit_test(test_verify_junit),
 	};
