@@ -56,6 +56,15 @@ enum gm_bound gm_policy_judge_node(const struct gm_policy_judge *j, PgQuery__Nod
 enum gm_bound gm_policy_judge_read(const struct gm_policy_judge *j, const char *expr, char **branch);
 enum gm_bound gm_policy_judge_read_node(const struct gm_policy_judge *j, PgQuery__Node *expr, char **branch);
 
+/* For a statement's WHERE on relation qualifier (its alias, or name):
+ * every OR branch holds "qualifier.tenant_col = the tenant expression",
+ * or the column bare when bare is set (the statement's only relation).
+ * A join's other table's tenant column does not bind this one. */
+enum gm_bound gm_policy_judge_relation(const struct gm_policy_judge *j, PgQuery__Node *where, const char *qualifier,
+				       int bare, char **branch);
+/* Whether name is one of the tenancy's columns. */
+int gm_policy_is_tenant_column_name(const struct gm_policy_judge *j, const char *name);
+
 /* Whether expr uses the tenant expression anywhere (casts and scalar
  * subqueries aside): a policy that does is meant to isolate tenants. */
 int gm_policy_mentions_tenant(const struct gm_policy_judge *j, const char *expr);

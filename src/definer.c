@@ -6,6 +6,7 @@
 #include "gm_policy.h"
 #include "gm_strbuf.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ struct judging {
 	void *ctx;
 	char *table;	/* the first unbound statement's table, or NULL */
 	char *why;
+	char *unseen;	/* why part of the body cannot be judged, or NULL */
 };
 
 static int protected_rv(struct judging *g, const PgQuery__RangeVar *rv)
@@ -31,44 +33,84 @@ static void name_of(struct judging *g, const PgQuery__RangeVar *rv)
 						     : gm_xstrdup(rv->relname);
 }
 
-/* The first protected relation among FROM items (joins included; a
- * subquery in FROM is a statement of its own, judged on its own). */
-static const PgQuery__RangeVar *protected_from(struct judging *g, PgQuery__Node *const *items, size_t n)
+/* How many relations FROM items name (a join's both sides). */
+static size_t leaves(PgQuery__Node *const *items, size_t n)
 {
-	const PgQuery__RangeVar *rv;
+	size_t count = 0;
 
-	for (size_t k = 0; k < n; k++) {
-		const PgQuery__Node *it = items[k];
-		if (NODE(it, RANGE_VAR) && protected_rv(g, it->range_var))
-			return it->range_var;
-		if (NODE(it, JOIN_EXPR) && ((rv = protected_from(g, &it->join_expr->larg, 1)) ||
-					    (rv = protected_from(g, &it->join_expr->rarg, 1))))
-			return rv;
-	}
-	return NULL;
+	for (size_t k = 0; k < n; k++)
+		if (NODE(items[k], JOIN_EXPR))
+			count += leaves(&items[k]->join_expr->larg, 1) + leaves(&items[k]->join_expr->rarg, 1);
+		else if (items[k])
+			count++;
+	return count;
 }
 
-/* A statement on rv with this WHERE: bound, or g records why not. */
-static int judge_where(struct judging *g, const PgQuery__RangeVar *rv, PgQuery__Node *where, const char *verb)
+/* rv, a protected relation of a statement of `relations` relations,
+ * bound by where?  Otherwise g records why. */
+static int judge_rv(struct judging *g, const PgQuery__RangeVar *rv, PgQuery__Node *where, const char *verb,
+		    size_t relations)
 {
+	const char *q = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? rv->alias->aliasname : rv->relname;
 	char *branch = NULL;
 
-	if (!rv)
-		return 0;
-	if (!where) {
-		name_of(g, rv);
-		g->why = gm_xasprintf("%s without a WHERE", verb);
-		return 1;
-	}
-	if (gm_policy_judge_node(g->j, where, &branch) == GM_BOUND) {
+	if (gm_policy_judge_relation(g->j, where, q, relations == 1, &branch) == GM_BOUND) {
 		free(branch);
 		return 0;
 	}
 	name_of(g, rv);
-	g->why = gm_xasprintf("%s whose WHERE has a branch not bound to the tenant: %s", verb,
-			      branch ? branch : "(unknown)");
+	g->why = where ? gm_xasprintf("%s whose WHERE does not bind it to the tenant: %s", verb, branch)
+		       : gm_xasprintf("%s without a WHERE", verb);
 	free(branch);
 	return 1;
+}
+
+/* Every protected relation among FROM items (joins included; a subquery
+ * in FROM is a statement of its own, judged on its own), each bound by
+ * its own qualified tenant column: another table's does not bind it. */
+static int judge_items(struct judging *g, PgQuery__Node *const *items, size_t n, PgQuery__Node *where,
+		       const char *verb, size_t relations)
+{
+	for (size_t k = 0; k < n; k++) {
+		const PgQuery__Node *it = items[k];
+		if (NODE(it, RANGE_VAR) && protected_rv(g, it->range_var) &&
+		    judge_rv(g, it->range_var, where, verb, relations))
+			return 1;
+		if (NODE(it, JOIN_EXPR) && (judge_items(g, &it->join_expr->larg, 1, where, verb, relations) ||
+					    judge_items(g, &it->join_expr->rarg, 1, where, verb, relations)))
+			return 1;
+	}
+	return 0;
+}
+
+/* A SELECT, its set operation's arms too (they are not Nodes: the walk
+ * does not hand them to visit). */
+static int judge_select(struct judging *g, const PgQuery__SelectStmt *sel)
+{
+	if (!sel)
+		return 0;
+	if (sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE && sel->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED)
+		return judge_select(g, sel->larg) || judge_select(g, sel->rarg);
+	return judge_items(g, sel->from_clause, sel->n_from_clause, sel->where_clause, "SELECT",
+			   leaves(sel->from_clause, sel->n_from_clause));
+}
+
+/* Built-ins that run SQL text, or read a relation named in a value: what
+ * they read cannot be judged here. */
+static const char *runs_sql_text(const PgQuery__FuncCall *f)
+{
+	static const char *const names[] = { "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+					     "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
+					     "cursor_to_xml", "cursor_to_xmlschema", "schema_to_xml",
+					     "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "database_to_xml",
+					     "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat",
+					     "dblink", "dblink_exec", "dblink_open", "dblink_send_query" };
+	const char *name = gm_pgtree_last_name(f->funcname, f->n_funcname);
+
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (!strcmp(name, names[k]))
+			return names[k];
+	return NULL;
 }
 
 /* Each statement on a protected table, wherever it sits (a CTE, a
@@ -76,28 +118,37 @@ static int judge_where(struct judging *g, const PgQuery__RangeVar *rv, PgQuery__
 static int visit(void *ctx, const PgQuery__Node *n)
 {
 	struct judging *g = ctx;
+	const char *text;
 
 	switch (n->node_case) {
 	case PG_QUERY__NODE__NODE_SELECT_STMT:
-		return judge_where(g, protected_from(g, n->select_stmt->from_clause, n->select_stmt->n_from_clause),
-				   n->select_stmt->where_clause, "SELECT");
+		return judge_select(g, n->select_stmt);
 	case PG_QUERY__NODE__NODE_UPDATE_STMT: {
 		const PgQuery__UpdateStmt *u = n->update_stmt;
-		const PgQuery__RangeVar *rv = protected_rv(g, u->relation) ? u->relation
-					      : protected_from(g, u->from_clause, u->n_from_clause);
-		return judge_where(g, rv, u->where_clause, "UPDATE");
+		size_t rels = 1 + leaves(u->from_clause, u->n_from_clause);
+		return (protected_rv(g, u->relation) && judge_rv(g, u->relation, u->where_clause, "UPDATE", rels)) ||
+		       judge_items(g, u->from_clause, u->n_from_clause, u->where_clause, "UPDATE", rels);
 	}
 	case PG_QUERY__NODE__NODE_DELETE_STMT: {
 		const PgQuery__DeleteStmt *d = n->delete_stmt;
-		const PgQuery__RangeVar *rv = protected_rv(g, d->relation) ? d->relation
-					      : protected_from(g, d->using_clause, d->n_using_clause);
-		return judge_where(g, rv, d->where_clause, "DELETE");
+		size_t rels = 1 + leaves(d->using_clause, d->n_using_clause);
+		return (protected_rv(g, d->relation) && judge_rv(g, d->relation, d->where_clause, "DELETE", rels)) ||
+		       judge_items(g, d->using_clause, d->n_using_clause, d->where_clause, "DELETE", rels);
 	}
 	case PG_QUERY__NODE__NODE_INSERT_STMT:
+		if (!protected_rv(g, n->insert_stmt->relation))
+			return 0;
+		/* ON CONFLICT DO UPDATE writes the row already there, whoever's
+		 * it is (an id colliding with another tenant's). */
+		if (n->insert_stmt->on_conflict_clause &&
+		    n->insert_stmt->on_conflict_clause->action == PG_QUERY__ON_CONFLICT_ACTION__ONCONFLICT_UPDATE) {
+			name_of(g, n->insert_stmt->relation);
+			g->why = gm_xstrdup("INSERT ... ON CONFLICT DO UPDATE, which updates the row already there, any tenant's");
+			return 1;
+		}
 		/* Its rows' tenant is what it inserts: bound when it names the
 		 * tenant expression (VALUES (auth.uid(), ...)). */
-		if (!protected_rv(g, n->insert_stmt->relation) ||
-		    gm_policy_mentions_tenant_node(g->j, n->insert_stmt->select_stmt))
+		if (gm_policy_mentions_tenant_node(g->j, n->insert_stmt->select_stmt))
 			return 0;
 		name_of(g, n->insert_stmt->relation);
 		g->why = gm_xstrdup("INSERT that does not name the tenant expression");
@@ -117,32 +168,75 @@ static int visit(void *ctx, const PgQuery__Node *n)
 				return 1;
 			}
 		return 0;
+	case PG_QUERY__NODE__NODE_FUNC_CALL:
+		if ((text = runs_sql_text(n->func_call)) && !g->unseen)
+			g->unseen = gm_xasprintf("it calls %s, which reads what a value names, unseen here", text);
+		return 0;
 	default:
 		return 0;
 	}
 }
 
-/* SQL text of the body, or of one PL/pgSQL statement or expression
- * (PL/pgSQL keeps a condition as an expression: "x > 1", read as a
- * SELECT of it).  Text that parses as neither is left alone: the server
- * would refuse it too. */
+/* A protected relation named in text that does not parse: words of
+ * identifier characters, each tried as a relation's name. */
+static const char *names_protected(struct judging *g, const char *sql, struct gm_strbuf *word)
+{
+	const char *p = sql;
+
+	while (*p) {
+		gm_strbuf_reset(word);
+		while (*p && (isalnum((unsigned char)*p) || *p == '_' || (unsigned char)*p >= 0x80))
+			gm_strbuf_addch(word, (char)tolower((unsigned char)*p++));
+		if (word->len && g->is_protected(g->ctx, NULL, word->buf))
+			return word->buf;
+		if (!word->len)
+			p++;
+	}
+	return NULL;
+}
+
+/* An assignment's text, "v := (SELECT ...)" (PL/pgSQL keeps it whole from
+ * 14 on): the expression after ":=", or NULL. */
+static const char *assigned(const char *sql)
+{
+	const char *p = sql;
+
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	while (*p && (isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '"' || *p == '[' || *p == ']' ||
+		      (unsigned char)*p >= 0x80))
+		p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p[0] == ':' && p[1] == '=' ? p + 2 : NULL;
+}
+
+/* SQL text of the body, or of one PL/pgSQL statement, expression ("x >
+ * 1", read as a SELECT of it) or assignment.  Text that parses as none
+ * of them, if it names a protected table, is unseen. */
 static int judge_sql(struct judging *g, const char *sql)
 {
 	struct gm_pgtree t;
+	struct gm_strbuf word = GM_STRBUF_INIT;
 	size_t cursor;
-	char *why = gm_pgtree_parse(sql, &t, &cursor), *select;
+	const char *rhs = assigned(sql), *named;
+	char *why = gm_pgtree_parse(rhs ? "SELECT 1" : sql, &t, &cursor), *select;
 	int found = 0;
 
-	if (why) {
+	if (why || rhs) {
 		free(why);
-		select = gm_xasprintf("SELECT %s", sql);
+		gm_pgtree_free(&t);
+		select = gm_xasprintf("SELECT %s", rhs ? rhs : sql);
 		why = gm_pgtree_parse(select, &t, &cursor);
 		free(select);
 	}
 	if (!why && t.pr)
 		found = gm_pgtree_walk(&t.pr->base, visit, g);
+	else if ((named = names_protected(g, sql, &word)) && !g->unseen)
+		g->unseen = gm_xasprintf("a statement naming %s does not parse here: %s", named, why);
 	free(why);
 	gm_pgtree_free(&t);
+	gm_strbuf_release(&word);
 	return found;
 }
 
@@ -206,16 +300,16 @@ static int dynamic_key(const char *key)
 	       !strcmp(key, "dynquery");
 }
 
-/* Every "query" string of the JSON, judged; a dynamic statement makes the
- * body unseen (*dynamic). */
-static int judge_plpgsql_json(struct judging *g, const char *json, int *dynamic)
+/* Every "query" string of the JSON, judged; a dynamic statement, or a
+ * variable with a tenant column's name (WHERE tenant_id = auth.uid()
+ * would compare the variable), makes the body unseen. */
+static int judge_plpgsql_json(struct judging *g, const char *json)
 {
 	struct gm_strbuf str = GM_STRBUF_INIT;
 	char *key = gm_xstrdup("");
 	const char *p = json;
 	int found = 0;
 
-	*dynamic = 0;
 	while (*p && !found) {
 		if (*p++ != '"')
 			continue;
@@ -225,9 +319,14 @@ static int judge_plpgsql_json(struct judging *g, const char *json, int *dynamic)
 		if (*p == ':') {
 			free(key);
 			key = gm_xstrdup(str.buf ? str.buf : "");
-			*dynamic |= dynamic_key(key);
+			if (dynamic_key(key) && !g->unseen)
+				g->unseen = gm_xstrdup("it runs SQL built at run time (EXECUTE), which cannot be read before it runs");
 		} else if (!strcmp(key, "query") && str.buf) {
 			found = judge_sql(g, str.buf);
+		} else if (!strcmp(key, "refname") && str.buf && gm_policy_is_tenant_column_name(g->j, str.buf) &&
+			   !g->unseen) {
+			g->unseen = gm_xasprintf("its variable %s has a tenant column's name, which its statements may"
+						 " read for the column", str.buf);
 		}
 	}
 	free(key);
@@ -238,17 +337,21 @@ static int judge_plpgsql_json(struct judging *g, const char *json, int *dynamic)
 static int judge_plpgsql(struct judging *g, const char *text)
 {
 	PgQueryPlpgsqlParseResult r = pg_query_parse_plpgsql(text);
-	int found = 0, dynamic = 0;
+	struct gm_strbuf word = GM_STRBUF_INIT;
+	const char *named;
+	int found = 0;
 
 	if (r.error) {
-		g->why = gm_xasprintf("its PL/pgSQL body does not parse: %s",
-				      r.error->message ? r.error->message : "syntax error");
+		/* libpg_query's PL/pgSQL parser does not know every form (a
+		 * cursor declared FOR a query): unseen only when it matters. */
+		if ((named = names_protected(g, text, &word)))
+			g->unseen = gm_xasprintf("its PL/pgSQL body, which names %s, does not parse here: %s", named,
+						 r.error->message ? r.error->message : "syntax error");
 	} else if (r.plpgsql_funcs) {
-		found = judge_plpgsql_json(g, r.plpgsql_funcs, &dynamic);
-		if (!found && dynamic)
-			g->why = gm_xstrdup("it runs SQL built at run time (EXECUTE), which cannot be read before it runs");
+		found = judge_plpgsql_json(g, r.plpgsql_funcs);
 	}
 	pg_query_free_plpgsql_parse_result(r);
+	gm_strbuf_release(&word);
 	return found;
 }
 
@@ -273,7 +376,7 @@ enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const 
 					 gm_definer_protected is_protected, void *ctx,
 					 char **table, char **why)
 {
-	struct judging g = { j, is_protected, ctx, NULL, NULL };
+	struct judging g = { j, is_protected, ctx, NULL, NULL, NULL };
 	const PgQuery__CreateFunctionStmt *f;
 	const PgQuery__Node *stmt;
 	struct gm_pgtree t;
@@ -290,6 +393,14 @@ enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const 
 		return GM_DEFINER_BOUND;
 	}
 	f = stmt->create_function_stmt;
+	/* A trigger function cannot be called with arguments of the caller's
+	 * choosing: it runs on the rows of the statement that fires it. */
+	if (f->return_type && f->return_type->n_names &&
+	    (!strcmp(gm_pgtree_last_name(f->return_type->names, f->return_type->n_names), "trigger") ||
+	     !strcmp(gm_pgtree_last_name(f->return_type->names, f->return_type->n_names), "event_trigger"))) {
+		gm_pgtree_free(&t);
+		return GM_DEFINER_BOUND;
+	}
 	lang = language(f);
 	body = string_body(f);
 	if (f->sql_body)
@@ -299,9 +410,15 @@ enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const 
 	else if (!strcmp(lang, "plpgsql"))
 		found = judge_plpgsql(&g, text);
 	else if (strcmp(lang, "internal") && strcmp(lang, "c"))
-		g.why = gm_xasprintf("its body is in LANGUAGE %s, which cannot be read here", lang);
+		g.unseen = gm_xasprintf("its body is in LANGUAGE %s, which cannot be read here", lang);
 	gm_pgtree_free(&t);
 	*table = g.table;
-	*why = g.why;
-	return found ? GM_DEFINER_UNBOUND : g.why ? GM_DEFINER_UNSEEN : GM_DEFINER_BOUND;
+	if (found) {
+		*why = g.why;
+		free(g.unseen);
+		return GM_DEFINER_UNBOUND;
+	}
+	free(g.why);
+	*why = g.unseen;
+	return g.unseen ? GM_DEFINER_UNSEEN : GM_DEFINER_BOUND;
 }

@@ -348,7 +348,19 @@ static int names_relation(const char *qualified, const char *schema, const char 
 struct protected_set {
 	char **tenants;
 	size_t ntenants;
+	struct view *views;	/* those reaching a protected table (via) count too */
+	size_t nviews;
 };
+
+/* The set, with the views of m that reach a protected table: a function
+ * running as its owner reads through a caller's view as that owner. */
+static void protected_set_init(struct protected_set *set, const struct gm_model *m, char **tenants, size_t ntenants)
+{
+	set->tenants = tenants;
+	set->ntenants = ntenants;
+	set->views = collect_views(m, &set->nviews);
+	mark_reaching(m, tenants, ntenants, set->views, set->nviews);
+}
 
 /* A tenant table: binding to the tenant is what the judge can tell (a
  * table whose policies compare an owner with the user is not judged). */
@@ -359,6 +371,9 @@ static int is_protected(void *ctx, const char *schema, const char *name)
 	for (size_t k = 0; k < p->ntenants; k++)
 		if (names_relation(p->tenants[k], schema, name))
 			return 1;
+	for (size_t k = 0; k < p->nviews; k++)
+		if (p->views[k].via && names_relation(p->views[k].name, schema, name))
+			return 1;
 	return 0;
 }
 
@@ -367,7 +382,7 @@ static int is_protected(void *ctx, const char *schema, const char *name)
 static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy *tenancy,
 			       char **tenants, size_t ntenants, struct gm_findings *out)
 {
-	struct protected_set set = { tenants, ntenants };
+	struct protected_set set;
 	struct gm_policy_judge *j = NULL;
 	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
 	size_t k;
@@ -376,6 +391,7 @@ static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy
 		gm_error_free(err);
 		return;
 	}
+	protected_set_init(&set, m, tenants, ntenants);
 	for (k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
 		const char *def;
@@ -403,6 +419,7 @@ static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy
 		free(table);
 		free(why);
 	}
+	free(set.views);
 	gm_policy_judge_free(j);
 }
 
@@ -414,7 +431,7 @@ static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy
 static void lint_matview_calls(const struct gm_model *m, const struct gm_tenancy *tenancy,
 			       char **tenants, size_t ntenants, struct gm_findings *out)
 {
-	struct protected_set set = { tenants, ntenants };
+	struct protected_set set;
 	struct gm_policy_judge *j = NULL;
 	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
 
@@ -422,6 +439,7 @@ static void lint_matview_calls(const struct gm_model *m, const struct gm_tenancy
 		gm_error_free(err);
 		return;
 	}
+	protected_set_init(&set, m, tenants, ntenants);
 	for (size_t k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
 		const char *p, *e;
@@ -446,6 +464,7 @@ static void lint_matview_calls(const struct gm_model *m, const struct gm_tenancy
 			free(fn);
 		}
 	}
+	free(set.views);
 	gm_policy_judge_free(j);
 }
 

@@ -534,6 +534,66 @@ static enum gm_bound judge_node(const struct gm_policy_judge *j, PgQuery__Node *
 	return verdict;
 }
 
+/* Whether condition n (an AND of them) binds relation q: "q.tenant_col =
+ * the tenant expression", or with the column bare when bare is set (the
+ * only relation of its statement). */
+static int binds_relation(const struct gm_policy_judge *j, const PgQuery__Node *n, const char *q, int bare)
+{
+	const PgQuery__Node *col = NULL, *l, *r;
+	const PgQuery__ColumnRef *c;
+
+	n = strip(n);
+	if (!n)
+		return 0;
+	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
+		for (size_t k = 0; k < n->bool_expr->n_args; k++)
+			if (binds_relation(j, n->bool_expr->args[k], q, bare))
+				return 1;
+		return 0;
+	}
+	if (!is_equality(n))
+		return 0;
+	l = n->a_expr->lexpr;
+	r = n->a_expr->rexpr;
+	if (is_tenant_column(j, l) && is_tenant(j, r))
+		col = strip(l);
+	else if (is_tenant_column(j, r) && is_tenant(j, l))
+		col = strip(r);
+	if (!col)
+		return 0;
+	c = col->column_ref;
+	if (c->n_fields == 1)
+		return bare;
+	return c->n_fields == 2 && !strcmp(str_of(c->fields[0]), q);
+}
+
+enum gm_bound gm_policy_judge_relation(const struct gm_policy_judge *j, PgQuery__Node *where, const char *qualifier,
+				       int bare, char **branch)
+{
+	PgQuery__Node **v = NULL;
+	size_t n = 0;
+	enum gm_bound verdict = GM_BOUND;
+
+	*branch = NULL;
+	if (!where) {
+		*branch = gm_xstrdup("(no WHERE)");
+		return GM_UNBOUND;
+	}
+	branches(where, &v, &n);
+	for (size_t k = 0; k < n && verdict == GM_BOUND; k++)
+		if (!binds_relation(j, v[k], qualifier, bare)) {
+			*branch = gm_pgtree_deparse_expr(v[k]);
+			verdict = GM_UNBOUND;
+		}
+	free(v);
+	return verdict;
+}
+
+int gm_policy_is_tenant_column_name(const struct gm_policy_judge *j, const char *name)
+{
+	return gm_strlist_has(&j->tenancy->columns, name);
+}
+
 static enum gm_bound judge_text(const struct gm_policy_judge *j, const char *expr, int read, char **branch)
 {
 	struct tree t;

@@ -374,13 +374,41 @@ static void sql_string_body(struct lint *l, const PgQuery__DefElem *as)
 
 /* gm_definer_protected: a tenant table, by the run or the database (one
  * with RLS but no tenant column is not the judge's to tell). */
+static int tenant_key(const struct lint *l, const char *key)
+{
+	const struct lint_rel *r = lint_rel_get(l, key);
+
+	return is_tenant(l, key, 0) || (r && r->found && r->tenant);
+}
+
+/* Whether key ("app.notes") is relation name of any schema. */
+static int key_names(const char *key, const char *name)
+{
+	size_t k = strlen(key), n = strlen(name);
+
+	return k > n && key[k - n - 1] == '.' && !strcmp(key + k - n, name);
+}
+
+/* gm_definer_protected: a tenant table, by the run or the database (one
+ * with RLS but no tenant column is not the judge's to tell).  An
+ * unqualified name is found through the function's own search path,
+ * not known here: a tenant table of that name in any schema counts. */
 static int tenant_rel(void *ctx, const char *schema, const char *name)
 {
 	const struct lint *l = ctx;
-	char *key = gm_xasprintf("%s.%s", schema ? schema : "public", name);
-	const struct lint_rel *r = lint_rel_get(l, key);
-	int yes = is_tenant(l, key, 0) || (r && r->found && r->tenant);
+	char *key;
+	int yes;
 
+	if (!schema) {
+		for (size_t k = 0; k < l->ntables; k++)
+			if (key_names(l->tables[k].key, name) && tenant_key(l, l->tables[k].key))
+				return 1;
+		for (size_t k = 0; k < l->nrels; k++)
+			if (key_names(l->rels[k].key, name) && tenant_key(l, l->rels[k].key))
+				return 1;
+	}
+	key = gm_xasprintf("%s.%s", schema ? schema : "public", name);
+	yes = tenant_key(l, key);
 	free(key);
 	return yes;
 }

@@ -277,14 +277,14 @@ static void test_definer_function_bodies(void **state)
 		{ "sql", "SELECT count(*) FROM public.orders o WHERE o.organization_id = (SELECT app_current_org_id())",
 		  NULL, NULL },
 		{ "sql", "SELECT count(*) FROM orders WHERE organization_id = $1", "definer_function_bypasses_rls",
-		  "touches orders as its owner (SELECT whose WHERE has a branch not bound to the tenant: organization_id = $1)" },
+		  "touches orders as its owner (SELECT whose WHERE does not bind it to the tenant: organization_id = $1)" },
 		{ "sql", "SELECT count(*) FROM orders WHERE organization_id = app_current_org_id() OR true",
-		  "definer_function_bypasses_rls", "not bound to the tenant: true" },
+		  "definer_function_bypasses_rls", "does not bind it to the tenant: true" },
 		{ "sql", "SELECT c.name FROM countries c JOIN orders o ON o.id = c.id", "definer_function_bypasses_rls",
 		  "touches orders as its owner (SELECT without a WHERE)" },
 		{ "sql", "SELECT name FROM countries", NULL, NULL },
 		{ "sql", "WITH d AS (DELETE FROM orders WHERE id = $1 RETURNING id) SELECT count(*) FROM d",
-		  "definer_function_bypasses_rls", "DELETE whose WHERE" },
+		  "definer_function_bypasses_rls", "DELETE whose WHERE does not bind it" },
 		{ "sql", "INSERT INTO orders (organization_id) VALUES ((SELECT app_current_org_id()))", NULL, NULL },
 		{ "sql", "INSERT INTO orders (organization_id) VALUES ($1)", "definer_function_bypasses_rls",
 		  "touches orders as its owner (INSERT that does not name the tenant expression)" },
@@ -294,15 +294,44 @@ static void test_definer_function_bodies(void **state)
 			     " WHERE organization_id = (SELECT app_current_org_id()); RETURN n; END", NULL, NULL },
 		{ "plpgsql", "DECLARE n bigint; BEGIN IF EXISTS (SELECT 1 FROM countries) THEN"
 			     " UPDATE orders SET id = id WHERE id = 1; END IF; RETURN 0; END",
-		  "definer_function_bypasses_rls", "touches orders as its owner (UPDATE whose WHERE" },
+		  "definer_function_bypasses_rls", "touches orders as its owner (UPDATE whose WHERE does not bind it" },
 		{ "plpgsql", "BEGIN EXECUTE 'SELECT count(*) FROM ' || 'orders'; RETURN 0; END",
 		  "definer_function_not_analysed", "SQL built at run time (EXECUTE)" },
 		{ "plpython3u", "return 1", "definer_function_not_analysed", "LANGUAGE plpython3u" },
+		/* Another table's tenant column binds only that table. */
+		{ "sql", "SELECT a.* FROM orders a JOIN orders b ON true WHERE b.organization_id = (SELECT app_current_org_id())",
+		  "definer_function_bypasses_rls", "SELECT whose WHERE does not bind it" },
+		{ "sql", "SELECT o.* FROM orders o, (SELECT app_current_org_id() AS organization_id) x"
+			 " WHERE x.organization_id = app_current_org_id()",
+		  "definer_function_bypasses_rls", "SELECT whose WHERE does not bind it" },
+		{ "sql", "SELECT o.* FROM orders o JOIN countries c ON true WHERE o.organization_id = app_current_org_id()",
+		  NULL, NULL },
+		/* Each arm of a set operation. */
+		{ "sql", "SELECT * FROM orders WHERE organization_id = app_current_org_id() UNION ALL SELECT * FROM orders",
+		  "definer_function_bypasses_rls", "SELECT without a WHERE" },
+		{ "sql", "INSERT INTO orders (organization_id) VALUES (app_current_org_id())"
+			 " ON CONFLICT (organization_id) DO UPDATE SET organization_id = excluded.organization_id",
+		  "definer_function_bypasses_rls", "ON CONFLICT DO UPDATE" },
+		{ "sql", "SELECT query_to_xml('SELECT 1', true, false, '')", "definer_function_not_analysed",
+		  "it calls query_to_xml" },
+		{ "plpgsql", "DECLARE organization_id uuid := app_current_org_id(); n bigint; BEGIN"
+			     " SELECT count(*) INTO n FROM orders o WHERE o.organization_id = app_current_org_id(); RETURN n; END",
+		  "definer_function_not_analysed", "its variable organization_id has a tenant column's name" },
+		{ "plpgsql", "DECLARE v text; BEGIN v := (SELECT string_agg(note, ',') FROM orders); RETURN 0; END",
+		  "definer_function_bypasses_rls", "SELECT without a WHERE" },
 	};
 	struct gm_model m;
 	size_t k;
 
 	(void)state;
+	/* A trigger function runs on the rows that fire it: not judged. */
+	good_schema(&m);
+	set_value(&m, "function public.org_count()", "definition",
+		  "CREATE OR REPLACE FUNCTION public.org_count()\n RETURNS trigger\n LANGUAGE plpgsql\n SECURITY DEFINER\n"
+		  " SET search_path TO 'pg_catalog', 'public'\nAS $function$BEGIN INSERT INTO public.orders (note)"
+		  " VALUES (NEW.note); RETURN NEW; END$function$\n");
+	assert_int_equal(count(&m, "definer_function_bypasses_rls", NULL, NULL), 0);
+	gm_model_release(&m);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char *def = gm_xasprintf("CREATE OR REPLACE FUNCTION public.org_count()\n RETURNS bigint\n LANGUAGE %s\n"
 					 " SECURITY DEFINER\n SET search_path TO 'pg_catalog', 'public'\n"
