@@ -257,7 +257,7 @@ static void test_definer_function_taking_the_tenant(void **state)
 	PQfinish(c);
 	assert_int_equal(gm(&out, &err, db, "verify"), 1);
 	assert_contains(out, "error definer_function_bypasses_rls: function public.notes_of(t uuid): SECURITY DEFINER function"
-			     " touches public.notes as its owner (SELECT whose WHERE has a branch not bound to the tenant:"
+			     " touches public.notes as its owner (SELECT whose WHERE does not bind it to the tenant:"
 			     " tenant_id = t)");
 	free(out);
 	free(err);
