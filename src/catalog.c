@@ -167,9 +167,11 @@ static const char facts_sql[] =
 	"                                         WHEN tg.tgenabled" EQ CHAR("D") " THEN 'disabled'\n"
 	"                                         WHEN tg.tgenabled" EQ CHAR("R") " THEN 'replica'\n"
 	"                                         WHEN tg.tgenabled" EQ CHAR("A") " THEN 'always' END)) x(k, v)\n"
-	/* A rule on a table runs its actions as the table's owner. */
-	"UNION ALL SELECT pg_catalog.concat('table ', rel.q, ' rule ', rw.rulename), 'definition', pg_catalog.pg_get_ruledef(rw.oid)\n"
-	"  FROM rel JOIN pg_catalog.pg_rewrite rw ON rw.ev_class" EQ "rel.oid\n"
+	/* A rule runs its actions as the relation's owner (a view's own
+	 * _RETURN rule is its definition). */
+	"UNION ALL SELECT pg_catalog.concat(obj.o, ' rule ', rw.rulename), 'definition', pg_catalog.pg_get_ruledef(rw.oid)\n"
+	"  FROM obj JOIN pg_catalog.pg_rewrite rw ON rw.ev_class" EQ "obj.oid\n"
+	"  WHERE rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'\n"
 	/* A foreign table cannot have row-level security: its server. */
 	"UNION ALL SELECT obj.o, 'server', fs.srvname::pg_catalog.text\n"
 	"  FROM obj JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid" EQ "obj.oid\n"

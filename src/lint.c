@@ -440,18 +440,36 @@ static int exposed(const struct lint *l, const struct table *tb, const char **ba
 /* A permissive policy that lets every row be read (FOR SELECT or ALL,
  * USING (true)), when no restrictive one narrows reads: row-level
  * security that hides nothing.  Its name, or NULL. */
-static const char *open_policy(const struct table *tb)
+/* Whether a policy's roles (", "-separated, as pg_policies prints them)
+ * take in every role, or an anonymous one of the tenancy: a policy TO
+ * service_role is that role's business. */
+static int for_anyone(const struct lint *l, const char *roles)
+{
+	char *copy = gm_xstrdup(roles ? roles : "public"), *save = NULL;
+	int yes = 0;
+
+	for (char *r = strtok_r(copy, ", ", &save); r && !yes; r = strtok_r(NULL, ", ", &save))
+		yes = !strcmp(r, "public") || gm_strlist_has(&l->tenancy->anon_roles, r);
+	free(copy);
+	return yes;
+}
+
+static const char *open_policy(const struct lint *l, const struct table *tb)
 {
 	const char *open = NULL;
 
 	for (size_t k = 0; k < tb->npol; k++) {
 		const struct policy *p = &tb->pol[k];
 		int reads = p->cmd && (!strcmp(p->cmd, "SELECT") || !strcmp(p->cmd, "ALL"));
-		if (!reads)
+		int always = p->using && !strcmp(p->using, "true");
+		if (!reads || !for_anyone(l, p->roles))
 			continue;
-		if (p->permissive && !strcmp(p->permissive, "RESTRICTIVE"))
-			return NULL;
-		if (!open && p->using && !strcmp(p->using, "true"))
+		if (p->permissive && !strcmp(p->permissive, "RESTRICTIVE")) {
+			if (!always)
+				return NULL;	/* it narrows the rest */
+			continue;
+		}
+		if (!open && always)
 			open = p->name;
 	}
 	return open;
@@ -459,7 +477,7 @@ static const char *open_policy(const struct table *tb)
 
 static void lint_undeclared(const struct lint *l, const struct table *tb, const char *obj, int rls)
 {
-	const char *bare = NULL, *open = rls ? open_policy(tb) : NULL;
+	const char *bare = NULL, *open = rls ? open_policy(l, tb) : NULL;
 	char *schema;
 
 	if (!tb->real || tb->tenant || (rls && !open) || !exposed(l, tb, &bare))

@@ -96,6 +96,23 @@ static void check_role_bypass(struct gm_probe *p, const char *role)
 
 static void check_role_policy_deps(struct gm_probe *p, const char *role, const char *oids);
 
+/* A read of the checks, in a savepoint: should it fail, the probe's
+ * transaction goes on, and the check says it could not be made. */
+static PGresult *guarded(struct gm_probe *p, const char *sql, int n, const char *const *params)
+{
+	PGresult *r;
+
+	PQclear(PQexec(p->db->conn, "SAVEPOINT gm_role_check"));
+	r = PQexecParams(p->db->conn, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		role_check(p, "-", 0, role_expectation, "see the server's message",
+			   "a check of the role could not be made: %s", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		PQclear(PQexec(p->db->conn, "ROLLBACK TO SAVEPOINT gm_role_check"));
+	}
+	PQclear(PQexec(p->db->conn, "RELEASE SAVEPOINT gm_role_check"));
+	return r;
+}
+
 static void check_role_owns(struct gm_probe *p, const char *role)
 {
 	struct gm_strbuf oids = GM_STRBUF_INIT;
@@ -169,13 +186,14 @@ static const char policy_deps_sql[] =
 	OF_TENANT_TABLES
 	" AND t.oid OPERATOR(pg_catalog.<>) po.polrelid AND t.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog.\"char\"[])"
 	" AND NOT t.relrowsecurity"
-	" AND pg_catalog.has_table_privilege($1::pg_catalog.name, t.oid, 'INSERT, UPDATE, DELETE')"
+	" AND (pg_catalog.has_table_privilege($1::pg_catalog.name, t.oid, 'INSERT, DELETE')"
+	"  OR pg_catalog.has_any_column_privilege($1::pg_catalog.name, t.oid, 'INSERT, UPDATE'))"
 	" ORDER BY 1, 2, 3";
 
 static void check_role_policy_deps(struct gm_probe *p, const char *role, const char *oids)
 {
 	const char *params[2] = { role, oids };
-	PGresult *r = PQexecParams(p->db->conn, policy_deps_sql, 2, NULL, params, NULL, NULL, 0);
+	PGresult *r = guarded(p, policy_deps_sql, 2, params);
 
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
 		unsigned long oid = strtoul(PQgetvalue(r, k, 0), NULL, 10);
@@ -219,7 +237,9 @@ static const char outside_sql[] =
 	" AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp)'"
 	" AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f,v,m}'::pg_catalog.\"char\"[])"
 	" AND pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'USAGE')"
-	" AND pg_catalog.has_table_privilege($1::pg_catalog.name, c.oid, 'SELECT')"
+	" AND pg_catalog.has_any_column_privilege($1::pg_catalog.name, c.oid, 'SELECT')"
+	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+	"  AND x.objid OPERATOR(pg_catalog.=) c.oid AND x.deptype OPERATOR(pg_catalog.=) 'e')"
 	" AND CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"
 	"  THEN NOT c.relrowsecurity AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid"
 	"   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
@@ -250,7 +270,7 @@ static void check_role_reads_outside(struct gm_probe *p, const char *role)
 	params[0] = role;
 	params[1] = schemas.buf;
 	params[2] = cols.buf;
-	r = PQexecParams(p->db->conn, outside_sql, 3, NULL, params, NULL, NULL, 0);
+	r = guarded(p, outside_sql, 3, params);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++)
 		role_check(p, "-", 0, "the application role reads no tenant rows outside the checked schemas",
 			   "REVOKE SELECT on it from the application role, or add its schema to tenancy.schemas so that"

@@ -120,7 +120,7 @@ static const struct gm_lint_rule rules[] = {
 	{ "isolation_change_without_transaction", "rls", E, 0, 0,
 	  "a statement that can take isolation from tenant rows (DISABLE or NO FORCE ROW LEVEL SECURITY, CREATE, ALTER or DROP POLICY) in a migration marked -- garage:no-transaction, where up's isolation guard cannot check it",
 	  "move it to a migration that runs in a transaction: none of these statements needs to run outside one" },
-	{ "tenant_table_bypass_grant", "rls", E, 0, 0,
+	{ "tenant_table_bypass_grant", "rls", W, 0, 0,
 	  "TRUNCATE or TRIGGER (or ALL) granted on a tenant table: TRUNCATE ignores row-level security and empties every tenant's rows, and the grantee's own trigger sees every row any tenant writes",
 	  "grant only SELECT, INSERT, UPDATE, DELETE (what the policies govern) to the application's role" },
 	{ "grant_to_public", "rls", E, 0, 0,

@@ -571,6 +571,8 @@ static const char *isolation_change(const PgQuery__Node *n)
 			    (c->alter_table_cmd->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_DisableRowSecurity ||
 			     c->alter_table_cmd->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_NoForceRowSecurity))
 				return "turns row level security off or unforced";
+			if (NODE(c, ALTER_TABLE_CMD) && c->alter_table_cmd->subtype == PG_QUERY__ALTER_TABLE_TYPE__AT_ChangeOwner)
+				return "gives the table another owner (an owner bypasses policies not forced)";
 		}
 		return NULL;
 	case PG_QUERY__NODE__NODE_DROP_STMT:

@@ -114,7 +114,7 @@ static void test_each_object_kind_is_dumped_and_verified(void **state)
 		{ "CREATE RULE orders_note AS ON UPDATE TO custom_agent_orders DO ALSO NOTIFY orders",
 		  "  table public.custom_agent_orders rule orders_note:\n    definition: \"CREATE RULE orders_note AS",
 		  "error rule_on_table: table public.custom_agent_orders rule orders_note: rule orders_note runs its actions"
-		  " as the table's owner", NULL, 0 },
+		  " as the relation's owner", NULL, 0 },
 		{ "CREATE EXTENSION IF NOT EXISTS postgres_fdw; CREATE SERVER gm_loop FOREIGN DATA WRAPPER postgres_fdw;"
 		  " CREATE FOREIGN TABLE orders_remote (title text) SERVER gm_loop OPTIONS (table_name 'custom_agent_orders')",
 		  "  foreign table public.orders_remote:\n    server: \"gm_loop\"\n",

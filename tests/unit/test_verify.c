@@ -331,6 +331,15 @@ static void test_lints_open_policy_is_no_protection(void **state)
 	set_value(&m, "table public.docs policy mine", "using", "(org_id = app_org())");
 	assert_int_equal(lint_count(&m, "rls_disabled_in_exposed_schema", "table public.docs"), 0);
 	gm_model_release(&m);
+	/* Open only to a role of its own (Supabase's service_role). */
+	good_schema(&m);
+	set_value(&m, "table public.docs", "row_security", "enabled");
+	set_value(&m, "table public.docs policy service", "command", "ALL");
+	set_value(&m, "table public.docs policy service", "permissive", "PERMISSIVE");
+	set_value(&m, "table public.docs policy service", "roles", "service_role");
+	set_value(&m, "table public.docs policy service", "using", "true");
+	assert_int_equal(lint_count(&m, "rls_disabled_in_exposed_schema", "table public.docs"), 0);
+	gm_model_release(&m);
 	/* Or one that is not open. */
 	good_schema(&m);
 	set_value(&m, "table public.docs", "row_security", "enabled");
