@@ -415,11 +415,9 @@ static int tenant_rel(void *ctx, const char *schema, const char *name)
 
 /* A SECURITY DEFINER function's statements on protected tables: each
  * bound to the tenant (gm_definer.h), judged on the statement's text. */
-static void definer_body(struct lint *l, const PgQuery__CreateFunctionStmt *f)
+static void judge_definer_text(struct lint *l, const char *text, const char *name)
 {
-	const struct gm_sql_stmt *st = &l->cur->m->up.stmts.v[l->cur->k];
-	char *text = gm_xstrndup(l->cur->m->up.sql + st->start, st->end - st->start), *table, *why;
-	const char *name = gm_pgtree_last_name(f->funcname, f->n_funcname);
+	char *table, *why;
 
 	switch (gm_definer_judge(l->judge, text, tenant_rel, l, &table, &why)) {
 	case GM_DEFINER_UNBOUND:
@@ -436,7 +434,87 @@ static void definer_body(struct lint *l, const PgQuery__CreateFunctionStmt *f)
 	}
 	free(table);
 	free(why);
+}
+
+static void definer_body(struct lint *l, const PgQuery__CreateFunctionStmt *f)
+{
+	const struct gm_sql_stmt *st = &l->cur->m->up.stmts.v[l->cur->k];
+	char *text = gm_xstrndup(l->cur->m->up.sql + st->start, st->end - st->start);
+
+	judge_definer_text(l, text, gm_pgtree_last_name(f->funcname, f->n_funcname));
 	free(text);
+}
+
+/* The text of the last CREATE FUNCTION of name (its last part) before
+ * the current statement: earlier in the run, else in a project migration
+ * before it.  Allocated, or NULL. */
+static char *function_text(const struct lint *l, const char *name)
+{
+	unsigned long long first = l->nstmts ? l->stmts[0].m->version : 0;
+	char *text = NULL;
+
+	for (const struct lint_stmt *s = l->cur; s-- > l->stmts;) {
+		const PgQuery__Node *n = s->node;
+		if (NODE(n, CREATE_FUNCTION_STMT) &&
+		    !strcmp(gm_pgtree_last_name(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname), name)) {
+			const struct gm_sql_stmt *st = &s->m->up.stmts.v[s->k];
+			return gm_xstrndup(s->m->up.sql + st->start, st->end - st->start);
+		}
+	}
+	for (size_t i = 0; i < l->o->nall; i++) {
+		const struct gm_migration *m = l->o->all[i];
+		if (m->version >= first)
+			continue;
+		for (size_t k = 0; k < m->up.stmts.n; k++) {
+			const struct gm_sql_stmt *st = &m->up.stmts.v[k];
+			struct gm_pgtree t;
+			size_t off;
+			char *why;
+			const PgQuery__Node *n;
+			if (strcmp(st->word1, "CREATE") || (strcmp(st->word2, "FUNCTION") && strcmp(st->word2, "OR")))
+				continue;
+			if ((why = gm_sql_stmt_parse(m->up.sql, st, &t, &off))) {
+				free(why);
+				continue;
+			}
+			n = gm_pgtree_stmt(&t);
+			if (NODE(n, CREATE_FUNCTION_STMT) &&
+			    !strcmp(gm_pgtree_last_name(n->create_function_stmt->funcname,
+							n->create_function_stmt->n_funcname), name)) {
+				free(text);
+				text = gm_xstrndup(m->up.sql + st->start, st->end - st->start);
+			}
+			gm_pgtree_free(&t);
+		}
+	}
+	return text;
+}
+
+static void judge_definer_text(struct lint *l, const char *text, const char *name);
+
+/* ALTER FUNCTION ... SECURITY DEFINER: judged as the CREATE FUNCTION it
+ * changes, found in the migrations; unseen when it is not there. */
+static void alter_function(struct lint *l, const PgQuery__AlterFunctionStmt *a)
+{
+	const char *name;
+	char *text;
+
+	if (!a->func || !a->func->n_objname)
+		return;
+	for (size_t k = 0; k < a->n_actions; k++) {
+		const PgQuery__DefElem *d = NODE(a->actions[k], DEF_ELEM) ? a->actions[k]->def_elem : NULL;
+		if (!d || !d->defname || strcmp(d->defname, "security") || !NODE(d->arg, BOOLEAN) ||
+		    !d->arg->boolean->boolval)
+			continue;
+		name = gm_pgtree_last_name(a->func->objname, a->func->n_objname);
+		if ((text = function_text(l, name))) {
+			judge_definer_text(l, text, name);
+			free(text);
+		} else {
+			lint_report(l, "definer_function_not_analysed", lint_at(l, -1), NULL,
+				    "SECURITY DEFINER function %s: made so here, its body is not in the migrations", name);
+		}
+	}
 }
 
 static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f)
@@ -617,6 +695,9 @@ void lint_rls_stmt(struct lint *l)
 		break;
 	case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
 		create_function(l, n->create_function_stmt);
+		break;
+	case PG_QUERY__NODE__NODE_ALTER_FUNCTION_STMT:
+		alter_function(l, n->alter_function_stmt);
 		break;
 	case PG_QUERY__NODE__NODE_GRANT_STMT:
 		grant(l, n->grant_stmt, 0);
