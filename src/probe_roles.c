@@ -225,8 +225,29 @@ static void check_role_policy_deps(struct gm_probe *p, const char *role, const c
  * (a copy a trigger keeps), a materialized view of a table with RLS, or
  * a view that reads one as its owner.  Whatever the API exposes, the
  * application reads them as if they were the checked schemas' own. */
+/* A relation with rules of its own (a view's _RETURN is its query). */
+#define RULED                                                                                        \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rr WHERE rr.ev_class OPERATOR(pg_catalog.=) c.oid"  \
+	" AND rr.rulename OPERATOR(pg_catalog.<>) '_RETURN')"
+#define WRITES(c)                                                                                    \
+	"(pg_catalog.has_table_privilege($1::pg_catalog.name, " c ".oid, 'INSERT, DELETE')"              \
+	" OR pg_catalog.has_any_column_privilege($1::pg_catalog.name, " c ".oid, 'INSERT, UPDATE'))"
+#define READS_TENANT_ROWS                                                                            \
+	"CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"               \
+	"  THEN NOT c.relrowsecurity AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"                \
+	"   WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped" \
+	"   AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]))"          \
+	"  ELSE (c.relkind OPERATOR(pg_catalog.=) 'm' OR NOT EXISTS (SELECT 1"                            \
+	"   FROM pg_catalog.pg_options_to_table(c.reloptions) op WHERE op.option_name OPERATOR(pg_catalog.=) 'security_invoker'" \
+	"   AND op.option_value::pg_catalog.bool))"                                                     \
+	"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"              \
+	"    ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) rw.oid" \
+	"    AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"         \
+	"    JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) d.refobjid"                     \
+	"    WHERE rw.ev_class OPERATOR(pg_catalog.=) c.oid AND t.oid OPERATOR(pg_catalog.<>) c.oid AND t.relrowsecurity) END"
 static const char outside_sql[] =
 	"SELECT c.oid::pg_catalog.regclass::pg_catalog.text, CASE"
+	"  WHEN " RULED " AND " WRITES("c") " THEN 'a relation it may write, whose rules run as its owner'"
 	"  WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"
 	"  THEN 'a table with a tenant column and no row level security'"
 	"  WHEN c.relkind OPERATOR(pg_catalog.=) 'm' THEN 'a materialized view of a table with row level security'"
@@ -237,20 +258,10 @@ static const char outside_sql[] =
 	" AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp)'"
 	" AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f,v,m}'::pg_catalog.\"char\"[])"
 	" AND pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'USAGE')"
-	" AND pg_catalog.has_any_column_privilege($1::pg_catalog.name, c.oid, 'SELECT')"
 	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 	"  AND x.objid OPERATOR(pg_catalog.=) c.oid AND x.deptype OPERATOR(pg_catalog.=) 'e')"
-	" AND CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"
-	"  THEN NOT c.relrowsecurity AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid"
-	"   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
-	"   AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]))"
-	"  ELSE (c.relkind OPERATOR(pg_catalog.=) 'm' OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_options_to_table(c.reloptions) op"
-	"   WHERE op.option_name OPERATOR(pg_catalog.=) 'security_invoker' AND op.option_value::pg_catalog.bool))"
-	"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"
-	"    ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) rw.oid"
-	"    AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-	"    JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) d.refobjid"
-	"    WHERE rw.ev_class OPERATOR(pg_catalog.=) c.oid AND t.oid OPERATOR(pg_catalog.<>) c.oid AND t.relrowsecurity) END"
+	" AND ((" RULED " AND " WRITES("c") ")"
+	"  OR (pg_catalog.has_any_column_privilege($1::pg_catalog.name, c.oid, 'SELECT') AND " READS_TENANT_ROWS "))"
 	" ORDER BY 1";
 
 static void check_role_reads_outside(struct gm_probe *p, const char *role)
@@ -272,10 +283,10 @@ static void check_role_reads_outside(struct gm_probe *p, const char *role)
 	params[2] = cols.buf;
 	r = guarded(p, outside_sql, 3, params);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++)
-		role_check(p, "-", 0, "the application role reads no tenant rows outside the checked schemas",
-			   "REVOKE SELECT on it from the application role, or add its schema to tenancy.schemas so that"
-			   " verify checks it",
-			   "role %s may read %s, %s, in a schema verify does not check", role, PQgetvalue(r, k, 0),
+		role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
+			   "REVOKE its privileges on it from the application role, or add its schema to tenancy.schemas so"
+			   " that verify checks it",
+			   "role %s may reach %s, %s, in a schema verify does not check", role, PQgetvalue(r, k, 0),
 			   PQgetvalue(r, k, 1));
 	PQclear(r);
 	gm_strbuf_release(&schemas);

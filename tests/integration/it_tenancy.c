@@ -362,17 +362,21 @@ static void test_app_role_controls_what_policies_use(void **state)
 			   " CREATE VIEW api.mine WITH (security_invoker = true) AS SELECT * FROM public.notes;"
 			   " CREATE SCHEMA archive; CREATE TABLE archive.notes_copy (tenant_id uuid, body text);"
 			   " CREATE MATERIALIZED VIEW archive.notes_mv AS SELECT * FROM public.notes;"
+			   " CREATE TABLE archive.inbox (id uuid, body text); CREATE RULE inbox_copy AS ON INSERT TO archive.inbox"
+			   "  DO ALSO UPDATE public.notes SET body = NEW.body WHERE id = NEW.id;"
 			   " GRANT USAGE ON SCHEMA api, archive TO gm_saas_app;"
-			   " GRANT SELECT ON api.notes_all, api.mine, archive.notes_copy, archive.notes_mv TO gm_saas_app",
+			   " GRANT SELECT ON api.notes_all, api.mine, archive.notes_copy, archive.notes_mv TO gm_saas_app;"
+			   " GRANT INSERT ON archive.inbox TO gm_saas_app",
 			   grants);
 	db = planted(sql);
 	free(sql);
 	assert_int_equal(gm(&out, &err, db, "verify --isolation --app-role gm_saas_app"), 1);
-	assert_contains(out, "role gm_saas_app may read api.notes_all, a view that reads a table with row level security"
+	assert_contains(out, "role gm_saas_app may reach api.notes_all, a view that reads a table with row level security"
 			     " as its owner, in a schema verify does not check");
-	assert_contains(out, "role gm_saas_app may read archive.notes_copy, a table with a tenant column and no row level"
+	assert_contains(out, "role gm_saas_app may reach archive.notes_copy, a table with a tenant column and no row level"
 			     " security");
-	assert_contains(out, "role gm_saas_app may read archive.notes_mv, a materialized view");
+	assert_contains(out, "role gm_saas_app may reach archive.notes_mv, a materialized view");
+	assert_contains(out, "role gm_saas_app may reach archive.inbox, a relation it may write, whose rules run as its owner");
 	assert_not_contains(out, "api.mine");
 	free(out);
 	free(err);
