@@ -2,8 +2,10 @@
  * (a temporary one, a temporary member of --app-role, or --as-role), and
  * the checks that the application role cannot bypass RLS. */
 #include "gm_db.h"
+#include "gm_definer.h"
 #include "gm_error.h"
 #include "gm_history.h"
+#include "gm_policy.h"
 #include "gm_probe.h"
 #include "gm_text.h"
 #include "gm_verify.h"
@@ -95,6 +97,7 @@ static void check_role_bypass(struct gm_probe *p, const char *role)
 }
 
 static void check_role_policy_deps(struct gm_probe *p, const char *role, const char *oids);
+static void check_role_definers(struct gm_probe *p, const char *role, const char *schemas);
 
 /* A read of the checks, in a savepoint: should it fail, the probe's
  * transaction goes on, and the check says it could not be made. */
@@ -281,6 +284,7 @@ static void check_role_reads_outside(struct gm_probe *p, const char *role)
 	params[0] = role;
 	params[1] = schemas.buf;
 	params[2] = cols.buf;
+	check_role_definers(p, role, schemas.buf);
 	r = guarded(p, outside_sql, 3, params);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++)
 		role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
@@ -291,6 +295,64 @@ static void check_role_reads_outside(struct gm_probe *p, const char *role)
 	PQclear(r);
 	gm_strbuf_release(&schemas);
 	gm_strbuf_release(&cols);
+}
+
+/* SECURITY DEFINER functions of schemas the probe does not look at that
+ * the role may call: judged as verify judges those of the checked ones
+ * (gm_definer_judge); one that touches a tenant table unbound hands the
+ * role every tenant's rows, as its owner. */
+static const char definers_sql[] =
+	"SELECT f.oid::pg_catalog.regprocedure::pg_catalog.text, pg_catalog.pg_get_functiondef(f.oid)"
+	" FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace"
+	" WHERE f.prosecdef AND f.prokind OPERATOR(pg_catalog.=) 'f' AND f.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid"
+	" AND n.nspname OPERATOR(pg_catalog.<>) ALL ($2::pg_catalog.text[])"
+	" AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema," GM_HISTORY_SCHEMA "}'::pg_catalog.text[])"
+	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
+	"  AND x.objid OPERATOR(pg_catalog.=) f.oid AND x.deptype OPERATOR(pg_catalog.=) 'e')"
+	" AND pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'USAGE')"
+	" AND pg_catalog.has_function_privilege($1::pg_catalog.name, f.oid, 'EXECUTE')"
+	" ORDER BY 1";
+
+/* gm_definer_protected over the probe's tenant tables. */
+static int probe_tenant(void *ctx, const char *schema, const char *name)
+{
+	const struct gm_probe *p = ctx;
+
+	for (size_t k = 0; k < p->t.n; k++) {
+		const char *t = p->t.v[k].name, *dot = strchr(t, '.');
+		if (!p->t.v[k].tenant || !dot)
+			continue;
+		if (!strcmp(dot + 1, name) && (!schema || ((size_t)(dot - t) == strlen(schema) && !strncmp(t, schema, strlen(schema)))))
+			return 1;
+	}
+	return 0;
+}
+
+static void check_role_definers(struct gm_probe *p, const char *role, const char *schemas)
+{
+	const char *params[2] = { role, schemas };
+	struct gm_policy_judge *j = NULL;
+	struct gm_error *err = gm_policy_judge_new(p->tenancy, &j);
+	PGresult *r;
+
+	if (err) {
+		gm_error_free(err);
+		return;
+	}
+	r = guarded(p, definers_sql, 2, params);
+	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
+		char *table = NULL, *why = NULL;
+		if (gm_definer_judge(j, PQgetvalue(r, k, 1), probe_tenant, p, &table, &why) == GM_DEFINER_UNBOUND)
+			role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
+				   "bind each of its statements on tenant tables to the tenant, make it SECURITY INVOKER, or"
+				   " REVOKE EXECUTE on it from the application role",
+				   "role %s may call SECURITY DEFINER function %s, in a schema verify does not check, which"
+				   " touches %s as its owner (%s)", role, PQgetvalue(r, k, 0), table, why);
+		free(table);
+		free(why);
+	}
+	PQclear(r);
+	gm_policy_judge_free(j);
 }
 
 void gm_probe_check_app_role(struct gm_probe *p, const char *role)

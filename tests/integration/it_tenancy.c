@@ -360,6 +360,8 @@ static void test_app_role_controls_what_policies_use(void **state)
 	 * caller's view there is fine. */
 	sql = gm_xasprintf("%s CREATE SCHEMA api; CREATE VIEW api.notes_all AS SELECT * FROM public.notes;"
 			   " CREATE VIEW api.mine WITH (security_invoker = true) AS SELECT * FROM public.notes;"
+			   " CREATE FUNCTION api.all_notes() RETURNS SETOF public.notes LANGUAGE sql SECURITY DEFINER"
+			   "  SET search_path = pg_catalog AS 'SELECT * FROM public.notes';"
 			   " CREATE SCHEMA archive; CREATE TABLE archive.notes_copy (tenant_id uuid, body text);"
 			   " CREATE MATERIALIZED VIEW archive.notes_mv AS SELECT * FROM public.notes;"
 			   " CREATE TABLE archive.inbox (id uuid, body text); CREATE RULE inbox_copy AS ON INSERT TO archive.inbox"
@@ -377,6 +379,8 @@ static void test_app_role_controls_what_policies_use(void **state)
 			     " security");
 	assert_contains(out, "role gm_saas_app may reach archive.notes_mv, a materialized view");
 	assert_contains(out, "role gm_saas_app may reach archive.inbox, a relation it may write, whose rules run as its owner");
+	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function api.all_notes(), in a schema verify does"
+			     " not check, which touches public.notes as its owner (SELECT without a WHERE)");
 	assert_not_contains(out, "api.mine");
 	free(out);
 	free(err);
