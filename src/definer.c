@@ -19,6 +19,7 @@ struct judging {
 	char *table;	/* the first unbound statement's table, or NULL */
 	char *why;
 	char *unseen;	/* why part of the body cannot be judged, or NULL */
+	int trigger;	/* a trigger function: its INSERTs write the firing row's values */
 };
 
 static int protected_rv(struct judging *g, const PgQuery__RangeVar *rv)
@@ -59,7 +60,7 @@ static int judge_rv(struct judging *g, const PgQuery__RangeVar *rv, PgQuery__Nod
 		return 0;
 	}
 	name_of(g, rv);
-	g->why = where ? gm_xasprintf("%s whose WHERE does not bind it to the tenant: %s", verb, branch)
+	g->why = where ? gm_xasprintf("%s whose WHERE does not bind it to the tenant: %s", verb, branch ? branch : "(not printable)")
 		       : gm_xasprintf("%s without a WHERE", verb);
 	free(branch);
 	return 1;
@@ -103,7 +104,7 @@ static const char *runs_sql_text(const PgQuery__FuncCall *f)
 					     "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
 					     "cursor_to_xml", "cursor_to_xmlschema", "schema_to_xml",
 					     "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "database_to_xml",
-					     "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat",
+					     "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "ts_rewrite",
 					     "dblink", "dblink_exec", "dblink_open", "dblink_send_query" };
 	const char *name = gm_pgtree_last_name(f->funcname, f->n_funcname);
 
@@ -136,7 +137,10 @@ static int visit(void *ctx, const PgQuery__Node *n)
 		       judge_items(g, d->using_clause, d->n_using_clause, d->where_clause, "DELETE", rels);
 	}
 	case PG_QUERY__NODE__NODE_INSERT_STMT:
-		if (!protected_rv(g, n->insert_stmt->relation))
+		/* A trigger's INSERT writes what the firing row holds, whose
+		 * tenant that table's policy checked (an audit row, Supabase's
+		 * signup trigger); its reads and updates are judged. */
+		if (!protected_rv(g, n->insert_stmt->relation) || g->trigger)
 			return 0;
 		/* ON CONFLICT DO UPDATE writes the row already there, whoever's
 		 * it is (an id colliding with another tenant's). */
@@ -376,7 +380,7 @@ enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const 
 					 gm_definer_protected is_protected, void *ctx,
 					 char **table, char **why)
 {
-	struct judging g = { j, is_protected, ctx, NULL, NULL, NULL };
+	struct judging g = { j, is_protected, ctx, NULL, NULL, NULL, 0 };
 	const PgQuery__CreateFunctionStmt *f;
 	const PgQuery__Node *stmt;
 	struct gm_pgtree t;
@@ -393,14 +397,10 @@ enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const 
 		return GM_DEFINER_BOUND;
 	}
 	f = stmt->create_function_stmt;
-	/* A trigger function cannot be called with arguments of the caller's
-	 * choosing: it runs on the rows of the statement that fires it. */
-	if (f->return_type && f->return_type->n_names &&
-	    (!strcmp(gm_pgtree_last_name(f->return_type->names, f->return_type->n_names), "trigger") ||
-	     !strcmp(gm_pgtree_last_name(f->return_type->names, f->return_type->n_names), "event_trigger"))) {
-		gm_pgtree_free(&t);
-		return GM_DEFINER_BOUND;
-	}
+	/* The firing row's values are the caller's choice too (NEW.id of
+	 * another tenant's row): a trigger function's reads are judged. */
+	g.trigger = f->return_type && f->return_type->n_names &&
+		    !strcmp(gm_pgtree_last_name(f->return_type->names, f->return_type->n_names), "trigger");
 	lang = language(f);
 	body = string_body(f);
 	if (f->sql_body)

@@ -109,7 +109,9 @@ static PGresult *guarded(struct gm_probe *p, const char *sql, int n, const char 
 	r = PQexecParams(p->db->conn, sql, n, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		role_check(p, "-", 0, role_expectation, "see the server's message",
-			   "a check of the role could not be made: %s", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+			   "a check of the role could not be made: %s",
+			   PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+									  : PQerrorMessage(p->db->conn));
 		PQclear(PQexec(p->db->conn, "ROLLBACK TO SAVEPOINT gm_role_check"));
 	}
 	PQclear(PQexec(p->db->conn, "RELEASE SAVEPOINT gm_role_check"));

@@ -448,7 +448,18 @@ static void definer_body(struct lint *l, const PgQuery__CreateFunctionStmt *f)
 /* The text of the last CREATE FUNCTION of name (its last part) before
  * the current statement: earlier in the run, else in a project migration
  * before it.  Allocated, or NULL. */
-static char *function_text(const struct lint *l, const char *name)
+/* Whether f is the function names (ALTER FUNCTION's, maybe qualified)
+ * name: the same last part, and the same schema when both say one
+ * (unqualified is public's). */
+static int same_function(PgQuery__Node *const *fn, size_t nfn, PgQuery__Node *const *names, size_t n)
+{
+	const char *fs = nfn >= 2 ? gm_pgtree_str(fn[nfn - 2]) : "public";
+	const char *ns = n >= 2 ? gm_pgtree_str(names[n - 2]) : "public";
+
+	return !strcmp(gm_pgtree_last_name(fn, nfn), gm_pgtree_last_name(names, n)) && !strcmp(fs, ns);
+}
+
+static char *function_text(const struct lint *l, PgQuery__Node *const *names, size_t nnames)
 {
 	unsigned long long first = l->nstmts ? l->stmts[0].m->version : 0;
 	char *text = NULL;
@@ -456,7 +467,7 @@ static char *function_text(const struct lint *l, const char *name)
 	for (const struct lint_stmt *s = l->cur; s-- > l->stmts;) {
 		const PgQuery__Node *n = s->node;
 		if (NODE(n, CREATE_FUNCTION_STMT) &&
-		    !strcmp(gm_pgtree_last_name(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname), name)) {
+		    same_function(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname, names, nnames)) {
 			const struct gm_sql_stmt *st = &s->m->up.stmts.v[s->k];
 			return gm_xstrndup(s->m->up.sql + st->start, st->end - st->start);
 		}
@@ -471,7 +482,8 @@ static char *function_text(const struct lint *l, const char *name)
 			size_t off;
 			char *why;
 			const PgQuery__Node *n;
-			if (strcmp(st->word1, "CREATE") || (strcmp(st->word2, "FUNCTION") && strcmp(st->word2, "OR")))
+			if (strcmp(st->word1, "CREATE") || (strcmp(st->word2, "FUNCTION") && strcmp(st->word2, "OR") &&
+							     strcmp(st->word2, "PROCEDURE")))
 				continue;
 			if ((why = gm_sql_stmt_parse(m->up.sql, st, &t, &off))) {
 				free(why);
@@ -479,8 +491,8 @@ static char *function_text(const struct lint *l, const char *name)
 			}
 			n = gm_pgtree_stmt(&t);
 			if (NODE(n, CREATE_FUNCTION_STMT) &&
-			    !strcmp(gm_pgtree_last_name(n->create_function_stmt->funcname,
-							n->create_function_stmt->n_funcname), name)) {
+			    same_function(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname,
+					  names, nnames)) {
 				free(text);
 				text = gm_xstrndup(m->up.sql + st->start, st->end - st->start);
 			}
@@ -507,7 +519,7 @@ static void alter_function(struct lint *l, const PgQuery__AlterFunctionStmt *a)
 		    !d->arg->boolean->boolval)
 			continue;
 		name = gm_pgtree_last_name(a->func->objname, a->func->n_objname);
-		if ((text = function_text(l, name))) {
+		if ((text = function_text(l, a->func->objname, a->func->n_objname))) {
 			judge_definer_text(l, text, name);
 			free(text);
 		} else {

@@ -503,6 +503,41 @@ static void test_handed_over_history_keeps_no_old_code(void **state)
 	}
 }
 
+/* A history re-made in one transaction (a restore with psql -1, a copy
+ * with LIKE ... INCLUDING ALL) has its defaults as new as its tables: the
+ * quick check must still see one the tool did not make. */
+static void test_history_remade_in_one_transaction(void **state)
+{
+	char *db = pgt_create_db("gm_hj_remade"), *dir = tfs_tempdir(), *path = planted_path("remade"), *sql, *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n");
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up --to 1"), 0);
+	sql = gm_xasprintf("CREATE FUNCTION public.gm_f() RETURNS text LANGUAGE plpgsql AS $f$ BEGIN"
+			   " EXECUTE 'COPY (SELECT 1) TO ''%s'''; RETURN NULL; END $f$;"
+			   " BEGIN;"
+			   " ALTER TABLE garage_migrate.schema_history RENAME TO old_history;"
+			   " CREATE TABLE garage_migrate.schema_history (LIKE garage_migrate.old_history INCLUDING ALL);"
+			   " ALTER TABLE garage_migrate.schema_history ALTER COLUMN message SET DEFAULT"
+			   "  (query_to_xml('SELECT public.gm_f()', true, false, ''))::text;"
+			   " INSERT INTO garage_migrate.schema_history OVERRIDING SYSTEM VALUE SELECT * FROM garage_migrate.old_history;"
+			   " DROP TABLE garage_migrate.old_history;"
+			   " COMMIT;", path);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.schema_history has default (query_to_xml(");
+	free(out);
+	free(err);
+	assert_not_written(path);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, NULL);
+	free(db);
+}
+
 /* A role with CREATE on the database makes a schema named after the
  * superuser who runs up: "$user" comes first in the default path, so the
  * migrations' tables and functions would land in a schema it owns, where
@@ -576,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_handed_over_history_keeps_no_old_functions),
 		cmocka_unit_test(test_handed_over_history_keeps_no_old_types_or_grants),
 		cmocka_unit_test(test_handed_over_history_keeps_no_old_code),
+		cmocka_unit_test(test_history_remade_in_one_transaction),
 		cmocka_unit_test(test_schema_of_another_role_in_the_path),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);

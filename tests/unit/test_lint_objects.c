@@ -341,13 +341,21 @@ static void test_definer_function_bodies(void **state)
 	size_t k;
 
 	(void)state;
-	/* A trigger function runs on the rows that fire it: not judged. */
+	/* A trigger function's INSERT writes the firing row's values, whose
+	 * tenant its table's policy checked: not judged. */
 	good_schema(&m);
 	set_value(&m, "function public.org_count()", "definition",
 		  "CREATE OR REPLACE FUNCTION public.org_count()\n RETURNS trigger\n LANGUAGE plpgsql\n SECURITY DEFINER\n"
 		  " SET search_path TO 'pg_catalog', 'public'\nAS $function$BEGIN INSERT INTO public.orders (note)"
 		  " VALUES (NEW.note); RETURN NEW; END$function$\n");
 	assert_int_equal(count(&m, "definer_function_bypasses_rls", NULL, NULL), 0);
+	/* Its reads are judged: NEW.src names any tenant's row. */
+	set_value(&m, "function public.org_count()", "definition",
+		  "CREATE OR REPLACE FUNCTION public.org_count()\n RETURNS trigger\n LANGUAGE plpgsql\n SECURITY DEFINER\n"
+		  " SET search_path TO 'pg_catalog', 'public'\nAS $function$BEGIN NEW.note := (SELECT o.note FROM"
+		  " public.orders o WHERE o.id = NEW.src); RETURN NEW; END$function$\n");
+	assert_int_equal(count(&m, "definer_function_bypasses_rls", "function public.org_count()",
+			       "SELECT whose WHERE does not bind it"), 1);
 	gm_model_release(&m);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char *def = gm_xasprintf("CREATE OR REPLACE FUNCTION public.org_count()\n RETURNS bigint\n LANGUAGE %s\n"
