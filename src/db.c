@@ -245,7 +245,8 @@ static struct gm_error *check_url(const char *url)
  * whole read. */
 static const char session_sql[] =
 	"SET standard_conforming_strings = on; SET exit_on_error = off; SET quote_all_identifiers = off; "
-	"SELECT pg_catalog.current_setting('search_path')";
+	"SELECT pg_catalog.current_setting('search_path'), pg_catalog.quote_ident(CURRENT_USER::pg_catalog.text),"
+	" pg_catalog.to_regnamespace(pg_catalog.quote_ident(CURRENT_USER::pg_catalog.text)) IS NOT NULL";
 
 /* Space as PostgreSQL splits a list setting (scanner_isspace): up to 16,
  * not a vertical tab, which a schema name may then hold; from 17 on, a
@@ -322,6 +323,33 @@ char *gm_db_user_search_path(const char *setting, int server_version)
 	return gm_strbuf_detach(&sb, NULL);
 }
 
+/* "$user" stands for a schema named after the role, whenever one comes
+ * to exist: one a role with CREATE on the database makes between the
+ * path's check and a migration's statements (the check runs once a batch)
+ * would take the migrations' objects.  It is resolved once, here: the
+ * role's schema (quoted) when it exists now, else nothing. */
+static char *resolve_user(const char *path, const char *user, int exists, int server_version)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	const char *p = path;
+	int vt_space = server_version >= 170000;
+	size_t n;
+
+	while ((n = path_element(&p, vt_space)) > 0) {
+		int is_user = n == 7 && !strncmp(p, "\"$user\"", 7);
+		if (!is_user || exists) {
+			if (sb.len)
+				gm_strbuf_adds(&sb, ", ");
+			if (is_user)
+				gm_strbuf_adds(&sb, user);
+			else
+				gm_strbuf_add(&sb, p, n);
+		}
+		p += n;
+	}
+	return gm_strbuf_detach(&sb, NULL);
+}
+
 static struct gm_error *set_up_session(struct gm_db *db)
 {
 	struct gm_error *err;
@@ -336,7 +364,14 @@ static struct gm_error *set_up_session(struct gm_db *db)
 	 * the safe path again themselves: through a transaction pooler, a
 	 * session setting may not reach the next transaction. */
 	free(db->search_path);
-	db->search_path = gm_db_user_search_path(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "", db->server_version);
+	if (PQntuples(res) == 1 && PQnfields(res) == 3) {
+		char *path = gm_db_user_search_path(PQgetvalue(res, 0, 0), db->server_version);
+		db->search_path = resolve_user(path, PQgetvalue(res, 0, 1), !strcmp(PQgetvalue(res, 0, 2), "t"),
+					       db->server_version);
+		free(path);
+	} else {
+		db->search_path = gm_xstrdup("");
+	}
 	PQclear(res);
 	/* What the server (or pooler) reports is what lexes our SQL. */
 	scs = PQparameterStatus(db->conn, "standard_conforming_strings");

@@ -141,6 +141,10 @@ long long gm_history_lock_key(void)
 	"  WHERE n.nspname = '" GM_HISTORY_SCHEMA "'" \
 	" UNION ALL SELECT 1, pg_catalog.format('%I.%I', n.nspname, c.relname)," \
 	"  CASE WHEN c.relkind <> 'r' THEN 'is not a plain table'" \
+	/* A partition's key expression, in its parent, runs on every write. */ \
+	"  WHEN c.relispartition THEN 'is a partition of another table, which garage-migrate did not make'" \
+	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid = c.oid)" \
+	"  THEN 'has extended statistics (their expressions run on ANALYZE), which garage-migrate did not make'" \
 	"  WHEN NOT " TRUSTED_ROLE " THEN " OWNED_BY \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid) THEN 'has rules'" \
 	"  WHEN tg.why IS NOT NULL THEN tg.why" \
@@ -204,7 +208,8 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 #define FAST_OK                                                                                      \
 	"(SELECT n.oid IS NULL OR (pg_catalog.pg_get_userbyid(n.nspowner) = SESSION_USER AND (SELECT"  \
 	" pg_catalog.count(*) = 2 AND pg_catalog.bool_and(c.relowner = n.nspowner AND c.relkind = 'r'"  \
-	" AND NOT c.relhasrules AND NOT c.relhassubclass AND NOT c.relrowsecurity"                     \
+	" AND NOT c.relhasrules AND NOT c.relhassubclass AND NOT c.relrowsecurity AND NOT c.relispartition" \
+	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid = c.oid)"          \
 	" AND (c.relacl IS NULL OR c.relacl = pg_catalog.acldefault('r', c.relowner)))"              \
 	" FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid"                                    \
 	" AND " HISTORY_TABLES("c") ")"                                          \

@@ -18,7 +18,20 @@
 static const char tables_sql[] =
 	"SELECT c.oid, n.nspname, c.relname, r.rolname,"
 	" r.rolsuper OR r.rolbypassrls, pg_catalog.pg_has_role(c.relowner, 'MEMBER'),"
-	" c.relrowsecurity, c.relforcerowsecurity, c.relispartition"
+	" c.relrowsecurity, c.relforcerowsecurity, c.relispartition,"
+	/* A function of another role (not a superuser, not the owner) that
+	 * the table's triggers, defaults or checks call: it would run as the
+	 * table's owner, often a superuser, when the probe makes its rows. */
+	" (SELECT pg_catalog.format('%s of role %I', f.oid::pg_catalog.regprocedure, fo.rolname)"
+	"  FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_roles fo ON fo.oid = f.proowner"
+	"  WHERE NOT fo.rolsuper AND f.proowner <> c.relowner AND (f.oid IN (SELECT t.tgfoid FROM pg_catalog.pg_trigger t"
+	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal) OR f.oid IN (SELECT d.refobjid FROM pg_catalog.pg_depend d"
+	"   WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+	"   AND ((d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
+	"    AND d.objid IN (SELECT ad.oid FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid))"
+	"    OR (d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"
+	"    AND d.objid IN (SELECT co.oid FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid)))))"
+	"  ORDER BY 1 LIMIT 1)"
 	" FROM pg_catalog.pg_class c"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 	" JOIN pg_catalog.pg_roles r ON r.oid = c.relowner"
@@ -106,6 +119,9 @@ static void load_table(struct gm_probe *p, const PGresult *r, int k, struct gm_p
 	t->rls = is_true(r, k, 6);
 	t->force = is_true(r, k, 7);
 	t->partition = is_true(r, k, 8);
+	if (!PQgetisnull(r, k, 9))
+		t->skip = gm_xasprintf("its triggers, defaults or checks call function %s, which would run as the"
+				       " table's owner while the probe makes its rows", PQgetvalue(r, k, 9));
 	t->pk = t->org = t->cref = -1;
 	free(qs);
 	free(qt);
@@ -226,6 +242,7 @@ static void classify(struct gm_probe *p)
 			}
 			if (!x->tenant && x->cref >= 0 && t->v[x->cref].tenant) {
 				x->tenant = changed = 1;
+				free(x->skip);
 				x->skip = gm_xasprintf("reached through a composite foreign key to %s: the probe makes"
 						       " rows through single-column keys only", t->v[x->cref].name);
 			}

@@ -208,7 +208,7 @@ void gm_probe_make_fixtures(struct gm_probe *p)
 	size_t k;
 
 	for (k = 0; k < p->t.n; k++)
-		if (p->t.v[k].needed && p->t.v[k].pk < 0)
+		if (p->t.v[k].needed && p->t.v[k].pk < 0 && !p->t.v[k].skip)
 			p->t.v[k].skip = gm_xstrdup("no single-column primary key");
 	invent_tenants(p);
 	while (progress && !p->broken) {

@@ -458,6 +458,20 @@ static void test_handed_over_history_keeps_no_old_code(void **state)
 		  " CREATE TRIGGER gm_t BEFORE INSERT ON garage_migrate.schema_history FOR EACH ROW"
 		  " EXECUTE FUNCTION public.gm_t()",
 		  "garage_migrate.schema_history has trigger gm_t, whose function public.gm_t() is not built in" },
+		/* Statistics on an expression: ANALYZE (autovacuum's too) runs it. */
+		{ "CREATE FUNCTION public.gm_s(bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $s$ BEGIN"
+		  " PERFORM public.gm_f(); RETURN $1; END $s$;"
+		  " CREATE STATISTICS public.gm_st ON (public.gm_s(id)) FROM garage_migrate.audit_log",
+		  "garage_migrate.audit_log has extended statistics" },
+		/* A partition: its parent's key expression runs on every write. */
+		{ "CREATE FUNCTION public.gm_k(bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $k$ BEGIN"
+		  " PERFORM public.gm_f(); RETURN 0; END $k$;"
+		  " CREATE TABLE public.gm_parent (LIKE garage_migrate.schema_history) PARTITION BY RANGE (public.gm_k(version));"
+		  " DO $a$ BEGIN ALTER TABLE public.gm_parent ATTACH PARTITION garage_migrate.schema_history"
+		  "  FOR VALUES FROM (MINVALUE) TO (MAXVALUE);"
+		  " EXCEPTION WHEN feature_not_supported OR invalid_table_definition OR object_not_in_prerequisite_state"
+		  "  THEN NULL; END $a$",
+		  "garage_migrate.schema_history is a partition of another table" },
 	};
 
 	(void)state;
@@ -487,6 +501,18 @@ static void test_handed_over_history_keeps_no_old_code(void **state)
 				   " ALTER TABLE garage_migrate.audit_log OWNER TO postgres", path, cases[k].plant);
 		pgt_exec(c, sql);
 		free(sql);
+		/* A major that cannot attach this history (an identity column)
+		 * has no such way in. */
+		if (strstr(cases[k].refused, "partition") &&
+		    pgt_count(c, "SELECT relispartition::int FROM pg_class WHERE oid = 'garage_migrate.schema_history'::regclass") == 0) {
+			PQfinish(c);
+			tfs_rmdir(dir);
+			pgt_drop_db(db, NULL);
+			free(as_dep);
+			free(db);
+			free(path);
+			continue;
+		}
 		if (pgt_gm_dir(&out, &err, db, dir, "up") != 7)
 			fail_msg("case %zu: not refused:\n%s%s", k, out, err);
 		assert_contains(err, "refusing to use the history: ");

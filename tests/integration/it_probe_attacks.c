@@ -179,6 +179,42 @@ static void test_trigger_cannot_borrow_the_probers_rights(void **state)
 	drop_db_and_role(db, role);
 }
 
+/* A superuser's table (the migrations made it) whose trigger calls a
+ * function the attacker owns: the probe makes fixture rows as the table's
+ * owner, so the function would run as the superuser.  The table is
+ * skipped, saying why, and the function never runs. */
+static void test_owner_trigger_calling_another_roles_function(void **state)
+{
+	char *db = migrated_db("gm_att_own"), *out, *err, *sql, *path;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+	struct stat st;
+
+	(void)state;
+	path = gm_xasprintf("/tmp/gm_pwned_own_%d", (int)getpid());
+	unlink(path);
+	sql = gm_xasprintf("SET ROLE %s;"
+		"CREATE FUNCTION public.audit_fn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		"  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+		"   EXECUTE $$COPY (SELECT 'pwned') TO '%s'$$; END IF;"
+		"  RETURN NEW; END $f$;"
+		"RESET ROLE;"
+		"CREATE TRIGGER build_logs_audit BEFORE INSERT ON public.build_logs FOR EACH ROW"
+		" EXECUTE FUNCTION public.audit_fn()", role, path);
+	pgt_exec(c, sql);
+	free(sql);
+	probe(&out, &err, db, "--allow-pending");
+	assert_contains(out, "SKIP SELECT public.build_logs: tenant B cannot reach tenant A's rows (its triggers,"
+			     " defaults or checks call function public.audit_fn() of role");
+	assert_int_not_equal(stat(path, &st), 0);
+	unlink(path);
+	free(path);
+	free(out);
+	free(err);
+	PQfinish(c);
+	drop_db_and_role(db, role);
+}
+
 /* Harmless odd names are probed, not skipped. */
 static void test_odd_names_are_probed(void **state)
 {
@@ -706,6 +742,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_column_name_is_quoted),
 		cmocka_unit_test(test_trigger_cannot_borrow_the_probers_rights),
+		cmocka_unit_test(test_owner_trigger_calling_another_roles_function),
 		cmocka_unit_test(test_odd_names_are_probed),
 		cmocka_unit_test(test_skipped_is_never_passed),
 		cmocka_unit_test(test_app_role_is_acted_through),
