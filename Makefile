@@ -115,7 +115,7 @@ check-integration: $(BIN) $(IT_BIN) $(PROXY)
 	@GM_BIN=$(abspath $(BIN)) GM_PROXY=$(abspath $(PROXY)) GM_ROOT=$(CURDIR) scripts/with-postgres.sh scripts/run-tests.sh integration $(IT_BIN)
 
 check-asan: deps
-	@$(MAKE) --no-print-directory SANITIZE=1 check-unit check-integration
+	@LSAN_OPTIONS="suppressions=$(CURDIR)/tests/lsan.supp" $(MAKE) --no-print-directory SANITIZE=1 check-unit check-integration
 
 # The suite under valgrind: unit tests, and every command the integration
 # tests run (memory errors and definite or indirect leaks fail the test).
