@@ -264,6 +264,12 @@ static void test_createrole_deployer(void **state)
 	pgt_exec(c, sql);
 	free(sql);
 	PQfinish(c);
+	/* On 14, public belongs to the bootstrap superuser, not the
+	 * database's owner, and PUBLIC's CREATE on it is revoked (the test
+	 * cluster does as 15 does): the deployer is given it. */
+	c = pgt_connect(db);
+	pgt_exec(c, "GRANT CREATE ON SCHEMA public TO gm_test_deployer");
+	PQfinish(c);
 	url = gm_xasprintf("dbname=%s user=gm_test_deployer", db);
 	args = gm_xasprintf("%s -d '%s' -m '%s/migrations' up", pgt_bin(), url, pgt_root());
 	assert_int_equal(pgt_run(NULL, NULL, "%s", args), 0);
