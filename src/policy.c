@@ -231,10 +231,11 @@ static int is_equality(const PgQuery__Node *n)
 	       !strcmp(str_of(n->a_expr->name[n->a_expr->n_name - 1]), "=");
 }
 
-/* Some AND-ed condition of n is "x = the tenant expression". */
-static int is_column(const PgQuery__Node *n);
+/* Whether some AND-ed condition of n (n itself when it is no AND, casts
+ * and scalar subqueries stripped) satisfies pred. */
+typedef int (*conjunct_pred)(const void *ctx, const PgQuery__Node *n);
 
-static int anchored(const struct gm_policy_judge *j, const PgQuery__Node *n)
+static int some_conjunct(const PgQuery__Node *n, conjunct_pred pred, const void *ctx)
 {
 	n = strip(n);
 	if (!n)
@@ -242,13 +243,29 @@ static int anchored(const struct gm_policy_judge *j, const PgQuery__Node *n)
 	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR &&
 	    n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
 		for (size_t k = 0; k < n->bool_expr->n_args; k++)
-			if (anchored(j, n->bool_expr->args[k]))
+			if (some_conjunct(n->bool_expr->args[k], pred, ctx))
 				return 1;
 		return 0;
 	}
-	/* A column on the other side: "auth.uid() = auth.uid()" holds always. */
+	return pred(ctx, n);
+}
+
+static int is_column(const PgQuery__Node *n);
+
+/* "column = the tenant expression"; a column on the other side:
+ * "auth.uid() = auth.uid()" holds always. */
+static int anchor(const void *ctx, const PgQuery__Node *n)
+{
+	const struct gm_policy_judge *j = ctx;
+
 	return is_equality(n) && ((is_tenant(j, n->a_expr->lexpr) && is_column(n->a_expr->rexpr)) ||
 				  (is_tenant(j, n->a_expr->rexpr) && is_column(n->a_expr->lexpr)));
+}
+
+/* Some AND-ed condition of n is "column = the tenant expression". */
+static int anchored(const struct gm_policy_judge *j, const PgQuery__Node *n)
+{
+	return some_conjunct(n, anchor, j);
 }
 
 /* A column of the row the policy judges: a subquery tied to the tenant
@@ -310,24 +327,14 @@ static int outer_column(const PgQuery__SelectStmt *sel, const PgQuery__Node *n)
 	return n && n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && visit_outer((void *)sel, n);
 }
 
-/* Some AND-ed condition of n is "outer column = a column of the
- * subquery": the subquery is about the judged row.  "t.id = auth.uid()
- * AND notes.tenant_id IS NOT NULL" names the row without tying it to
- * anything. */
-static int tied(const PgQuery__SelectStmt *sel, const PgQuery__Node *n)
+/* "outer column = a column of the subquery" (sel): the subquery is about
+ * the judged row.  "t.id = auth.uid() AND notes.tenant_id IS NOT NULL"
+ * names the row without tying it to anything. */
+static int tie(const void *ctx, const PgQuery__Node *n)
 {
+	const PgQuery__SelectStmt *sel = ctx;
 	const PgQuery__Node *l, *r;
 
-	n = strip(n);
-	if (!n)
-		return 0;
-	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR &&
-	    n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
-		for (size_t k = 0; k < n->bool_expr->n_args; k++)
-			if (tied(sel, n->bool_expr->args[k]))
-				return 1;
-		return 0;
-	}
 	if (!is_equality(n))
 		return 0;
 	l = n->a_expr->lexpr;
@@ -341,7 +348,7 @@ static int correlated(const PgQuery__SubLink *s)
 	const PgQuery__SelectStmt *sel = s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
 		? s->subselect->select_stmt : NULL;
 
-	return sel && sel->where_clause && tied(sel, sel->where_clause);
+	return sel && sel->where_clause && some_conjunct(sel->where_clause, tie, sel);
 }
 
 static const PgQuery__Node *subquery_where(const PgQuery__SubLink *s)
@@ -534,23 +541,21 @@ static enum gm_bound judge_node(const struct gm_policy_judge *j, PgQuery__Node *
 	return verdict;
 }
 
-/* Whether condition n (an AND of them) binds relation q: "q.tenant_col =
- * the tenant expression", or with the column bare when bare is set (the
- * only relation of its statement). */
-static int binds_relation(const struct gm_policy_judge *j, const PgQuery__Node *n, const char *q, int bare)
+struct relation_binding {
+	const struct gm_policy_judge *j;
+	const char *q;	/* the relation's alias or name */
+	int bare;	/* the statement's only relation: a bare column is its */
+};
+
+/* "q.tenant_col = the tenant expression", or the column bare when bare
+ * is set. */
+static int binds(const void *ctx, const PgQuery__Node *n)
 {
+	const struct relation_binding *b = ctx;
+	const struct gm_policy_judge *j = b->j;
 	const PgQuery__Node *col = NULL, *l, *r;
 	const PgQuery__ColumnRef *c;
 
-	n = strip(n);
-	if (!n)
-		return 0;
-	if (n->node_case == PG_QUERY__NODE__NODE_BOOL_EXPR && n->bool_expr->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR) {
-		for (size_t k = 0; k < n->bool_expr->n_args; k++)
-			if (binds_relation(j, n->bool_expr->args[k], q, bare))
-				return 1;
-		return 0;
-	}
 	if (!is_equality(n))
 		return 0;
 	l = n->a_expr->lexpr;
@@ -563,8 +568,8 @@ static int binds_relation(const struct gm_policy_judge *j, const PgQuery__Node *
 		return 0;
 	c = col->column_ref;
 	if (c->n_fields == 1)
-		return bare;
-	return c->n_fields == 2 && !strcmp(str_of(c->fields[0]), q);
+		return b->bare;
+	return c->n_fields == 2 && !strcmp(str_of(c->fields[0]), b->q);
 }
 
 enum gm_bound gm_policy_judge_relation(const struct gm_policy_judge *j, PgQuery__Node *where, const char *qualifier,
@@ -581,7 +586,7 @@ enum gm_bound gm_policy_judge_relation(const struct gm_policy_judge *j, PgQuery_
 	}
 	branches(where, &v, &n);
 	for (size_t k = 0; k < n && verdict == GM_BOUND; k++)
-		if (!binds_relation(j, v[k], qualifier, bare)) {
+		if (!some_conjunct(v[k], binds, &(struct relation_binding){ j, qualifier, bare })) {
 			*branch = gm_pgtree_deparse_expr(v[k]);
 			verdict = GM_UNBOUND;
 		}
