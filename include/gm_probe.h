@@ -138,6 +138,8 @@ struct gm_probe {
  * tables.  Three queries whatever the number of tables. */
 struct gm_error *gm_probe_load(struct gm_probe *p, char *const *schemas, size_t nschemas);
 void gm_probe_tables_release(struct gm_ptables *t);
+/* The probe's table whose oid a query printed (oid_text), or NULL. */
+const struct gm_ptable *gm_probe_table_of(const struct gm_probe *p, const char *oid_text);
 /* Index of t's column called name, or -1. */
 int gm_probe_column(const struct gm_ptable *t, const char *name);
 

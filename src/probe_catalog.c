@@ -84,6 +84,13 @@ static int find_oid(const struct gm_ptables *t, unsigned long oid)
 	return -1;
 }
 
+const struct gm_ptable *gm_probe_table_of(const struct gm_probe *p, const char *oid_text)
+{
+	int k = find_oid(&p->t, strtoul(oid_text, NULL, 10));
+
+	return k < 0 ? NULL : &p->t.v[k];
+}
+
 static int find_attnum(const struct gm_ptable *t, int attnum)
 {
 	for (size_t k = 0; k < t->ncols; k++)

@@ -134,11 +134,7 @@ static void check_role_owns(struct gm_probe *p, const char *role)
 	check_role_policy_deps(p, role, oids.buf);
 	r = PQexecParams(p->db->conn, owners_sql, 2, NULL, params, NULL, NULL, 0);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
-		unsigned long oid = strtoul(PQgetvalue(r, k, 0), NULL, 10);
-		const struct gm_ptable *t = NULL;
-		for (size_t j = 0; j < p->t.n && !t; j++)
-			if (p->t.v[j].oid == oid)
-				t = &p->t.v[j];
+		const struct gm_ptable *t = gm_probe_table_of(p, PQgetvalue(r, k, 0));
 		if (!t)
 			continue;
 		if (!strcmp(PQgetvalue(r, k, 3), "t")) {
@@ -201,11 +197,7 @@ static void check_role_policy_deps(struct gm_probe *p, const char *role, const c
 	PGresult *r = guarded(p, policy_deps_sql, 2, params);
 
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
-		unsigned long oid = strtoul(PQgetvalue(r, k, 0), NULL, 10);
-		const struct gm_ptable *t = NULL;
-		for (size_t j = 0; j < p->t.n && !t; j++)
-			if (p->t.v[j].oid == oid)
-				t = &p->t.v[j];
+		const struct gm_ptable *t = gm_probe_table_of(p, PQgetvalue(r, k, 0));
 		if (!t)
 			continue;
 		if (PQgetvalue(r, k, 1)[0] == 'f')
