@@ -278,45 +278,97 @@ static const PgQuery__CreatePolicyStmt *policy_made(const PgQuery__Node *node, c
 	return same ? p : NULL;
 }
 
-/* The command ("all", "select", ...; allocated) and permissiveness of
- * policy name on key as its last CREATE POLICY made it: earlier in the
- * run, else in a project migration before the run.  NULL when neither
- * made it. */
-static char *policy_command(const struct lint *l, const char *key, const char *name, int *permissive)
+/* Calls fn(ctx, m, st, stmt) on each statement of the project's
+ * migrations outside the run, before its first (before set) or after it,
+ * whose first keyword is word1 and second one of word2 (NULL-ended),
+ * parsed on its own; one that does not parse is passed over.  For what
+ * the run's own statements do not say (a CREATE POLICY or FUNCTION an
+ * ALTER changes, a later ENABLE ROW LEVEL SECURITY). */
+static int in_run(const struct lint *l, const struct gm_migration *m)
+{
+	for (size_t k = 0; k < l->nstmts; k++)
+		if (l->stmts[k].m == m)
+			return 1;
+	return 0;
+}
+
+typedef void (*outside_fn)(void *ctx, const struct gm_migration *m, const struct gm_sql_stmt *st,
+			   const PgQuery__Node *stmt);
+
+static int word_in(const char *w, const char *const *words)
+{
+	for (; *words; words++)
+		if (!strcmp(w, *words))
+			return 1;
+	return 0;
+}
+
+static void outside_run(const struct lint *l, int before, const char *word1, const char *const *word2,
+			outside_fn fn, void *ctx)
 {
 	unsigned long long first = l->nstmts ? l->stmts[0].m->version : 0;
-	const PgQuery__CreatePolicyStmt *p;
-	char *cmd = NULL;
 
-	for (const struct lint_stmt *s = l->cur; s-- > l->stmts;)
-		if ((p = policy_made(s->node, key, name))) {
-			*permissive = p->permissive;
-			return gm_xstrdup(p->cmd_name ? p->cmd_name : "all");
-		}
 	for (size_t i = 0; i < l->o->nall; i++) {
 		const struct gm_migration *m = l->o->all[i];
-		if (m->version >= first)
+		if (before ? m->version >= first : (m->version <= first || in_run(l, m)))
 			continue;
 		for (size_t k = 0; k < m->up.stmts.n; k++) {
 			const struct gm_sql_stmt *st = &m->up.stmts.v[k];
 			struct gm_pgtree t;
 			size_t off;
 			char *why;
-			if (strcmp(st->word1, "CREATE") || strcmp(st->word2, "POLICY"))
+			if (strcmp(st->word1, word1) || !word_in(st->word2, word2))
 				continue;
 			if ((why = gm_sql_stmt_parse(m->up.sql, st, &t, &off))) {
 				free(why);
 				continue;
 			}
-			if ((p = policy_made(gm_pgtree_stmt(&t), key, name))) {
-				free(cmd);
-				cmd = gm_xstrdup(p->cmd_name ? p->cmd_name : "all");
-				*permissive = p->permissive;
-			}
+			fn(ctx, m, st, gm_pgtree_stmt(&t));
 			gm_pgtree_free(&t);
 		}
 	}
-	return cmd;
+}
+
+/* The command ("all", "select", ...; allocated) and permissiveness of
+ * policy name on key as its last CREATE POLICY made it: earlier in the
+ * run, else in a project migration before the run.  NULL when neither
+ * made it. */
+struct policy_search {
+	const char *key, *name;
+	char *cmd;
+	int permissive;
+};
+
+static void policy_found(void *ctx, const struct gm_migration *m, const struct gm_sql_stmt *st,
+			 const PgQuery__Node *stmt)
+{
+	struct policy_search *ps = ctx;
+	const PgQuery__CreatePolicyStmt *p = policy_made(stmt, ps->key, ps->name);
+
+	(void)m;
+	(void)st;
+	if (p) {
+		free(ps->cmd);
+		ps->cmd = gm_xstrdup(p->cmd_name ? p->cmd_name : "all");
+		ps->permissive = p->permissive;
+	}
+}
+
+static char *policy_command(const struct lint *l, const char *key, const char *name, int *permissive)
+{
+	static const char *const policy[] = { "POLICY", NULL };
+	struct policy_search ps = { key, name, NULL, 1 };
+	const PgQuery__CreatePolicyStmt *p;
+
+	for (const struct lint_stmt *s = l->cur; s-- > l->stmts;)
+		if ((p = policy_made(s->node, key, name))) {
+			*permissive = p->permissive;
+			return gm_xstrdup(p->cmd_name ? p->cmd_name : "all");
+		}
+	outside_run(l, 1, "CREATE", policy, policy_found, &ps);
+	if (ps.cmd)
+		*permissive = ps.permissive;
+	return ps.cmd;
 }
 
 /* ALTER POLICY replaces USING or WITH CHECK: judged as the CREATE POLICY
@@ -459,10 +511,28 @@ static int same_function(PgQuery__Node *const *fn, size_t nfn, PgQuery__Node *co
 	return !strcmp(gm_pgtree_last_name(fn, nfn), gm_pgtree_last_name(names, n)) && !strcmp(fs, ns);
 }
 
+struct function_search {
+	PgQuery__Node *const *names;
+	size_t nnames;
+	char *text;
+};
+
+static void function_found(void *ctx, const struct gm_migration *m, const struct gm_sql_stmt *st,
+			   const PgQuery__Node *n)
+{
+	struct function_search *fs = ctx;
+
+	if (NODE(n, CREATE_FUNCTION_STMT) &&
+	    same_function(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname, fs->names, fs->nnames)) {
+		free(fs->text);
+		fs->text = gm_xstrndup(m->up.sql + st->start, st->end - st->start);
+	}
+}
+
 static char *function_text(const struct lint *l, PgQuery__Node *const *names, size_t nnames)
 {
-	unsigned long long first = l->nstmts ? l->stmts[0].m->version : 0;
-	char *text = NULL;
+	static const char *const function[] = { "FUNCTION", "OR", "PROCEDURE", NULL };	/* OR: CREATE OR REPLACE */
+	struct function_search fs = { names, nnames, NULL };
 
 	for (const struct lint_stmt *s = l->cur; s-- > l->stmts;) {
 		const PgQuery__Node *n = s->node;
@@ -472,34 +542,8 @@ static char *function_text(const struct lint *l, PgQuery__Node *const *names, si
 			return gm_xstrndup(s->m->up.sql + st->start, st->end - st->start);
 		}
 	}
-	for (size_t i = 0; i < l->o->nall; i++) {
-		const struct gm_migration *m = l->o->all[i];
-		if (m->version >= first)
-			continue;
-		for (size_t k = 0; k < m->up.stmts.n; k++) {
-			const struct gm_sql_stmt *st = &m->up.stmts.v[k];
-			struct gm_pgtree t;
-			size_t off;
-			char *why;
-			const PgQuery__Node *n;
-			if (strcmp(st->word1, "CREATE") || (strcmp(st->word2, "FUNCTION") && strcmp(st->word2, "OR") &&
-							     strcmp(st->word2, "PROCEDURE")))
-				continue;
-			if ((why = gm_sql_stmt_parse(m->up.sql, st, &t, &off))) {
-				free(why);
-				continue;
-			}
-			n = gm_pgtree_stmt(&t);
-			if (NODE(n, CREATE_FUNCTION_STMT) &&
-			    same_function(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname,
-					  names, nnames)) {
-				free(text);
-				text = gm_xstrndup(m->up.sql + st->start, st->end - st->start);
-			}
-			gm_pgtree_free(&t);
-		}
-	}
-	return text;
+	outside_run(l, 1, "CREATE", function, function_found, &fs);
+	return fs.text;
 }
 
 static void judge_definer_text(struct lint *l, const char *text, const char *name);
@@ -741,41 +785,23 @@ void lint_rls_stmt(struct lint *l)
 
 /* ---- at the end of the run ---- */
 
-static int in_run(const struct lint *l, const struct gm_migration *m)
-{
-	for (size_t k = 0; k < l->nstmts; k++)
-		if (l->stmts[k].m == m)
-			return 1;
-	return 0;
-}
-
 /* ENABLE and FORCE ROW LEVEL SECURITY in the project's later migrations
  * that this run does not apply (up --to): the tables they cover are not
  * left without RLS for good.  Only ALTER TABLE statements are parsed. */
+static void later_alter(void *ctx, const struct gm_migration *m, const struct gm_sql_stmt *st,
+			const PgQuery__Node *stmt)
+{
+	(void)m;
+	(void)st;
+	if (NODE(stmt, ALTER_TABLE_STMT))
+		alter_table(ctx, stmt->alter_table_stmt);
+}
+
 static void later_migrations(struct lint *l)
 {
-	unsigned long long first = l->nstmts ? l->stmts[0].m->version : 0;
+	static const char *const table[] = { "TABLE", NULL };
 
-	for (size_t i = 0; i < l->o->nall; i++) {
-		const struct gm_migration *m = l->o->all[i];
-		if (m->version <= first || in_run(l, m))
-			continue;
-		for (size_t k = 0; k < m->up.stmts.n; k++) {
-			const struct gm_sql_stmt *st = &m->up.stmts.v[k];
-			struct gm_pgtree t;
-			size_t off;
-			char *why;
-			if (strcmp(st->word1, "ALTER") || strcmp(st->word2, "TABLE"))
-				continue;
-			if ((why = gm_sql_stmt_parse(m->up.sql, st, &t, &off))) {
-				free(why);
-				continue;
-			}
-			if (NODE(gm_pgtree_stmt(&t), ALTER_TABLE_STMT))
-				alter_table(l, gm_pgtree_stmt(&t)->alter_table_stmt);
-			gm_pgtree_free(&t);
-		}
-	}
+	outside_run(l, 0, "ALTER", table, later_alter, l);
 }
 
 static int protected(const struct lint *l, const char *key)
