@@ -614,6 +614,8 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
 
 void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int check)
 {
+	/* The path goes in as a literal quoted through libpq; the rest are
+	 * fixed words. */
 	char *lit = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
 
 	if (!check) {

@@ -230,6 +230,7 @@ static int judge_sql(struct judging *g, const char *sql)
 	if (why || rhs) {
 		free(why);
 		gm_pgtree_free(&t);
+		/* Only parsed here (libpg_query), never sent to a server. */
 		select = gm_xasprintf("SELECT %s", rhs ? rhs : sql);
 		why = gm_pgtree_parse(select, &t, &cursor);
 		free(select);
