@@ -16,6 +16,8 @@
 #ifndef GM_DEFINER_H
 #define GM_DEFINER_H
 
+#include <stddef.h>
+
 struct gm_policy_judge;
 
 enum gm_definer_verdict {
@@ -28,13 +30,25 @@ enum gm_definer_verdict {
  * is one whose rows policies guard. */
 typedef int (*gm_definer_protected)(void *ctx, const char *schema, const char *name);
 
+/* The definitions (whole CREATE FUNCTION statements, allocated, in an
+ * allocated array: the judge frees both) of the functions a call of
+ * schema.name (schema NULL when the call leaves it out) may run; 0 for
+ * none known (a built-in, a function elsewhere).  A function a SECURITY
+ * DEFINER function calls runs as the definer's owner too, whatever its
+ * own SECURITY: its statements are judged as the caller's, to
+ * GM_DEFINER_CALL_DEPTH calls deep. */
+typedef size_t (*gm_definer_callees)(void *ctx, const char *schema, const char *name, char ***defs);
+
+#define GM_DEFINER_CALL_DEPTH 8
+
 /* Judges text, a whole CREATE FUNCTION statement (pg_get_functiondef's, or
- * a migration's).  For UNBOUND and UNSEEN, *why (and for UNBOUND *table,
+ * a migration's); callees (NULL: calls are not followed) finds what its
+ * calls run, with the same ctx as is_protected.  For UNBOUND and UNSEEN, *why (and for UNBOUND *table,
  * as the text names it) receive allocated strings the caller frees; both
  * are NULL for BOUND.  A text that is not a CREATE FUNCTION is BOUND:
  * there is nothing of it to run. */
 enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const char *text,
-					 gm_definer_protected is_protected, void *ctx,
-					 char **table, char **why);
+					 gm_definer_protected is_protected, gm_definer_callees callees,
+					 void *ctx, char **table, char **why);
 
 #endif

@@ -5,6 +5,7 @@
 #include "gm_pgtree.h"
 #include "gm_policy.h"
 #include "gm_strbuf.h"
+#include "gm_tenancy.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -20,7 +21,12 @@ struct judging {
 	char *why;
 	char *unseen;	/* why part of the body cannot be judged, or NULL */
 	int trigger;	/* a trigger function: its INSERTs write the firing row's values */
+	gm_definer_callees callees;	/* NULL: calls are not followed */
+	int depth;	/* calls deep: the definer itself is 0 */
+	struct gm_strlist followed;	/* "schema.name" of calls already followed */
 };
+
+static int judge_function(struct judging *g, const char *text);
 
 static int protected_rv(struct judging *g, const PgQuery__RangeVar *rv)
 {
@@ -114,6 +120,45 @@ static const char *runs_sql_text(const PgQuery__FuncCall *f)
 	return NULL;
 }
 
+/* A call of a function the caller knows (callees): what it runs, it runs
+ * as the definer's owner, so its statements are judged as the definer's.
+ * Each name once (recursion, overloads judged together), GM_DEFINER_CALL_DEPTH
+ * deep; what it finds is told as reached through the call. */
+static int follow_call(struct judging *g, const PgQuery__FuncCall *f)
+{
+	const char *name = gm_pgtree_last_name(f->funcname, f->n_funcname);
+	const char *schema = f->n_funcname >= 2 ? gm_pgtree_str(f->funcname[f->n_funcname - 2]) : NULL;
+	char **defs = NULL, *key, *why;
+	size_t n, k;
+	int found = 0, trigger = g->trigger;
+
+	if (!g->callees || !*name)
+		return 0;
+	key = gm_xasprintf("%s.%s", schema ? schema : "", name);
+	if (gm_strlist_has(&g->followed, key) || g->depth >= GM_DEFINER_CALL_DEPTH) {
+		free(key);
+		return 0;
+	}
+	gm_strlist_add(&g->followed, key);
+	free(key);
+	n = g->callees(g->ctx, schema, name, &defs);
+	g->depth++;
+	for (k = 0; k < n && !found; k++)
+		found = judge_function(g, defs[k]);
+	g->depth--;
+	g->trigger = trigger;
+	for (k = 0; k < n; k++)
+		free(defs[k]);
+	free(defs);
+	if (found) {
+		why = gm_xasprintf("through %s%s%s(), which it calls and which runs as its owner too: %s",
+				   schema ? schema : "", schema ? "." : "", name, g->why);
+		free(g->why);
+		g->why = why;
+	}
+	return found;
+}
+
 /* Each statement on a protected table, wherever it sits (a CTE, a
  * subquery): stops at the first that is not bound. */
 static int visit(void *ctx, const PgQuery__Node *n)
@@ -175,7 +220,7 @@ static int visit(void *ctx, const PgQuery__Node *n)
 	case PG_QUERY__NODE__NODE_FUNC_CALL:
 		if ((text = runs_sql_text(n->func_call)) && !g->unseen)
 			g->unseen = gm_xasprintf("it calls %s, which reads what a value names, unseen here", text);
-		return 0;
+		return follow_call(g, n->func_call);
 	default:
 		return 0;
 	}
@@ -377,11 +422,10 @@ static const char *string_body(const PgQuery__CreateFunctionStmt *f)
 	return as && NODE(as->arg, LIST) && as->arg->list->n_items ? gm_pgtree_str(as->arg->list->items[0]) : NULL;
 }
 
-enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const char *text,
-					 gm_definer_protected is_protected, void *ctx,
-					 char **table, char **why)
+/* The body of text, a CREATE FUNCTION statement (anything else runs
+ * nothing): 1 when a statement on a protected table is not bound. */
+static int judge_function(struct judging *g, const char *text)
 {
-	struct judging g = { j, is_protected, ctx, NULL, NULL, NULL, 0 };
 	const PgQuery__CreateFunctionStmt *f;
 	const PgQuery__Node *stmt;
 	struct gm_pgtree t;
@@ -390,29 +434,47 @@ enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const 
 	const char *lang, *body;
 	int found = 0;
 
-	*table = *why = NULL;
 	stmt = err ? NULL : gm_pgtree_stmt(&t);
+	free(err);
 	if (!NODE(stmt, CREATE_FUNCTION_STMT)) {
-		free(err);
 		gm_pgtree_free(&t);
-		return GM_DEFINER_BOUND;
+		return 0;
 	}
 	f = stmt->create_function_stmt;
 	/* The firing row's values are the caller's choice too (NEW.id of
 	 * another tenant's row): a trigger function's reads are judged. */
-	g.trigger = f->return_type && f->return_type->n_names &&
-		    !strcmp(gm_pgtree_last_name(f->return_type->names, f->return_type->n_names), "trigger");
+	g->trigger = f->return_type && f->return_type->n_names &&
+		     !strcmp(gm_pgtree_last_name(f->return_type->names, f->return_type->n_names), "trigger");
 	lang = language(f);
 	body = string_body(f);
 	if (f->sql_body)
-		found = gm_pgtree_walk(&f->sql_body->base, visit, &g);
+		found = gm_pgtree_walk(&f->sql_body->base, visit, g);
 	else if (!strcmp(lang, "sql") && body)
-		found = judge_sql(&g, body);
+		found = judge_sql(g, body);
 	else if (!strcmp(lang, "plpgsql"))
-		found = judge_plpgsql(&g, text);
-	else if (strcmp(lang, "internal") && strcmp(lang, "c"))
-		g.unseen = gm_xasprintf("its body is in LANGUAGE %s, which cannot be read here", lang);
+		found = judge_plpgsql(g, text);
+	else if (strcmp(lang, "internal") && strcmp(lang, "c") && !g->unseen)
+		g->unseen = g->depth ? gm_xasprintf("it calls %s, whose body is in LANGUAGE %s, which cannot be read here",
+						    gm_pgtree_last_name(f->funcname, f->n_funcname), lang)
+				     : gm_xasprintf("its body is in LANGUAGE %s, which cannot be read here", lang);
 	gm_pgtree_free(&t);
+	return found;
+}
+
+enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const char *text,
+					 gm_definer_protected is_protected, gm_definer_callees callees,
+					 void *ctx, char **table, char **why)
+{
+	struct judging g;
+	int found;
+
+	memset(&g, 0, sizeof(g));
+	g.j = j;
+	g.is_protected = is_protected;
+	g.ctx = ctx;
+	g.callees = callees;
+	found = judge_function(&g, text);
+	gm_strlist_release(&g.followed);
 	*table = g.table;
 	if (found) {
 		*why = g.why;

@@ -366,6 +366,7 @@ struct protected_set {
 	size_t ntenants;
 	struct view *views;	/* those reaching a protected table (via) count too */
 	size_t nviews;
+	const struct gm_model *m;	/* its functions' definitions: what a call runs */
 };
 
 /* The set, with the views of m that reach a protected table: a function
@@ -374,6 +375,7 @@ static void protected_set_init(struct protected_set *set, const struct gm_model 
 {
 	set->tenants = tenants;
 	set->ntenants = ntenants;
+	set->m = m;
 	set->views = collect_views(m, &set->nviews);
 	mark_reaching(m, tenants, ntenants, set->views, set->nviews);
 }
@@ -393,8 +395,34 @@ static int is_protected(void *ctx, const char *schema, const char *name)
 	return 0;
 }
 
+/* gm_definer_callees over the model's functions ("function s.name(args)"):
+ * every overload of name, of schema when the call says one.  Functions
+ * of schemas the model does not hold are not known. */
+static size_t model_callees(void *ctx, const char *schema, const char *name, char ***defs)
+{
+	const struct protected_set *p = ctx;
+	size_t n = 0, cap = 0, len = strlen(name);
+
+	*defs = NULL;
+	for (size_t k = 0; k < p->m->n; k++) {
+		const struct gm_fact *f = &p->m->v[k];
+		const char *o = f->object, *paren, *dot;
+
+		if (strncmp(o, "function ", 9) || strcmp(f->attr, "definition") || !(paren = strchr(o + 9, '(')))
+			continue;
+		dot = paren - len - 1;
+		if (dot < o + 9 || *dot != '.' || strncmp(dot + 1, name, len) ||
+		    (schema && (dot - (o + 9) != (ptrdiff_t)strlen(schema) || strncmp(o + 9, schema, strlen(schema)))))
+			continue;
+		if (n == cap)
+			*defs = gm_xrealloc(*defs, (cap = cap ? cap * 2 : 4) * sizeof(**defs));
+		(*defs)[n++] = gm_xstrdup(f->value);
+	}
+	return n;
+}
+
 /* What each SECURITY DEFINER function does to protected rows, judged on
- * its definition (gm_definer_judge). */
+ * its definition and those of the functions it calls (gm_definer_judge). */
 static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy *tenancy,
 			       char **tenants, size_t ntenants, struct gm_findings *out)
 {
@@ -416,7 +444,7 @@ static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy
 		if (strncmp(f->object, "function ", 9) || strcmp(f->attr, "security_definer") ||
 		    strcmp(f->value, "true") || !(def = gm_model_get(m, f->object, "definition")))
 			continue;
-		switch (gm_definer_judge(j, def, is_protected, &set, &table, &why)) {
+		switch (gm_definer_judge(j, def, is_protected, model_callees, &set, &table, &why)) {
 		case GM_DEFINER_UNBOUND:
 			gm_findings_add(out, GM_CHECK_RLS, "definer_function_bypasses_rls", GM_LEVEL_ERROR, f->object,
 				"bind each of its statements on the table to the tenant (tenant column = the tenancy expression,"
@@ -469,7 +497,7 @@ static void lint_matview_calls(const struct gm_model *m, const struct gm_tenancy
 			e = p + strcspn(p, "\n");
 			fn = gm_xasprintf("function %.*s", (int)(e - p), p);
 			def = gm_model_get(m, fn, "definition");
-			if (def && gm_definer_judge(j, def, is_protected, &set, &table, &why) == GM_DEFINER_UNBOUND)
+			if (def && gm_definer_judge(j, def, is_protected, model_callees, &set, &table, &why) == GM_DEFINER_UNBOUND)
 				gm_findings_add(out, GM_CHECK_RLS, "view_bypasses_rls", GM_LEVEL_ERROR, f->object,
 					"drop it, or replace it with a view WITH (security_invoker = true)",
 					"materialized view stores what %s reads of %s when its owner refreshes it (%s):"

@@ -322,6 +322,36 @@ static int probe_tenant(void *ctx, const char *schema, const char *name)
 	return 0;
 }
 
+/* gm_definer_callees over the database: every function of that name (of
+ * that schema when the call says one) but the built-in and extensions'
+ * ones, whose code the probe trusts as it trusts the server's. */
+static const char callees_sql[] =
+	"SELECT pg_catalog.pg_get_functiondef(f.oid)"
+	" FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace"
+	" WHERE f.proname OPERATOR(pg_catalog.=) $1::pg_catalog.name AND f.prokind OPERATOR(pg_catalog.=) 'f'"
+	" AND ($2::pg_catalog.name IS NULL OR n.nspname OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
+	" AND f.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid"
+	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
+	"  AND x.objid OPERATOR(pg_catalog.=) f.oid AND x.deptype OPERATOR(pg_catalog.=) 'e')"
+	" ORDER BY f.oid";
+
+static size_t probe_callees(void *ctx, const char *schema, const char *name, char ***defs)
+{
+	struct gm_probe *p = ctx;
+	const char *params[2] = { name, schema };
+	PGresult *r = guarded(p, callees_sql, 2, params);
+	size_t n = 0;
+
+	*defs = NULL;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+		*defs = gm_xmalloc((size_t)PQntuples(r) * sizeof(**defs));
+		for (int k = 0; k < PQntuples(r); k++)
+			(*defs)[n++] = gm_xstrdup(PQgetvalue(r, k, 0));
+	}
+	PQclear(r);
+	return n;
+}
+
 static void check_role_definers(struct gm_probe *p, const char *role, const char *schemas)
 {
 	const char *params[2] = { role, schemas };
@@ -336,7 +366,7 @@ static void check_role_definers(struct gm_probe *p, const char *role, const char
 	r = guarded(p, definers_sql, 2, params);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
 		char *table = NULL, *why = NULL;
-		if (gm_definer_judge(j, PQgetvalue(r, k, 1), probe_tenant, p, &table, &why) == GM_DEFINER_UNBOUND)
+		if (gm_definer_judge(j, PQgetvalue(r, k, 1), probe_tenant, probe_callees, p, &table, &why) == GM_DEFINER_UNBOUND)
 			role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
 				   "bind each of its statements on tenant tables to the tenant, make it SECURITY INVOKER, or"
 				   " REVOKE EXECUTE on it from the application role",

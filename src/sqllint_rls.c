@@ -465,13 +465,16 @@ static int tenant_rel(void *ctx, const char *schema, const char *name)
 	return yes;
 }
 
-/* A SECURITY DEFINER function's statements on protected tables: each
- * bound to the tenant (gm_definer.h), judged on the statement's text. */
+static size_t run_callees(void *ctx, const char *schema, const char *name, char ***defs);
+
+/* A SECURITY DEFINER function's statements on protected tables, and
+ * those of the functions it calls: each bound to the tenant
+ * (gm_definer.h), judged on the statement's text. */
 static void judge_definer_text(struct lint *l, const char *text, const char *name)
 {
 	char *table, *why;
 
-	switch (gm_definer_judge(l->judge, text, tenant_rel, l, &table, &why)) {
+	switch (gm_definer_judge(l->judge, text, tenant_rel, run_callees, l, &table, &why)) {
 	case GM_DEFINER_UNBOUND:
 		lint_report(l, "definer_function_bypasses_rls", lint_at(l, -1), NULL,
 			    "SECURITY DEFINER function %s touches %s as its owner (%s): an owner that bypasses RLS"
@@ -497,23 +500,17 @@ static void definer_body(struct lint *l, const PgQuery__CreateFunctionStmt *f)
 	free(text);
 }
 
-/* The text of the last CREATE FUNCTION of name (its last part) before
- * the current statement: earlier in the run, else in a project migration
- * before it.  Allocated, or NULL. */
-/* Whether f is the function names (ALTER FUNCTION's, maybe qualified)
- * name: the same last part, and the same schema when both say one
- * (unqualified is public's). */
-static int same_function(PgQuery__Node *const *fn, size_t nfn, PgQuery__Node *const *names, size_t n)
+/* Whether f is the function schema.name: the same name, and the same
+ * schema (unqualified is public's). */
+static int same_function(PgQuery__Node *const *fn, size_t nfn, const char *schema, const char *name)
 {
 	const char *fs = nfn >= 2 ? gm_pgtree_str(fn[nfn - 2]) : "public";
-	const char *ns = n >= 2 ? gm_pgtree_str(names[n - 2]) : "public";
 
-	return !strcmp(gm_pgtree_last_name(fn, nfn), gm_pgtree_last_name(names, n)) && !strcmp(fs, ns);
+	return !strcmp(gm_pgtree_last_name(fn, nfn), name) && !strcmp(fs, schema ? schema : "public");
 }
 
 struct function_search {
-	PgQuery__Node *const *names;
-	size_t nnames;
+	const char *schema, *name;
 	char *text;
 };
 
@@ -523,27 +520,44 @@ static void function_found(void *ctx, const struct gm_migration *m, const struct
 	struct function_search *fs = ctx;
 
 	if (NODE(n, CREATE_FUNCTION_STMT) &&
-	    same_function(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname, fs->names, fs->nnames)) {
+	    same_function(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname, fs->schema, fs->name)) {
 		free(fs->text);
 		fs->text = gm_xstrndup(m->up.sql + st->start, st->end - st->start);
 	}
 }
 
-static char *function_text(const struct lint *l, PgQuery__Node *const *names, size_t nnames)
+/* The text of the last CREATE FUNCTION of schema.name (schema NULL:
+ * public) before the current statement: earlier in the run, else in a
+ * project migration before it.  Allocated, or NULL. */
+static char *function_text(const struct lint *l, const char *schema, const char *name)
 {
 	static const char *const function[] = { "FUNCTION", "OR", "PROCEDURE", NULL };	/* OR: CREATE OR REPLACE */
-	struct function_search fs = { names, nnames, NULL };
+	struct function_search fs = { schema, name, NULL };
 
 	for (const struct lint_stmt *s = l->cur; s-- > l->stmts;) {
 		const PgQuery__Node *n = s->node;
 		if (NODE(n, CREATE_FUNCTION_STMT) &&
-		    same_function(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname, names, nnames)) {
+		    same_function(n->create_function_stmt->funcname, n->create_function_stmt->n_funcname, schema, name)) {
 			const struct gm_sql_stmt *st = &s->m->up.stmts.v[s->k];
 			return gm_xstrndup(s->m->up.sql + st->start, st->end - st->start);
 		}
 	}
 	outside_run(l, 1, "CREATE", function, function_found, &fs);
 	return fs.text;
+}
+
+/* gm_definer_callees: the function as the migrations made it by the
+ * statement being judged (function_text). */
+static size_t run_callees(void *ctx, const char *schema, const char *name, char ***defs)
+{
+	char *text = function_text(ctx, schema, name);
+
+	*defs = NULL;
+	if (!text)
+		return 0;
+	*defs = gm_xmalloc(sizeof(**defs));
+	(*defs)[0] = text;
+	return 1;
 }
 
 static void judge_definer_text(struct lint *l, const char *text, const char *name);
@@ -563,7 +577,8 @@ static void alter_function(struct lint *l, const PgQuery__AlterFunctionStmt *a)
 		    !d->arg->boolean->boolval)
 			continue;
 		name = gm_pgtree_last_name(a->func->objname, a->func->n_objname);
-		if ((text = function_text(l, a->func->objname, a->func->n_objname))) {
+		if ((text = function_text(l, a->func->n_objname >= 2 ? gm_pgtree_str(a->func->objname[a->func->n_objname - 2]) : NULL,
+					  name))) {
 			judge_definer_text(l, text, name);
 			free(text);
 		} else {

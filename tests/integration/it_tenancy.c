@@ -230,21 +230,15 @@ static void test_read_policy_branch_fails_strict(void **state)
 	free(db);
 }
 
-/* A SECURITY DEFINER function that takes the tenant as an argument: the
- * policies hold for direct reads, and the function hands any tenant's rows
- * to any caller, as its owner (here the superuser that ran up).  Shown by
- * acting as tenant B, then found by verify. */
-static void test_definer_function_taking_the_tenant(void **state)
+/* Planted on the clean database, a function tenant B may call that hands
+ * it tenant A's note (read through call, a count): shown by acting as
+ * tenant B, then found by verify, which says expected. */
+static void definer_leak(const char *plant, const char *call, const char *expected)
 {
 	static const char a[] = "00000000-0000-0000-0000-00000000000a", b[] = "00000000-0000-0000-0000-00000000000b";
-	char *db, *out, *err, *sql;
-	PGconn *c;
+	char *db = planted(plant), *out, *err, *sql;
+	PGconn *c = pgt_connect(db);
 
-	(void)state;
-	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
-	db = planted("CREATE FUNCTION public.notes_of(t uuid) RETURNS SETOF notes LANGUAGE sql STABLE SECURITY DEFINER"
-		     " SET search_path = pg_catalog, public AS 'SELECT * FROM public.notes WHERE tenant_id = t'");
-	c = pgt_connect(db);
 	sql = gm_xasprintf("INSERT INTO tenants (id, name) VALUES ('%s', 'A'), ('%s', 'B');"
 			   " INSERT INTO notes (tenant_id, body) VALUES ('%s', 'private to A');"
 			   " DROP ROLE IF EXISTS gm_saas_reader; CREATE ROLE gm_saas_reader;"
@@ -256,17 +250,45 @@ static void test_definer_function_taking_the_tenant(void **state)
 	pgt_exec(c, sql);
 	free(sql);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
-	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.notes_of('00000000-0000-0000-0000-00000000000a')"), 1);
+	assert_int_equal(pgt_count(c, call), 1);
 	pgt_exec(c, "RESET ROLE; REVOKE ALL ON notes FROM gm_saas_reader;"
 		    " REVOKE ALL ON SCHEMA public, auth FROM gm_saas_reader; DROP ROLE gm_saas_reader");
 	PQfinish(c);
 	assert_int_equal(gm(&out, &err, db, "verify"), 1);
-	assert_contains(out, "error definer_function_bypasses_rls: function public.notes_of(t uuid): SECURITY DEFINER function"
-			     " touches public.notes as its owner (SELECT whose WHERE does not bind it to the tenant:"
-			     " tenant_id = t)");
+	assert_contains(out, expected);
 	free(out);
 	free(err);
 	free(db);
+}
+
+/* A SECURITY DEFINER function that takes the tenant as an argument: the
+ * policies hold for direct reads, and the function hands any tenant's rows
+ * to any caller, as its owner (here the superuser that ran up). */
+static void test_definer_function_taking_the_tenant(void **state)
+{
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	definer_leak("CREATE FUNCTION public.notes_of(t uuid) RETURNS SETOF notes LANGUAGE sql STABLE SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'SELECT * FROM public.notes WHERE tenant_id = t'",
+		     "SELECT count(*) FROM public.notes_of('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.notes_of(t uuid): SECURITY DEFINER function"
+		     " touches public.notes as its owner (SELECT whose WHERE does not bind it to the tenant: tenant_id = t)");
+}
+
+/* The same read in an ordinary (SECURITY INVOKER) helper that a definer
+ * calls: the helper runs as the definer's owner too. */
+static void test_definer_function_through_a_helper(void **state)
+{
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	definer_leak("CREATE FUNCTION public.notes_of(t uuid) RETURNS SETOF notes LANGUAGE sql STABLE"
+		     " SET search_path = pg_catalog, public AS 'SELECT * FROM public.notes WHERE tenant_id = t';"
+		     " CREATE FUNCTION public.count_notes(t uuid) RETURNS bigint LANGUAGE plpgsql STABLE SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'BEGIN RETURN (SELECT count(*) FROM notes_of(t)); END'",
+		     "SELECT public.count_notes('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.count_notes(t uuid): SECURITY DEFINER function"
+		     " touches public.notes as its owner (through notes_of(), which it calls and which runs as its owner"
+		     " too: SELECT whose WHERE does not bind it to the tenant: tenant_id = t)");
 }
 
 /* TRUNCATE ignores the policies: tenant B, granted it, empties tenant A's
@@ -368,7 +390,11 @@ static void test_app_role_controls_what_policies_use(void **state)
 			   "  DO ALSO UPDATE public.notes SET body = NEW.body WHERE id = NEW.id;"
 			   " GRANT USAGE ON SCHEMA api, archive TO gm_saas_app;"
 			   " GRANT SELECT ON api.notes_all, api.mine, archive.notes_copy, archive.notes_mv TO gm_saas_app;"
-			   " GRANT INSERT ON archive.inbox TO gm_saas_app",
+			   " GRANT INSERT ON archive.inbox TO gm_saas_app;"
+			   " CREATE FUNCTION archive.body_of(i uuid) RETURNS text LANGUAGE sql"
+			   "  SET search_path = pg_catalog AS 'SELECT body FROM public.notes WHERE id = i';"
+			   " CREATE FUNCTION api.note_body(i uuid) RETURNS text LANGUAGE sql SECURITY DEFINER"
+			   "  SET search_path = pg_catalog AS 'SELECT archive.body_of(i)'",
 			   grants);
 	db = planted(sql);
 	free(sql);
@@ -381,6 +407,10 @@ static void test_app_role_controls_what_policies_use(void **state)
 	assert_contains(out, "role gm_saas_app may reach archive.inbox, a relation it may write, whose rules run as its owner");
 	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function api.all_notes(), in a schema verify does"
 			     " not check, which touches public.notes as its owner (SELECT without a WHERE)");
+	/* What a definer calls runs as its owner too. */
+	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function api.note_body(uuid), in a schema verify"
+			     " does not check, which touches public.notes as its owner (through archive.body_of(), which it"
+			     " calls and which runs as its owner too: SELECT whose WHERE does not bind it to the tenant: id = i)");
 	assert_not_contains(out, "api.mine");
 	free(out);
 	free(err);
@@ -413,6 +443,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_version_passes),
 		cmocka_unit_test(test_definer_function_taking_the_tenant),
+		cmocka_unit_test(test_definer_function_through_a_helper),
 		cmocka_unit_test(test_truncate_grant),
 		cmocka_unit_test(test_app_role_controls_what_policies_use),
 		cmocka_unit_test(test_nothing_probed_fails_strict),

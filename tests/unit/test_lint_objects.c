@@ -384,6 +384,71 @@ static void test_definer_function_bodies(void **state)
 	}
 }
 
+/* A function a definer calls runs as the definer's owner, whatever its
+ * own SECURITY: its statements count as the definer's. */
+static void set_function(struct gm_model *m, const char *sig, const char *definer, const char *lang,
+			 const char *body)
+{
+	char *object = gm_xasprintf("function public.%s", sig);
+	char *def = gm_xasprintf("CREATE OR REPLACE FUNCTION public.%s\n RETURNS bigint\n LANGUAGE %s\n%s"
+				 " SET search_path TO 'pg_catalog', 'public'\nAS $function$%s$function$\n",
+				 sig, lang, strcmp(definer, "true") ? "" : " SECURITY DEFINER\n", body);
+
+	set_value(m, object, "definition", def);
+	set_value(m, object, "security_definer", definer);
+	set_value(m, object, "config", "search_path=pg_catalog, public");
+	free(object);
+	free(def);
+}
+
+static void test_definer_calls_are_followed(void **state)
+{
+	static const struct {
+		const char *caller, *helper;	/* bodies: the definer org_count(), invoker helper(org uuid) */
+		int unbound;
+		const char *message;
+	} cases[] = {
+		/* The leak: the helper reads any tenant's rows as the definer's owner. */
+		{ "SELECT public.helper($1)", "SELECT count(*) FROM orders WHERE organization_id = org", 1,
+		  "through public.helper(), which it calls and which runs as its owner too: SELECT whose WHERE" },
+		{ "SELECT helper($1)", "SELECT count(*) FROM orders WHERE organization_id = org", 1, "through helper()" },
+		/* From PL/pgSQL, in an expression and a PERFORM. */
+		{ "plpgsql:BEGIN RETURN helper($1) + 1; END", "SELECT count(*) FROM orders", 1, "SELECT without a WHERE" },
+		{ "plpgsql:BEGIN PERFORM helper($1); RETURN 1; END", "DELETE FROM orders", 1, "DELETE without a WHERE" },
+		/* Two calls deep, and a recursive pair, end. */
+		{ "SELECT helper($1)", "SELECT public.helper2(org)", 1, "through helper(), which it calls and which runs"
+		  " as its owner too: through public.helper2()" },
+		/* A helper bound to the tenant by itself is fine; so is a call
+		 * of a function verify does not know (a built-in). */
+		{ "SELECT helper($1)", "SELECT count(*) FROM orders WHERE organization_id = (SELECT app_current_org_id())",
+		  0, NULL },
+		{ "SELECT pg_catalog.length('x')", "SELECT count(*) FROM orders", 0, NULL },
+		{ "SELECT public.other($1)", "SELECT count(*) FROM orders", 0, NULL },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct gm_model m;
+		const char *caller = cases[k].caller;
+		int plpgsql = !strncmp(caller, "plpgsql:", 8);
+		size_t unbound;
+
+		good_schema(&m);
+		set_function(&m, "org_count()", "true", plpgsql ? "plpgsql" : "sql", plpgsql ? caller + 8 : caller);
+		set_function(&m, "helper(org uuid)", "false", "sql", cases[k].helper);
+		set_function(&m, "helper2(org uuid)", "false", "sql",
+			     k == 4 ? "SELECT count(*) FROM orders WHERE organization_id = org + helper(org)" : "SELECT 1");
+		gm_model_add(&m, "function public.other(org uuid)", "config", "");	/* known, but no definition */
+		gm_model_sort(&m);
+		unbound = count(&m, "definer_function_bypasses_rls", "function public.org_count()", cases[k].message);
+		if (unbound != (size_t)cases[k].unbound)
+			fail_msg("case %zu (%s -> %s): %zu unbound", k, caller, cases[k].helper, unbound);
+		/* The helper alone is no definer: nothing of its own. */
+		assert_int_equal(count(&m, "definer_function_bypasses_rls", "function public.helper(org uuid)", NULL), 0);
+		gm_model_release(&m);
+	}
+}
+
 /* ---- verify without a snapshot ---- */
 
 static void skipped_sample(struct gm_verify_result *r)
@@ -465,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_views_over_protected_tables),
 		cmocka_unit_test(test_security_definer_search_path),
 		cmocka_unit_test(test_definer_function_bodies),
+		cmocka_unit_test(test_definer_calls_are_followed),
 		cmocka_unit_test(test_bypass_grants_on_tenant_tables),
 		cmocka_unit_test(test_views_through_other_schemas),
 		cmocka_unit_test(test_rules),
