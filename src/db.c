@@ -599,17 +599,43 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
 	" WHERE d.datname" EQ "pg_catalog.current_database())"                                          \
 	" OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles tr WHERE tr.oid" EQ oid                           \
 	" AND (tr.rolsuper OR tr.rolname" EQ "SESSION_USER)))"
+/* A trigger runs its function as whoever fires it: the migrations' role
+ * when they write its table.  A role granted TRIGGER on a table (stock
+ * Supabase grants ALL, TRIGGER with it, to its API roles), though not its
+ * owner, may attach one calling a function of its own (pg_temp's is
+ * enough: no CREATE on any schema needed), and a superuser's data
+ * migration makes it superuser.  Refused: an enabled trigger that calls
+ * (as its function, or in its WHEN condition, directly or as an
+ * operator's code: pg_depend has both) a function belonging to neither a
+ * trusted role (TRUSTED_FOR_PATH) nor the table's owner (trusted by
+ * PostgreSQL's design: it may do the same with its own triggers).  The
+ * history's tables have their own rules (history.c: only triggers on
+ * what the tool does to them).  Checked with the path, so that a trigger
+ * planted while a batch runs is seen by its next round trip. */
+#define UNTRUSTED_TRIGGER_MARK "garage-migrate: untrusted trigger: "
 #define UNTRUSTED_PATH_SQL                                                                           \
-	"(SELECT ('" UNTRUSTED_PATH_MARK "' OPERATOR(pg_catalog.||) w.why)::pg_catalog.int4 FROM ("     \
-	" SELECT pg_catalog.format('%I, owned by role %I', n.nspname, pg_catalog.pg_get_userbyid(n.nspowner)) AS why" \
+	"(SELECT w.why::pg_catalog.int4 FROM ("                                                          \
+	" SELECT pg_catalog.format('" UNTRUSTED_PATH_MARK "%I, owned by role %I', n.nspname, pg_catalog.pg_get_userbyid(n.nspowner)) AS why" \
 	" FROM pg_catalog.pg_namespace n WHERE n.nspname" EQ "ANY (pg_catalog.current_schemas(false))"   \
 	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles o WHERE o.oid" EQ "n.nspowner"               \
 	"  AND (o.rolsuper OR o.rolname" EQ "SESSION_USER))"                                            \
 	" AND (n.nspname" EQ "SESSION_USER OR n.nspname" EQ "CURRENT_USER OR NOT " TRUSTED_FOR_PATH("n.nspowner") ")" \
-	" UNION ALL SELECT pg_catalog.format('%I, where every role (PUBLIC) may create objects', n.nspname)" \
+	" UNION ALL SELECT pg_catalog.format('" UNTRUSTED_PATH_MARK "%I, where every role (PUBLIC) may create objects', n.nspname)" \
 	" FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a"                             \
 	" WHERE n.nspname" EQ "ANY (pg_catalog.current_schemas(false))"                                  \
 	" AND a.privilege_type" EQ "'CREATE' AND a.grantee" EQ "0::pg_catalog.oid"                        \
+	" UNION ALL SELECT pg_catalog.format('" UNTRUSTED_TRIGGER_MARK "%I on %s calls %s, owned by role %I, which does not own the table'," \
+	"  t.tgname, t.tgrelid::pg_catalog.regclass, f.oid::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(f.proowner))" \
+	" FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid" EQ "t.tgrelid"                \
+	" JOIN pg_catalog.pg_namespace tn ON tn.oid" EQ "c.relnamespace"                                  \
+	" JOIN pg_catalog.pg_depend d ON d.classid" EQ "'pg_catalog.pg_trigger'::pg_catalog.regclass AND d.objid" EQ "t.oid" \
+	" JOIN pg_catalog.pg_proc f ON f.oid" EQ "CASE"                                                   \
+	"  WHEN d.refclassid" EQ "'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid"              \
+	"  WHEN d.refclassid" EQ "'pg_catalog.pg_operator'::pg_catalog.regclass THEN (SELECT o.oprcode::pg_catalog.oid" \
+	"   FROM pg_catalog.pg_operator o WHERE o.oid" EQ "d.refobjid) END"                              \
+	" WHERE tn.nspname OPERATOR(pg_catalog.<>) '" GM_HISTORY_SCHEMA "' AND NOT t.tgisinternal"          \
+	" AND t.tgenabled OPERATOR(pg_catalog.<>) 'D'"                                                    \
+	" AND f.proowner OPERATOR(pg_catalog.<>) c.relowner AND NOT " TRUSTED_FOR_PATH("f.proowner")      \
 	" LIMIT 1) w)"
 
 void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int check)
@@ -640,21 +666,34 @@ char *gm_db_user_path_sql(struct gm_db *db, int local)
 	return gm_strbuf_detach(&sb, NULL);
 }
 
+/* The server quotes the whole value of a failed cast: its last '"' ends
+ * it (a name may hold quotes of its own). */
+static int marked_len(const char *p)
+{
+	return strrchr(p, '"') ? (int)(strrchr(p, '"') - p) : (int)strlen(p);
+}
+
 struct gm_error *gm_db_refusal(const PGresult *res)
 {
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *p = msg ? strstr(msg, UNTRUSTED_PATH_MARK) : NULL;
 	struct gm_error *err;
-	int len;
 
+	if (msg && !p && (p = strstr(msg, UNTRUSTED_TRIGGER_MARK))) {
+		p += strlen(UNTRUSTED_TRIGGER_MARK);
+		err = gm_error_new(GM_ERR_DB, "refusing to run migrations: trigger %.*s: it would run as this role"
+				   " whenever a migration writes that table", marked_len(p), p);
+		gm_error_advise(err, "REVOKE TRIGGER ON the table FROM the roles that are not its owner, then have the table's"
+				     " owner or a superuser DROP TRIGGER (or ALTER TABLE ... DISABLE TRIGGER) if it is not"
+				     " theirs; nothing was applied by this transaction");
+		return err;
+	}
 	if (!p)
 		return NULL;
 	p += strlen(UNTRUSTED_PATH_MARK);
-	/* The server quotes the whole value: its last '"' ends it (the name
-	 * may hold quotes of its own). */
-	len = strrchr(p, '"') ? (int)(strrchr(p, '"') - p) : (int)strlen(p);
 	err = gm_error_new(GM_ERR_DB, "refusing to run migrations: their search path holds schema %.*s: functions and"
-			   " operators planted there, or what replaces the migrations' own, would run as this role", len, p);
+			   " operators planted there, or what replaces the migrations' own, would run as this role",
+			   marked_len(p), p);
 	gm_error_advise(err, "REVOKE CREATE ON SCHEMA ... FROM PUBLIC (PostgreSQL's own advice, and its default from 15"
 			     " on), have a superuser take over a schema another role owns (ALTER SCHEMA ... OWNER TO), or"
 			     " take the schema out of the role's search_path; nothing was applied by this transaction");

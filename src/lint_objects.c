@@ -100,23 +100,37 @@ static void lint_public_grants(const struct gm_model *m, const struct gm_tenancy
 
 /* ---- privileges that bypass row-level security ---- */
 
+/* The grantee of a grant's object ("table s.t grant role"), past its
+ * first " grant " (only for the message: a name holding " grant " may
+ * show part of itself). */
+static const char *grantee_of(const char *object)
+{
+	const char *g = strstr(object, " grant ");
+
+	return g ? g + strlen(" grant ") : NULL;
+}
+
 /* TRUNCATE ignores row-level security: it empties every tenant's rows.
  * TRIGGER lets the grantee attach a trigger that sees every row any
  * tenant writes (and runs its function as each writer).  On a tenant
- * table, no role but its owner should hold either. */
+ * table, no role but its owner should hold either.  On any other table
+ * or view TRIGGER is no less: its trigger runs as whoever writes there,
+ * a superuser's migration included (up refuses to run while one is
+ * attached, db.c). */
 static void lint_bypass_grants(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out)
 {
 	for (size_t k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
-		const char *which = NULL;
+		const char *which = NULL, *who;
+		size_t t;
 
-		if (strcmp(f->attr, "privileges"))
+		if (strcmp(f->attr, "privileges") || !(who = grantee_of(f->object)))
 			continue;
 		if (list_has(f->value, "TRUNCATE"))
 			which = list_has(f->value, "TRIGGER") ? "TRUNCATE and TRIGGER" : "TRUNCATE";
 		else if (list_has(f->value, "TRIGGER"))
 			which = "TRIGGER";
-		for (size_t t = 0; which && t < ntenants; t++) {
+		for (t = 0; which && t < ntenants; t++) {
 			char *prefix = gm_xasprintf("table %s grant ", tenants[t]);
 			int on = !strncmp(f->object, prefix, strlen(prefix));
 
@@ -134,6 +148,12 @@ static void lint_bypass_grants(const struct gm_model *m, char **tenants, size_t 
 				f->object + strlen("table ") + strlen(tenants[t]) + strlen(" grant "), which);
 			break;
 		}
+		/* A warning for the same reason. */
+		if (which && t == ntenants && list_has(f->value, "TRIGGER"))
+			gm_findings_add(out, GM_CHECK_RLS, "trigger_grant", GM_LEVEL_WARNING, f->object,
+				"REVOKE TRIGGER ON it FROM that role (and from the default privileges that gave it)",
+				"%s holds TRIGGER on a relation it does not own: a trigger it attaches runs its function as"
+				" whoever writes there, a superuser's migration included", who);
 	}
 }
 

@@ -379,6 +379,43 @@ static void check_role_definers(struct gm_probe *p, const char *role, const char
 	gm_policy_judge_free(j);
 }
 
+/* Relations of any schema (but the system's and the history's) on which
+ * the role holds TRIGGER without owning them: a trigger it attaches runs
+ * its function as whoever writes there, another tenant's session (seeing
+ * and changing its rows) or a superuser's migration.  A warning, as
+ * verify's trigger_grant: a stock Supabase project grants ALL to its API
+ * roles, whose requests cannot make triggers. */
+static const char triggers_sql[] =
+	"SELECT c.oid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_class c"
+	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+	" WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f}'::pg_catalog.\"char\"[])"
+	" AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema," GM_HISTORY_SCHEMA "}'::pg_catalog.name[])"
+	" AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp_|toast_temp_)'"
+	" AND NOT pg_catalog.pg_has_role($1::pg_catalog.name, c.relowner, 'MEMBER')"
+	" AND pg_catalog.has_table_privilege($1::pg_catalog.name, c.oid, 'TRIGGER')"
+	" ORDER BY 1";
+
+static void check_role_triggers(struct gm_probe *p, const char *role)
+{
+	const char *params[1] = { role };
+	PGresult *r = guarded(p, triggers_sql, 1, params);
+	struct gm_strbuf names = GM_STRBUF_INIT;
+	int n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+	char *obj = gm_xasprintf("role %s", role);
+
+	for (int k = 0; k < n && k < 5; k++)
+		gm_strbuf_addf(&names, "%s%s", k ? ", " : "", PQgetvalue(r, k, 0));
+	if (n)
+		gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_role_trigger", GM_LEVEL_WARNING, obj,
+			"REVOKE TRIGGER ON ... FROM the application role (and from the default privileges that gave it)",
+			"role %s holds TRIGGER on %d relation%s it does not own (%s%s): a trigger it attaches runs its"
+			" function as whoever writes there, another tenant's session or a superuser's migration",
+			role, n, n == 1 ? "" : "s", names.buf, n > 5 ? ", ..." : "");
+	free(obj);
+	gm_strbuf_release(&names);
+	PQclear(r);
+}
+
 void gm_probe_check_app_role(struct gm_probe *p, const char *role)
 {
 	const char *params[1] = { role };
@@ -394,6 +431,7 @@ void gm_probe_check_app_role(struct gm_probe *p, const char *role)
 	check_role_bypass(p, role);
 	check_role_owns(p, role);
 	check_role_reads_outside(p, role);
+	check_role_triggers(p, role);
 }
 
 /* ---- the acting role ---- */

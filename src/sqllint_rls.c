@@ -607,14 +607,20 @@ static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f
 /* ---- grants ---- */
 
 /* GRANT ALL, TRUNCATE or TRIGGER on a tenant table (verify's
- * tenant_table_bypass_grant). */
+ * tenant_table_bypass_grant); ALL or TRIGGER on any other relation
+ * (trigger_grant: the grantee's trigger runs as whoever writes there). */
 static void bypass_grant(struct lint *l, const PgQuery__GrantStmt *g)
 {
 	const char *which = g->n_privileges ? NULL : "ALL";
+	int trigger = !g->n_privileges;
 
-	for (size_t k = 0; k < g->n_privileges && !which; k++) {
+	for (size_t k = 0; k < g->n_privileges; k++) {
 		const PgQuery__AccessPriv *p = NODE(g->privileges[k], ACCESS_PRIV) ? g->privileges[k]->access_priv : NULL;
-		if (p && p->priv_name && (!strcmp(p->priv_name, "truncate") || !strcmp(p->priv_name, "trigger")))
+		if (!p || !p->priv_name)
+			continue;
+		if (!strcmp(p->priv_name, "trigger"))
+			trigger = 1;
+		if (!which && (!strcmp(p->priv_name, "truncate") || !strcmp(p->priv_name, "trigger")))
 			which = !strcmp(p->priv_name, "truncate") ? "TRUNCATE" : "TRIGGER";
 	}
 	if (!which || g->targtype != PG_QUERY__GRANT_TARGET_TYPE__ACL_TARGET_OBJECT)
@@ -628,6 +634,13 @@ static void bypass_grant(struct lint *l, const PgQuery__GrantStmt *g)
 			lint_report(l, "tenant_table_bypass_grant", lint_at(l, -1), key,
 				    "GRANT %s on tenant table %s: TRUNCATE empties every tenant's rows whatever the policies"
 				    " say, and a trigger of the grantee's sees every row any tenant writes", which, key);
+			free(key);
+			return;
+		}
+		if (trigger) {
+			lint_report(l, "trigger_grant", lint_at(l, -1), key,
+				    "GRANT %s on %s: the grantee may attach a trigger whose function runs as whoever writes"
+				    " there, a superuser's migration included", which, key);
 			free(key);
 			return;
 		}

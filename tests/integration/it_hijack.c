@@ -624,6 +624,66 @@ static void test_schema_of_another_role_in_the_path(void **state)
 	free(db);
 }
 
+/* A role granted TRIGGER on a table it does not own (stock Supabase
+ * grants ALL to its API roles) attaches a trigger calling a function of
+ * its own, in pg_temp: no CREATE anywhere.  A superuser's migration that
+ * writes the table would run it, and the role would be superuser. */
+static void test_trigger_of_a_role_granted_trigger(void **state)
+{
+	char *db = pgt_create_db("gm_hj_trg"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db), *low;
+
+	(void)state;
+	pgt_exec(c, "DROP ROLE IF EXISTS gm_hj_trg; CREATE ROLE gm_hj_trg");
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE public.countries (code text PRIMARY KEY);\n"
+				     "GRANT SELECT, TRIGGER ON public.countries TO gm_hj_trg;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	low = pgt_connect(db);
+	pgt_exec(low, "SET ROLE gm_hj_trg;"
+		      " CREATE FUNCTION pg_temp.esc() RETURNS trigger LANGUAGE plpgsql AS"
+		      " 'BEGIN EXECUTE ''ALTER ROLE gm_hj_trg SUPERUSER''; RETURN NULL; END';"
+		      " CREATE TRIGGER zz_audit AFTER INSERT ON public.countries FOR EACH STATEMENT"
+		      " EXECUTE FUNCTION pg_temp.esc()");
+	tfs_write(dir, "0002_seed.sql", "INSERT INTO public.countries VALUES ('DE');\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to run migrations: trigger zz_audit on countries calls");
+	assert_contains(err, "owned by role gm_hj_trg, which does not own the table");
+	assert_contains(err, "REVOKE TRIGGER");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_roles WHERE rolname = 'gm_hj_trg' AND rolsuper"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.countries"), 0);
+	/* Gone with its session: up goes on. */
+	PQfinish(low);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.countries"), 1);
+	/* A built-in trigger function, but a WHEN condition of the role's. */
+	low = pgt_connect(db);
+	pgt_exec(low, "SET ROLE gm_hj_trg;"
+		      " CREATE FUNCTION pg_temp.cond() RETURNS boolean LANGUAGE plpgsql AS"
+		      " 'BEGIN EXECUTE ''ALTER ROLE gm_hj_trg SUPERUSER''; RETURN false; END';"
+		      " CREATE TRIGGER zz_when BEFORE UPDATE ON public.countries FOR EACH ROW WHEN (pg_temp.cond())"
+		      " EXECUTE FUNCTION pg_catalog.suppress_redundant_updates_trigger()");
+	tfs_write(dir, "0002_seed.sql", "INSERT INTO public.countries VALUES ('DE');\n");
+	tfs_write(dir, "0003_fix.sql", "UPDATE public.countries SET code = 'DE' WHERE code = 'DE';\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to run migrations: trigger zz_when on countries calls");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_roles WHERE rolname = 'gm_hj_trg' AND rolsuper"), 0);
+	PQfinish(low);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	/* The table's owner's own trigger is trusted, as PostgreSQL trusts it. */
+	pgt_exec(c, "CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+		    " CREATE TRIGGER stamp BEFORE INSERT ON public.countries FOR EACH ROW EXECUTE FUNCTION public.stamp()");
+	tfs_write(dir, "0004_more.sql", "INSERT INTO public.countries VALUES ('FR');\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, "DROP ROLE gm_hj_trg");
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_handed_over_history_keeps_no_old_code),
 		cmocka_unit_test(test_history_remade_in_one_transaction),
 		cmocka_unit_test(test_schema_of_another_role_in_the_path),
+		cmocka_unit_test(test_trigger_of_a_role_granted_trigger),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
 }

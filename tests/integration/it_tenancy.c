@@ -372,6 +372,21 @@ static void test_app_role_controls_what_policies_use(void **state)
 	free(sql);
 	assert_int_equal(gm(&out, &err, db, "verify --isolation --app-role gm_saas_app"), 1);
 	assert_contains(out, "role gm_saas_app owns function auth.uid(), which the policies call: it can replace it");
+	assert_not_contains(out, "isolation_role_trigger");
+	free(out);
+	free(err);
+	pgt_drop_db(db, NULL);
+	free(db);
+
+	/* TRIGGER on a global table: its trigger would run as whoever writes
+	 * there (a superuser's migration: up refuses, it_hijack). */
+	sql = gm_xasprintf("%s GRANT TRIGGER ON countries TO gm_saas_app", grants);
+	db = planted(sql);
+	free(sql);
+	assert_int_equal(gm(&out, &err, db, "verify --isolation --app-role gm_saas_app"), 1);
+	assert_contains(out, "warning isolation_role_trigger: role gm_saas_app: role gm_saas_app holds TRIGGER on 1 relation it"
+			     " does not own (public.countries): a trigger it attaches runs its function as whoever writes there");
+	assert_contains(out, "warning trigger_grant: table public.countries grant gm_saas_app:");
 	free(out);
 	free(err);
 	pgt_drop_db(db, NULL);
