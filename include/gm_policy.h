@@ -65,6 +65,10 @@ enum gm_bound gm_policy_judge_relation(const struct gm_policy_judge *j, PgQuery_
 /* Whether name is one of the tenancy's columns. */
 int gm_policy_is_tenant_column_name(const struct gm_policy_judge *j, const char *name);
 
+/* Whether expr is the tenant expression itself (casts that keep values
+ * and scalar subqueries aside): coalesce(arg, auth.uid()) is not. */
+int gm_policy_is_tenant_node(const struct gm_policy_judge *j, const PgQuery__Node *expr);
+
 /* Whether expr uses the tenant expression anywhere (casts and scalar
  * subqueries aside): a policy that does is meant to isolate tenants. */
 int gm_policy_mentions_tenant(const struct gm_policy_judge *j, const char *expr);

@@ -159,6 +159,56 @@ static int follow_call(struct judging *g, const PgQuery__FuncCall *f)
 	return found;
 }
 
+/* Whether each row an INSERT writes has the tenant expression itself as
+ * its tenant column's value: VALUES rows, or a SELECT's target list
+ * (VALUES (coalesce($1, auth.uid())) lets the caller pick the tenant). */
+static int inserts_tenant(struct judging *g, const PgQuery__InsertStmt *ins)
+{
+	const PgQuery__SelectStmt *sel = NODE(ins->select_stmt, SELECT_STMT) ? ins->select_stmt->select_stmt : NULL;
+	size_t col = ins->n_cols, k;
+
+	for (k = 0; k < ins->n_cols && col == ins->n_cols; k++)
+		if (NODE(ins->cols[k], RES_TARGET) && ins->cols[k]->res_target->name &&
+		    gm_policy_is_tenant_column_name(g->j, ins->cols[k]->res_target->name))
+			col = k;
+	if (col == ins->n_cols || !sel)
+		return 0;	/* the column's default, or a form not read here */
+	if (sel->n_values_lists) {
+		for (k = 0; k < sel->n_values_lists; k++) {
+			const PgQuery__Node *row = sel->values_lists[k];
+			if (!NODE(row, LIST) || col >= row->list->n_items ||
+			    !gm_policy_is_tenant_node(g->j, row->list->items[col]))
+				return 0;
+		}
+		return 1;
+	}
+	return (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE || sel->op == PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED) &&
+	       col < sel->n_target_list &&
+	       NODE(sel->target_list[col], RES_TARGET) &&
+	       gm_policy_is_tenant_node(g->j, sel->target_list[col]->res_target->val);
+}
+
+static int judge_insert(struct judging *g, const PgQuery__InsertStmt *ins)
+{
+	if (!protected_rv(g, ins->relation))
+		return 0;
+	/* ON CONFLICT DO UPDATE writes the row already there, whoever's it
+	 * is (an id colliding with another tenant's), a trigger's too. */
+	if (ins->on_conflict_clause && ins->on_conflict_clause->action == PG_QUERY__ON_CONFLICT_ACTION__ONCONFLICT_UPDATE) {
+		name_of(g, ins->relation);
+		g->why = gm_xstrdup("INSERT ... ON CONFLICT DO UPDATE, which updates the row already there, any tenant's");
+		return 1;
+	}
+	/* A trigger's INSERT writes what the firing row holds, whose tenant
+	 * that table's policy checked (an audit row, Supabase's signup
+	 * trigger); its reads and updates are judged. */
+	if (g->trigger || inserts_tenant(g, ins))
+		return 0;
+	name_of(g, ins->relation);
+	g->why = gm_xstrdup("INSERT whose tenant column is not set to the tenant expression itself");
+	return 1;
+}
+
 /* Each statement on a protected table, wherever it sits (a CTE, a
  * subquery): stops at the first that is not bound. */
 static int visit(void *ctx, const PgQuery__Node *n)
@@ -182,26 +232,7 @@ static int visit(void *ctx, const PgQuery__Node *n)
 		       judge_items(g, d->using_clause, d->n_using_clause, d->where_clause, "DELETE", rels);
 	}
 	case PG_QUERY__NODE__NODE_INSERT_STMT:
-		/* A trigger's INSERT writes what the firing row holds, whose
-		 * tenant that table's policy checked (an audit row, Supabase's
-		 * signup trigger); its reads and updates are judged. */
-		if (!protected_rv(g, n->insert_stmt->relation) || g->trigger)
-			return 0;
-		/* ON CONFLICT DO UPDATE writes the row already there, whoever's
-		 * it is (an id colliding with another tenant's). */
-		if (n->insert_stmt->on_conflict_clause &&
-		    n->insert_stmt->on_conflict_clause->action == PG_QUERY__ON_CONFLICT_ACTION__ONCONFLICT_UPDATE) {
-			name_of(g, n->insert_stmt->relation);
-			g->why = gm_xstrdup("INSERT ... ON CONFLICT DO UPDATE, which updates the row already there, any tenant's");
-			return 1;
-		}
-		/* Its rows' tenant is what it inserts: bound when it names the
-		 * tenant expression (VALUES (auth.uid(), ...)). */
-		if (gm_policy_mentions_tenant_node(g->j, n->insert_stmt->select_stmt))
-			return 0;
-		name_of(g, n->insert_stmt->relation);
-		g->why = gm_xstrdup("INSERT that does not name the tenant expression");
-		return 1;
+		return judge_insert(g, n->insert_stmt);
 	case PG_QUERY__NODE__NODE_MERGE_STMT:
 		if (!protected_rv(g, n->merge_stmt->relation))
 			return 0;

@@ -632,6 +632,11 @@ enum gm_bound gm_policy_judge_read(const struct gm_policy_judge *j, const char *
 	return judge_text(j, expr, 1, branch);
 }
 
+int gm_policy_is_tenant_node(const struct gm_policy_judge *j, const PgQuery__Node *expr)
+{
+	return (expr = strip(expr)) && is_tenant(j, expr);
+}
+
 int gm_policy_mentions_tenant_node(const struct gm_policy_judge *j, const PgQuery__Node *expr)
 {
 	return expr && any_node(j, &expr->base, is_tenant);

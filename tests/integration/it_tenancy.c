@@ -291,6 +291,38 @@ static void test_definer_function_through_a_helper(void **state)
 		     " too: SELECT whose WHERE does not bind it to the tenant: tenant_id = t)");
 }
 
+/* A definer that writes a note into the tenant the caller names, with
+ * the tenant expression only as a fallback: tenant B writes into A. */
+static void test_definer_function_inserting_for_any_tenant(void **state)
+{
+	char *db, *out, *err;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE FUNCTION public.post_note(t uuid, b text) RETURNS void LANGUAGE sql SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public"
+		     " AS 'INSERT INTO public.notes (tenant_id, body) VALUES (coalesce(t, auth.uid()), b)'");
+	c = pgt_connect(db);
+	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
+		    " DROP ROLE IF EXISTS gm_saas_writer; CREATE ROLE gm_saas_writer;"
+		    " GRANT USAGE ON SCHEMA public, auth TO gm_saas_writer; SET ROLE gm_saas_writer;"
+		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false);"
+		    " SELECT public.post_note('00000000-0000-0000-0000-00000000000a', 'written by B'); RESET ROLE");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes WHERE tenant_id = '00000000-0000-0000-0000-00000000000a'"
+				      " AND body = 'written by B'"), 1);
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "error definer_function_bypasses_rls: function public.post_note(t uuid, b text): SECURITY DEFINER"
+			     " function touches public.notes as its owner (INSERT whose tenant column is not set to the tenant"
+			     " expression itself)");
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP OWNED BY gm_saas_writer; DROP ROLE gm_saas_writer");
+	free(db);
+}
+
 /* TRUNCATE ignores the policies: tenant B, granted it, empties tenant A's
  * rows too.  Shown as tenant B, then found by verify. */
 static void test_truncate_grant(void **state)
@@ -459,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_clean_version_passes),
 		cmocka_unit_test(test_definer_function_taking_the_tenant),
 		cmocka_unit_test(test_definer_function_through_a_helper),
+		cmocka_unit_test(test_definer_function_inserting_for_any_tenant),
 		cmocka_unit_test(test_truncate_grant),
 		cmocka_unit_test(test_app_role_controls_what_policies_use),
 		cmocka_unit_test(test_nothing_probed_fails_strict),

@@ -316,7 +316,23 @@ static void test_definer_function_bodies(void **state)
 		  "definer_function_bypasses_rls", "DELETE whose WHERE does not bind it" },
 		{ "sql", "INSERT INTO orders (organization_id) VALUES ((SELECT app_current_org_id()))", NULL, NULL },
 		{ "sql", "INSERT INTO orders (organization_id) VALUES ($1)", "definer_function_bypasses_rls",
-		  "touches orders as its owner (INSERT that does not name the tenant expression)" },
+		  "touches orders as its owner (INSERT whose tenant column is not set to the tenant expression itself)" },
+		/* The tenant expression somewhere is not enough: the caller
+		 * picks the tenant through coalesce, or a second row. */
+		{ "sql", "INSERT INTO orders (organization_id) VALUES (coalesce($1, app_current_org_id()))",
+		  "definer_function_bypasses_rls", "INSERT whose tenant column is not set" },
+		{ "sql", "INSERT INTO orders (note, organization_id) VALUES ('a', app_current_org_id()), ('b', $1)",
+		  "definer_function_bypasses_rls", "INSERT whose tenant column is not set" },
+		{ "sql", "INSERT INTO orders (organization_id, note) VALUES ($1, 'x' || app_current_org_id()::text)",
+		  "definer_function_bypasses_rls", "INSERT whose tenant column is not set" },
+		{ "sql", "INSERT INTO orders (note) VALUES (app_current_org_id()::text)",
+		  "definer_function_bypasses_rls", "INSERT whose tenant column is not set" },
+		{ "sql", "INSERT INTO orders (note, organization_id) VALUES ('a', app_current_org_id()), ('b', app_current_org_id())",
+		  NULL, NULL },
+		{ "sql", "INSERT INTO orders (note, organization_id) SELECT name, (SELECT app_current_org_id()) FROM countries",
+		  NULL, NULL },
+		{ "sql", "INSERT INTO orders (note, organization_id) SELECT name, $1 FROM countries",
+		  "definer_function_bypasses_rls", "INSERT whose tenant column is not set" },
 		{ "sql", "SELECT * FROM countries WHERE EXISTS (SELECT 1 FROM orders)", "definer_function_bypasses_rls",
 		  "touches orders as its owner (SELECT without a WHERE)" },
 		{ "plpgsql", "DECLARE n bigint; BEGIN SELECT count(*) INTO n FROM orders"
@@ -368,6 +384,13 @@ static void test_definer_function_bodies(void **state)
 		  " public.orders o WHERE o.id = NEW.src); RETURN NEW; END$function$\n");
 	assert_int_equal(count(&m, "definer_function_bypasses_rls", "function public.org_count()",
 			       "SELECT whose WHERE does not bind it"), 1);
+	/* Its ON CONFLICT DO UPDATE overwrites the row already there, any
+	 * tenant's (NEW.id names another tenant's row). */
+	set_value(&m, "function public.org_count()", "definition",
+		  "CREATE OR REPLACE FUNCTION public.org_count()\n RETURNS trigger\n LANGUAGE plpgsql\n SECURITY DEFINER\n"
+		  " SET search_path TO 'pg_catalog', 'public'\nAS $function$BEGIN INSERT INTO public.orders (id, note)"
+		  " VALUES (NEW.id, NEW.note) ON CONFLICT (id) DO UPDATE SET note = excluded.note; RETURN NEW; END$function$\n");
+	assert_int_equal(count(&m, "definer_function_bypasses_rls", "function public.org_count()", "ON CONFLICT DO UPDATE"), 1);
 	gm_model_release(&m);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char *def = gm_xasprintf("CREATE OR REPLACE FUNCTION public.org_count()\n RETURNS bigint\n LANGUAGE %s\n"
