@@ -28,6 +28,10 @@ void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, str
 	" drop it"
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
 
+/* The tables tenant tables' policies let rows in through, when another
+ * role may write them (lint_links.c): part of gm_lint_objects. */
+void gm_lint_policy_links(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out);
+
 /* The tenant tables of m ("public.orders"), in the model's order; caller
  * frees each and the array. */
 char **gm_tenant_tables(const struct gm_model *m, const struct gm_tenancy *tenancy, size_t *n);

@@ -65,6 +65,18 @@ enum gm_bound gm_policy_judge_relation(const struct gm_policy_judge *j, PgQuery_
 /* Whether name is one of the tenancy's columns. */
 int gm_policy_is_tenant_column_name(const struct gm_policy_judge *j, const char *name);
 
+/* The columns of other relations a policy lets rows in through: for each
+ * subquery of expr (IN, = ANY (ARRAY(...)), EXISTS) over plain tables,
+ * the column it hands to the row (the selected one; in EXISTS, one tied by
+ * an equality to the row's), with its relation as written (schema NULL
+ * when unqualified), and the row's column it is compared with (NULL when
+ * not a plain column).  Whoever may write that relation can name any
+ * value there: another tenant's key, unless the row's column is a
+ * foreign key to a unique column there (the row's own key's holder). */
+typedef void (*gm_policy_link_fn)(void *ctx, const char *schema, const char *relation, const char *column,
+				  const char *row_column);
+void gm_policy_links(const char *expr, gm_policy_link_fn fn, void *ctx);
+
 /* Whether expr is the tenant expression itself (casts that keep values
  * and scalar subqueries aside): coalesce(arg, auth.uid()) is not. */
 int gm_policy_is_tenant_node(const struct gm_policy_judge *j, const PgQuery__Node *expr);

@@ -550,6 +550,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	lint_definer_functions(m, out);
 	lint_definer_reads(m, tenancy, tenants, ntenants, out);
 	lint_matview_calls(m, tenancy, tenants, ntenants, out);
+	gm_lint_policy_links(m, tenants, ntenants, out);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);

@@ -438,6 +438,130 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 	}
 }
 
+/* ---- what a policy lets rows in through ---- */
+
+/* The RangeVar of sel's FROM (joins included) that qualifier names (its
+ * alias or name), or with a NULL qualifier the only one; else NULL. */
+static const PgQuery__RangeVar *from_relation(PgQuery__Node *const *items, size_t n, const char *qualifier,
+					      size_t *seen)
+{
+	const PgQuery__RangeVar *found = NULL, *r;
+
+	for (size_t k = 0; k < n && !(found && qualifier); k++) {
+		const PgQuery__Node *it = items[k];
+		if (it && it->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
+			++*seen;
+			r = it->range_var;
+			if (!qualifier || !strcmp(r->alias && r->alias->aliasname[0] ? r->alias->aliasname : r->relname,
+						  qualifier))
+				found = r;
+		} else if (it && it->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR) {
+			if ((r = from_relation(&it->join_expr->larg, 1, qualifier, seen)))
+				found = r;
+			if ((r = from_relation(&it->join_expr->rarg, 1, qualifier, seen)))
+				found = r;
+		}
+	}
+	return found;
+}
+
+/* The last name of column n, or NULL. */
+static const char *column_name(const PgQuery__Node *n)
+{
+	n = strip(n);
+	return n && n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields &&
+			       n->column_ref->fields[n->column_ref->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_STRING
+		       ? str_of(n->column_ref->fields[n->column_ref->n_fields - 1])
+		       : NULL;
+}
+
+/* Column n (a ColumnRef of sel's own tables) to fn, with its relation and
+ * the row's column row (or NULL). */
+static void link_column(const PgQuery__SelectStmt *sel, const PgQuery__Node *n, const PgQuery__Node *row,
+			gm_policy_link_fn fn, void *ctx)
+{
+	const PgQuery__ColumnRef *c;
+	const PgQuery__RangeVar *r;
+	size_t seen = 0;
+
+	n = strip(n);
+	if (!n || n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF || !n->column_ref->n_fields ||
+	    n->column_ref->fields[n->column_ref->n_fields - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
+		return;
+	c = n->column_ref;
+	r = from_relation(sel->from_clause, sel->n_from_clause, c->n_fields >= 2 ? str_of(c->fields[c->n_fields - 2]) : NULL,
+			  &seen);
+	if (r && (c->n_fields >= 2 || seen == 1))
+		fn(ctx, r->schemaname && *r->schemaname ? r->schemaname : NULL, r->relname,
+		   str_of(c->fields[c->n_fields - 1]), column_name(row));
+}
+
+struct links {
+	gm_policy_link_fn fn;
+	void *ctx;
+	const PgQuery__SelectStmt *sel;	/* of the EXISTS being read */
+};
+
+/* In an EXISTS's WHERE: each equality of an outer column with one of its
+ * own hands the latter to the row. */
+static int visit_tie(void *arg, const PgQuery__Node *n)
+{
+	struct links *l = arg;
+
+	if (is_equality(n) && is_column(n->a_expr->lexpr) && is_column(n->a_expr->rexpr) &&
+	    outer_column(l->sel, n->a_expr->lexpr) != outer_column(l->sel, n->a_expr->rexpr))
+		link_column(l->sel, outer_column(l->sel, n->a_expr->lexpr) ? n->a_expr->rexpr : n->a_expr->lexpr,
+			    outer_column(l->sel, n->a_expr->lexpr) ? n->a_expr->lexpr : n->a_expr->rexpr, l->fn, l->ctx);
+	return 0;
+}
+
+/* The one-column SELECT of a subquery over plain tables, or NULL. */
+static const PgQuery__SelectStmt *link_select(const PgQuery__SubLink *s)
+{
+	const PgQuery__SelectStmt *sel = s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
+		? s->subselect->select_stmt : NULL;
+
+	return sel && plain_from(s->subselect) ? sel : NULL;
+}
+
+static void selected_link(const PgQuery__SubLink *s, const PgQuery__Node *row, struct links *l)
+{
+	const PgQuery__SelectStmt *sel = link_select(s);
+
+	if (sel && sel->n_target_list == 1 && sel->target_list[0]->node_case == PG_QUERY__NODE__NODE_RES_TARGET)
+		link_column(sel, sel->target_list[0]->res_target->val, row, l->fn, l->ctx);
+}
+
+static int visit_link(void *arg, const PgQuery__Node *n)
+{
+	struct links *l = arg, tie = *l;
+	const PgQuery__Node *r;
+
+	/* row = ANY (ARRAY(SELECT ...)): the ARRAY alone hands nothing. */
+	if (n->node_case == PG_QUERY__NODE__NODE_A_EXPR && any_array_where(n) && (r = strip(n->a_expr->rexpr)))
+		selected_link(r->sub_link, n->a_expr->lexpr, l);
+	if (n->node_case != PG_QUERY__NODE__NODE_SUB_LINK)
+		return 0;
+	if (n->sub_link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK)
+		selected_link(n->sub_link, n->sub_link->testexpr, l);
+	if (n->sub_link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK && (tie.sel = link_select(n->sub_link)) &&
+	    tie.sel->where_clause)
+		gm_pgtree_walk(&tie.sel->where_clause->base, visit_tie, &tie);
+	return 0;
+}
+
+void gm_policy_links(const char *expr, gm_policy_link_fn fn, void *ctx)
+{
+	struct links l = { fn, ctx, NULL };
+	struct tree t;
+	char *why = parse_expr(expr, &t);
+
+	if (!why)
+		gm_pgtree_walk(&t.target->val->base, visit_link, &l);
+	free(why);
+	tree_free(&t);
+}
+
 /* ---- rows every tenant may read ---- */
 
 /* A column of tenancy.public_read_columns ("is_public"). */

@@ -323,6 +323,53 @@ static void test_definer_function_inserting_for_any_tenant(void **state)
 	free(db);
 }
 
+/* The notes policy lets a note in when a row of the tenant's in
+ * note_follows names it, and the tenant may write note_follows: tenant B
+ * follows A's note, then reads and overwrites it.  Found by verify. */
+static void test_policy_through_a_table_the_tenant_writes(void **state)
+{
+	char *db, *out, *err;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE TABLE note_follows (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		     "  tenant_id uuid NOT NULL REFERENCES tenants (id), note_id uuid NOT NULL);"
+		     " CREATE INDEX ON note_follows (tenant_id);"
+		     " ALTER TABLE note_follows ENABLE ROW LEVEL SECURITY; ALTER TABLE note_follows FORCE ROW LEVEL SECURITY;"
+		     " CREATE POLICY follows_own ON note_follows USING (tenant_id = auth.uid()) WITH CHECK (tenant_id = auth.uid());"
+		     " DROP POLICY notes_read ON notes;"
+		     " CREATE POLICY notes_read ON notes FOR SELECT"
+		     "  USING (tenant_id = auth.uid() OR id IN (SELECT f.note_id FROM note_follows f WHERE f.tenant_id = auth.uid()));"
+		     " DROP POLICY notes_update ON notes;"
+		     " CREATE POLICY notes_update ON notes FOR UPDATE"
+		     "  USING (tenant_id = auth.uid() OR id IN (SELECT f.note_id FROM note_follows f WHERE f.tenant_id = auth.uid()))"
+		     "  WITH CHECK (tenant_id = auth.uid() OR id IN (SELECT f.note_id FROM note_follows f WHERE f.tenant_id = auth.uid()));"
+		     " DROP ROLE IF EXISTS gm_saas_follower; CREATE ROLE gm_saas_follower;"
+		     " GRANT USAGE ON SCHEMA auth TO gm_saas_follower;"
+		     " GRANT SELECT, INSERT, UPDATE, DELETE ON notes, note_follows TO gm_saas_follower");
+	c = pgt_connect(db);
+	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
+		    " INSERT INTO notes (id, tenant_id, body) VALUES ('00000000-0000-0000-0000-0000000000a1',"
+		    " '00000000-0000-0000-0000-00000000000a', 'A''s');"
+		    " SET ROLE gm_saas_follower;"
+		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false);"
+		    " INSERT INTO note_follows (tenant_id, note_id) VALUES ('00000000-0000-0000-0000-00000000000b',"
+		    " '00000000-0000-0000-0000-0000000000a1');"
+		    " UPDATE notes SET body = 'overwritten by B' WHERE id = '00000000-0000-0000-0000-0000000000a1'; RESET ROLE");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes WHERE body = 'overwritten by B'"), 1);
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "warning policy_link_writable: table public.notes policy notes_update: lets a row in when a row"
+			     " of the tenant's in public.note_follows names it (public.note_follows.note_id), and"
+			     " gm_saas_follower may write public.note_follows");
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP OWNED BY gm_saas_follower; DROP ROLE gm_saas_follower");
+	free(db);
+}
+
 /* TRUNCATE ignores the policies: tenant B, granted it, empties tenant A's
  * rows too.  Shown as tenant B, then found by verify. */
 static void test_truncate_grant(void **state)
@@ -492,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_definer_function_taking_the_tenant),
 		cmocka_unit_test(test_definer_function_through_a_helper),
 		cmocka_unit_test(test_definer_function_inserting_for_any_tenant),
+		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_truncate_grant),
 		cmocka_unit_test(test_app_role_controls_what_policies_use),
 		cmocka_unit_test(test_nothing_probed_fails_strict),

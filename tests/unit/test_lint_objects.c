@@ -70,7 +70,7 @@ static size_t count(const struct gm_model *m, const char *name, const char *obje
 		assert_int_equal(f.v[k].check, GM_CHECK_RLS);
 		/* What cannot be judged is a warning; the rest are errors. */
 		assert_int_equal(f.v[k].level, strstr(name, "_not_analysed") || strstr(name, "_bypass_grant") ||
-						   !strcmp(name, "trigger_grant")
+						   !strcmp(name, "trigger_grant") || !strcmp(name, "policy_link_writable")
 						   ? GM_LEVEL_WARNING : GM_LEVEL_ERROR);
 		assert_non_null(f.v[k].remedy);
 		if (!n && message && !strstr(f.v[k].message, message))
@@ -484,6 +484,55 @@ static void test_definer_calls_are_followed(void **state)
 	}
 }
 
+/* A policy letting rows in through another table: safe when the row's
+ * column is a foreign key to a unique column there, else a warning when
+ * another role may write that table. */
+static void test_policy_links(void **state)
+{
+	static const struct {
+		const char *using;
+		size_t warned;
+	} cases[] = {
+		{ "(id IN ( SELECT f.order_id FROM follows f WHERE (f.organization_id = ( SELECT app_current_org_id()))))", 1 },
+		{ "(EXISTS ( SELECT 1 FROM follows f WHERE ((f.order_id = orders.id) AND (f.organization_id ="
+		  " ( SELECT app_current_org_id())))))", 1 },
+		{ "(id = ANY (ARRAY( SELECT f.order_id FROM public.follows f WHERE (f.organization_id ="
+		  " ( SELECT app_current_org_id())))))", 1 },
+		/* The row's key is held by one row of follows: the one it names. */
+		{ "(parent_id IN ( SELECT f.id FROM follows f WHERE (f.organization_id = ( SELECT app_current_org_id()))))", 0 },
+		/* A table nobody else writes, and the policy's own table. */
+		{ "(id IN ( SELECT c.id FROM countries c))", 0 },
+		{ "(id IN ( SELECT o.id FROM orders o WHERE (o.organization_id = ( SELECT app_current_org_id()))))", 0 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct gm_model m;
+		size_t n;
+
+		good_schema(&m);
+		gm_model_add(&m, "table public.follows", "row_security", "enabled");
+		gm_model_add(&m, "table public.follows column order_id", "type", "uuid");
+		gm_model_add(&m, "table public.follows grant app_user", "privileges", "SELECT, INSERT");
+		gm_model_add(&m, "table public.follows index follows_pkey", "definition",
+			     "CREATE UNIQUE INDEX follows_pkey ON public.follows USING btree (id)");
+		gm_model_add(&m, "table public.orders constraint orders_parent_fkey", "definition",
+			     "FOREIGN KEY (parent_id) REFERENCES follows(id)");
+		gm_model_add(&m, "table public.orders constraint orders_parent_fkey", "references", "public.follows");
+		gm_model_add(&m, "table public.orders policy p", "using", cases[k].using);
+		gm_model_add(&m, "table public.orders policy p", "with_check", cases[k].using);
+		gm_model_sort(&m);
+		n = count(&m, "policy_link_writable", "table public.orders policy p",
+			  cases[k].warned ? "names it (public.follows.order_id), and app_user may write public.follows" : NULL);
+		if (n != cases[k].warned)
+			fail_msg("case %zu (%s): %zu warnings", k, cases[k].using, n);
+		/* Nobody but its owner writes follows: nothing to warn of. */
+		set_value(&m, "table public.follows grant app_user", "privileges", "SELECT");
+		assert_int_equal(count(&m, "policy_link_writable", NULL, NULL), 0);
+		gm_model_release(&m);
+	}
+}
+
 /* ---- verify without a snapshot ---- */
 
 static void skipped_sample(struct gm_verify_result *r)
@@ -566,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_security_definer_search_path),
 		cmocka_unit_test(test_definer_function_bodies),
 		cmocka_unit_test(test_definer_calls_are_followed),
+		cmocka_unit_test(test_policy_links),
 		cmocka_unit_test(test_bypass_grants_on_tenant_tables),
 		cmocka_unit_test(test_views_through_other_schemas),
 		cmocka_unit_test(test_rules),

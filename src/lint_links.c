@@ -1,0 +1,191 @@
+/* lint_links.c - verify's RLS lint of the tables a tenant table's policies
+ * let rows in through.
+ *
+ * "id IN (SELECT f.note_id FROM note_follows f WHERE f.tenant_id =
+ * auth.uid())" binds a note to the tenant through note_follows: the note
+ * is the tenant's when a row of the tenant's there names it.  That holds
+ * only when the tenant cannot write such a row for another tenant's note.
+ * It cannot when the row's column is a foreign key to a unique column
+ * there (build_logs.order_id REFERENCES custom_agent_orders (id): the
+ * order that key names exists once, and is its own tenant's).  Otherwise
+ * a role that may INSERT or UPDATE the table can point a row of its own at
+ * any key, and the policy lets it in (it_tenancy shows tenant B reading and
+ * overwriting A's note so).  Whether the table's own write policies keep
+ * the column to the writer's rows is beyond a static reading: a warning,
+ * which --strict fails on. */
+#include "gm_error.h"
+#include "gm_lint.h"
+#include "gm_model.h"
+#include "gm_pgtree.h"
+#include "gm_policy.h"
+#include "gm_strbuf.h"
+#include "gm_tenancy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NODE(n, kind) ((n) && (n)->node_case == PG_QUERY__NODE__NODE_##kind)
+
+/* The one column (a String node's) of a list of them, or NULL. */
+static const char *only_name(PgQuery__Node *const *v, size_t n)
+{
+	return n == 1 && NODE(v[0], STRING) ? v[0]->string->sval : NULL;
+}
+
+/* Whether the definition (pg_get_indexdef's) is a unique index on column
+ * alone, over every row (a partial one leaves rows out). */
+static int unique_on(const char *def, const char *column)
+{
+	struct gm_pgtree t;
+	size_t cursor;
+	char *why = gm_pgtree_parse(def, &t, &cursor);
+	const PgQuery__Node *st = why ? NULL : gm_pgtree_stmt(&t);
+	int yes = 0;
+
+	if (NODE(st, INDEX_STMT) && st->index_stmt->unique && !st->index_stmt->where_clause &&
+	    st->index_stmt->n_index_params == 1 && NODE(st->index_stmt->index_params[0], INDEX_ELEM) &&
+	    st->index_stmt->index_params[0]->index_elem->name)
+		yes = !strcmp(st->index_stmt->index_params[0]->index_elem->name, column);
+	free(why);
+	gm_pgtree_free(&t);
+	return yes;
+}
+
+/* Whether the definition (pg_get_constraintdef's) is a foreign key of
+ * column alone to column to (the referenced table is checked apart). */
+static int foreign_key_of(const char *def, const char *column, const char *to)
+{
+	char *sql = gm_xasprintf("ALTER TABLE x ADD %s", def);	/* only parsed here, never sent */
+	struct gm_pgtree t;
+	size_t cursor;
+	char *why = gm_pgtree_parse(sql, &t, &cursor);
+	const PgQuery__Node *st = why ? NULL : gm_pgtree_stmt(&t), *cmd;
+	const PgQuery__Constraint *c;
+	const char *fk, *pk;
+	int yes = 0;
+
+	if (NODE(st, ALTER_TABLE_STMT) && st->alter_table_stmt->n_cmds == 1 &&
+	    NODE((cmd = st->alter_table_stmt->cmds[0]), ALTER_TABLE_CMD) && NODE(cmd->alter_table_cmd->def, CONSTRAINT)) {
+		c = cmd->alter_table_cmd->def->constraint;
+		fk = only_name(c->fk_attrs, c->n_fk_attrs);
+		pk = only_name(c->pk_attrs, c->n_pk_attrs);
+		yes = c->contype == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN && fk && pk && !strcmp(fk, column) &&
+		      !strcmp(pk, to);
+	}
+	free(why);
+	free(sql);
+	gm_pgtree_free(&t);
+	return yes;
+}
+
+/* Whether object (a fact's) is "<prefix><something>" of table. */
+static int part_of(const char *object, const char *table, const char *part)
+{
+	size_t n = strlen(table), p = strlen(part);
+
+	return !strncmp(object, table, n) && !strncmp(object + n, part, p);
+}
+
+/* Whether a row of table (the policy's) whose row column holds a key can
+ * only be let in by the one row of linked that has it: a foreign key from
+ * row to a unique column of linked. */
+static int key_held_once(const struct gm_model *m, const char *table, const char *row, const char *linked,
+			 const char *column)
+{
+	char *t = gm_xasprintf("table %s", table), *l = gm_xasprintf("table %s", linked);
+	int fk = 0, unique = 0;
+
+	for (size_t k = 0; k < m->n && row && !(fk && unique); k++) {
+		const struct gm_fact *f = &m->v[k];
+		if (!strcmp(f->attr, "definition") && part_of(f->object, t, " constraint ") &&
+		    !strcmp(gm_model_get(m, f->object, "references") ? gm_model_get(m, f->object, "references") : "", linked))
+			fk = fk || foreign_key_of(f->value, row, column);
+		if (!strcmp(f->attr, "definition") && part_of(f->object, l, " index "))
+			unique = unique || unique_on(f->value, column);
+	}
+	free(t);
+	free(l);
+	return fk && unique;
+}
+
+struct judging {
+	const struct gm_model *m;
+	const char *table;	/* "public.notes": the policy's */
+	const char *policy;	/* "table public.notes policy p": the finding's object */
+	struct gm_strlist seen;	/* "relation.column" already told for this policy */
+	struct gm_findings *out;
+};
+
+/* "s.name" of the model's table for relation as a policy prints it:
+ * with its schema, or without when it is one of the model's schemas. */
+static char *find_relation(const struct gm_model *m, const char *schema, const char *relation)
+{
+	for (size_t k = 0; k < (schema ? 1 : m->nschemas); k++) {
+		char *name = gm_xasprintf("%s.%s", schema ? schema : m->schemas[k], relation);
+		char *table = gm_xasprintf("table %s", name);
+		int found = gm_model_get(m, table, "row_security") != NULL;
+
+		free(table);
+		if (found)
+			return name;
+		free(name);
+	}
+	return NULL;
+}
+
+static void link(void *ctx, const char *schema, const char *relation, const char *column, const char *row)
+{
+	struct judging *g = ctx;
+	char *linked = find_relation(g->m, schema, relation), *key, *grants, *remedy;
+
+	if (!linked || !strcmp(linked, g->table) || key_held_once(g->m, g->table, row, linked, column)) {
+		free(linked);
+		return;
+	}
+	key = gm_xasprintf("%s.%s", linked, column);
+	grants = gm_xasprintf("table %s grant ", linked);
+	for (size_t k = 0; k < g->m->n && !gm_strlist_has(&g->seen, key); k++) {
+		const struct gm_fact *f = &g->m->v[k];
+		if (strcmp(f->attr, "privileges") || strncmp(f->object, grants, strlen(grants)) ||
+		    !(strstr(f->value, "INSERT") || strstr(f->value, "UPDATE")))
+			continue;
+		gm_strlist_add(&g->seen, key);
+		remedy = gm_xasprintf("let a tenant write only rows there whose %s names a row of its own (a WITH CHECK"
+				      " on %s), or take INSERT and UPDATE on %s from %s", column, linked, linked,
+				      f->object + strlen(grants));
+		gm_findings_add(g->out, GM_CHECK_RLS, "policy_link_writable", GM_LEVEL_WARNING, g->policy, remedy,
+				"lets a row in when a row of the tenant's in %s names it (%s), and %s may write %s"
+				" (%s): a row of its own there can name another tenant's row", linked, key,
+				f->object + strlen(grants), linked, f->value);
+		free(remedy);
+	}
+	free(grants);
+	free(key);
+	free(linked);
+}
+
+/* Each policy of each tenant table: the tables its USING and WITH CHECK
+ * let rows in through (gm_policy_links). */
+void gm_lint_policy_links(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out)
+{
+	struct judging g = { m, NULL, NULL, { NULL, 0 }, out };
+
+	for (size_t t = 0; t < ntenants; t++) {
+		char *prefix = gm_xasprintf("table %s policy ", tenants[t]);
+
+		g.table = tenants[t];
+		for (size_t k = 0; k < m->n; k++) {
+			const struct gm_fact *f = &m->v[k];
+			if (strncmp(f->object, prefix, strlen(prefix)) || (strcmp(f->attr, "using") && strcmp(f->attr, "with_check")) ||
+			    !*f->value)
+				continue;
+			if (!g.policy || strcmp(g.policy, f->object)) {	/* once a policy, for its USING and CHECK */
+				gm_strlist_release(&g.seen);
+				g.policy = f->object;
+			}
+			gm_policy_links(f->value, link, &g);
+		}
+		free(prefix);
+	}
+	gm_strlist_release(&g.seen);
+}
