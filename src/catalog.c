@@ -194,6 +194,15 @@ static const char facts_sql[] =
 	"  WHERE pr.prokind" EQ "ANY ('{f,p}'::pg_catalog.\"char\"[])\n"
 	"    AND pn.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema}'::pg_catalog.name[])\n"
 	"    AND " NOT_IN_EXTENSION("pg_proc", "pr.oid") "\n"
+	/* LEAKPROOF functions of any schema (only a superuser marks one):
+	 * the planner runs them before the policies, on every tenant's
+	 * rows, so whatever one lets out in an error or a notice, any
+	 * caller reads.  Only when set, so snapshots without it compare. */
+	"UNION ALL SELECT pg_catalog.concat('function ', pn.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')'),\n"
+	"                 'leakproof', 'true'\n"
+	"  FROM pg_catalog.pg_proc pr JOIN pg_catalog.pg_namespace pn ON pn.oid" EQ "pr.pronamespace\n"
+	"  WHERE pr.proleakproof AND pr.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid\n"
+	"    AND " NOT_IN_EXTENSION("pg_proc", "pr.oid") "\n"
 	/* Grants: PUBLIC as such, roles as GRANT would name them (a role
 	 * called "PUBLIC" stays apart from PUBLIC). */
 	"UNION ALL SELECT pg_catalog.concat(g.o, ' grant ', CASE WHEN g.grantee" EQ "'0'::pg_catalog.oid THEN 'PUBLIC'\n"

@@ -532,6 +532,25 @@ static void lint_matview_calls(const struct gm_model *m, const struct gm_tenancy
 	gm_policy_judge_free(j);
 }
 
+/* A LEAKPROOF function runs before the policies, on every tenant's rows
+ * (the planner pushes its condition down past them): a message it raises
+ * or a value it stores hands those rows to whoever calls it.  PostgreSQL
+ * marks only functions that cannot; one of the schema's own is a claim to
+ * check by hand. */
+static void lint_leakproof(const struct gm_model *m, struct gm_findings *out)
+{
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+
+		if (!strncmp(f->object, "function ", 9) && !strcmp(f->attr, "leakproof") && !strcmp(f->value, "true"))
+			gm_findings_add(out, GM_CHECK_RLS, "leakproof_function", GM_LEVEL_WARNING, f->object,
+				"ALTER FUNCTION ... NOT LEAKPROOF, unless no argument can reach an error, a notice or"
+				" anything it writes",
+				"LEAKPROOF function: the planner runs it on every tenant's rows before the policies, so"
+				" what it lets out about its arguments (an error's message, a notice) any caller reads");
+	}
+}
+
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
 	struct gm_tenancy defaults;
@@ -551,6 +570,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	lint_definer_reads(m, tenancy, tenants, ntenants, out);
 	lint_matview_calls(m, tenancy, tenants, ntenants, out);
 	gm_lint_policy_links(m, tenants, ntenants, out);
+	lint_leakproof(m, out);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);

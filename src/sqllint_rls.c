@@ -564,6 +564,23 @@ static void judge_definer_text(struct lint *l, const char *text, const char *nam
 
 /* ALTER FUNCTION ... SECURITY DEFINER: judged as the CREATE FUNCTION it
  * changes, found in the migrations; unseen when it is not there. */
+/* Whether option d (CREATE or ALTER FUNCTION's) is name set on. */
+static int option_on(const PgQuery__DefElem *d, const char *name)
+{
+	return d && d->defname && !strcmp(d->defname, name) && NODE(d->arg, BOOLEAN) && d->arg->boolean->boolval;
+}
+
+/* LEAKPROOF: the planner runs the function on every tenant's rows before
+ * the policies (verify's leakproof_function). */
+static void leakproof(struct lint *l, const PgQuery__DefElem *d, const char *name)
+{
+	if (option_on(d, "leakproof"))
+		lint_report(l, "leakproof_function", lint_at(l, d->location), NULL,
+			    "function %s is made LEAKPROOF: the planner runs it on every tenant's rows before the"
+			    " policies, and what it lets out about its arguments (an error's message) any caller reads",
+			    name);
+}
+
 static void alter_function(struct lint *l, const PgQuery__AlterFunctionStmt *a)
 {
 	const char *name;
@@ -573,8 +590,8 @@ static void alter_function(struct lint *l, const PgQuery__AlterFunctionStmt *a)
 		return;
 	for (size_t k = 0; k < a->n_actions; k++) {
 		const PgQuery__DefElem *d = NODE(a->actions[k], DEF_ELEM) ? a->actions[k]->def_elem : NULL;
-		if (!d || !d->defname || strcmp(d->defname, "security") || !NODE(d->arg, BOOLEAN) ||
-		    !d->arg->boolean->boolval)
+		leakproof(l, d, gm_pgtree_last_name(a->func->objname, a->func->n_objname));
+		if (!option_on(d, "security"))
 			continue;
 		name = gm_pgtree_last_name(a->func->objname, a->func->n_objname);
 		if ((text = function_text(l, a->func->n_objname >= 2 ? gm_pgtree_str(a->func->objname[a->func->n_objname - 2]) : NULL,
@@ -602,6 +619,7 @@ static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f
 		sql_string_body(l, gm_pgtree_function_option(f, "as"));
 	if (security && NODE(security->arg, BOOLEAN) && security->arg->boolean->boolval)
 		definer_body(l, f);
+	leakproof(l, gm_pgtree_function_option(f, "leakproof"), gm_pgtree_last_name(f->funcname, f->n_funcname));
 }
 
 /* ---- grants ---- */

@@ -370,6 +370,42 @@ static void test_policy_through_a_table_the_tenant_writes(void **state)
 	free(db);
 }
 
+/* A LEAKPROOF function runs before the policies: its error message hands
+ * tenant B the body of A's note.  Found by verify. */
+static void test_leakproof_function(void **state)
+{
+	char *db, *out, *err;
+	PGconn *c;
+	PGresult *r;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE FUNCTION public.body_matches(body text, q text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE"
+		     " LEAKPROOF COST 0.0001 SET search_path = pg_catalog AS $$ BEGIN"
+		     " IF q = '' THEN RAISE EXCEPTION 'empty query for %', body; END IF; RETURN position(q IN body) > 0;"
+		     " END $$;"
+		     " DROP ROLE IF EXISTS gm_saas_searcher; CREATE ROLE gm_saas_searcher;"
+		     " GRANT USAGE ON SCHEMA auth TO gm_saas_searcher; GRANT SELECT ON notes TO gm_saas_searcher");
+	c = pgt_connect(db);
+	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
+		    " INSERT INTO notes (tenant_id, body) VALUES ('00000000-0000-0000-0000-00000000000a', 'private to A');"
+		    " SET ROLE gm_saas_searcher;"
+		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	r = PQexec(c, "SELECT * FROM notes WHERE public.body_matches(body, '')");
+	assert_non_null(strstr(PQresultErrorMessage(r), "empty query for private to A"));
+	PQclear(r);
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "warning leakproof_function: function public.body_matches(body text, q text): LEAKPROOF"
+			     " function: the planner runs it on every tenant's rows before the policies");
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP OWNED BY gm_saas_searcher; DROP ROLE gm_saas_searcher");
+	free(db);
+}
+
 /* TRUNCATE ignores the policies: tenant B, granted it, empties tenant A's
  * rows too.  Shown as tenant B, then found by verify. */
 static void test_truncate_grant(void **state)
@@ -540,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_definer_function_through_a_helper),
 		cmocka_unit_test(test_definer_function_inserting_for_any_tenant),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
+		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_truncate_grant),
 		cmocka_unit_test(test_app_role_controls_what_policies_use),
 		cmocka_unit_test(test_nothing_probed_fails_strict),

@@ -70,7 +70,8 @@ static size_t count(const struct gm_model *m, const char *name, const char *obje
 		assert_int_equal(f.v[k].check, GM_CHECK_RLS);
 		/* What cannot be judged is a warning; the rest are errors. */
 		assert_int_equal(f.v[k].level, strstr(name, "_not_analysed") || strstr(name, "_bypass_grant") ||
-						   !strcmp(name, "trigger_grant") || !strcmp(name, "policy_link_writable")
+						   !strcmp(name, "trigger_grant") || !strcmp(name, "policy_link_writable") ||
+						   !strcmp(name, "leakproof_function")
 						   ? GM_LEVEL_WARNING : GM_LEVEL_ERROR);
 		assert_non_null(f.v[k].remedy);
 		if (!n && message && !strstr(f.v[k].message, message))
@@ -533,6 +534,22 @@ static void test_policy_links(void **state)
 	}
 }
 
+/* A LEAKPROOF function of the schema's own runs before the policies. */
+static void test_leakproof_functions(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	assert_int_equal(count(&m, "leakproof_function", NULL, NULL), 0);
+	set_value(&m, "function public.plain()", "leakproof", "true");
+	assert_int_equal(count(&m, "leakproof_function", "function public.plain()",
+			       "the planner runs it on every tenant's rows before the policies"), 1);
+	set_value(&m, "function public.plain()", "leakproof", "false");
+	assert_int_equal(count(&m, "leakproof_function", NULL, NULL), 0);
+	gm_model_release(&m);
+}
+
 /* ---- verify without a snapshot ---- */
 
 static void skipped_sample(struct gm_verify_result *r)
@@ -616,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_definer_function_bodies),
 		cmocka_unit_test(test_definer_calls_are_followed),
 		cmocka_unit_test(test_policy_links),
+		cmocka_unit_test(test_leakproof_functions),
 		cmocka_unit_test(test_bypass_grants_on_tenant_tables),
 		cmocka_unit_test(test_views_through_other_schemas),
 		cmocka_unit_test(test_rules),
