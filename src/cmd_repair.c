@@ -2,8 +2,12 @@
 #include "cli.h"
 #include "gm_repair.h"
 #include "gm_history.h"
+#include "gm_strbuf.h"
+#include "gm_text.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,6 +33,26 @@ static const char repair_usage[] =
 	"      --allow-newer       with --remove-missing, also those newer than every\n"
 	"                          file in the folder (migrations abandoned for good)\n" GM_GLOBAL_HELP;
 
+/* One line of the preview: its fields come from file names and the
+ * history, where a failed migration's message is the server's, which may
+ * quote rows any tenant wrote: escaped whole, so none can drive the
+ * terminal or redraw the question below it. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	va_list ap;
+	char *line;
+
+	va_start(ap, fmt);
+	gm_strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	line = gm_text_escape_line(sb.buf);
+	printf("%s\n", line);
+	free(line);
+	gm_strbuf_release(&sb);
+}
+
 static size_t describe(const struct gm_status *st, int remove_missing)
 {
 	size_t k, n = 0, missing_left = 0;
@@ -36,23 +60,21 @@ static size_t describe(const struct gm_status *st, int remove_missing)
 	for (k = 0; k < st->n; k++) {
 		const struct gm_status_item *it = &st->v[k];
 		if (it->state == GM_STATE_MODIFIED) {
-			printf("%s: record %s (was %s)\n", it->m->path, it->m->checksum, it->a->checksum);
+			say("%s: record %s (was %s)", it->m->path, it->m->checksum, it->a->checksum);
 			n++;
 		} else if (it->state == GM_STATE_MISSING && remove_missing) {
-			printf("%s_%s: remove the entry (file %s is missing)\n", it->a->version_text,
-			       it->a->name, it->a->script);
+			say("%s_%s: remove the entry (file %s is missing)", it->a->version_text, it->a->name, it->a->script);
 			n++;
 		} else if (it->state == GM_STATE_MISSING) {
 			missing_left++;
 		} else if (it->state == GM_STATE_FAILED) {
-			printf("%s_%s: remove the entry of %s no-transaction migration (%s); what it ran stays\n",
-			       it->a->version_text, it->a->name,
-			       !strcmp(it->a->status, "interrupted") ? "an interrupted" : "a failed",
-			       it->a->message ? it->a->message : "no details");
+			say("%s_%s: remove the entry of %s no-transaction migration (%s); what it ran stays",
+			    it->a->version_text, it->a->name,
+			    !strcmp(it->a->status, "interrupted") ? "an interrupted" : "a failed",
+			    it->a->message ? it->a->message : "no details");
 			n++;
 		} else if (it->state == GM_STATE_RUNNING) {
-			printf("%s_%s: left alone: another session is applying it right now\n",
-			       it->a->version_text, it->a->name);
+			say("%s_%s: left alone: another session is applying it right now", it->a->version_text, it->a->name);
 		}
 	}
 	if (missing_left)

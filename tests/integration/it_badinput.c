@@ -258,6 +258,32 @@ static void test_control_bytes_from_the_server_are_escaped(void **state)
 	free(db);
 }
 
+/* A failed no-transaction migration's message is the server's, quoting a
+ * row's value (any tenant may have written it): repair's preview, above
+ * its question, prints it escaped, as list and log do. */
+static void test_repair_escapes_what_it_previews(void **state)
+{
+	char *db = pgt_create_db("gm_bad_rep"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	pgt_exec(c, "CREATE TABLE tt (s text, n int);"
+		    " INSERT INTO tt (s) VALUES (E'\\x1b]0;owned\\x07\\x1b[2K\\rall good: nothing to repair')");
+	tfs_write(dir, "0001_conv.sql", "-- garage:no-transaction\nUPDATE tt SET n = s::int WHERE n IS NULL;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 4);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "repair --yes"), 0);
+	assert_contains(out, "0001_conv: remove the entry of a failed no-transaction migration");
+	assert_contains(out, "\\x1b]0;owned\\x07\\x1b[2K\\x0dall good");
+	assert_null(strchr(out, 0x1b));
+	assert_null(strchr(out, 0x07));
+	assert_null(strchr(out, '\r'));
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 /* Runs cmd and fails when the secret shows up in anything it printed. */
 static void no_secret(const char *secret, int want, const char *fmt, ...)
 {
@@ -316,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_no_secret_ever_printed),
 		cmocka_unit_test(test_files_that_are_not_what_they_seem),
 		cmocka_unit_test(test_control_bytes_from_the_server_are_escaped),
+		cmocka_unit_test(test_repair_escapes_what_it_previews),
 	};
 	return cmocka_run_group_tests_name("bad input and secrets", tests, NULL, NULL);
 }
