@@ -310,8 +310,11 @@ size_t gm_guard_lock_sql(struct gm_db *db, const struct gm_removals *r, struct g
 		char *nsp, *rel;
 
 		/* A table the role may drop but not lock (only its schema is
-		 * the role's) is counted without the lock, as before it. */
-		if (!counted(x, 0) || !x->lockable)
+		 * the role's) is counted without the lock, as before it.  One
+		 * the down deletes or updates rows of is locked too: the down
+		 * runs again after the count, and a row committed meanwhile
+		 * would go with the rows it was seen to remove. */
+		if ((!counted(x, 0) && x->kind != GM_LOSS_DELETED && x->kind != GM_LOSS_UPDATED) || !x->lockable)
 			continue;
 		/* Names come from the catalog: quoted through libpq.  ONLY:
 		 * the table the count reads (a child dropped with its parent

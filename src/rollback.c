@@ -227,7 +227,15 @@ static struct gm_error *count(struct gm_db *db, struct gm_script *sc, struct gm_
 	}
 	gm_strbuf_release(&sql);
 	gm_script_run(db, sc, &oc);
-	if (oc.error && oc.ok >= counting && !oc.connection_lost) {
+	if (oc.error && oc.ok >= counting && !oc.connection_lost &&
+	    (gm_sqlstate_is(oc.error, "57014") || gm_sqlstate_is(oc.error, "55P03"))) {
+		/* A timeout stopped the count, not the role's rights: exit 5,
+		 * as for a timeout in the down itself. */
+		err = gm_db_error(db, oc.error, GM_ERR_LOCK, "rollback stopped while counting the rows the down removes");
+		gm_error_advise(err, "the count reads every row of the tables the down drops or rewrites: raise"
+				     " --statement-timeout (or --lock-timeout) for this run, or run it when they are quiet;"
+				     " nothing was rolled back");
+	} else if (oc.error && oc.ok >= counting && !oc.connection_lost) {
 		/* The count itself failed: the guard cannot tell. */
 		struct gm_error *cause = gm_db_error(db, oc.error, GM_ERR_DATA_LOSS, NULL);
 		*cannot = gm_xstrdup(cause->msg);
@@ -268,6 +276,62 @@ static void lock_counted(struct gm_db *db, struct gm_script *sc, const struct gm
 	gm_strbuf_release(&lock);
 }
 
+/* The rows the run of the down that commits deletes and updates, where
+ * the trial's figures were fewer (or none): rows committed between the
+ * trial and the locks that lock_counted takes go with the rest, and must
+ * be told with them.  Moves them out of again. */
+static void keep_the_larger(struct gm_removals *rem, struct gm_removals *again)
+{
+	for (size_t k = 0; k < again->n; k++) {
+		struct gm_removal *x = &again->v[k], *y = NULL;
+
+		if (x->kind != GM_LOSS_DELETED && x->kind != GM_LOSS_UPDATED)
+			continue;
+		for (size_t j = 0; j < rem->n && !y; j++)
+			if (rem->v[j].kind == x->kind && !strcmp(rem->v[j].nsp, x->nsp) && !strcmp(rem->v[j].rel, x->rel))
+				y = &rem->v[j];
+		if (y) {
+			if (x->rows > y->rows)
+				y->rows = x->rows;
+			continue;
+		}
+		rem->v = gm_xrealloc(rem->v, (rem->n + 1) * sizeof(*rem->v));
+		rem->v[rem->n++] = *x;
+		memset(x, 0, sizeof(*x));
+	}
+}
+
+/* The down again, from the savepoint, after the count (with what
+ * rewritten tables hold after it when count_after): this run is the one
+ * that commits, so what it deletes and updates is what the guard tells. */
+static struct gm_error *down_again(struct gm_db *db, struct step *s, int count_after)
+{
+	const struct gm_migration *m = s->it->m;
+	struct gm_script sc = GM_SCRIPT_INIT;
+	struct gm_outcome oc = { 0 };
+	struct gm_snapshot before, after;
+	struct gm_removals again = { NULL, 0 };
+	struct gm_error *err;
+
+	/* Back to the savepoint first: a failed count aborted what follows it. */
+	memset(&after, 0, sizeof(after));
+	if ((err = gm_db_exec(db, "ROLLBACK TO SAVEPOINT gm_step", "cannot go back to the rollback's savepoint", NULL)) ||
+	    (err = take_snapshot(db, 0, &before)))
+		return err;
+	gm_script_section(&sc, db, m, &m->down);
+	err = count_after ? count(db, &sc, &s->rem, 1, &s->cannot) : run(db, &sc, &oc);
+	if (!err && !(count_after && s->cannot) && !(err = take_snapshot(db, 0, &after))) {
+		gm_guard_diff(&before, &after, &again);
+		keep_the_larger(&s->rem, &again);
+	}
+	gm_removals_release(&again);
+	gm_snapshot_release(&before);
+	gm_snapshot_release(&after);
+	gm_outcome_release(&oc);
+	gm_script_release(&sc);
+	return err;
+}
+
 /* Step 2 for one migration; leaves the transaction as the down left it. */
 static struct gm_error *trial_step(struct gm_db *db, struct step *s, int first)
 {
@@ -302,18 +366,11 @@ static struct gm_error *trial_step(struct gm_db *db, struct step *s, int first)
 		gm_script_release(&sc);
 		if (!err) {
 			int counted_after = needs_count(&s->rem, 1) && !s->cannot;
-			gm_script_ours(&sc, 1, "ROLLBACK TO SAVEPOINT gm_step;\n");
-			gm_script_section(&sc, db, m, &m->down);
-			err = counted_after ? count(db, &sc, &s->rem, 1, &s->cannot) : run(db, &sc, &oc);
-			if (!err && counted_after && s->cannot) {
+			err = down_again(db, s, counted_after);
+			if (!err && counted_after && s->cannot)
 				/* The failed count aborted the transaction: the
 				 * down once more, for the steps after this one. */
-				gm_script_release(&sc);
-				gm_outcome_release(&oc);
-				gm_script_ours(&sc, 1, "ROLLBACK TO SAVEPOINT gm_step;\n");
-				gm_script_section(&sc, db, m, &m->down);
-				err = run(db, &sc, &oc);
-			}
+				err = down_again(db, s, 0);
 		}
 	}
 	gm_guard_settle(&s->rem);

@@ -250,6 +250,75 @@ static void test_guard_count_holds_until_the_drop(void **state)
 	free(db);
 }
 
+/* A timeout that stops the guard's count is a timeout (exit 5), not a
+ * count the role's rights forbid (exit 8, advice about BYPASSRLS).  The
+ * table is one the role may drop but not lock (see the test above), so
+ * nothing stands between the count and a lock another session took while
+ * the trial slept. */
+static void test_guard_count_stopped_by_a_timeout(void **state)
+{
+	char *db = pgt_create_db("gm_rb_cnt_to"), *dir = tfs_tempdir(), *as_dep, *text;
+	PGconn *c = pgt_connect(db), *holder;
+	struct pgt_bg bg;
+	PGresult *r;
+
+	(void)state;
+	as_dep = pgt_deployer(c, db, "gm_rb_dep2");
+	pgt_exec(c, "CREATE SCHEMA app AUTHORIZATION gm_rb_dep2");
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE app.t (id int);\nCREATE SEQUENCE app.runs;\n-- garage:down\n"
+				     "DROP TABLE app.t;\nSELECT pg_sleep(CASE WHEN nextval('app.runs') = 1 THEN 2 ELSE 0 END);\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, dir, "up"), 0);
+	pgt_exec(c, "ALTER TABLE app.t OWNER TO postgres; GRANT SELECT ON app.t TO gm_rb_dep2; INSERT INTO app.t VALUES (1)");
+	pgt_gm_start(&bg, as_dep, dir, "rollback --lock-timeout 300ms --allow-data-loss");
+	pgt_wait_for_session(db, "wait_event = 'PgSleep'");
+	holder = pgt_connect(db);
+	assert_int_equal(PQsendQuery(holder, "BEGIN; LOCK TABLE app.t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT"), 1);
+	assert_int_equal(pgt_gm_finish(&bg, &text), 5);
+	assert_contains(text, "rollback stopped while counting the rows the down removes");
+	assert_contains(text, "raise --statement-timeout (or --lock-timeout)");
+	assert_not_contains(text, "BYPASSRLS");
+	free(text);
+	while ((r = PQgetResult(holder)))
+		PQclear(r);
+	PQfinish(holder);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM app.t"), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, "DROP OWNED BY gm_rb_dep2; DROP ROLE gm_rb_dep2");
+	free(as_dep);
+	free(db);
+}
+
+/* The down runs again after the count: a row another session commits in
+ * between (here while the trial sleeps) is deleted by that run, and must
+ * be seen as the trial's rows are, not dropped unseen. */
+static void test_rows_committed_during_the_trial_are_seen(void **state)
+{
+	char *db = pgt_create_db("gm_rb_race2"), *dir = tfs_tempdir(), *text;
+	PGconn *c = pgt_connect(db);
+	struct pgt_bg bg;
+
+	(void)state;
+	tfs_write(dir, "0001_jobs.sql", "CREATE TABLE jobs (id int, done boolean);\n");
+	tfs_write(dir, "0002_x.sql", "CREATE TABLE scratch (id int);\nCREATE SEQUENCE runs;\n"
+				     "-- garage:down\n"
+				     "DELETE FROM jobs WHERE done;\n"
+				     "SELECT pg_sleep(CASE WHEN nextval('runs') = 1 THEN 2 ELSE 0 END);\n"
+				     "DROP TABLE scratch;\nDROP SEQUENCE runs;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	pgt_exec(c, "INSERT INTO jobs VALUES (1, false), (2, false)");
+	pgt_gm_start(&bg, db, dir, "rollback");
+	pgt_wait_for_session(db, "wait_event = 'PgSleep'");
+	pgt_exec(c, "INSERT INTO jobs VALUES (99, true)");
+	assert_int_equal(pgt_gm_finish(&bg, &text), 8);
+	assert_contains(text, "public.jobs");
+	free(text);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM jobs WHERE id = 99"), 1);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 /* A table the role may drop (its schema is the role's) but not lock (no
  * UPDATE, DELETE or TRUNCATE on it): the guard counts it without the lock,
  * and refuses or, told to, drops it, as before the lock was taken. */
@@ -973,6 +1042,8 @@ int main(void)
 		cmocka_unit_test(test_guard_not_fooled_by_rls),
 		cmocka_unit_test(test_guard_count_holds_until_the_drop),
 		cmocka_unit_test(test_guard_counts_a_table_it_cannot_lock),
+		cmocka_unit_test(test_guard_count_stopped_by_a_timeout),
+		cmocka_unit_test(test_rows_committed_during_the_trial_are_seen),
 		cmocka_unit_test(test_dry_run_changes_nothing),
 		cmocka_unit_test(test_refused_plan_changes_nothing),
 		cmocka_unit_test(test_isolation_loss_is_guarded),
