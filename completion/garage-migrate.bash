@@ -13,7 +13,7 @@ _garage_migrate_words()
 	lint) echo "--all --offline --format --strict --show-ignored --lock-timeout" ;;
 	list | status | info) echo "--format" ;;
 	rollback) echo "--steps --to --dry-run --allow-data-loss --allow-isolation-loss --format --lock-timeout --statement-timeout --wait-timeout" ;;
-	baseline) echo "--version --force" ;;
+	baseline) echo "--version --force --lock-timeout --statement-timeout --wait-timeout" ;;
 	repair) echo "-y --yes --remove-missing --allow-newer" ;;
 	verify) echo "--snapshot --allow-pending --strict --format --junit --isolation --as-role --app-role" ;;
 	dump) echo "--schema -o --output" ;;

@@ -11,9 +11,15 @@
  * when the database does not hold what those migrations make: each up is
  * tried, statement by statement, in a transaction always rolled back, and
  * must change nothing in the catalog (its statements fail as "already
- * exists" or change nothing).  *n receives the number recorded. */
+ * exists" or change nothing).  The trial runs on live tables: lim bounds
+ * it (a lock timeout of GM_BASELINE_LOCK_TIMEOUT when lim has none), a
+ * statement calling setval() is not run (a sequence moved stays moved
+ * whatever is rolled back), and a sequence the trial moved anyway fails
+ * it.  *n receives the number recorded. */
+#define GM_BASELINE_LOCK_TIMEOUT "5s"
 struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_set *set,
-				    unsigned long long version, int force, const char *os_user, size_t *n);
+				    unsigned long long version, int force, const struct gm_txn_limits *lim,
+				    const char *os_user, size_t *n);
 
 /* Records the current checksum of every modified migration, deletes the
  * history rows of failed or interrupted no-transaction migrations and,

@@ -2,7 +2,9 @@
 #include "gm_db.h"
 #include "gm_repair.h"
 #include "gm_error.h"
+#include "gm_pgtree.h"
 #include "gm_script.h"
+#include "gm_sqlstmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +131,36 @@ static struct gm_error *list_objects(struct gm_db *db, PGresult **res)
 	return gm_db_exec(db, objects_sql, "cannot list the database's objects", res);
 }
 
+/* Every sequence of the user's schemas and where it stands: setval() is
+ * not undone by any rollback.  Two characters of rank first, as for
+ * objects_sql (changes() leaves them out). */
+static const char sequences_sql[] =
+	"SELECT o FROM (SELECT pg_catalog.concat('s ', s.schemaname, '.', s.sequencename, ' at ',"
+	"  coalesce(s.last_value::pg_catalog.text, 'start')) AS o"
+	" FROM pg_catalog.pg_sequences s WHERE s.schemaname OPERATOR(pg_catalog.<>) '" GM_HISTORY_SCHEMA "') q"
+	" ORDER BY o COLLATE \"C\"";
+
+static int visit_setval(void *ctx, const PgQuery__Node *n)
+{
+	(void)ctx;
+	return n->node_case == PG_QUERY__NODE__NODE_FUNC_CALL &&
+	       !strcmp(gm_pgtree_last_name(n->func_call->funcname, n->func_call->n_funcname), "setval");
+}
+
+/* Whether statement k of the up calls setval(): it would move a live
+ * sequence for good, and it makes no object, so the trial passes it by. */
+static int calls_setval(const struct gm_migration *m, size_t k)
+{
+	struct gm_pgtree t;
+	size_t off;
+	char *why = gm_sql_stmt_parse(m->up.sql, &m->up.stmts.v[k], &t, &off);
+	int yes = !why && t.pr && gm_pgtree_walk(&t.pr->base, visit_setval, NULL);
+
+	free(why);
+	gm_pgtree_free(&t);
+	return yes;
+}
+
 /* One migration's trial; the transaction is left as it was. */
 static struct gm_error *trial_migration(struct gm_db *db, const struct gm_migration *m)
 {
@@ -144,8 +176,11 @@ static struct gm_error *trial_migration(struct gm_db *db, const struct gm_migrat
 		struct gm_script sc = GM_SCRIPT_INIT;
 		struct gm_outcome oc;
 		const struct gm_migration *blamed;
+		char *user;
 
-		char *user = gm_db_user_path_sql(db, 1);
+		if (calls_setval(m, k))
+			continue;
+		user = gm_db_user_path_sql(db, 1);
 		gm_script_ours(&sc, 2, "SAVEPOINT gm_statement;\n%s;\n", user);
 		free(user);
 		gm_script_statement(&sc, m, &m->up, k);
@@ -153,6 +188,12 @@ static struct gm_error *trial_migration(struct gm_db *db, const struct gm_migrat
 		gm_script_run(db, &sc, &oc);
 		if (oc.error && already_exists(oc.error) && !oc.connection_lost) {
 			PQclear(PQexec(db->conn, "ROLLBACK TO SAVEPOINT gm_statement"));
+		} else if (oc.error && !oc.connection_lost &&
+			   (gm_sqlstate_is(oc.error, "55P03") || gm_sqlstate_is(oc.error, "57014"))) {
+			err = gm_script_error(db, &sc, &oc, &blamed);	/* a timeout: exit 5 */
+			gm_error_advise(err, "the check waits at most --lock-timeout (default " GM_BASELINE_LOCK_TIMEOUT
+					     ") for each lock on a live table: run it when the table is quiet, or raise"
+					     " --lock-timeout; nothing was changed");
 		} else if (oc.error) {
 			err = gm_script_error(db, &sc, &oc, &blamed);
 			err->kind = GM_ERR_DRIFT;
@@ -176,31 +217,61 @@ static struct gm_error *trial_migration(struct gm_db *db, const struct gm_migrat
 	return err;
 }
 
-static struct gm_error *check_holds(struct gm_db *db, const struct gm_migration_set *set,
-				    unsigned long long version)
+/* A sequence the trial moved anyway (setval in a function or a DO
+ * block): said, with where it stood, so that it can be set back. */
+static struct gm_error *sequences_kept(const PGresult *before, const PGresult *after)
 {
+	char *diff = changes(before, after);
+	struct gm_error *err;
+
+	if (!diff)
+		return NULL;
+	err = gm_error_new(GM_ERR_DRIFT, "baseline's trial moved a sequence, which no rollback undoes: %s", diff);
+	gm_error_advise(err, "set it back with SELECT setval(...) to where it stood (the first value above), then baseline"
+			     " with --force, or a lower --version; nothing was recorded");
+	free(diff);
+	return err;
+}
+
+static struct gm_error *check_holds(struct gm_db *db, const struct gm_migration_set *set,
+				    unsigned long long version, const struct gm_txn_limits *lim)
+{
+	struct gm_txn_limits trial = *lim;
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_outcome oc;
 	struct gm_error *err = NULL;
 	const struct gm_migration *blamed;
+	PGresult *seq_before = NULL, *seq_after = NULL;
 
-	gm_script_begin(&sc, db, &limits);
+	/* The trial takes the locks of each up statement on live tables
+	 * (ACCESS EXCLUSIVE for an ALTER TABLE that then finds its column
+	 * there): it must not queue the application behind it for long. */
+	if (!trial.lock_timeout)
+		trial.lock_timeout = GM_BASELINE_LOCK_TIMEOUT;
+	gm_script_begin(&sc, db, &trial);
 	gm_script_run(db, &sc, &oc);
 	if (oc.error)
 		err = gm_script_error(db, &sc, &oc, &blamed);
+	if (!err)
+		err = gm_db_exec(db, sequences_sql, "cannot read the sequences", &seq_before);
 	for (size_t k = 0; !err && k < set->n && set->v[k]->version <= version; k++)
 		/* Outside a transaction a statement cannot be tried and undone. */
 		if (set->v[k]->transactional)
 			err = trial_migration(db, set->v[k]);
+	if (!err && !(err = gm_db_exec(db, sequences_sql, "cannot read the sequences", &seq_after)))
+		err = sequences_kept(seq_before, seq_after);
 	if (!oc.connection_lost)
 		PQclear(PQexec(db->conn, "ROLLBACK"));
+	PQclear(seq_before);
+	PQclear(seq_after);
 	gm_outcome_release(&oc);
 	gm_script_release(&sc);
 	return err;
 }
 
 struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_set *set,
-				    unsigned long long version, int force, const char *os_user, size_t *n)
+				    unsigned long long version, int force, const struct gm_txn_limits *lim,
+				    const char *os_user, size_t *n)
 {
 	struct gm_script sc = GM_SCRIPT_INIT;
 	struct gm_history hist;
@@ -208,6 +279,8 @@ struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_
 	size_t k, found = 0;
 
 	*n = 0;
+	if ((err = gm_check_timeouts(lim)))
+		return err;
 	for (k = 0; k < set->n; k++)
 		if (set->v[k]->version == version)
 			found = 1;
@@ -222,7 +295,7 @@ struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_
 		gm_history_release(&hist);
 		return err;
 	}
-	if (!force && (err = check_holds(db, set, version))) {
+	if (!force && (err = check_holds(db, set, version, lim))) {
 		gm_history_release(&hist);
 		return err;
 	}
@@ -232,7 +305,7 @@ struct gm_error *gm_engine_baseline(struct gm_db *db, const struct gm_migration_
 	}
 	gm_history_release(&hist);
 
-	gm_script_begin(&sc, db, &limits);
+	gm_script_begin(&sc, db, lim);
 	gm_script_ours(&sc, 2,
 		"DO $gm$BEGIN IF EXISTS (SELECT 1 FROM " GM_HISTORY_TABLE ") THEN RAISE EXCEPTION"
 		" USING ERRCODE = '" SQLSTATE_HISTORY_CHANGED "', MESSAGE = 'history not empty'; END IF; END$gm$;\n"

@@ -996,6 +996,50 @@ static void test_transaction_control_in_a_down_is_refused(void **state)
 
 /* Issue 12: baseline --version 5 on an empty database succeeded, and the
  * next up failed on a missing type.  It checks what it is told. */
+/* baseline's trial runs on live tables: it neither moves a sequence for
+ * good (setval is not undone by the rollback) nor waits without bound for
+ * a lock the application holds. */
+static void test_baseline_trial_leaves_live_tables_alone(void **state)
+{
+	char *db = pgt_create_db("gm_bl_live"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db), *app;
+
+	(void)state;
+	pgt_exec(c, "CREATE TABLE o (id bigserial PRIMARY KEY, v text); INSERT INTO o (v) SELECT 'x' FROM generate_series(1, 100)");
+	tfs_write(dir, "0001_o.sql", "CREATE TABLE o (id bigserial PRIMARY KEY, v text);\n"
+				     "SELECT setval('o_id_seq', 1, false);\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "baseline --version 1"), 0);
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT last_value FROM o_id_seq"), 100);
+	pgt_exec(c, "INSERT INTO o (v) VALUES ('new')");
+	/* Out of sight in a DO block: said, with where it stood. */
+	pgt_exec(c, "DROP SCHEMA garage_migrate CASCADE");
+	tfs_write(dir, "0001_o.sql", "CREATE TABLE o (id bigserial PRIMARY KEY, v text);\n"
+				     "DO $$ BEGIN PERFORM setval('o_id_seq', 1, false); END $$;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "baseline --version 1"), 1);
+	assert_contains(err, "baseline's trial moved a sequence, which no rollback undoes: changes or drops public.o_id_seq at 101");
+	free(out);
+	free(err);
+	assert_true(pgt_is_null(c, "SELECT to_regnamespace('garage_migrate')::text"));
+	pgt_exec(c, "SELECT setval('o_id_seq', 101)");
+	/* A lock the application holds: exit 5 after --lock-timeout. */
+	tfs_write(dir, "0001_o.sql", "CREATE TABLE o (id bigserial PRIMARY KEY, v text);\n"
+				     "ALTER TABLE o ADD COLUMN v text;\n");
+	app = pgt_connect(db);
+	pgt_exec(app, "BEGIN; SELECT count(*) FROM o");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "baseline --version 1 --lock-timeout 200ms"), 5);
+	assert_contains(err, "lock timeout");
+	assert_contains(err, "raise --lock-timeout; nothing was changed");
+	free(out);
+	free(err);
+	PQfinish(app);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "baseline --version 1"), 0);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 static void test_baseline_checks_the_database(void **state)
 {
 	char *db = pgt_create_db("gm_bl_check"), *out, *err;
@@ -1059,6 +1103,7 @@ int main(void)
 		cmocka_unit_test(test_a_failing_down_points_into_the_file),
 		cmocka_unit_test(test_baseline_then_up),
 		cmocka_unit_test(test_baseline_checks_the_database),
+		cmocka_unit_test(test_baseline_trial_leaves_live_tables_alone),
 		cmocka_unit_test(test_repair_and_the_audit_log),
 	};
 	return cmocka_run_group_tests_name("rollback, baseline, repair, log", tests, NULL, NULL);
