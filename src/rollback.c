@@ -40,6 +40,7 @@ struct plan {
 	char *iso_cannot;
 	char *untracked;		/* why deleted and updated rows cannot be
 					   counted (track_counts off), or NULL */
+	long long newest;		/* the newest applied_seq when planned */
 };
 
 static int by_seq_desc(const void *x, const void *y)
@@ -100,6 +101,7 @@ static struct gm_error *make_plan(const struct gm_status *st, const struct gm_ro
 		if (st->v[k].a)
 			all[na++].it = &st->v[k];
 	qsort(all, na, sizeof(*all), by_seq_desc);
+	p->newest = na ? all[0].it->a->seq : 0;
 	if (o->has_target) {
 		for (k = 0; o->target != 0 && k < na && all[k].it->version != o->target; k++)
 			;
@@ -149,7 +151,6 @@ static struct gm_error *recheck(struct gm_db *db, const struct plan *p)
 {
 	struct gm_history h;
 	struct gm_error *err;
-	long long oldest = p->v[p->n - 1].it->a->seq;
 	size_t k;
 
 	if ((err = gm_history_read(db, &h)))
@@ -160,16 +161,13 @@ static struct gm_error *recheck(struct gm_db *db, const struct plan *p)
 			err = gm_error_new(GM_ERR_DRIFT, "not rolled back: %s_%s is no longer applied as planned",
 					   p->v[k].it->a->version_text, p->v[k].it->a->name);
 	}
-	for (k = 0; k < h.n && !err; k++) {
-		size_t j;
-		if (h.v[k].seq <= oldest)
-			continue;
-		for (j = 0; j < p->n && p->v[j].it->version != h.v[k].version; j++)
-			;
-		if (j == p->n)
+	/* Newer than every entry when planned: applied since.  (Not "newer
+	 * than the plan's oldest step": --to goes by version, and a
+	 * migration applied out of order may sit among the steps and stay.) */
+	for (k = 0; k < h.n && !err; k++)
+		if (h.v[k].seq > p->newest)
 			err = gm_error_new(GM_ERR_DRIFT, "not rolled back: %s_%s was applied after this rollback was planned",
 					   h.v[k].version_text, h.v[k].name);
-	}
 	if (err)
 		gm_error_advise(err, "another garage-migrate run changed the history meanwhile; look at garage-migrate list, then run the rollback again");
 	gm_history_release(&h);

@@ -1040,6 +1040,32 @@ static void test_baseline_trial_leaves_live_tables_alone(void **state)
 	free(db);
 }
 
+/* --to goes by version: after 0002 was applied out of order, after 0003,
+ * --to 2 rolls back 0003 alone, and 0002, newer in the history than the
+ * step, is no sign of another run. */
+static void test_rollback_to_after_an_out_of_order_apply(void **state)
+{
+	char *db = pgt_create_db("gm_rb_ooo"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_a.sql", "CREATE TABLE a (id int);\n-- garage:down\nDROP TABLE a;\n");
+	tfs_write(dir, "0003_c.sql", "CREATE TABLE c (id int);\n-- garage:down\nDROP TABLE c;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	tfs_write(dir, "0002_b.sql", "CREATE TABLE b (id int);\n-- garage:down\nDROP TABLE b;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up --out-of-order"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback --to 2"), 0);
+	assert_contains(out, "rolled back 0003_c.sql");
+	assert_not_contains(out, "0002_b");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname IN ('a', 'b', 'c') AND relkind = 'r'"), 2);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"), 2);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 static void test_baseline_checks_the_database(void **state)
 {
 	char *db = pgt_create_db("gm_bl_check"), *out, *err;
@@ -1102,6 +1128,7 @@ int main(void)
 		cmocka_unit_test(test_plan_is_checked_before_anything_runs),
 		cmocka_unit_test(test_a_failing_down_points_into_the_file),
 		cmocka_unit_test(test_baseline_then_up),
+		cmocka_unit_test(test_rollback_to_after_an_out_of_order_apply),
 		cmocka_unit_test(test_baseline_checks_the_database),
 		cmocka_unit_test(test_baseline_trial_leaves_live_tables_alone),
 		cmocka_unit_test(test_repair_and_the_audit_log),
