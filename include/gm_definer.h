@@ -27,7 +27,12 @@ enum gm_definer_verdict {
 };
 
 /* Whether relation schema.name (schema NULL when the text leaves it out)
- * is one whose rows policies guard. */
+ * is one whose rows policies guard: GM_DEFINER_GUARDED, 0 for one known
+ * not to be, GM_DEFINER_UNKNOWN for one the caller cannot see (a view of
+ * a schema it does not read may read a tenant table: the function is
+ * then unseen, not bound). */
+#define GM_DEFINER_GUARDED 1
+#define GM_DEFINER_UNKNOWN 2
 typedef int (*gm_definer_protected)(void *ctx, const char *schema, const char *name);
 
 /* The definitions (whole CREATE FUNCTION statements, allocated, in an

@@ -30,8 +30,13 @@ static int judge_function(struct judging *g, const char *text);
 
 static int protected_rv(struct judging *g, const PgQuery__RangeVar *rv)
 {
-	return rv && rv->relname && g->is_protected(g->ctx, rv->schemaname && *rv->schemaname ? rv->schemaname : NULL,
-						      rv->relname);
+	const char *schema = rv && rv->schemaname && *rv->schemaname ? rv->schemaname : NULL;
+	int answer = rv && rv->relname ? g->is_protected(g->ctx, schema, rv->relname) : 0;
+
+	if (answer == GM_DEFINER_UNKNOWN && !g->unseen)
+		g->unseen = gm_xasprintf("it reads %s%s%s, which is not among what verify reads (a view there may read a"
+					 " tenant table as its owner)", schema ? schema : "", schema ? "." : "", rv->relname);
+	return answer == GM_DEFINER_GUARDED;
 }
 
 static void name_of(struct judging *g, const PgQuery__RangeVar *rv)
@@ -267,7 +272,7 @@ static const char *names_protected(struct judging *g, const char *sql, struct gm
 		gm_strbuf_reset(word);
 		while (*p && (isalnum((unsigned char)*p) || *p == '_' || (unsigned char)*p >= 0x80))
 			gm_strbuf_addch(word, (char)tolower((unsigned char)*p++));
-		if (word->len && g->is_protected(g->ctx, NULL, word->buf))
+		if (word->len && g->is_protected(g->ctx, NULL, word->buf) == GM_DEFINER_GUARDED)
 			return word->buf;
 		if (!word->len)
 			p++;
