@@ -21,7 +21,9 @@
 #include "gm_error.h"
 #include "gm_guard.h"
 #include "gm_reconcile.h"
+#include "gm_pgtree.h"
 #include "gm_script.h"
+#include "gm_sqlstmt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +388,42 @@ done:
  * default may turn it off.  It is turned on for the transaction (a
  * superuser may); when it cannot be, or a down turned it off, the guard
  * cannot tell what the downs delete or update (p->untracked). */
+static int visit_tracking(void *ctx, const PgQuery__Node *n)
+{
+	const PgQuery__FuncCall *f;
+
+	(void)ctx;
+	if (n->node_case == PG_QUERY__NODE__NODE_VARIABLE_SET_STMT)
+		return n->variable_set_stmt->name && !strcmp(n->variable_set_stmt->name, "track_counts");
+	if (n->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
+		return 0;
+	f = n->func_call;
+	/* set_config('track_counts', ...), or with a name not written out. */
+	return !strcmp(gm_pgtree_last_name(f->funcname, f->n_funcname), "set_config") && f->n_args >= 1 &&
+	       !(f->args[0]->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+		 f->args[0]->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL &&
+		 strcmp(f->args[0]->a_const->sval->sval, "track_counts"));
+}
+
+/* Whether a statement of m's down sets track_counts: off and on again
+ * around a DELETE, the setting reads "on" after the step while the rows
+ * it deleted were never counted. */
+static int down_sets_tracking(const struct gm_migration *m)
+{
+	int yes = 0;
+
+	for (size_t k = 0; k < m->down.stmts.n && !yes; k++) {
+		struct gm_pgtree t;
+		size_t off;
+		char *why = gm_sql_stmt_parse(m->down.sql, &m->down.stmts.v[k], &t, &off);
+
+		yes = !why && t.pr && gm_pgtree_walk(&t.pr->base, visit_tracking, NULL);
+		free(why);
+		gm_pgtree_free(&t);
+	}
+	return yes;
+}
+
 static struct gm_error *check_tracking(struct gm_db *db, struct plan *p, const char *after)
 {
 	PGresult *res = NULL;
@@ -613,6 +651,8 @@ static struct gm_error *trial(struct gm_db *db, struct plan *p, const struct gm_
 			emit(o, GM_RB_TRYING, &p->v[k], NULL);
 			if ((err = trial_step(db, &p->v[k], k == 0)))
 				*failed = k;
+			else if (!p->untracked && down_sets_tracking(p->v[k].it->m))
+				p->untracked = gm_xasprintf("the down of %s sets track_counts", p->v[k].it->m->filename);
 			else
 				err = check_tracking(db, p, p->v[k].it->m->filename);
 		}

@@ -739,7 +739,7 @@ static void test_rows_a_down_removes_are_loss(void **state)
 		  "values of table public.t changed by a rewrite (column note)" },
 		/* track_counts off: deleted rows would not be counted. */
 		{ "SET LOCAL track_counts = off; DELETE FROM t WHERE id = 1;",
-		  "cannot count the rows the downs delete or update (the down of 0002_x.sql turned track_counts off" },
+		  "cannot count the rows the downs delete or update (the down of 0002_x.sql sets track_counts" },
 	};
 	char *db = pgt_create_db("gm_rb_rows"), *dir = tfs_tempdir(), *out, *err, *sql;
 	PGconn *c = pgt_connect(db);
@@ -793,6 +793,28 @@ static void test_track_counts_off_does_not_blind_the_guard(void **state)
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM t"), 102);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
+/* A down that turns track_counts off around its DELETE and on again:
+ * the setting reads on after the step, the rows were never counted. */
+static void test_track_counts_toggled_by_a_down(void **state)
+{
+	char *db = pgt_create_db("gm_rb_tc2"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n-- garage:down\nDROP TABLE t;\n");
+	tfs_write(dir, "0002_x.sql", "INSERT INTO t SELECT generate_series(1, 10);\n-- garage:down\n"
+				     "SET LOCAL track_counts = off;\nDELETE FROM t;\nSET LOCAL track_counts = on;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 8);
+	assert_contains(err, "the down of 0002_x.sql sets track_counts");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM t"), 10);
 	PQfinish(c);
 	tfs_rmdir(dir);
 	free(db);
@@ -1119,6 +1141,7 @@ int main(void)
 		cmocka_unit_test(test_isolation_loss_is_guarded),
 		cmocka_unit_test(test_rows_a_down_removes_are_loss),
 		cmocka_unit_test(test_track_counts_off_does_not_blind_the_guard),
+		cmocka_unit_test(test_track_counts_toggled_by_a_down),
 		cmocka_unit_test(test_isolation_of_parents_counts_children),
 		cmocka_unit_test(test_rebuilt_table_must_stay_isolated),
 		cmocka_unit_test(test_dry_run_names_moved_sequences),
