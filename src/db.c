@@ -386,16 +386,23 @@ static struct gm_error *set_up_session(struct gm_db *db)
 
 struct gm_error *gm_db_connect(const char *url, struct gm_db **out)
 {
-	/* client_encoding is fixed: migration files are UTF-8, and the server's
-	 * error positions count characters of what we send. */
-	const char *keys[] = { "dbname", "fallback_application_name", "client_encoding", NULL };
-	const char *vals[] = { url, "garage-migrate", "UTF8", NULL };
+	/* A peer that vanishes without a word (a host gone, a link cut)
+	 * leaves a client waiting for a COMMIT's answer for hours: the
+	 * kernel's keepalive starts after two.  Probes after 30s idle, every
+	 * 10s, three missed, and sent data unacknowledged for 60s, end the
+	 * wait in about a minute (a long statement is not idle: the server's
+	 * kernel answers the probes).  Before dbname: what the URL says wins.
+	 * client_encoding is fixed: migration files are UTF-8, and the
+	 * server's error positions count characters of what we send. */
+	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+			       "tcp_user_timeout", "dbname", "fallback_application_name", "client_encoding", NULL };
+	const char *vals[] = { "1", "30", "10", "3", "60000", url, "garage-migrate", "UTF8", NULL };
 	struct gm_db *db;
 	struct gm_error *err;
 
 	*out = NULL;
 	if (url && !*url)
-		vals[0] = NULL;
+		vals[5] = NULL;
 	if (url && *url && (err = check_url(url)))
 		return err;
 	db = gm_xcalloc(1, sizeof(*db));

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gm_db.h"
 #include "gm_history.h"
 #include "gm_strbuf.h"
 #include "pgtest.h"
@@ -289,6 +290,50 @@ static void commit_synchronously(const char *db)
 	PQfinish(c);
 }
 
+/* The connection option libpq holds for key, or "" (caller frees). */
+static char *option(PGconn *conn, const char *key)
+{
+	PQconninfoOption *opts = PQconninfo(conn), *o;
+	char *v = NULL;
+
+	for (o = opts; o && o->keyword && !v; o++)
+		if (!strcmp(o->keyword, key))
+			v = gm_xstrdup(o->val ? o->val : "");
+	PQconninfoFree(opts);
+	return v ? v : gm_xstrdup("");
+}
+
+/* A server that vanishes without a word (a host gone mid-commit) is
+ * noticed in about a minute, not after the kernel's two idle hours: the
+ * connection carries keepalives and a TCP user timeout unless the URL
+ * sets its own. */
+static void test_a_silent_peer_is_noticed(void **state)
+{
+	char *db = pgt_create_db("gm_rel_keepalive"), *url, *v;
+	struct gm_db *conn = NULL;
+
+	(void)state;
+	url = gm_xasprintf("host=127.0.0.1 port=%s dbname=%s", getenv("PGPORT"), db);
+	assert_null(gm_db_connect(url, &conn));
+	assert_string_equal((v = option(conn->conn, "keepalives_idle")), "30");
+	free(v);
+	assert_string_equal((v = option(conn->conn, "keepalives_count")), "3");
+	free(v);
+	assert_string_equal((v = option(conn->conn, "tcp_user_timeout")), "60000");
+	free(v);
+	gm_db_close(conn);
+	free(url);
+	url = gm_xasprintf("postgresql://127.0.0.1:%s/%s?keepalives_idle=7&tcp_user_timeout=0", getenv("PGPORT"), db);
+	assert_null(gm_db_connect(url, &conn));
+	assert_string_equal((v = option(conn->conn, "keepalives_idle")), "7");
+	free(v);
+	assert_string_equal((v = option(conn->conn, "tcp_user_timeout")), "0");
+	free(v);
+	gm_db_close(conn);
+	free(url);
+	free(db);
+}
+
 static void test_server_crash_leaves_nothing(void **state)
 {
 	char *db = pgt_create_db("gm_r_crash"), *dir = sleepy_dir(5), *out, *err;
@@ -390,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_up_plans_again_under_a_repeatable_read_default),
 		/* Last: it restarts the server under everyone's feet. */
 		cmocka_unit_test(test_server_crash_leaves_nothing),
+		cmocka_unit_test(test_a_silent_peer_is_noticed),
 	};
 	return cmocka_run_group_tests_name("reliability", tests, NULL, NULL);
 }
