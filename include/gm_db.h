@@ -53,6 +53,9 @@ void gm_db_close(struct gm_db *db);
  * one, with the same session settings as gm_db_connect. */
 struct gm_error *gm_db_reconnect(struct gm_db *db);
 
+/* Whether a failed result carries SQLSTATE code. */
+int gm_sqlstate_is(const PGresult *res, const char *code);
+
 /* Builds an error of the given kind from a failed result (or, when res is
  * NULL, from the connection's error message), with SQLSTATE, detail, hint
  * and context copied.  The primary message is prefixed by what. */

@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "gm_db.h"
 #include "gm_migration.h"
 #include "gm_strbuf.h"
 
@@ -101,8 +102,6 @@ void gm_script_run(struct gm_db *db, const struct gm_script *sc, struct gm_outco
 void gm_script_run_each(struct gm_db *db, const struct gm_script *sc, struct gm_outcome *out,
 			void (*each)(void *ctx, size_t k, const PGresult *res), void *ctx);
 void gm_outcome_release(struct gm_outcome *oc);
-
-int gm_sqlstate_is(const PGresult *res, const char *code);
 
 /* Turns a failed run into an error: located in the migration's file when
  * the failure came from one of its sections (*blamed is then set), else an

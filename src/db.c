@@ -487,10 +487,37 @@ struct gm_error *gm_db_error(struct gm_db *db, const PGresult *res,
 	return err;
 }
 
+int gm_sqlstate_is(const PGresult *res, const char *code)
+{
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return s && strcmp(s, code) == 0;
+}
+
+/* The error of a failed result: a refusal the tool's own checks raised,
+ * a timeout (the session's, or a database or role default) or a cancel,
+ * exit 5 as a migration's would be, or any other database error. */
+static struct gm_error *failure(struct gm_db *db, const PGresult *r, const char *what)
+{
+	struct gm_error *err = gm_db_refusal(r);
+
+	if (err)
+		return err;
+	if (!gm_sqlstate_is(r, "57014") && !gm_sqlstate_is(r, "55P03"))
+		return gm_db_error(db, r, GM_ERR_DB, what);
+	err = gm_db_error(db, r, GM_ERR_LOCK, what);
+	if (!err->advice)
+		gm_error_advise(err, "a lock or statement timeout (or a cancel) stopped it: another session holds what it"
+				     " reads, or a statement_timeout the database or role sets is too short for it; run it"
+				     " again when that session is done");
+	return err;
+}
+
 static struct gm_error *check_result(struct gm_db *db, PGresult *r, const char *what,
 				     PGresult **res)
 {
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	struct gm_error *err;
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		if (res)
@@ -499,10 +526,7 @@ static struct gm_error *check_result(struct gm_db *db, PGresult *r, const char *
 			PQclear(r);
 		return NULL;
 	}
-	struct gm_error *err = gm_db_refusal(r);
-
-	if (!err)
-		err = gm_db_error(db, r, GM_ERR_DB, what);
+	err = failure(db, r, what);
 	PQclear(r);
 	return err;
 }
@@ -769,7 +793,7 @@ struct gm_error *gm_db_read_once_n(struct gm_db *db, const char *sql, int n, con
 		if (!res[k])
 			bad = k;
 	if (failed || bad < n) {
-		err = gm_db_error(db, failed, GM_ERR_DB, what);
+		err = failed ? failure(db, failed, what) : gm_db_error(db, NULL, GM_ERR_DB, what);
 		for (k = bad; k < n; k++) {
 			PQclear(res[k]);
 			res[k] = NULL;

@@ -277,12 +277,6 @@ void gm_outcome_release(struct gm_outcome *oc)
 	memset(oc, 0, sizeof(*oc));
 }
 
-int gm_sqlstate_is(const PGresult *res, const char *code)
-{
-	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	return s && strcmp(s, code) == 0;
-}
-
 static const struct gm_script_seg *seg_by_char(const struct gm_script *sc, size_t c)
 {
 	size_t k;

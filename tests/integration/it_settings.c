@@ -295,6 +295,35 @@ static void test_read_only_default_is_explained(void **state)
 	free(db);
 }
 
+/* A database's statement_timeout stopping a read (here behind a lock
+ * another session holds on the history) is a timeout, exit 5, for list
+ * and verify as for a migration, not "any other database error". */
+static void test_a_timeout_stopping_a_read_is_exit_5(void **state)
+{
+	char *db = pgt_create_db("gm_set_to"), *out, *err, *sql;
+	PGconn *c = pgt_connect("postgres"), *holder;
+
+	(void)state;
+	assert_int_equal(pgt_gm(NULL, NULL, db, "up"), 0);
+	sql = gm_xasprintf("ALTER DATABASE \"%s\" SET statement_timeout = '300ms'", db);
+	pgt_exec(c, sql);
+	free(sql);
+	PQfinish(c);
+	holder = pgt_connect(db);
+	pgt_exec(holder, "SET statement_timeout = 0; BEGIN; LOCK TABLE garage_migrate.schema_history, garage_migrate.audit_log IN ACCESS EXCLUSIVE MODE");
+	assert_int_equal(pgt_gm(&out, &err, db, "list"), 5);
+	assert_contains(err, "canceling statement due to statement timeout");
+	assert_contains(err, "a lock or statement timeout (or a cancel) stopped it");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_gm(&out, &err, db, "log"), 5);
+	free(out);
+	free(err);
+	PQfinish(holder);
+	assert_int_equal(pgt_gm(NULL, NULL, db, "list"), 0);
+	free(db);
+}
+
 /* The server prints constants and names by the session's settings: a
  * snapshot dumped under the defaults must verify under a database whose
  * TimeZone, DateStyle, IntervalStyle, extra_float_digits and
@@ -350,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_a_failing_migration_under_exit_on_error),
 		cmocka_unit_test(test_replica_role_is_refused),
 		cmocka_unit_test(test_read_only_default_is_explained),
+		cmocka_unit_test(test_a_timeout_stopping_a_read_is_exit_5),
 		cmocka_unit_test(test_print_settings_do_not_change_the_snapshot),
 	};
 	return cmocka_run_group_tests_name("hostile server settings", tests, NULL, NULL);
