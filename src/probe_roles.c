@@ -237,12 +237,20 @@ static void check_role_policy_deps(struct gm_probe *p, const char *role, const c
 	"  ELSE (c.relkind OPERATOR(pg_catalog.=) 'm' OR NOT EXISTS (SELECT 1"                            \
 	"   FROM pg_catalog.pg_options_to_table(c.reloptions) op WHERE op.option_name OPERATOR(pg_catalog.=) 'security_invoker'" \
 	"   AND op.option_value::pg_catalog.bool))"                                                     \
-	"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"              \
-	"    ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) rw.oid" \
-	"    AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"         \
-	"    JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) d.refobjid"                     \
-	"    WHERE rw.ev_class OPERATOR(pg_catalog.=) c.oid AND t.oid OPERATOR(pg_catalog.<>) c.oid AND t.relrowsecurity) END"
+	"   AND EXISTS (SELECT 1 FROM reach JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) reach.t" \
+	"    WHERE reach.v OPERATOR(pg_catalog.=) c.oid AND t.relrowsecurity) END"
+/* What each view reads, through views it reads, however deep: a view
+ * over a security_invoker view over a table with RLS reads that table as
+ * its owner as much as one over the table itself. */
+#define REACH                                                                                        \
+	"WITH RECURSIVE reads(v, t) AS (SELECT rw.ev_class, d.refobjid FROM pg_catalog.pg_rewrite rw"   \
+	"  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass" \
+	"  AND d.objid OPERATOR(pg_catalog.=) rw.oid AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	"  WHERE d.refobjid OPERATOR(pg_catalog.<>) rw.ev_class AND rw.rulename OPERATOR(pg_catalog.=) '_RETURN')," \
+	" reach(v, t) AS (SELECT v, t FROM reads UNION SELECT reach.v, reads.t FROM reach"              \
+	"  JOIN reads ON reads.v OPERATOR(pg_catalog.=) reach.t) "
 static const char outside_sql[] =
+	REACH
 	"SELECT c.oid::pg_catalog.regclass::pg_catalog.text, CASE"
 	"  WHEN " RULED " AND " WRITES("c") " THEN 'a relation it may write, whose rules run as its owner'"
 	"  WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"

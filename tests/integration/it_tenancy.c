@@ -539,7 +539,9 @@ static void test_app_role_controls_what_policies_use(void **state)
 			   " CREATE FUNCTION archive.body_of(i uuid) RETURNS text LANGUAGE sql"
 			   "  SET search_path = pg_catalog AS 'SELECT body FROM public.notes WHERE id = i';"
 			   " CREATE FUNCTION api.note_body(i uuid) RETURNS text LANGUAGE sql SECURITY DEFINER"
-			   "  SET search_path = pg_catalog AS 'SELECT archive.body_of(i)'",
+			   "  SET search_path = pg_catalog AS 'SELECT archive.body_of(i)';"
+			   " CREATE VIEW archive.v1 WITH (security_invoker = true) AS SELECT * FROM public.notes;"
+			   " CREATE VIEW api.v2 AS SELECT * FROM archive.v1; GRANT SELECT ON api.v2 TO gm_saas_app",
 			   grants);
 	db = planted(sql);
 	free(sql);
@@ -552,6 +554,9 @@ static void test_app_role_controls_what_policies_use(void **state)
 	assert_contains(out, "role gm_saas_app may reach archive.inbox, a relation it may write, whose rules run as its owner");
 	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function api.all_notes(), in a schema verify does"
 			     " not check, which touches public.notes as its owner (SELECT without a WHERE)");
+	/* A view over a caller's view over notes reads notes as its owner. */
+	assert_contains(out, "role gm_saas_app may reach api.v2, a view that reads a table with row level security as its"
+			     " owner, in a schema verify does not check");
 	/* What a definer calls runs as its owner too. */
 	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function api.note_body(uuid), in a schema verify"
 			     " does not check, which touches public.notes as its owner (through archive.body_of(), which it"
