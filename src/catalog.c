@@ -181,6 +181,21 @@ static const char facts_sql[] =
 	"  CROSS JOIN LATERAL (VALUES ('command', p.cmd), ('permissive', p.permissive),\n"
 	"                             ('roles', pg_catalog.array_to_string(p.roles, ', ')),\n"
 	"                             ('using', coalesce(p.qual, '')), ('with_check', coalesce(p.with_check, ''))) x(k, v)\n"
+	/* Operators a policy compares with that are neither built in nor an
+	 * extension's: "tenant_id = uid()::text" prints as the built-in
+	 * equality it is not (a role with CREATE on a schema of the path when
+	 * the policy was made could have planted =(uuid, text) returning
+	 * true).  Only when there is one, so snapshots without it compare. */
+	"UNION ALL SELECT pg_catalog.concat('table ', pn.nspname, '.', pc.relname, ' policy ', po.polname), 'operators',\n"
+	"       pg_catalog.string_agg(DISTINCT pg_catalog.concat(o.oid::pg_catalog.regoperator::pg_catalog.text, ' owned by ',\n"
+	"                             pg_catalog.pg_get_userbyid(o.oprowner)), ', ')\n"
+	"  FROM pg_catalog.pg_policy po JOIN pg_catalog.pg_class pc ON pc.oid" EQ "po.polrelid\n"
+	"  JOIN pg_catalog.pg_namespace pn ON pn.oid" EQ "pc.relnamespace JOIN ns ON ns.oid" EQ "pn.oid\n"
+	"  JOIN pg_catalog.pg_depend d ON d.classid" EQ "'pg_catalog.pg_policy'::pg_catalog.regclass AND d.objid" EQ "po.oid\n"
+	"   AND d.refclassid" EQ "'pg_catalog.pg_operator'::pg_catalog.regclass\n"
+	"  JOIN pg_catalog.pg_operator o ON o.oid" EQ "d.refobjid\n"
+	"  WHERE o.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND " NOT_IN_EXTENSION("pg_operator", "o.oid") "\n"
+	"  GROUP BY pn.nspname, pc.relname, po.polname\n"
 	"UNION ALL SELECT pg_catalog.concat('function ', pn.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')'),\n"
 	"                 x.k, x.v\n"
 	"  FROM fn JOIN pg_catalog.pg_proc pr ON pr.oid" EQ "fn.oid\n"

@@ -564,6 +564,24 @@ static void lint_leakproof(const struct gm_model *m, struct gm_findings *out)
 	}
 }
 
+/* A policy comparing with an operator neither built in nor an
+ * extension's: its text reads as the built-in it looks like
+ * ("tenant_id = uid()::text"), and the policy judge takes it so, but what
+ * it does is whatever its function does (return true). */
+static void lint_policy_operators(const struct gm_model *m, struct gm_findings *out)
+{
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+
+		if (!strcmp(f->attr, "operators") && strstr(f->object, " policy ") && *f->value)
+			gm_findings_add(out, GM_CHECK_RLS, "policy_operator_not_builtin", GM_LEVEL_WARNING, f->object,
+				"compare values of one type with the built-in operator (cast: tenant_id = (auth.uid())::uuid),"
+				" and DROP OPERATOR the one that is not yours",
+				"policy compares with %s, neither built in nor an extension's: it reads as the built-in"
+				" it looks like, and does what its function does", f->value);
+	}
+}
+
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
 	struct gm_tenancy defaults;
@@ -584,6 +602,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	lint_matview_calls(m, tenancy, tenants, ntenants, out);
 	gm_lint_policy_links(m, tenants, ntenants, out);
 	lint_leakproof(m, out);
+	lint_policy_operators(m, out);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);

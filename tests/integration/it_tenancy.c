@@ -385,6 +385,39 @@ static void test_policy_through_a_table_the_tenant_writes(void **state)
 	free(db);
 }
 
+/* An operator planted for a type pair with no built-in one: the policy
+ * "tenant_id = auth.uid()::text" prints as the equality it is not, and
+ * lets tenant B read A's note.  Found by verify. */
+static void test_policy_with_a_planted_operator(void **state)
+{
+	char *db, *out, *err;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE FUNCTION public.any_eq(uuid, text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';"
+		     " CREATE OPERATOR public.= (LEFTARG = uuid, RIGHTARG = text, FUNCTION = public.any_eq);"
+		     " DROP POLICY notes_read ON notes;"
+		     " CREATE POLICY notes_read ON notes FOR SELECT USING (tenant_id = (auth.uid())::text);"
+		     " DROP ROLE IF EXISTS gm_saas_op; CREATE ROLE gm_saas_op;"
+		     " GRANT USAGE ON SCHEMA auth TO gm_saas_op; GRANT SELECT ON notes TO gm_saas_op");
+	c = pgt_connect(db);
+	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
+		    " INSERT INTO notes (tenant_id, body) VALUES ('00000000-0000-0000-0000-00000000000a', 'private to A');"
+		    " SET ROLE gm_saas_op;"
+		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes WHERE body = 'private to A'"), 1);
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "warning policy_operator_not_builtin: table public.notes policy notes_read: policy compares"
+			     " with =(uuid,text) owned by");
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP OWNED BY gm_saas_op; DROP ROLE gm_saas_op");
+	free(db);
+}
+
 /* A LEAKPROOF function runs before the policies: its error message hands
  * tenant B the body of A's note.  Found by verify. */
 static void test_leakproof_function(void **state)
@@ -598,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_definer_function_through_an_unchecked_view),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
+		cmocka_unit_test(test_policy_with_a_planted_operator),
 		cmocka_unit_test(test_truncate_grant),
 		cmocka_unit_test(test_app_role_controls_what_policies_use),
 		cmocka_unit_test(test_nothing_probed_fails_strict),

@@ -71,7 +71,7 @@ static size_t count(const struct gm_model *m, const char *name, const char *obje
 		/* What cannot be judged is a warning; the rest are errors. */
 		assert_int_equal(f.v[k].level, strstr(name, "_not_analysed") || strstr(name, "_bypass_grant") ||
 						   !strcmp(name, "trigger_grant") || !strcmp(name, "policy_link_writable") ||
-						   !strcmp(name, "leakproof_function")
+						   !strcmp(name, "leakproof_function") || !strcmp(name, "policy_operator_not_builtin")
 						   ? GM_LEVEL_WARNING : GM_LEVEL_ERROR);
 		assert_non_null(f.v[k].remedy);
 		if (!n && message && !strstr(f.v[k].message, message))
@@ -555,6 +555,21 @@ static void test_leakproof_functions(void **state)
 	gm_model_release(&m);
 }
 
+/* A policy comparing with an operator neither built in nor an
+ * extension's (the catalog lists them; none, no fact). */
+static void test_policy_operators(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	assert_int_equal(count(&m, "policy_operator_not_builtin", NULL, NULL), 0);
+	set_value(&m, "table public.orders policy p", "operators", "=(uuid,text) owned by mallory");
+	assert_int_equal(count(&m, "policy_operator_not_builtin", "table public.orders policy p",
+			       "policy compares with =(uuid,text) owned by mallory"), 1);
+	gm_model_release(&m);
+}
+
 /* ---- verify without a snapshot ---- */
 
 static void skipped_sample(struct gm_verify_result *r)
@@ -639,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_definer_calls_are_followed),
 		cmocka_unit_test(test_policy_links),
 		cmocka_unit_test(test_leakproof_functions),
+		cmocka_unit_test(test_policy_operators),
 		cmocka_unit_test(test_bypass_grants_on_tenant_tables),
 		cmocka_unit_test(test_views_through_other_schemas),
 		cmocka_unit_test(test_rules),
