@@ -635,11 +635,15 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
  * Supabase grants ALL, TRIGGER with it, to its API roles), though not its
  * owner, may attach one calling a function of its own (pg_temp's is
  * enough: no CREATE on any schema needed), and a superuser's data
- * migration makes it superuser.  Refused: an enabled trigger that calls
- * (as its function, or in its WHEN condition, directly or as an
- * operator's code: pg_depend has both) a function belonging to neither a
- * trusted role (TRUSTED_FOR_PATH) nor the table's owner (trusted by
- * PostgreSQL's design: it may do the same with its own triggers).  The
+ * migration makes it superuser.  Refused: an enabled trigger (one that
+ * fires outside replica mode, which up refuses) that depends on code
+ * belonging to neither a trusted role (TRUSTED_FOR_PATH) nor the table's
+ * owner (trusted by PostgreSQL's design: it may do the same with its own
+ * triggers): its function, or in its WHEN condition a function, an
+ * operator's function, or a type (a domain's CHECK runs on a cast to it)
+ * (pg_depend has them all).  A SECURITY DEFINER function runs as its
+ * owner, not as the migrations' role (Supabase's webhook triggers call
+ * supabase_functions.http_request, its admin's): not this check's.  The
  * history's tables have their own rules (history.c: only triggers on
  * what the tool does to them).  Checked with the path, so that a trigger
  * planted while a batch runs is seen by its next round trip. */
@@ -655,18 +659,22 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
 	" FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a"                             \
 	" WHERE n.nspname" EQ "ANY (pg_catalog.current_schemas(false))"                                  \
 	" AND a.privilege_type" EQ "'CREATE' AND a.grantee" EQ "0::pg_catalog.oid"                        \
-	" UNION ALL SELECT pg_catalog.format('" UNTRUSTED_TRIGGER_MARK "%I on %s calls %s, owned by role %I, which does not own the table'," \
-	"  t.tgname, t.tgrelid::pg_catalog.regclass, f.oid::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(f.proowner))" \
+	" UNION ALL SELECT pg_catalog.format('" UNTRUSTED_TRIGGER_MARK "%I on %s depends on %s, owned by role %I, which does not own the table'," \
+	"  t.tgname, t.tgrelid::pg_catalog.regclass, code.what, pg_catalog.pg_get_userbyid(code.owner))" \
 	" FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid" EQ "t.tgrelid"                \
 	" JOIN pg_catalog.pg_namespace tn ON tn.oid" EQ "c.relnamespace"                                  \
 	" JOIN pg_catalog.pg_depend d ON d.classid" EQ "'pg_catalog.pg_trigger'::pg_catalog.regclass AND d.objid" EQ "t.oid" \
-	" JOIN pg_catalog.pg_proc f ON f.oid" EQ "CASE"                                                   \
-	"  WHEN d.refclassid" EQ "'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid"              \
-	"  WHEN d.refclassid" EQ "'pg_catalog.pg_operator'::pg_catalog.regclass THEN (SELECT o.oprcode::pg_catalog.oid" \
-	"   FROM pg_catalog.pg_operator o WHERE o.oid" EQ "d.refobjid) END"                              \
+	" CROSS JOIN LATERAL (SELECT f.proowner, pg_catalog.format('function %s', f.oid::pg_catalog.regprocedure)" \
+	"   FROM pg_catalog.pg_proc f WHERE NOT f.prosecdef AND f.oid" EQ "CASE"                          \
+	"   WHEN d.refclassid" EQ "'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid"             \
+	"   WHEN d.refclassid" EQ "'pg_catalog.pg_operator'::pg_catalog.regclass THEN (SELECT o.oprcode::pg_catalog.oid" \
+	"    FROM pg_catalog.pg_operator o WHERE o.oid" EQ "d.refobjid) END"                             \
+	"  UNION ALL SELECT ty.typowner, pg_catalog.format('type %s', ty.oid::pg_catalog.regtype)"        \
+	"   FROM pg_catalog.pg_type ty WHERE d.refclassid" EQ "'pg_catalog.pg_type'::pg_catalog.regclass"  \
+	"   AND ty.oid" EQ "d.refobjid) code(owner, what)"                                                 \
 	" WHERE tn.nspname OPERATOR(pg_catalog.<>) '" GM_HISTORY_SCHEMA "' AND NOT t.tgisinternal"          \
-	" AND t.tgenabled OPERATOR(pg_catalog.<>) 'D'"                                                    \
-	" AND f.proowner OPERATOR(pg_catalog.<>) c.relowner AND NOT " TRUSTED_FOR_PATH("f.proowner")      \
+	" AND t.tgenabled OPERATOR(pg_catalog.=) ANY ('{O,A}'::pg_catalog.\"char\"[])"                      \
+	" AND code.owner OPERATOR(pg_catalog.<>) c.relowner AND NOT " TRUSTED_FOR_PATH("code.owner")      \
 	" LIMIT 1) w)"
 
 void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int check)

@@ -188,6 +188,8 @@ static struct gm_error *trial_migration(struct gm_db *db, const struct gm_migrat
 		gm_script_run(db, &sc, &oc);
 		if (oc.error && already_exists(oc.error) && !oc.connection_lost) {
 			PQclear(PQexec(db->conn, "ROLLBACK TO SAVEPOINT gm_statement"));
+		} else if (oc.error && (err = gm_db_refusal(oc.error))) {
+			/* The search path's or a trigger's check refused: as up does. */
 		} else if (oc.error && !oc.connection_lost &&
 			   (gm_sqlstate_is(oc.error, "55P03") || gm_sqlstate_is(oc.error, "57014"))) {
 			err = gm_script_error(db, &sc, &oc, &blamed);	/* a timeout: exit 5 */

@@ -646,7 +646,7 @@ static void test_trigger_of_a_role_granted_trigger(void **state)
 		      " EXECUTE FUNCTION pg_temp.esc()");
 	tfs_write(dir, "0002_seed.sql", "INSERT INTO public.countries VALUES ('DE');\n");
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
-	assert_contains(err, "refusing to run migrations: trigger zz_audit on countries calls");
+	assert_contains(err, "refusing to run migrations: trigger zz_audit on countries depends on function");
 	assert_contains(err, "owned by role gm_hj_trg, which does not own the table");
 	assert_contains(err, "REVOKE TRIGGER");
 	free(out);
@@ -667,20 +667,74 @@ static void test_trigger_of_a_role_granted_trigger(void **state)
 	tfs_write(dir, "0002_seed.sql", "INSERT INTO public.countries VALUES ('DE');\n");
 	tfs_write(dir, "0003_fix.sql", "UPDATE public.countries SET code = 'DE' WHERE code = 'DE';\n");
 	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
-	assert_contains(err, "refusing to run migrations: trigger zz_when on countries calls");
+	assert_contains(err, "refusing to run migrations: trigger zz_when on countries depends on function");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_roles WHERE rolname = 'gm_hj_trg' AND rolsuper"), 0);
+	PQfinish(low);
+	/* Or a cast in the WHEN condition to a domain whose CHECK calls the
+	 * role's function (the trigger depends on the type only). */
+	low = pgt_connect(db);
+	pgt_exec(low, "SET ROLE gm_hj_trg;"
+		      " CREATE FUNCTION pg_temp.evil(int) RETURNS boolean LANGUAGE plpgsql AS"
+		      " 'BEGIN EXECUTE ''ALTER ROLE gm_hj_trg SUPERUSER''; RETURN true; END';"
+		      " CREATE DOMAIN pg_temp.d AS int CHECK (pg_temp.evil(VALUE));"
+		      " CREATE TRIGGER zz_dom BEFORE UPDATE ON public.countries FOR EACH ROW"
+		      " WHEN ((length(NEW.code)::pg_temp.d) IS NOT NULL)"
+		      " EXECUTE FUNCTION pg_catalog.suppress_redundant_updates_trigger()");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to run migrations: trigger zz_dom on countries depends on type");
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_roles WHERE rolname = 'gm_hj_trg' AND rolsuper"), 0);
 	PQfinish(low);
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
-	/* The table's owner's own trigger is trusted, as PostgreSQL trusts it. */
+	/* The table's owner's own trigger is trusted, as PostgreSQL trusts it;
+	 * so is another role's SECURITY DEFINER function, which runs as that
+	 * role, not as the migrations' (Supabase's webhooks). */
 	pgt_exec(c, "CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
-		    " CREATE TRIGGER stamp BEFORE INSERT ON public.countries FOR EACH ROW EXECUTE FUNCTION public.stamp()");
+		    " CREATE TRIGGER stamp BEFORE INSERT ON public.countries FOR EACH ROW EXECUTE FUNCTION public.stamp();"
+		    " CREATE FUNCTION public.hook() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+		    " SET search_path = pg_catalog AS 'BEGIN RETURN NEW; END';"
+		    " ALTER FUNCTION public.hook() OWNER TO gm_hj_trg;"
+		    " CREATE TRIGGER hook AFTER INSERT ON public.countries FOR EACH ROW EXECUTE FUNCTION public.hook()");
 	tfs_write(dir, "0004_more.sql", "INSERT INTO public.countries VALUES ('FR');\n");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	PQfinish(c);
 	tfs_rmdir(dir);
-	pgt_drop_db(db, "DROP ROLE gm_hj_trg");
+	pgt_drop_db(db, "DROP OWNED BY gm_hj_trg; DROP ROLE gm_hj_trg");
+	free(db);
+}
+
+/* baseline's trial runs the migrations' statements on live tables: the
+ * same refusal, exit 7 as up's, not "the database does not hold it". */
+static void test_baseline_refuses_an_untrusted_trigger(void **state)
+{
+	char *db = pgt_create_db("gm_hj_trg_bl"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db), *low;
+
+	(void)state;
+	pgt_exec(c, "DROP ROLE IF EXISTS gm_hj_trg2; CREATE ROLE gm_hj_trg2;"
+		    " CREATE TABLE public.countries (code text PRIMARY KEY);"
+		    " GRANT SELECT, TRIGGER ON public.countries TO gm_hj_trg2");
+	low = pgt_connect(db);
+	pgt_exec(low, "SET ROLE gm_hj_trg2;"
+		      " CREATE FUNCTION pg_temp.esc() RETURNS trigger LANGUAGE plpgsql AS"
+		      " 'BEGIN EXECUTE ''ALTER ROLE gm_hj_trg2 SUPERUSER''; RETURN NULL; END';"
+		      " CREATE TRIGGER zz_audit AFTER INSERT ON public.countries FOR EACH STATEMENT"
+		      " EXECUTE FUNCTION pg_temp.esc()");
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE public.countries (code text PRIMARY KEY);\n"
+				     "INSERT INTO public.countries VALUES ('DE') ON CONFLICT DO NOTHING;\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "baseline --version 1"), 7);
+	assert_contains(err, "refusing to run migrations: trigger zz_audit on countries depends on function");
+	assert_not_contains(err, "--force");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_roles WHERE rolname = 'gm_hj_trg2' AND rolsuper"), 0);
+	PQfinish(low);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, "DROP ROLE gm_hj_trg2");
 	free(db);
 }
 
@@ -700,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_history_remade_in_one_transaction),
 		cmocka_unit_test(test_schema_of_another_role_in_the_path),
 		cmocka_unit_test(test_trigger_of_a_role_granted_trigger),
+		cmocka_unit_test(test_baseline_refuses_an_untrusted_trigger),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);
 }
