@@ -41,8 +41,12 @@ typedef int (*gm_definer_protected)(void *ctx, const char *schema, const char *n
  * none known (a built-in, a function elsewhere).  A function a SECURITY
  * DEFINER function calls runs as the definer's owner too, whatever its
  * own SECURITY: its statements are judged as the caller's, to
- * GM_DEFINER_CALL_DEPTH calls deep. */
+ * GM_DEFINER_CALL_DEPTH calls deep (deeper, the caller is unseen).  CALL
+ * of a procedure counts as a call. */
 typedef size_t (*gm_definer_callees)(void *ctx, const char *schema, const char *name, char ***defs);
+/* What gm_definer_callees returns for a function it cannot see (one of a
+ * schema verify does not read): the caller is then unseen, not bound. */
+#define GM_DEFINER_CALLEE_UNKNOWN ((size_t)-1)
 
 #define GM_DEFINER_CALL_DEPTH 8
 

@@ -140,13 +140,27 @@ static int follow_call(struct judging *g, const PgQuery__FuncCall *f)
 	if (!g->callees || !*name)
 		return 0;
 	key = gm_xasprintf("%s.%s", schema ? schema : "", name);
-	if (gm_strlist_has(&g->followed, key) || g->depth >= GM_DEFINER_CALL_DEPTH) {
+	if (gm_strlist_has(&g->followed, key)) {
 		free(key);
 		return 0;
 	}
 	gm_strlist_add(&g->followed, key);
 	free(key);
 	n = g->callees(g->ctx, schema, name, &defs);
+	if (n && (n == GM_DEFINER_CALLEE_UNKNOWN || g->depth >= GM_DEFINER_CALL_DEPTH)) {
+		if (!g->unseen)
+			g->unseen = n == GM_DEFINER_CALLEE_UNKNOWN
+				? gm_xasprintf("it calls %s%s%s(), in a schema verify does not read, which runs as its owner too",
+					       schema ? schema : "", schema ? "." : "", name)
+				: gm_xasprintf("its calls nest deeper than %d functions, the last of them unread",
+					       GM_DEFINER_CALL_DEPTH);
+		if (n == GM_DEFINER_CALLEE_UNKNOWN)
+			n = 0;
+		for (k = 0; k < n; k++)
+			free(defs[k]);
+		free(defs);
+		return 0;
+	}
 	g->depth++;
 	for (k = 0; k < n && !found; k++)
 		found = judge_function(g, defs[k]);
@@ -253,6 +267,10 @@ static int visit(void *ctx, const PgQuery__Node *n)
 				return 1;
 			}
 		return 0;
+	case PG_QUERY__NODE__NODE_CALL_STMT:
+		/* Its FuncCall is a message of its own, not a Node the walk
+		 * would hand over. */
+		return n->call_stmt->funccall && follow_call(g, n->call_stmt->funccall);
 	case PG_QUERY__NODE__NODE_FUNC_CALL:
 		if ((text = runs_sql_text(n->func_call)) && !g->unseen)
 			g->unseen = gm_xasprintf("it calls %s, which reads what a value names, unseen here", text);

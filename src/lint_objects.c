@@ -451,6 +451,11 @@ static size_t model_callees(void *ctx, const char *schema, const char *name, cha
 			*defs = gm_xrealloc(*defs, (cap = cap ? cap * 2 : 4) * sizeof(**defs));
 		(*defs)[n++] = gm_xstrdup(f->value);
 	}
+	/* None read of a schema the model does not hold (it has only what
+	 * policies call there), not the system's: what it does is unseen. */
+	if (!n && schema && strcmp(schema, "pg_catalog") && strcmp(schema, "information_schema") &&
+	    !model_has_schema(p->m, schema))
+		return GM_DEFINER_CALLEE_UNKNOWN;
 	return n;
 }
 

@@ -336,7 +336,7 @@ static int probe_tenant(void *ctx, const char *schema, const char *name)
 static const char callees_sql[] =
 	"SELECT pg_catalog.pg_get_functiondef(f.oid)"
 	" FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace"
-	" WHERE f.proname OPERATOR(pg_catalog.=) $1::pg_catalog.name AND f.prokind OPERATOR(pg_catalog.=) 'f'"
+	" WHERE f.proname OPERATOR(pg_catalog.=) $1::pg_catalog.name AND f.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog.\"char\"[])"
 	" AND ($2::pg_catalog.name IS NULL OR n.nspname OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
 	" AND f.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid"
 	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"

@@ -501,12 +501,13 @@ static void definer_body(struct lint *l, const PgQuery__CreateFunctionStmt *f)
 }
 
 /* Whether f is the function schema.name: the same name, and the same
- * schema (unqualified is public's). */
+ * schema (unqualified is public's); with schema NULL (a call that leaves
+ * it out, found through a path not known here), of any schema. */
 static int same_function(PgQuery__Node *const *fn, size_t nfn, const char *schema, const char *name)
 {
 	const char *fs = nfn >= 2 ? gm_pgtree_str(fn[nfn - 2]) : "public";
 
-	return !strcmp(gm_pgtree_last_name(fn, nfn), name) && !strcmp(fs, schema ? schema : "public");
+	return !strcmp(gm_pgtree_last_name(fn, nfn), name) && (!schema || !strcmp(fs, schema));
 }
 
 struct function_search {
@@ -526,8 +527,8 @@ static void function_found(void *ctx, const struct gm_migration *m, const struct
 	}
 }
 
-/* The text of the last CREATE FUNCTION of schema.name (schema NULL:
- * public) before the current statement: earlier in the run, else in a
+/* The text of the last CREATE FUNCTION of schema.name (schema NULL: of
+ * any schema) before the current statement: earlier in the run, else in a
  * project migration before it.  Allocated, or NULL. */
 static char *function_text(const struct lint *l, const char *schema, const char *name)
 {

@@ -291,6 +291,21 @@ static void test_definer_function_through_a_helper(void **state)
 		     " too: SELECT whose WHERE does not bind it to the tenant: tenant_id = t)");
 }
 
+/* A definer that CALLs an ordinary procedure deleting the tenant the
+ * caller names: tenant B empties A's notes. */
+static void test_definer_function_calling_a_procedure(void **state)
+{
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	definer_leak("CREATE PROCEDURE public.wipe_notes(t uuid) LANGUAGE sql AS 'DELETE FROM public.notes WHERE tenant_id = t';"
+		     " CREATE FUNCTION public.wipe(t uuid) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER"
+		     " SET search_path = pg_catalog AS 'BEGIN CALL public.wipe_notes(t); RETURN 1; END'",
+		     "SELECT public.wipe('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.wipe(t uuid): SECURITY DEFINER function touches"
+		     " public.notes as its owner (through public.wipe_notes(), which it calls and which runs as its owner"
+		     " too: DELETE whose WHERE does not bind it to the tenant: tenant_id = t)");
+}
+
 /* A definer reading tenant rows through a view of a schema verify does
  * not read (security_invoker, but the invoker is the definer's owner). */
 static void test_definer_function_through_an_unchecked_view(void **state)
@@ -629,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_definer_function_through_a_helper),
 		cmocka_unit_test(test_definer_function_inserting_for_any_tenant),
 		cmocka_unit_test(test_definer_function_through_an_unchecked_view),
+		cmocka_unit_test(test_definer_function_calling_a_procedure),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_policy_with_a_planted_operator),

@@ -490,6 +490,47 @@ static void test_definer_calls_are_followed(void **state)
 	}
 }
 
+/* CALL of a procedure is a call; a call into a schema verify does not
+ * read, or nesting past GM_DEFINER_CALL_DEPTH, is unseen, never bound. */
+static void test_definer_calls_the_judge_cannot_follow(void **state)
+{
+	struct gm_model m;
+	char sig[32], body[64];
+
+	(void)state;
+	good_schema(&m);
+	set_function(&m, "org_count()", "true", "plpgsql", "BEGIN CALL public.wipe($1); RETURN 1; END");
+	set_function(&m, "wipe(org uuid)", "false", "sql", "DELETE FROM orders WHERE organization_id = org");
+	assert_int_equal(count(&m, "definer_function_bypasses_rls", "function public.org_count()",
+			       "through public.wipe(), which it calls"), 1);
+	gm_model_release(&m);
+
+	good_schema(&m);
+	set_function(&m, "org_count()", "true", "sql", "SELECT internal.notes_count_of($1)");
+	assert_int_equal(count(&m, "definer_function_not_analysed", "function public.org_count()",
+			       "it calls internal.notes_count_of(), in a schema verify does not read"), 1);
+	/* A system function is known not to read tenant rows. */
+	set_function(&m, "org_count()", "true", "sql", "SELECT pg_catalog.length('x')");
+	assert_int_equal(count(&m, "definer_function_not_analysed", NULL, NULL), 0);
+	gm_model_release(&m);
+
+	/* c0 calls c1 ... calls c9, which reads every tenant's orders. */
+	good_schema(&m);
+	set_function(&m, "org_count()", "true", "sql", "SELECT public.c0($1)");
+	for (int k = 0; k < 10; k++) {
+		snprintf(sig, sizeof(sig), "c%d(org uuid)", k);
+		if (k < 9)
+			snprintf(body, sizeof(body), "SELECT public.c%d(org)", k + 1);
+		else
+			snprintf(body, sizeof(body), "SELECT count(*) FROM orders");
+		set_function(&m, sig, "false", "sql", body);
+	}
+	assert_int_equal(count(&m, "definer_function_bypasses_rls", "function public.org_count()", NULL), 0);
+	assert_int_equal(count(&m, "definer_function_not_analysed", "function public.org_count()",
+			       "its calls nest deeper than 8 functions"), 1);
+	gm_model_release(&m);
+}
+
 /* A policy letting rows in through another table: safe when the row's
  * column is a foreign key to a unique column there, else a warning when
  * another role may write that table. */
@@ -652,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_security_definer_search_path),
 		cmocka_unit_test(test_definer_function_bodies),
 		cmocka_unit_test(test_definer_calls_are_followed),
+		cmocka_unit_test(test_definer_calls_the_judge_cannot_follow),
 		cmocka_unit_test(test_policy_links),
 		cmocka_unit_test(test_leakproof_functions),
 		cmocka_unit_test(test_policy_operators),
