@@ -131,14 +131,14 @@ static struct gm_error *list_objects(struct gm_db *db, PGresult **res)
 	return gm_db_exec(db, objects_sql, "cannot list the database's objects", res);
 }
 
-/* Every sequence of the user's schemas and where it stands: setval() is
- * not undone by any rollback.  Two characters of rank first, as for
- * objects_sql (changes() leaves them out). */
+/* Every sequence of the user's schemas, where it stands (NULL before its
+ * first nextval) and which way it goes: setval() is not undone by any
+ * rollback. */
 static const char sequences_sql[] =
-	"SELECT o FROM (SELECT pg_catalog.concat('s ', s.schemaname, '.', s.sequencename, ' at ',"
-	"  coalesce(s.last_value::pg_catalog.text, 'start')) AS o"
-	" FROM pg_catalog.pg_sequences s WHERE s.schemaname OPERATOR(pg_catalog.<>) '" GM_HISTORY_SCHEMA "') q"
-	" ORDER BY o COLLATE \"C\"";
+	"SELECT pg_catalog.format('%I.%I', s.schemaname, s.sequencename), s.last_value::pg_catalog.text,"
+	" (s.increment_by OPERATOR(pg_catalog.>) 0)::pg_catalog.text"
+	" FROM pg_catalog.pg_sequences s WHERE s.schemaname OPERATOR(pg_catalog.<>) '" GM_HISTORY_SCHEMA "'"
+	" ORDER BY 1";
 
 static int visit_setval(void *ctx, const PgQuery__Node *n)
 {
@@ -219,20 +219,40 @@ static struct gm_error *trial_migration(struct gm_db *db, const struct gm_migrat
 	return err;
 }
 
-/* A sequence the trial moved anyway (setval in a function or a DO
- * block): said, with where it stood, so that it can be set back. */
+/* A sequence the trial set back (setval in a function or a DO block):
+ * the application's next key may be one in use.  Moving on (a nextval,
+ * an INSERT's default, another session's) leaves a gap, nothing worse. */
+static int set_back(const char *was, const char *now, int ascending)
+{
+	long long a, b;
+
+	if (!*was)
+		return 0;	/* never used: nothing to collide with */
+	if (!*now)
+		return 1;	/* reset to its start */
+	a = strtoll(was, NULL, 10);
+	b = strtoll(now, NULL, 10);
+	return ascending ? b < a : b > a;
+}
+
 static struct gm_error *sequences_kept(const PGresult *before, const PGresult *after)
 {
-	char *diff = changes(before, after);
 	struct gm_error *err;
 
-	if (!diff)
-		return NULL;
-	err = gm_error_new(GM_ERR_DRIFT, "baseline's trial moved a sequence, which no rollback undoes: %s", diff);
-	gm_error_advise(err, "set it back with SELECT setval(...) to where it stood (the first value above), then baseline"
-			     " with --force, or a lower --version; nothing was recorded");
-	free(diff);
-	return err;
+	for (int k = 0; k < PQntuples(before); k++)
+		for (int j = 0; j < PQntuples(after); j++) {
+			if (strcmp(PQgetvalue(before, k, 0), PQgetvalue(after, j, 0)) ||
+			    !set_back(PQgetvalue(before, k, 1), PQgetvalue(after, j, 1), !strcmp(PQgetvalue(before, k, 2), "true")))
+				continue;
+			err = gm_error_new(GM_ERR_DRIFT, "baseline's trial set sequence %s back from %s to %s, which no rollback"
+					   " undoes", PQgetvalue(before, k, 0), PQgetvalue(before, k, 1),
+					   *PQgetvalue(after, j, 1) ? PQgetvalue(after, j, 1) : "its start");
+			gm_error_advise(err, "before the application inserts again, set it past the largest key in use (SELECT"
+					     " setval('seq', max(id)) FROM the table), then baseline with --force or a lower"
+					     " --version; nothing was recorded");
+			return err;
+		}
+	return NULL;
 }
 
 static struct gm_error *check_holds(struct gm_db *db, const struct gm_migration_set *set,
