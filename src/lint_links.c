@@ -133,33 +133,69 @@ static char *find_relation(const struct gm_model *m, const char *schema, const c
 	return NULL;
 }
 
+/* Whether the policies of linked (with row-level security on) let any
+ * row be written: none permissive for ALL, INSERT or UPDATE, none can,
+ * whatever is granted. */
+static int policies_let_write(const struct gm_model *m, const char *linked)
+{
+	char *table = gm_xasprintf("table %s", linked), *prefix = gm_xasprintf("table %s policy ", linked);
+	const char *rls = gm_model_get(m, table, "row_security");
+	int yes = !rls || strcmp(rls, "enabled");
+
+	for (size_t k = 0; k < m->n && !yes; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *permissive;
+		if (strncmp(f->object, prefix, strlen(prefix)) || strcmp(f->attr, "command") ||
+		    !(!strcmp(f->value, "ALL") || !strcmp(f->value, "INSERT") || !strcmp(f->value, "UPDATE")))
+			continue;
+		permissive = gm_model_get(m, f->object, "permissive");
+		yes = !permissive || !strcmp(permissive, "PERMISSIVE");
+	}
+	free(table);
+	free(prefix);
+	return yes;
+}
+
+/* The grantee of a privileges fact of linked that may write it: the
+ * table's grants and its columns' ("table s.t column c grant r"); NULL
+ * for any other fact. */
+static const char *writer(const struct gm_fact *f, const char *linked)
+{
+	size_t n = strlen("table ") + strlen(linked);
+	const char *rest = f->object + n, *g;
+
+	if (strcmp(f->attr, "privileges") || strncmp(f->object, "table ", 6) || strncmp(f->object + 6, linked, strlen(linked)) ||
+	    (strncmp(rest, " grant ", 7) && strncmp(rest, " column ", 8)) || !(g = strstr(rest, " grant ")) ||
+	    !(strstr(f->value, "INSERT") || strstr(f->value, "UPDATE")))
+		return NULL;
+	return g + strlen(" grant ");
+}
+
 static void link(void *ctx, const char *schema, const char *relation, const char *column, const char *row)
 {
 	struct judging *g = ctx;
-	char *linked = find_relation(g->m, schema, relation), *key, *grants, *remedy;
+	char *linked = find_relation(g->m, schema, relation), *key, *remedy;
+	const char *who;
 
-	if (!linked || !strcmp(linked, g->table) || key_held_once(g->m, g->table, row, linked, column)) {
+	if (!linked || !strcmp(linked, g->table) || key_held_once(g->m, g->table, row, linked, column) ||
+	    !policies_let_write(g->m, linked)) {
 		free(linked);
 		return;
 	}
 	key = gm_xasprintf("%s.%s", linked, column);
-	grants = gm_xasprintf("table %s grant ", linked);
 	for (size_t k = 0; k < g->m->n && !gm_strlist_has(&g->seen, key); k++) {
 		const struct gm_fact *f = &g->m->v[k];
-		if (strcmp(f->attr, "privileges") || strncmp(f->object, grants, strlen(grants)) ||
-		    !(strstr(f->value, "INSERT") || strstr(f->value, "UPDATE")))
+		if (!(who = writer(f, linked)))
 			continue;
 		gm_strlist_add(&g->seen, key);
 		remedy = gm_xasprintf("let a tenant write only rows there whose %s names a row of its own (a WITH CHECK"
-				      " on %s), or take INSERT and UPDATE on %s from %s", column, linked, linked,
-				      f->object + strlen(grants));
+				      " on %s), or take INSERT and UPDATE on %s from %s", column, linked, linked, who);
 		gm_findings_add(g->out, GM_CHECK_RLS, "policy_link_writable", GM_LEVEL_WARNING, g->policy, remedy,
 				"lets a row in when a row of the tenant's in %s names it (%s), and %s may write %s"
-				" (%s): a row of its own there can name another tenant's row", linked, key,
-				f->object + strlen(grants), linked, f->value);
+				" (%s): a row of its own there can name another tenant's row", linked, key, who, linked,
+				f->value);
 		free(remedy);
 	}
-	free(grants);
 	free(key);
 	free(linked);
 }

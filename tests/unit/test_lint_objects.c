@@ -561,6 +561,8 @@ static void test_policy_links(void **state)
 		gm_model_add(&m, "table public.follows", "row_security", "enabled");
 		gm_model_add(&m, "table public.follows column order_id", "type", "uuid");
 		gm_model_add(&m, "table public.follows grant app_user", "privileges", "SELECT, INSERT");
+		gm_model_add(&m, "table public.follows policy own", "command", "ALL");
+		gm_model_add(&m, "table public.follows policy own", "permissive", "PERMISSIVE");
 		gm_model_add(&m, "table public.follows index follows_pkey", "definition",
 			     "CREATE UNIQUE INDEX follows_pkey ON public.follows USING btree (id)");
 		gm_model_add(&m, "table public.orders constraint orders_parent_fkey", "definition",
@@ -575,6 +577,12 @@ static void test_policy_links(void **state)
 			fail_msg("case %zu (%s): %zu warnings", k, cases[k].using, n);
 		/* Nobody but its owner writes follows: nothing to warn of. */
 		set_value(&m, "table public.follows grant app_user", "privileges", "SELECT");
+		assert_int_equal(count(&m, "policy_link_writable", NULL, NULL), 0);
+		/* A grant of a column to write is a grant to write. */
+		set_value(&m, "table public.follows column order_id grant app_user", "privileges", "INSERT");
+		assert_int_equal(count(&m, "policy_link_writable", NULL, NULL), cases[k].warned);
+		/* Its policies let no row be written (FOR SELECT only). */
+		set_value(&m, "table public.follows policy own", "command", "SELECT");
 		assert_int_equal(count(&m, "policy_link_writable", NULL, NULL), 0);
 		gm_model_release(&m);
 	}
