@@ -27,6 +27,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct step {
 	const struct gm_status_item *it;
@@ -393,8 +394,10 @@ static int visit_tracking(void *ctx, const PgQuery__Node *n)
 	const PgQuery__FuncCall *f;
 
 	(void)ctx;
+	/* Setting names are case-blind ("Track_Counts"); RESET ALL resets
+	 * it too. */
 	if (n->node_case == PG_QUERY__NODE__NODE_VARIABLE_SET_STMT)
-		return n->variable_set_stmt->name && !strcmp(n->variable_set_stmt->name, "track_counts");
+		return !n->variable_set_stmt->name || !strcasecmp(n->variable_set_stmt->name, "track_counts");
 	if (n->node_case != PG_QUERY__NODE__NODE_FUNC_CALL)
 		return 0;
 	f = n->func_call;
@@ -402,7 +405,7 @@ static int visit_tracking(void *ctx, const PgQuery__Node *n)
 	return !strcmp(gm_pgtree_last_name(f->funcname, f->n_funcname), "set_config") && f->n_args >= 1 &&
 	       !(f->args[0]->node_case == PG_QUERY__NODE__NODE_A_CONST &&
 		 f->args[0]->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL &&
-		 strcmp(f->args[0]->a_const->sval->sval, "track_counts"));
+		 strcasecmp(f->args[0]->a_const->sval->sval, "track_counts"));
 }
 
 /* Whether a statement of m's down sets track_counts: off and on again

@@ -659,7 +659,7 @@ static void bypass_grant(struct lint *l, const PgQuery__GrantStmt *g)
 		if (trigger) {
 			lint_report(l, "trigger_grant", lint_at(l, -1), key,
 				    "GRANT %s on %s: the grantee may attach a trigger whose function runs as whoever writes"
-				    " there, a superuser's migration included", which, key);
+				    " there, a superuser's migration included", g->n_privileges ? "TRIGGER" : "ALL", key);
 			free(key);
 			return;
 		}

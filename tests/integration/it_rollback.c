@@ -799,25 +799,34 @@ static void test_track_counts_off_does_not_blind_the_guard(void **state)
 }
 
 /* A down that turns track_counts off around its DELETE and on again:
- * the setting reads on after the step, the rows were never counted. */
+ * the setting reads on after the step, the rows were never counted.
+ * However it is spelt (setting names are case-blind). */
 static void test_track_counts_toggled_by_a_down(void **state)
 {
-	char *db = pgt_create_db("gm_rb_tc2"), *dir = tfs_tempdir(), *out, *err;
-	PGconn *c = pgt_connect(db);
+	static const char *const downs[] = {
+		"SET LOCAL track_counts = off;\nDELETE FROM t;\nSET LOCAL track_counts = on;\n",
+		"SELECT set_config('Track_Counts', 'off', true);\nDELETE FROM t;\nRESET ALL;\n",
+	};
 
 	(void)state;
-	tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n-- garage:down\nDROP TABLE t;\n");
-	tfs_write(dir, "0002_x.sql", "INSERT INTO t SELECT generate_series(1, 10);\n-- garage:down\n"
-				     "SET LOCAL track_counts = off;\nDELETE FROM t;\nSET LOCAL track_counts = on;\n");
-	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
-	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 8);
-	assert_contains(err, "the down of 0002_x.sql sets track_counts");
-	free(out);
-	free(err);
-	assert_int_equal(pgt_count(c, "SELECT count(*) FROM t"), 10);
-	PQfinish(c);
-	tfs_rmdir(dir);
-	free(db);
+	for (size_t k = 0; k < sizeof(downs) / sizeof(downs[0]); k++) {
+		char *db = pgt_create_db("gm_rb_tc2"), *dir = tfs_tempdir(), *out, *err, *x;
+		PGconn *c = pgt_connect(db);
+
+		tfs_write(dir, "0001_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n-- garage:down\nDROP TABLE t;\n");
+		x = gm_xasprintf("INSERT INTO t SELECT generate_series(1, 10);\n-- garage:down\n%s", downs[k]);
+		tfs_write(dir, "0002_x.sql", x);
+		free(x);
+		assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+		assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 8);
+		assert_contains(err, "the down of 0002_x.sql sets track_counts");
+		free(out);
+		free(err);
+		assert_int_equal(pgt_count(c, "SELECT count(*) FROM t"), 10);
+		PQfinish(c);
+		tfs_rmdir(dir);
+		free(db);
+	}
 }
 
 /* RLS on a partitioned table or an inheritance parent guards the rows of
