@@ -290,17 +290,18 @@ static void commit_synchronously(const char *db)
 	PQfinish(c);
 }
 
-/* The connection option libpq holds for key, or "" (caller frees). */
-static char *option(PGconn *conn, const char *key)
+/* The connection option libpq holds for key must be want. */
+static void assert_option(PGconn *conn, const char *key, const char *want)
 {
 	PQconninfoOption *opts = PQconninfo(conn), *o;
-	char *v = NULL;
+	const char *got = NULL;
 
-	for (o = opts; o && o->keyword && !v; o++)
+	for (o = opts; o && o->keyword && !got; o++)
 		if (!strcmp(o->keyword, key))
-			v = gm_xstrdup(o->val ? o->val : "");
+			got = o->val ? o->val : "";
+	if (!got || strcmp(got, want))
+		fail_msg("connection option %s is %s, not %s", key, got ? got : "(none)", want);
 	PQconninfoFree(opts);
-	return v ? v : gm_xstrdup("");
 }
 
 /* A server that vanishes without a word (a host gone mid-commit) is
@@ -309,26 +310,21 @@ static char *option(PGconn *conn, const char *key)
  * sets its own. */
 static void test_a_silent_peer_is_noticed(void **state)
 {
-	char *db = pgt_create_db("gm_rel_keepalive"), *url, *v;
+	char *db = pgt_create_db("gm_rel_keepalive"), *url;
 	struct gm_db *conn = NULL;
 
 	(void)state;
 	url = gm_xasprintf("host=127.0.0.1 port=%s dbname=%s", getenv("PGPORT"), db);
 	assert_null(gm_db_connect(url, &conn));
-	assert_string_equal((v = option(conn->conn, "keepalives_idle")), "30");
-	free(v);
-	assert_string_equal((v = option(conn->conn, "keepalives_count")), "3");
-	free(v);
-	assert_string_equal((v = option(conn->conn, "tcp_user_timeout")), "60000");
-	free(v);
+	assert_option(conn->conn, "keepalives_idle", "30");
+	assert_option(conn->conn, "keepalives_count", "3");
+	assert_option(conn->conn, "tcp_user_timeout", "60000");
 	gm_db_close(conn);
 	free(url);
 	url = gm_xasprintf("postgresql://127.0.0.1:%s/%s?keepalives_idle=7&tcp_user_timeout=0", getenv("PGPORT"), db);
 	assert_null(gm_db_connect(url, &conn));
-	assert_string_equal((v = option(conn->conn, "keepalives_idle")), "7");
-	free(v);
-	assert_string_equal((v = option(conn->conn, "tcp_user_timeout")), "0");
-	free(v);
+	assert_option(conn->conn, "keepalives_idle", "7");
+	assert_option(conn->conn, "tcp_user_timeout", "0");
 	gm_db_close(conn);
 	free(url);
 	free(db);
