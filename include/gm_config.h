@@ -70,6 +70,10 @@ struct gm_config {
 	char *statement_timeout;
 	char *wait_timeout;
 	struct gm_tenancy tenancy;
+	/* Roles whose code migrations may run as the connecting role (their
+	 * triggers' functions, schemas of the path), besides those
+	 * PostgreSQL makes trusted: gm_db_trust_roles. */
+	struct gm_strlist trusted_roles;
 	/* The lint's rule levels the file sets (error, warning or off); a
 	 * rule not named keeps its own. */
 	struct gm_lint_levels lint;

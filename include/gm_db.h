@@ -28,6 +28,7 @@ struct gm_db {
 	PGconn *conn;
 	int server_version;	/* PQserverVersion */
 	char *search_path;	/* the user's, pg_catalog taken out: for migration text */
+	char *trusted_roles;	/* the project file's trusted_roles, an array literal ("{a,b}"), or NULL */
 	/* When set, called about every GM_DB_WAIT_TICK_MS while a script
 	 * (gm_script.h) waits for the server's next result, so a caller can
 	 * show that a long statement is still running.  It must not use the
@@ -52,6 +53,12 @@ void gm_db_close(struct gm_db *db);
 /* Opens a new session with the same parameters in place of db's (lost)
  * one, with the same session settings as gm_db_connect. */
 struct gm_error *gm_db_reconnect(struct gm_db *db);
+
+/* Roles whose code migrations may run as the connecting role, besides
+ * those PostgreSQL makes trusted (the project file's trusted_roles; see
+ * db.c's TRUSTED_FOR_PATH).  names may be empty. */
+struct gm_strlist;
+void gm_db_trust_roles(struct gm_db *db, const struct gm_strlist *names);
 
 /* Whether a failed result carries SQLSTATE code. */
 int gm_sqlstate_is(const PGresult *res, const char *code);

@@ -206,7 +206,10 @@ struct gm_error *gm_cli_connect(struct gm_cli *cli, struct gm_db **db)
 		return err;
 	if (!url)
 		url = getenv("DATABASE_URL");
-	return gm_db_connect(url, db);
+	if ((err = gm_db_connect(url, db)))
+		return err;
+	gm_db_trust_roles(*db, &cli->config.trusted_roles);
+	return NULL;
 }
 
 struct gm_error *gm_cli_open(struct gm_cli *cli, struct gm_migration_set **set,

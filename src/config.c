@@ -64,6 +64,7 @@ void gm_config_release(struct gm_config *c)
 	free(c->statement_timeout);
 	free(c->wait_timeout);
 	gm_tenancy_release(&c->tenancy);
+	gm_strlist_release(&c->trusted_roles);
 	gm_lint_levels_release(&c->lint);
 	memset(c, 0, sizeof(*c));
 }
@@ -657,12 +658,18 @@ static struct gm_error *read_snapshot(struct reader *r)
 	return read_path(r, "snapshot", &r->c->snapshot);
 }
 
+static struct gm_error *read_trusted_roles(struct reader *r)
+{
+	return read_names(r, "trusted_roles", 0, &r->c->trusted_roles);
+}
+
 static const struct field file_fields[] = {
 	{ "environments", read_environments, 0 },
 	{ "migrations", read_migrations, 0 },
 	{ "snapshot", read_snapshot, 0 },
 	{ "timeouts", read_timeouts, 0 },
 	{ "tenancy", read_tenancy, 0 },
+	{ "trusted_roles", read_trusted_roles, 0 },
 	{ "lint", read_lint, 0 },
 	{ NULL, NULL, 0 },
 };
@@ -944,5 +951,10 @@ void gm_config_template(struct gm_strbuf *out)
 			    "  # tables are checked like grants to PUBLIC.\n");
 	add_list(out, "anon_roles", &t.anon_roles);
 	gm_tenancy_release(&t);
+	gm_strbuf_adds(out, "\n# Roles whose code migrations may run as you (a trigger's function, a\n"
+			    "# schema of the search path), besides superusers, you, the database's\n"
+			    "# owner and a table's owner: only roles you trust as yourself (Supabase's\n"
+			    "# webhooks: supabase_functions_admin).\n"
+			    "trusted_roles: []\n");
 	add_lint_levels(out);
 }

@@ -2,6 +2,8 @@
 #include "gm_db.h"
 #include "gm_history.h"
 #include "gm_strbuf.h"
+#include "gm_tenancy.h"
+#include "gm_text.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -452,6 +454,7 @@ void gm_db_close(struct gm_db *db)
 	if (db->conn)
 		PQfinish(db->conn);
 	free(db->search_path);
+	free(db->trusted_roles);
 	free(db);
 }
 
@@ -623,11 +626,19 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
  * UNTRUSTED_PATH_MARK fails the cast (gm_db_refusal reads it). */
 #define UNTRUSTED_PATH_MARK "garage-migrate: untrusted schema in the search path: "
 #define EQ " OPERATOR(pg_catalog.=) "
-/* Trusted: a superuser, the login role, the database's owner. */
+/* Trusted: a superuser, the login role, the database's owner, and the
+ * roles the project file names in trusted_roles: their oids, joined by
+ * commas, set by the statement that checks (TRUSTED_SETTING, always, ""
+ * for none: a pooler's other server sessions need not carry it, and
+ * nothing set before counts).  Read with missing_ok: the planner reads
+ * it too, to estimate, before the statement sets it. */
+#define TRUSTED_SETTING "garage_migrate.trusted_roles"
 #define TRUSTED_FOR_PATH(oid)                                                                        \
 	"(" oid " OPERATOR(pg_catalog.=) 'pg_database_owner'::pg_catalog.regrole"                     \
 	" OR " oid " OPERATOR(pg_catalog.=) (SELECT d.datdba FROM pg_catalog.pg_database d"             \
 	" WHERE d.datname" EQ "pg_catalog.current_database())"                                          \
+	" OR " oid "::pg_catalog.text" EQ "ANY (pg_catalog.string_to_array("                             \
+	" pg_catalog.current_setting('" TRUSTED_SETTING "', true), ','))"                                 \
 	" OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles tr WHERE tr.oid" EQ oid                           \
 	" AND (tr.rolsuper OR tr.rolname" EQ "SESSION_USER)))"
 /* A trigger runs its function as whoever fires it: the migrations' role
@@ -641,10 +652,11 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
  * owner (trusted by PostgreSQL's design: it may do the same with its own
  * triggers): its function, or in its WHEN condition a function, an
  * operator's function, or a type (a domain's CHECK runs on a cast to it)
- * (pg_depend has them all).  A SECURITY DEFINER function runs as its
- * owner, not as the migrations' role (Supabase's webhook triggers call
- * supabase_functions.http_request, its admin's): not this check's.  The
- * history's tables have their own rules (history.c: only triggers on
+ * (pg_depend has them all).  SECURITY DEFINER ones too: such a function
+ * runs as its owner, but in this session and transaction, where it can
+ * plant a trigger, a temporary table or operator, or a search_path that
+ * the migration's next statements then use as this role.  The history's
+ * tables have their own rules (history.c: only triggers on
  * what the tool does to them).  Checked with the path, so that a trigger
  * planted while a batch runs is seen by its next round trip. */
 #define UNTRUSTED_TRIGGER_MARK "garage-migrate: untrusted trigger: "
@@ -665,7 +677,7 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
 	" JOIN pg_catalog.pg_namespace tn ON tn.oid" EQ "c.relnamespace"                                  \
 	" JOIN pg_catalog.pg_depend d ON d.classid" EQ "'pg_catalog.pg_trigger'::pg_catalog.regclass AND d.objid" EQ "t.oid" \
 	" CROSS JOIN LATERAL (SELECT f.proowner, pg_catalog.format('function %s', f.oid::pg_catalog.regprocedure)" \
-	"   FROM pg_catalog.pg_proc f WHERE NOT f.prosecdef AND f.oid" EQ "CASE"                          \
+	"   FROM pg_catalog.pg_proc f WHERE f.oid" EQ "CASE"                                              \
 	"   WHEN d.refclassid" EQ "'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid"             \
 	"   WHEN d.refclassid" EQ "'pg_catalog.pg_operator'::pg_catalog.regclass THEN (SELECT o.oprcode::pg_catalog.oid" \
 	"    FROM pg_catalog.pg_operator o WHERE o.oid" EQ "d.refobjid) END"                             \
@@ -681,7 +693,7 @@ void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int
 {
 	/* The path goes in as a literal quoted through libpq; the rest are
 	 * fixed words. */
-	char *lit = gm_db_quote_literal(db, db->search_path ? db->search_path : "");
+	char *lit = gm_db_quote_literal(db, db->search_path ? db->search_path : ""), *trusted;
 
 	if (!check) {
 		gm_strbuf_addf(sb, "pg_catalog.set_config('search_path', %s, %s)", lit, local ? "true" : "false");
@@ -689,11 +701,32 @@ void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int
 		return;
 	}
 
-	/* CASE: the check reads the path set_config has just set. */
-	gm_strbuf_addf(sb, "CASE WHEN pg_catalog.set_config('search_path', %s, %s) IS NOT NULL THEN ", lit,
-		       local ? "true" : "false");
+	/* CASE: the check reads the path and the trusted roles set_config
+	 * has just set (the roles for this transaction only; a literal
+	 * quoted through libpq, or fixed words). */
+	trusted = gm_db_quote_literal(db, db->trusted_roles ? db->trusted_roles : "{}");
+	gm_strbuf_addf(sb, "CASE WHEN pg_catalog.set_config('search_path', %s, %s) IS NOT NULL"
+		       " AND pg_catalog.set_config('" TRUSTED_SETTING "', COALESCE((SELECT pg_catalog.string_agg("
+		       "r.oid::pg_catalog.text, ',') FROM pg_catalog.pg_roles r WHERE r.rolname" EQ "ANY (%s::pg_catalog.name[])),"
+		       " ''), true) IS NOT NULL THEN ", lit, local ? "true" : "false", trusted);
 	gm_strbuf_adds(sb, UNTRUSTED_PATH_SQL " END");
+	free(trusted);
 	free(lit);
+}
+
+void gm_db_trust_roles(struct gm_db *db, const struct gm_strlist *names)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+
+	free(db->trusted_roles);
+	db->trusted_roles = NULL;
+	if (!names || !names->n)
+		return;
+	gm_strbuf_addch(&sb, '{');
+	for (size_t k = 0; k < names->n; k++)
+		gm_text_array_add(&sb, names->v[k]);
+	gm_strbuf_addch(&sb, '}');
+	db->trusted_roles = gm_strbuf_detach(&sb, NULL);
 }
 
 char *gm_db_user_path_sql(struct gm_db *db, int local)
@@ -724,7 +757,8 @@ struct gm_error *gm_db_refusal(const PGresult *res)
 				   " whenever a migration writes that table", marked_len(p), p);
 		gm_error_advise(err, "REVOKE TRIGGER ON the table FROM the roles that are not its owner, then have the table's"
 				     " owner or a superuser DROP TRIGGER (or ALTER TABLE ... DISABLE TRIGGER) if it is not"
-				     " theirs; nothing was applied by this transaction");
+				     " theirs; or, for a role you trust as you trust yourself, list it in the project file's"
+				     " trusted_roles; nothing was applied by this transaction");
 		return err;
 	}
 	if (!p)

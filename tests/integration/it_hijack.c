@@ -630,7 +630,7 @@ static void test_schema_of_another_role_in_the_path(void **state)
  * writes the table would run it, and the role would be superuser. */
 static void test_trigger_of_a_role_granted_trigger(void **state)
 {
-	char *db = pgt_create_db("gm_hj_trg"), *dir = tfs_tempdir(), *out, *err;
+	char *db = pgt_create_db("gm_hj_trg"), *dir = tfs_tempdir(), *out, *err, *args, *conf;
 	PGconn *c = pgt_connect(db), *low;
 
 	(void)state;
@@ -689,17 +689,32 @@ static void test_trigger_of_a_role_granted_trigger(void **state)
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_roles WHERE rolname = 'gm_hj_trg' AND rolsuper"), 0);
 	PQfinish(low);
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
-	/* The table's owner's own trigger is trusted, as PostgreSQL trusts it;
-	 * so is another role's SECURITY DEFINER function, which runs as that
-	 * role, not as the migrations' (Supabase's webhooks). */
+	/* The table's owner's own trigger is trusted, as PostgreSQL trusts it. */
 	pgt_exec(c, "CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
-		    " CREATE TRIGGER stamp BEFORE INSERT ON public.countries FOR EACH ROW EXECUTE FUNCTION public.stamp();"
-		    " CREATE FUNCTION public.hook() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+		    " CREATE TRIGGER stamp BEFORE INSERT ON public.countries FOR EACH ROW EXECUTE FUNCTION public.stamp()");
+	tfs_write(dir, "0004_more.sql", "INSERT INTO public.countries VALUES ('FR');\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	/* Another role's SECURITY DEFINER function too runs in this session,
+	 * where it could plant a trigger, a temporary table or a search path
+	 * for the statements after it: refused, unless the project file
+	 * trusts that role (Supabase's webhooks: supabase_functions_admin). */
+	pgt_exec(c, "CREATE FUNCTION public.hook() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
 		    " SET search_path = pg_catalog AS 'BEGIN RETURN NEW; END';"
 		    " ALTER FUNCTION public.hook() OWNER TO gm_hj_trg;"
 		    " CREATE TRIGGER hook AFTER INSERT ON public.countries FOR EACH ROW EXECUTE FUNCTION public.hook()");
-	tfs_write(dir, "0004_more.sql", "INSERT INTO public.countries VALUES ('FR');\n");
-	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	tfs_write(dir, "0005_more.sql", "INSERT INTO public.countries VALUES ('IT');\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "trigger hook on countries depends on function hook(), owned by role gm_hj_trg");
+	assert_contains(err, "trusted_roles");
+	free(out);
+	free(err);
+	conf = tfs_tempdir();
+	tfs_write(conf, "trusting.yaml", "trusted_roles: [gm_hj_trg]\n");
+	args = gm_xasprintf("-c '%s/trusting.yaml' up", conf);
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, args), 0);
+	free(args);
+	tfs_rmdir(conf);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.countries WHERE code = 'IT'"), 1);
 	PQfinish(c);
 	tfs_rmdir(dir);
 	pgt_drop_db(db, "DROP OWNED BY gm_hj_trg; DROP ROLE gm_hj_trg");

@@ -114,6 +114,7 @@ static void test_every_key(void **state)
 	static const char *const pub[] = { "shared" };
 	static const char *const global[] = { "public.countries", "currencies" };
 	static const char *const anon[] = { "anon", "authenticated" };
+	static const char *const trusted[] = { "supabase_functions_admin" };
 	struct gm_config c;
 	const struct gm_config_env *e;
 
@@ -140,7 +141,8 @@ static void test_every_key(void **state)
 		 "    - api\n"
 		 "  public_read_columns: [shared]\n"
 		 "  global_tables: [public.countries, currencies]\n"
-		 "  anon_roles: [anon, authenticated]\n",
+		 "  anon_roles: [anon, authenticated]\n"
+		 "trusted_roles: [supabase_functions_admin]\n",
 		 &c);
 	assert_int_equal(c.nenvs, 3);
 	e = gm_config_find_env(&c, "local");
@@ -165,6 +167,7 @@ static void test_every_key(void **state)
 	assert_list(&c.tenancy.public_read_columns, pub, 1);
 	assert_list(&c.tenancy.global_tables, global, 2);
 	assert_list(&c.tenancy.anon_roles, anon, 2);
+	assert_list(&c.trusted_roles, trusted, 1);
 	gm_config_release(&c);
 }
 
@@ -195,7 +198,7 @@ static void test_unknown_keys_are_errors_at_their_place(void **state)
 
 	(void)state;
 	err = fails("migrations: m\nhistory_schema: audit\n", 2, 1, "unknown key 'history_schema' in the project file");
-	assert_non_null(strstr(err->msg, "(expected environments, migrations, snapshot, timeouts, tenancy, lint)"));
+	assert_non_null(strstr(err->msg, "(expected environments, migrations, snapshot, timeouts, tenancy, trusted_roles, lint)"));
 	assert_non_null(strstr(err->advice, "not configurable"));
 	gm_error_free(err);
 	fails_free("tenancy:\n  columns: [a]\n  colums: [b]\n", 3, 3, "unknown key 'colums' in tenancy (expected columns,");
