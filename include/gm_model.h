@@ -44,6 +44,8 @@ void gm_model_sort(struct gm_model *m);
 void gm_model_release(struct gm_model *m);
 /* The value of (object, attr), or NULL. */
 const char *gm_model_get(const struct gm_model *m, const char *object, const char *attr);
+/* Whether schema is one of the managed schemas (m->schemas). */
+int gm_model_has_schema(const struct gm_model *m, const char *schema);
 
 /* Deterministic YAML: one fact per line, objects in order. */
 void gm_model_to_yaml(const struct gm_model *m, struct gm_strbuf *out);

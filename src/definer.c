@@ -116,7 +116,8 @@ static const char *runs_sql_text(const PgQuery__FuncCall *f)
 					     "cursor_to_xml", "cursor_to_xmlschema", "schema_to_xml",
 					     "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "database_to_xml",
 					     "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "ts_rewrite",
-					     "dblink", "dblink_exec", "dblink_open", "dblink_send_query" };
+					     "dblink", "dblink_exec", "dblink_open", "dblink_send_query",
+					     "crosstab", "crosstab2", "crosstab3", "crosstab4", "connectby", "xpath_table" };
 	const char *name = gm_pgtree_last_name(f->funcname, f->n_funcname);
 
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)

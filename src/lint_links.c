@@ -177,6 +177,21 @@ static void link(void *ctx, const char *schema, const char *relation, const char
 	char *linked = find_relation(g->m, schema, relation), *key, *remedy;
 	const char *who;
 
+	if (!linked && schema && !gm_model_has_schema(g->m, schema) && strcmp(schema, "pg_catalog")) {
+		/* A table of a schema verify does not read: whether a role may
+		 * write it cannot be told here. */
+		char *where = gm_xasprintf("%s.%s.%s", schema, relation, column);
+		if (!gm_strlist_has(&g->seen, where)) {
+			gm_strlist_add(&g->seen, where);
+			gm_findings_add(g->out, GM_CHECK_RLS, "policy_link_writable", GM_LEVEL_WARNING, g->policy,
+				"add the schema to tenancy.schemas so that verify reads the table, or bind the policy to the"
+				" tenant by the row's own tenant column",
+				"lets a row in when a row of the tenant's in %s.%s names it (%s), in a schema verify does not"
+				" read: whoever may write it can name another tenant's row", schema, relation, column);
+		}
+		free(where);
+		return;
+	}
 	if (!linked || !strcmp(linked, g->table) || key_held_once(g->m, g->table, row, linked, column) ||
 	    !policies_let_write(g->m, linked)) {
 		free(linked);

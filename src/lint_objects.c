@@ -400,14 +400,6 @@ static void protected_set_init(struct protected_set *set, const struct gm_model 
 	mark_reaching(m, tenants, ntenants, set->views, set->nviews);
 }
 
-static int model_has_schema(const struct gm_model *m, const char *schema)
-{
-	for (size_t k = 0; k < m->nschemas; k++)
-		if (!strcmp(m->schemas[k], schema))
-			return 1;
-	return 0;
-}
-
 /* A tenant table: binding to the tenant is what the judge can tell (a
  * table whose policies compare an owner with the user is not judged). */
 static int is_protected(void *ctx, const char *schema, const char *name)
@@ -423,7 +415,7 @@ static int is_protected(void *ctx, const char *schema, const char *name)
 	/* A relation of a schema the model does not hold (not the system's):
 	 * a view there may read a tenant table, unseen here. */
 	if (schema && strcmp(schema, "pg_catalog") && strcmp(schema, "information_schema") &&
-	    !model_has_schema(p->m, schema))
+	    !gm_model_has_schema(p->m, schema))
 		return GM_DEFINER_UNKNOWN;
 	return 0;
 }
@@ -454,7 +446,7 @@ static size_t model_callees(void *ctx, const char *schema, const char *name, cha
 	/* None read of a schema the model does not hold (it has only what
 	 * policies call there), not the system's: what it does is unseen. */
 	if (!n && schema && strcmp(schema, "pg_catalog") && strcmp(schema, "information_schema") &&
-	    !model_has_schema(p->m, schema))
+	    !gm_model_has_schema(p->m, schema))
 		return GM_DEFINER_CALLEE_UNKNOWN;
 	return n;
 }

@@ -62,6 +62,14 @@ void gm_model_release(struct gm_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
+int gm_model_has_schema(const struct gm_model *m, const char *schema)
+{
+	for (size_t k = 0; k < m->nschemas; k++)
+		if (!strcmp(m->schemas[k], schema))
+			return 1;
+	return 0;
+}
+
 const char *gm_model_get(const struct gm_model *m, const char *object, const char *attr)
 {
 	size_t lo = 0, hi = m->n;

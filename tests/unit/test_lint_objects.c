@@ -363,6 +363,8 @@ static void test_definer_function_bodies(void **state)
 		{ "sql", "SELECT body FROM internal.notes_v WHERE id = $1", "definer_function_not_analysed",
 		  "it reads internal.notes_v, which is not among what verify reads" },
 		{ "sql", "SELECT count(*) FROM pg_catalog.pg_class", NULL, NULL },
+		{ "sql", "SELECT * FROM crosstab('SELECT organization_id::text, 1, note FROM orders') AS ct(r text, c text)",
+		  "definer_function_not_analysed", "it calls crosstab" },
 		{ "sql", "SELECT query_to_xml('SELECT 1', true, false, '')", "definer_function_not_analysed",
 		  "it calls query_to_xml" },
 		{ "plpgsql", "DECLARE organization_id uuid := app_current_org_id(); n bigint; BEGIN"
@@ -584,6 +586,19 @@ static void test_policy_links(void **state)
 		/* Its policies let no row be written (FOR SELECT only). */
 		set_value(&m, "table public.follows policy own", "command", "SELECT");
 		assert_int_equal(count(&m, "policy_link_writable", NULL, NULL), 0);
+		gm_model_release(&m);
+	}
+	/* A linked table of a schema verify does not read: who may write it
+	 * cannot be told, so it is said. */
+	{
+		struct gm_model m;
+
+		good_schema(&m);
+		gm_model_add(&m, "table public.orders policy p", "using",
+			     "(id IN ( SELECT f.order_id FROM social.follows f WHERE (f.organization_id = ( SELECT app_current_org_id()))))");
+		gm_model_sort(&m);
+		assert_int_equal(count(&m, "policy_link_writable", "table public.orders policy p",
+				       "in social.follows names it (order_id), in a schema verify does not read"), 1);
 		gm_model_release(&m);
 	}
 }
