@@ -506,8 +506,12 @@ static int judge_function(struct judging *g, const char *text)
 		found = gm_pgtree_walk(&f->sql_body->base, visit, g);
 	else if (!strcmp(lang, "sql") && body)
 		found = judge_sql(g, body);
-	else if (!strcmp(lang, "plpgsql"))
-		found = judge_plpgsql(g, text);
+	else if (!strcmp(lang, "plpgsql")) {
+		/* Without a body there is nothing to run (the server refuses
+		 * it), and libpg_query's PL/pgSQL parser aborts on it. */
+		if (body)
+			found = judge_plpgsql(g, text);
+	}
 	else if (strcmp(lang, "internal") && strcmp(lang, "c") && !g->unseen)
 		g->unseen = g->depth ? gm_xasprintf("it calls %s, whose body is in LANGUAGE %s, which cannot be read here",
 						    gm_pgtree_last_name(f->funcname, f->n_funcname), lang)
