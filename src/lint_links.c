@@ -161,11 +161,12 @@ static int policies_let_write(const struct gm_model *m, const char *linked)
  * for any other fact. */
 static const char *writer(const struct gm_fact *f, const char *linked)
 {
-	size_t n = strlen("table ") + strlen(linked);
-	const char *rest = f->object + n, *g;
+	const char *rest, *g;
 
-	if (strcmp(f->attr, "privileges") || strncmp(f->object, "table ", 6) || strncmp(f->object + 6, linked, strlen(linked)) ||
-	    (strncmp(rest, " grant ", 7) && strncmp(rest, " column ", 8)) || !(g = strstr(rest, " grant ")) ||
+	if (strcmp(f->attr, "privileges") || strncmp(f->object, "table ", 6) || strncmp(f->object + 6, linked, strlen(linked)))
+		return NULL;
+	rest = f->object + 6 + strlen(linked);	/* within the object: its prefix matched */
+	if ((strncmp(rest, " grant ", 7) && strncmp(rest, " column ", 8)) || !(g = strstr(rest, " grant ")) ||
 	    !(strstr(f->value, "INSERT") || strstr(f->value, "UPDATE")))
 		return NULL;
 	return g + strlen(" grant ");

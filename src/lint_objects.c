@@ -433,10 +433,11 @@ static size_t model_callees(void *ctx, const char *schema, const char *name, cha
 		const struct gm_fact *f = &p->m->v[k];
 		const char *o = f->object, *paren, *dot;
 
-		if (strncmp(o, "function ", 9) || strcmp(f->attr, "definition") || !(paren = strchr(o + 9, '(')))
+		if (strncmp(o, "function ", 9) || strcmp(f->attr, "definition") || !(paren = strchr(o + 9, '(')) ||
+		    (size_t)(paren - (o + 9)) < len + 1)
 			continue;
-		dot = paren - len - 1;
-		if (dot < o + 9 || *dot != '.' || strncmp(dot + 1, name, len) ||
+		dot = paren - len - 1;	/* at or after o + 9: room for ".name" checked */
+		if (*dot != '.' || strncmp(dot + 1, name, len) ||
 		    (schema && (dot - (o + 9) != (ptrdiff_t)strlen(schema) || strncmp(o + 9, schema, strlen(schema)))))
 			continue;
 		if (n == cap)
