@@ -628,7 +628,7 @@ static void create_function(struct lint *l, const PgQuery__CreateFunctionStmt *f
 /* GRANT ALL, TRUNCATE or TRIGGER on a tenant table (verify's
  * tenant_table_bypass_grant); ALL or TRIGGER on any other relation
  * (trigger_grant: the grantee's trigger runs as whoever writes there). */
-static void bypass_grant(struct lint *l, const PgQuery__GrantStmt *g)
+static void bypass_grant(struct lint *l, const PgQuery__GrantStmt *g, int defaults)
 {
 	const char *which = g->n_privileges ? NULL : "ALL";
 	int trigger = !g->n_privileges;
@@ -642,7 +642,19 @@ static void bypass_grant(struct lint *l, const PgQuery__GrantStmt *g)
 		if (!which && (!strcmp(p->priv_name, "truncate") || !strcmp(p->priv_name, "trigger")))
 			which = !strcmp(p->priv_name, "truncate") ? "TRUNCATE" : "TRIGGER";
 	}
-	if (!which || g->targtype != PG_QUERY__GRANT_TARGET_TYPE__ACL_TARGET_OBJECT)
+	if (!which)
+		return;
+	/* Every table of a schema, or every future one (Supabase's usual
+	 * GRANT ALL ON ALL TABLES IN SCHEMA public TO anon, authenticated):
+	 * TRIGGER on each of them. */
+	if (trigger && (defaults || g->targtype == PG_QUERY__GRANT_TARGET_TYPE__ACL_TARGET_ALL_IN_SCHEMA)) {
+		lint_report(l, "trigger_grant", lint_at(l, -1), NULL,
+			    "GRANT %s on %s: the grantee may attach a trigger to each, whose function runs as whoever"
+			    " writes there, a superuser's migration included", g->n_privileges ? "TRIGGER" : "ALL",
+			    defaults ? "the tables made from now on (default privileges)" : "every table of the schema");
+		return;
+	}
+	if (g->targtype != PG_QUERY__GRANT_TARGET_TYPE__ACL_TARGET_OBJECT)
 		return;
 	for (size_t j = 0; j < g->n_objects; j++) {
 		char *key;
@@ -673,8 +685,7 @@ static void grant(struct lint *l, const PgQuery__GrantStmt *g, int defaults)
 
 	if (!g->is_grant || g->objtype != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
 		return;
-	if (!defaults)
-		bypass_grant(l, g);
+	bypass_grant(l, g, defaults);
 	for (size_t k = 0; k < g->n_grantees; k++) {
 		const PgQuery__RoleSpec *r = NODE(g->grantees[k], ROLE_SPEC) ? g->grantees[k]->role_spec : NULL;
 		int pub = r && r->roletype == PG_QUERY__ROLE_SPEC_TYPE__ROLESPEC_PUBLIC;
