@@ -62,6 +62,9 @@ void gm_db_trust_roles(struct gm_db *db, const struct gm_strlist *names);
 
 /* Whether a failed result carries SQLSTATE code. */
 int gm_sqlstate_is(const PGresult *res, const char *code);
+/* Whether it is a lock timeout (55P03) or a statement timeout or cancel
+ * (57014): exit 5 wherever it stops the tool. */
+int gm_sqlstate_is_timeout(const PGresult *res);
 
 /* Builds an error of the given kind from a failed result (or, when res is
  * NULL, from the connection's error message), with SQLSTATE, detail, hint

@@ -53,4 +53,8 @@ size_t gm_sql_txn_escape(const char *text, const struct gm_sql_stmts *s, const c
  * name.  NULL when the statement does not parse; caller frees. */
 char *gm_sql_stmt_relations(const char *text, const struct gm_sql_stmt *st);
 
+/* gm_pgtree_walk over statement st of text, parsed alone: visit's first
+ * non-zero answer, or 0 (also for a statement that does not parse). */
+int gm_sql_stmt_walk(const char *text, const struct gm_sql_stmt *st, gm_pgtree_visit visit, void *ctx);
+
 #endif

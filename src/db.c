@@ -497,6 +497,11 @@ int gm_sqlstate_is(const PGresult *res, const char *code)
 	return s && strcmp(s, code) == 0;
 }
 
+int gm_sqlstate_is_timeout(const PGresult *res)
+{
+	return gm_sqlstate_is(res, "55P03") || gm_sqlstate_is(res, "57014");
+}
+
 /* The error of a failed result: a refusal the tool's own checks raised,
  * a timeout (the session's, or a database or role default) or a cancel,
  * exit 5 as a migration's would be, or any other database error. */
@@ -506,7 +511,7 @@ static struct gm_error *failure(struct gm_db *db, const PGresult *r, const char 
 
 	if (err)
 		return err;
-	if (!gm_sqlstate_is(r, "57014") && !gm_sqlstate_is(r, "55P03"))
+	if (!gm_sqlstate_is_timeout(r))
 		return gm_db_error(db, r, GM_ERR_DB, what);
 	err = gm_db_error(db, r, GM_ERR_LOCK, what);
 	if (!err->advice)

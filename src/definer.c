@@ -148,25 +148,22 @@ static int follow_call(struct judging *g, const PgQuery__FuncCall *f)
 	gm_strlist_add(&g->followed, key);
 	free(key);
 	n = g->callees(g->ctx, schema, name, &defs);
-	if (n && (n == GM_DEFINER_CALLEE_UNKNOWN || g->depth >= GM_DEFINER_CALL_DEPTH)) {
+	if (n == GM_DEFINER_CALLEE_UNKNOWN) {
+		n = 0;
 		if (!g->unseen)
-			g->unseen = n == GM_DEFINER_CALLEE_UNKNOWN
-				? gm_xasprintf("it calls %s%s%s(), in a schema verify does not read, which runs as its owner too",
-					       schema ? schema : "", schema ? "." : "", name)
-				: gm_xasprintf("its calls nest deeper than %d functions, the last of them unread",
-					       GM_DEFINER_CALL_DEPTH);
-		if (n == GM_DEFINER_CALLEE_UNKNOWN)
-			n = 0;
-		for (k = 0; k < n; k++)
-			free(defs[k]);
-		free(defs);
-		return 0;
+			g->unseen = gm_xasprintf("it calls %s%s%s(), in a schema verify does not read, which runs as its"
+						 " owner too", schema ? schema : "", schema ? "." : "", name);
+	} else if (n && g->depth >= GM_DEFINER_CALL_DEPTH) {
+		if (!g->unseen)
+			g->unseen = gm_xasprintf("its calls nest deeper than %d functions, the last of them unread",
+						 GM_DEFINER_CALL_DEPTH);
+	} else {
+		g->depth++;
+		for (k = 0; k < n && !found; k++)
+			found = judge_function(g, defs[k]);
+		g->depth--;
+		g->trigger = trigger;
 	}
-	g->depth++;
-	for (k = 0; k < n && !found; k++)
-		found = judge_function(g, defs[k]);
-	g->depth--;
-	g->trigger = trigger;
 	for (k = 0; k < n; k++)
 		free(defs[k]);
 	free(defs);

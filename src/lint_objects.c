@@ -400,6 +400,14 @@ static void protected_set_init(struct protected_set *set, const struct gm_model 
 	mark_reaching(m, tenants, ntenants, set->views, set->nviews);
 }
 
+/* Whether schema (NULL: a name left unqualified) is one verify does not
+ * read: neither the model's nor the system's. */
+static int unread_schema(const struct gm_model *m, const char *schema)
+{
+	return schema && strcmp(schema, "pg_catalog") && strcmp(schema, "information_schema") &&
+	       !gm_model_has_schema(m, schema);
+}
+
 /* A tenant table: binding to the tenant is what the judge can tell (a
  * table whose policies compare an owner with the user is not judged). */
 static int is_protected(void *ctx, const char *schema, const char *name)
@@ -414,8 +422,7 @@ static int is_protected(void *ctx, const char *schema, const char *name)
 			return GM_DEFINER_GUARDED;
 	/* A relation of a schema the model does not hold (not the system's):
 	 * a view there may read a tenant table, unseen here. */
-	if (schema && strcmp(schema, "pg_catalog") && strcmp(schema, "information_schema") &&
-	    !gm_model_has_schema(p->m, schema))
+	if (unread_schema(p->m, schema))
 		return GM_DEFINER_UNKNOWN;
 	return 0;
 }
@@ -446,8 +453,7 @@ static size_t model_callees(void *ctx, const char *schema, const char *name, cha
 	}
 	/* None read of a schema the model does not hold (it has only what
 	 * policies call there), not the system's: what it does is unseen. */
-	if (!n && schema && strcmp(schema, "pg_catalog") && strcmp(schema, "information_schema") &&
-	    !gm_model_has_schema(p->m, schema))
+	if (!n && unread_schema(p->m, schema))
 		return GM_DEFINER_CALLEE_UNKNOWN;
 	return n;
 }

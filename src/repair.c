@@ -151,14 +151,7 @@ static int visit_setval(void *ctx, const PgQuery__Node *n)
  * sequence for good, and it makes no object, so the trial passes it by. */
 static int calls_setval(const struct gm_migration *m, size_t k)
 {
-	struct gm_pgtree t;
-	size_t off;
-	char *why = gm_sql_stmt_parse(m->up.sql, &m->up.stmts.v[k], &t, &off);
-	int yes = !why && t.pr && gm_pgtree_walk(&t.pr->base, visit_setval, NULL);
-
-	free(why);
-	gm_pgtree_free(&t);
-	return yes;
+	return gm_sql_stmt_walk(m->up.sql, &m->up.stmts.v[k], visit_setval, NULL);
 }
 
 /* One migration's trial; the transaction is left as it was. */
@@ -191,7 +184,7 @@ static struct gm_error *trial_migration(struct gm_db *db, const struct gm_migrat
 		} else if (oc.error && (err = gm_db_refusal(oc.error))) {
 			/* The search path's or a trigger's check refused: as up does. */
 		} else if (oc.error && !oc.connection_lost &&
-			   (gm_sqlstate_is(oc.error, "55P03") || gm_sqlstate_is(oc.error, "57014"))) {
+			   gm_sqlstate_is_timeout(oc.error)) {
 			err = gm_script_error(db, &sc, &oc, &blamed);	/* a timeout: exit 5 */
 			gm_error_advise(err, "the check waits at most --lock-timeout (default " GM_BASELINE_LOCK_TIMEOUT
 					     ") for each lock on a live table: run it when the table is quiet, or raise"

@@ -229,7 +229,7 @@ static struct gm_error *count(struct gm_db *db, struct gm_script *sc, struct gm_
 	gm_strbuf_release(&sql);
 	gm_script_run(db, sc, &oc);
 	if (oc.error && oc.ok >= counting && !oc.connection_lost &&
-	    (gm_sqlstate_is(oc.error, "57014") || gm_sqlstate_is(oc.error, "55P03"))) {
+	    gm_sqlstate_is_timeout(oc.error)) {
 		/* A timeout stopped the count, not the role's rights: exit 5,
 		 * as for a timeout in the down itself. */
 		err = gm_db_error(db, oc.error, GM_ERR_LOCK, "rollback stopped while counting the rows the down removes");
@@ -413,18 +413,10 @@ static int visit_tracking(void *ctx, const PgQuery__Node *n)
  * it deleted were never counted. */
 static int down_sets_tracking(const struct gm_migration *m)
 {
-	int yes = 0;
-
-	for (size_t k = 0; k < m->down.stmts.n && !yes; k++) {
-		struct gm_pgtree t;
-		size_t off;
-		char *why = gm_sql_stmt_parse(m->down.sql, &m->down.stmts.v[k], &t, &off);
-
-		yes = !why && t.pr && gm_pgtree_walk(&t.pr->base, visit_tracking, NULL);
-		free(why);
-		gm_pgtree_free(&t);
-	}
-	return yes;
+	for (size_t k = 0; k < m->down.stmts.n; k++)
+		if (gm_sql_stmt_walk(m->down.sql, &m->down.stmts.v[k], visit_tracking, NULL))
+			return 1;
+	return 0;
 }
 
 static struct gm_error *check_tracking(struct gm_db *db, struct plan *p, const char *after)

@@ -401,7 +401,7 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 	enum gm_errkind kind = GM_ERR_MIGRATION;
 	struct gm_error *err, *refusal;
 
-	if (gm_sqlstate_is(oc->error, "55P03") || gm_sqlstate_is(oc->error, "57014"))
+	if (gm_sqlstate_is_timeout(oc->error))
 		kind = GM_ERR_LOCK;
 	*blamed = seg ? seg->m : NULL;
 	if (!seg || !seg->m) {

@@ -192,3 +192,15 @@ char *gm_sql_stmt_relations(const char *text, const struct gm_sql_stmt *st)
 	gm_pgtree_free(&t);
 	return gm_strbuf_detach(&sb, NULL);
 }
+
+int gm_sql_stmt_walk(const char *text, const struct gm_sql_stmt *st, gm_pgtree_visit visit, void *ctx)
+{
+	struct gm_pgtree t;
+	size_t off;
+	char *why = gm_sql_stmt_parse(text, st, &t, &off);
+	int found = !why && t.pr ? gm_pgtree_walk(&t.pr->base, visit, ctx) : 0;
+
+	free(why);
+	gm_pgtree_free(&t);
+	return found;
+}
