@@ -35,17 +35,31 @@ enum gm_definer_verdict {
 #define GM_DEFINER_UNKNOWN 2
 typedef int (*gm_definer_protected)(void *ctx, const char *schema, const char *name);
 
-/* The definitions (whole CREATE FUNCTION statements, allocated, in an
- * allocated array: the judge frees both) of the functions a call of
- * schema.name (schema NULL when the call leaves it out) may run; 0 for
- * none known (a built-in, a function elsewhere).  A function a SECURITY
- * DEFINER function calls runs as the definer's owner too, whatever its
- * own SECURITY: its statements are judged as the caller's, to
- * GM_DEFINER_CALL_DEPTH calls deep (deeper, the caller is unseen).  CALL
- * of a procedure counts as a call. */
-typedef size_t (*gm_definer_callees)(void *ctx, const char *schema, const char *name, char ***defs);
-/* What gm_definer_callees returns for a function it cannot see (one of a
- * schema verify does not read): the caller is then unseen, not bound. */
+/* What else a SECURITY DEFINER function runs, as its owner too, whatever
+ * that code's own SECURITY: what a call names (a function, a procedure
+ * that CALL names, or the function attribute notation t.name reaches), an
+ * operator's function, a cast's function (and a domain's checks), and
+ * what writing a table runs (its triggers, column defaults and CHECK
+ * constraints). */
+enum gm_definer_reach {
+	GM_REACH_CALL,		/* name: the function's */
+	GM_REACH_OPERATOR,	/* name: the operator's symbol */
+	GM_REACH_CAST,		/* name: the type cast to */
+	GM_REACH_WRITE,		/* name: the table written to */
+};
+
+/* The texts (allocated, in an allocated array: the judge frees both) of
+ * what reaching schema.name (schema NULL when the text leaves it out)
+ * may run; 0 for none known (a built-in, an extension's).  Each text is
+ * a CREATE FUNCTION statement (its body judged as the caller's), a
+ * CREATE TRIGGER statement (its function followed, its WHEN read) or any
+ * other statement, read for what it calls ("SELECT <a default>", a
+ * CREATE TABLE).  Followed to GM_DEFINER_CALL_DEPTH steps deep (deeper,
+ * the caller is unseen). */
+typedef size_t (*gm_definer_callees)(void *ctx, enum gm_definer_reach how, const char *schema, const char *name,
+				     char ***defs);
+/* What gm_definer_callees returns for code it cannot see (of a schema
+ * verify does not read): the caller is then unseen, not bound. */
 #define GM_DEFINER_CALLEE_UNKNOWN ((size_t)-1)
 
 #define GM_DEFINER_CALL_DEPTH 8

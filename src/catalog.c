@@ -89,7 +89,16 @@ static const char facts_sql[] =
 	"    OR (d.classid" EQ "'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
 	"         SELECT i.indexrelid FROM pg_catalog.pg_index i JOIN rel ON rel.oid" EQ "i.indrelid))\n"
 	"    OR (d.classid" EQ "'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
-	"         SELECT rw.oid FROM pg_catalog.pg_rewrite rw JOIN obj ON obj.oid" EQ "rw.ev_class)))\n"
+	"         SELECT rw.oid FROM pg_catalog.pg_rewrite rw JOIN obj ON obj.oid" EQ "rw.ev_class))\n"
+	/* and those of operators and casts neither built in nor an
+	 * extension's, whatever their schema: a SECURITY DEFINER function
+	 * using one runs it as its owner (definer.c). */
+	"    OR (d.classid" EQ "'pg_catalog.pg_operator'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
+	"         SELECT o.oid FROM pg_catalog.pg_operator o WHERE o.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid\n"
+	"          AND " NOT_IN_EXTENSION("pg_operator", "o.oid") "))\n"
+	"    OR (d.classid" EQ "'pg_catalog.pg_cast'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
+	"         SELECT c.oid FROM pg_catalog.pg_cast c WHERE c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid\n"
+	"          AND " NOT_IN_EXTENSION("pg_cast", "c.oid") ")))\n"
 	/* What a view of the managed schemas reaches through views outside
 	 * them, and whether through one that runs as its owner (a materialized
 	 * view, or a view without security_invoker): lint_views cannot see
@@ -196,6 +205,21 @@ static const char facts_sql[] =
 	"  JOIN pg_catalog.pg_operator o ON o.oid" EQ "d.refobjid\n"
 	"  WHERE o.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND " NOT_IN_EXTENSION("pg_operator", "o.oid") "\n"
 	"  GROUP BY pn.nspname, pc.relname, po.polname\n"
+	/* Operators and casts neither built in nor an extension's, of any
+	 * schema, with the function each runs (a SECURITY DEFINER function
+	 * using one runs it as its owner: definer.c follows them).  Only when
+	 * there is one, so snapshots without them compare. */
+	"UNION ALL SELECT pg_catalog.concat('operator ', o.oid::pg_catalog.regoperator::pg_catalog.text), 'function',\n"
+	"       pg_catalog.concat(pn.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')')\n"
+	"  FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc pr ON pr.oid" EQ "o.oprcode\n"
+	"  JOIN pg_catalog.pg_namespace pn ON pn.oid" EQ "pr.pronamespace\n"
+	"  WHERE o.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND " NOT_IN_EXTENSION("pg_operator", "o.oid") "\n"
+	"UNION ALL SELECT pg_catalog.concat('cast (', pg_catalog.format_type(c.castsource, NULL), ' AS ',\n"
+	"                                  pg_catalog.format_type(c.casttarget, NULL), ')'), 'function',\n"
+	"       pg_catalog.concat(pn.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')')\n"
+	"  FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc pr ON pr.oid" EQ "c.castfunc\n"
+	"  JOIN pg_catalog.pg_namespace pn ON pn.oid" EQ "pr.pronamespace\n"
+	"  WHERE c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND " NOT_IN_EXTENSION("pg_cast", "c.oid") "\n"
 	"UNION ALL SELECT pg_catalog.concat('function ', pn.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')'),\n"
 	"                 x.k, x.v\n"
 	"  FROM fn JOIN pg_catalog.pg_proc pr ON pr.oid" EQ "fn.oid\n"

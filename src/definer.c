@@ -126,33 +126,55 @@ static const char *runs_sql_text(const PgQuery__FuncCall *f)
 	return NULL;
 }
 
-/* A call of a function the caller knows (callees): what it runs, it runs
- * as the definer's owner, so its statements are judged as the definer's.
- * Each name once (recursion, overloads judged together), GM_DEFINER_CALL_DEPTH
- * deep; what it finds is told as reached through the call. */
-static int follow_call(struct judging *g, const PgQuery__FuncCall *f)
+static int judge_reached(struct judging *g, const char *text);
+
+/* How a reach reads in a message: "public.f()", "operator ##", ... */
+static char *reach_name(enum gm_definer_reach how, const char *schema, const char *name)
 {
-	const char *name = gm_pgtree_last_name(f->funcname, f->n_funcname);
-	const char *schema = f->n_funcname >= 2 ? gm_pgtree_str(f->funcname[f->n_funcname - 2]) : NULL;
-	char **defs = NULL, *key, *why;
+	static const char *const form[] = { "%s%s%s()", "operator %s%s%s", "the cast to %s%s%s", "its writes to %s%s%s" };
+
+	return gm_xasprintf(form[how], schema ? schema : "", schema ? "." : "", name);
+}
+
+/* What code reaching schema.name runs (callees): it runs as the definer's
+ * owner, so its statements are judged as the definer's.  Each reach once
+ * (recursion, overloads judged together), GM_DEFINER_CALL_DEPTH deep;
+ * what it finds is told as reached that way. */
+static int follow(struct judging *g, enum gm_definer_reach how, const char *schema, const char *name)
+{
+	static const char *const unread[] = { "it calls %s(), in a schema verify does not read, which runs as its owner too",
+					      "it uses operator %s, of a schema verify does not read, whose function runs as its"
+					      " owner too",
+					      "it casts to %s, a type of a schema verify does not read, whose cast's function runs"
+					      " as its owner too",
+					      "it writes to %s, in a schema verify does not read, whose triggers, defaults and checks"
+					      " run as its owner too" };
+	static const char *const through[] = { "which it calls and which runs as its owner too",
+					       "whose function runs as its owner too",
+					       "whose function runs as its owner too",
+					       "whose triggers, defaults and checks run as its owner too" };
+	char **defs = NULL, *key, *what, *q, *why;
 	size_t n, k;
 	int found = 0, trigger = g->trigger;
 
-	if (!g->callees || !*name)
+	if (!g->callees || !name || !*name)
 		return 0;
-	key = gm_xasprintf("%s.%s", schema ? schema : "", name);
+	key = gm_xasprintf("%d %s.%s", (int)how, schema ? schema : "", name);
 	if (gm_strlist_has(&g->followed, key)) {
 		free(key);
 		return 0;
 	}
 	gm_strlist_add(&g->followed, key);
 	free(key);
-	n = g->callees(g->ctx, schema, name, &defs);
+	what = reach_name(how, schema, name);
+	n = g->callees(g->ctx, how, schema, name, &defs);
 	if (n == GM_DEFINER_CALLEE_UNKNOWN) {
 		n = 0;
-		if (!g->unseen)
-			g->unseen = gm_xasprintf("it calls %s%s%s(), in a schema verify does not read, which runs as its"
-						 " owner too", schema ? schema : "", schema ? "." : "", name);
+		if (!g->unseen) {
+			q = gm_xasprintf("%s%s%s", schema ? schema : "", schema ? "." : "", name);
+			g->unseen = gm_xasprintf(unread[how], q);
+			free(q);
+		}
 	} else if (n && g->depth >= GM_DEFINER_CALL_DEPTH) {
 		if (!g->unseen)
 			g->unseen = gm_xasprintf("its calls nest deeper than %d functions, the last of them unread",
@@ -160,7 +182,7 @@ static int follow_call(struct judging *g, const PgQuery__FuncCall *f)
 	} else {
 		g->depth++;
 		for (k = 0; k < n && !found; k++)
-			found = judge_function(g, defs[k]);
+			found = judge_reached(g, defs[k]);
 		g->depth--;
 		g->trigger = trigger;
 	}
@@ -168,12 +190,53 @@ static int follow_call(struct judging *g, const PgQuery__FuncCall *f)
 		free(defs[k]);
 	free(defs);
 	if (found) {
-		why = gm_xasprintf("through %s%s%s(), which it calls and which runs as its owner too: %s",
-				   schema ? schema : "", schema ? "." : "", name, g->why);
+		why = gm_xasprintf("through %s, %s: %s", what, through[how], g->why);
 		free(g->why);
 		g->why = why;
 	}
+	free(what);
 	return found;
+}
+
+static int follow_names(struct judging *g, enum gm_definer_reach how, PgQuery__Node *const *names, size_t n)
+{
+	return n && follow(g, how, n >= 2 ? gm_pgtree_str(names[n - 2]) : NULL, gm_pgtree_last_name(names, n));
+}
+
+static int follow_call(struct judging *g, const PgQuery__FuncCall *f)
+{
+	return follow_names(g, GM_REACH_CALL, f->funcname, f->n_funcname);
+}
+
+/* What writing rv runs: its triggers, defaults and checks. */
+static int follow_write(struct judging *g, const PgQuery__RangeVar *rv)
+{
+	return rv && follow(g, GM_REACH_WRITE, rv->schemaname && *rv->schemaname ? rv->schemaname : NULL, rv->relname);
+}
+
+/* An operator expression's operators: BETWEEN is >= and <=; the rest
+ * name theirs (x IN (...) its = or <>, LIKE its ~~). */
+static int follow_operators(struct judging *g, const PgQuery__AExpr *e)
+{
+	switch (e->kind) {
+	case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN:
+	case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN:
+	case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN_SYM:
+	case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN_SYM:
+		return follow(g, GM_REACH_OPERATOR, NULL, ">=") || follow(g, GM_REACH_OPERATOR, NULL, "<=");
+	default:
+		return follow_names(g, GM_REACH_OPERATOR, e->name, e->n_name);
+	}
+}
+
+/* t.name and (row).name, when name is no column, call name(t): each
+ * field name after the first is followed as a call. */
+static int follow_fields(struct judging *g, PgQuery__Node *const *fields, size_t n, size_t first)
+{
+	for (size_t k = first; k < n; k++)
+		if (NODE(fields[k], STRING) && follow(g, GM_REACH_CALL, NULL, gm_pgtree_str(fields[k])))
+			return 1;
+	return 0;
 }
 
 /* Whether each row an INSERT writes has the tenant expression itself as
@@ -239,18 +302,22 @@ static int visit(void *ctx, const PgQuery__Node *n)
 	case PG_QUERY__NODE__NODE_UPDATE_STMT: {
 		const PgQuery__UpdateStmt *u = n->update_stmt;
 		size_t rels = 1 + leaves(u->from_clause, u->n_from_clause);
-		return (protected_rv(g, u->relation) && judge_rv(g, u->relation, u->where_clause, "UPDATE", rels)) ||
+		return follow_write(g, u->relation) ||
+		       (protected_rv(g, u->relation) && judge_rv(g, u->relation, u->where_clause, "UPDATE", rels)) ||
 		       judge_items(g, u->from_clause, u->n_from_clause, u->where_clause, "UPDATE", rels);
 	}
 	case PG_QUERY__NODE__NODE_DELETE_STMT: {
 		const PgQuery__DeleteStmt *d = n->delete_stmt;
 		size_t rels = 1 + leaves(d->using_clause, d->n_using_clause);
-		return (protected_rv(g, d->relation) && judge_rv(g, d->relation, d->where_clause, "DELETE", rels)) ||
+		return follow_write(g, d->relation) ||
+		       (protected_rv(g, d->relation) && judge_rv(g, d->relation, d->where_clause, "DELETE", rels)) ||
 		       judge_items(g, d->using_clause, d->n_using_clause, d->where_clause, "DELETE", rels);
 	}
 	case PG_QUERY__NODE__NODE_INSERT_STMT:
-		return judge_insert(g, n->insert_stmt);
+		return follow_write(g, n->insert_stmt->relation) || judge_insert(g, n->insert_stmt);
 	case PG_QUERY__NODE__NODE_MERGE_STMT:
+		if (follow_write(g, n->merge_stmt->relation))
+			return 1;
 		if (!protected_rv(g, n->merge_stmt->relation))
 			return 0;
 		name_of(g, n->merge_stmt->relation);
@@ -273,6 +340,17 @@ static int visit(void *ctx, const PgQuery__Node *n)
 		if ((text = runs_sql_text(n->func_call)) && !g->unseen)
 			g->unseen = gm_xasprintf("it calls %s, which reads what a value names, unseen here", text);
 		return follow_call(g, n->func_call);
+	case PG_QUERY__NODE__NODE_A_EXPR:
+		return follow_operators(g, n->a_expr);
+	case PG_QUERY__NODE__NODE_SUB_LINK:
+		return follow_names(g, GM_REACH_OPERATOR, n->sub_link->oper_name, n->sub_link->n_oper_name);
+	case PG_QUERY__NODE__NODE_TYPE_CAST:
+		return n->type_cast->type_name &&
+		       follow_names(g, GM_REACH_CAST, n->type_cast->type_name->names, n->type_cast->type_name->n_names);
+	case PG_QUERY__NODE__NODE_COLUMN_REF:
+		return follow_fields(g, n->column_ref->fields, n->column_ref->n_fields, 1);
+	case PG_QUERY__NODE__NODE_A_INDIRECTION:
+		return follow_fields(g, n->a_indirection->indirection, n->a_indirection->n_indirection, 0);
 	default:
 		return 0;
 	}
@@ -513,6 +591,35 @@ static int judge_function(struct judging *g, const char *text)
 		g->unseen = g->depth ? gm_xasprintf("it calls %s, whose body is in LANGUAGE %s, which cannot be read here",
 						    gm_pgtree_last_name(f->funcname, f->n_funcname), lang)
 				     : gm_xasprintf("its body is in LANGUAGE %s, which cannot be read here", lang);
+	gm_pgtree_free(&t);
+	return found;
+}
+
+/* Text a reach runs (gm_definer_callees): a function's body, a
+ * trigger's function and WHEN, or what any other statement calls. */
+static int judge_reached(struct judging *g, const char *text)
+{
+	const PgQuery__Node *stmt;
+	struct gm_pgtree t;
+	size_t cursor;
+	char *err = gm_pgtree_parse(text, &t, &cursor);
+	int found = 0;
+
+	stmt = err ? NULL : gm_pgtree_stmt(&t);
+	if (err && !g->unseen)
+		g->unseen = gm_xasprintf("what it runs does not parse here: %s", err);
+	free(err);
+	if (NODE(stmt, CREATE_FUNCTION_STMT)) {
+		gm_pgtree_free(&t);
+		return judge_function(g, text);
+	}
+	if (NODE(stmt, CREATE_TRIG_STMT)) {
+		const PgQuery__CreateTrigStmt *tg = stmt->create_trig_stmt;
+		found = follow_names(g, GM_REACH_CALL, tg->funcname, tg->n_funcname) ||
+			(tg->when_clause && gm_pgtree_walk(&tg->when_clause->base, visit, g));
+	} else if (t.pr) {
+		found = gm_pgtree_walk(&t.pr->base, visit, g);
+	}
 	gm_pgtree_free(&t);
 	return found;
 }

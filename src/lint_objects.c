@@ -427,35 +427,143 @@ static int is_protected(void *ctx, const char *schema, const char *name)
 	return 0;
 }
 
-/* gm_definer_callees over the model's functions ("function s.name(args)"):
- * every overload of name, of schema when the call says one.  Functions
- * of schemas the model does not hold are not known. */
-static size_t model_callees(void *ctx, const char *schema, const char *name, char ***defs)
+/* Whether text ("s.name(" or "name(", up to end) names name, of schema
+ * when one is given. */
+static int names_callable(const char *text, const char *end, const char *schema, const char *name)
+{
+	size_t len = strlen(name);
+	const char *dot;
+
+	if ((size_t)(end - text) < len || strncmp(end - len, name, len))
+		return 0;
+	if (end - len == text)
+		return !schema;
+	dot = end - len - 1;
+	return *dot == '.' && (!schema || ((size_t)(dot - text) == strlen(schema) && !strncmp(text, schema, strlen(schema))));
+}
+
+/* Every overload of function name ("function s.name(args)" facts). */
+static void model_functions(const struct gm_model *m, const char *schema, const char *name, struct gm_strlist *defs)
+{
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *paren;
+
+		if (!strncmp(f->object, "function ", 9) && !strcmp(f->attr, "definition") &&
+		    (paren = strchr(f->object + 9, '(')) && names_callable(f->object + 9, paren, schema, name))
+			gm_strlist_add(defs, f->value);
+	}
+}
+
+/* The definitions of the functions that "<kind> ..." facts' function
+ * attribute names ("s.f(args)"), for the objects match accepts. */
+static void model_implementers(const struct gm_model *m, const char *kind,
+			       int (*match)(const char *object, const char *schema, const char *name),
+			       const char *schema, const char *name, struct gm_strlist *defs)
+{
+	size_t kl = strlen(kind);
+
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		char *fn;
+		const char *def;
+
+		if (strncmp(f->object, kind, kl) || strcmp(f->attr, "function") || !match(f->object + kl, schema, name))
+			continue;
+		fn = gm_xasprintf("function %s", f->value);
+		if ((def = gm_model_get(m, fn, "definition")))
+			gm_strlist_add(defs, def);
+		free(fn);
+	}
+}
+
+/* "s.##(uuid,integer)": the operator's schema and symbol (operators
+ * have no dots). */
+static int operator_named(const char *object, const char *schema, const char *name)
+{
+	const char *paren = strchr(object, '(');
+
+	return paren && names_callable(object, paren, schema, name);
+}
+
+/* "(src AS s.type)": the target type's last name (a type's schema is not
+ * told apart: more casts are judged, never fewer). */
+static int cast_to(const char *object, const char *schema, const char *name)
+{
+	const char *as = strstr(object, " AS "), *end = object + strlen(object);
+
+	if (!as || end == object || end[-1] != ')')
+		return 0;
+	as += 4;
+	end--;
+	(void)schema;
+	return names_callable(as, end, NULL, name);
+}
+
+/* What writing table schema.name (any schema's when NULL) runs: its
+ * triggers (but disabled ones), column defaults and CHECK constraints,
+ * as texts the judge reads for what they call. */
+static void model_writes(const struct gm_model *m, const char *schema, const char *name, struct gm_strlist *defs)
+{
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *rest, *space, *enabled;
+		char *table, *text;
+
+		if (strncmp(f->object, "table ", 6) || !(space = strchr(f->object + 6, ' ')))
+			continue;
+		table = gm_xstrndup(f->object + 6, (size_t)(space - (f->object + 6)));
+		rest = space + 1;
+		if (names_relation(table, schema, name)) {
+			if (!strncmp(rest, "column ", 7) && !strcmp(f->attr, "default") && *f->value) {
+				text = gm_xasprintf("SELECT %s", f->value);
+				gm_strlist_add(defs, text);
+				free(text);
+			} else if (!strncmp(rest, "trigger ", 8) && !strcmp(f->attr, "definition") &&
+				   (!(enabled = gm_model_get(m, f->object, "enabled")) || strcmp(enabled, "disabled"))) {
+				gm_strlist_add(defs, f->value);
+			} else if (!strncmp(rest, "constraint ", 11) && !strcmp(f->attr, "definition") &&
+				   !strncmp(f->value, "CHECK ", 6)) {
+				/* "CHECK (expr) NOT VALID": the expression is what runs. */
+				text = gm_xasprintf("SELECT %.*s", (int)(strlen(f->value) - 6 -
+					(strstr(f->value, " NOT VALID") ? strlen(" NOT VALID") : 0)), f->value + 6);
+				gm_strlist_add(defs, text);
+				free(text);
+			}
+		}
+		free(table);
+	}
+}
+
+/* gm_definer_callees over the model: functions ("function s.name(args)"),
+ * the functions of operators ("operator s.op(l,r)") and casts ("cast (a
+ * AS b)") the catalog lists (those neither built in nor an extension's),
+ * and a table's triggers, defaults and checks.  What a schema the model
+ * does not hold has (not the system's) is not known. */
+static size_t model_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs)
 {
 	const struct protected_set *p = ctx;
-	size_t n = 0, cap = 0, len = strlen(name);
+	struct gm_strlist found = { NULL, 0 };
 
 	*defs = NULL;
-	for (size_t k = 0; k < p->m->n; k++) {
-		const struct gm_fact *f = &p->m->v[k];
-		const char *o = f->object, *paren, *dot;
-
-		if (strncmp(o, "function ", 9) || strcmp(f->attr, "definition") || !(paren = strchr(o + 9, '(')) ||
-		    (size_t)(paren - (o + 9)) < len + 1)
-			continue;
-		dot = paren - len - 1;	/* at or after o + 9: room for ".name" checked */
-		if (*dot != '.' || strncmp(dot + 1, name, len) ||
-		    (schema && (dot - (o + 9) != (ptrdiff_t)strlen(schema) || strncmp(o + 9, schema, strlen(schema)))))
-			continue;
-		if (n == cap)
-			*defs = gm_xrealloc(*defs, (cap = cap ? cap * 2 : 4) * sizeof(**defs));
-		(*defs)[n++] = gm_xstrdup(f->value);
+	switch (how) {
+	case GM_REACH_CALL:
+		model_functions(p->m, schema, name, &found);
+		break;
+	case GM_REACH_OPERATOR:
+		model_implementers(p->m, "operator ", operator_named, schema, name, &found);
+		break;
+	case GM_REACH_CAST:
+		model_implementers(p->m, "cast ", cast_to, schema, name, &found);
+		break;
+	case GM_REACH_WRITE:
+		model_writes(p->m, schema, name, &found);
+		break;
 	}
-	/* None read of a schema the model does not hold (it has only what
-	 * policies call there), not the system's: what it does is unseen. */
-	if (!n && unread_schema(p->m, schema))
+	if (!found.n && unread_schema(p->m, schema))
 		return GM_DEFINER_CALLEE_UNKNOWN;
-	return n;
+	*defs = found.v;
+	return found.n;
 }
 
 /* What each SECURITY DEFINER function does to protected rows, judged on

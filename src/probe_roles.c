@@ -330,24 +330,59 @@ static int probe_tenant(void *ctx, const char *schema, const char *name)
 	return 0;
 }
 
-/* gm_definer_callees over the database: every function of that name (of
- * that schema when the call says one) but the built-in and extensions'
- * ones, whose code the probe trusts as it trusts the server's. */
+/* gm_definer_callees over the database: what a call, an operator, a
+ * cast or a write there reaches (schema.name; of any schema when NULL),
+ * but the built-in and extensions' code, which the probe trusts as it
+ * trusts the server's.  One query, $3 saying which. */
+#define USER_CODE(cls, oid) oid " OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x" \
+	" WHERE x.classid OPERATOR(pg_catalog.=) '" cls "'::pg_catalog.regclass AND x.objid OPERATOR(pg_catalog.=) " oid \
+	" AND x.deptype OPERATOR(pg_catalog.=) 'e')"
+#define NAMED(nsp, col) col " OPERATOR(pg_catalog.=) $1::pg_catalog.name AND ($2::pg_catalog.name IS NULL OR " nsp \
+	" OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
 static const char callees_sql[] =
+	/* a function or procedure */
 	"SELECT pg_catalog.pg_get_functiondef(f.oid)"
 	" FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace"
-	" WHERE f.proname OPERATOR(pg_catalog.=) $1::pg_catalog.name AND f.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog.\"char\"[])"
-	" AND ($2::pg_catalog.name IS NULL OR n.nspname OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
-	" AND f.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid"
-	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
-	"  AND x.objid OPERATOR(pg_catalog.=) f.oid AND x.deptype OPERATOR(pg_catalog.=) 'e')"
-	" ORDER BY f.oid";
+	" WHERE $3 OPERATOR(pg_catalog.=) 'call' AND " NAMED("n.nspname", "f.proname")
+	" AND f.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog.\"char\"[]) AND " USER_CODE("pg_catalog.pg_proc", "f.oid")
+	/* an operator's function */
+	" UNION ALL SELECT pg_catalog.pg_get_functiondef(o.oprcode)"
+	" FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace"
+	" WHERE $3 OPERATOR(pg_catalog.=) 'operator' AND " NAMED("n.nspname", "o.oprname")
+	" AND " USER_CODE("pg_catalog.pg_operator", "o.oid")
+	/* a cast's function, and a domain's checks */
+	" UNION ALL SELECT pg_catalog.pg_get_functiondef(c.castfunc)"
+	" FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) c.casttarget"
+	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace"
+	" WHERE $3 OPERATOR(pg_catalog.=) 'cast' AND " NAMED("n.nspname", "t.typname")
+	" AND c.castfunc OPERATOR(pg_catalog.<>) 0::pg_catalog.oid AND " USER_CODE("pg_catalog.pg_cast", "c.oid")
+	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(co.conbin, 0::pg_catalog.oid))"
+	" FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) co.contypid"
+	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace"
+	" WHERE $3 OPERATOR(pg_catalog.=) 'cast' AND " NAMED("n.nspname", "t.typname")
+	" AND co.contype OPERATOR(pg_catalog.=) 'c' AND " USER_CODE("pg_catalog.pg_type", "t.oid")
+	/* a table's triggers (but disabled ones), defaults and checks */
+	" UNION ALL SELECT pg_catalog.pg_get_triggerdef(tg.oid)"
+	" FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) tg.tgrelid"
+	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
+	" WHERE $3 OPERATOR(pg_catalog.=) 'write' AND " NAMED("n.nspname", "r.relname")
+	" AND NOT tg.tgisinternal AND tg.tgenabled OPERATOR(pg_catalog.<>) 'D'"
+	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid))"
+	" FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) ad.adrelid"
+	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
+	" WHERE $3 OPERATOR(pg_catalog.=) 'write' AND " NAMED("n.nspname", "r.relname")
+	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(co.conbin, co.conrelid))"
+	" FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) co.conrelid"
+	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
+	" WHERE $3 OPERATOR(pg_catalog.=) 'write' AND " NAMED("n.nspname", "r.relname")
+	" AND co.contype OPERATOR(pg_catalog.=) 'c'";
 
-static size_t probe_callees(void *ctx, const char *schema, const char *name, char ***defs)
+static size_t probe_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs)
 {
+	static const char *const kinds[] = { "call", "operator", "cast", "write" };
 	struct gm_probe *p = ctx;
-	const char *params[2] = { name, schema };
-	PGresult *r = guarded(p, callees_sql, 2, params);
+	const char *params[3] = { name, schema, kinds[how] };
+	PGresult *r = guarded(p, callees_sql, 3, params);
 	size_t n = 0;
 
 	*defs = NULL;

@@ -465,7 +465,7 @@ static int tenant_rel(void *ctx, const char *schema, const char *name)
 	return yes;
 }
 
-static size_t run_callees(void *ctx, const char *schema, const char *name, char ***defs);
+static size_t run_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs);
 
 /* A SECURITY DEFINER function's statements on protected tables, and
  * those of the functions it calls: each bound to the tenant
@@ -547,18 +547,108 @@ static char *function_text(const struct lint *l, const char *schema, const char 
 	return fs.text;
 }
 
-/* gm_definer_callees: the function as the migrations made it by the
- * statement being judged (function_text). */
-static size_t run_callees(void *ctx, const char *schema, const char *name, char ***defs)
+/* Statements before the current one (the run's, then the project's
+ * earlier migrations') that reach reaches, collected as texts. */
+struct reach_search {
+	const struct lint *l;
+	enum gm_definer_reach how;
+	const char *schema, *name;
+	struct gm_strlist texts;
+};
+
+/* Whether a relation's names say schema.name (unqualified is public's;
+ * schema NULL: of any schema). */
+static int same_relation(const PgQuery__RangeVar *rv, const char *schema, const char *name)
 {
-	char *text = function_text(ctx, schema, name);
+	return rv && rv->relname && !strcmp(rv->relname, name) &&
+	       (!schema || !strcmp(rv->schemaname && *rv->schemaname ? rv->schemaname : "public", schema));
+}
+
+/* The function a CREATE OPERATOR (FUNCTION = f) or CREATE CAST (WITH
+ * FUNCTION f) names, when n is one for the operator or type sought. */
+static const PgQuery__Node *const *reached_function(const struct reach_search *rs, const PgQuery__Node *n, size_t *nnames)
+{
+	if (rs->how == GM_REACH_OPERATOR && NODE(n, DEFINE_STMT) && n->define_stmt->kind == PG_QUERY__OBJECT_TYPE__OBJECT_OPERATOR &&
+	    same_function(n->define_stmt->defnames, n->define_stmt->n_defnames, rs->schema, rs->name)) {
+		for (size_t k = 0; k < n->define_stmt->n_definition; k++) {
+			const PgQuery__Node *d = n->define_stmt->definition[k];
+			if (NODE(d, DEF_ELEM) && d->def_elem->defname &&
+			    (!strcmp(d->def_elem->defname, "function") || !strcmp(d->def_elem->defname, "procedure")) &&
+			    NODE(d->def_elem->arg, TYPE_NAME)) {
+				*nnames = d->def_elem->arg->type_name->n_names;
+				return (const PgQuery__Node *const *)d->def_elem->arg->type_name->names;
+			}
+		}
+	}
+	if (rs->how == GM_REACH_CAST && NODE(n, CREATE_CAST_STMT) && n->create_cast_stmt->targettype &&
+	    n->create_cast_stmt->func &&
+	    !strcmp(gm_pgtree_last_name(n->create_cast_stmt->targettype->names, n->create_cast_stmt->targettype->n_names),
+		    rs->name)) {
+		*nnames = n->create_cast_stmt->func->n_objname;
+		return (const PgQuery__Node *const *)n->create_cast_stmt->func->objname;
+	}
+	return NULL;
+}
+
+/* Whether n makes what writing the table sought runs: a trigger on it, or
+ * its columns' defaults and checks (CREATE or ALTER TABLE, read whole). */
+static int makes_write_code(const struct reach_search *rs, const PgQuery__Node *n)
+{
+	return rs->how == GM_REACH_WRITE &&
+	       ((NODE(n, CREATE_TRIG_STMT) && same_relation(n->create_trig_stmt->relation, rs->schema, rs->name)) ||
+		(NODE(n, CREATE_STMT) && same_relation(n->create_stmt->relation, rs->schema, rs->name)) ||
+		(NODE(n, ALTER_TABLE_STMT) && same_relation(n->alter_table_stmt->relation, rs->schema, rs->name)));
+}
+
+static void reach_found(void *ctx, const struct gm_migration *m, const struct gm_sql_stmt *st, const PgQuery__Node *n)
+{
+	struct reach_search *rs = ctx;
+	const PgQuery__Node *const *fn;
+	size_t nfn = 0;
+	char *text = NULL;
+
+	if ((fn = reached_function(rs, n, &nfn)) && nfn)
+		text = function_text(rs->l, nfn >= 2 ? gm_pgtree_str(fn[nfn - 2]) : NULL, gm_pgtree_last_name((PgQuery__Node *const *)fn, nfn));
+	else if (makes_write_code(rs, n))
+		text = gm_xstrndup(m->up.sql + st->start, st->end - st->start);
+	if (text)
+		gm_strlist_add(&rs->texts, text);
+	free(text);
+}
+
+/* gm_definer_callees: what the migrations made by the statement being
+ * judged: the function (function_text), an operator's or a cast's
+ * function, a table's triggers, defaults and checks. */
+static size_t run_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs)
+{
+	static const char *const operator_words[] = { "OPERATOR", NULL }, *const cast_words[] = { "CAST", NULL },
+			  *const trigger_words[] = { "TRIGGER", "OR", "CONSTRAINT", NULL },
+			  *const table_words[] = { "TABLE", "UNLOGGED", "TEMP", "TEMPORARY", NULL };
+	const struct lint *l = ctx;
+	struct reach_search rs = { l, how, schema, name, { NULL, 0 } };
+	char *text;
 
 	*defs = NULL;
-	if (!text)
-		return 0;
-	*defs = gm_xmalloc(sizeof(**defs));
-	(*defs)[0] = text;
-	return 1;
+	if (how == GM_REACH_CALL) {
+		if (!(text = function_text(l, schema, name)))
+			return 0;
+		gm_strlist_add(&rs.texts, text);
+		free(text);
+	} else {
+		for (const struct lint_stmt *s = l->stmts; s < l->cur; s++) {
+			const struct gm_sql_stmt *st = &s->m->up.stmts.v[s->k];
+			reach_found(&rs, s->m, st, s->node);
+		}
+		if (how == GM_REACH_WRITE) {
+			outside_run(l, 1, "CREATE", trigger_words, reach_found, &rs);
+			outside_run(l, 1, "CREATE", table_words, reach_found, &rs);
+			outside_run(l, 1, "ALTER", table_words, reach_found, &rs);
+		} else {
+			outside_run(l, 1, "CREATE", how == GM_REACH_OPERATOR ? operator_words : cast_words, reach_found, &rs);
+		}
+	}
+	*defs = rs.texts.v;
+	return rs.texts.n;
 }
 
 static void judge_definer_text(struct lint *l, const char *text, const char *name);

@@ -306,6 +306,76 @@ static void test_definer_function_calling_a_procedure(void **state)
 		     " too: DELETE whose WHERE does not bind it to the tenant: tenant_id = t)");
 }
 
+/* What else a definer's statements run, run as its owner too: an
+ * operator's function (t ## 0 counts A's notes)... */
+static void test_definer_function_through_an_operator(void **state)
+{
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	definer_leak("CREATE FUNCTION public.notes_hash(t uuid, k int) RETURNS bigint LANGUAGE sql STABLE"
+		     " AS 'SELECT count(*) FROM public.notes WHERE tenant_id = t';"
+		     " CREATE OPERATOR public.## (LEFTARG = uuid, RIGHTARG = int, FUNCTION = public.notes_hash);"
+		     " CREATE FUNCTION public.count_via_op(t uuid) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'SELECT t ## 0'",
+		     "SELECT public.count_via_op('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.count_via_op(t uuid): SECURITY DEFINER function"
+		     " touches public.notes as its owner (through operator ##, whose function runs as its owner too:"
+		     " SELECT whose WHERE does not bind it to the tenant: tenant_id = t)");
+}
+
+/* ... a cast's function (t::note_count)... */
+static void test_definer_function_through_a_cast(void **state)
+{
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	definer_leak("CREATE TYPE public.note_count AS (n bigint);"
+		     " CREATE FUNCTION public.to_note_count(t uuid) RETURNS public.note_count LANGUAGE sql STABLE"
+		     " AS 'SELECT ROW(count(*))::public.note_count FROM public.notes WHERE tenant_id = t';"
+		     " CREATE CAST (uuid AS public.note_count) WITH FUNCTION public.to_note_count(uuid);"
+		     " CREATE FUNCTION public.count_via_cast(t uuid) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'SELECT (t::note_count).n'",
+		     "SELECT public.count_via_cast('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.count_via_cast(t uuid): SECURITY DEFINER function"
+		     " touches public.notes as its owner (through the cast to note_count, whose function runs as its owner"
+		     " too: SELECT whose WHERE does not bind it to the tenant: tenant_id = t)");
+}
+
+/* ... a function called in attribute notation (w.note_total is
+ * note_total(w))... */
+static void test_definer_function_through_attribute_notation(void **state)
+{
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	definer_leak("CREATE TYPE public.who AS (id uuid);"
+		     " CREATE FUNCTION public.note_total(w public.who) RETURNS bigint LANGUAGE sql STABLE"
+		     " AS 'SELECT count(*) FROM public.notes WHERE tenant_id = w.id';"
+		     " CREATE FUNCTION public.count_via_field(t uuid) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'SELECT (ROW(t)::public.who).note_total'",
+		     "SELECT public.count_via_field('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.count_via_field(t uuid): SECURITY DEFINER function"
+		     " touches public.notes as its owner (through note_total(), which it calls and which runs as its owner"
+		     " too: SELECT whose WHERE does not bind it to the tenant: tenant_id = w.id)");
+}
+
+/* ... and a trigger on a table it writes, though that table is no
+ * tenant's (an audit log counting the notes of the tenant it names). */
+static void test_definer_function_through_a_trigger(void **state)
+{
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	definer_leak("CREATE TABLE public.audit (id serial PRIMARY KEY, tid uuid, n bigint);"
+		     " CREATE FUNCTION public.audit_count() RETURNS trigger LANGUAGE plpgsql AS"
+		     " 'BEGIN NEW.n := (SELECT count(*) FROM public.notes WHERE tenant_id = NEW.tid); RETURN NEW; END';"
+		     " CREATE TRIGGER audit_count BEFORE INSERT ON public.audit FOR EACH ROW EXECUTE FUNCTION public.audit_count();"
+		     " CREATE FUNCTION public.log_count(t uuid) RETURNS bigint LANGUAGE sql SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'INSERT INTO public.audit (tid) VALUES (t) RETURNING n'",
+		     "SELECT public.log_count('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.log_count(t uuid): SECURITY DEFINER function"
+		     " touches public.notes as its owner (through its writes to public.audit, whose triggers, defaults and"
+		     " checks run as its owner too: through audit_count(), which it calls and which runs as its"
+		     " owner too: SELECT whose WHERE does not bind it to the tenant: tenant_id = new.tid)");
+}
+
 /* A definer reading tenant rows through a view of a schema verify does
  * not read (security_invoker, but the invoker is the definer's owner). */
 static void test_definer_function_through_an_unchecked_view(void **state)
@@ -589,7 +659,16 @@ static void test_app_role_controls_what_policies_use(void **state)
 			   " CREATE FUNCTION api.note_body(i uuid) RETURNS text LANGUAGE sql SECURITY DEFINER"
 			   "  SET search_path = pg_catalog AS 'SELECT archive.body_of(i)';"
 			   " CREATE VIEW archive.v1 WITH (security_invoker = true) AS SELECT * FROM public.notes;"
-			   " CREATE VIEW api.v2 AS SELECT * FROM archive.v1; GRANT SELECT ON api.v2 TO gm_saas_app",
+			   " CREATE VIEW api.v2 AS SELECT * FROM archive.v1; GRANT SELECT ON api.v2 TO gm_saas_app;"
+			   " CREATE DOMAIN archive.known_note AS uuid CHECK (archive.body_of(VALUE) IS NOT NULL);"
+			   " CREATE FUNCTION api.note_exists(i uuid) RETURNS boolean LANGUAGE sql SECURITY DEFINER"
+			   "  SET search_path = pg_catalog AS 'SELECT i::archive.known_note IS NOT NULL';"
+			   " CREATE TABLE archive.log (i uuid, b text);"
+			   " CREATE FUNCTION archive.log_fill() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog"
+			   "  AS 'BEGIN NEW.b := (SELECT body FROM public.notes WHERE id = NEW.i); RETURN NEW; END';"
+			   " CREATE TRIGGER log_fill BEFORE INSERT ON archive.log FOR EACH ROW EXECUTE FUNCTION archive.log_fill();"
+			   " CREATE FUNCTION api.log_note(i uuid) RETURNS text LANGUAGE sql SECURITY DEFINER"
+			   "  SET search_path = pg_catalog AS 'INSERT INTO archive.log (i) VALUES (i) RETURNING b'",
 			   grants);
 	db = planted(sql);
 	free(sql);
@@ -609,6 +688,16 @@ static void test_app_role_controls_what_policies_use(void **state)
 	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function api.note_body(uuid), in a schema verify"
 			     " does not check, which touches public.notes as its owner (through archive.body_of(), which it"
 			     " calls and which runs as its owner too: SELECT whose WHERE does not bind it to the tenant: id = i)");
+	/* So does what its statements run: a domain's check, a trigger. */
+	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function api.note_exists(uuid), in a schema verify"
+			     " does not check, which touches public.notes as its owner (through the cast to archive.known_note,"
+			     " whose function runs as its owner too: through archive.body_of(), which it calls and which runs"
+			     " as its owner too: SELECT whose WHERE does not bind it to the tenant: id = i)");
+	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function api.log_note(uuid), in a schema verify"
+			     " does not check, which touches public.notes as its owner (through its writes to archive.log,"
+			     " whose triggers, defaults and checks run as its owner too: through archive.log_fill(), which it"
+			     " calls and which runs as its owner too: SELECT whose WHERE does not bind it to the tenant:"
+			     " id = new.i)");
 	assert_not_contains(out, "api.mine");
 	free(out);
 	free(err);
@@ -645,6 +734,10 @@ int main(void)
 		cmocka_unit_test(test_definer_function_inserting_for_any_tenant),
 		cmocka_unit_test(test_definer_function_through_an_unchecked_view),
 		cmocka_unit_test(test_definer_function_calling_a_procedure),
+		cmocka_unit_test(test_definer_function_through_an_operator),
+		cmocka_unit_test(test_definer_function_through_a_cast),
+		cmocka_unit_test(test_definer_function_through_attribute_notation),
+		cmocka_unit_test(test_definer_function_through_a_trigger),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_policy_with_a_planted_operator),

@@ -533,6 +533,81 @@ static void test_definer_calls_the_judge_cannot_follow(void **state)
 	gm_model_release(&m);
 }
 
+/* What a definer's statements run besides calls, as its owner too: an
+ * operator's or a cast's function, a function in attribute notation, and
+ * what writing a table runs (its enabled triggers, defaults and checks). */
+static void test_definer_reaches_are_followed(void **state)
+{
+	static const struct {
+		const char *caller, *name;	/* the definer org_count()'s body; the finding, or NULL */
+		const char *message;
+	} cases[] = {
+		{ "SELECT $1 ## 0", "definer_function_bypasses_rls",
+		  "through operator ##, whose function runs as its owner too: SELECT whose WHERE" },
+		{ "SELECT $1 OPERATOR(public.##) 0", "definer_function_bypasses_rls", "through operator public.##" },
+		{ "SELECT $1 OPERATOR(internal.##) 0", "definer_function_not_analysed",
+		  "it uses operator internal.##, of a schema verify does not read" },
+		{ "SELECT ($1::org_stats).n", "definer_function_bypasses_rls", "through the cast to org_stats, whose function" },
+		{ "SELECT (ROW($1)::public.who).helper", "definer_function_bypasses_rls", "through helper(), which it calls" },
+		{ "SELECT w.helper FROM (SELECT ROW($1)::public.who AS w) x", "definer_function_bypasses_rls", "through helper()" },
+		{ "INSERT INTO public.audit (id) VALUES (1)", "definer_function_bypasses_rls",
+		  "through its writes to public.audit, whose triggers, defaults and checks run as its owner too: through" },
+		{ "UPDATE audit SET id = 2 WHERE id = 1", "definer_function_bypasses_rls", "through its writes to audit" },
+		/* Built-in operators and casts, and a table with nothing that runs. */
+		{ "SELECT count(*) FROM orders WHERE organization_id = (SELECT app_current_org_id()) AND 1 < 2"
+		  " AND '{}'::text[] IS NOT NULL", NULL, NULL },
+		{ "INSERT INTO public.quiet (id) VALUES (1)", NULL, NULL },
+	};
+	static const char *const writes[][3] = {
+		{ "table public.audit column n", "default", "public.helper(NULL::uuid)" },
+		{ "table public.audit constraint positive", "definition", "CHECK ((public.helper(NULL::uuid) > 0)) NOT VALID" },
+		{ "table public.audit trigger t", "definition",
+		  "CREATE TRIGGER t BEFORE INSERT ON public.audit FOR EACH ROW EXECUTE FUNCTION helper()" },
+	};
+
+	(void)state;
+	for (size_t w = 0; w < sizeof(writes) / sizeof(writes[0]); w++)
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			struct gm_model m;
+			size_t n;
+
+			good_schema(&m);
+			set_function(&m, "org_count()", "true", "sql", cases[k].caller);
+			set_function(&m, "helper(org uuid)", "false", "sql",
+				     "SELECT count(*) FROM orders WHERE organization_id = org");
+			gm_model_add(&m, "operator public.##(uuid,integer)", "function", "public.helper(org uuid)");
+			gm_model_add(&m, "cast (uuid AS public.org_stats)", "function", "public.helper(org uuid)");
+			gm_model_add(&m, "table public.quiet column id", "default", "nextval('quiet_id_seq'::regclass)");
+			gm_model_add(&m, writes[w][0], writes[w][1], writes[w][2]);
+			gm_model_sort(&m);
+			n = cases[k].name ? count(&m, cases[k].name, "function public.org_count()", cases[k].message)
+					  : count(&m, "definer_function_bypasses_rls", NULL, NULL) +
+					    count(&m, "definer_function_not_analysed", NULL, NULL);
+			if (n != (cases[k].name ? 1u : 0u))
+				fail_msg("case %zu (%s), %s: %zu findings", k, cases[k].caller, writes[w][0], n);
+			gm_model_release(&m);
+		}
+}
+
+/* A disabled trigger runs nothing. */
+static void test_definer_disabled_trigger(void **state)
+{
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	set_function(&m, "org_count()", "true", "sql", "INSERT INTO public.audit (id) VALUES (1)");
+	set_function(&m, "helper(org uuid)", "false", "sql", "SELECT count(*) FROM orders WHERE organization_id = org");
+	gm_model_add(&m, "table public.audit trigger t", "definition",
+		     "CREATE TRIGGER t BEFORE INSERT ON public.audit FOR EACH ROW EXECUTE FUNCTION helper()");
+	gm_model_add(&m, "table public.audit trigger t", "enabled", "disabled");
+	gm_model_sort(&m);
+	assert_int_equal(count(&m, "definer_function_bypasses_rls", NULL, NULL), 0);
+	set_value(&m, "table public.audit trigger t", "enabled", "always");
+	assert_int_equal(count(&m, "definer_function_bypasses_rls", "function public.org_count()", "through helper()"), 1);
+	gm_model_release(&m);
+}
+
 /* A policy letting rows in through another table: safe when the row's
  * column is a foreign key to a unique column there, else a warning when
  * another role may write that table. */
@@ -717,6 +792,8 @@ int main(void)
 		cmocka_unit_test(test_definer_function_bodies),
 		cmocka_unit_test(test_definer_calls_are_followed),
 		cmocka_unit_test(test_definer_calls_the_judge_cannot_follow),
+		cmocka_unit_test(test_definer_reaches_are_followed),
+		cmocka_unit_test(test_definer_disabled_trigger),
 		cmocka_unit_test(test_policy_links),
 		cmocka_unit_test(test_leakproof_functions),
 		cmocka_unit_test(test_policy_operators),
