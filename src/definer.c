@@ -128,31 +128,27 @@ static const char *runs_sql_text(const PgQuery__FuncCall *f)
 
 static int judge_reached(struct judging *g, const char *text);
 
-/* How a reach reads in a message: "public.f()", "operator ##", ... */
-static char *reach_name(enum gm_definer_reach how, const char *schema, const char *name)
-{
-	static const char *const form[] = { "%s%s%s()", "operator %s%s%s", "the cast to %s%s%s", "its writes to %s%s%s" };
-
-	return gm_xasprintf(form[how], schema ? schema : "", schema ? "." : "", name);
-}
-
 /* What code reaching schema.name runs (callees): it runs as the definer's
  * owner, so its statements are judged as the definer's.  Each reach once
  * (recursion, overloads judged together), GM_DEFINER_CALL_DEPTH deep;
  * what it finds is told as reached that way. */
 static int follow(struct judging *g, enum gm_definer_reach how, const char *schema, const char *name)
 {
-	static const char *const unread[] = { "it calls %s(), in a schema verify does not read, which runs as its owner too",
-					      "it uses operator %s, of a schema verify does not read, whose function runs as its"
-					      " owner too",
-					      "it casts to %s, a type of a schema verify does not read, whose cast's function runs"
-					      " as its owner too",
-					      "it writes to %s, in a schema verify does not read, whose triggers, defaults and checks"
-					      " run as its owner too" };
-	static const char *const through[] = { "which it calls and which runs as its owner too",
-					       "whose function runs as its owner too",
-					       "whose function runs as its owner too",
-					       "whose triggers, defaults and checks run as its owner too" };
+	static const struct {
+		const char *form, *through, *unread;	/* how the reach reads in a message */
+	} says[] = {
+		[GM_REACH_CALL] = { "%s()", "which it calls and which runs as its owner too",
+				    "it calls %s(), in a schema verify does not read, which runs as its owner too" },
+		[GM_REACH_OPERATOR] = { "operator %s", "whose function runs as its owner too",
+					"it uses operator %s, of a schema verify does not read, whose function runs as its"
+					" owner too" },
+		[GM_REACH_CAST] = { "the cast to %s", "whose function runs as its owner too",
+				    "it casts to %s, a type of a schema verify does not read, whose cast's function runs"
+				    " as its owner too" },
+		[GM_REACH_WRITE] = { "its writes to %s", "whose triggers, defaults and checks run as its owner too",
+				     "it writes to %s, in a schema verify does not read, whose triggers, defaults and"
+				     " checks run as its owner too" },
+	};
 	char **defs = NULL, *key, *what, *q, *why;
 	size_t n, k;
 	int found = 0, trigger = g->trigger;
@@ -166,15 +162,12 @@ static int follow(struct judging *g, enum gm_definer_reach how, const char *sche
 	}
 	gm_strlist_add(&g->followed, key);
 	free(key);
-	what = reach_name(how, schema, name);
+	q = gm_xasprintf("%s%s%s", schema ? schema : "", schema ? "." : "", name);
 	n = g->callees(g->ctx, how, schema, name, &defs);
 	if (n == GM_DEFINER_CALLEE_UNKNOWN) {
 		n = 0;
-		if (!g->unseen) {
-			q = gm_xasprintf("%s%s%s", schema ? schema : "", schema ? "." : "", name);
-			g->unseen = gm_xasprintf(unread[how], q);
-			free(q);
-		}
+		if (!g->unseen)
+			g->unseen = gm_xasprintf(says[how].unread, q);
 	} else if (n && g->depth >= GM_DEFINER_CALL_DEPTH) {
 		if (!g->unseen)
 			g->unseen = gm_xasprintf("its calls nest deeper than %d functions, the last of them unread",
@@ -190,11 +183,13 @@ static int follow(struct judging *g, enum gm_definer_reach how, const char *sche
 		free(defs[k]);
 	free(defs);
 	if (found) {
-		why = gm_xasprintf("through %s, %s: %s", what, through[how], g->why);
+		what = gm_xasprintf(says[how].form, q);
+		why = gm_xasprintf("through %s, %s: %s", what, says[how].through, g->why);
+		free(what);
 		free(g->why);
 		g->why = why;
 	}
-	free(what);
+	free(q);
 	return found;
 }
 

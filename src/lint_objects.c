@@ -525,8 +525,10 @@ static void model_writes(const struct gm_model *m, const char *schema, const cha
 			} else if (!strncmp(rest, "constraint ", 11) && !strcmp(f->attr, "definition") &&
 				   !strncmp(f->value, "CHECK ", 6)) {
 				/* "CHECK (expr) NOT VALID": the expression is what runs. */
-				text = gm_xasprintf("SELECT %.*s", (int)(strlen(f->value) - 6 -
-					(strstr(f->value, " NOT VALID") ? strlen(" NOT VALID") : 0)), f->value + 6);
+				size_t len = strlen(f->value + 6), nv = strlen(" NOT VALID");
+				if (len >= nv && !strcmp(f->value + 6 + len - nv, " NOT VALID"))
+					len -= nv;
+				text = gm_xasprintf("SELECT %.*s", (int)len, f->value + 6);
 				gm_strlist_add(defs, text);
 				free(text);
 			}
