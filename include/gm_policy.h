@@ -64,6 +64,8 @@ enum gm_bound gm_policy_judge_relation(const struct gm_policy_judge *j, PgQuery_
 				       int bare, char **branch);
 /* Whether name is one of the tenancy's columns. */
 int gm_policy_is_tenant_column_name(const struct gm_policy_judge *j, const char *name);
+/* The tenancy j judges by. */
+const struct gm_tenancy *gm_policy_judge_tenancy(const struct gm_policy_judge *j);
 
 /* The columns of other relations a policy lets rows in through: for each
  * subquery of expr (IN, = ANY (ARRAY(...)), EXISTS) over plain tables,

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define NODE(n, kind) ((n) && (n)->node_case == PG_QUERY__NODE__NODE_##kind)
 
@@ -21,12 +22,18 @@ struct judging {
 	char *why;
 	char *unseen;	/* why part of the body cannot be judged, or NULL */
 	int trigger;	/* a trigger function: its INSERTs write the firing row's values */
+	int via_write;	/* the function is a trigger reached from the definer's own write */
+	int firing;	/* that write bound NEW's (FIRING_NEW) or OLD's (FIRING_OLD) tenant column */
+	int row;	/* the firing row bits of the trigger function being judged */
 	gm_definer_callees callees;	/* NULL: calls are not followed */
 	int depth;	/* calls deep: the definer itself is 0 */
 	struct gm_strlist followed;	/* "schema.name" of calls already followed */
 };
 
 static int judge_function(struct judging *g, const char *text);
+
+#define FIRING_NEW 1
+#define FIRING_OLD 2
 
 static int protected_rv(struct judging *g, const PgQuery__RangeVar *rv)
 {
@@ -151,7 +158,7 @@ static int follow(struct judging *g, enum gm_definer_reach how, const char *sche
 	};
 	char **defs = NULL, *key, *what, *q, *why;
 	size_t n, k;
-	int found = 0, trigger = g->trigger;
+	int found = 0, trigger = g->trigger, row = g->row, via_write = g->via_write;
 
 	if (!g->callees || !name || !*name)
 		return 0;
@@ -174,10 +181,14 @@ static int follow(struct judging *g, enum gm_definer_reach how, const char *sche
 						 GM_DEFINER_CALL_DEPTH);
 	} else {
 		g->depth++;
+		if (how == GM_REACH_WRITE)
+			g->via_write = 1;	/* kept through the trigger's CALL of its function */
 		for (k = 0; k < n && !found; k++)
 			found = judge_reached(g, defs[k]);
 		g->depth--;
 		g->trigger = trigger;
+		g->row = row;
+		g->via_write = via_write;
 	}
 	for (k = 0; k < n; k++)
 		free(defs[k]);
@@ -203,10 +214,52 @@ static int follow_call(struct judging *g, const PgQuery__FuncCall *f)
 	return follow_names(g, GM_REACH_CALL, f->funcname, f->n_funcname);
 }
 
-/* What writing rv runs: its triggers, defaults and checks. */
-static int follow_write(struct judging *g, const PgQuery__RangeVar *rv)
+/* What writing rv runs: its triggers, defaults and checks.  Its
+ * triggers' firing row holds what the definer wrote, which no policy
+ * checked (it runs as the owner): its values are the caller's choice,
+ * but for a tenant column the write itself bound (firing). */
+static int follow_write(struct judging *g, const PgQuery__RangeVar *rv, int firing)
 {
-	return rv && follow(g, GM_REACH_WRITE, rv->schemaname && *rv->schemaname ? rv->schemaname : NULL, rv->relname);
+	int found, before = g->firing;
+
+	if (!rv)
+		return 0;
+	g->firing = firing;
+	found = follow(g, GM_REACH_WRITE, rv->schemaname && *rv->schemaname ? rv->schemaname : NULL, rv->relname);
+	g->firing = before;
+	return found;
+}
+
+/* Whether rv, a protected relation, is bound by where (judge_rv's
+ * question, without its report). */
+static int where_binds(struct judging *g, const PgQuery__RangeVar *rv, PgQuery__Node *where, size_t relations)
+{
+	const char *q = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? rv->alias->aliasname : rv->relname;
+	char *branch = NULL;
+	int bound = protected_rv(g, rv) && gm_policy_judge_relation(g->j, where, q, relations == 1, &branch) == GM_BOUND;
+
+	free(branch);
+	return bound;
+}
+
+/* Whether an UPDATE's SET assigns a tenant column (NEW's then differs
+ * from OLD's). */
+static int sets_tenant(struct judging *g, const PgQuery__UpdateStmt *u)
+{
+	for (size_t k = 0; k < u->n_target_list; k++)
+		if (NODE(u->target_list[k], RES_TARGET) && u->target_list[k]->res_target->name &&
+		    gm_policy_is_tenant_column_name(g->j, u->target_list[k]->res_target->name))
+			return 1;
+	return 0;
+}
+
+/* The firing row bits of an UPDATE: OLD's tenant bound by the WHERE,
+ * NEW's too when SET leaves the tenant column alone. */
+static int update_firing(struct judging *g, const PgQuery__UpdateStmt *u, size_t rels)
+{
+	if (!u->relation || !where_binds(g, u->relation, u->where_clause, rels))
+		return 0;
+	return FIRING_OLD | (sets_tenant(g, u) ? 0 : FIRING_NEW);
 }
 
 /* An operator expression's operators: BETWEEN is >= and <=; the rest
@@ -297,21 +350,24 @@ static int visit(void *ctx, const PgQuery__Node *n)
 	case PG_QUERY__NODE__NODE_UPDATE_STMT: {
 		const PgQuery__UpdateStmt *u = n->update_stmt;
 		size_t rels = 1 + leaves(u->from_clause, u->n_from_clause);
-		return follow_write(g, u->relation) ||
+		return follow_write(g, u->relation, update_firing(g, u, rels)) ||
 		       (protected_rv(g, u->relation) && judge_rv(g, u->relation, u->where_clause, "UPDATE", rels)) ||
 		       judge_items(g, u->from_clause, u->n_from_clause, u->where_clause, "UPDATE", rels);
 	}
 	case PG_QUERY__NODE__NODE_DELETE_STMT: {
 		const PgQuery__DeleteStmt *d = n->delete_stmt;
 		size_t rels = 1 + leaves(d->using_clause, d->n_using_clause);
-		return follow_write(g, d->relation) ||
+		return follow_write(g, d->relation,
+				    d->relation && where_binds(g, d->relation, d->where_clause, rels) ? FIRING_OLD : 0) ||
 		       (protected_rv(g, d->relation) && judge_rv(g, d->relation, d->where_clause, "DELETE", rels)) ||
 		       judge_items(g, d->using_clause, d->n_using_clause, d->where_clause, "DELETE", rels);
 	}
 	case PG_QUERY__NODE__NODE_INSERT_STMT:
-		return follow_write(g, n->insert_stmt->relation) || judge_insert(g, n->insert_stmt);
+		return follow_write(g, n->insert_stmt->relation,
+				    protected_rv(g, n->insert_stmt->relation) && inserts_tenant(g, n->insert_stmt) ? FIRING_NEW : 0) ||
+		       judge_insert(g, n->insert_stmt);
 	case PG_QUERY__NODE__NODE_MERGE_STMT:
-		if (follow_write(g, n->merge_stmt->relation))
+		if (follow_write(g, n->merge_stmt->relation, 0))
 			return 1;
 		if (!protected_rv(g, n->merge_stmt->relation))
 			return 0;
@@ -319,6 +375,10 @@ static int visit(void *ctx, const PgQuery__Node *n)
 		g->why = gm_xstrdup("MERGE");
 		return 1;
 	case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
+		for (size_t k = 0; k < n->truncate_stmt->n_relations; k++)
+			if (NODE(n->truncate_stmt->relations[k], RANGE_VAR) &&
+			    follow_write(g, n->truncate_stmt->relations[k]->range_var, 0))
+				return 1;
 		for (size_t k = 0; k < n->truncate_stmt->n_relations; k++)
 			if (NODE(n->truncate_stmt->relations[k], RANGE_VAR) &&
 			    protected_rv(g, n->truncate_stmt->relations[k]->range_var)) {
@@ -337,6 +397,12 @@ static int visit(void *ctx, const PgQuery__Node *n)
 		return follow_call(g, n->func_call);
 	case PG_QUERY__NODE__NODE_A_EXPR:
 		return follow_operators(g, n->a_expr);
+	/* CASE x WHEN y, JOIN ... USING and NATURAL JOIN compare with =,
+	 * no A_Expr written. */
+	case PG_QUERY__NODE__NODE_CASE_EXPR:
+		return n->case_expr->arg && follow(g, GM_REACH_OPERATOR, NULL, "=");
+	case PG_QUERY__NODE__NODE_JOIN_EXPR:
+		return (n->join_expr->is_natural || n->join_expr->n_using_clause) && follow(g, GM_REACH_OPERATOR, NULL, "=");
 	case PG_QUERY__NODE__NODE_SUB_LINK:
 		return follow_names(g, GM_REACH_OPERATOR, n->sub_link->oper_name, n->sub_link->n_oper_name);
 	case PG_QUERY__NODE__NODE_TYPE_CAST:
@@ -388,7 +454,67 @@ static const char *assigned(const char *sql)
 /* SQL text of the body, or of one PL/pgSQL statement, expression ("x >
  * 1", read as a SELECT of it) or assignment.  Text that parses as none
  * of them, if it names a protected table, is unseen. */
+static int ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
+}
+
+/* The length of "new.<a tenant column>" (or old., as row says) at p, a
+ * word's start; 0 for anything else. */
+static size_t row_tenant_ref(const struct judging *g, const char *p)
+{
+	const struct gm_tenancy *t = gm_policy_judge_tenancy(g->j);
+	int which = !strncasecmp(p, "new.", 4) ? FIRING_NEW : !strncasecmp(p, "old.", 4) ? FIRING_OLD : 0;
+
+	if (!(g->row & which))
+		return 0;
+	for (size_t k = 0; k < t->columns.n; k++) {
+		const char *c = t->columns.v[k];
+		size_t len = strlen(c);
+		if (!strncasecmp(p + 4, c, len) && !ident_char(p[4 + len]))
+			return 4 + len;
+		if (p[4] == '"' && !strncmp(p + 5, c, len) && p[5 + len] == '"')
+			return 6 + len;
+	}
+	return 0;
+}
+
+/* sql with each NEW.<tenant column> (or OLD.) of a firing row that the
+ * definer's write bound to the tenant written as the tenant expression
+ * (only parsed here, never sent): a trigger counting the tenant's rows by
+ * NEW.tenant_id reads by the tenant. */
+static char *bind_firing_row(const struct judging *g, const char *sql)
+{
+	struct gm_strbuf out = GM_STRBUF_INIT;
+	size_t len;
+
+	for (const char *p = sql; *p;) {
+		if ((p == sql || !ident_char(p[-1])) && (len = row_tenant_ref(g, p))) {
+			gm_strbuf_addf(&out, "(%s)", gm_policy_judge_tenancy(g->j)->expression);
+			p += len;
+		} else {
+			gm_strbuf_addch(&out, *p++);
+		}
+	}
+	return gm_strbuf_detach(&out, NULL);
+}
+
+static int judge_text(struct judging *g, const char *sql);
+
 static int judge_sql(struct judging *g, const char *sql)
+{
+	char *bound;
+	int found;
+
+	if (!g->row)
+		return judge_text(g, sql);
+	bound = bind_firing_row(g, sql);
+	found = judge_text(g, bound);
+	free(bound);
+	return found;
+}
+
+static int judge_text(struct judging *g, const char *sql)
 {
 	struct gm_pgtree t;
 	struct gm_strbuf word = GM_STRBUF_INIT;
@@ -570,6 +696,13 @@ static int judge_function(struct judging *g, const char *text)
 	 * another tenant's row): a trigger function's reads are judged. */
 	g->trigger = f->return_type && f->return_type->n_names &&
 		     !strcmp(gm_pgtree_last_name(f->return_type->names, f->return_type->n_names), "trigger");
+	/* Reached from the definer's own write, the firing row is what the
+	 * definer wrote: no policy checked it, so its INSERTs are judged,
+	 * and only the tenant column that write bound reads as the tenant. */
+	g->row = g->trigger && g->via_write ? g->firing : 0;
+	if (g->via_write)
+		g->trigger = 0;
+	g->via_write = 0;
 	lang = language(f);
 	body = string_body(f);
 	if (f->sql_body)

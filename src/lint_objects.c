@@ -477,13 +477,16 @@ static void model_implementers(const struct gm_model *m, const char *kind,
 	}
 }
 
-/* "s.##(uuid,integer)": the operator's schema and symbol (operators
- * have no dots). */
+/* "S.op(left,right)": an operator's symbol has neither dots nor
+ * parentheses, so ".op(" ends its schema, whatever that holds. */
 static int operator_named(const char *object, const char *schema, const char *name)
 {
-	const char *paren = strchr(object, '(');
+	char *tail = gm_xasprintf(".%s(", name);
+	const char *at = strstr(object, tail);
+	int yes = at && (!schema || ((size_t)(at - object) == strlen(schema) && !strncmp(object, schema, strlen(schema))));
 
-	return paren && names_callable(object, paren, schema, name);
+	free(tail);
+	return yes;
 }
 
 /* "(src AS s.type)": the target type's last name (a type's schema is not
@@ -500,41 +503,91 @@ static int cast_to(const char *object, const char *schema, const char *name)
 	return names_callable(as, end, NULL, name);
 }
 
-/* What writing table schema.name (any schema's when NULL) runs: its
- * triggers (but disabled ones), column defaults and CHECK constraints,
- * as texts the judge reads for what they call. */
-static void model_writes(const struct gm_model *m, const char *schema, const char *name, struct gm_strlist *defs)
+/* Whether list ("a.b, c.d") names q. */
+static int lists(const char *list, const char *q)
 {
+	size_t len = strlen(q);
+
+	for (const char *p = list; (p = strstr(p, q)); p += len)
+		if ((p == list || (p >= list + 2 && !strncmp(p - 2, ", ", 2))) && (!p[len] || !strncmp(p + len, ", ", 2)))
+			return 1;
+	return 0;
+}
+
+/* The relations ("S.T") a write to schema.name (any schema's when NULL)
+ * writes: the tables and views of that name, and the tables that inherit
+ * from one of them or are its partitions, however deep. */
+static void written_relations(const struct gm_model *m, const char *schema, const char *name, struct gm_strlist *rels)
+{
+	size_t before;
+
 	for (size_t k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
-		const char *rest, *space, *enabled;
-		char *table, *text;
+		const char *q = !strncmp(f->object, "table ", 6) && !strcmp(f->attr, "row_security") ? f->object + 6
+				: !strncmp(f->object, VIEW_PREFIX, strlen(VIEW_PREFIX)) && !strcmp(f->attr, "reads")
+				? f->object + strlen(VIEW_PREFIX) : NULL;
+		if (q && names_relation(q, schema, name) && !gm_strlist_has(rels, q))
+			gm_strlist_add(rels, q);
+	}
+	do {
+		before = rels->n;
+		for (size_t k = 0; k < m->n; k++) {
+			const struct gm_fact *f = &m->v[k];
+			if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "inherits") || gm_strlist_has(rels, f->object + 6))
+				continue;
+			for (size_t r = 0; r < rels->n; r++)
+				if (lists(f->value, rels->v[r])) {
+					gm_strlist_add(rels, f->object + 6);
+					break;
+				}
+		}
+	} while (rels->n != before);
+}
 
-		if (strncmp(f->object, "table ", 6) || !(space = strchr(f->object + 6, ' ')))
-			continue;
-		table = gm_xstrndup(f->object + 6, (size_t)(space - (f->object + 6)));
-		rest = space + 1;
-		if (names_relation(table, schema, name)) {
-			if (!strncmp(rest, "column ", 7) && !strcmp(f->attr, "default") && *f->value) {
-				text = gm_xasprintf("SELECT %s", f->value);
-				gm_strlist_add(defs, text);
-				free(text);
-			} else if (!strncmp(rest, "trigger ", 8) && !strcmp(f->attr, "definition") &&
-				   (!(enabled = gm_model_get(m, f->object, "enabled")) || strcmp(enabled, "disabled"))) {
-				gm_strlist_add(defs, f->value);
-			} else if (!strncmp(rest, "constraint ", 11) && !strcmp(f->attr, "definition") &&
-				   !strncmp(f->value, "CHECK ", 6)) {
-				/* "CHECK (expr) NOT VALID": the expression is what runs. */
-				size_t len = strlen(f->value + 6), nv = strlen(" NOT VALID");
-				if (len >= nv && !strcmp(f->value + 6 + len - nv, " NOT VALID"))
-					len -= nv;
-				text = gm_xasprintf("SELECT %.*s", (int)len, f->value + 6);
+/* What a fact of relation q ("table q column c", "view q trigger t", ...)
+ * runs when q is written, as a text the judge reads for what it calls:
+ * an enabled trigger's definition, a column's default, a CHECK's
+ * expression; NULL for anything else. */
+static char *write_code(const struct gm_model *m, const struct gm_fact *f, const char *q)
+{
+	const char *rest = !strncmp(f->object, "table ", 6) ? f->object + 6
+			   : !strncmp(f->object, VIEW_PREFIX, strlen(VIEW_PREFIX)) ? f->object + strlen(VIEW_PREFIX) : NULL;
+	const char *enabled;
+	size_t len, nv = strlen(" NOT VALID");
+
+	if (!rest || strncmp(rest, q, strlen(q)) || rest[strlen(q)] != ' ')
+		return NULL;
+	rest += strlen(q) + 1;
+	if (!strncmp(rest, "column ", 7) && !strcmp(f->attr, "default") && *f->value)
+		return gm_xasprintf("SELECT %s", f->value);
+	if (!strncmp(rest, "trigger ", 8) && !strcmp(f->attr, "definition") &&
+	    (!(enabled = gm_model_get(m, f->object, "enabled")) || strcmp(enabled, "disabled")))
+		return gm_xstrdup(f->value);
+	if (!strncmp(rest, "constraint ", 11) && !strcmp(f->attr, "definition") && !strncmp(f->value, "CHECK ", 6)) {
+		/* "CHECK (expr) NOT VALID": the expression is what runs. */
+		len = strlen(f->value + 6);
+		if (len >= nv && !strcmp(f->value + 6 + len - nv, " NOT VALID"))
+			len -= nv;
+		return gm_xasprintf("SELECT %.*s", (int)len, f->value + 6);
+	}
+	return NULL;
+}
+
+/* What writing schema.name runs: the enabled triggers, column defaults
+ * and CHECK constraints of every relation the write reaches. */
+static void model_writes(const struct gm_model *m, const char *schema, const char *name, struct gm_strlist *defs)
+{
+	struct gm_strlist rels = { NULL, 0 };
+	char *text;
+
+	written_relations(m, schema, name, &rels);
+	for (size_t r = 0; r < rels.n; r++)
+		for (size_t k = 0; k < m->n; k++)
+			if ((text = write_code(m, &m->v[k], rels.v[r]))) {
 				gm_strlist_add(defs, text);
 				free(text);
 			}
-		}
-		free(table);
-	}
+	gm_strlist_release(&rels);
 }
 
 /* gm_definer_callees over the model: functions ("function s.name(args)"),

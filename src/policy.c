@@ -718,6 +718,11 @@ enum gm_bound gm_policy_judge_relation(const struct gm_policy_judge *j, PgQuery_
 	return verdict;
 }
 
+const struct gm_tenancy *gm_policy_judge_tenancy(const struct gm_policy_judge *j)
+{
+	return j->tenancy;
+}
+
 int gm_policy_is_tenant_column_name(const struct gm_policy_judge *j, const char *name)
 {
 	return gm_strlist_has(&j->tenancy->columns, name);

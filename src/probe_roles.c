@@ -340,8 +340,12 @@ static int probe_tenant(void *ctx, const char *schema, const char *name)
 #define NAMED(nsp, col) col " OPERATOR(pg_catalog.=) $1::pg_catalog.name AND ($2::pg_catalog.name IS NULL OR " nsp \
 	" OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
 static const char callees_sql[] =
+	"WITH RECURSIVE written AS (SELECT r.oid FROM pg_catalog.pg_class r"
+	"  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
+	"  WHERE $3 OPERATOR(pg_catalog.=) 'write' AND " NAMED("n.nspname", "r.relname")
+	" UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN written w ON i.inhparent OPERATOR(pg_catalog.=) w.oid)"
 	/* a function or procedure */
-	"SELECT pg_catalog.pg_get_functiondef(f.oid)"
+	" SELECT pg_catalog.pg_get_functiondef(f.oid)"
 	" FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace"
 	" WHERE $3 OPERATOR(pg_catalog.=) 'call' AND " NAMED("n.nspname", "f.proname")
 	" AND f.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog.\"char\"[]) AND " USER_CODE("pg_catalog.pg_proc", "f.oid")
@@ -361,20 +365,16 @@ static const char callees_sql[] =
 	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace"
 	" WHERE $3 OPERATOR(pg_catalog.=) 'cast' AND " NAMED("n.nspname", "t.typname")
 	" AND co.contype OPERATOR(pg_catalog.=) 'c' AND " USER_CODE("pg_catalog.pg_type", "t.oid")
-	/* a table's triggers (but disabled ones), defaults and checks */
-	" UNION ALL SELECT pg_catalog.pg_get_triggerdef(tg.oid)"
-	" FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) tg.tgrelid"
-	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
-	" WHERE $3 OPERATOR(pg_catalog.=) 'write' AND " NAMED("n.nspname", "r.relname")
+	/* a written relation's triggers (but disabled ones), defaults and
+	 * checks, and those of the tables inheriting from it or partitions
+	 * of it, however deep: the write reaches them too */
+	" UNION ALL SELECT pg_catalog.pg_get_triggerdef(tg.oid) FROM pg_catalog.pg_trigger tg"
+	" WHERE tg.tgrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
 	" AND NOT tg.tgisinternal AND tg.tgenabled OPERATOR(pg_catalog.<>) 'D'"
 	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid))"
-	" FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) ad.adrelid"
-	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
-	" WHERE $3 OPERATOR(pg_catalog.=) 'write' AND " NAMED("n.nspname", "r.relname")
+	" FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
 	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(co.conbin, co.conrelid))"
-	" FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) co.conrelid"
-	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
-	" WHERE $3 OPERATOR(pg_catalog.=) 'write' AND " NAMED("n.nspname", "r.relname")
+	" FROM pg_catalog.pg_constraint co WHERE co.conrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
 	" AND co.contype OPERATOR(pg_catalog.=) 'c'";
 
 static size_t probe_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs)

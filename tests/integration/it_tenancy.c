@@ -321,6 +321,17 @@ static void test_definer_function_through_an_operator(void **state)
 		     "error definer_function_bypasses_rls: function public.count_via_op(t uuid): SECURITY DEFINER function"
 		     " touches public.notes as its owner (through operator ##, whose function runs as its owner too:"
 		     " SELECT whose WHERE does not bind it to the tenant: tenant_id = t)");
+	/* Named with its schema, as a definer whose path is pg_catalog alone
+	 * must name it. */
+	definer_leak("CREATE FUNCTION public.notes_hash(t uuid, k int) RETURNS bigint LANGUAGE sql STABLE"
+		     " AS 'SELECT count(*) FROM public.notes WHERE tenant_id = t';"
+		     " CREATE OPERATOR public.## (LEFTARG = uuid, RIGHTARG = int, FUNCTION = public.notes_hash);"
+		     " CREATE FUNCTION public.count_via_op(t uuid) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER"
+		     " SET search_path = pg_catalog AS 'SELECT t OPERATOR(public.##) 0'",
+		     "SELECT public.count_via_op('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.count_via_op(t uuid): SECURITY DEFINER function"
+		     " touches public.notes as its owner (through operator public.##, whose function runs as its owner"
+		     " too: SELECT whose WHERE does not bind it to the tenant: tenant_id = t)");
 }
 
 /* ... a cast's function (t::note_count)... */
@@ -374,6 +385,115 @@ static void test_definer_function_through_a_trigger(void **state)
 		     " touches public.notes as its owner (through its writes to public.audit, whose triggers, defaults and"
 		     " checks run as its owner too: through audit_count(), which it calls and which runs as its"
 		     " owner too: SELECT whose WHERE does not bind it to the tenant: tenant_id = new.tid)");
+}
+
+/* A trigger that hands the firing row's tenant's notes to the caller,
+ * reached by the definers below through what they write. */
+#define GRAB_ROW "CREATE FUNCTION public.grab_row() RETURNS trigger LANGUAGE plpgsql AS" \
+	" 'BEGIN UPDATE public.notes SET tenant_id = auth.uid() WHERE tenant_id = NEW.tid; RETURN NEW; END';"
+#define GRABBED "RETURN (SELECT count(*) FROM public.notes WHERE tenant_id = auth.uid()); END'"
+#define THROUGH_GRAB_ROW(rel) "touches public.notes as its owner (through its writes to " rel ", whose triggers," \
+	" defaults and checks run as its owner too: through grab_row(), which it calls and which runs as its owner" \
+	" too: UPDATE whose WHERE does not bind it to the tenant: tenant_id = new.tid)"
+
+/* What a write reaches: a TRUNCATE's triggers, a partition's triggers
+ * when the definer writes the partitioned table, a view's INSTEAD OF
+ * trigger. */
+static void test_definer_function_through_what_a_write_reaches(void **state)
+{
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	definer_leak("CREATE TABLE public.scratch (x int);"
+		     " CREATE FUNCTION public.grab() RETURNS trigger LANGUAGE plpgsql AS"
+		     " 'BEGIN UPDATE public.notes SET tenant_id = auth.uid(); RETURN NULL; END';"
+		     " CREATE TRIGGER grab BEFORE TRUNCATE ON public.scratch FOR EACH STATEMENT EXECUTE FUNCTION public.grab();"
+		     " CREATE FUNCTION public.reset_scratch() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'BEGIN TRUNCATE public.scratch; " GRABBED,
+		     "SELECT public.reset_scratch()",
+		     "error definer_function_bypasses_rls: function public.reset_scratch(): SECURITY DEFINER function"
+		     " touches public.notes as its owner (through its writes to public.scratch, whose triggers, defaults"
+		     " and checks run as its owner too: through grab(), which it calls and which runs as its owner too:"
+		     " UPDATE without a WHERE)");
+	definer_leak("CREATE TABLE public.events (tid uuid) PARTITION BY LIST (tid);"
+		     " CREATE TABLE public.events_all PARTITION OF public.events DEFAULT; " GRAB_ROW
+		     " CREATE TRIGGER grab BEFORE INSERT ON public.events_all FOR EACH ROW EXECUTE FUNCTION public.grab_row();"
+		     " CREATE FUNCTION public.log_event(t uuid) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'BEGIN INSERT INTO public.events (tid) VALUES (t); " GRABBED,
+		     "SELECT public.log_event('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.log_event(t uuid): SECURITY DEFINER function "
+		     THROUGH_GRAB_ROW("public.events"));
+	definer_leak("CREATE VIEW public.inbox WITH (security_invoker = true) AS SELECT NULL::uuid AS tid; " GRAB_ROW
+		     " CREATE TRIGGER grab INSTEAD OF INSERT ON public.inbox FOR EACH ROW EXECUTE FUNCTION public.grab_row();"
+		     " CREATE FUNCTION public.post(t uuid) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'BEGIN INSERT INTO public.inbox (tid) VALUES (t); " GRABBED,
+		     "SELECT public.post('00000000-0000-0000-0000-00000000000a')",
+		     "error definer_function_bypasses_rls: function public.post(t uuid): SECURITY DEFINER function "
+		     THROUGH_GRAB_ROW("public.inbox"));
+}
+
+/* A trigger reached from the definer's own write: no policy checked the
+ * firing row, so its INSERT is judged.  The outbox's delivers a note
+ * into the tenant the caller names: B writes into A. */
+static void test_definer_function_through_an_outbox(void **state)
+{
+	static const char a[] = "00000000-0000-0000-0000-00000000000a", b[] = "00000000-0000-0000-0000-00000000000b";
+	char *db, *out, *err, *sql;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE TABLE public.outbox (target uuid, body text);"
+		     " CREATE FUNCTION public.deliver() RETURNS trigger LANGUAGE plpgsql AS"
+		     " 'BEGIN INSERT INTO public.notes (tenant_id, body) VALUES (NEW.target, NEW.body); RETURN NEW; END';"
+		     " CREATE TRIGGER deliver AFTER INSERT ON public.outbox FOR EACH ROW EXECUTE FUNCTION public.deliver();"
+		     " CREATE FUNCTION public.send(t uuid, b text) RETURNS int LANGUAGE plpgsql SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'BEGIN INSERT INTO public.outbox VALUES (t, b); RETURN 1; END'");
+	c = pgt_connect(db);
+	sql = gm_xasprintf("INSERT INTO tenants (id, name) VALUES ('%s', 'A'), ('%s', 'B');"
+			   " DROP ROLE IF EXISTS gm_saas_writer; CREATE ROLE gm_saas_writer;"
+			   " GRANT USAGE ON SCHEMA public, auth TO gm_saas_writer; SET ROLE gm_saas_writer;"
+			   " SELECT set_config('request.jwt.claims', json_build_object('sub', '%s')::text, false);"
+			   " SELECT public.send('%s', 'forged by B'); RESET ROLE;"
+			   " REVOKE ALL ON SCHEMA public, auth FROM gm_saas_writer; DROP ROLE gm_saas_writer",
+			   a, b, b, a);
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("SELECT count(*) FROM notes WHERE tenant_id = '%s' AND body = 'forged by B'", a);
+	assert_int_equal(pgt_count(c, sql), 1);
+	free(sql);
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "error definer_function_bypasses_rls: function public.send(t uuid, b text): SECURITY DEFINER"
+			     " function touches public.notes as its owner (through its writes to public.outbox, whose triggers,"
+			     " defaults and checks run as its owner too: through deliver(), which it calls and which runs as its"
+			     " owner too: INSERT whose tenant column is not set to the tenant expression itself)");
+	free(out);
+	free(err);
+	free(db);
+}
+
+/* A quota trigger counting the tenant's notes by NEW's tenant column,
+ * reached from a definer's write that binds that column to the tenant:
+ * no finding. */
+static void test_definer_function_with_a_quota_trigger(void **state)
+{
+	char *db, *out, *err;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE FUNCTION public.note_quota() RETURNS trigger LANGUAGE plpgsql AS"
+		     " 'BEGIN IF (SELECT count(*) FROM public.notes WHERE tenant_id = NEW.tenant_id) > 100"
+		     " THEN RAISE EXCEPTION ''quota''; END IF; RETURN NEW; END';"
+		     " CREATE TRIGGER note_quota BEFORE INSERT ON public.notes FOR EACH ROW EXECUTE FUNCTION public.note_quota();"
+		     " CREATE FUNCTION public.add_note(b text) RETURNS void LANGUAGE sql SECURITY DEFINER"
+		     " SET search_path = pg_catalog, public AS 'INSERT INTO public.notes (tenant_id, body) VALUES (auth.uid(), b)'");
+	gm(&out, &err, db, "verify");
+	assert_not_contains(out, "definer_function_bypasses_rls: function public.add_note");
+	assert_not_contains(out, "definer_function_not_analysed: function public.add_note");
+	assert_contains(out, "unexpected: function public.add_note(b text)");	/* it was read */
+	free(out);
+	free(err);
+	free(db);
 }
 
 /* A definer reading tenant rows through a view of a schema verify does
@@ -738,6 +858,9 @@ int main(void)
 		cmocka_unit_test(test_definer_function_through_a_cast),
 		cmocka_unit_test(test_definer_function_through_attribute_notation),
 		cmocka_unit_test(test_definer_function_through_a_trigger),
+		cmocka_unit_test(test_definer_function_through_what_a_write_reaches),
+		cmocka_unit_test(test_definer_function_through_an_outbox),
+		cmocka_unit_test(test_definer_function_with_a_quota_trigger),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_policy_with_a_planted_operator),

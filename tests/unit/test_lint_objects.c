@@ -577,6 +577,8 @@ static void test_definer_reaches_are_followed(void **state)
 				     "SELECT count(*) FROM orders WHERE organization_id = org");
 			gm_model_add(&m, "operator public.##(uuid,integer)", "function", "public.helper(org uuid)");
 			gm_model_add(&m, "cast (uuid AS public.org_stats)", "function", "public.helper(org uuid)");
+			gm_model_add(&m, "table public.audit", "row_security", "enabled");
+			gm_model_add(&m, "table public.quiet", "row_security", "enabled");
 			gm_model_add(&m, "table public.quiet column id", "default", "nextval('quiet_id_seq'::regclass)");
 			gm_model_add(&m, writes[w][0], writes[w][1], writes[w][2]);
 			gm_model_sort(&m);
@@ -589,6 +591,92 @@ static void test_definer_reaches_are_followed(void **state)
 		}
 }
 
+static void set_trigger_function(struct gm_model *m, const char *name, const char *body)
+{
+	char *object = gm_xasprintf("function public.%s()", name);
+	char *def = gm_xasprintf("CREATE OR REPLACE FUNCTION public.%s()\n RETURNS trigger\n LANGUAGE plpgsql\n"
+				 "AS $function$%s$function$\n", name, body);
+
+	set_value(m, object, "definition", def);
+	set_value(m, object, "security_definer", "false");
+	set_value(m, object, "config", "");
+	free(object);
+	free(def);
+}
+
+/* What a write reaches besides the table named: TRUNCATE's triggers,
+ * partitions and inheriting tables (however deep), a view's INSTEAD OF
+ * triggers, a name with a space; CASE and USING compare with =.  A
+ * trigger reached from the definer's write judges its INSERTs (no
+ * policy checked the firing row), and reads by NEW's tenant column as
+ * the tenant only when that write bound it. */
+static void test_definer_writes_reach_further(void **state)
+{
+	static const struct {
+		const char *caller, *object, *attr, *value;
+		int unbound;
+	} cases[] = {
+		{ "TRUNCATE public.audit", "table public.audit trigger t", "definition",
+		  "CREATE TRIGGER t BEFORE TRUNCATE ON public.audit FOR EACH STATEMENT EXECUTE FUNCTION helper()", 1 },
+		{ "INSERT INTO public.events (id) VALUES (1)", "table public.events_all trigger t", "definition",
+		  "CREATE TRIGGER t BEFORE INSERT ON public.events_all FOR EACH ROW EXECUTE FUNCTION helper()", 1 },
+		{ "UPDATE public.events SET id = 2", "table public.events_old trigger t", "definition",
+		  "CREATE TRIGGER t BEFORE UPDATE ON public.events_old FOR EACH ROW EXECUTE FUNCTION helper()", 1 },
+		{ "INSERT INTO public.inbox (id) VALUES (1)", "view public.inbox trigger i", "definition",
+		  "CREATE TRIGGER i INSTEAD OF INSERT ON public.inbox FOR EACH ROW EXECUTE FUNCTION helper()", 1 },
+		{ "INSERT INTO public.\"audit log\" (id) VALUES (1)", "table public.audit log trigger t", "definition",
+		  "CREATE TRIGGER t BEFORE INSERT ON public.\"audit log\" FOR EACH ROW EXECUTE FUNCTION helper()", 1 },
+		{ "SELECT CASE $1 WHEN $1 THEN 1 END", "operator public.=(uuid,uuid)", "function", "public.helper(org uuid)", 1 },
+		{ "SELECT 1 FROM (SELECT $1 AS a) x JOIN (SELECT $1 AS a) y USING (a)", "operator public.=(uuid,uuid)",
+		  "function", "public.helper(org uuid)", 1 },
+		{ "SELECT $1 OPERATOR(public.##) 0", "operator public.##(uuid,integer)", "function", "public.helper(org uuid)", 1 },
+		{ "SELECT ($1::\"OrgStats\").n", "cast (uuid AS public.OrgStats)", "function", "public.helper(org uuid)", 1 },
+		/* The outbox's trigger writes the order into the tenant the
+		 * caller named. */
+		{ "INSERT INTO public.outbox (target) VALUES ($1)", "table public.outbox trigger deliver", "definition",
+		  "CREATE TRIGGER deliver AFTER INSERT ON public.outbox FOR EACH ROW EXECUTE FUNCTION public.deliver()", 1 },
+		/* A quota trigger counting the tenant's orders by NEW's tenant
+		 * column, fired by a write bound to the tenant: fine... */
+		{ "INSERT INTO orders (organization_id) VALUES ((SELECT app_current_org_id()))", "table public.orders trigger quota",
+		  "definition", "CREATE TRIGGER quota BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION public.quota()", 0 },
+		{ "UPDATE orders SET id = 2 WHERE organization_id = (SELECT app_current_org_id())", "table public.orders trigger quota",
+		  "definition", "CREATE TRIGGER quota BEFORE UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.quota()", 0 },
+		/* ... but not when the UPDATE moves the row to the caller's
+		 * choice of tenant. */
+		{ "UPDATE orders SET organization_id = $1 WHERE organization_id = (SELECT app_current_org_id())",
+		  "table public.orders trigger quota", "definition",
+		  "CREATE TRIGGER quota BEFORE UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.quota()", 1 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct gm_model m;
+		size_t n;
+
+		good_schema(&m);
+		set_function(&m, "org_count()", "true", "sql", cases[k].caller);
+		set_function(&m, "helper(org uuid)", "false", "sql", "SELECT count(*) FROM orders WHERE organization_id = org");
+		set_trigger_function(&m, "deliver", "BEGIN INSERT INTO orders (organization_id) VALUES (NEW.target); RETURN NEW; END");
+		set_trigger_function(&m, "quota", "BEGIN IF (SELECT count(*) FROM orders WHERE organization_id ="
+				     " NEW.organization_id) > 10 THEN RAISE EXCEPTION 'quota'; END IF; RETURN NEW; END");
+		gm_model_add(&m, "table public.audit", "row_security", "enabled");
+		gm_model_add(&m, "table public.audit log", "row_security", "enabled");
+		gm_model_add(&m, "table public.outbox", "row_security", "enabled");
+		gm_model_add(&m, "table public.events", "row_security", "enabled");
+		gm_model_add(&m, "table public.events_all", "row_security", "enabled");
+		gm_model_add(&m, "table public.events_all", "inherits", "public.events");
+		gm_model_add(&m, "table public.events_old", "row_security", "enabled");
+		gm_model_add(&m, "table public.events_old", "inherits", "public.other, public.events_all");
+		gm_model_add(&m, "view public.inbox", "reads", "");
+		gm_model_add(&m, cases[k].object, cases[k].attr, cases[k].value);
+		gm_model_sort(&m);
+		n = count(&m, "definer_function_bypasses_rls", "function public.org_count()", NULL);
+		if (n != (size_t)cases[k].unbound)
+			fail_msg("case %zu (%s): %zu findings", k, cases[k].caller, n);
+		gm_model_release(&m);
+	}
+}
+
 /* A disabled trigger runs nothing. */
 static void test_definer_disabled_trigger(void **state)
 {
@@ -598,6 +686,7 @@ static void test_definer_disabled_trigger(void **state)
 	good_schema(&m);
 	set_function(&m, "org_count()", "true", "sql", "INSERT INTO public.audit (id) VALUES (1)");
 	set_function(&m, "helper(org uuid)", "false", "sql", "SELECT count(*) FROM orders WHERE organization_id = org");
+	gm_model_add(&m, "table public.audit", "row_security", "enabled");
 	gm_model_add(&m, "table public.audit trigger t", "definition",
 		     "CREATE TRIGGER t BEFORE INSERT ON public.audit FOR EACH ROW EXECUTE FUNCTION helper()");
 	gm_model_add(&m, "table public.audit trigger t", "enabled", "disabled");
@@ -794,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_definer_calls_the_judge_cannot_follow),
 		cmocka_unit_test(test_definer_reaches_are_followed),
 		cmocka_unit_test(test_definer_disabled_trigger),
+		cmocka_unit_test(test_definer_writes_reach_further),
 		cmocka_unit_test(test_policy_links),
 		cmocka_unit_test(test_leakproof_functions),
 		cmocka_unit_test(test_policy_operators),
