@@ -749,6 +749,43 @@ static void lint_policy_operators(const struct gm_model *m, struct gm_findings *
 	}
 }
 
+static int is_tenant(char **tenants, size_t ntenants, const char *q, size_t len)
+{
+	for (size_t k = 0; k < ntenants; k++)
+		if (strlen(tenants[k]) == len && !strncmp(tenants[k], q, len))
+			return 1;
+	return 0;
+}
+
+/* A tenant table that inherits from, or is a partition of, a table that
+ * is not a tenant table itself (a declared-global one, one in a schema
+ * verify does not read): a read of the parent reads the child's rows
+ * under the parent's policies, not the child's, and needs no privilege on
+ * the child (the parent's own grants, and no RLS of its, let every
+ * tenant's rows out). */
+static void lint_inherited_tenants(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out)
+{
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *p, *e;
+
+		if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "inherits") ||
+		    !is_tenant(tenants, ntenants, f->object + 6, strlen(f->object + 6)))
+			continue;
+		for (p = f->value; *p; p = *e ? e + 2 : e) {
+			e = strstr(p, ", ");
+			e = e ? e : p + strlen(p);
+			if (!is_tenant(tenants, ntenants, p, (size_t)(e - p)))
+				gm_findings_add(out, GM_CHECK_RLS, "tenant_table_inherited", GM_LEVEL_ERROR, f->object,
+					"ALTER TABLE ... NO INHERIT (or DETACH PARTITION), or make the parent a tenant table"
+					" with policies of its own",
+					"tenant table inherits from %.*s, which is no tenant table: a read of %.*s reads this"
+					" table's rows under its policies, not this table's, with its grants alone",
+					(int)(e - p), p, (int)(e - p), p);
+		}
+	}
+}
+
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
 	struct gm_tenancy defaults;
@@ -770,6 +807,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	gm_lint_policy_links(m, tenants, ntenants, out);
 	lint_leakproof(m, out);
 	lint_policy_operators(m, out);
+	lint_inherited_tenants(m, tenants, ntenants, out);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);

@@ -496,6 +496,30 @@ static void test_definer_function_with_a_quota_trigger(void **state)
 	free(db);
 }
 
+/* A tenant table inheriting from a table that is no tenant table: a read
+ * of the parent shows its rows under the parent's policies (none), with
+ * the parent's grants alone: one outside the checked schemas, and the
+ * declared-global countries. */
+static void test_tenant_table_inheriting(void **state)
+{
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	definer_leak("CREATE SCHEMA internal; CREATE TABLE internal.searchable (id uuid, body text);"
+		     " ALTER TABLE notes INHERIT internal.searchable;"
+		     " GRANT USAGE ON SCHEMA internal TO PUBLIC; GRANT SELECT ON internal.searchable TO PUBLIC",
+		     "SELECT count(*) FROM internal.searchable",
+		     "error tenant_table_inherited: table public.notes: tenant table inherits from internal.searchable,"
+		     " which is no tenant table: a read of internal.searchable reads this table's rows under its"
+		     " policies, not this table's, with its grants alone");
+	definer_leak("CREATE TABLE contacts (tenant_id uuid NOT NULL) INHERITS (countries);"
+		     " ALTER TABLE contacts ENABLE ROW LEVEL SECURITY; ALTER TABLE contacts FORCE ROW LEVEL SECURITY;"
+		     " CREATE POLICY contacts_tenant ON contacts USING (tenant_id = auth.uid()) WITH CHECK (tenant_id = auth.uid());"
+		     " INSERT INTO contacts VALUES ('xx', 'private to A', '00000000-0000-0000-0000-00000000000a');"
+		     " GRANT SELECT ON countries TO PUBLIC",
+		     "SELECT count(*) FROM countries WHERE code = 'xx'",
+		     "error tenant_table_inherited: table public.contacts: tenant table inherits from public.countries");
+}
+
 /* A definer reading tenant rows through a view of a schema verify does
  * not read (security_invoker, but the invoker is the definer's owner). */
 static void test_definer_function_through_an_unchecked_view(void **state)
@@ -861,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_definer_function_through_what_a_write_reaches),
 		cmocka_unit_test(test_definer_function_through_an_outbox),
 		cmocka_unit_test(test_definer_function_with_a_quota_trigger),
+		cmocka_unit_test(test_tenant_table_inheriting),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_policy_with_a_planted_operator),

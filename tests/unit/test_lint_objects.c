@@ -677,6 +677,41 @@ static void test_definer_writes_reach_further(void **state)
 	}
 }
 
+/* A tenant table inheriting from (or a partition of) a table that is no
+ * tenant table: the parent's read shows its rows under the parent's
+ * policies. */
+static void test_inherited_tenant_table(void **state)
+{
+	static const struct {
+		const char *table, *parents;
+		size_t findings;
+	} cases[] = {
+		{ "public.orders", "internal.searchable", 1 },	/* outside the checked schemas */
+		{ "public.orders", "public.countries", 1 },	/* a table without the tenant column */
+		{ "public.orders", "public.orders_all", 0 },	/* a tenant table with policies of its own */
+		{ "public.orders", "public.orders_all, public.countries", 1 },
+		{ "public.countries", "internal.searchable", 0 },	/* no tenant rows to show */
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct gm_model m;
+		char *object = gm_xasprintf("table %s", cases[k].table);
+
+		good_schema(&m);
+		gm_model_add(&m, "table public.orders_all", "row_security", "enabled");
+		gm_model_add(&m, "table public.orders_all", "force_row_security", "forced");
+		gm_model_add(&m, "table public.orders_all column organization_id", "type", "uuid");
+		gm_model_add(&m, object, "inherits", cases[k].parents);
+		gm_model_sort(&m);
+		if (count(&m, "tenant_table_inherited", NULL, cases[k].findings ? "tenant table inherits from" : NULL) !=
+		    cases[k].findings)
+			fail_msg("case %zu: %s inherits %s", k, cases[k].table, cases[k].parents);
+		gm_model_release(&m);
+		free(object);
+	}
+}
+
 /* A disabled trigger runs nothing. */
 static void test_definer_disabled_trigger(void **state)
 {
@@ -883,6 +918,7 @@ int main(void)
 		cmocka_unit_test(test_definer_calls_the_judge_cannot_follow),
 		cmocka_unit_test(test_definer_reaches_are_followed),
 		cmocka_unit_test(test_definer_disabled_trigger),
+		cmocka_unit_test(test_inherited_tenant_table),
 		cmocka_unit_test(test_definer_writes_reach_further),
 		cmocka_unit_test(test_policy_links),
 		cmocka_unit_test(test_leakproof_functions),
