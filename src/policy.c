@@ -399,6 +399,138 @@ static int plain_from(const PgQuery__Node *subselect)
 	return 1;
 }
 
+/* ---- which relation of a subquery the tenant binds ---- */
+
+/* The qualifier of column n ("t" of t.id), or NULL for a bare name. */
+static const char *qualifier_of(const PgQuery__Node *n)
+{
+	n = strip(n);
+	return n && n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields >= 2
+		? str_of(n->column_ref->fields[n->column_ref->n_fields - 2]) : NULL;
+}
+
+/* How many relations sel's FROM names (a join's both sides). */
+static size_t from_leaves(PgQuery__Node *const *items, size_t n)
+{
+	size_t count = 0;
+
+	for (size_t k = 0; k < n; k++)
+		if (items[k] && items[k]->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)
+			count += from_leaves(&items[k]->join_expr->larg, 1) + from_leaves(&items[k]->join_expr->rarg, 1);
+		else if (items[k])
+			count++;
+	return count;
+}
+
+/* Qualifiers a and b tied by equalities among the AND-ed conditions of
+ * a subquery's WHERE and its joins' ON (t.id = me.id), in steps. */
+struct ties {
+	const char *from[32], *to[32];
+	size_t n;
+};
+
+static int add_tie(const void *ctx, const PgQuery__Node *n)
+{
+	struct ties *t = (struct ties *)ctx;
+	const char *a, *b;
+
+	if (is_equality(n) && (a = qualifier_of(n->a_expr->lexpr)) && (b = qualifier_of(n->a_expr->rexpr)) &&
+	    is_column(n->a_expr->lexpr) && is_column(n->a_expr->rexpr) && t->n < 32) {
+		t->from[t->n] = a;
+		t->to[t->n++] = b;
+	}
+	return 0;
+}
+
+static void join_ties(PgQuery__Node *const *items, size_t n, struct ties *t)
+{
+	for (size_t k = 0; k < n; k++)
+		if (items[k] && items[k]->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR) {
+			some_conjunct(items[k]->join_expr->quals, add_tie, t);
+			join_ties(&items[k]->join_expr->larg, 1, t);
+			join_ties(&items[k]->join_expr->rarg, 1, t);
+		}
+}
+
+static int tied(const struct ties *t, const char *a, const char *b, unsigned depth)
+{
+	if (!strcmp(a, b))
+		return 1;
+	for (size_t k = 0; k < t->n && depth < 32; k++)
+		if ((!strcmp(t->from[k], a) && tied(t, t->to[k], b, depth + 1)) ||
+		    (!strcmp(t->to[k], a) && tied(t, t->from[k], b, depth + 1)))
+			return 1;
+	return 0;
+}
+
+struct anchor_to {
+	const struct gm_policy_judge *j;
+	const struct ties *ties;
+	const char *q;	/* the qualifier the anchor must reach */
+};
+
+static int anchor_reaching(const void *ctx, const PgQuery__Node *n)
+{
+	const struct anchor_to *a = ctx;
+	const char *q;
+
+	if (!anchor(a->j, n))
+		return 0;
+	q = qualifier_of(is_column(n->a_expr->lexpr) ? n->a_expr->lexpr : n->a_expr->rexpr);
+	return q && tied(a->ties, q, a->q, 0);
+}
+
+/* Whether sel is anchored to the tenant on the relation that col (a
+ * column of its own) comes from: "IN (SELECT t.id FROM tenants t, tenants
+ * me WHERE me.id = auth.uid() AND t.name LIKE 'acme%')" anchors me, and
+ * hands over any t.  With one relation in FROM that is anchored(); with
+ * more, col must be qualified and its relation tied to the anchor's by
+ * equalities. */
+static int anchored_on(const struct gm_policy_judge *j, const PgQuery__SelectStmt *sel, const PgQuery__Node *col)
+{
+	struct ties t = { { NULL }, { NULL }, 0 };
+	struct anchor_to a = { j, &t, qualifier_of(col) };
+
+	if (!sel)
+		return 0;
+	if (from_leaves(sel->from_clause, sel->n_from_clause) <= 1)
+		return anchored(j, sel->where_clause);
+	if (!a.q || !is_column(col))
+		return 0;
+	some_conjunct(sel->where_clause, add_tie, &t);
+	join_ties(sel->from_clause, sel->n_from_clause, &t);
+	return some_conjunct(sel->where_clause, anchor_reaching, &a);
+}
+
+static const PgQuery__SelectStmt *sub_select(const PgQuery__SubLink *s)
+{
+	return s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT ? s->subselect->select_stmt : NULL;
+}
+
+/* The one column a subquery selects, or NULL. */
+static const PgQuery__Node *selected(const PgQuery__SelectStmt *sel)
+{
+	return sel && sel->n_target_list == 1 && sel->target_list[0]->node_case == PG_QUERY__NODE__NODE_RES_TARGET
+		? sel->target_list[0]->res_target->val : NULL;
+}
+
+/* The subquery's column an EXISTS ties to the outer row (t.id of "t.id =
+ * notes.tenant_id"). */
+struct inner_tie {
+	const PgQuery__SelectStmt *sel;
+	const PgQuery__Node *column;
+};
+
+static int inner_of_tie(const void *ctx, const PgQuery__Node *n)
+{
+	struct inner_tie *it = (struct inner_tie *)ctx;
+
+	if (!tie(it->sel, n))
+		return 0;
+	it->column = outer_column(it->sel, n->a_expr->lexpr) ? n->a_expr->rexpr : n->a_expr->lexpr;
+	return 1;
+}
+
 static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 {
 	n = strip(n);
@@ -416,8 +548,10 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 		return !and && b->n_args > 0;
 	}
 	case PG_QUERY__NODE__NODE_A_EXPR:
-		if (any_array_where(n))
-			return anchored(j, any_array_where(n));
+		if (any_array_where(n)) {
+			const PgQuery__SelectStmt *sel = sub_select(strip(n->a_expr->rexpr)->sub_link);
+			return anchored_on(j, sel, selected(sel));
+		}
 		return is_equality(n) && ((is_tenant_column(j, n->a_expr->lexpr) && is_tenant(j, n->a_expr->rexpr)) ||
 					  (is_tenant_column(j, n->a_expr->rexpr) && is_tenant(j, n->a_expr->lexpr)));
 	case PG_QUERY__NODE__NODE_SUB_LINK: {
@@ -427,10 +561,12 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 			return 0;
 		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK)
 			return (!s->n_oper_name || !strcmp(str_of(s->oper_name[s->n_oper_name - 1]), "=")) &&
-			       is_column(s->testexpr) && anchored(j, where);
-		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK)
+			       is_column(s->testexpr) && anchored_on(j, sub_select(s), selected(sub_select(s)));
+		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK) {
+			struct inner_tie it = { sub_select(s), NULL };
 			return anchored(j, where) && any_node(j, (const ProtobufCMessage *)where, is_tenant_column) &&
-			       correlated(s);
+			       correlated(s) && some_conjunct(where, inner_of_tie, &it) && anchored_on(j, it.sel, it.column);
+		}
 		return 0;
 	}
 	default:

@@ -520,6 +520,42 @@ static void test_tenant_table_inheriting(void **state)
 		     "error tenant_table_inherited: table public.contacts: tenant table inherits from public.countries");
 }
 
+/* A write policy whose subquery is anchored to the user on one relation
+ * and hands over another's ids: tenant B updates A's note (A's name
+ * matches), and verify said the policy was bound. */
+static void test_policy_subquery_anchored_elsewhere(void **state)
+{
+	static const char a[] = "00000000-0000-0000-0000-00000000000a", b[] = "00000000-0000-0000-0000-00000000000b";
+	char *db, *out, *err, *sql;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("DROP POLICY notes_update ON notes;"
+		     " CREATE POLICY notes_update ON notes FOR UPDATE USING (tenant_id IN (SELECT t.id FROM tenants t, tenants me"
+		     " WHERE me.id = auth.uid() AND t.name LIKE 'A%')) WITH CHECK (tenant_id IN (SELECT t.id FROM tenants t,"
+		     " tenants me WHERE me.id = auth.uid() AND t.name LIKE 'A%'))");
+	c = pgt_connect(db);
+	sql = gm_xasprintf("INSERT INTO tenants (id, name) VALUES ('%s', 'A'), ('%s', 'B');"
+			   " INSERT INTO notes (tenant_id, body) VALUES ('%s', 'private to A');"
+			   " DROP ROLE IF EXISTS gm_saas_writer; CREATE ROLE gm_saas_writer;"
+			   " GRANT USAGE ON SCHEMA public, auth TO gm_saas_writer; GRANT SELECT, UPDATE ON notes TO gm_saas_writer;"
+			   " GRANT SELECT ON tenants TO gm_saas_writer; SET ROLE gm_saas_writer;"
+			   " SELECT set_config('request.jwt.claims', json_build_object('sub', '%s')::text, false);"
+			   " UPDATE notes SET body = 'overwritten by B'; RESET ROLE;"
+			   " REVOKE ALL ON notes, tenants FROM gm_saas_writer; REVOKE ALL ON SCHEMA public, auth FROM gm_saas_writer;"
+			   " DROP ROLE gm_saas_writer", a, b, a, b);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes WHERE body = 'overwritten by B'"), 1);
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "error write_policy_not_tenant_bound: table public.notes policy notes_update");
+	free(out);
+	free(err);
+	free(db);
+}
+
 /* A definer reading tenant rows through a view of a schema verify does
  * not read (security_invoker, but the invoker is the definer's owner). */
 static void test_definer_function_through_an_unchecked_view(void **state)
@@ -886,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_definer_function_through_an_outbox),
 		cmocka_unit_test(test_definer_function_with_a_quota_trigger),
 		cmocka_unit_test(test_tenant_table_inheriting),
+		cmocka_unit_test(test_policy_subquery_anchored_elsewhere),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_policy_with_a_planted_operator),

@@ -184,6 +184,23 @@ static void test_supabase_tenancy(void **state)
 	       GM_UNBOUND, NULL);
 	expect(j, "(EXISTS ( SELECT 1 FROM notes n WHERE ((n.id = note_comments.note_id) AND (n.tenant_id = auth.uid()))))",
 	       GM_BOUND, NULL);
+	/* With more than one relation, the anchor must be on the relation
+	 * the subquery hands over (or tied to it by equalities): here me is
+	 * the user, and t any tenant whose name matches. */
+	expect(j, "(tenant_id IN ( SELECT t.id FROM tenants t, tenants me WHERE ((me.id = auth.uid()) AND (t.name ~~ 'acme%'::text))))",
+	       GM_UNBOUND, NULL);
+	expect(j, "(tenant_id = ANY (ARRAY( SELECT t.id FROM tenants t, tenants me WHERE ((me.id = auth.uid()) AND (t.name ~~ 'acme%'::text)))))",
+	       GM_UNBOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM tenants t, tenants me WHERE ((me.id = auth.uid()) AND (t.id = notes.tenant_id)"
+		  " AND ((t.id = me.id) OR (t.name ~~ 'acme%'::text)))))", GM_UNBOUND, NULL);
+	expect(j, "(tenant_id IN ( SELECT id FROM tenants t, tenants me WHERE (me.id = auth.uid())))", GM_UNBOUND, NULL);
+	/* Tied by a join's ON or the WHERE, in steps: bound. */
+	expect(j, "(tenant_id IN ( SELECT m.tenant_id FROM (memberships m JOIN users u ON ((u.id = m.user_id)))"
+		  " WHERE (u.id = auth.uid())))", GM_BOUND, NULL);
+	expect(j, "(tenant_id IN ( SELECT t.id FROM tenants t, memberships m, users u WHERE ((m.tenant_id = t.id)"
+		  " AND (u.id = m.user_id) AND (u.id = auth.uid()))))", GM_BOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM tenants t, memberships m WHERE ((t.id = notes.tenant_id) AND (m.tenant_id = t.id)"
+		  " AND (m.user_id = auth.uid()))))", GM_BOUND, NULL);
 	gm_policy_judge_free(j);
 	gm_tenancy_release(&t);
 }
