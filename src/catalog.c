@@ -30,6 +30,20 @@
 #define NOT_IN_EXTENSION(cls, obj)                                                                      \
 	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid" EQ "'pg_catalog." cls "'::pg_catalog.regclass" \
 	" AND d.objid" EQ obj " AND d.deptype" EQ CHAR("e") ")"
+/* An operator or a cast neither built in nor an extension's, of the
+ * managed schemas: the operator, its function, or one of the cast's
+ * types or its function there (another application's, in a schema of its
+ * own, is not this project's drift; a definer naming it with its schema
+ * is unseen, as for any object of a schema not read). */
+#define USER_OPERATOR(o)                                                                                \
+	o ".oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND " NOT_IN_EXTENSION("pg_operator", o ".oid") \
+	" AND (" o ".oprnamespace" EQ "ANY (ARRAY(SELECT oid FROM ns)) OR EXISTS (SELECT FROM pg_catalog.pg_proc op" \
+	" WHERE op.oid" EQ o ".oprcode AND op.pronamespace" EQ "ANY (ARRAY(SELECT oid FROM ns))))"
+#define USER_CAST(c)                                                                                   \
+	c ".oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND " NOT_IN_EXTENSION("pg_cast", c ".oid")     \
+	" AND (EXISTS (SELECT FROM pg_catalog.pg_type ct WHERE ct.oid" EQ "ANY (ARRAY[" c ".castsource, " c ".casttarget])" \
+	" AND ct.typnamespace" EQ "ANY (ARRAY(SELECT oid FROM ns))) OR EXISTS (SELECT FROM pg_catalog.pg_proc cp" \
+	" WHERE cp.oid" EQ c ".castfunc AND cp.pronamespace" EQ "ANY (ARRAY(SELECT oid FROM ns))))"
 static const char facts_sql[] =
 	"WITH RECURSIVE ns AS (\n"
 	"  SELECT oid, nspname FROM pg_catalog.pg_namespace WHERE nspname" EQ "ANY ($1::pg_catalog.text[])\n"
@@ -90,15 +104,12 @@ static const char facts_sql[] =
 	"         SELECT i.indexrelid FROM pg_catalog.pg_index i JOIN rel ON rel.oid" EQ "i.indrelid))\n"
 	"    OR (d.classid" EQ "'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
 	"         SELECT rw.oid FROM pg_catalog.pg_rewrite rw JOIN obj ON obj.oid" EQ "rw.ev_class))\n"
-	/* and those of operators and casts neither built in nor an
-	 * extension's, whatever their schema: a SECURITY DEFINER function
-	 * using one runs it as its owner (definer.c). */
+	/* and those of the operators and casts listed below: a SECURITY
+	 * DEFINER function using one runs it as its owner (definer.c). */
 	"    OR (d.classid" EQ "'pg_catalog.pg_operator'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
-	"         SELECT o.oid FROM pg_catalog.pg_operator o WHERE o.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid\n"
-	"          AND " NOT_IN_EXTENSION("pg_operator", "o.oid") "))\n"
+	"         SELECT o.oid FROM pg_catalog.pg_operator o WHERE " USER_OPERATOR("o") "))\n"
 	"    OR (d.classid" EQ "'pg_catalog.pg_cast'::pg_catalog.regclass AND d.objid" EQ "ANY (\n"
-	"         SELECT c.oid FROM pg_catalog.pg_cast c WHERE c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid\n"
-	"          AND " NOT_IN_EXTENSION("pg_cast", "c.oid") ")))\n"
+	"         SELECT c.oid FROM pg_catalog.pg_cast c WHERE " USER_CAST("c") ")))\n"
 	/* What a view of the managed schemas reaches through views outside
 	 * them, and whether through one that runs as its owner (a materialized
 	 * view, or a view without security_invoker): lint_views cannot see
@@ -222,9 +233,10 @@ static const char facts_sql[] =
 	"  JOIN pg_catalog.pg_operator o ON o.oid" EQ "d.refobjid\n"
 	"  WHERE o.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND " NOT_IN_EXTENSION("pg_operator", "o.oid") "\n"
 	"  GROUP BY pn.nspname, pc.relname, po.polname\n"
-	/* Operators and casts neither built in nor an extension's, of any
-	 * schema, with the function each runs (a SECURITY DEFINER function
-	 * using one runs it as its owner: definer.c follows them).  Named
+	/* Operators and casts neither built in nor an extension's, of the
+	 * managed schemas (USER_OPERATOR, USER_CAST), with the function each
+	 * runs (a SECURITY DEFINER function using one runs it as its owner:
+	 * definer.c follows them).  The operator and the cast's target named
 	 * "schema.name" as they are, unquoted and whatever the path, as the
 	 * judge finds them.  Only when there is one, so snapshots without
 	 * them compare. */
@@ -234,14 +246,14 @@ static const char facts_sql[] =
 	"  FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc pr ON pr.oid" EQ "o.oprcode\n"
 	"  JOIN pg_catalog.pg_namespace pn ON pn.oid" EQ "pr.pronamespace\n"
 	"  JOIN pg_catalog.pg_namespace onsp ON onsp.oid" EQ "o.oprnamespace\n"
-	"  WHERE o.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND " NOT_IN_EXTENSION("pg_operator", "o.oid") "\n"
+	"  WHERE " USER_OPERATOR("o") "\n"
 	"UNION ALL SELECT pg_catalog.concat('cast (', pg_catalog.format_type(c.castsource, NULL), ' AS ',\n"
 	"                                  tn.nspname, '.', ty.typname, ')'), 'function',\n"
 	"       pg_catalog.concat(pn.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')')\n"
 	"  FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc pr ON pr.oid" EQ "c.castfunc\n"
 	"  JOIN pg_catalog.pg_namespace pn ON pn.oid" EQ "pr.pronamespace\n"
 	"  JOIN pg_catalog.pg_type ty ON ty.oid" EQ "c.casttarget JOIN pg_catalog.pg_namespace tn ON tn.oid" EQ "ty.typnamespace\n"
-	"  WHERE c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND " NOT_IN_EXTENSION("pg_cast", "c.oid") "\n"
+	"  WHERE " USER_CAST("c") "\n"
 	"UNION ALL SELECT pg_catalog.concat('function ', pn.nspname, '.', pr.proname, '(', pg_catalog.pg_get_function_identity_arguments(pr.oid), ')'),\n"
 	"                 x.k, x.v\n"
 	"  FROM fn JOIN pg_catalog.pg_proc pr ON pr.oid" EQ "fn.oid\n"

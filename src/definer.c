@@ -27,13 +27,15 @@ struct judging {
 	int row;	/* the firing row bits of the trigger function being judged */
 	gm_definer_callees callees;	/* NULL: calls are not followed */
 	int depth;	/* calls deep: the definer itself is 0 */
-	struct gm_strlist followed;	/* "schema.name" of calls already followed */
+	struct gm_strlist followed;	/* the reaches already followed (follow's keys) */
 };
 
 static int judge_function(struct judging *g, const char *text);
 
 #define FIRING_NEW 1
 #define FIRING_OLD 2
+/* An INSERT's OLD, a DELETE's NEW, are NULL: no other tenant's. */
+#define FIRING_ROW (FIRING_NEW | FIRING_OLD)
 
 static int protected_rv(struct judging *g, const PgQuery__RangeVar *rv)
 {
@@ -137,8 +139,9 @@ static int judge_reached(struct judging *g, const char *text);
 
 /* What code reaching schema.name runs (callees): it runs as the definer's
  * owner, so its statements are judged as the definer's.  Each reach once
- * (recursion, overloads judged together), GM_DEFINER_CALL_DEPTH deep;
- * what it finds is told as reached that way. */
+ * for each firing row it is reached with (recursion ends; overloads are
+ * judged together), GM_DEFINER_CALL_DEPTH deep; what it finds is told as
+ * reached that way. */
 static int follow(struct judging *g, enum gm_definer_reach how, const char *schema, const char *name)
 {
 	static const struct {
@@ -162,7 +165,9 @@ static int follow(struct judging *g, enum gm_definer_reach how, const char *sche
 
 	if (!g->callees || !name || !*name)
 		return 0;
-	key = gm_xasprintf("%d %s.%s", (int)how, schema ? schema : "", name);
+	/* A trigger function reached from an unbound write is judged again,
+	 * though one bound write reached it first. */
+	key = gm_xasprintf("%d %d %d %s.%s", (int)how, g->via_write, g->firing, schema ? schema : "", name);
 	if (gm_strlist_has(&g->followed, key)) {
 		free(key);
 		return 0;
@@ -287,6 +292,19 @@ static int follow_fields(struct judging *g, PgQuery__Node *const *fields, size_t
 	return 0;
 }
 
+/* The tenant expression, or a coalesce() of nothing else (an audit
+ * trigger's coalesce(NEW.tenant_id, OLD.tenant_id), both bound). */
+static int tenant_value(struct judging *g, const PgQuery__Node *n)
+{
+	if (NODE(n, COALESCE_EXPR) && n->coalesce_expr->n_args) {
+		for (size_t k = 0; k < n->coalesce_expr->n_args; k++)
+			if (!tenant_value(g, n->coalesce_expr->args[k]))
+				return 0;
+		return 1;
+	}
+	return gm_policy_is_tenant_node(g->j, n);
+}
+
 /* Whether each row an INSERT writes has the tenant expression itself as
  * its tenant column's value: VALUES rows, or a SELECT's target list
  * (VALUES (coalesce($1, auth.uid())) lets the caller pick the tenant). */
@@ -304,8 +322,7 @@ static int inserts_tenant(struct judging *g, const PgQuery__InsertStmt *ins)
 	if (sel->n_values_lists) {
 		for (k = 0; k < sel->n_values_lists; k++) {
 			const PgQuery__Node *row = sel->values_lists[k];
-			if (!NODE(row, LIST) || col >= row->list->n_items ||
-			    !gm_policy_is_tenant_node(g->j, row->list->items[col]))
+			if (!NODE(row, LIST) || col >= row->list->n_items || !tenant_value(g, row->list->items[col]))
 				return 0;
 		}
 		return 1;
@@ -313,7 +330,7 @@ static int inserts_tenant(struct judging *g, const PgQuery__InsertStmt *ins)
 	return (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE || sel->op == PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED) &&
 	       col < sel->n_target_list &&
 	       NODE(sel->target_list[col], RES_TARGET) &&
-	       gm_policy_is_tenant_node(g->j, sel->target_list[col]->res_target->val);
+	       tenant_value(g, sel->target_list[col]->res_target->val);
 }
 
 static int judge_insert(struct judging *g, const PgQuery__InsertStmt *ins)
@@ -358,13 +375,13 @@ static int visit(void *ctx, const PgQuery__Node *n)
 		const PgQuery__DeleteStmt *d = n->delete_stmt;
 		size_t rels = 1 + leaves(d->using_clause, d->n_using_clause);
 		return follow_write(g, d->relation,
-				    d->relation && where_binds(g, d->relation, d->where_clause, rels) ? FIRING_OLD : 0) ||
+				    d->relation && where_binds(g, d->relation, d->where_clause, rels) ? FIRING_ROW : 0) ||
 		       (protected_rv(g, d->relation) && judge_rv(g, d->relation, d->where_clause, "DELETE", rels)) ||
 		       judge_items(g, d->using_clause, d->n_using_clause, d->where_clause, "DELETE", rels);
 	}
 	case PG_QUERY__NODE__NODE_INSERT_STMT:
 		return follow_write(g, n->insert_stmt->relation,
-				    protected_rv(g, n->insert_stmt->relation) && inserts_tenant(g, n->insert_stmt) ? FIRING_NEW : 0) ||
+				    protected_rv(g, n->insert_stmt->relation) && inserts_tenant(g, n->insert_stmt) ? FIRING_ROW : 0) ||
 		       judge_insert(g, n->insert_stmt);
 	case PG_QUERY__NODE__NODE_MERGE_STMT:
 		if (follow_write(g, n->merge_stmt->relation, 0))
@@ -451,9 +468,7 @@ static const char *assigned(const char *sql)
 	return p[0] == ':' && p[1] == '=' ? p + 2 : NULL;
 }
 
-/* SQL text of the body, or of one PL/pgSQL statement, expression ("x >
- * 1", read as a SELECT of it) or assignment.  Text that parses as none
- * of them, if it names a protected table, is unseen. */
+/* A character of an unquoted identifier. */
 static int ident_char(char c)
 {
 	return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
@@ -479,17 +494,58 @@ static size_t row_tenant_ref(const struct judging *g, const char *p)
 	return 0;
 }
 
+/* The length of a quoted part at p ('...', "...", $tag$...$tag$, a
+ * comment), or 0: the firing row's columns are not replaced in there. */
+static size_t quoted_at(const char *p)
+{
+	const char *e, *tag_end;
+
+	if (*p == '\'' || *p == '"') {
+		for (e = p + 1; *e; e++)
+			if (*e == *p && e[1] != *p)
+				return (size_t)(e + 1 - p);
+			else if (*e == *p)
+				e++;	/* a doubled quote */
+		return strlen(p);
+	}
+	if (p[0] == '-' && p[1] == '-')
+		return (e = strchr(p, '\n')) ? (size_t)(e - p) : strlen(p);
+	if (p[0] == '/' && p[1] == '*')
+		return (e = strstr(p + 2, "*/")) ? (size_t)(e + 2 - p) : strlen(p);
+	if (*p == '$') {
+		for (tag_end = p + 1; isalnum((unsigned char)*tag_end) || *tag_end == '_'; tag_end++)
+			;
+		if (*tag_end == '$' && !isdigit((unsigned char)p[1])) {
+			size_t tl = (size_t)(tag_end + 1 - p);
+			for (e = tag_end + 1; *e; e++)
+				if (!strncmp(e, p, tl))
+					return (size_t)(e + tl - p);
+			return strlen(p);
+		}
+	}
+	return 0;
+}
+
 /* sql with each NEW.<tenant column> (or OLD.) of a firing row that the
  * definer's write bound to the tenant written as the tenant expression
  * (only parsed here, never sent): a trigger counting the tenant's rows by
- * NEW.tenant_id reads by the tenant. */
+ * NEW.tenant_id reads by the tenant.  Not in quoted parts, and not in an
+ * assignment's target (NEW.tenant_id := ... stays an assignment). */
 static char *bind_firing_row(const struct judging *g, const char *sql)
 {
 	struct gm_strbuf out = GM_STRBUF_INIT;
+	const char *rhs = assigned(sql), *p = sql;
 	size_t len;
 
-	for (const char *p = sql; *p;) {
-		if ((p == sql || !ident_char(p[-1])) && (len = row_tenant_ref(g, p))) {
+	if (rhs) {
+		gm_strbuf_add(&out, sql, (size_t)(rhs - sql));
+		p = rhs;
+	}
+	while (*p) {
+		if ((len = quoted_at(p))) {
+			gm_strbuf_add(&out, p, len);
+			p += len;
+		} else if ((p == sql || !ident_char(p[-1])) && (len = row_tenant_ref(g, p))) {
 			gm_strbuf_addf(&out, "(%s)", gm_policy_judge_tenancy(g->j)->expression);
 			p += len;
 		} else {
@@ -501,6 +557,9 @@ static char *bind_firing_row(const struct judging *g, const char *sql)
 
 static int judge_text(struct judging *g, const char *sql);
 
+/* SQL text of the body, or of one PL/pgSQL statement, judged; in a
+ * trigger reached from the definer's write, with the firing row's bound
+ * tenant column read as the tenant (bind_firing_row). */
 static int judge_sql(struct judging *g, const char *sql)
 {
 	char *bound;
@@ -514,6 +573,9 @@ static int judge_sql(struct judging *g, const char *sql)
 	return found;
 }
 
+/* The text of judge_sql: a statement, an expression ("x > 1", read as a
+ * SELECT of it) or an assignment.  Text that parses as none of them, if
+ * it names a protected table, is unseen. */
 static int judge_text(struct judging *g, const char *sql)
 {
 	struct gm_pgtree t;

@@ -514,9 +514,26 @@ static int lists(const char *list, const char *q)
 	return 0;
 }
 
+/* Each name of list ("a.b, c.d") into rels, once. */
+static void add_listed(const char *list, struct gm_strlist *rels)
+{
+	const char *p, *e;
+	char *q;
+
+	for (p = list; *p; p = *e ? e + 2 : e) {
+		e = strstr(p, ", ");
+		e = e ? e : p + strlen(p);
+		q = gm_xstrndup(p, (size_t)(e - p));
+		if (*q && !gm_strlist_has(rels, q))
+			gm_strlist_add(rels, q);
+		free(q);
+	}
+}
+
 /* The relations ("S.T") a write to schema.name (any schema's when NULL)
- * writes: the tables and views of that name, and the tables that inherit
- * from one of them or are its partitions, however deep. */
+ * writes: the tables and views of that name, what such a view reads (an
+ * updatable view writes its table), and the tables that inherit from one
+ * of them or are its partitions, however deep. */
 static void written_relations(const struct gm_model *m, const char *schema, const char *name, struct gm_strlist *rels)
 {
 	size_t before;
@@ -533,6 +550,9 @@ static void written_relations(const struct gm_model *m, const char *schema, cons
 		before = rels->n;
 		for (size_t k = 0; k < m->n; k++) {
 			const struct gm_fact *f = &m->v[k];
+			if (!strncmp(f->object, VIEW_PREFIX, strlen(VIEW_PREFIX)) && !strcmp(f->attr, "reads") &&
+			    gm_strlist_has(rels, f->object + strlen(VIEW_PREFIX)))
+				add_listed(f->value, rels);	/* an updatable view writes what it reads */
 			if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "inherits") || gm_strlist_has(rels, f->object + 6))
 				continue;
 			for (size_t r = 0; r < rels->n; r++)
@@ -544,6 +564,28 @@ static void written_relations(const struct gm_model *m, const char *schema, cons
 	} while (rels->n != before);
 }
 
+/* "(expr) NOT VALID NO INHERIT", pg_get_constraintdef's CHECK past the
+ * word: "SELECT (expr)", what runs on a write; NULL for one NOT ENFORCED
+ * (from 18), which runs nothing. */
+static char *check_expression(const char *def)
+{
+	static const char *const suffixes[] = { " NOT VALID", " NO INHERIT" };
+	size_t len = strlen(def), k, sl;
+	int cut;
+
+	do {
+		cut = 0;
+		if (len >= strlen(" NOT ENFORCED") && !strncmp(def + len - strlen(" NOT ENFORCED"), " NOT ENFORCED", strlen(" NOT ENFORCED")))
+			return NULL;
+		for (k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++)
+			if (len >= (sl = strlen(suffixes[k])) && !strncmp(def + len - sl, suffixes[k], sl)) {
+				len -= sl;
+				cut = 1;
+			}
+	} while (cut);
+	return gm_xasprintf("SELECT %.*s", (int)len, def);
+}
+
 /* What a fact of relation q ("table q column c", "view q trigger t", ...)
  * runs when q is written, as a text the judge reads for what it calls:
  * an enabled trigger's definition, a column's default, a CHECK's
@@ -553,7 +595,6 @@ static char *write_code(const struct gm_model *m, const struct gm_fact *f, const
 	const char *rest = !strncmp(f->object, "table ", 6) ? f->object + 6
 			   : !strncmp(f->object, VIEW_PREFIX, strlen(VIEW_PREFIX)) ? f->object + strlen(VIEW_PREFIX) : NULL;
 	const char *enabled;
-	size_t len, nv = strlen(" NOT VALID");
 
 	if (!rest || strncmp(rest, q, strlen(q)) || rest[strlen(q)] != ' ')
 		return NULL;
@@ -563,13 +604,8 @@ static char *write_code(const struct gm_model *m, const struct gm_fact *f, const
 	if (!strncmp(rest, "trigger ", 8) && !strcmp(f->attr, "definition") &&
 	    (!(enabled = gm_model_get(m, f->object, "enabled")) || strcmp(enabled, "disabled")))
 		return gm_xstrdup(f->value);
-	if (!strncmp(rest, "constraint ", 11) && !strcmp(f->attr, "definition") && !strncmp(f->value, "CHECK ", 6)) {
-		/* "CHECK (expr) NOT VALID": the expression is what runs. */
-		len = strlen(f->value + 6);
-		if (len >= nv && !strcmp(f->value + 6 + len - nv, " NOT VALID"))
-			len -= nv;
-		return gm_xasprintf("SELECT %.*s", (int)len, f->value + 6);
-	}
+	if (!strncmp(rest, "constraint ", 11) && !strcmp(f->attr, "definition") && !strncmp(f->value, "CHECK ", 6))
+		return check_expression(f->value + 6);
 	return NULL;
 }
 

@@ -343,7 +343,14 @@ static const char callees_sql[] =
 	"WITH RECURSIVE written AS (SELECT r.oid FROM pg_catalog.pg_class r"
 	"  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
 	"  WHERE $3 OPERATOR(pg_catalog.=) 'write' AND " NAMED("n.nspname", "r.relname")
-	" UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN written w ON i.inhparent OPERATOR(pg_catalog.=) w.oid)"
+	" UNION SELECT x.oid FROM written w CROSS JOIN LATERAL ("
+	"  SELECT i.inhrelid AS oid FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) w.oid"
+	/* an updatable view writes the relations it reads */
+	"  UNION ALL SELECT d.refobjid FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"
+	"   ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) rw.oid"
+	"   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+	"  WHERE rw.ev_class OPERATOR(pg_catalog.=) w.oid AND rw.rulename OPERATOR(pg_catalog.=) '_RETURN'"
+	"   AND d.refobjid OPERATOR(pg_catalog.<>) w.oid) x)"
 	/* a function or procedure */
 	" SELECT pg_catalog.pg_get_functiondef(f.oid)"
 	" FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace"
@@ -367,7 +374,8 @@ static const char callees_sql[] =
 	" AND co.contype OPERATOR(pg_catalog.=) 'c' AND " USER_CODE("pg_catalog.pg_type", "t.oid")
 	/* a written relation's triggers (but disabled ones), defaults and
 	 * checks, and those of the tables inheriting from it or partitions
-	 * of it, however deep: the write reaches them too */
+	 * of it, and of what a view written reads, however deep: the write
+	 * reaches them too */
 	" UNION ALL SELECT pg_catalog.pg_get_triggerdef(tg.oid) FROM pg_catalog.pg_trigger tg"
 	" WHERE tg.tgrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
 	" AND NOT tg.tgisinternal AND tg.tgenabled OPERATOR(pg_catalog.<>) 'D'"

@@ -646,6 +646,28 @@ static void test_definer_writes_reach_further(void **state)
 		{ "UPDATE orders SET organization_id = $1 WHERE organization_id = (SELECT app_current_org_id())",
 		  "table public.orders trigger quota", "definition",
 		  "CREATE TRIGGER quota BEFORE UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.quota()", 1 },
+		/* The same trigger reached by a bound write first, then by one
+		 * that is not: judged again. */
+		{ "UPDATE orders SET id = id WHERE organization_id = (SELECT app_current_org_id());"
+		  " UPDATE orders SET organization_id = $1 WHERE organization_id = (SELECT app_current_org_id())",
+		  "table public.orders trigger quota", "definition",
+		  "CREATE TRIGGER quota BEFORE UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.quota()", 1 },
+		/* An assignment to the bound column still calls what it calls. */
+		{ "INSERT INTO orders (organization_id) VALUES ((SELECT app_current_org_id()))", "table public.orders trigger t",
+		  "definition", "CREATE TRIGGER t BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION public.assign()", 1 },
+		/* An audit trigger writing NEW's or OLD's tenant, after a bound
+		 * INSERT (OLD is NULL): fine. */
+		{ "INSERT INTO orders (organization_id) VALUES ((SELECT app_current_org_id()))", "table public.orders trigger t",
+		  "definition", "CREATE TRIGGER t AFTER INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION public.audit()", 0 },
+		/* A CHECK printed with NO INHERIT is read; one NOT ENFORCED runs nothing. */
+		{ "INSERT INTO public.audit (id) VALUES (1)", "table public.audit constraint c", "definition",
+		  "CHECK ((public.helper(NULL::uuid) > 0)) NO INHERIT", 1 },
+		{ "INSERT INTO public.audit (id) VALUES (1)", "table public.audit constraint c", "definition",
+		  "CHECK ((public.helper(NULL::uuid) > 0)) NOT ENFORCED", 0 },
+		/* A write through an updatable view writes its table. */
+		{ "INSERT INTO public.orders_w (organization_id) VALUES ((SELECT app_current_org_id()))",
+		  "table public.orders trigger t", "definition",
+		  "CREATE TRIGGER t BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION helper()", 1 },
 	};
 
 	(void)state;
@@ -659,6 +681,11 @@ static void test_definer_writes_reach_further(void **state)
 		set_trigger_function(&m, "deliver", "BEGIN INSERT INTO orders (organization_id) VALUES (NEW.target); RETURN NEW; END");
 		set_trigger_function(&m, "quota", "BEGIN IF (SELECT count(*) FROM orders WHERE organization_id ="
 				     " NEW.organization_id) > 10 THEN RAISE EXCEPTION 'quota'; END IF; RETURN NEW; END");
+		set_trigger_function(&m, "assign", "BEGIN NEW.organization_id := coalesce(helper(NEW.x), NEW.organization_id);"
+				     " RETURN NEW; END");
+		set_trigger_function(&m, "audit", "BEGIN INSERT INTO orders (organization_id) VALUES"
+				     " (coalesce(NEW.organization_id, OLD.organization_id)); RETURN NULL; END");
+		gm_model_add(&m, "view public.orders_w", "reads", "public.orders");
 		gm_model_add(&m, "table public.audit", "row_security", "enabled");
 		gm_model_add(&m, "table public.audit log", "row_security", "enabled");
 		gm_model_add(&m, "table public.outbox", "row_security", "enabled");
@@ -673,6 +700,7 @@ static void test_definer_writes_reach_further(void **state)
 		n = count(&m, "definer_function_bypasses_rls", "function public.org_count()", NULL);
 		if (n != (size_t)cases[k].unbound)
 			fail_msg("case %zu (%s): %zu findings", k, cases[k].caller, n);
+		assert_int_equal(count(&m, "definer_function_not_analysed", NULL, NULL), 0);
 		gm_model_release(&m);
 	}
 }
