@@ -556,6 +556,28 @@ static void test_policy_subquery_anchored_elsewhere(void **state)
 	free(db);
 }
 
+/* A child table with a plain (NO ACTION) foreign key to notes and
+ * correct policies: the probe's own child row keeps B's note from being
+ * deleted, which is the key's doing, not the policy's. */
+static void test_probe_with_a_child_table(void **state)
+{
+	char *db, *out, *err;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE TABLE note_comments (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		     " tenant_id uuid NOT NULL REFERENCES tenants (id), note_id uuid NOT NULL REFERENCES notes (id), body text);"
+		     " ALTER TABLE note_comments ENABLE ROW LEVEL SECURITY; ALTER TABLE note_comments FORCE ROW LEVEL SECURITY;"
+		     " CREATE POLICY note_comments_tenant ON note_comments USING (tenant_id = auth.uid())"
+		     " WITH CHECK (tenant_id = auth.uid() AND note_id IN (SELECT n.id FROM notes n WHERE n.tenant_id = auth.uid()))");
+	gm(&out, &err, db, "verify --isolation");
+	assert_not_contains(out, "isolation_denied: table public.notes");
+	assert_contains(out, "a row of another table that refers to it kept it");
+	free(out);
+	free(err);
+	free(db);
+}
+
 /* A definer reading tenant rows through a view of a schema verify does
  * not read (security_invoker, but the invoker is the definer's owner). */
 static void test_definer_function_through_an_unchecked_view(void **state)
@@ -923,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_definer_function_with_a_quota_trigger),
 		cmocka_unit_test(test_tenant_table_inheriting),
 		cmocka_unit_test(test_policy_subquery_anchored_elsewhere),
+		cmocka_unit_test(test_probe_with_a_child_table),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_policy_with_a_planted_operator),
