@@ -259,12 +259,14 @@ static const char *a_value(const struct gm_probe *p, const struct gm_ptable *t, 
 	return t->org >= 0 ? p->org[0] : p->t.v[key->ref].row[0];
 }
 
-/* A copy of B's own row, made tenant A's: every insertable column copied,
- * the tenant key set to A's, a new primary key unless it has a default. */
-static char *copy_row_sql(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *key, char **why)
+/* A copy of B's own row with column key set to value (A's tenant, A's
+ * parent row): every insertable column copied, a new primary key unless
+ * it has a default. */
+static char *copy_row_sql(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *key, const char *value,
+			  char **why)
 {
 	struct gm_strbuf cols = GM_STRBUF_INIT, exprs = GM_STRBUF_INIT;
-	char *a = gm_db_quote_literal(p->db, a_value(p, t, key)), *b = gm_db_quote_literal(p->db, t->row[1]);
+	char *a = gm_db_quote_literal(p->db, value), *b = gm_db_quote_literal(p->db, t->row[1]);
 	char *sql = NULL;
 
 	for (size_t k = 0; k < t->ncols; k++) {
@@ -347,13 +349,58 @@ static void check_inserts_for_a(struct gm_probe *p, const struct gm_ptable *t, c
 	}
 	exp = t->org >= 0 ? gm_xstrdup("tenant B cannot insert rows for tenant A")
 			  : gm_xasprintf("tenant B cannot insert rows under tenant A's %s", p->t.v[key->ref].name);
-	if ((sql = copy_row_sql(p, t, key, &why)))
+	if ((sql = copy_row_sql(p, t, key, a_value(p, t, key), &why)))
 		expect_refused(p, t, "INSERT", sql, exp);
 	else
 		skip(p, t, "INSERT", exp, why);
 	free(sql);
 	free(why);
 	free(exp);
+}
+
+/* A table with a tenant column of its own and a foreign key to another
+ * tenant table: B's row under A's parent row (B's tenant, A's note).  A
+ * policy checking the tenant column alone lets B hang rows under A's,
+ * which shows that A's row exists and keeps A from deleting it.  A copy
+ * that breaks a unique constraint cannot tell. */
+static void check_inserts_under_a(struct gm_probe *p, const struct gm_ptable *t)
+{
+	struct gm_poutcome o;
+	char *exp, *sql, *why;
+
+	if (t->org < 0)
+		return;	/* check_inserts_for_a tried its parent key */
+	for (size_t k = 0; k < t->ncols; k++) {
+		const struct gm_pcol *c = &t->cols[k];
+		const struct gm_ptable *parent = c->ref >= 0 ? &p->t.v[c->ref] : NULL;
+		if (!parent || !c->ref_pk || !parent->tenant || !parent->row[0] || parent == t || !c->insertable)
+			continue;
+		exp = gm_xasprintf("tenant B cannot insert rows under tenant A's %s", parent->name);
+		why = NULL;
+		if (!(sql = copy_row_sql(p, t, c, parent->row[0], &why))) {
+			skip(p, t, "INSERT", exp, why);
+		} else {
+			gm_probe_plain(p, "SAVEPOINT gm_probe_undo");
+			as_tenant(p, sql, 0, &o);
+			gm_probe_plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
+			gm_probe_plain(p, "RELEASE SAVEPOINT gm_probe_undo");
+			if (!o.ok && o.sqlstate && !strcmp(o.sqlstate, "23505"))
+				skip(p, t, "INSERT", exp, o.message);
+			else if (!o.ok && !strcmp(o.sqlstate, SQLSTATE_PRIVILEGE))
+				check(p, t, "INSERT", 1, exp, "%s", refusal(&o));
+			else if (o.ok && o.affected == 0)
+				check(p, t, "INSERT", 1, exp, "0 rows affected");
+			else if (o.ok)
+				check(p, t, "INSERT", 0, exp, "its row under %s's row of tenant A was written: its policy does not"
+				      " check that the parent row is B's", parent->name);
+			else
+				check(p, t, "INSERT", 0, exp, "it failed in another way, so it cannot be told: %s", o.message);
+			gm_poutcome_release(&o);
+		}
+		free(sql);
+		free(why);
+		free(exp);
+	}
 }
 
 static void check_own_rows(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *key)
@@ -491,6 +538,7 @@ static void check_table_as_b(struct gm_probe *p, const struct gm_ptable *t)
 	check_writes_on_a(p, t);
 	check_blind_writes(p, t, key);
 	check_inserts_for_a(p, t, key);
+	check_inserts_under_a(p, t);
 	check_own_rows(p, t, key);
 }
 

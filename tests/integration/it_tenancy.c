@@ -572,7 +572,22 @@ static void test_probe_with_a_child_table(void **state)
 		     " WITH CHECK (tenant_id = auth.uid() AND note_id IN (SELECT n.id FROM notes n WHERE n.tenant_id = auth.uid()))");
 	gm(&out, &err, db, "verify --isolation");
 	assert_not_contains(out, "isolation_denied: table public.notes");
+	assert_not_contains(out, "isolation_breach");
 	assert_contains(out, "a row of another table that refers to it kept it");
+	free(out);
+	free(err);
+	free(db);
+
+	/* A policy checking the tenant column alone: B hangs its comment
+	 * under A's note (which A then cannot delete). */
+	db = planted("CREATE TABLE note_comments (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		     " tenant_id uuid NOT NULL REFERENCES tenants (id), note_id uuid NOT NULL REFERENCES notes (id), body text);"
+		     " ALTER TABLE note_comments ENABLE ROW LEVEL SECURITY; ALTER TABLE note_comments FORCE ROW LEVEL SECURITY;"
+		     " CREATE POLICY note_comments_tenant ON note_comments USING (tenant_id = auth.uid())"
+		     " WITH CHECK (tenant_id = auth.uid())");
+	assert_int_equal(gm(&out, &err, db, "verify --isolation"), 1);
+	assert_contains(out, "error isolation_breach: table public.note_comments: INSERT: tenant B cannot insert rows under"
+			     " tenant A's public.notes, but its row under public.notes's row of tenant A was written");
 	free(out);
 	free(err);
 	free(db);
