@@ -16,6 +16,7 @@
 #include "gm_tenancy.h"
 
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #define VIEW_PREFIX "view "
@@ -822,6 +823,68 @@ static void lint_inherited_tenants(const struct gm_model *m, char **tenants, siz
 	}
 }
 
+/* The definition of the function a trigger's definition ("... EXECUTE
+ * FUNCTION [s.]f(args)") runs, from the model, or NULL. */
+static const char *trigger_function(const struct gm_model *m, const char *def)
+{
+	static const char *const words[] = { " EXECUTE FUNCTION ", " EXECUTE PROCEDURE " };
+	const char *at = NULL, *end, *dot, *found = NULL, *paren;
+	char *schema = NULL, *name;
+
+	for (size_t w = 0; w < 2 && !at; w++)
+		if ((at = strstr(def, words[w])))
+			at += strlen(words[w]);
+	if (!at || !(end = strchr(at, '(')))
+		return NULL;
+	for (dot = end; dot > at && dot[-1] != '.'; dot--)
+		;
+	if (dot > at)
+		schema = gm_xstrndup(at, (size_t)(dot - 1 - at));
+	name = gm_xstrndup(dot, (size_t)(end - dot));
+	for (size_t k = 0; k < m->n && !found; k++)
+		if (!strncmp(m->v[k].object, "function ", 9) && !strcmp(m->v[k].attr, "definition") &&
+		    (paren = strchr(m->v[k].object + 9, '(')) && names_callable(m->v[k].object + 9, paren, schema, name))
+			found = m->v[k].value;
+	free(schema);
+	free(name);
+	return found;
+}
+
+/* Whether text holds word, case aside, as a word of its own. */
+static int has_word(const char *text, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = text; (p = strcasestr(p, word)); p += len)
+		if ((p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
+		    !(isalnum((unsigned char)p[len]) || p[len] == '_'))
+			return 1;
+	return 0;
+}
+
+/* A trigger of a tenant table whose function sends a notification
+ * (pg_notify, NOTIFY): every session of the database may LISTEN, any
+ * tenant's among them, and reads what it sends about every tenant's rows
+ * (row_to_json(NEW) hands over the whole row).  A warning: a payload of
+ * ids alone may be meant. */
+static void lint_notifying_triggers(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out)
+{
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *kind = strstr(f->object, " trigger "), *fn;
+
+		if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "definition") || !kind ||
+		    !is_tenant(tenants, ntenants, f->object + 6, (size_t)(kind - (f->object + 6))) ||
+		    !(fn = trigger_function(m, f->value)) || !(has_word(fn, "pg_notify") || has_word(fn, "notify")))
+			continue;
+		gm_findings_add(out, GM_CHECK_RLS, "tenant_trigger_notifies", GM_LEVEL_WARNING, f->object,
+			"send no row data (an id a listener then reads through the policies), or deliver changes through"
+			" a channel that checks the tenant (logical replication with row filters, Supabase Realtime)",
+			"trigger's function sends a notification: any session that may connect can LISTEN, whatever its"
+			" tenant, and reads what it sends about every tenant's rows");
+	}
+}
+
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
 	struct gm_tenancy defaults;
@@ -844,6 +907,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	lint_leakproof(m, out);
 	lint_policy_operators(m, out);
 	lint_inherited_tenants(m, tenants, ntenants, out);
+	lint_notifying_triggers(m, tenants, ntenants, out);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);

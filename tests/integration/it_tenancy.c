@@ -593,6 +593,55 @@ static void test_probe_with_a_child_table(void **state)
 	free(db);
 }
 
+/* A change feed on notes through NOTIFY: tenant B's session listens and
+ * reads A's new note, which it cannot SELECT. */
+static void test_trigger_notifying_tenant_rows(void **state)
+{
+	static const char a[] = "00000000-0000-0000-0000-00000000000a", b[] = "00000000-0000-0000-0000-00000000000b";
+	char *db, *out, *err, *sql;
+	PGconn *ca, *cb;
+	PGnotify *n;
+	int heard = 0;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE FUNCTION public.notes_changed() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS"
+		     " 'BEGIN PERFORM pg_notify(''notes_changed'', row_to_json(NEW)::text); RETURN NEW; END';"
+		     " CREATE TRIGGER notes_changed AFTER INSERT ON public.notes FOR EACH ROW EXECUTE FUNCTION public.notes_changed()");
+	ca = pgt_connect(db);
+	cb = pgt_connect(db);
+	sql = gm_xasprintf("INSERT INTO tenants (id, name) VALUES ('%s', 'A'), ('%s', 'B');"
+			   " DROP ROLE IF EXISTS gm_saas_listener; CREATE ROLE gm_saas_listener;"
+			   " GRANT USAGE ON SCHEMA public, auth TO gm_saas_listener; GRANT SELECT ON notes TO gm_saas_listener", a, b);
+	pgt_exec(ca, sql);
+	free(sql);
+	sql = gm_xasprintf("SET ROLE gm_saas_listener;"
+			   " SELECT set_config('request.jwt.claims', json_build_object('sub', '%s')::text, false); LISTEN notes_changed", b);
+	pgt_exec(cb, sql);
+	free(sql);
+	sql = gm_xasprintf("INSERT INTO notes (tenant_id, body) VALUES ('%s', 'private to A')", a);
+	pgt_exec(ca, sql);
+	free(sql);
+	assert_int_equal(pgt_count(cb, "SELECT count(*) FROM notes"), 0);
+	PQconsumeInput(cb);
+	while ((n = PQnotifies(cb))) {
+		heard += strstr(n->extra, "private to A") != NULL;
+		PQfreemem(n);
+	}
+	assert_int_equal(heard, 1);
+	pgt_exec(cb, "RESET ROLE");
+	PQfinish(cb);
+	pgt_exec(ca, "REVOKE ALL ON notes FROM gm_saas_listener; REVOKE ALL ON SCHEMA public, auth FROM gm_saas_listener;"
+		     " DROP ROLE gm_saas_listener");
+	PQfinish(ca);
+	gm(&out, &err, db, "verify");
+	assert_contains(out, "warning tenant_trigger_notifies: table public.notes trigger notes_changed: trigger's function"
+			     " sends a notification");
+	free(out);
+	free(err);
+	free(db);
+}
+
 /* A definer reading tenant rows through a view of a schema verify does
  * not read (security_invoker, but the invoker is the definer's owner). */
 static void test_definer_function_through_an_unchecked_view(void **state)
@@ -961,6 +1010,7 @@ int main(void)
 		cmocka_unit_test(test_tenant_table_inheriting),
 		cmocka_unit_test(test_policy_subquery_anchored_elsewhere),
 		cmocka_unit_test(test_probe_with_a_child_table),
+		cmocka_unit_test(test_trigger_notifying_tenant_rows),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_policy_with_a_planted_operator),

@@ -71,7 +71,8 @@ static size_t count(const struct gm_model *m, const char *name, const char *obje
 		/* What cannot be judged is a warning; the rest are errors. */
 		assert_int_equal(f.v[k].level, strstr(name, "_not_analysed") || strstr(name, "_bypass_grant") ||
 						   !strcmp(name, "trigger_grant") || !strcmp(name, "policy_link_writable") ||
-						   !strcmp(name, "leakproof_function") || !strcmp(name, "policy_operator_not_builtin")
+						   !strcmp(name, "leakproof_function") || !strcmp(name, "policy_operator_not_builtin") ||
+						   !strcmp(name, "tenant_trigger_notifies")
 						   ? GM_LEVEL_WARNING : GM_LEVEL_ERROR);
 		assert_non_null(f.v[k].remedy);
 		if (!n && message && !strstr(f.v[k].message, message))
@@ -740,6 +741,40 @@ static void test_inherited_tenant_table(void **state)
 	}
 }
 
+/* A tenant table's trigger whose function notifies: every listener,
+ * whatever its tenant, hears it. */
+static void test_notifying_trigger(void **state)
+{
+	static const struct {
+		const char *table, *body;
+		size_t findings;
+	} cases[] = {
+		{ "public.orders", "BEGIN PERFORM pg_notify('orders', row_to_json(NEW)::text); RETURN NEW; END", 1 },
+		{ "public.orders", "BEGIN NOTIFY orders_changed; RETURN NEW; END", 1 },
+		{ "public.orders", "BEGIN PERFORM send_notify_email(NEW.id); RETURN NEW; END", 0 },
+		{ "public.countries", "BEGIN PERFORM pg_notify('c', NEW.name); RETURN NEW; END", 0 },	/* no tenant rows */
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct gm_model m;
+		char *object = gm_xasprintf("table %s trigger feed", cases[k].table);
+		char *def = gm_xasprintf("CREATE TRIGGER feed AFTER INSERT ON %s FOR EACH ROW EXECUTE FUNCTION feed()",
+					 cases[k].table);
+
+		good_schema(&m);
+		set_trigger_function(&m, "feed", cases[k].body);
+		gm_model_add(&m, object, "definition", def);
+		gm_model_sort(&m);
+		if (count(&m, "tenant_trigger_notifies", NULL, cases[k].findings ? "sends a notification" : NULL) !=
+		    cases[k].findings)
+			fail_msg("case %zu: %s", k, cases[k].body);
+		gm_model_release(&m);
+		free(object);
+		free(def);
+	}
+}
+
 /* A disabled trigger runs nothing. */
 static void test_definer_disabled_trigger(void **state)
 {
@@ -947,6 +982,7 @@ int main(void)
 		cmocka_unit_test(test_definer_reaches_are_followed),
 		cmocka_unit_test(test_definer_disabled_trigger),
 		cmocka_unit_test(test_inherited_tenant_table),
+		cmocka_unit_test(test_notifying_trigger),
 		cmocka_unit_test(test_definer_writes_reach_further),
 		cmocka_unit_test(test_policy_links),
 		cmocka_unit_test(test_leakproof_functions),
