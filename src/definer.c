@@ -735,6 +735,96 @@ static const char *string_body(const PgQuery__CreateFunctionStmt *f)
 	return as && NODE(as->arg, LIST) && as->arg->list->n_items ? gm_pgtree_str(as->arg->list->items[0]) : NULL;
 }
 
+/* Whether value (an assignment's right side, up to its ';') is the
+ * tenant expression. */
+static int assigns_tenant(struct judging *g, const char *value, size_t len)
+{
+	char *select = gm_xasprintf("SELECT %.*s", (int)len, value);
+	struct gm_pgtree t;
+	size_t cursor;
+	char *err = gm_pgtree_parse(select, &t, &cursor);
+	const PgQuery__Node *stmt = err ? NULL : gm_pgtree_stmt(&t);
+	int yes = NODE(stmt, SELECT_STMT) && stmt->select_stmt->n_target_list == 1 &&
+		  NODE(stmt->select_stmt->target_list[0], RES_TARGET) &&
+		  tenant_value(g, stmt->select_stmt->target_list[0]->res_target->val);
+
+	free(err);
+	free(select);
+	gm_pgtree_free(&t);
+	return yes;
+}
+
+/* Whether p (in body) starts a PL/pgSQL statement: after a ';' or the
+ * words BEGIN, THEN, ELSE, LOOP. */
+static int statement_start(const char *body, const char *p)
+{
+	static const char *const words[] = { "begin", "then", "else", "loop" };
+	const char *q = p;
+
+	while (q > body && isspace((unsigned char)q[-1]))
+		q--;
+	if (q == body || q[-1] == ';')
+		return 1;
+	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
+		size_t len = strlen(words[k]);
+		if ((size_t)(q - body) >= len && !strncasecmp(q - len, words[k], len) &&
+		    (q - len == body || !ident_char(q[-(ptrdiff_t)len - 1])))
+			return 1;
+	}
+	return 0;
+}
+
+/* In a trigger body reached from the definer's write that bound NEW's
+ * tenant column: an assignment to it of anything but the tenant
+ * expression (NEW.tenant_id := NEW.target) writes the caller's choice of
+ * tenant, which no policy checks; one of the tenant expression (a BEFORE
+ * INSERT setting it from auth.uid()) is fine.  SELECT ... INTO NEW leaves
+ * the firing row unbound. */
+static int moves_row(struct judging *g, const char *body)
+{
+	const int row = g->row;
+	const char *p = body, *v, *end, *target;
+	size_t len, ref;
+	int found = 0, into_new = 0;
+
+	g->row = FIRING_NEW;	/* row_tenant_ref: NEW.<tenant column> */
+	while (*p && !found) {
+		if ((len = quoted_at(p))) {
+			p += len;
+			continue;
+		}
+		if (p != body && ident_char(p[-1])) {
+			p++;
+			continue;
+		}
+		if (!strncasecmp(p, "into", 4) && !ident_char(p[4])) {
+			for (v = p + 4; isspace((unsigned char)*v); v++)
+				;
+			into_new |= !strncasecmp(v, "new", 3) && !ident_char(v[3]);
+		}
+		if (!(ref = row_tenant_ref(g, p))) {
+			p++;
+			continue;
+		}
+		target = p;
+		for (v = p + ref; isspace((unsigned char)*v); v++)
+			;
+		if ((v[0] == ':' && v[1] == '=') || (v[0] == '=' && v[1] != '=' && statement_start(body, target))) {
+			v += v[0] == ':' ? 2 : 1;
+			for (end = v; *end && *end != ';'; end += (len = quoted_at(end)) ? len : 1)
+				;
+			if (!assigns_tenant(g, v, (size_t)(end - v))) {
+				g->why = gm_xasprintf("a trigger on the table it writes sets %.*s to %.*s, a tenant of the"
+						      " caller's choice, which no policy checks", (int)ref, target, (int)(end - v), v);
+				found = 1;
+			}
+		}
+		p = target + ref;
+	}
+	g->row = into_new ? row & ~FIRING_NEW : row;
+	return found;
+}
+
 /* The body of text, a CREATE FUNCTION statement (anything else runs
  * nothing): 1 when a statement on a protected table is not bound. */
 static int judge_function(struct judging *g, const char *text)
@@ -767,6 +857,14 @@ static int judge_function(struct judging *g, const char *text)
 	g->via_write = 0;
 	lang = language(f);
 	body = string_body(f);
+	/* A trigger that sets NEW's tenant column moves the row the definer
+	 * wrote, which no policy checks, to the tenant it names (the caller's
+	 * choice, NEW.target), and its later reads of it are not bound. */
+	if ((g->row & FIRING_NEW) && body && (found = moves_row(g, body))) {
+		g->table = gm_xstrdup("the row it writes");
+		gm_pgtree_free(&t);
+		return found;
+	}
 	if (f->sql_body)
 		found = gm_pgtree_walk(&f->sql_body->base, visit, g);
 	else if (!strcmp(lang, "sql") && body)

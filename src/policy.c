@@ -423,33 +423,63 @@ static size_t from_leaves(PgQuery__Node *const *items, size_t n)
 }
 
 /* Qualifiers a and b tied by equalities among the AND-ed conditions of
- * a subquery's WHERE and its joins' ON (t.id = me.id), in steps. */
+ * a subquery's WHERE and its inner joins' ON (t.id = me.id), in steps.
+ * Not through the outer row, which the writer picks (t.id =
+ * notes.tenant_id AND notes.created_by = me.id ties nothing), nor an
+ * outer join's ON, whose nullable side may be missing. */
 struct ties {
+	const PgQuery__SelectStmt *sel;
 	const char *from[32], *to[32];
 	size_t n;
 };
 
-static int add_tie(const void *ctx, const PgQuery__Node *n)
+static void tie_pair(struct ties *t, const char *a, const char *b)
 {
-	struct ties *t = (struct ties *)ctx;
-	const char *a, *b;
-
-	if (is_equality(n) && (a = qualifier_of(n->a_expr->lexpr)) && (b = qualifier_of(n->a_expr->rexpr)) &&
-	    is_column(n->a_expr->lexpr) && is_column(n->a_expr->rexpr) && t->n < 32) {
+	if (a && b && t->n < 32) {
 		t->from[t->n] = a;
 		t->to[t->n++] = b;
 	}
+}
+
+static int add_tie(const void *ctx, const PgQuery__Node *n)
+{
+	struct ties *t = (struct ties *)ctx;
+
+	if (is_equality(n) && is_column(n->a_expr->lexpr) && is_column(n->a_expr->rexpr) &&
+	    !outer_column(t->sel, n->a_expr->lexpr) && !outer_column(t->sel, n->a_expr->rexpr))
+		tie_pair(t, qualifier_of(n->a_expr->lexpr), qualifier_of(n->a_expr->rexpr));
 	return 0;
+}
+
+/* The name a join side is known by, when it is one relation. */
+static const char *side_name(const PgQuery__Node *n)
+{
+	return n && n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR
+		? (n->range_var->alias && n->range_var->alias->aliasname[0] ? n->range_var->alias->aliasname
+									    : n->range_var->relname)
+		: NULL;
+}
+
+static int inner_join(const PgQuery__Node *n)
+{
+	return n && n->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR &&
+	       n->join_expr->jointype == PG_QUERY__JOIN_TYPE__JOIN_INNER;
 }
 
 static void join_ties(PgQuery__Node *const *items, size_t n, struct ties *t)
 {
-	for (size_t k = 0; k < n; k++)
-		if (items[k] && items[k]->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR) {
+	for (size_t k = 0; k < n; k++) {
+		if (!items[k] || items[k]->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR)
+			continue;
+		if (inner_join(items[k])) {
 			some_conjunct(items[k]->join_expr->quals, add_tie, t);
-			join_ties(&items[k]->join_expr->larg, 1, t);
-			join_ties(&items[k]->join_expr->rarg, 1, t);
+			/* JOIN ... USING (c): each side's c equal */
+			if (items[k]->join_expr->n_using_clause)
+				tie_pair(t, side_name(items[k]->join_expr->larg), side_name(items[k]->join_expr->rarg));
 		}
+		join_ties(&items[k]->join_expr->larg, 1, t);
+		join_ties(&items[k]->join_expr->rarg, 1, t);
+	}
 }
 
 static int tied(const struct ties *t, const char *a, const char *b, unsigned depth)
@@ -480,15 +510,28 @@ static int anchor_reaching(const void *ctx, const PgQuery__Node *n)
 	return q && tied(a->ties, q, a->q, 0);
 }
 
+/* An anchor reaching a->q in an inner join's ON. */
+static int join_anchor(PgQuery__Node *const *items, size_t n, const struct anchor_to *a)
+{
+	for (size_t k = 0; k < n; k++)
+		if (items[k] && items[k]->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR &&
+		    ((inner_join(items[k]) && some_conjunct(items[k]->join_expr->quals, anchor_reaching, a)) ||
+		     join_anchor(&items[k]->join_expr->larg, 1, a) || join_anchor(&items[k]->join_expr->rarg, 1, a)))
+			return 1;
+	return 0;
+}
+
 /* Whether sel is anchored to the tenant on the relation that col (a
  * column of its own) comes from: "IN (SELECT t.id FROM tenants t, tenants
  * me WHERE me.id = auth.uid() AND t.name LIKE 'acme%')" anchors me, and
  * hands over any t.  With one relation in FROM that is anchored(); with
  * more, col must be qualified and its relation tied to the anchor's by
- * equalities. */
+ * equalities (struct ties), the anchor in the WHERE or an inner join's
+ * ON.  Ties on columns that are no key (t.plan = me.plan) are taken as
+ * they come. */
 static int anchored_on(const struct gm_policy_judge *j, const PgQuery__SelectStmt *sel, const PgQuery__Node *col)
 {
-	struct ties t = { { NULL }, { NULL }, 0 };
+	struct ties t = { sel, { NULL }, { NULL }, 0 };
 	struct anchor_to a = { j, &t, qualifier_of(col) };
 
 	if (!sel)
@@ -499,7 +542,8 @@ static int anchored_on(const struct gm_policy_judge *j, const PgQuery__SelectStm
 		return 0;
 	some_conjunct(sel->where_clause, add_tie, &t);
 	join_ties(sel->from_clause, sel->n_from_clause, &t);
-	return some_conjunct(sel->where_clause, anchor_reaching, &a);
+	return some_conjunct(sel->where_clause, anchor_reaching, &a) ||
+	       join_anchor(sel->from_clause, sel->n_from_clause, &a);
 }
 
 static const PgQuery__SelectStmt *sub_select(const PgQuery__SubLink *s)
@@ -514,21 +558,39 @@ static const PgQuery__Node *selected(const PgQuery__SelectStmt *sel)
 		? sel->target_list[0]->res_target->val : NULL;
 }
 
-/* The subquery's column an EXISTS ties to the outer row (t.id of "t.id =
- * notes.tenant_id"). */
-struct inner_tie {
+/* An EXISTS tie of the outer row to a column of the subquery on a
+ * relation the anchor reaches.  When a tie names the row's tenant column
+ * (t.id = notes.tenant_id), one of those must be it: another tie
+ * (notes.created_by = me.id) says nothing of the tenant.  A row without
+ * one (a child table) is tied through its parent's key. */
+struct tenant_tie {
+	const struct gm_policy_judge *j;
 	const PgQuery__SelectStmt *sel;
-	const PgQuery__Node *column;
+	int tenant_only;	/* only ties of the row's tenant column count */
+	int anchored;		/* 0: is there a tie of the tenant column?; 1: one anchored */
 };
 
-static int inner_of_tie(const void *ctx, const PgQuery__Node *n)
+static int tie_counts(const void *ctx, const PgQuery__Node *n)
 {
-	struct inner_tie *it = (struct inner_tie *)ctx;
+	const struct tenant_tie *tt = ctx;
+	const PgQuery__Node *outer, *inner;
 
-	if (!tie(it->sel, n))
+	if (!tie(tt->sel, n))
 		return 0;
-	it->column = outer_column(it->sel, n->a_expr->lexpr) ? n->a_expr->rexpr : n->a_expr->lexpr;
-	return 1;
+	outer = outer_column(tt->sel, n->a_expr->lexpr) ? n->a_expr->lexpr : n->a_expr->rexpr;
+	inner = outer == n->a_expr->lexpr ? n->a_expr->rexpr : n->a_expr->lexpr;
+	if (tt->tenant_only && !is_tenant_column(tt->j, outer))
+		return 0;
+	return !tt->anchored || anchored_on(tt->j, tt->sel, inner);
+}
+
+static int exists_tied(const struct gm_policy_judge *j, const PgQuery__SelectStmt *sel)
+{
+	struct tenant_tie tt = { j, sel, 1, 0 };
+
+	tt.tenant_only = some_conjunct(sel->where_clause, tie_counts, &tt);
+	tt.anchored = 1;
+	return some_conjunct(sel->where_clause, tie_counts, &tt);
 }
 
 static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
@@ -549,8 +611,8 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 	}
 	case PG_QUERY__NODE__NODE_A_EXPR:
 		if (any_array_where(n)) {
-			const PgQuery__SelectStmt *sel = sub_select(strip(n->a_expr->rexpr)->sub_link);
-			return anchored_on(j, sel, selected(sel));
+			const PgQuery__SubLink *array = strip(n->a_expr->rexpr)->sub_link;
+			return plain_from(array->subselect) && anchored_on(j, sub_select(array), selected(sub_select(array)));
 		}
 		return is_equality(n) && ((is_tenant_column(j, n->a_expr->lexpr) && is_tenant(j, n->a_expr->rexpr)) ||
 					  (is_tenant_column(j, n->a_expr->rexpr) && is_tenant(j, n->a_expr->lexpr)));
@@ -563,9 +625,8 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 			return (!s->n_oper_name || !strcmp(str_of(s->oper_name[s->n_oper_name - 1]), "=")) &&
 			       is_column(s->testexpr) && anchored_on(j, sub_select(s), selected(sub_select(s)));
 		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK) {
-			struct inner_tie it = { sub_select(s), NULL };
 			return anchored(j, where) && any_node(j, (const ProtobufCMessage *)where, is_tenant_column) &&
-			       correlated(s) && some_conjunct(where, inner_of_tie, &it) && anchored_on(j, it.sel, it.column);
+			       correlated(s) && exists_tied(j, sub_select(s));
 		}
 		return 0;
 	}

@@ -665,6 +665,14 @@ static void test_definer_writes_reach_further(void **state)
 		  "CHECK ((public.helper(NULL::uuid) > 0)) NO INHERIT", 1 },
 		{ "INSERT INTO public.audit (id) VALUES (1)", "table public.audit constraint c", "definition",
 		  "CHECK ((public.helper(NULL::uuid) > 0)) NOT ENFORCED", 0 },
+		/* A trigger setting NEW's tenant column: to the caller's choice,
+		 * it moves the definer's row; to the tenant, it is fine. */
+		{ "INSERT INTO orders (organization_id) VALUES ((SELECT app_current_org_id()))", "table public.orders trigger t",
+		  "definition", "CREATE TRIGGER t BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION public.move()", 1 },
+		{ "INSERT INTO orders (organization_id) VALUES ((SELECT app_current_org_id()))", "table public.orders trigger t",
+		  "definition", "CREATE TRIGGER t BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION public.stamp()", 0 },
+		{ "INSERT INTO orders (organization_id) VALUES ((SELECT app_current_org_id()))", "table public.orders trigger t",
+		  "definition", "CREATE TRIGGER t BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION public.move_eq()", 1 },
 		/* A write through an updatable view writes its table. */
 		{ "INSERT INTO public.orders_w (organization_id) VALUES ((SELECT app_current_org_id()))",
 		  "table public.orders trigger t", "definition",
@@ -687,6 +695,11 @@ static void test_definer_writes_reach_further(void **state)
 		set_trigger_function(&m, "audit", "BEGIN INSERT INTO orders (organization_id) VALUES"
 				     " (coalesce(NEW.organization_id, OLD.organization_id)); RETURN NULL; END");
 		gm_model_add(&m, "view public.orders_w", "reads", "public.orders");
+		set_trigger_function(&m, "move", "BEGIN NEW.organization_id := NEW.target; RETURN NEW; END");
+		set_trigger_function(&m, "move_eq", "BEGIN IF NEW.x THEN NEW.organization_id = NEW.target; END IF;"
+				     " RETURN NEW; END");
+		set_trigger_function(&m, "stamp", "BEGIN IF NEW.organization_id = NEW.organization_id THEN"
+				     " NEW.organization_id := (SELECT app_current_org_id()); END IF; RETURN NEW; END");
 		gm_model_add(&m, "table public.audit", "row_security", "enabled");
 		gm_model_add(&m, "table public.audit log", "row_security", "enabled");
 		gm_model_add(&m, "table public.outbox", "row_security", "enabled");

@@ -201,6 +201,25 @@ static void test_supabase_tenancy(void **state)
 		  " AND (u.id = m.user_id) AND (u.id = auth.uid()))))", GM_BOUND, NULL);
 	expect(j, "(EXISTS ( SELECT 1 FROM tenants t, memberships m WHERE ((t.id = notes.tenant_id) AND (m.tenant_id = t.id)"
 		  " AND (m.user_id = auth.uid()))))", GM_BOUND, NULL);
+	/* Not tied through the row, which the writer picks; not by an outer
+	 * join's ON; an EXISTS tie of another column than the row's tenant
+	 * column says nothing of its tenant. */
+	expect(j, "(tenant_id IN ( SELECT t.id FROM tenants t, tenants me WHERE ((me.id = auth.uid()) AND (t.id = notes.tenant_id)"
+		  " AND (notes.created_by = me.id))))", GM_UNBOUND, NULL);
+	expect(j, "(tenant_id IN ( SELECT t.id FROM ((tenants me CROSS JOIN tenants t) LEFT JOIN tenants x ON (((x.id = t.id)"
+		  " AND (x.id = me.id)))) WHERE (me.id = auth.uid())))", GM_UNBOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM tenants t, tenants me WHERE ((me.id = notes.created_by) AND (t.id = notes.tenant_id)"
+		  " AND (me.id = auth.uid()))))", GM_UNBOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM users u, tenants t WHERE ((u.id = notes.created_by) AND (u.id = auth.uid())"
+		  " AND (t.id = notes.tenant_id))))", GM_UNBOUND, NULL);
+	/* = ANY (ARRAY(...)) over a derived table makes up its values. */
+	expect(j, "(tenant_id = ANY (ARRAY( SELECT x.id FROM ( SELECT tenants.id, auth.uid() AS u FROM tenants) x"
+		  " WHERE (x.u = auth.uid()))))", GM_UNBOUND, NULL);
+	/* The anchor in an inner join's ON, and JOIN ... USING: bound. */
+	expect(j, "(tenant_id IN ( SELECT m.tenant_id FROM (memberships m JOIN users u ON (((u.id = m.user_id)"
+		  " AND (u.auth_id = auth.uid()))))))", GM_BOUND, NULL);
+	expect(j, "(tenant_id IN ( SELECT m.tenant_id FROM (memberships m JOIN users u USING (user_id))"
+		  " WHERE (u.auth_id = auth.uid())))", GM_BOUND, NULL);
 	gm_policy_judge_free(j);
 	gm_tenancy_release(&t);
 }
