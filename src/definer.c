@@ -67,15 +67,25 @@ static size_t leaves(PgQuery__Node *const *items, size_t n)
 	return count;
 }
 
+/* Whether where binds rv (by its alias or name), one relation of a
+ * statement of `relations`; *branch (allocated, or NULL) says what does
+ * not. */
+static int relation_bound(const struct judging *g, const PgQuery__RangeVar *rv, PgQuery__Node *where, size_t relations,
+			  char **branch)
+{
+	const char *q = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? rv->alias->aliasname : rv->relname;
+
+	return gm_policy_judge_relation(g->j, where, q, relations == 1, branch) == GM_BOUND;
+}
+
 /* rv, a protected relation of a statement of `relations` relations,
  * bound by where?  Otherwise g records why. */
 static int judge_rv(struct judging *g, const PgQuery__RangeVar *rv, PgQuery__Node *where, const char *verb,
 		    size_t relations)
 {
-	const char *q = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? rv->alias->aliasname : rv->relname;
 	char *branch = NULL;
 
-	if (gm_policy_judge_relation(g->j, where, q, relations == 1, &branch) == GM_BOUND) {
+	if (relation_bound(g, rv, where, relations, &branch)) {
 		free(branch);
 		return 0;
 	}
@@ -239,9 +249,8 @@ static int follow_write(struct judging *g, const PgQuery__RangeVar *rv, int firi
  * question, without its report). */
 static int where_binds(struct judging *g, const PgQuery__RangeVar *rv, PgQuery__Node *where, size_t relations)
 {
-	const char *q = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? rv->alias->aliasname : rv->relname;
 	char *branch = NULL;
-	int bound = protected_rv(g, rv) && gm_policy_judge_relation(g->j, where, q, relations == 1, &branch) == GM_BOUND;
+	int bound = protected_rv(g, rv) && relation_bound(g, rv, where, relations, &branch);
 
 	free(branch);
 	return bound;

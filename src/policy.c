@@ -343,18 +343,22 @@ static int tie(const void *ctx, const PgQuery__Node *n)
 	       (outer_column(sel, l) != outer_column(sel, r));
 }
 
+/* A subquery's SELECT, or NULL. */
+static const PgQuery__SelectStmt *sub_select(const PgQuery__SubLink *s)
+{
+	return s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT ? s->subselect->select_stmt : NULL;
+}
+
 static int correlated(const PgQuery__SubLink *s)
 {
-	const PgQuery__SelectStmt *sel = s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
-		? s->subselect->select_stmt : NULL;
+	const PgQuery__SelectStmt *sel = sub_select(s);
 
 	return sel && sel->where_clause && some_conjunct(sel->where_clause, tie, sel);
 }
 
 static const PgQuery__Node *subquery_where(const PgQuery__SubLink *s)
 {
-	return s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
-		? s->subselect->select_stmt->where_clause : NULL;
+	return sub_select(s) ? sub_select(s)->where_clause : NULL;
 }
 
 /* x = ANY (ARRAY(subquery)): the subquery's WHERE, or NULL. */
@@ -546,11 +550,6 @@ static int anchored_on(const struct gm_policy_judge *j, const PgQuery__SelectStm
 	       join_anchor(sel->from_clause, sel->n_from_clause, &a);
 }
 
-static const PgQuery__SelectStmt *sub_select(const PgQuery__SubLink *s)
-{
-	return s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT ? s->subselect->select_stmt : NULL;
-}
-
 /* The one column a subquery selects, or NULL. */
 static const PgQuery__Node *selected(const PgQuery__SelectStmt *sel)
 {
@@ -715,8 +714,7 @@ static int visit_tie(void *arg, const PgQuery__Node *n)
 /* The one-column SELECT of a subquery over plain tables, or NULL. */
 static const PgQuery__SelectStmt *link_select(const PgQuery__SubLink *s)
 {
-	const PgQuery__SelectStmt *sel = s->subselect && s->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT
-		? s->subselect->select_stmt : NULL;
+	const PgQuery__SelectStmt *sel = sub_select(s);
 
 	return sel && plain_from(s->subselect) ? sel : NULL;
 }
