@@ -48,6 +48,10 @@ const PgQuery__DefElem *gm_pgtree_function_option(const PgQuery__CreateFunctionS
 const char *gm_pgtree_str(const PgQuery__Node *n);
 /* The last part of a qualified name (a list of String nodes), or "". */
 const char *gm_pgtree_last_name(PgQuery__Node *const *names, size_t n);
+/* The name a FROM item's relation is known by: its alias, else its name. */
+const char *gm_pgtree_rv_name(const PgQuery__RangeVar *rv);
+/* How many relations FROM items name (a join's both sides). */
+size_t gm_pgtree_from_leaves(PgQuery__Node *const *items, size_t n);
 
 /* Calls visit on every Node below m (m itself when it is one), depth
  * first, until visit returns non-zero; returns that value, or 0. */

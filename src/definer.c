@@ -54,28 +54,13 @@ static void name_of(struct judging *g, const PgQuery__RangeVar *rv)
 						     : gm_xstrdup(rv->relname);
 }
 
-/* How many relations FROM items name (a join's both sides). */
-static size_t leaves(PgQuery__Node *const *items, size_t n)
-{
-	size_t count = 0;
-
-	for (size_t k = 0; k < n; k++)
-		if (NODE(items[k], JOIN_EXPR))
-			count += leaves(&items[k]->join_expr->larg, 1) + leaves(&items[k]->join_expr->rarg, 1);
-		else if (items[k])
-			count++;
-	return count;
-}
-
 /* Whether where binds rv (by its alias or name), one relation of a
  * statement of `relations`; *branch (allocated, or NULL) says what does
  * not. */
 static int relation_bound(const struct judging *g, const PgQuery__RangeVar *rv, PgQuery__Node *where, size_t relations,
 			  char **branch)
 {
-	const char *q = rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? rv->alias->aliasname : rv->relname;
-
-	return gm_policy_judge_relation(g->j, where, q, relations == 1, branch) == GM_BOUND;
+	return gm_policy_judge_relation(g->j, where, gm_pgtree_rv_name(rv), relations == 1, branch) == GM_BOUND;
 }
 
 /* rv, a protected relation of a statement of `relations` relations,
@@ -123,7 +108,7 @@ static int judge_select(struct judging *g, const PgQuery__SelectStmt *sel)
 	if (sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE && sel->op != PG_QUERY__SET_OPERATION__SET_OPERATION_UNDEFINED)
 		return judge_select(g, sel->larg) || judge_select(g, sel->rarg);
 	return judge_items(g, sel->from_clause, sel->n_from_clause, sel->where_clause, "SELECT",
-			   leaves(sel->from_clause, sel->n_from_clause));
+			   gm_pgtree_from_leaves(sel->from_clause, sel->n_from_clause));
 }
 
 /* Built-ins that run SQL text, or read a relation named in a value: what
@@ -375,14 +360,14 @@ static int visit(void *ctx, const PgQuery__Node *n)
 		return judge_select(g, n->select_stmt);
 	case PG_QUERY__NODE__NODE_UPDATE_STMT: {
 		const PgQuery__UpdateStmt *u = n->update_stmt;
-		size_t rels = 1 + leaves(u->from_clause, u->n_from_clause);
+		size_t rels = 1 + gm_pgtree_from_leaves(u->from_clause, u->n_from_clause);
 		return follow_write(g, u->relation, update_firing(g, u, rels)) ||
 		       (protected_rv(g, u->relation) && judge_rv(g, u->relation, u->where_clause, "UPDATE", rels)) ||
 		       judge_items(g, u->from_clause, u->n_from_clause, u->where_clause, "UPDATE", rels);
 	}
 	case PG_QUERY__NODE__NODE_DELETE_STMT: {
 		const PgQuery__DeleteStmt *d = n->delete_stmt;
-		size_t rels = 1 + leaves(d->using_clause, d->n_using_clause);
+		size_t rels = 1 + gm_pgtree_from_leaves(d->using_clause, d->n_using_clause);
 		return follow_write(g, d->relation,
 				    d->relation && where_binds(g, d->relation, d->where_clause, rels) ? FIRING_ROW : 0) ||
 		       (protected_rv(g, d->relation) && judge_rv(g, d->relation, d->where_clause, "DELETE", rels)) ||
@@ -748,7 +733,7 @@ static const char *string_body(const PgQuery__CreateFunctionStmt *f)
  * tenant expression. */
 static int assigns_tenant(struct judging *g, const char *value, size_t len)
 {
-	char *select = gm_xasprintf("SELECT %.*s", (int)len, value);
+	char *select = gm_xasprintf("SELECT %.*s", (int)len, value);	/* only parsed here, never sent */
 	struct gm_pgtree t;
 	size_t cursor;
 	char *err = gm_pgtree_parse(select, &t, &cursor);

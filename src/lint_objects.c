@@ -504,27 +504,29 @@ static int cast_to(const char *object, const char *schema, const char *name)
 	return names_callable(as, end, NULL, name);
 }
 
-/* Whether list ("a.b, c.d") names q. */
-static int lists(const char *list, const char *q)
+/* The next name of a list ("a.b, c.d", list_has's) at *p: its start and
+ * *len; *p moves past it.  NULL at the end. */
+static const char *next_listed(const char **p, size_t *len)
 {
-	size_t len = strlen(q);
+	const char *item = *p, *e;
 
-	for (const char *p = list; (p = strstr(p, q)); p += len)
-		if ((p == list || (p >= list + 2 && !strncmp(p - 2, ", ", 2))) && (!p[len] || !strncmp(p + len, ", ", 2)))
-			return 1;
-	return 0;
+	if (!*item)
+		return NULL;
+	e = strstr(item, ", ");
+	*len = e ? (size_t)(e - item) : strlen(item);
+	*p = e ? e + 2 : item + *len;
+	return item;
 }
 
-/* Each name of list ("a.b, c.d") into rels, once. */
+/* Each name of list into rels, once. */
 static void add_listed(const char *list, struct gm_strlist *rels)
 {
-	const char *p, *e;
+	const char *p = list, *item;
+	size_t len;
 	char *q;
 
-	for (p = list; *p; p = *e ? e + 2 : e) {
-		e = strstr(p, ", ");
-		e = e ? e : p + strlen(p);
-		q = gm_xstrndup(p, (size_t)(e - p));
+	while ((item = next_listed(&p, &len))) {
+		q = gm_xstrndup(item, len);
 		if (*q && !gm_strlist_has(rels, q))
 			gm_strlist_add(rels, q);
 		free(q);
@@ -557,7 +559,7 @@ static void written_relations(const struct gm_model *m, const char *schema, cons
 			if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "inherits") || gm_strlist_has(rels, f->object + 6))
 				continue;
 			for (size_t r = 0; r < rels->n; r++)
-				if (lists(f->value, rels->v[r])) {
+				if (list_has(f->value, rels->v[r])) {
 					gm_strlist_add(rels, f->object + 6);
 					break;
 				}
@@ -584,7 +586,7 @@ static char *check_expression(const char *def)
 				cut = 1;
 			}
 	} while (cut);
-	return gm_xasprintf("SELECT %.*s", (int)len, def);
+	return gm_xasprintf("SELECT %.*s", (int)len, def);	/* only parsed by the judge, never sent */
 }
 
 /* What a fact of relation q ("table q column c", "view q trigger t", ...)
@@ -600,6 +602,7 @@ static char *write_code(const struct gm_model *m, const struct gm_fact *f, const
 	if (!rest || strncmp(rest, q, strlen(q)) || rest[strlen(q)] != ' ')
 		return NULL;
 	rest += strlen(q) + 1;
+	/* Texts the judge only parses (libpg_query), never sent. */
 	if (!strncmp(rest, "column ", 7) && !strcmp(f->attr, "default") && *f->value)
 		return gm_xasprintf("SELECT %s", f->value);
 	if (!strncmp(rest, "trigger ", 8) && !strcmp(f->attr, "definition") &&
@@ -804,32 +807,31 @@ static void lint_inherited_tenants(const struct gm_model *m, char **tenants, siz
 {
 	for (size_t k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
-		const char *p, *e;
+		const char *p = f->value, *parent;
+		size_t len;
 
 		if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "inherits") ||
 		    !is_tenant(tenants, ntenants, f->object + 6, strlen(f->object + 6)))
 			continue;
-		for (p = f->value; *p; p = *e ? e + 2 : e) {
-			e = strstr(p, ", ");
-			e = e ? e : p + strlen(p);
-			if (!is_tenant(tenants, ntenants, p, (size_t)(e - p)))
+		while ((parent = next_listed(&p, &len)))
+			if (!is_tenant(tenants, ntenants, parent, len))
 				gm_findings_add(out, GM_CHECK_RLS, "tenant_table_inherited", GM_LEVEL_ERROR, f->object,
 					"ALTER TABLE ... NO INHERIT (or DETACH PARTITION), or make the parent a tenant table"
 					" with policies of its own",
 					"tenant table inherits from %.*s, which is no tenant table: a read of %.*s reads this"
 					" table's rows under its policies, not this table's, with its grants alone",
-					(int)(e - p), p, (int)(e - p), p);
-		}
+					(int)len, parent, (int)len, parent);
 	}
 }
 
 /* The definition of the function a trigger's definition ("... EXECUTE
- * FUNCTION [s.]f(args)") runs, from the model, or NULL. */
-static const char *trigger_function(const struct gm_model *m, const char *def)
+ * FUNCTION [s.]f(args)") runs, from the model (allocated), or NULL. */
+static char *trigger_function(const struct gm_model *m, const char *def)
 {
 	static const char *const words[] = { " EXECUTE FUNCTION ", " EXECUTE PROCEDURE " };
-	const char *at = NULL, *end, *dot, *found = NULL, *paren;
-	char *schema = NULL, *name;
+	const char *at = NULL, *end, *dot;
+	struct gm_strlist defs = { NULL, 0 };
+	char *schema = NULL, *name, *found = NULL;
 
 	for (size_t w = 0; w < 2 && !at; w++)
 		if ((at = strstr(def, words[w])))
@@ -841,10 +843,10 @@ static const char *trigger_function(const struct gm_model *m, const char *def)
 	if (dot > at)
 		schema = gm_xstrndup(at, (size_t)(dot - 1 - at));
 	name = gm_xstrndup(dot, (size_t)(end - dot));
-	for (size_t k = 0; k < m->n && !found; k++)
-		if (!strncmp(m->v[k].object, "function ", 9) && !strcmp(m->v[k].attr, "definition") &&
-		    (paren = strchr(m->v[k].object + 9, '(')) && names_callable(m->v[k].object + 9, paren, schema, name))
-			found = m->v[k].value;
+	model_functions(m, schema, name, &defs);
+	if (defs.n)
+		found = gm_xstrdup(defs.v[0]);
+	gm_strlist_release(&defs);
 	free(schema);
 	free(name);
 	return found;
@@ -871,17 +873,23 @@ static void lint_notifying_triggers(const struct gm_model *m, char **tenants, si
 {
 	for (size_t k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
-		const char *kind = strstr(f->object, " trigger "), *fn;
+		const char *kind = strstr(f->object, " trigger ");
+		char *fn;
+		int notifies;
 
 		if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "definition") || !kind ||
 		    !is_tenant(tenants, ntenants, f->object + 6, (size_t)(kind - (f->object + 6))) ||
-		    !(fn = trigger_function(m, f->value)) || !(has_word(fn, "pg_notify") || has_word(fn, "notify")))
+		    !(fn = trigger_function(m, f->value)))
 			continue;
-		gm_findings_add(out, GM_CHECK_RLS, "tenant_trigger_notifies", GM_LEVEL_WARNING, f->object,
-			"send no row data (an id a listener then reads through the policies), or deliver changes through"
-			" a channel that checks the tenant (logical replication with row filters, Supabase Realtime)",
-			"trigger's function sends a notification: any session that may connect can LISTEN, whatever its"
-			" tenant, and reads what it sends about every tenant's rows");
+		notifies = has_word(fn, "pg_notify") || has_word(fn, "notify");
+		free(fn);
+		if (notifies)
+			gm_findings_add(out, GM_CHECK_RLS, "tenant_trigger_notifies", GM_LEVEL_WARNING, f->object,
+				"send no row data (an id a listener then reads through the policies), or deliver changes"
+				" through a channel that checks the tenant (logical replication with row filters, Supabase"
+				" Realtime)",
+				"trigger's function sends a notification: any session that may connect can LISTEN, whatever"
+				" its tenant, and reads what it sends about every tenant's rows");
 	}
 }
 

@@ -236,6 +236,24 @@ const char *gm_pgtree_last_name(PgQuery__Node *const *names, size_t n)
 	return n ? gm_pgtree_str(names[n - 1]) : "";
 }
 
+const char *gm_pgtree_rv_name(const PgQuery__RangeVar *rv)
+{
+	return rv->alias && rv->alias->aliasname && *rv->alias->aliasname ? rv->alias->aliasname : rv->relname;
+}
+
+size_t gm_pgtree_from_leaves(PgQuery__Node *const *items, size_t n)
+{
+	size_t count = 0;
+
+	for (size_t k = 0; k < n; k++)
+		if (items[k] && items[k]->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)
+			count += gm_pgtree_from_leaves(&items[k]->join_expr->larg, 1) +
+				 gm_pgtree_from_leaves(&items[k]->join_expr->rarg, 1);
+		else if (items[k])
+			count++;
+	return count;
+}
+
 /* ---- walking, through protobuf-c's descriptors ---- */
 
 /* Whether field f of m holds a value: a oneof member counts only when it

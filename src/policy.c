@@ -283,10 +283,8 @@ static int from_names(const PgQuery__Node *n, const char *name)
 	if (!n)
 		return 0;
 	switch (n->node_case) {
-	case PG_QUERY__NODE__NODE_RANGE_VAR: {
-		const PgQuery__RangeVar *r = n->range_var;
-		return !strcmp(r->alias && r->alias->aliasname[0] ? r->alias->aliasname : r->relname, name);
-	}
+	case PG_QUERY__NODE__NODE_RANGE_VAR:
+		return !strcmp(gm_pgtree_rv_name(n->range_var), name);
 	case PG_QUERY__NODE__NODE_JOIN_EXPR:
 		return from_names(n->join_expr->larg, name) || from_names(n->join_expr->rarg, name) ||
 		       (n->join_expr->alias && !strcmp(n->join_expr->alias->aliasname, name));
@@ -413,19 +411,6 @@ static const char *qualifier_of(const PgQuery__Node *n)
 		? str_of(n->column_ref->fields[n->column_ref->n_fields - 2]) : NULL;
 }
 
-/* How many relations sel's FROM names (a join's both sides). */
-static size_t from_leaves(PgQuery__Node *const *items, size_t n)
-{
-	size_t count = 0;
-
-	for (size_t k = 0; k < n; k++)
-		if (items[k] && items[k]->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR)
-			count += from_leaves(&items[k]->join_expr->larg, 1) + from_leaves(&items[k]->join_expr->rarg, 1);
-		else if (items[k])
-			count++;
-	return count;
-}
-
 /* Qualifiers a and b tied by equalities among the AND-ed conditions of
  * a subquery's WHERE and its inner joins' ON (t.id = me.id), in steps.
  * Not through the outer row, which the writer picks (t.id =
@@ -458,10 +443,7 @@ static int add_tie(const void *ctx, const PgQuery__Node *n)
 /* The name a join side is known by, when it is one relation. */
 static const char *side_name(const PgQuery__Node *n)
 {
-	return n && n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR
-		? (n->range_var->alias && n->range_var->alias->aliasname[0] ? n->range_var->alias->aliasname
-									    : n->range_var->relname)
-		: NULL;
+	return n && n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR ? gm_pgtree_rv_name(n->range_var) : NULL;
 }
 
 static int inner_join(const PgQuery__Node *n)
@@ -540,7 +522,7 @@ static int anchored_on(const struct gm_policy_judge *j, const PgQuery__SelectStm
 
 	if (!sel)
 		return 0;
-	if (from_leaves(sel->from_clause, sel->n_from_clause) <= 1)
+	if (gm_pgtree_from_leaves(sel->from_clause, sel->n_from_clause) <= 1)
 		return anchored(j, sel->where_clause);
 	if (!a.q || !is_column(col))
 		return 0;
@@ -648,8 +630,7 @@ static const PgQuery__RangeVar *from_relation(PgQuery__Node *const *items, size_
 		if (it && it->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
 			++*seen;
 			r = it->range_var;
-			if (!qualifier || !strcmp(r->alias && r->alias->aliasname[0] ? r->alias->aliasname : r->relname,
-						  qualifier))
+			if (!qualifier || !strcmp(gm_pgtree_rv_name(r), qualifier))
 				found = r;
 		} else if (it && it->node_case == PG_QUERY__NODE__NODE_JOIN_EXPR) {
 			if ((r = from_relation(&it->join_expr->larg, 1, qualifier, seen)))
