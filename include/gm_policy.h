@@ -14,6 +14,7 @@
  *   - x IN (a subquery whose WHERE has "y = the tenant expression"), or
  *     x = ANY (ARRAY(such a subquery)): a parent's rows of the tenant
  *     (order_id of the tenant's orders), membership tables (Supabase);
+ *     when it selects a tenant column, x must be one too;
  *   - EXISTS (a subquery whose WHERE has "column = the tenant
  *     expression", names a tenant column, and ties the judged row to it:
  *     "row's column, qualified = a column of the subquery": a bare one may
@@ -55,6 +56,14 @@ enum gm_bound gm_policy_judge_node(const struct gm_policy_judge *j, PgQuery__Nod
  * "is_public OR organization_id = ...".  "status = 'archived'" is not. */
 enum gm_bound gm_policy_judge_read(const struct gm_policy_judge *j, const char *expr, char **branch);
 enum gm_bound gm_policy_judge_read_node(const struct gm_policy_judge *j, PgQuery__Node *expr, char **branch);
+
+/* The first OR branch of a read policy's USING (as pg_get_expr prints
+ * it) that does not look at the row and lets every row through to some:
+ * constants that are true (true, 1 = 1, NOT false), or the tenant
+ * expression with constants alone (auth.uid() IS NOT NULL: every signed-in
+ * tenant reads every row).  Printed (caller frees), or NULL: a column, a
+ * function call (is_admin()), a subquery may tell rows or users apart. */
+char *gm_policy_open_branch(const struct gm_policy_judge *j, const char *expr);
 
 /* For a statement's WHERE on relation qualifier (its alias, or name):
  * every OR branch holds "qualifier.tenant_col = the tenant expression",

@@ -433,13 +433,6 @@ static int exposed(const struct lint *l, const struct table *tb, const char **ba
 	return 0;
 }
 
-/* Every table of an exposed schema gets a verdict: a tenant table is
- * checked below; a declared global one is left as declared; any other
- * without RLS is an error, as every role the API lets in reads all of it
- * (Supabase's rls_disabled_in_public). */
-/* A permissive policy that lets every row be read (FOR SELECT or ALL,
- * USING (true)), when no restrictive one narrows reads: row-level
- * security that hides nothing.  Its name, or NULL. */
 /* Whether a policy's roles (", "-separated, as pg_policies prints them)
  * take in every role, or an anonymous one of the tenancy: a policy TO
  * service_role is that role's business. */
@@ -454,44 +447,64 @@ static int for_anyone(const struct lint *l, const char *roles)
 	return yes;
 }
 
-static const char *open_policy(const struct lint *l, const struct table *tb)
+/* A policy for anyone's reads (FOR SELECT or ALL) with a branch that lets
+ * every row through (gm_policy_open_branch: USING (true), (1 = 1),
+ * (auth.uid() IS NOT NULL)), when no restrictive one narrows reads:
+ * row-level security that hides nothing.  Its index, with *branch the
+ * open branch (caller frees); or -1. */
+static long open_policy(const struct lint *l, const struct table *tb, char **branch)
 {
-	const char *open = NULL;
+	long open = -1;
 
+	*branch = NULL;
 	for (size_t k = 0; k < tb->npol; k++) {
 		const struct policy *p = &tb->pol[k];
 		int reads = p->cmd && (!strcmp(p->cmd, "SELECT") || !strcmp(p->cmd, "ALL"));
-		int always = p->using && !strcmp(p->using, "true");
-		if (!reads || !for_anyone(l, p->roles))
+		char *b;
+		if (!reads || !for_anyone(l, p->roles) || !p->using || !l->judge)
 			continue;
+		b = gm_policy_open_branch(l->judge, p->using);
 		if (p->permissive && !strcmp(p->permissive, "RESTRICTIVE")) {
-			if (!always)
-				return NULL;	/* it narrows the rest */
-			continue;
+			free(b);
+			if (!b) {
+				free(*branch);
+				*branch = NULL;
+				return -1;	/* it narrows the rest */
+			}
+		} else if (open < 0 && b) {
+			open = (long)k;
+			*branch = b;
+		} else {
+			free(b);
 		}
-		if (!open && always)
-			open = p->name;
 	}
 	return open;
 }
 
+/* Every table of an exposed schema gets a verdict: a tenant table is
+ * checked elsewhere; a declared global one is left as declared; any other
+ * without RLS, or with RLS that hides nothing, is an error, as every role
+ * the API lets in reads all of it (Supabase's rls_disabled_in_public). */
 static void lint_undeclared(const struct lint *l, const struct table *tb, const char *obj, int rls)
 {
-	const char *bare = NULL, *open = rls ? open_policy(l, tb) : NULL;
-	char *schema;
+	const char *bare = NULL;
+	char *branch = NULL, *schema;
+	long open = rls ? open_policy(l, tb, &branch) : -1;
 
-	if (!tb->real || tb->tenant || (rls && !open) || !exposed(l, tb, &bare))
+	if (!tb->real || tb->tenant || (rls && open < 0) || !exposed(l, tb, &bare)) {
+		free(branch);
 		return;
+	}
 	schema = gm_xstrndup(tb->name, (size_t)(bare - tb->name - 1));
 	if (gm_tenancy_is_global(l->tenancy, schema, bare))
 		;
-	else if (open)
+	else if (open >= 0)
 		gm_findings_add(l->out, GM_CHECK_RLS, "rls_disabled_in_exposed_schema", GM_LEVEL_ERROR, obj,
 			"give it a tenant column and tenant policies, or policies that do not let every row through,"
 			" or declare it in tenancy.global_tables of garage-migrate.yaml",
 			"table in exposed schema %s has row level security, but policy %s lets every row be read"
-			" (USING (true)), and it is not declared global: every role that can read it sees every row",
-			schema, open);
+			" (%s does not look at the row), and it is not declared global: every role that can read it"
+			" sees every row", schema, tb->pol[open].name, branch);
 	else
 		gm_findings_add(l->out, GM_CHECK_RLS, "rls_disabled_in_exposed_schema", GM_LEVEL_ERROR, obj,
 			"give it a tenant column and tenant policies, enable row level security with policies of its own,"
@@ -499,6 +512,7 @@ static void lint_undeclared(const struct lint *l, const struct table *tb, const 
 			"table in exposed schema %s has no row level security and is not declared global:"
 			" every role that can read it sees every row", schema);
 	free(schema);
+	free(branch);
 }
 
 /* Whether a policy expression, as the server prints it, asks who runs

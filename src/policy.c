@@ -574,6 +574,19 @@ static int exists_tied(const struct gm_policy_judge *j, const PgQuery__SelectStm
 	return some_conjunct(sel->where_clause, tie_counts, &tt);
 }
 
+/* "x IN (SELECT m.tenant_id ...)" hands x tenant ids, which bind the
+ * row only when x is its tenant column: "id IN (SELECT m.tenant_id FROM
+ * memberships m WHERE m.user_id = auth.uid())" binds the row's id, and a
+ * writer that sets id to its own tenant's may name any tenant_id.  Any
+ * other selected column (a parent's key) goes with any column of the
+ * row, its foreign key. */
+static int takes_selected(const struct gm_policy_judge *j, const PgQuery__Node *x, const PgQuery__SelectStmt *sel)
+{
+	const PgQuery__Node *col = selected(sel);
+
+	return is_column(x) && (!col || !is_tenant_column(j, col) || is_tenant_column(j, x));
+}
+
 static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 {
 	n = strip(n);
@@ -593,7 +606,8 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 	case PG_QUERY__NODE__NODE_A_EXPR:
 		if (any_array_where(n)) {
 			const PgQuery__SubLink *array = strip(n->a_expr->rexpr)->sub_link;
-			return plain_from(array->subselect) && anchored_on(j, sub_select(array), selected(sub_select(array)));
+			return plain_from(array->subselect) && takes_selected(j, n->a_expr->lexpr, sub_select(array)) &&
+			       anchored_on(j, sub_select(array), selected(sub_select(array)));
 		}
 		return is_equality(n) && ((is_tenant_column(j, n->a_expr->lexpr) && is_tenant(j, n->a_expr->rexpr)) ||
 					  (is_tenant_column(j, n->a_expr->rexpr) && is_tenant(j, n->a_expr->lexpr)));
@@ -604,7 +618,8 @@ static int bound(const struct gm_policy_judge *j, const PgQuery__Node *n)
 			return 0;
 		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK)
 			return (!s->n_oper_name || !strcmp(str_of(s->oper_name[s->n_oper_name - 1]), "=")) &&
-			       is_column(s->testexpr) && anchored_on(j, sub_select(s), selected(sub_select(s)));
+			       takes_selected(j, s->testexpr, sub_select(s)) &&
+			       anchored_on(j, sub_select(s), selected(sub_select(s)));
 		if (s->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK) {
 			return anchored(j, where) && any_node(j, (const ProtobufCMessage *)where, is_tenant_column) &&
 			       correlated(s) && exists_tied(j, sub_select(s));
@@ -779,6 +794,191 @@ static int shared_read(const struct gm_policy_judge *j, const PgQuery__Node *n)
 				  (is_shared_column(j, n->a_expr->rexpr) && is_true(n->a_expr->lexpr)));
 }
 
+/* ---- branches that do not look at the row ----
+ *
+ * A read branch made of constants and the tenant expression alone lets
+ * every row through to whoever it is true for: USING (1 = 1), and
+ * USING (auth.uid() IS NOT NULL) for every signed-in tenant.  A column, a
+ * function (is_admin()), a subquery or anything else may tell rows or
+ * users apart, which is not judged here. */
+
+/* SQL's three values, and what this small evaluation cannot tell. */
+enum truth { T_FALSE, T_TRUE, T_NULL, T_UNKNOWN };
+
+/* Whether n holds only constants and the tenant expression (*tenant set
+ * when it holds that). */
+static int row_blind(const struct gm_policy_judge *j, const PgQuery__Node *n, int *tenant)
+{
+	n = strip(n);
+	if (!n)
+		return 1;
+	if (is_tenant(j, n)) {
+		*tenant = 1;
+		return 1;
+	}
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_A_CONST:
+		return 1;
+	case PG_QUERY__NODE__NODE_TYPE_CAST:
+		return row_blind(j, n->type_cast->arg, tenant);
+	case PG_QUERY__NODE__NODE_NULL_TEST:
+		return row_blind(j, n->null_test->arg, tenant);
+	case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
+		return row_blind(j, n->boolean_test->arg, tenant);
+	case PG_QUERY__NODE__NODE_A_EXPR:
+		return row_blind(j, n->a_expr->lexpr, tenant) && row_blind(j, n->a_expr->rexpr, tenant);
+	case PG_QUERY__NODE__NODE_BOOL_EXPR:
+		for (size_t k = 0; k < n->bool_expr->n_args; k++)
+			if (!row_blind(j, n->bool_expr->args[k], tenant))
+				return 0;
+		return 1;
+	case PG_QUERY__NODE__NODE_LIST:
+		for (size_t k = 0; k < n->list->n_items; k++)
+			if (!row_blind(j, n->list->items[k], tenant))
+				return 0;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A boolean literal as the server reads one ('t', 'yes', 'on', ...). */
+static enum truth literal_truth(const char *s)
+{
+	static const char *const yes[] = { "t", "true", "y", "yes", "on", "1" }, *const no[] = { "f", "false", "n", "no", "off", "0" };
+
+	for (size_t k = 0; k < sizeof(yes) / sizeof(yes[0]); k++) {
+		if (!strcasecmp(s, yes[k]))
+			return T_TRUE;
+		if (!strcasecmp(s, no[k]))
+			return T_FALSE;
+	}
+	return T_UNKNOWN;
+}
+
+static int compare_constants(const PgQuery__AConst *a, const PgQuery__AConst *b, int *cmp)
+{
+	if (a->val_case == PG_QUERY__A__CONST__VAL_IVAL && b->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+		int32_t x = a->ival ? a->ival->ival : 0, y = b->ival ? b->ival->ival : 0;
+		*cmp = (x > y) - (x < y);
+		return 1;
+	}
+	if (a->val_case == PG_QUERY__A__CONST__VAL_SVAL && b->val_case == PG_QUERY__A__CONST__VAL_SVAL &&
+	    a->sval && b->sval) {
+		*cmp = strcmp(a->sval->sval, b->sval->sval);
+		return 1;
+	}
+	return 0;
+}
+
+static int null_constant(const PgQuery__Node *n)
+{
+	return n && n->node_case == PG_QUERY__NODE__NODE_A_CONST && n->a_const->isnull;
+}
+
+/* Two integer or two string constants compared by a built-in operator
+ * (equality of strings only: their order depends on the collation); a
+ * NULL on either side makes NULL. */
+static enum truth comparison_truth(const PgQuery__AExpr *e)
+{
+	const PgQuery__Node *l = strip(e->lexpr), *r = strip(e->rexpr);
+	const char *op = e->n_name == 1 ? str_of(e->name[0]) : "";
+	int cmp, text;
+
+	if (e->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || !l || !r)
+		return T_UNKNOWN;
+	if (null_constant(l) || null_constant(r))
+		return T_NULL;
+	if (l->node_case != PG_QUERY__NODE__NODE_A_CONST || r->node_case != PG_QUERY__NODE__NODE_A_CONST ||
+	    !compare_constants(l->a_const, r->a_const, &cmp))
+		return T_UNKNOWN;
+	text = l->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL;
+	if (!strcmp(op, "="))
+		return cmp == 0 ? T_TRUE : T_FALSE;
+	if (!strcmp(op, "<>") || !strcmp(op, "!="))
+		return cmp != 0 ? T_TRUE : T_FALSE;
+	if (text)
+		return T_UNKNOWN;
+	if (!strcmp(op, "<") || !strcmp(op, ">="))
+		return (cmp < 0) == !strcmp(op, "<") ? T_TRUE : T_FALSE;
+	if (!strcmp(op, ">") || !strcmp(op, "<="))
+		return (cmp > 0) == !strcmp(op, ">") ? T_TRUE : T_FALSE;
+	return T_UNKNOWN;
+}
+
+/* The value of a constant condition, where this small evaluation can
+ * tell it. */
+static enum truth truth(const PgQuery__Node *n)
+{
+	n = strip(n);
+	if (!n)
+		return T_UNKNOWN;
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_A_CONST: {
+		const PgQuery__AConst *c = n->a_const;
+		if (c->isnull)
+			return T_NULL;
+		if (c->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL)
+			return c->boolval && c->boolval->boolval ? T_TRUE : T_FALSE;
+		if (c->val_case == PG_QUERY__A__CONST__VAL_SVAL && c->sval)
+			return literal_truth(c->sval->sval);	/* an unknown literal read as boolean */
+		return T_UNKNOWN;
+	}
+	case PG_QUERY__NODE__NODE_TYPE_CAST: {
+		const PgQuery__TypeName *t = n->type_cast->type_name;
+		const char *to = t && t->n_names ? str_of(t->names[t->n_names - 1]) : "";
+		return !strcmp(to, "bool") || !strcmp(to, "boolean") ? truth(n->type_cast->arg) : T_UNKNOWN;
+	}
+	case PG_QUERY__NODE__NODE_BOOL_EXPR: {
+		const PgQuery__BoolExpr *b = n->bool_expr;
+		int or = b->boolop == PG_QUERY__BOOL_EXPR_TYPE__OR_EXPR;
+		enum truth v = or ? T_FALSE : T_TRUE;
+		if (b->boolop == PG_QUERY__BOOL_EXPR_TYPE__NOT_EXPR) {
+			v = b->n_args == 1 ? truth(b->args[0]) : T_UNKNOWN;
+			return v == T_TRUE ? T_FALSE : v == T_FALSE ? T_TRUE : v;
+		}
+		/* OR: one true decides; AND: one false.  Else what cannot be
+		 * told, then NULL, outweighs the rest. */
+		for (size_t k = 0; k < b->n_args; k++) {
+			enum truth a = truth(b->args[k]);
+			if (a == (or ? T_TRUE : T_FALSE))
+				return a;
+			if (a == T_UNKNOWN || (a == T_NULL && v != T_UNKNOWN))
+				v = a;
+		}
+		return v;
+	}
+	case PG_QUERY__NODE__NODE_BOOLEAN_TEST: {
+		enum truth v = truth(n->boolean_test->arg);
+		int yes;
+		if (v == T_UNKNOWN)
+			return v;
+		switch (n->boolean_test->booltesttype) {
+		case PG_QUERY__BOOL_TEST_TYPE__IS_TRUE: yes = v == T_TRUE; break;
+		case PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE: yes = v != T_TRUE; break;
+		case PG_QUERY__BOOL_TEST_TYPE__IS_FALSE: yes = v == T_FALSE; break;
+		case PG_QUERY__BOOL_TEST_TYPE__IS_NOT_FALSE: yes = v != T_FALSE; break;
+		case PG_QUERY__BOOL_TEST_TYPE__IS_UNKNOWN: yes = v == T_NULL; break;
+		case PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN: yes = v != T_NULL; break;
+		default: return T_UNKNOWN;
+		}
+		return yes ? T_TRUE : T_FALSE;
+	}
+	case PG_QUERY__NODE__NODE_NULL_TEST: {
+		const PgQuery__Node *a = strip(n->null_test->arg);
+		int is_null;
+		if (!a || a->node_case != PG_QUERY__NODE__NODE_A_CONST)
+			return T_UNKNOWN;
+		is_null = a->a_const->isnull;
+		return (n->null_test->nulltesttype == PG_QUERY__NULL_TEST_TYPE__IS_NULL) == is_null ? T_TRUE : T_FALSE;
+	}
+	case PG_QUERY__NODE__NODE_A_EXPR:
+		return comparison_truth(n->a_expr);
+	default:
+		return T_UNKNOWN;
+	}
+}
+
 /* The top-level OR branches of n, nested ORs flattened. */
 static void branches(PgQuery__Node *n, PgQuery__Node ***v, size_t *nv)
 {
@@ -935,6 +1135,41 @@ enum gm_bound gm_policy_judge_read_node(const struct gm_policy_judge *j, PgQuery
 enum gm_bound gm_policy_judge_read(const struct gm_policy_judge *j, const char *expr, char **branch)
 {
 	return judge_text(j, expr, 1, branch);
+}
+
+/* A branch lets every row through to some: it does not look at the row,
+ * and is true (constants), or may be for some tenant (the tenant
+ * expression: false for all only if the constants say so). */
+static int open_branch(const struct gm_policy_judge *j, const PgQuery__Node *n)
+{
+	int tenant = 0;
+	enum truth v;
+
+	if (!row_blind(j, n, &tenant))
+		return 0;
+	v = truth(n);
+	return v == T_TRUE || (tenant && v == T_UNKNOWN);
+}
+
+char *gm_policy_open_branch(const struct gm_policy_judge *j, const char *expr)
+{
+	PgQuery__Node **v = NULL;
+	size_t n = 0;
+	char *open = NULL;
+	struct tree t;
+	char *why = parse_expr(expr, &t);
+
+	if (why) {
+		free(why);
+		return NULL;
+	}
+	branches(t.target->val, &v, &n);
+	for (size_t k = 0; k < n && !open; k++)
+		if (open_branch(j, v[k]))
+			open = gm_pgtree_deparse_expr(v[k]);
+	free(v);
+	tree_free(&t);
+	return open;
 }
 
 int gm_policy_is_tenant_node(const struct gm_policy_judge *j, const PgQuery__Node *expr)

@@ -556,6 +556,83 @@ static void test_policy_subquery_anchored_elsewhere(void **state)
 	free(db);
 }
 
+/* A membership subquery that hands the tenant's ids to the row's id,
+ * not to its tenant column: tenant B writes a note into tenant A by
+ * picking its own tenant's id for the note's. */
+static void test_policy_membership_on_the_wrong_column(void **state)
+{
+	static const char a[] = "00000000-0000-0000-0000-00000000000a", b[] = "00000000-0000-0000-0000-00000000000b";
+	char *db, *out, *err, *sql;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE TABLE memberships (user_id uuid NOT NULL, tenant_id uuid NOT NULL REFERENCES tenants (id));"
+		     " ALTER TABLE memberships ENABLE ROW LEVEL SECURITY; ALTER TABLE memberships FORCE ROW LEVEL SECURITY;"
+		     " CREATE POLICY memberships_own ON memberships FOR SELECT USING (tenant_id = auth.uid());"
+		     " DROP POLICY notes_insert ON notes;"
+		     " CREATE POLICY notes_insert ON notes FOR INSERT"
+		     " WITH CHECK (id IN (SELECT m.tenant_id FROM memberships m WHERE m.user_id = auth.uid()))");
+	c = pgt_connect(db);
+	sql = gm_xasprintf("INSERT INTO tenants (id, name) VALUES ('%s', 'A'), ('%s', 'B');"
+			   " INSERT INTO memberships VALUES ('%s', '%s');"
+			   " DROP ROLE IF EXISTS gm_saas_writer; CREATE ROLE gm_saas_writer;"
+			   " GRANT USAGE ON SCHEMA public, auth TO gm_saas_writer; GRANT SELECT, INSERT ON notes TO gm_saas_writer;"
+			   " GRANT SELECT ON memberships TO gm_saas_writer; SET ROLE gm_saas_writer;"
+			   " SELECT set_config('request.jwt.claims', json_build_object('sub', '%s')::text, false);"
+			   " INSERT INTO notes (id, tenant_id, body) VALUES ('%s', '%s', 'planted by B'); RESET ROLE;"
+			   " REVOKE ALL ON notes, memberships FROM gm_saas_writer; REVOKE ALL ON SCHEMA public, auth FROM gm_saas_writer;"
+			   " DROP ROLE gm_saas_writer", a, b, b, b, b, b, a);
+	pgt_exec(c, sql);
+	free(sql);
+	sql = gm_xasprintf("SELECT count(*) FROM notes WHERE tenant_id = '%s' AND body = 'planted by B'", a);
+	assert_int_equal(pgt_count(c, sql), 1);
+	free(sql);
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "error write_policy_not_tenant_bound: table public.notes policy notes_insert");
+	free(out);
+	free(err);
+	free(db);
+}
+
+/* A table of the exposed schema keyed by a column the tenancy does not
+ * name, with row-level security whose read policy does not look at the
+ * row: USING (auth.uid() IS NOT NULL) lets tenant B read A's drafts, as
+ * USING (true) would, and verify says so as it does for true. */
+static void test_policy_that_does_not_look_at_the_row(void **state)
+{
+	static const char a[] = "00000000-0000-0000-0000-00000000000a", b[] = "00000000-0000-0000-0000-00000000000b";
+	char *db, *out, *err, *sql;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE TABLE drafts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, author uuid NOT NULL, body text);"
+		     " ALTER TABLE drafts ENABLE ROW LEVEL SECURITY; ALTER TABLE drafts FORCE ROW LEVEL SECURITY;"
+		     " CREATE POLICY drafts_read ON drafts FOR SELECT USING (auth.uid() IS NOT NULL);"
+		     " CREATE POLICY drafts_write ON drafts FOR INSERT WITH CHECK (author = auth.uid())");
+	c = pgt_connect(db);
+	sql = gm_xasprintf("INSERT INTO drafts (author, body) VALUES ('%s', 'private to A');"
+			   " DROP ROLE IF EXISTS gm_saas_reader; CREATE ROLE gm_saas_reader;"
+			   " GRANT USAGE ON SCHEMA public, auth TO gm_saas_reader; GRANT SELECT ON drafts TO gm_saas_reader;"
+			   " SET ROLE gm_saas_reader;"
+			   " SELECT set_config('request.jwt.claims', json_build_object('sub', '%s')::text, false)", a, b);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM drafts WHERE body = 'private to A'"), 1);
+	pgt_exec(c, "RESET ROLE; REVOKE ALL ON drafts FROM gm_saas_reader;"
+		    " REVOKE ALL ON SCHEMA public, auth FROM gm_saas_reader; DROP ROLE gm_saas_reader");
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "error rls_disabled_in_exposed_schema: table public.drafts: table in exposed schema public has"
+			     " row level security, but policy drafts_read lets every row be read (auth.uid() IS NOT NULL"
+			     " does not look at the row)");
+	free(out);
+	free(err);
+	free(db);
+}
+
 /* A child table with a plain (NO ACTION) foreign key to notes and
  * correct policies: the probe's own child row keeps B's note from being
  * deleted, which is the key's doing, not the policy's. */
@@ -1009,6 +1086,8 @@ int main(void)
 		cmocka_unit_test(test_definer_function_with_a_quota_trigger),
 		cmocka_unit_test(test_tenant_table_inheriting),
 		cmocka_unit_test(test_policy_subquery_anchored_elsewhere),
+		cmocka_unit_test(test_policy_that_does_not_look_at_the_row),
+		cmocka_unit_test(test_policy_membership_on_the_wrong_column),
 		cmocka_unit_test(test_probe_with_a_child_table),
 		cmocka_unit_test(test_trigger_notifying_tenant_rows),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),

@@ -162,6 +162,13 @@ static void test_supabase_tenancy(void **state)
 	       GM_BOUND, NULL);
 	expect(j, "(EXISTS ( SELECT 1 FROM memberships m WHERE ((m.tenant_id = notes.tenant_id) AND (m.user_id = ( SELECT auth.uid() AS uid)))))",
 	       GM_BOUND, NULL);
+	/* The tenant's ids handed to a column that is not the row's tenant
+	 * column: the writer picks id, and any tenant_id with it. */
+	expect(j, "(id IN ( SELECT m.tenant_id FROM memberships m WHERE (m.user_id = auth.uid())))", GM_UNBOUND, NULL);
+	expect(j, "(id = ANY (ARRAY( SELECT m.tenant_id FROM memberships m WHERE (m.user_id = auth.uid()))))",
+	       GM_UNBOUND, NULL);
+	/* A parent's key goes with the row's foreign key, whatever its name. */
+	expect(j, "(note_id IN ( SELECT n.id FROM notes n WHERE (n.tenant_id = auth.uid())))", GM_BOUND, NULL);
 	/* Membership of anyone, or of the user in anything: not bound. */
 	expect(j, "(tenant_id IN ( SELECT m.tenant_id FROM memberships m))", GM_UNBOUND, NULL);
 	expect(j, "(EXISTS ( SELECT 1 FROM memberships m WHERE (m.user_id = auth.uid())))", GM_UNBOUND, NULL);

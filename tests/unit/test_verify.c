@@ -340,6 +340,55 @@ static void test_lints_open_policy_is_no_protection(void **state)
 	set_value(&m, "table public.docs policy service", "using", "true");
 	assert_int_equal(lint_count(&m, "rls_disabled_in_exposed_schema", "table public.docs"), 0);
 	gm_model_release(&m);
+	/* Whatever spells true, and the tenant expression alone: every
+	 * signed-in tenant reads every row.  A column, a function, a
+	 * subquery, or constants that are false, may hide rows. */
+	{
+		static const struct {
+			const char *using;
+			size_t found;
+		} cases[] = {
+			{ "(1 = 1)", 1 },
+			{ "((2 > 1) AND ('a'::text = 'a'::text))", 1 },
+			{ "(NOT false)", 1 },
+			{ "('t'::boolean)", 1 },
+			{ "((owner = CURRENT_USER) OR (1 = 1))", 1 },
+			{ "(true IS TRUE)", 1 },
+			{ "(NULL::text IS NULL)", 1 },
+			{ "(( SELECT app_current_org_id() AS app_current_org_id) IS NOT NULL)", 1 },
+			{ "(app_current_org_id() <> '00000000-0000-0000-0000-000000000000'::uuid)", 1 },
+			{ "false", 0 },
+			{ "(1 = 0)", 0 },
+			{ "(NULL::boolean)", 0 },
+			{ "(NOT (NULL::boolean))", 0 },
+			{ "((app_current_org_id() IS NOT NULL) AND false)", 0 },
+			{ "(is_admin())", 0 },
+			{ "(other_org_id() IS NOT NULL)", 0 },
+			{ "(EXISTS ( SELECT 1 FROM admins a WHERE (a.id = app_current_org_id())))", 0 },
+			{ "(org_id = app_current_org_id())", 0 },
+			{ "('b'::text < 'a'::text)", 0 },
+		};
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			good_schema(&m);
+			set_value(&m, "table public.docs", "row_security", "enabled");
+			set_value(&m, "table public.docs policy anyone", "command", "SELECT");
+			set_value(&m, "table public.docs policy anyone", "permissive", "PERMISSIVE");
+			set_value(&m, "table public.docs policy anyone", "roles", "public");
+			set_value(&m, "table public.docs policy anyone", "using", cases[k].using);
+			if (lint_count(&m, "rls_disabled_in_exposed_schema", "table public.docs") != cases[k].found)
+				fail_msg("USING %s: expected %zu finding(s)", cases[k].using, cases[k].found);
+			/* A restrictive policy that does not look at the row
+			 * narrows nothing. */
+			set_value(&m, "table public.docs policy blind", "command", "SELECT");
+			set_value(&m, "table public.docs policy blind", "permissive", "RESTRICTIVE");
+			set_value(&m, "table public.docs policy blind", "roles", "public");
+			set_value(&m, "table public.docs policy blind", "using", "(1 = 1)");
+			if (lint_count(&m, "rls_disabled_in_exposed_schema", "table public.docs") != cases[k].found)
+				fail_msg("USING %s and a blind restrictive policy: expected %zu finding(s)", cases[k].using,
+					 cases[k].found);
+			gm_model_release(&m);
+		}
+	}
 	/* Or one that is not open. */
 	good_schema(&m);
 	set_value(&m, "table public.docs", "row_security", "enabled");
