@@ -299,14 +299,17 @@ static void check_role_reads_outside(struct gm_probe *p, const char *role)
 	gm_strbuf_release(&cols);
 }
 
-/* SECURITY DEFINER functions of schemas the probe does not look at that
- * the role may call: judged as verify judges those of the checked ones
- * (gm_definer_judge); one that touches a tenant table unbound hands the
- * role every tenant's rows, as its owner. */
+/* SECURITY DEFINER functions and procedures of schemas the probe does
+ * not look at that the role may call: judged as verify judges those of
+ * the checked ones (gm_definer_judge); one that touches a tenant table
+ * unbound hands the role every tenant's rows, as its owner, and one
+ * whose body cannot be judged (SQL built at run time) may. */
 static const char definers_sql[] =
-	"SELECT f.oid::pg_catalog.regprocedure::pg_catalog.text, pg_catalog.pg_get_functiondef(f.oid)"
+	"SELECT f.oid::pg_catalog.regprocedure::pg_catalog.text, pg_catalog.pg_get_functiondef(f.oid),"
+	" f.prorettype OPERATOR(pg_catalog.=) ANY ('{trigger,event_trigger}'::pg_catalog.regtype[])"
 	" FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace"
-	" WHERE f.prosecdef AND f.prokind OPERATOR(pg_catalog.=) 'f' AND f.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid"
+	" WHERE f.prosecdef AND f.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog.\"char\"[])"
+	" AND f.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid"
 	" AND n.nspname OPERATOR(pg_catalog.<>) ALL ($2::pg_catalog.text[])"
 	" AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema," GM_HISTORY_SCHEMA "}'::pg_catalog.text[])"
 	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
@@ -416,13 +419,33 @@ static void check_role_definers(struct gm_probe *p, const char *role, const char
 	}
 	r = guarded(p, definers_sql, 2, params);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
-		char *table = NULL, *why = NULL;
-		if (gm_definer_judge(j, PQgetvalue(r, k, 1), probe_tenant, probe_callees, p, &table, &why) == GM_DEFINER_UNBOUND)
+		char *table = NULL, *why = NULL, *obj;
+		switch (gm_definer_judge(j, PQgetvalue(r, k, 1), probe_tenant, probe_callees, p, &table, &why)) {
+		case GM_DEFINER_UNBOUND:
 			role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
 				   "bind each of its statements on tenant tables to the tenant, make it SECURITY INVOKER, or"
 				   " REVOKE EXECUTE on it from the application role",
 				   "role %s may call SECURITY DEFINER function %s, in a schema verify does not check, which"
 				   " touches %s as its owner (%s)", role, PQgetvalue(r, k, 0), table, why);
+			break;
+		case GM_DEFINER_UNSEEN:
+			/* As verify's definer_function_not_analysed: a warning,
+			 * which --strict fails on.  A trigger function cannot be
+			 * called, only fired by a write, where it is judged. */
+			if (!strcmp(PQgetvalue(r, k, 2), "t"))
+				break;
+			obj = gm_xasprintf("function %s", PQgetvalue(r, k, 0));
+			gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "definer_function_not_analysed",
+					GM_LEVEL_WARNING, obj,
+					"check by hand that it binds every tenant row it touches to the tenant, make it SECURITY"
+					" INVOKER, or REVOKE EXECUTE on it from the application role",
+					"role %s may call this SECURITY DEFINER function, in a schema verify does not check,"
+					" whose body cannot be judged (%s)", role, why ? why : "not analysed");
+			free(obj);
+			break;
+		case GM_DEFINER_BOUND:
+			break;
+		}
 		free(table);
 		free(why);
 	}
