@@ -39,9 +39,10 @@ struct gm_db {
 
 #define GM_DB_WAIT_TICK_MS 200
 
-/* Puts standard_conforming_strings back on when a migration turned it off
- * for the session (db.c says why); NULL, or the failed SET's result. */
-PGresult *gm_db_keep_standard_strings(struct gm_db *db);
+/* Puts standard_conforming_strings back on, and client_encoding back to
+ * UTF8, when a migration changed them for the session (db.c says why);
+ * NULL, or the failed SET's result. */
+PGresult *gm_db_keep_lexing(struct gm_db *db);
 
 /* url may be NULL: libpq's environment and defaults apply.  A connection
  * string libpq cannot parse is a GM_ERR_USAGE error that never quotes a

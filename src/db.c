@@ -540,21 +540,29 @@ static struct gm_error *check_result(struct gm_db *db, PGresult *r, const char *
 }
 
 /* The tool's lexer splits migration text, and the tool writes its own
- * SQL, for standard_conforming_strings on, and the server lexes a whole
- * query string with the session's value before it runs any of it.  A
- * migration may have turned it off for the session (a plain SET commits
- * with it): the next string would then end its literals elsewhere, and
- * text the tool read inside a string would run.  The server reports
- * every change of the setting, so this costs a round trip only when it
- * was changed.  Called before every text the tool sends. */
-PGresult *gm_db_keep_standard_strings(struct gm_db *db)
+ * SQL, for standard_conforming_strings on and UTF-8 text, and the server
+ * lexes a whole query string with the session's settings before it runs
+ * any of it.  A migration may have changed either for the session (a
+ * plain SET commits with it): the next string would then end its
+ * literals elsewhere, and text the tool read inside a string would run.
+ * Off, 'a\'' ends early; in SJIS, the bytes of E'\u0101\\' hold a
+ * character that swallows the backslash, and a COMMIT the tool saw inside
+ * the literal ends the migration's transaction without its history row.
+ * In LATIN1 every later text would be stored mis-decoded.  The server
+ * reports every change of either, so this costs a round trip only when
+ * one was changed.  Called before every text the tool sends. */
+PGresult *gm_db_keep_lexing(struct gm_db *db)
 {
 	const char *scs = PQparameterStatus(db->conn, "standard_conforming_strings");
+	const char *enc = PQparameterStatus(db->conn, "client_encoding");
+	int scs_ok = scs && !strcmp(scs, "on"), enc_ok = enc && !strcmp(enc, "UTF8");
 	PGresult *r;
 
-	if (scs && !strcmp(scs, "on"))
+	if (scs_ok && enc_ok)
 		return NULL;
-	r = PQexec(db->conn, "SET standard_conforming_strings = on");
+	r = PQexec(db->conn, scs_ok ? "SET client_encoding = 'UTF8'"
+			   : enc_ok ? "SET standard_conforming_strings = on"
+				    : "SET standard_conforming_strings = on; SET client_encoding = 'UTF8'");
 	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 		PQclear(r);
 		return NULL;
@@ -565,7 +573,7 @@ PGresult *gm_db_keep_standard_strings(struct gm_db *db)
 struct gm_error *gm_db_exec(struct gm_db *db, const char *sql, const char *what,
 			    PGresult **res)
 {
-	PGresult *bad = gm_db_keep_standard_strings(db);
+	PGresult *bad = gm_db_keep_lexing(db);
 
 	if (res)
 		*res = NULL;
@@ -576,7 +584,7 @@ struct gm_error *gm_db_exec_params(struct gm_db *db, const char *sql, int nparam
 				   const char *const *params, const char *what,
 				   PGresult **res)
 {
-	PGresult *bad = gm_db_keep_standard_strings(db);
+	PGresult *bad = gm_db_keep_lexing(db);
 
 	if (res)
 		*res = NULL;
@@ -808,7 +816,7 @@ struct gm_error *gm_db_read_once_n(struct gm_db *db, const char *sql, int n, con
 
 	for (k = 0; k < n; k++)
 		res[k] = NULL;
-	if ((failed = gm_db_keep_standard_strings(db))) {
+	if ((failed = gm_db_keep_lexing(db))) {
 		if (failed_at)
 			*failed_at = 0;
 		err = gm_db_error(db, failed, GM_ERR_DB, what);

@@ -209,7 +209,7 @@ void gm_script_run_each(struct gm_db *db, const struct gm_script *sc, struct gm_
 	PGresult *r;
 
 	memset(out, 0, sizeof(*out));
-	if ((out->error = gm_db_keep_standard_strings(db))) {
+	if ((out->error = gm_db_keep_lexing(db))) {
 		out->connection_lost = PQstatus(db->conn) == CONNECTION_BAD;
 		return;
 	}

@@ -418,6 +418,33 @@ static void test_standard_strings_stay_on(void **state)
 	free(db);
 }
 
+/* Nor may client_encoding: in SJIS the bytes of E'\u0101\\' hold one
+ * character that swallows the backslash, the literal ends early and the
+ * DROP the tool saw inside it would run; in any other encoding the next
+ * texts' strings would be stored mis-decoded. */
+static void test_client_encoding_stays_utf8(void **state)
+{
+	char *db = pgt_create_db("gm_nt_enc"), *dir = tfs_tempdir(), *out, *err;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	tfs_write(dir, "0001_sjis.sql", "CREATE TABLE victim (id int);\nCREATE TABLE words (w text);\n"
+		  "SET client_encoding = 'SJIS';\n");
+	tfs_write(dir, "0002_notx.sql", "-- garage:no-transaction\n"
+		  "SELECT E'\xc4\x81\\'; DROP TABLE victim; --';\n");
+	tfs_write(dir, "0003_latin1.sql", "SET client_encoding = 'LATIN1';\n");
+	tfs_write(dir, "0004_notx.sql", "-- garage:no-transaction\nINSERT INTO words VALUES ('caf\xc3\xa9');\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 0);
+	assert_contains(out, "applied 0004_notx.sql");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM pg_class WHERE relname = 'victim'"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM words WHERE w = U&'caf\\00e9'"), 1);
+	free(out);
+	free(err);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_isolation_change_needs_a_transaction),
 		cmocka_unit_test(test_planted_operator_is_not_called),
 		cmocka_unit_test(test_standard_strings_stay_on),
+		cmocka_unit_test(test_client_encoding_stays_utf8),
 	};
 	return cmocka_run_group_tests_name("no-transaction migrations", tests, NULL, NULL);
 }
