@@ -1,5 +1,6 @@
 /* cli.c - helpers shared by the subcommands. */
 #include "cli.h"
+#include "gm_db.h"
 #include "gm_history.h"
 #include "gm_report.h"
 #include "gm_strbuf.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,15 +161,121 @@ int gm_cli_help(const char *text)
 	return GM_EXIT_OK;
 }
 
+/* ---- arguments that may hold a password ----
+ *
+ * A connection URL given where something else was expected (the psql
+ * habit "up postgresql://u:pw@h/db", "--database=...", "-e URL") is
+ * echoed by usage errors and by errors naming a file, an environment or
+ * a version.  Every argument that looks like a connection string is
+ * noted once, with the form it may be shown in: a URL with its password
+ * blanked (gm_db_url_blanked), anything else naming a password not at
+ * all.  Messages are mended by replacing each such argument, whole, as it
+ * was given: no search for the password itself. */
+struct secret_arg {
+	const char *given;
+	char *shown;
+};
+static struct secret_arg *secret_args;
+static size_t nsecret_args;
+
+static int has_word(const char *s, const char *word)
+{
+	for (size_t n = strlen(word); *s; s++)
+		if (!strncasecmp(s, word, n))
+			return 1;
+	return 0;
+}
+
+/* The form arg may be shown in, or NULL when it holds no secret. */
+static char *shown_form(const char *arg)
+{
+	const char *url = NULL;
+	char *blanked, *out;
+
+	for (const char *p = arg; *p && !url; p++)
+		if (!strncasecmp(p, "postgresql://", 13) || !strncasecmp(p, "postgres://", 11))
+			url = p;
+	if (url) {
+		if (!(blanked = gm_db_url_blanked(url)))
+			return gm_xasprintf("%.*s(a connection URL, not shown)", (int)(url - arg), arg);
+		out = gm_xasprintf("%.*s%s", (int)(url - arg), arg, blanked);
+		free(blanked);
+		return out;
+	}
+	if (strchr(arg, '=') && has_word(arg, "password"))
+		return gm_xstrdup("(not shown: it may hold a password)");
+	return NULL;
+}
+
+static void note_secret(const char *given)
+{
+	char *shown = shown_form(given);
+
+	if (!shown || !strcmp(shown, given)) {
+		free(shown);	/* nothing to hide */
+		return;
+	}
+	secret_args = gm_xrealloc(secret_args, (nsecret_args + 1) * sizeof(*secret_args));
+	secret_args[nsecret_args].given = given;
+	secret_args[nsecret_args++].shown = shown;
+}
+
+void gm_cli_note_args(int argc, char **argv)
+{
+	for (int k = 1; k < argc; k++) {
+		const char *eq = strchr(argv[k], '=');
+		note_secret(argv[k]);
+		/* "--opt=value": getopt hands the value on alone */
+		if (!strncmp(argv[k], "--", 2) && eq)
+			note_secret(eq + 1);
+	}
+}
+
+void gm_cli_forget_args(void)
+{
+	for (size_t k = 0; k < nsecret_args; k++)
+		free(secret_args[k].shown);
+	free(secret_args);
+	secret_args = NULL;
+	nsecret_args = 0;
+}
+
+/* text with every noted argument replaced by its shown form, longest
+ * first (an option's whole text before its value). */
+static void mend(struct gm_strbuf *text)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < nsecret_args; k++) {
+			const char *given = secret_args[k].given, *hit;
+			size_t n = strlen(given);
+			/* the first pass takes options whole, the second the rest */
+			if ((pass == 0) != (!strncmp(given, "--", 2) && strchr(given, '=')) || !n)
+				continue;
+			for (size_t from = 0; (hit = strstr(text->buf + from, given));) {
+				struct gm_strbuf out = GM_STRBUF_INIT;
+				gm_strbuf_add(&out, text->buf, (size_t)(hit - text->buf));
+				gm_strbuf_adds(&out, secret_args[k].shown);
+				from = out.len;	/* past the shown form, which may hold given */
+				gm_strbuf_adds(&out, hit + n);
+				gm_strbuf_release(text);
+				*text = out;
+			}
+		}
+	}
+}
+
 int gm_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+	struct gm_strbuf msg = GM_STRBUF_INIT;
 	va_list ap;
 
-	fputs("garage-migrate: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	gm_strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'garage-migrate %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+	mend(&msg);
+	fprintf(stderr, "garage-migrate: %s\nTry 'garage-migrate %s%s--help'.\n", msg.buf, cmd ? cmd : "",
+		cmd ? " " : "");
+	gm_strbuf_release(&msg);
 	return GM_ERR_USAGE;
 }
 
@@ -178,6 +286,7 @@ int gm_cli_fail(struct gm_error *err)
 
 	fflush(stdout);
 	gm_report_error(err, &sb);
+	mend(&sb);
 	gm_cli_puts(stderr, sb.buf);
 	gm_strbuf_release(&sb);
 	gm_error_free(err);

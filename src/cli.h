@@ -135,6 +135,12 @@ struct gm_error *gm_cli_configure(struct gm_cli *cli);
 /* Prints usage to stdout (help) and returns 0. */
 int gm_cli_help(const char *text);
 /* Prints "garage-migrate: msg" and a pointer to --help; returns 2. */
+/* Notes the arguments that look like connection strings, so that no
+ * message printed through gm_cli_usage_error or gm_cli_fail shows their
+ * password (cli.c says how); forgotten again at exit. */
+void gm_cli_note_args(int argc, char **argv);
+void gm_cli_forget_args(void);
+
 int gm_cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

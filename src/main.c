@@ -178,8 +178,10 @@ int main(int argc, char **argv)
 
 	track_stdout_errors();
 	opterr = 0;
+	gm_cli_note_args(argc, argv);
 	gm_cli_init(&cli);
 	rc = run(argc, argv, &cli);
 	gm_cli_release(&cli);
+	gm_cli_forget_args();
 	return rc;
 }

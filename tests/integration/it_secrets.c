@@ -136,12 +136,51 @@ static void test_one_letter_password_keeps_server_messages(void **state)
 	free(db);
 }
 
+/* A URL given where something else was expected (psql's habit of a
+ * positional URL, a misspelt option, -e or -c) is echoed by the usage
+ * error, or by the error naming the file or environment: with its
+ * password blanked; a key=value string naming a password, not at all. */
+static void test_misplaced_urls_hide_the_password(void **state)
+{
+	static const struct {
+		const char *args, *want;
+		int rc;
+	} cases[] = {
+		{ "up postgresql://u:S3cretPw@h/db", "unexpected argument 'postgresql://u:***@h/db'", 2 },
+		{ "postgresql://u:S3cretPw@h/db up", "unknown command 'postgresql://u:***@h/db'", 2 },
+		{ "--database=postgresql://u:S3cretPw@h/db list", "'--database=postgresql://u:***@h/db'", 2 },
+		{ "list --databse-url=postgres://u:S3cretPw@h/db", "'--databse-url=postgres://u:***@h/db'", 2 },
+		{ "-e postgresql://u:S3cretPw@h/db list", "postgresql://u:***@h/db", 2 },
+		{ "-c postgresql://u:S3cretPw@h/db list", "postgresql://u:***@h/db", 0 },
+		{ "lint postgresql://u:S3cretPw@h/db", "postgresql://u:***@h/db", 0 },
+		{ "rollback --to postgresql://u:S3cretPw@h/db", "not 'postgresql://u:***@h/db'", 2 },
+		{ "up password=S3cretPw", "(not shown: it may hold a password)", 2 },
+		{ "up postgresql://u:S3c@retPw@h/db", "(a connection URL, not shown)", 2 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char *out, *err;
+		int rc = pgt_run(&out, &err, "cd '%s' && %s %s", pgt_root(), pgt_bin(), cases[k].args);
+		if (cases[k].rc && rc != cases[k].rc)
+			fail_msg("%s: exit %d, want %d\n%s%s", cases[k].args, rc, cases[k].rc, out, err);
+		assert_true(rc != 0);
+		assert_not_contains(out, "S3cret");
+		assert_not_contains(err, "S3cret");
+		assert_not_contains(err, "retPw");
+		assert_contains(err, cases[k].want);
+		free(out);
+		free(err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_parse_errors_hide_the_password),
 		cmocka_unit_test(test_failed_authentication),
 		cmocka_unit_test(test_one_letter_password_keeps_server_messages),
+		cmocka_unit_test(test_misplaced_urls_hide_the_password),
 	};
 	return cmocka_run_group_tests_name("secrets", tests, NULL, NULL);
 }
