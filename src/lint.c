@@ -6,6 +6,7 @@
  * original spec's public-row hole), current_setting() that errors when the
  * tenant is unset, and the indexes tenant queries and cascades need. */
 #include "gm_error.h"
+#include "gm_pgtree.h"
 #include "gm_policy.h"
 #include "gm_tenancy.h"
 #include "gm_lint.h"
@@ -27,7 +28,13 @@ struct policy {
 };
 
 struct fk {
-	const char *name, *columns, *references;
+	const char *name, *columns, *references, *def;
+};
+
+/* A grant of the table's, or of one of its columns (column set). */
+struct grant {
+	const char *role, *privileges;
+	char *column;
 };
 
 struct index {
@@ -46,6 +53,8 @@ struct table {
 	size_t nfk;
 	struct index *idx;
 	size_t nidx;
+	struct grant *gr;
+	size_t ngr;
 };
 
 struct tables {
@@ -158,7 +167,20 @@ static void collect(const struct gm_model *m, const struct gm_tenancy *ten, stru
 			char *col = sp ? gm_xstrndup(name, (size_t)(sp - name)) : gm_xstrdup(name);
 			if (gm_strlist_has(&ten->columns, col))
 				tb->has_org = 1;
+			if (sp && !strncmp(sp, " grant ", 7) && !strcmp(f->attr, "privileges")) {
+				struct grant *g = GROW(tb->gr, tb->ngr);
+				g->role = sp + 7;
+				g->privileges = f->value;
+				g->column = col;
+				col = NULL;
+			}
 			free(col);
+		} else if (!strncmp(kind, "grant ", 6)) {
+			if (!strcmp(f->attr, "privileges")) {
+				struct grant *g = GROW(tb->gr, tb->ngr);
+				g->role = name;
+				g->privileges = f->value;
+			}
 		} else if (!strncmp(kind, "policy ", 7)) {
 			struct policy *p = tb->npol && !strcmp(tb->pol[tb->npol - 1].name, name)
 						   ? &tb->pol[tb->npol - 1] : GROW(tb->pol, tb->npol);
@@ -174,6 +196,7 @@ static void collect(const struct gm_model *m, const struct gm_tenancy *ten, stru
 			c->name = name;
 			if (!strcmp(f->attr, "columns")) c->columns = f->value;
 			else if (!strcmp(f->attr, "references")) c->references = f->value;
+			else if (!strcmp(f->attr, "definition")) c->def = f->value;
 		} else if (!strncmp(kind, "index ", 6)) {
 			struct index *x = tb->nidx && !strcmp(tb->idx[tb->nidx - 1].name, name)
 						  ? &tb->idx[tb->nidx - 1] : GROW(tb->idx, tb->nidx);
@@ -193,6 +216,9 @@ static void release(struct tables *t)
 		free(t->v[k].pol);
 		free(t->v[k].fk);
 		free(t->v[k].idx);
+		for (size_t g = 0; g < t->v[k].ngr; g++)
+			free(t->v[k].gr[g].column);
+		free(t->v[k].gr);
 	}
 	free(t->v);
 }
@@ -547,6 +573,180 @@ static void lint_role_dependent(const struct table *tb, struct gm_findings *out)
 	}
 }
 
+/* ---- referential actions from tables anyone may write ----
+ *
+ * ON DELETE CASCADE (or SET NULL, SET DEFAULT, and the same ON UPDATE)
+ * from a table that is no tenant table runs as the referencing table's
+ * owner, past its policies: a role that may delete a row of countries
+ * deletes every tenant's notes of that country, and one that may change
+ * a tenant's id in tenants moves that tenant's rows to another. */
+
+/* What a foreign key's definition (pg_get_constraintdef's) does to the
+ * referencing rows on a delete and an update of the referenced one
+ * ('a' no action, 'r' restrict, 'c' cascade, 'n' set null, 'd' set
+ * default), and which columns it references (parsed, never sent). */
+struct fk_actions {
+	char del, upd;
+	struct gm_strlist refcols;
+};
+
+static int fk_actions_of(const char *def, struct fk_actions *a)
+{
+	char *sql = gm_xasprintf("ALTER TABLE x ADD %s", def);	/* only parsed here, never sent */
+	struct gm_pgtree t;
+	size_t cursor;
+	char *why = gm_pgtree_parse(sql, &t, &cursor);
+	const PgQuery__Node *st = why ? NULL : gm_pgtree_stmt(&t), *cmd;
+	int yes = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (st && st->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_STMT && st->alter_table_stmt->n_cmds == 1 &&
+	    (cmd = st->alter_table_stmt->cmds[0])->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_CMD &&
+	    cmd->alter_table_cmd->def && cmd->alter_table_cmd->def->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
+	    cmd->alter_table_cmd->def->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN) {
+		const PgQuery__Constraint *c = cmd->alter_table_cmd->def->constraint;
+		a->del = c->fk_del_action && *c->fk_del_action ? c->fk_del_action[0] : 'a';
+		a->upd = c->fk_upd_action && *c->fk_upd_action ? c->fk_upd_action[0] : 'a';
+		for (size_t k = 0; k < c->n_pk_attrs; k++)
+			gm_strlist_add(&a->refcols, gm_pgtree_str(c->pk_attrs[k]));
+		yes = 1;
+	}
+	free(why);
+	free(sql);
+	gm_pgtree_free(&t);
+	return yes;
+}
+
+static int changes_rows(char action)
+{
+	return action == 'c' || action == 'n' || action == 'd';
+}
+
+/* Whether privileges (", "-separated, as the catalog prints them) hold
+ * privilege. */
+static int holds(const char *privileges, const char *privilege)
+{
+	size_t n = strlen(privilege);
+
+	for (const char *p = privileges; p && *p; p = strchr(p, ','), p = p ? p + strspn(p, ", ") : NULL)
+		if (!strncmp(p, privilege, n) && (p[n] == '\0' || p[n] == ','))
+			return 1;
+	return 0;
+}
+
+/* A role other than the owner that may DELETE from p, or UPDATE one of
+ * cols (the referenced ones), or NULL. */
+static const struct grant *may_write(const struct table *p, const char *privilege, const struct gm_strlist *cols)
+{
+	for (size_t k = 0; k < p->ngr; k++) {
+		const struct grant *g = &p->gr[k];
+		if (holds(g->privileges, privilege) && (!g->column || gm_strlist_has(cols, g->column)))
+			return g;
+	}
+	return NULL;
+}
+
+/* Whether a policy's roles take in role (as the grant names it). */
+static int policy_for(const char *roles, const char *role)
+{
+	char *copy = gm_xstrdup(roles ? roles : "public"), *save = NULL;
+	int yes = 0;
+
+	for (char *r = strtok_r(copy, ", ", &save); r && !yes; r = strtok_r(NULL, ", ", &save))
+		yes = !strcmp(r, "public") || !strcmp(r, role);
+	free(copy);
+	return yes;
+}
+
+/* Whether row-level security leaves role's cmd on p open to any row: it
+ * is off, or a permissive policy for the command does not look at the
+ * row (gm_policy_open_branch), and no restrictive one does.  Policies
+ * that look at the row are not judged: p is no tenant table, so whose
+ * rows are whose is not known; its policies decide. */
+static int rows_open(const struct lint *l, const struct table *p, const char *cmd, const char *role, char **why)
+{
+	int open = 0;
+
+	*why = NULL;
+	if (!p->rls || strcmp(p->rls, "enabled")) {
+		*why = gm_xstrdup("no row level security");
+		return 1;
+	}
+	for (size_t k = 0; k < p->npol && l->judge; k++) {
+		const struct policy *pol = &p->pol[k];
+		int restrictive = pol->permissive && !strcmp(pol->permissive, "RESTRICTIVE");
+		char *b;
+		if (!pol->cmd || (strcmp(pol->cmd, cmd) && strcmp(pol->cmd, "ALL")) || !policy_for(pol->roles, role))
+			continue;
+		b = pol->using ? gm_policy_open_branch(l->judge, pol->using) : NULL;
+		if (restrictive && !b) {
+			free(*why);
+			*why = NULL;
+			return 0;	/* it narrows the rest */
+		}
+		if (!restrictive && b && !open) {
+			open = 1;
+			*why = gm_xasprintf("policy %s lets every row through: %s", pol->name, b);
+		}
+		free(b);
+	}
+	return open;
+}
+
+static const struct table *find_table(const struct tables *t, const char *name)
+{
+	for (size_t k = 0; name && k < t->n; k++)
+		if (!strcmp(t->v[k].name, name))
+			return &t->v[k];
+	return NULL;
+}
+
+/* event: "DELETE" or "UPDATE", the referenced row's, and the privilege
+ * that lets a role set it off. */
+static void cascade_finding(const struct lint *l, const struct table *tb, const struct fk *fk, const struct table *p,
+			    const char *event, char action, const struct gm_strlist *refcols)
+{
+	static const char *const what[] = { "CASCADE", "SET NULL", "SET DEFAULT" };
+	int deleting = !strcmp(event, "DELETE");
+	const struct grant *g = may_write(p, event, refcols);
+	const char *act = what[action == 'c' ? 0 : action == 'n' ? 1 : 2];
+	char *why = NULL, *obj, *fix;
+
+	if (!g || !rows_open(l, p, event, g->role, &why)) {
+		free(why);
+		return;
+	}
+	obj = gm_xasprintf("table %s constraint %s", tb->name, fk->name);
+	fix = gm_xasprintf("take %s on %s from %s, give it row level security whose policies keep each tenant to rows of"
+			   " its own, or declare the key ON %s RESTRICT", event, p->name, g->role, event);
+	gm_findings_add(l->out, GM_CHECK_RLS, "cascade_from_writable_table", GM_LEVEL_ERROR, obj, fix,
+		"ON %s %s from %s, which %s may %s%s%s (%s): %s a row there %s rows of any tenant here, past their"
+		" policies (referential actions run as this table's owner)", event, act, p->name, g->role, event,
+		g->column ? " on column " : "", g->column ? g->column : "", why, deleting ? "deleting" : "updating",
+		deleting && action == 'c' ? "deletes" : "changes");
+	free(obj);
+	free(fix);
+	free(why);
+}
+
+/* Each foreign key of tenant table tb to a table that is none: whether a
+ * role may set off its actions on rows that are not its tenant's. */
+static void lint_cascades(const struct lint *l, const struct tables *t, const struct table *tb)
+{
+	for (size_t k = 0; k < tb->nfk; k++) {
+		const struct fk *fk = &tb->fk[k];
+		const struct table *p = find_table(t, fk->references);
+		struct fk_actions a;
+		if (!p || p->tenant || !p->real || !fk->def || !fk_actions_of(fk->def, &a))
+			continue;
+		if (changes_rows(a.del))
+			cascade_finding(l, tb, fk, p, "DELETE", a.del, &a.refcols);
+		if (changes_rows(a.upd))
+			cascade_finding(l, tb, fk, p, "UPDATE", a.upd, &a.refcols);
+		gm_strlist_release(&a.refcols);
+	}
+}
+
 static void lint_table(const struct lint *l, const struct table *tb)
 {
 	struct gm_findings *out = l->out;
@@ -616,8 +816,11 @@ void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, str
 	}
 	collect(m, l.tenancy, &t);
 	mark_tenants(&t);
-	for (k = 0; k < t.n; k++)
+	for (k = 0; k < t.n; k++) {
 		lint_table(&l, &t.v[k]);
+		if (t.v[k].tenant && t.v[k].real)
+			lint_cascades(&l, &t, &t.v[k]);
+	}
 	lint_current_setting(&l, m);
 	release(&t);
 	gm_policy_judge_free(l.judge);

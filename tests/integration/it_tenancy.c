@@ -556,6 +556,54 @@ static void test_policy_subquery_anchored_elsewhere(void **state)
 	free(db);
 }
 
+/* Referential actions run as the notes' owner, past their policies: a
+ * role that may delete a country deletes every tenant's notes of it, and
+ * one that may change a tenant's id moves that tenant's notes to
+ * another.  Tenant B does both to A, through global tables it may write. */
+static void test_cascade_from_a_writable_table(void **state)
+{
+	static const char a[] = "00000000-0000-0000-0000-00000000000a", b[] = "00000000-0000-0000-0000-00000000000b";
+	char *db, *out, *err, *sql;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("ALTER TABLE notes ADD COLUMN country text REFERENCES countries (code) ON DELETE CASCADE;"
+		     " CREATE INDEX ON notes (country);"
+		     " ALTER TABLE notes DROP CONSTRAINT notes_tenant_id_fkey,"
+		     " ADD CONSTRAINT notes_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON UPDATE CASCADE;"
+		     " DROP ROLE IF EXISTS gm_saas_writer; CREATE ROLE gm_saas_writer;"
+		     " GRANT USAGE ON SCHEMA public, auth TO gm_saas_writer; GRANT SELECT ON notes TO gm_saas_writer;"
+		     " GRANT SELECT, DELETE ON countries TO gm_saas_writer; GRANT SELECT, UPDATE (id) ON tenants TO gm_saas_writer");
+	c = pgt_connect(db);
+	sql = gm_xasprintf("INSERT INTO tenants (id, name) VALUES ('%s', 'A'), ('%s', 'B');"
+			   " INSERT INTO countries VALUES ('DE', 'Germany'), ('FR', 'France');"
+			   " INSERT INTO notes (tenant_id, body, country) VALUES ('%s', 'A in DE', 'DE'), ('%s', 'A in FR', 'FR');"
+			   " SET ROLE gm_saas_writer;"
+			   " SELECT set_config('request.jwt.claims', json_build_object('sub', '%s')::text, false);"
+			   " DELETE FROM countries WHERE code = 'DE';"
+			   /* B's own tenant row out of the way, then A's renamed to B's id */
+			   " UPDATE tenants SET id = gen_random_uuid() WHERE id = '%s';"
+			   " UPDATE tenants SET id = '%s' WHERE id = '%s'", a, b, a, a, b, b, b, a);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes WHERE body = 'A in FR'"), 1);	/* now B's */
+	pgt_exec(c, "RESET ROLE");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes WHERE body = 'A in DE'"), 0);	/* gone */
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify"), 1);
+	assert_contains(out, "error cascade_from_writable_table: table public.notes constraint notes_country_fkey: ON DELETE"
+			     " CASCADE from public.countries, which gm_saas_writer may DELETE (no row level security):"
+			     " deleting a row there deletes rows of any tenant here");
+	assert_contains(out, "error cascade_from_writable_table: table public.notes constraint notes_tenant_id_fkey: ON UPDATE"
+			     " CASCADE from public.tenants, which gm_saas_writer may UPDATE on column id (no row level"
+			     " security): updating a row there changes rows of any tenant here");
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP ROLE gm_saas_writer");
+	free(db);
+}
+
 /* A membership subquery that hands the tenant's ids to the row's id,
  * not to its tenant column: tenant B writes a note into tenant A by
  * picking its own tenant's id for the note's. */
@@ -1139,6 +1187,7 @@ int main(void)
 		cmocka_unit_test(test_policy_subquery_anchored_elsewhere),
 		cmocka_unit_test(test_policy_that_does_not_look_at_the_row),
 		cmocka_unit_test(test_policy_membership_on_the_wrong_column),
+		cmocka_unit_test(test_cascade_from_a_writable_table),
 		cmocka_unit_test(test_probe_with_a_child_table),
 		cmocka_unit_test(test_trigger_notifying_tenant_rows),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),

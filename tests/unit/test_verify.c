@@ -399,6 +399,57 @@ static void test_lints_open_policy_is_no_protection(void **state)
 	gm_model_release(&m);
 }
 
+/* A referential action from a table that is no tenant table, which a
+ * role may delete from or update: it reaches every tenant's rows, past
+ * their policies. */
+static void test_lints_cascade_from_writable_table(void **state)
+{
+	static const char fk[] = "table public.orders constraint orders_org_fkey", *const obj = fk;
+	struct gm_model m;
+
+	(void)state;
+	good_schema(&m);
+	set_value(&m, fk, "definition", "FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", NULL), 0);	/* no one else may delete */
+	set_value(&m, "table public.organizations grant app", "privileges", "SELECT, INSERT, UPDATE, DELETE");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", obj), 1);
+	/* No action, restrict: the delete fails instead. */
+	set_value(&m, fk, "definition", "FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE RESTRICT");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", NULL), 0);
+	/* SET NULL, and ON UPDATE CASCADE with UPDATE on the referenced
+	 * column alone. */
+	set_value(&m, fk, "definition", "FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE SET NULL");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", obj), 1);
+	gm_model_release(&m);
+	good_schema(&m);
+	set_value(&m, fk, "definition", "FOREIGN KEY (organization_id) REFERENCES organizations(id) ON UPDATE CASCADE");
+	set_value(&m, "table public.organizations column name grant app", "privileges", "UPDATE");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", NULL), 0);	/* another column */
+	set_value(&m, "table public.organizations column id grant app", "privileges", "UPDATE");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", obj), 1);
+	/* Row-level security whose policies look at the row decides; one
+	 * that lets every row through does not. */
+	set_value(&m, "table public.organizations", "row_security", "enabled");
+	set_value(&m, "table public.organizations policy own", "command", "UPDATE");
+	set_value(&m, "table public.organizations policy own", "permissive", "PERMISSIVE");
+	set_value(&m, "table public.organizations policy own", "roles", "public");
+	set_value(&m, "table public.organizations policy own", "using", "(id = app_current_org_id())");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", NULL), 0);
+	set_value(&m, "table public.organizations policy any", "command", "ALL");
+	set_value(&m, "table public.organizations policy any", "permissive", "PERMISSIVE");
+	set_value(&m, "table public.organizations policy any", "roles", "app");
+	set_value(&m, "table public.organizations policy any", "using", "true");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", obj), 1);
+	/* To a tenant table the child's own parent's policies apply. */
+	gm_model_release(&m);
+	good_schema(&m);
+	set_value(&m, "table public.order_items constraint items_order_fkey", "definition",
+		  "FOREIGN KEY (order_id) REFERENCES orders(id) ON DELETE CASCADE");
+	set_value(&m, "table public.orders grant app", "privileges", "DELETE");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", NULL), 0);
+	gm_model_release(&m);
+}
+
 /* Names are not quoted in facts: a table called "orders column x" (or
  * "... policy y") is still a table of its own to the lints, and its
  * facts are not taken for another's. */
@@ -510,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_lints_each_rule),
 		cmocka_unit_test(test_lints_tables_named_like_facts),
 		cmocka_unit_test(test_lints_open_policy_is_no_protection),
+		cmocka_unit_test(test_lints_cascade_from_writable_table),
 		cmocka_unit_test(test_lints_role_dependent_policy),
 		cmocka_unit_test(test_verify_json),
 		cmocka_unit_test(test_verify_junit),
