@@ -358,50 +358,68 @@ static void check_inserts_for_a(struct gm_probe *p, const struct gm_ptable *t, c
 	free(exp);
 }
 
-/* A table with a tenant column of its own and a foreign key to another
- * tenant table: B's row under A's parent row (B's tenant, A's note).  A
- * policy checking the tenant column alone lets B hang rows under A's,
- * which shows that A's row exists and keeps A from deleting it.  A copy
+/* A table with a tenant column of its own and a foreign key to a tenant
+ * table (another, or itself: a note's parent note): B's row under A's
+ * parent row (B's tenant, A's note), by a new row and by moving B's own.
+ * A policy checking the tenant column alone lets B hang rows under A's,
+ * which shows that A's row exists and keeps A from deleting it.  A write
  * that fails otherwise (a unique key, a trigger's own check) cannot
  * tell: skipped. */
-static void check_inserts_under_a(struct gm_probe *p, const struct gm_ptable *t)
+static void expect_not_under(struct gm_probe *p, const struct gm_ptable *t, const char *cmd, const char *sql,
+			     const char *exp, const struct gm_ptable *parent)
 {
 	struct gm_poutcome o;
-	char *exp, *sql, *why;
+
+	gm_probe_plain(p, "SAVEPOINT gm_probe_undo");
+	as_tenant(p, sql, 0, &o);
+	gm_probe_plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
+	gm_probe_plain(p, "RELEASE SAVEPOINT gm_probe_undo");
+	if (!o.ok && !strcmp(o.sqlstate, SQLSTATE_PRIVILEGE))
+		check(p, t, cmd, 1, exp, "%s", refusal(&o));
+	else if (!o.ok && !strcmp(o.sqlstate, "23503"))
+		/* a foreign key of the tenant's own (tenant_id, note_id)
+		 * kept it out */
+		check(p, t, cmd, 1, exp, "refused by a foreign key: %s", o.message);
+	else if (o.ok && o.affected == 0)
+		check(p, t, cmd, 1, exp, "0 rows affected");
+	else if (o.ok)
+		check(p, t, cmd, 0, exp, "its row under %s's row of tenant A was written: its policy does not check that"
+		      " the parent row is B's", parent->name);
+	else
+		skip(p, t, cmd, exp, o.message);
+	gm_poutcome_release(&o);
+}
+
+static void check_rows_under_a(struct gm_probe *p, const struct gm_ptable *t)
+{
+	char *exp, *sql, *why, *a, *b;
 
 	if (t->org < 0)
 		return;	/* check_inserts_for_a tried its parent key */
 	for (size_t k = 0; k < t->ncols; k++) {
 		const struct gm_pcol *c = &t->cols[k];
 		const struct gm_ptable *parent = c->ref >= 0 ? &p->t.v[c->ref] : NULL;
-		if (!parent || !c->ref_pk || !parent->tenant || !parent->row[0] || parent == t || !c->insertable)
+		if (!parent || !c->ref_pk || !parent->tenant || !parent->row[0] || !c->insertable)
 			continue;
 		exp = gm_xasprintf("tenant B cannot insert rows under tenant A's %s", parent->name);
 		why = NULL;
-		if (!(sql = copy_row_sql(p, t, c, parent->row[0], &why))) {
+		if (!(sql = copy_row_sql(p, t, c, parent->row[0], &why)))
 			skip(p, t, "INSERT", exp, why);
-		} else {
-			gm_probe_plain(p, "SAVEPOINT gm_probe_undo");
-			as_tenant(p, sql, 0, &o);
-			gm_probe_plain(p, "ROLLBACK TO SAVEPOINT gm_probe_undo");
-			gm_probe_plain(p, "RELEASE SAVEPOINT gm_probe_undo");
-			if (!o.ok && !strcmp(o.sqlstate, SQLSTATE_PRIVILEGE))
-				check(p, t, "INSERT", 1, exp, "%s", refusal(&o));
-			else if (!o.ok && !strcmp(o.sqlstate, "23503"))
-				/* a foreign key of the tenant's own (tenant_id,
-				 * note_id) kept it out */
-				check(p, t, "INSERT", 1, exp, "refused by a foreign key: %s", o.message);
-			else if (o.ok && o.affected == 0)
-				check(p, t, "INSERT", 1, exp, "0 rows affected");
-			else if (o.ok)
-				check(p, t, "INSERT", 0, exp, "its row under %s's row of tenant A was written: its policy does not"
-				      " check that the parent row is B's", parent->name);
-			else	/* a unique key of the copy, a trigger's own check */
-				skip(p, t, "INSERT", exp, o.message);
-			gm_poutcome_release(&o);
-		}
+		else
+			expect_not_under(p, t, "INSERT", sql, exp, parent);
 		free(sql);
 		free(why);
+		free(exp);
+		if (!t->row[1] || t->pk < 0)
+			continue;
+		exp = gm_xasprintf("tenant B cannot move its rows under tenant A's %s", parent->name);
+		a = gm_db_quote_literal(p->db, parent->row[0]);
+		b = gm_db_quote_literal(p->db, t->row[1]);
+		sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s" EQ "%s", t->q, c->q, a, pkq(t), b);
+		expect_not_under(p, t, "UPDATE", sql, exp, parent);
+		free(sql);
+		free(a);
+		free(b);
 		free(exp);
 	}
 }
@@ -541,7 +559,7 @@ static void check_table_as_b(struct gm_probe *p, const struct gm_ptable *t)
 	check_writes_on_a(p, t);
 	check_blind_writes(p, t, key);
 	check_inserts_for_a(p, t, key);
-	check_inserts_under_a(p, t);
+	check_rows_under_a(p, t);
 	check_own_rows(p, t, key);
 }
 

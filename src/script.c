@@ -438,22 +438,31 @@ struct gm_error *gm_script_error(struct gm_db *db, const struct gm_script *sc,
 
 /* A bare number would be milliseconds to the server: "--lock-timeout 5"
  * meant 5 ms, silently.  A unit is required, but for 0 (no limit), which
- * means the same in every unit. */
+ * means the same in every unit.  The server takes at most INT_MAX ms (24
+ * days and a bit): more would fail there, after the run began. */
 int gm_timeout_valid(const char *v)
 {
-	static const char *const units[] = { "us", "ms", "s", "min", "h", "d" };
+	static const struct {
+		const char *unit;
+		unsigned long long us;
+	} units[] = { { "us", 1 }, { "ms", 1000 }, { "s", 1000000 }, { "min", 60000000 }, { "h", 3600000000ULL },
+		      { "d", 86400000000ULL } };
+	const unsigned long long max_us = 2147483647ULL * 1000;
+	unsigned long long n = 0;
 	const char *p = v;
-	size_t k;
 
 	if (!strcmp(v, "0"))
 		return 1;
 	if (!isdigit((unsigned char)*p))
 		return 0;
-	while (isdigit((unsigned char)*p))
-		p++;
-	for (k = 0; k < sizeof(units) / sizeof(units[0]); k++)
-		if (strcmp(p, units[k]) == 0)
-			return 1;
+	for (; isdigit((unsigned char)*p); p++) {
+		n = n * 10 + (unsigned)(*p - '0');
+		if (n > max_us)
+			return 0;
+	}
+	for (size_t k = 0; k < sizeof(units) / sizeof(units[0]); k++)
+		if (strcmp(p, units[k].unit) == 0)
+			return n <= max_us / units[k].us;
 	return 0;
 }
 
@@ -465,7 +474,8 @@ struct gm_error *gm_check_timeouts(const struct gm_txn_limits *lim)
 	for (int k = 0; k < 3; k++)
 		if (vals[k] && !gm_timeout_valid(vals[k]))
 			return gm_error_new(GM_ERR_USAGE, "invalid %s '%s': a duration is digits and a unit"
-					    " (us, ms, s, min, h, d), such as 500ms, 5s or 1min", names[k], vals[k]);
+					    " (us, ms, s, min, h, d), such as 500ms, 5s or 1min, and at most 24d"
+					    " (2147483647ms, the server's limit)", names[k], vals[k]);
 	return NULL;
 }
 

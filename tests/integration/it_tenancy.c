@@ -716,6 +716,36 @@ static void test_probe_with_a_child_table(void **state)
 	free(out);
 	free(err);
 	free(db);
+
+	/* New rows checked, moved ones not: B moves its own comment under
+	 * A's note. */
+	db = planted("CREATE TABLE note_comments (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		     " tenant_id uuid NOT NULL REFERENCES tenants (id), note_id uuid NOT NULL REFERENCES notes (id), body text);"
+		     " ALTER TABLE note_comments ENABLE ROW LEVEL SECURITY; ALTER TABLE note_comments FORCE ROW LEVEL SECURITY;"
+		     " CREATE POLICY c_read ON note_comments FOR SELECT USING (tenant_id = auth.uid());"
+		     " CREATE POLICY c_delete ON note_comments FOR DELETE USING (tenant_id = auth.uid());"
+		     " CREATE POLICY c_insert ON note_comments FOR INSERT"
+		     " WITH CHECK (tenant_id = auth.uid() AND note_id IN (SELECT n.id FROM notes n WHERE n.tenant_id = auth.uid()));"
+		     " CREATE POLICY c_update ON note_comments FOR UPDATE USING (tenant_id = auth.uid())"
+		     " WITH CHECK (tenant_id = auth.uid())");
+	assert_int_equal(gm(&out, &err, db, "verify --isolation"), 1);
+	assert_not_contains(out, "INSERT: tenant B cannot insert rows under");
+	assert_contains(out, "error isolation_breach: table public.note_comments: UPDATE: tenant B cannot move its rows under"
+			     " tenant A's public.notes, but its row under public.notes's row of tenant A was written");
+	free(out);
+	free(err);
+	free(db);
+
+	/* A note's parent note: the same, within one table. */
+	db = planted("ALTER TABLE notes ADD COLUMN parent_id uuid REFERENCES notes (id); CREATE INDEX ON notes (parent_id)");
+	assert_int_equal(gm(&out, &err, db, "verify --isolation"), 1);
+	assert_contains(out, "error isolation_breach: table public.notes: INSERT: tenant B cannot insert rows under"
+			     " tenant A's public.notes, but its row under public.notes's row of tenant A was written");
+	assert_contains(out, "error isolation_breach: table public.notes: UPDATE: tenant B cannot move its rows under"
+			     " tenant A's public.notes");
+	free(out);
+	free(err);
+	free(db);
 }
 
 /* A change feed on notes through NOTIFY: tenant B's session listens and

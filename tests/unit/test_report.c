@@ -247,6 +247,15 @@ static void test_timeouts(void **state)
 	assert_false(gm_timeout_valid("5 s"));
 	assert_false(gm_timeout_valid("5s'; DROP TABLE x; --"));
 	assert_false(gm_timeout_valid("-1"));
+	/* The server takes at most INT_MAX ms: more failed there, mid-run. */
+	assert_true(gm_timeout_valid("2147483647ms"));
+	assert_true(gm_timeout_valid("24d"));
+	assert_false(gm_timeout_valid("2147483648ms"));
+	assert_false(gm_timeout_valid("25d"));
+	assert_false(gm_timeout_valid("3000000000ms"));
+	assert_false(gm_timeout_valid("99999999999999999999h"));
+	assert_true(gm_timeout_valid("2147483647000us"));
+	assert_false(gm_timeout_valid("2147483647001us"));
 }
 
 int main(void)
