@@ -32,10 +32,11 @@ void gm_text_line_col(const char *text, size_t len, size_t off,
 char *gm_text_line_at(const char *text, size_t len, size_t off);
 
 /* A malloc'd copy of s that is safe to print on a terminal: control
- * characters (C0 but line break and tab, DEL, C1) and bytes that are not
+ * characters (C0 but line break and tab, DEL, C1), bidirectional
+ * formatting characters (U+202E and its kind) and bytes that are not
  * UTF-8 become \xNN, one per byte, so text from the server, the catalog
  * or a file name cannot move the cursor, recolour or retitle the
- * terminal.  Everything else, backslashes included, is kept as is. */
+ * terminal, nor reorder what it shows.  Everything else, backslashes included, is kept as is. */
 char *gm_text_escape_controls(const char *s);
 /* The same for text that must stay on its line (a name, a message in a
  * table): line breaks and tabs become \x0a and \x09 too, so a name

@@ -427,9 +427,30 @@ void gm_report_verify_json(const struct gm_verify_result *r, const char *snapsho
 		       gm_findings_count(&r->findings, -1, GM_LEVEL_WARNING));
 }
 
+/* XML 1.0's characters: no C0 control but tab and line break, no
+ * U+FFFE or U+FFFF, nothing that is not UTF-8 (a SQL_ASCII database's
+ * names); each such byte or character becomes '?', or a reader of the
+ * report stops at it. */
+static size_t xml_unfit(const char *s)
+{
+	size_t len = strlen(s), good = gm_text_invalid_at(s, len);
+
+	for (size_t i = 0; i + 2 < good; i++)
+		if ((unsigned char)s[i] == 0xEF && (unsigned char)s[i + 1] == 0xBF && (unsigned char)s[i + 2] >= 0xBE)
+			return i;
+	return good;
+}
+
 void gm_xml_str(struct gm_strbuf *out, const char *s)
 {
-	for (; s && *s; s++) {
+	for (size_t fit = s ? xml_unfit(s) : 0; s && *s; s++, fit--) {
+		if (!fit) {	/* one byte that is not UTF-8, or U+FFFE/U+FFFF whole */
+			gm_strbuf_addch(out, '?');
+			if ((unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBF && (unsigned char)s[2] >= 0xBE)
+				s += 2;
+			fit = xml_unfit(s + 1) + 1;
+			continue;
+		}
 		switch (*s) {
 		case '&': gm_strbuf_adds(out, "&amp;"); break;
 		case '<': gm_strbuf_adds(out, "&lt;"); break;

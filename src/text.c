@@ -131,6 +131,20 @@ char *gm_text_line_at(const char *text, size_t len, size_t off)
 	return gm_xstrndup(text + bol, eol - bol);
 }
 
+/* The length of a bidirectional formatting character at s (within n
+ * bytes of valid UTF-8), or 0: U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069.  They reorder what a terminal or a CI log shows ("Trojan
+ * Source"): a table's name could read as another's. */
+static size_t bidi_at(const unsigned char *s, size_t n)
+{
+	if (n >= 2 && s[0] == 0xD8 && s[1] == 0x9C)
+		return 2;
+	if (n >= 3 && s[0] == 0xE2 && ((s[1] == 0x80 && (s[2] == 0x8E || s[2] == 0x8F || (s[2] >= 0xAA && s[2] <= 0xAE))) ||
+				       (s[1] == 0x81 && s[2] >= 0xA6 && s[2] <= 0xA9)))
+		return 3;
+	return 0;
+}
+
 static char *escape(const char *s, int keep_lines)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -144,7 +158,12 @@ static char *escape(const char *s, int keep_lines)
 			/* C0 controls but line break and tab, DEL, and the C1
 			 * controls U+0080..U+009F (UTF-8 C2 80..C2 9F). */
 			int c1 = c == 0xC2 && i + 1 < good && (unsigned char)s[i + 1] <= 0x9F;
-			if ((c < 0x20 && !(keep_lines && (c == '\n' || c == '\t'))) || c == 0x7f || c1) {
+			size_t bidi = bidi_at((const unsigned char *)s + i, good - i);
+			if (bidi) {
+				for (size_t b = 0; b < bidi; b++, i++)
+					gm_strbuf_addf(&sb, "\\x%c%c", hex[(unsigned char)s[i] >> 4], hex[s[i] & 0xF]);
+				i--;	/* the loop steps past the last */
+			} else if ((c < 0x20 && !(keep_lines && (c == '\n' || c == '\t'))) || c == 0x7f || c1) {
 				gm_strbuf_addf(&sb, "\\x%c%c", hex[c >> 4], hex[c & 0xF]);
 				if (c1) {
 					c = (unsigned char)s[++i];

@@ -34,6 +34,10 @@ static void test_escape_controls(void **state)
 	/* C1 controls (CSI is U+009B) and bytes that are not UTF-8. */
 	escapes("csi\xc2\x9b" "2J", "csi\\xc2\\x9b2J");
 	escapes("lone \x9b byte", "lone \\x9b byte");
+	/* Bidirectional overrides and isolates would reorder the line. */
+	escapes("notes\xe2\x80\xaetxt.exe", "notes\\xe2\\x80\\xaetxt.exe");
+	escapes("a\xe2\x81\xa6" "b\xe2\x81\xa9" "c\xe2\x80\x8f", "a\\xe2\\x81\\xa6b\\xe2\\x81\\xa9c\\xe2\\x80\\x8f");
+	escapes("\xd8\x9c", "\\xd8\\x9c");
 	/* Other UTF-8 is text. */
 	escapes("caf\xc3\xa9 \xc2\xa0 \xe2\x82\xac", "caf\xc3\xa9 \xc2\xa0 \xe2\x82\xac");
 }
@@ -63,11 +67,27 @@ static void test_report_error_escapes_every_field(void **state)
 	gm_error_free(err);
 }
 
+/* A JUnit report is XML 1.0: what it cannot hold becomes '?' (a name
+ * with U+FFFE, a SQL_ASCII database's bytes), or CI cannot read it. */
+static void test_xml_strings(void **state)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+
+	(void)state;
+	gm_xml_str(&sb, "nc\xef\xbf\xbex\xef\xbf\xbfy <&> caf\xc3\xa9 \xef\xbf\xbd \x9b\xff end\x01\ttab");
+	assert_string_equal(sb.buf, "nc?x?y &lt;&amp;&gt; caf\xc3\xa9 \xef\xbf\xbd ?? end\ttab");
+	gm_strbuf_release(&sb);
+	gm_xml_str(&sb, "\xef\xbf");	/* cut short */
+	assert_string_equal(sb.buf, "??");
+	gm_strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape_controls),
 		cmocka_unit_test(test_report_error_escapes_every_field),
+		cmocka_unit_test(test_xml_strings),
 	};
 	return cmocka_run_group_tests_name("escaping for the terminal", tests, NULL, NULL);
 }
