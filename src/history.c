@@ -328,7 +328,12 @@ struct gm_error *gm_history_ensure(struct gm_db *db)
 	struct gm_error *err = gm_db_exec(db, sql, "cannot create the history table " GM_HISTORY_TABLE, NULL);
 
 	free(sql);
-	if (err) {
+	if (err && PQstatus(db->conn) == CONNECTION_BAD) {
+		/* Its COMMIT may have been the lost part: making what is missing
+		 * is all it does, so the next run finds it, or makes it. */
+		gm_error_advise(err, "the connection was lost while the history was being made (its COMMIT may have been"
+				     " answered or not); nothing else was done: run the command again");
+	} else if (err) {
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 		if (gm_history_is_untrusted(err))
 			return gm_history_untrusted(err);

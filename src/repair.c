@@ -3,6 +3,7 @@
 #include "gm_repair.h"
 #include "gm_error.h"
 #include "gm_pgtree.h"
+#include "gm_reconcile.h"
 #include "gm_script.h"
 #include "gm_sqlstmt.h"
 
@@ -419,6 +420,37 @@ struct gm_error *gm_repair_check(const struct gm_status *st, int remove_missing,
 	return err;
 }
 
+/* The connection was lost before the repair's COMMIT was answered: it
+ * may have committed.  A repair is all or nothing, so its first change
+ * tells: reconnect, read the history, and say what was found (never
+ * guess).  A repaired checksum is the file's; a removed entry is gone. */
+static void explain_lost_repair(struct gm_db *db, const struct gm_status *st, int remove_missing, struct gm_error *err)
+{
+	const struct gm_status_item *it = NULL;
+	struct gm_history h;
+	enum gm_recorded done = GM_RECORDED_UNKNOWN;
+	char *why = NULL, *what;
+
+	for (size_t k = 0; k < st->n && !it; k++)
+		if (st->v[k].state == GM_STATE_MODIFIED || st->v[k].state == GM_STATE_FAILED ||
+		    (st->v[k].state == GM_STATE_MISSING && remove_missing))
+			it = &st->v[k];
+	if (!it)
+		return;
+	if (gm_reconcile_read(db, &limits, &h, &why) == 0) {
+		const struct gm_applied *a = gm_history_find(&h, it->version);
+		if (it->state == GM_STATE_MODIFIED)
+			done = a && !strcmp(a->checksum, it->m->checksum) ? GM_RECORDED_YES : GM_RECORDED_NO;
+		else
+			done = a && !strcmp(a->checksum, it->a->checksum) ? GM_RECORDED_NO : GM_RECORDED_YES;
+		gm_history_release(&h);
+	}
+	what = gm_xasprintf("the history entry of %s", it->m ? it->m->filename : it->a->script);
+	gm_reconcile_explain(err, what, "repairing", done, why, "look at garage-migrate list and log");
+	free(what);
+	free(why);
+}
+
 struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 				  int remove_missing, int allow_newer, const char *os_user)
 {
@@ -444,7 +476,9 @@ struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 	}
 	if (!err)
 		err = gm_db_exec(db, "COMMIT", "cannot record the repair", NULL);
-	if (err && !oc.connection_lost)
+	if (err && PQstatus(db->conn) == CONNECTION_BAD)
+		explain_lost_repair(db, st, remove_missing, err);
+	else if (err && !oc.connection_lost)
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 	gm_outcome_release(&oc);
 	gm_script_release(&sc);
