@@ -218,10 +218,14 @@ static void check_role_policy_deps(struct gm_probe *p, const char *role, const c
 }
 
 /* Relations of schemas the probe does not look at ($2) that the role
- * may read: a table with a tenant column ($3) and no row-level security
- * (a copy a trigger keeps), a materialized view of a table with RLS, or
- * a view that reads one as its owner.  Whatever the API exposes, the
- * application reads them as if they were the checked schemas' own. */
+ * may read: a table with tenant rows and no row-level security (a copy a
+ * trigger keeps: a tenant column ($3), or a foreign key to a table with
+ * row-level security, such as a search table keyed by the note's id), a
+ * materialized view of a table with RLS or with tenant rows, or a view
+ * that reads one as its owner.  Whatever the API exposes, the
+ * application reads them as if they were the checked schemas' own.  And
+ * a view of the checked schemas that reads, as its owner, such a table of
+ * the others: verify does not read that table, so only here is it seen. */
 /* A relation with rules of its own (a view's _RETURN is its query). */
 #define RULED                                                                                        \
 	"EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rr WHERE rr.ev_class OPERATOR(pg_catalog.=) c.oid"  \
@@ -229,16 +233,30 @@ static void check_role_policy_deps(struct gm_probe *p, const char *role, const c
 #define WRITES(c)                                                                                    \
 	"(pg_catalog.has_table_privilege($1::pg_catalog.name, " c ".oid, 'INSERT, DELETE')"              \
 	" OR pg_catalog.has_any_column_privilege($1::pg_catalog.name, " c ".oid, 'INSERT, UPDATE'))"
+#define TENANT_COLUMN(t)                                                                             \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) " t ".oid" \
+	" AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"                                  \
+	" AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]))"
+#define KEYED_TO_RLS(t)                                                                              \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class rt"                   \
+	" ON rt.oid OPERATOR(pg_catalog.=) k.confrelid WHERE k.conrelid OPERATOR(pg_catalog.=) " t ".oid" \
+	" AND k.contype OPERATOR(pg_catalog.=) 'f' AND rt.relrowsecurity)"
+/* A table of tenant rows that no policy guards. */
+#define UNGUARDED(t)                                                                                 \
+	"(" t ".relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[]) AND NOT " t ".relrowsecurity" \
+	" AND (" TENANT_COLUMN(t) " OR " KEYED_TO_RLS(t) "))"
+/* A view that runs as its owner (a materialized view always did). */
+#define AS_OWNER(c)                                                                                  \
+	"(" c ".relkind OPERATOR(pg_catalog.=) 'm' OR NOT EXISTS (SELECT 1"                              \
+	" FROM pg_catalog.pg_options_to_table(" c ".reloptions) op"                                     \
+	" WHERE op.option_name OPERATOR(pg_catalog.=) 'security_invoker' AND op.option_value::pg_catalog.bool))"
+/* Whether view c reads a table t for which cond holds. */
+#define REACHES(cond)                                                                                \
+	"EXISTS (SELECT 1 FROM reach JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) reach.t" \
+	" WHERE reach.v OPERATOR(pg_catalog.=) c.oid AND (" cond "))"
 #define READS_TENANT_ROWS                                                                            \
-	"CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"               \
-	"  THEN NOT c.relrowsecurity AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"                \
-	"   WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped" \
-	"   AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]))"          \
-	"  ELSE (c.relkind OPERATOR(pg_catalog.=) 'm' OR NOT EXISTS (SELECT 1"                            \
-	"   FROM pg_catalog.pg_options_to_table(c.reloptions) op WHERE op.option_name OPERATOR(pg_catalog.=) 'security_invoker'" \
-	"   AND op.option_value::pg_catalog.bool))"                                                     \
-	"   AND EXISTS (SELECT 1 FROM reach JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) reach.t" \
-	"    WHERE reach.v OPERATOR(pg_catalog.=) c.oid AND t.relrowsecurity) END"
+	"CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[]) THEN " UNGUARDED("c") \
+	"  ELSE " AS_OWNER("c") " AND " REACHES("t.relrowsecurity OR " UNGUARDED("t")) " END"
 /* What each view reads, through views it reads, however deep: a view
  * over a security_invoker view over a table with RLS reads that table as
  * its owner as much as one over the table itself. */
@@ -249,24 +267,46 @@ static void check_role_policy_deps(struct gm_probe *p, const char *role, const c
 	"  WHERE d.refobjid OPERATOR(pg_catalog.<>) rw.ev_class AND rw.rulename OPERATOR(pg_catalog.=) '_RETURN')," \
 	" reach(v, t) AS (SELECT v, t FROM reads UNION SELECT reach.v, reads.t FROM reach"              \
 	"  JOIN reads ON reads.v OPERATOR(pg_catalog.=) reach.t) "
+#define OTHER_SCHEMA(n)                                                                              \
+	"(" n ".nspname OPERATOR(pg_catalog.<>) ALL ($2::pg_catalog.text[])"                             \
+	" AND " n ".nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema," GM_HISTORY_SCHEMA "}'::pg_catalog.text[])" \
+	" AND " n ".nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp)')"
 static const char outside_sql[] =
 	REACH
 	"SELECT c.oid::pg_catalog.regclass::pg_catalog.text, CASE"
 	"  WHEN " RULED " AND " WRITES("c") " THEN 'a relation it may write, whose rules run as its owner'"
-	"  WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"
+	"  WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[]) AND " TENANT_COLUMN("c")
 	"  THEN 'a table with a tenant column and no row level security'"
-	"  WHEN c.relkind OPERATOR(pg_catalog.=) 'm' THEN 'a materialized view of a table with row level security'"
-	"  ELSE 'a view that reads a table with row level security as its owner' END"
+	"  WHEN c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"
+	"  THEN 'a table keyed to a table with row level security, without row level security of its own'"
+	"  WHEN c.relkind OPERATOR(pg_catalog.=) 'm' AND " REACHES("t.relrowsecurity")
+	"  THEN 'a materialized view of a table with row level security'"
+	"  WHEN c.relkind OPERATOR(pg_catalog.=) 'm' THEN 'a materialized view of a table with tenant rows and no row level security'"
+	"  WHEN " REACHES("t.relrowsecurity") " THEN 'a view that reads a table with row level security as its owner'"
+	"  ELSE 'a view that reads a table with tenant rows and no row level security as its owner' END,"
+	" ', in a schema verify does not check'"
 	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
-	" WHERE n.nspname OPERATOR(pg_catalog.<>) ALL ($2::pg_catalog.text[])"
-	" AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema," GM_HISTORY_SCHEMA "}'::pg_catalog.text[])"
-	" AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp)'"
+	" WHERE " OTHER_SCHEMA("n")
 	" AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f,v,m}'::pg_catalog.\"char\"[])"
 	" AND pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'USAGE')"
 	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 	"  AND x.objid OPERATOR(pg_catalog.=) c.oid AND x.deptype OPERATOR(pg_catalog.=) 'e')"
 	" AND ((" RULED " AND " WRITES("c") ")"
 	"  OR (pg_catalog.has_any_column_privilege($1::pg_catalog.name, c.oid, 'SELECT') AND " READS_TENANT_ROWS "))"
+	" UNION ALL"
+	" SELECT c.oid::pg_catalog.regclass::pg_catalog.text, pg_catalog.concat('a view of a checked schema that reads ',"
+	"  (SELECT pg_catalog.min(t.oid::pg_catalog.regclass::pg_catalog.text) FROM reach"
+	"   JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) reach.t"
+	"   JOIN pg_catalog.pg_namespace tn ON tn.oid OPERATOR(pg_catalog.=) t.relnamespace"
+	"   WHERE reach.v OPERATOR(pg_catalog.=) c.oid AND " OTHER_SCHEMA("tn") " AND " UNGUARDED("t") "),"
+	"  ', a table with tenant rows and no row level security of a schema verify does not check, as its owner'), ''"
+	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+	" WHERE n.nspname OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])"
+	" AND c.relkind OPERATOR(pg_catalog.=) ANY ('{v,m}'::pg_catalog.\"char\"[]) AND " AS_OWNER("c")
+	" AND pg_catalog.has_any_column_privilege($1::pg_catalog.name, c.oid, 'SELECT')"
+	" AND EXISTS (SELECT 1 FROM reach JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) reach.t"
+	"  JOIN pg_catalog.pg_namespace tn ON tn.oid OPERATOR(pg_catalog.=) t.relnamespace"
+	"  WHERE reach.v OPERATOR(pg_catalog.=) c.oid AND " OTHER_SCHEMA("tn") " AND " UNGUARDED("t") ")"
 	" ORDER BY 1";
 
 static void check_role_reads_outside(struct gm_probe *p, const char *role)
@@ -292,8 +332,7 @@ static void check_role_reads_outside(struct gm_probe *p, const char *role)
 		role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
 			   "REVOKE its privileges on it from the application role, or add its schema to tenancy.schemas so"
 			   " that verify checks it",
-			   "role %s may reach %s, %s, in a schema verify does not check", role, PQgetvalue(r, k, 0),
-			   PQgetvalue(r, k, 1));
+			   "role %s may reach %s, %s%s", role, PQgetvalue(r, k, 0), PQgetvalue(r, k, 1), PQgetvalue(r, k, 2));
 	PQclear(r);
 	gm_strbuf_release(&schemas);
 	gm_strbuf_release(&cols);

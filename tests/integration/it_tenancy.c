@@ -992,6 +992,54 @@ static void test_truncate_grant(void **state)
 	free(db);
 }
 
+/* --app-role: tenant rows in a schema verify does not check, reached
+ * through a view of a checked schema that runs as its owner, and in a
+ * table there keyed by the note's id (no tenant column of its own):
+ * tenant B reads A's archived note and A's note's search text. */
+static void test_app_role_reads_unguarded_rows_outside(void **state)
+{
+	char *db, *out, *err;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("DROP ROLE IF EXISTS gm_saas_app; CREATE ROLE gm_saas_app;"
+		     " GRANT USAGE ON SCHEMA auth TO gm_saas_app;"
+		     " GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO gm_saas_app;"
+		     " CREATE SCHEMA internal; GRANT USAGE ON SCHEMA internal TO gm_saas_app;"
+		     " CREATE TABLE internal.note_archive (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, body text NOT NULL);"
+		     " CREATE VIEW public.archive_feed AS SELECT id, tenant_id, body FROM internal.note_archive;"
+		     " GRANT SELECT ON public.archive_feed TO gm_saas_app;"
+		     " CREATE TABLE internal.note_search (note_id uuid PRIMARY KEY REFERENCES public.notes (id), words text);"
+		     " GRANT SELECT ON internal.note_search TO gm_saas_app");
+	c = pgt_connect(db);
+	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
+		    " INSERT INTO notes (id, tenant_id, body) VALUES ('00000000-0000-0000-0000-0000000000a1',"
+		    " '00000000-0000-0000-0000-00000000000a', 'A''s');"
+		    " INSERT INTO internal.note_archive VALUES ('00000000-0000-0000-0000-0000000000a2',"
+		    " '00000000-0000-0000-0000-00000000000a', 'A''s old');"
+		    " INSERT INTO internal.note_search VALUES ('00000000-0000-0000-0000-0000000000a1', 'A''s words');"
+		    " SET ROLE gm_saas_app;"
+		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.archive_feed WHERE body = 'A''s old'"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM internal.note_search WHERE words = 'A''s words'"), 1);
+	pgt_exec(c, "RESET ROLE; DELETE FROM internal.note_search; DELETE FROM internal.note_archive;"
+		    " DELETE FROM notes; DELETE FROM tenants");
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify --isolation --app-role gm_saas_app"), 1);
+	assert_contains(out, "role gm_saas_app may reach public.archive_feed, a view of a checked schema that reads"
+			     " internal.note_archive, a table with tenant rows and no row level security of a schema verify"
+			     " does not check, as its owner");
+	assert_contains(out, "role gm_saas_app may reach internal.note_search, a table keyed to a table with row level"
+			     " security, without row level security of its own, in a schema verify does not check");
+	free(out);
+	free(err);
+	pgt_drop_db(db, NULL);
+	free(db);
+}
+
 /* --app-role: a SECURITY DEFINER procedure in a schema verify does not
  * check, and a function there running SQL built at run time, each hand
  * tenant B tenant A's note (shown as B, through the application role).
@@ -1226,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(test_truncate_grant),
 		cmocka_unit_test(test_app_role_controls_what_policies_use),
 		cmocka_unit_test(test_app_role_calls_outside_definers),
+		cmocka_unit_test(test_app_role_reads_unguarded_rows_outside),
 		cmocka_unit_test(test_nothing_probed_fails_strict),
 		cmocka_unit_test(test_exposed_schema_missing_from_the_snapshot),
 		cmocka_unit_test(test_each_hole_is_found),
