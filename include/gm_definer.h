@@ -33,6 +33,9 @@ enum gm_definer_verdict {
  * then unseen, not bound). */
 #define GM_DEFINER_GUARDED 1
 #define GM_DEFINER_UNKNOWN 2
+/* A relation whose rows let others' in (a membership table a policy
+ * reads): any INSERT, UPDATE or MERGE of it is a finding, bound or not. */
+#define GM_DEFINER_WRITTEN 3
 typedef int (*gm_definer_protected)(void *ctx, const char *schema, const char *name);
 
 /* What else a SECURITY DEFINER function runs, as its owner too, whatever

@@ -29,8 +29,15 @@ void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, str
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
 
 /* The tables tenant tables' policies let rows in through, when another
- * role may write them (lint_links.c): part of gm_lint_objects. */
-void gm_lint_policy_links(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out);
+ * role, or a SECURITY DEFINER function, may write them (lint_links.c):
+ * part of gm_lint_objects. */
+void gm_lint_policy_links(const struct gm_model *m, const struct gm_tenancy *tenancy, char **tenants, size_t ntenants,
+			  struct gm_findings *out);
+/* The first SECURITY DEFINER function of m (its name, "s.f(args)",
+ * allocated) that INSERTs, UPDATEs or MERGEs linked ("s.t"), itself or
+ * through what it calls, with *why (allocated) saying how; or NULL. */
+char *gm_lint_definer_writing(const struct gm_model *m, const struct gm_tenancy *tenancy, const char *linked,
+			      char **why);
 
 /* The tenant tables of m ("public.orders"), in the model's order; caller
  * frees each and the array. */

@@ -54,6 +54,20 @@ static void name_of(struct judging *g, const PgQuery__RangeVar *rv)
 						     : gm_xstrdup(rv->relname);
 }
 
+/* A write (verb) of a relation whose writes alone matter
+ * (GM_DEFINER_WRITTEN): whoever calls the function adds or changes its
+ * rows as the owner. */
+static int judge_written(struct judging *g, const PgQuery__RangeVar *rv, const char *verb)
+{
+	const char *schema = rv && rv->schemaname && *rv->schemaname ? rv->schemaname : NULL;
+
+	if (!rv || !rv->relname || g->is_protected(g->ctx, schema, rv->relname) != GM_DEFINER_WRITTEN)
+		return 0;
+	name_of(g, rv);
+	g->why = gm_xasprintf("%s of it", verb);
+	return 1;
+}
+
 /* Whether where binds rv (by its alias or name), one relation of a
  * statement of `relations`; *branch (allocated, or NULL) says what does
  * not. */
@@ -361,7 +375,7 @@ static int visit(void *ctx, const PgQuery__Node *n)
 	case PG_QUERY__NODE__NODE_UPDATE_STMT: {
 		const PgQuery__UpdateStmt *u = n->update_stmt;
 		size_t rels = 1 + gm_pgtree_from_leaves(u->from_clause, u->n_from_clause);
-		return follow_write(g, u->relation, update_firing(g, u, rels)) ||
+		return judge_written(g, u->relation, "UPDATE") || follow_write(g, u->relation, update_firing(g, u, rels)) ||
 		       (protected_rv(g, u->relation) && judge_rv(g, u->relation, u->where_clause, "UPDATE", rels)) ||
 		       judge_items(g, u->from_clause, u->n_from_clause, u->where_clause, "UPDATE", rels);
 	}
@@ -374,11 +388,12 @@ static int visit(void *ctx, const PgQuery__Node *n)
 		       judge_items(g, d->using_clause, d->n_using_clause, d->where_clause, "DELETE", rels);
 	}
 	case PG_QUERY__NODE__NODE_INSERT_STMT:
-		return follow_write(g, n->insert_stmt->relation,
+		return judge_written(g, n->insert_stmt->relation, "INSERT") ||
+		       follow_write(g, n->insert_stmt->relation,
 				    protected_rv(g, n->insert_stmt->relation) && inserts_tenant(g, n->insert_stmt) ? FIRING_ROW : 0) ||
 		       judge_insert(g, n->insert_stmt);
 	case PG_QUERY__NODE__NODE_MERGE_STMT:
-		if (follow_write(g, n->merge_stmt->relation, 0))
+		if (judge_written(g, n->merge_stmt->relation, "MERGE") || follow_write(g, n->merge_stmt->relation, 0))
 			return 1;
 		if (!protected_rv(g, n->merge_stmt->relation))
 			return 0;

@@ -110,6 +110,7 @@ static int key_held_once(const struct gm_model *m, const char *table, const char
 
 struct judging {
 	const struct gm_model *m;
+	const struct gm_tenancy *tenancy;
 	const char *table;	/* "public.notes": the policy's */
 	const char *policy;	/* "table public.notes policy p": the finding's object */
 	struct gm_strlist seen;	/* "relation.column" already told for this policy */
@@ -172,6 +173,27 @@ static const char *writer(const struct gm_fact *f, const char *linked)
 	return g + strlen(" grant ");
 }
 
+/* A SECURITY DEFINER function that writes linked (its owner's rights, a
+ * row of the caller's naming any key: an "accept the invitation" that
+ * takes the organization as an argument) is a writer as a grant is, and
+ * with no grant to take away. */
+static void definer_writes(struct judging *g, const char *linked, const char *key)
+{
+	char *why = NULL, *fn;
+
+	if (gm_strlist_has(&g->seen, key) || !(fn = gm_lint_definer_writing(g->m, g->tenancy, linked, &why)))
+		return;
+	gm_strlist_add(&g->seen, key);
+	gm_findings_add(g->out, GM_CHECK_RLS, "policy_link_writable", GM_LEVEL_WARNING, g->policy,
+		"let the function write only rows whose column names a row of the caller's tenant, or make it SECURITY"
+		" INVOKER (the table's own policies then apply), or REVOKE EXECUTE on it from PUBLIC and the API's roles",
+		"lets a row in when a row of the tenant's in %s names it (%s), and SECURITY DEFINER function %s writes"
+		" %s as its owner (%s): whoever may call it can name another tenant's row there", linked, key, fn,
+		linked, why ? why : "a write");
+	free(fn);
+	free(why);
+}
+
 static void link(void *ctx, const char *schema, const char *relation, const char *column, const char *row)
 {
 	struct judging *g = ctx;
@@ -193,13 +215,14 @@ static void link(void *ctx, const char *schema, const char *relation, const char
 		free(where);
 		return;
 	}
-	if (!linked || !strcmp(linked, g->table) || key_held_once(g->m, g->table, row, linked, column) ||
-	    !policies_let_write(g->m, linked)) {
+	if (!linked || !strcmp(linked, g->table) || key_held_once(g->m, g->table, row, linked, column)) {
 		free(linked);
 		return;
 	}
 	key = gm_xasprintf("%s.%s", linked, column);
-	for (size_t k = 0; k < g->m->n && !gm_strlist_has(&g->seen, key); k++) {
+	/* A definer's owner may pass linked's policies: before they count. */
+	definer_writes(g, linked, key);
+	for (size_t k = policies_let_write(g->m, linked) ? 0 : g->m->n; k < g->m->n && !gm_strlist_has(&g->seen, key); k++) {
 		const struct gm_fact *f = &g->m->v[k];
 		if (!(who = writer(f, linked)))
 			continue;
@@ -218,9 +241,10 @@ static void link(void *ctx, const char *schema, const char *relation, const char
 
 /* Each policy of each tenant table: the tables its USING and WITH CHECK
  * let rows in through (gm_policy_links). */
-void gm_lint_policy_links(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out)
+void gm_lint_policy_links(const struct gm_model *m, const struct gm_tenancy *tenancy, char **tenants, size_t ntenants,
+			  struct gm_findings *out)
 {
-	struct judging g = { m, NULL, NULL, { NULL, 0 }, out };
+	struct judging g = { m, tenancy, NULL, NULL, { NULL, 0 }, out };
 
 	for (size_t t = 0; t < ntenants; t++) {
 		char *prefix = gm_xasprintf("table %s policy ", tenants[t]);

@@ -707,6 +707,60 @@ static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy
 	gm_policy_judge_free(j);
 }
 
+/* The relation whose writes are judged (gm_lint_definer_writing): a
+ * protected_set first, as model_callees reads its context as one. */
+struct written_set {
+	struct protected_set set;
+	const char *linked;	/* "s.t" */
+};
+
+static int is_written(void *ctx, const char *schema, const char *name)
+{
+	const struct written_set *w = ctx;
+
+	if (!names_relation(w->linked, schema, name))
+		return 0;
+	/* unqualified: the model's schema of that name (a policy's link
+	 * table is found so too, lint_links.c) */
+	return GM_DEFINER_WRITTEN;
+}
+
+char *gm_lint_definer_writing(const struct gm_model *m, const struct gm_tenancy *tenancy, const char *linked,
+			      char **why)
+{
+	struct written_set w = { { NULL, 0, NULL, 0, m }, linked };
+	struct gm_policy_judge *j = NULL;
+	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
+	char *found = NULL;
+
+	*why = NULL;
+	if (err) {
+		gm_error_free(err);
+		return NULL;
+	}
+	for (size_t k = 0; k < m->n && !found; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *def;
+		char *table = NULL, *because = NULL;
+
+		/* A trigger function cannot be called: what fires it is judged
+		 * where the table is written. */
+		if (strncmp(f->object, "function ", 9) || strcmp(f->attr, "security_definer") ||
+		    strcmp(f->value, "true") || !(def = gm_model_get(m, f->object, "definition")) ||
+		    strstr(def, "\n RETURNS trigger\n") || strstr(def, "\n RETURNS event_trigger\n"))
+			continue;
+		if (gm_definer_judge(j, def, is_written, model_callees, &w, &table, &because) == GM_DEFINER_UNBOUND) {
+			found = gm_xstrdup(f->object + strlen("function "));
+			*why = because;
+			because = NULL;
+		}
+		free(table);
+		free(because);
+	}
+	gm_policy_judge_free(j);
+	return found;
+}
+
 /* A materialized view stores what the functions it calls read when its
  * owner refreshes it: a function with a statement on a tenant table not
  * bound to the tenant (gm_definer_judge) fills it with every tenant's
@@ -911,7 +965,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	lint_definer_functions(m, out);
 	lint_definer_reads(m, tenancy, tenants, ntenants, out);
 	lint_matview_calls(m, tenancy, tenants, ntenants, out);
-	gm_lint_policy_links(m, tenants, ntenants, out);
+	gm_lint_policy_links(m, tenancy, tenants, ntenants, out);
 	lint_leakproof(m, out);
 	lint_policy_operators(m, out);
 	lint_inherited_tenants(m, tenants, ntenants, out);

@@ -556,6 +556,47 @@ static void test_policy_subquery_anchored_elsewhere(void **state)
 	free(db);
 }
 
+/* A membership table the notes' read policy trusts, which tenant B may
+ * not write, and a SECURITY DEFINER "join" that writes it for B with any
+ * tenant B names: B joins A and reads A's note. */
+static void test_policy_link_written_by_a_definer(void **state)
+{
+	char *db, *out, *err;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE TABLE memberships (user_id uuid NOT NULL, org uuid NOT NULL REFERENCES tenants (id));"
+		     " ALTER TABLE memberships ENABLE ROW LEVEL SECURITY; ALTER TABLE memberships FORCE ROW LEVEL SECURITY;"
+		     " CREATE POLICY m_own ON memberships FOR SELECT USING (user_id = auth.uid());"
+		     " DROP POLICY notes_read ON notes;"
+		     " CREATE POLICY notes_read ON notes FOR SELECT USING (tenant_id = auth.uid() OR is_shared"
+		     "  OR tenant_id IN (SELECT m.org FROM memberships m WHERE m.user_id = auth.uid()));"
+		     " CREATE FUNCTION public.join_org(target uuid) RETURNS void LANGUAGE sql SECURITY DEFINER"
+		     "  SET search_path = pg_catalog AS 'INSERT INTO public.memberships (user_id, org) VALUES (auth.uid(), target)';"
+		     " DROP ROLE IF EXISTS gm_saas_reader; CREATE ROLE gm_saas_reader;"
+		     " GRANT USAGE ON SCHEMA public, auth TO gm_saas_reader; GRANT SELECT ON notes, memberships TO gm_saas_reader");
+	c = pgt_connect(db);
+	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
+		    " INSERT INTO notes (tenant_id, body) VALUES ('00000000-0000-0000-0000-00000000000a', 'A''s');"
+		    " SET ROLE gm_saas_reader;"
+		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	pgt_exec(c, "SELECT public.join_org('00000000-0000-0000-0000-00000000000a')");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 1);
+	pgt_exec(c, "RESET ROLE");
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify --strict"), 1);
+	assert_contains(out, "warning policy_link_writable: table public.notes policy notes_read: lets a row in when a row of"
+			     " the tenant's in public.memberships names it (public.memberships.org), and SECURITY DEFINER"
+			     " function public.join_org(target uuid) writes public.memberships as its owner (INSERT of it)");
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP ROLE gm_saas_reader");
+	free(db);
+}
+
 /* Referential actions run as the notes' owner, past their policies: a
  * role that may delete a country deletes every tenant's notes of it, and
  * one that may change a tenant's id moves that tenant's notes to
@@ -1266,6 +1307,7 @@ int main(void)
 		cmocka_unit_test(test_policy_that_does_not_look_at_the_row),
 		cmocka_unit_test(test_policy_membership_on_the_wrong_column),
 		cmocka_unit_test(test_cascade_from_a_writable_table),
+		cmocka_unit_test(test_policy_link_written_by_a_definer),
 		cmocka_unit_test(test_probe_with_a_child_table),
 		cmocka_unit_test(test_trigger_notifying_tenant_rows),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),

@@ -861,6 +861,22 @@ static void test_policy_links(void **state)
 		/* Its policies let no row be written (FOR SELECT only). */
 		set_value(&m, "table public.follows policy own", "command", "SELECT");
 		assert_int_equal(count(&m, "policy_link_writable", NULL, NULL), 0);
+		/* A SECURITY DEFINER function writing it is a writer too, past
+		 * its policies (its owner's rights), through what it calls; an
+		 * ordinary function is not, nor one that only reads. */
+		set_value(&m, "table public.follows column order_id grant app_user", "privileges", "SELECT");
+		set_function(&m, "follow(o uuid)", "true", "sql", " SELECT count(*) FROM public.follows WHERE order_id = o ");
+		assert_int_equal(count(&m, "policy_link_writable", NULL, NULL), 0);
+		set_function(&m, "add_follow(o uuid)", "false", "sql",
+			     " INSERT INTO public.follows (order_id, organization_id) VALUES (o, app_current_org_id()) ");
+		assert_int_equal(count(&m, "policy_link_writable", NULL, NULL), 0);
+		set_function(&m, "follow(o uuid)", "true", "sql", " SELECT public.add_follow(o) ");
+		n = count(&m, "policy_link_writable", "table public.orders policy p",
+			  cases[k].warned ? "and SECURITY DEFINER function public.follow(o uuid) writes public.follows as its"
+					    " owner (through public.add_follow(), which it calls and which runs as its owner too: INSERT of it)"
+					  : NULL);
+		if (n != cases[k].warned)
+			fail_msg("case %zu (%s), through a definer: %zu warnings", k, cases[k].using, n);
 		gm_model_release(&m);
 	}
 	/* A linked table of a schema verify does not read: who may write it
