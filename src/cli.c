@@ -223,11 +223,14 @@ static void note_secret(const char *given)
 void gm_cli_note_args(int argc, char **argv)
 {
 	for (int k = 1; k < argc; k++) {
-		const char *eq = strchr(argv[k], '=');
-		note_secret(argv[k]);
-		/* "--opt=value": getopt hands the value on alone */
-		if (!strncmp(argv[k], "--", 2) && eq)
+		const char *a = argv[k], *eq = strchr(a, '=');
+		note_secret(a);
+		/* getopt hands on the value alone: "--opt=value", "-Xvalue",
+		 * "-X=value" */
+		if (!strncmp(a, "--", 2) && eq)
 			note_secret(eq + 1);
+		else if (a[0] == '-' && a[1] && a[1] != '-' && a[2])
+			note_secret(a + 2 + (a[2] == '='));
 	}
 }
 
@@ -249,7 +252,7 @@ static void mend(struct gm_strbuf *text)
 			const char *given = secret_args[k].given, *hit;
 			size_t n = strlen(given);
 			/* the first pass takes options whole, the second the rest */
-			if ((pass == 0) != (!strncmp(given, "--", 2) && strchr(given, '=')) || !n)
+			if ((pass == 0) != (given[0] == '-') || !n)
 				continue;
 			for (size_t from = 0; (hit = strstr(text->buf + from, given));) {
 				struct gm_strbuf out = GM_STRBUF_INIT;

@@ -459,18 +459,28 @@ static int exposed(const struct lint *l, const struct table *tb, const char **ba
 	return 0;
 }
 
-/* Whether a policy's roles (", "-separated, as pg_policies prints them)
- * take in every role, or an anonymous one of the tenancy: a policy TO
- * service_role is that role's business. */
+/* Whether a policy's roles (", "-separated, as pg_policies prints them:
+ * unquoted, so a name may hold a space) name role. */
+static int role_listed(const char *roles, const char *role)
+{
+	size_t n = strlen(role);
+
+	for (const char *p = roles ? roles : "public"; p; p = strstr(p, ", "), p = p ? p + 2 : NULL)
+		if (!strncmp(p, role, n) && (p[n] == '\0' || !strncmp(p + n, ", ", 2)))
+			return 1;
+	return 0;
+}
+
+/* Whether a policy's roles take in every role, or an anonymous one of
+ * the tenancy: a policy TO service_role is that role's business. */
 static int for_anyone(const struct lint *l, const char *roles)
 {
-	char *copy = gm_xstrdup(roles ? roles : "public"), *save = NULL;
-	int yes = 0;
-
-	for (char *r = strtok_r(copy, ", ", &save); r && !yes; r = strtok_r(NULL, ", ", &save))
-		yes = !strcmp(r, "public") || gm_strlist_has(&l->tenancy->anon_roles, r);
-	free(copy);
-	return yes;
+	if (role_listed(roles, "public"))
+		return 1;
+	for (size_t k = 0; k < l->tenancy->anon_roles.n; k++)
+		if (role_listed(roles, l->tenancy->anon_roles.v[k]))
+			return 1;
+	return 0;
 }
 
 /* A policy for anyone's reads (FOR SELECT or ALL) with a branch that lets
@@ -529,8 +539,9 @@ static void lint_undeclared(const struct lint *l, const struct table *tb, const 
 			"give it a tenant column and tenant policies, or policies that do not let every row through,"
 			" or declare it in tenancy.global_tables of garage-migrate.yaml",
 			"table in exposed schema %s has row level security, but policy %s lets every row be read"
-			" (%s does not look at the row), and it is not declared global: every role that can read it"
-			" sees every row", schema, tb->pol[open].name, branch);
+			" (%s does not look at the row), and it is not declared global: every session it lets in"
+			" (every tenant's, when it tests only the tenant expression) sees every row",
+			schema, tb->pol[open].name, branch);
 	else
 		gm_findings_add(l->out, GM_CHECK_RLS, "rls_disabled_in_exposed_schema", GM_LEVEL_ERROR, obj,
 			"give it a tenant column and tenant policies, enable row level security with policies of its own,"
@@ -634,28 +645,35 @@ static int holds(const char *privileges, const char *privilege)
 	return 0;
 }
 
-/* A role other than the owner that may DELETE from p, or UPDATE one of
- * cols (the referenced ones), or NULL. */
-static const struct grant *may_write(const struct table *p, const char *privilege, const struct gm_strlist *cols)
+/* Whether grant g lets its role DELETE from p, or UPDATE one of cols
+ * (the referenced ones). */
+static int grant_writes(const struct grant *g, const char *privilege, const struct gm_strlist *cols)
 {
-	for (size_t k = 0; k < p->ngr; k++) {
-		const struct grant *g = &p->gr[k];
-		if (holds(g->privileges, privilege) && (!g->column || gm_strlist_has(cols, g->column)))
-			return g;
-	}
-	return NULL;
+	return holds(g->privileges, privilege) && (!g->column || gm_strlist_has(cols, g->column));
 }
 
-/* Whether a policy's roles take in role (as the grant names it). */
+/* A role name as a grant fact quotes it (quote_ident), unquoted as a
+ * policy's role list prints it (allocated). */
+static char *unquoted_role(const char *role)
+{
+	struct gm_strbuf sb = GM_STRBUF_INIT;
+	size_t n = strlen(role);
+
+	if (n < 2 || role[0] != '"' || role[n - 1] != '"')
+		return gm_xstrdup(role);
+	for (size_t k = 1; k + 1 < n; k++) {
+		gm_strbuf_addch(&sb, role[k]);
+		if (role[k] == '"' && role[k + 1] == '"')
+			k++;
+	}
+	return gm_strbuf_detach(&sb, NULL);
+}
+
+/* Whether a policy's roles take in role (a grant's, unquoted): PUBLIC's
+ * grant reaches whoever a policy names. */
 static int policy_for(const char *roles, const char *role)
 {
-	char *copy = gm_xstrdup(roles ? roles : "public"), *save = NULL;
-	int yes = 0;
-
-	for (char *r = strtok_r(copy, ", ", &save); r && !yes; r = strtok_r(NULL, ", ", &save))
-		yes = !strcmp(r, "public") || !strcmp(r, role);
-	free(copy);
-	return yes;
+	return !strcmp(role, "PUBLIC") || role_listed(roles, "public") || role_listed(roles, role);
 }
 
 /* Whether row-level security leaves role's cmd on p open to any row: it
@@ -702,20 +720,25 @@ static const struct table *find_table(const struct tables *t, const char *name)
 }
 
 /* event: "DELETE" or "UPDATE", the referenced row's, and the privilege
- * that lets a role set it off. */
+ * that lets a role set it off.  Told for the first role whose grant and
+ * p's policies let it do so to any row. */
 static void cascade_finding(const struct lint *l, const struct table *tb, const struct fk *fk, const struct table *p,
 			    const char *event, char action, const struct gm_strlist *refcols)
 {
 	static const char *const what[] = { "CASCADE", "SET NULL", "SET DEFAULT" };
 	int deleting = !strcmp(event, "DELETE");
-	const struct grant *g = may_write(p, event, refcols);
 	const char *act = what[action == 'c' ? 0 : action == 'n' ? 1 : 2];
+	const struct grant *g = NULL;
 	char *why = NULL, *obj, *fix;
 
-	if (!g || !rows_open(l, p, event, g->role, &why)) {
-		free(why);
-		return;
+	for (size_t k = 0; k < p->ngr && !g; k++) {
+		char *role = unquoted_role(p->gr[k].role);
+		if (grant_writes(&p->gr[k], event, refcols) && rows_open(l, p, event, role, &why))
+			g = &p->gr[k];
+		free(role);
 	}
+	if (!g)
+		return;
 	obj = gm_xasprintf("table %s constraint %s", tb->name, fk->name);
 	fix = gm_xasprintf("take %s on %s from %s, give it row level security whose policies keep each tenant to rows of"
 			   " its own, or declare the key ON %s RESTRICT", event, p->name, g->role, event);

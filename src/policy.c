@@ -562,6 +562,10 @@ static int tie_counts(const void *ctx, const PgQuery__Node *n)
 	inner = outer == n->a_expr->lexpr ? n->a_expr->rexpr : n->a_expr->lexpr;
 	if (tt->tenant_only && !is_tenant_column(tt->j, outer))
 		return 0;
+	/* m.tenant_id = notes.id hands the row's id tenant ids, as
+	 * takes_selected says of IN */
+	if (is_tenant_column(tt->j, inner) && !is_tenant_column(tt->j, outer))
+		return 0;
 	return !tt->anchored || anchored_on(tt->j, tt->sel, inner);
 }
 
@@ -1137,9 +1141,21 @@ enum gm_bound gm_policy_judge_read(const struct gm_policy_judge *j, const char *
 	return judge_text(j, expr, 1, branch);
 }
 
+/* Whether n compares with = or IN (anywhere): the tenant expression
+ * equal to a constant picks one tenant (an administrator's), not every
+ * one. */
+static int visit_picks(void *ctx, const PgQuery__Node *n)
+{
+	(void)ctx;
+	return n->node_case == PG_QUERY__NODE__NODE_A_EXPR &&
+	       (n->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_IN ||
+		(n->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP && n->a_expr->n_name == 1 &&
+		 !strcmp(str_of(n->a_expr->name[0]), "=")));
+}
+
 /* A branch lets every row through to some: it does not look at the row,
- * and is true (constants), or may be for some tenant (the tenant
- * expression: false for all only if the constants say so). */
+ * and is true (constants), or may be for every tenant (the tenant
+ * expression tested but not picked: IS NOT NULL, <> a constant). */
 static int open_branch(const struct gm_policy_judge *j, const PgQuery__Node *n)
 {
 	int tenant = 0;
@@ -1148,7 +1164,7 @@ static int open_branch(const struct gm_policy_judge *j, const PgQuery__Node *n)
 	if (!row_blind(j, n, &tenant))
 		return 0;
 	v = truth(n);
-	return v == T_TRUE || (tenant && v == T_UNKNOWN);
+	return v == T_TRUE || (tenant && v == T_UNKNOWN && !gm_pgtree_walk(&n->base, visit_picks, NULL));
 }
 
 char *gm_policy_open_branch(const struct gm_policy_judge *j, const char *expr)

@@ -237,10 +237,13 @@ static void check_role_policy_deps(struct gm_probe *p, const char *role, const c
 	"EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) " t ".oid" \
 	" AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"                                  \
 	" AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]))"
+/* A foreign key to a table of tenant rows guarded by RLS (a tenant
+ * column, RLS on): its rows are that tenant's too.  A lookup table's
+ * (RLS on, no tenant column) are no one's. */
 #define KEYED_TO_RLS(t)                                                                              \
 	"EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class rt"                   \
 	" ON rt.oid OPERATOR(pg_catalog.=) k.confrelid WHERE k.conrelid OPERATOR(pg_catalog.=) " t ".oid" \
-	" AND k.contype OPERATOR(pg_catalog.=) 'f' AND rt.relrowsecurity)"
+	" AND k.contype OPERATOR(pg_catalog.=) 'f' AND rt.relrowsecurity AND " TENANT_COLUMN("rt") ")"
 /* A table of tenant rows that no policy guards. */
 #define UNGUARDED(t)                                                                                 \
 	"(" t ".relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[]) AND NOT " t ".relrowsecurity" \
@@ -345,7 +348,8 @@ static void check_role_reads_outside(struct gm_probe *p, const char *role)
  * whose body cannot be judged (SQL built at run time) may. */
 static const char definers_sql[] =
 	"SELECT f.oid::pg_catalog.regprocedure::pg_catalog.text, pg_catalog.pg_get_functiondef(f.oid),"
-	" f.prorettype OPERATOR(pg_catalog.=) ANY ('{trigger,event_trigger}'::pg_catalog.regtype[])"
+	" f.prorettype OPERATOR(pg_catalog.=) ANY ('{trigger,event_trigger}'::pg_catalog.regtype[]),"
+	" CASE WHEN f.prokind OPERATOR(pg_catalog.=) 'p' THEN 'procedure' ELSE 'function' END"
 	" FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace"
 	" WHERE f.prosecdef AND f.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog.\"char\"[])"
 	" AND f.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid"
@@ -464,8 +468,8 @@ static void check_role_definers(struct gm_probe *p, const char *role, const char
 			role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
 				   "bind each of its statements on tenant tables to the tenant, make it SECURITY INVOKER, or"
 				   " REVOKE EXECUTE on it from the application role",
-				   "role %s may call SECURITY DEFINER function %s, in a schema verify does not check, which"
-				   " touches %s as its owner (%s)", role, PQgetvalue(r, k, 0), table, why);
+				   "role %s may call SECURITY DEFINER %s %s, in a schema verify does not check, which"
+				   " touches %s as its owner (%s)", role, PQgetvalue(r, k, 3), PQgetvalue(r, k, 0), table, why);
 			break;
 		case GM_DEFINER_UNSEEN:
 			/* As verify's definer_function_not_analysed: a warning,
@@ -473,13 +477,13 @@ static void check_role_definers(struct gm_probe *p, const char *role, const char
 			 * called, only fired by a write, where it is judged. */
 			if (!strcmp(PQgetvalue(r, k, 2), "t"))
 				break;
-			obj = gm_xasprintf("function %s", PQgetvalue(r, k, 0));
+			obj = gm_xasprintf("%s %s", PQgetvalue(r, k, 3), PQgetvalue(r, k, 0));
 			gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "definer_function_not_analysed",
 					GM_LEVEL_WARNING, obj,
 					"check by hand that it binds every tenant row it touches to the tenant, make it SECURITY"
 					" INVOKER, or REVOKE EXECUTE on it from the application role",
-					"role %s may call this SECURITY DEFINER function, in a schema verify does not check,"
-					" whose body cannot be judged (%s)", role, why ? why : "not analysed");
+					"role %s may call this SECURITY DEFINER %s, in a schema verify does not check,"
+					" whose body cannot be judged (%s)", role, PQgetvalue(r, k, 3), why ? why : "not analysed");
 			free(obj);
 			break;
 		case GM_DEFINER_BOUND:

@@ -155,6 +155,10 @@ static void test_misplaced_urls_hide_the_password(void **state)
 		{ "lint postgresql://u:S3cretPw@h/db", "postgresql://u:***@h/db", 0 },
 		{ "rollback --to postgresql://u:S3cretPw@h/db", "not 'postgresql://u:***@h/db'", 2 },
 		{ "up password=S3cretPw", "(not shown: it may hold a password)", 2 },
+		{ "-epostgresql://u:S3cretPw@h/db list", "postgresql://u:***@h/db", 2 },
+		{ "-cpostgresql://u:S3cretPw@h/db list", "postgresql://u:***@h/db", 0 },
+		{ "-mpostgresql://u:S3cretPw@h/db list", "postgresql://u:***@h/db", 0 },
+		{ "-e=postgresql://u:S3cretPw@h/db list", "postgresql://u:***@h/db", 2 },
 		{ "up postgresql://u:S3c@retPw@h/db", "(a connection URL, not shown)", 2 },
 	};
 

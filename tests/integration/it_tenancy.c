@@ -157,6 +157,24 @@ static void test_exposed_schema_missing_from_the_snapshot(void **state)
 	free(db);
 }
 
+/* Tenants A and B, A's note (id ...a1), and what also_sql adds (or
+ * NULL), then the session acts as tenant B through role, which sees none
+ * of the notes: where the cases acting as B start. */
+static void seed_and_act_as_b(PGconn *c, const char *also_sql, const char *role)
+{
+	char *sql = gm_xasprintf("INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
+				 " ('00000000-0000-0000-0000-00000000000b', 'B');"
+				 " INSERT INTO notes (id, tenant_id, body) VALUES ('00000000-0000-0000-0000-0000000000a1',"
+				 " '00000000-0000-0000-0000-00000000000a', 'A''s'); %s;"
+				 " SET ROLE %s; SELECT set_config('request.jwt.claims',"
+				 " '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)",
+				 also_sql ? also_sql : "", role);
+
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+}
+
 struct hole {
 	const char *what, *sql;
 	const char *finding;	/* in verify's output */
@@ -577,12 +595,7 @@ static void test_policy_link_written_by_a_definer(void **state)
 		     " DROP ROLE IF EXISTS gm_saas_reader; CREATE ROLE gm_saas_reader;"
 		     " GRANT USAGE ON SCHEMA public, auth TO gm_saas_reader; GRANT SELECT ON notes, memberships TO gm_saas_reader");
 	c = pgt_connect(db);
-	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
-		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
-		    " INSERT INTO notes (tenant_id, body) VALUES ('00000000-0000-0000-0000-00000000000a', 'A''s');"
-		    " SET ROLE gm_saas_reader;"
-		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)");
-	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	seed_and_act_as_b(c, NULL, "gm_saas_reader");
 	pgt_exec(c, "SELECT public.join_org('00000000-0000-0000-0000-00000000000a')");
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 1);
 	pgt_exec(c, "RESET ROLE");
@@ -1054,16 +1067,10 @@ static void test_app_role_reads_unguarded_rows_outside(void **state)
 		     " CREATE TABLE internal.note_search (note_id uuid PRIMARY KEY REFERENCES public.notes (id), words text);"
 		     " GRANT SELECT ON internal.note_search TO gm_saas_app");
 	c = pgt_connect(db);
-	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
-		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
-		    " INSERT INTO notes (id, tenant_id, body) VALUES ('00000000-0000-0000-0000-0000000000a1',"
-		    " '00000000-0000-0000-0000-00000000000a', 'A''s');"
-		    " INSERT INTO internal.note_archive VALUES ('00000000-0000-0000-0000-0000000000a2',"
-		    " '00000000-0000-0000-0000-00000000000a', 'A''s old');"
-		    " INSERT INTO internal.note_search VALUES ('00000000-0000-0000-0000-0000000000a1', 'A''s words');"
-		    " SET ROLE gm_saas_app;"
-		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)");
-	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	seed_and_act_as_b(c, "INSERT INTO internal.note_archive VALUES ('00000000-0000-0000-0000-0000000000a2',"
+			  " '00000000-0000-0000-0000-00000000000a', 'A''s old');"
+			  " INSERT INTO internal.note_search VALUES ('00000000-0000-0000-0000-0000000000a1', 'A''s words')",
+			  "gm_saas_app");
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.archive_feed WHERE body = 'A''s old'"), 1);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM internal.note_search WHERE words = 'A''s words'"), 1);
 	pgt_exec(c, "RESET ROLE; DELETE FROM internal.note_search; DELETE FROM internal.note_archive;"
@@ -1103,13 +1110,7 @@ static void test_app_role_calls_outside_definers(void **state)
 		     "  SET search_path = pg_catalog AS 'DECLARE b text; BEGIN"
 		     "  EXECUTE ''SELECT body FROM public.notes WHERE id = $1'' INTO b USING note; RETURN b; END'");
 	c = pgt_connect(db);
-	pgt_exec(c, "INSERT INTO tenants (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'A'),"
-		    " ('00000000-0000-0000-0000-00000000000b', 'B');"
-		    " INSERT INTO notes (id, tenant_id, body) VALUES ('00000000-0000-0000-0000-0000000000a1',"
-		    " '00000000-0000-0000-0000-00000000000a', 'A''s');"
-		    " SET ROLE gm_saas_app;"
-		    " SELECT set_config('request.jwt.claims', '{\"sub\": \"00000000-0000-0000-0000-00000000000b\"}', false)");
-	assert_int_equal(pgt_count(c, "SELECT count(*) FROM notes"), 0);
+	seed_and_act_as_b(c, NULL, "gm_saas_app");
 	pgt_exec(c, "CREATE TEMP TABLE got (body text)");
 	pgt_exec(c, "DO $$DECLARE n uuid := '00000000-0000-0000-0000-0000000000a1'; b text;"
 		    " BEGIN CALL api.peek(n, b); INSERT INTO got VALUES (b); END$$");
@@ -1122,7 +1123,7 @@ static void test_app_role_calls_outside_definers(void **state)
 	pgt_exec(c, "RESET ROLE; DELETE FROM notes; DELETE FROM tenants");
 	PQfinish(c);
 	assert_int_equal(gm(&out, &err, db, "verify --isolation --app-role gm_saas_app"), 1);
-	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function api.peek(uuid,text), in a schema verify does"
+	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER procedure api.peek(uuid,text), in a schema verify does"
 			     " not check, which touches public.notes as its owner");
 	assert_contains(out, "warning definer_function_not_analysed: function api.peek_dyn(uuid): role gm_saas_app may call"
 			     " this SECURITY DEFINER function, in a schema verify does not check, whose body cannot be judged");

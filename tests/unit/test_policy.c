@@ -167,6 +167,8 @@ static void test_supabase_tenancy(void **state)
 	expect(j, "(id IN ( SELECT m.tenant_id FROM memberships m WHERE (m.user_id = auth.uid())))", GM_UNBOUND, NULL);
 	expect(j, "(id = ANY (ARRAY( SELECT m.tenant_id FROM memberships m WHERE (m.user_id = auth.uid()))))",
 	       GM_UNBOUND, NULL);
+	expect(j, "(EXISTS ( SELECT 1 FROM memberships m WHERE ((m.tenant_id = notes.id) AND (m.user_id = auth.uid()))))",
+	       GM_UNBOUND, NULL);
 	/* A parent's key goes with the row's foreign key, whatever its name. */
 	expect(j, "(note_id IN ( SELECT n.id FROM notes n WHERE (n.tenant_id = auth.uid())))", GM_BOUND, NULL);
 	/* Membership of anyone, or of the user in anything: not bound. */

@@ -357,6 +357,9 @@ static void test_lints_open_policy_is_no_protection(void **state)
 			{ "(NULL::text IS NULL)", 1 },
 			{ "(( SELECT app_current_org_id() AS app_current_org_id) IS NOT NULL)", 1 },
 			{ "(app_current_org_id() <> '00000000-0000-0000-0000-000000000000'::uuid)", 1 },
+			/* One tenant picked (an administrator's) is not every one. */
+			{ "(app_current_org_id() = '00000000-0000-0000-0000-000000000001'::uuid)", 0 },
+			{ "(app_current_org_id() IN ('00000000-0000-0000-0000-000000000001'::uuid))", 0 },
 			{ "false", 0 },
 			{ "(1 = 0)", 0 },
 			{ "(NULL::boolean)", 0 },
@@ -439,6 +442,29 @@ static void test_lints_cascade_from_writable_table(void **state)
 	set_value(&m, "table public.organizations policy any", "permissive", "PERMISSIVE");
 	set_value(&m, "table public.organizations policy any", "roles", "app");
 	set_value(&m, "table public.organizations policy any", "using", "true");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", obj), 1);
+	/* Every grantee counts, not only the first one listed; PUBLIC's
+	 * grant reaches whoever a policy names; names quoted in grants. */
+	gm_model_release(&m);
+	good_schema(&m);
+	set_value(&m, fk, "definition", "FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE");
+	set_value(&m, "table public.organizations", "row_security", "enabled");
+	set_value(&m, "table public.organizations grant aa_app", "privileges", "DELETE");
+	set_value(&m, "table public.organizations grant \"Zz Web\"", "privileges", "DELETE");
+	set_value(&m, "table public.organizations policy web", "command", "DELETE");
+	set_value(&m, "table public.organizations policy web", "permissive", "PERMISSIVE");
+	set_value(&m, "table public.organizations policy web", "roles", "Zz Web");
+	set_value(&m, "table public.organizations policy web", "using", "true");
+	assert_int_equal(lint_count(&m, "cascade_from_writable_table", obj), 1);
+	gm_model_release(&m);
+	good_schema(&m);
+	set_value(&m, fk, "definition", "FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE");
+	set_value(&m, "table public.organizations", "row_security", "enabled");
+	set_value(&m, "table public.organizations grant PUBLIC", "privileges", "DELETE");
+	set_value(&m, "table public.organizations policy anon", "command", "DELETE");
+	set_value(&m, "table public.organizations policy anon", "permissive", "PERMISSIVE");
+	set_value(&m, "table public.organizations policy anon", "roles", "anon");
+	set_value(&m, "table public.organizations policy anon", "using", "true");
 	assert_int_equal(lint_count(&m, "cascade_from_writable_table", obj), 1);
 	/* To a tenant table the child's own parent's policies apply. */
 	gm_model_release(&m);
