@@ -673,6 +673,20 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
  * what the tool does to them).  Checked with the path, so that a trigger
  * planted while a batch runs is seen by its next round trip. */
 #define UNTRUSTED_TRIGGER_MARK "garage-migrate: untrusted trigger: "
+/* A table whose foreign key's action (ON DELETE CASCADE, SET NULL, SET
+ * DEFAULT, the same ON UPDATE) another role's table sets off: a migration
+ * that deletes from that table fires this one's triggers as the
+ * migrations' role, though it never named this table.  Its owner's own
+ * triggers are then trusted no more than anyone's. */
+#define CASCADED_INTO(c)                                                                             \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class pc ON pc.oid" EQ "k.confrelid" \
+	" WHERE k.conrelid" EQ c ".oid AND k.contype" EQ "'f'"                                            \
+	" AND (k.confdeltype" EQ "ANY ('{c,n,d}'::pg_catalog.\"char\"[]) OR k.confupdtype" EQ "ANY ('{c,n,d}'::pg_catalog.\"char\"[]))" \
+	" AND pc.relowner OPERATOR(pg_catalog.<>) " c ".relowner)"
+/* A column of a domain another role owns (not the table's owner): a
+ * CHECK it adds to the domain, at any time, runs as whoever writes the
+ * column, a superuser's data migration included. */
+#define UNTRUSTED_DOMAIN_MARK "garage-migrate: untrusted domain: "
 #define UNTRUSTED_PATH_SQL                                                                           \
 	"(SELECT w.why::pg_catalog.int4 FROM ("                                                          \
 	" SELECT pg_catalog.format('" UNTRUSTED_PATH_MARK "%I, owned by role %I', n.nspname, pg_catalog.pg_get_userbyid(n.nspowner)) AS why" \
@@ -684,8 +698,10 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
 	" FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a"                             \
 	" WHERE n.nspname" EQ "ANY (pg_catalog.current_schemas(false))"                                  \
 	" AND a.privilege_type" EQ "'CREATE' AND a.grantee" EQ "0::pg_catalog.oid"                        \
-	" UNION ALL SELECT pg_catalog.format('" UNTRUSTED_TRIGGER_MARK "%I on %s depends on %s, owned by role %I, which does not own the table'," \
-	"  t.tgname, t.tgrelid::pg_catalog.regclass, code.what, pg_catalog.pg_get_userbyid(code.owner))" \
+	" UNION ALL SELECT pg_catalog.format('" UNTRUSTED_TRIGGER_MARK "%I on %s depends on %s, owned by role %I, %s'," \
+	"  t.tgname, t.tgrelid::pg_catalog.regclass, code.what, pg_catalog.pg_get_userbyid(code.owner),"  \
+	"  CASE WHEN code.owner" EQ "c.relowner THEN 'and the table''s rows change when a migration writes another"  \
+	" role''s table (a foreign key''s action)' ELSE 'which does not own the table' END)"                            \
 	" FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid" EQ "t.tgrelid"                \
 	" JOIN pg_catalog.pg_namespace tn ON tn.oid" EQ "c.relnamespace"                                  \
 	" JOIN pg_catalog.pg_depend d ON d.classid" EQ "'pg_catalog.pg_trigger'::pg_catalog.regclass AND d.objid" EQ "t.oid" \
@@ -699,7 +715,20 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
 	"   AND ty.oid" EQ "d.refobjid) code(owner, what)"                                                 \
 	" WHERE tn.nspname OPERATOR(pg_catalog.<>) '" GM_HISTORY_SCHEMA "' AND NOT t.tgisinternal"          \
 	" AND t.tgenabled OPERATOR(pg_catalog.=) ANY ('{O,A}'::pg_catalog.\"char\"[])"                      \
-	" AND code.owner OPERATOR(pg_catalog.<>) c.relowner AND NOT " TRUSTED_FOR_PATH("code.owner")      \
+	" AND (code.owner OPERATOR(pg_catalog.<>) c.relowner OR " CASCADED_INTO("c") ")"                  \
+	" AND NOT " TRUSTED_FOR_PATH("code.owner")                                                        \
+	" UNION ALL SELECT pg_catalog.format('" UNTRUSTED_DOMAIN_MARK "%I of %s is of domain %s, owned by role %I, which does"  \
+	"  not own the table', a.attname, c.oid::pg_catalog.regclass, ty.oid::pg_catalog.regtype,"         \
+	"  pg_catalog.pg_get_userbyid(ty.typowner))"                                                      \
+	" FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid" EQ "a.attrelid"              \
+	" JOIN pg_catalog.pg_namespace tn ON tn.oid" EQ "c.relnamespace"                                  \
+	" JOIN pg_catalog.pg_type at ON at.oid" EQ "a.atttypid"                                           \
+	" JOIN pg_catalog.pg_type ty ON ty.oid" EQ "CASE WHEN at.typelem OPERATOR(pg_catalog.<>) 0::pg_catalog.oid" \
+	"  THEN at.typelem ELSE at.oid END"                                                               \
+	" WHERE ty.typtype" EQ "'d' AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"          \
+	" AND c.relkind" EQ "ANY ('{r,p,f}'::pg_catalog.\"char\"[])"                                       \
+	" AND tn.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema," GM_HISTORY_SCHEMA "}'::pg_catalog.text[])" \
+	" AND ty.typowner OPERATOR(pg_catalog.<>) c.relowner AND NOT " TRUSTED_FOR_PATH("ty.typowner")      \
 	" LIMIT 1) w)"
 
 void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int check)
@@ -764,14 +793,24 @@ struct gm_error *gm_db_refusal(const PGresult *res)
 	const char *p = msg ? strstr(msg, UNTRUSTED_PATH_MARK) : NULL;
 	struct gm_error *err;
 
+	if (msg && !p && (p = strstr(msg, UNTRUSTED_DOMAIN_MARK))) {
+		p += strlen(UNTRUSTED_DOMAIN_MARK);
+		err = gm_error_new(GM_ERR_DB, "refusing to run migrations: column %.*s: its checks would run as this role"
+				   " whenever a migration writes that column", marked_len(p), p);
+		gm_error_advise(err, "have a superuser or the table's owner take the domain over (ALTER DOMAIN ... OWNER TO),"
+				     " or change the column's type; or, for a role you trust as you trust yourself, list it in"
+				     " the project file's trusted_roles; nothing was applied by this transaction");
+		return err;
+	}
 	if (msg && !p && (p = strstr(msg, UNTRUSTED_TRIGGER_MARK))) {
 		p += strlen(UNTRUSTED_TRIGGER_MARK);
 		err = gm_error_new(GM_ERR_DB, "refusing to run migrations: trigger %.*s: it would run as this role"
 				   " whenever a migration writes that table", marked_len(p), p);
 		gm_error_advise(err, "REVOKE TRIGGER ON the table FROM the roles that are not its owner, then have the table's"
 				     " owner or a superuser DROP TRIGGER (or ALTER TABLE ... DISABLE TRIGGER) if it is not"
-				     " theirs; or, for a role you trust as you trust yourself, list it in the project file's"
-				     " trusted_roles; nothing was applied by this transaction");
+				     " theirs (on a table another's foreign key action reaches: REVOKE REFERENCES, and drop the"
+				     " key or its action); or, for a role you trust as you trust yourself, list it in the"
+				     " project file's trusted_roles; nothing was applied by this transaction");
 		return err;
 	}
 	if (!p)

@@ -162,6 +162,13 @@ long long gm_history_lock_key(void)
 	"  WHEN " NOT_MADE("c") " IS NOT NULL THEN " NOT_MADE("c") \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) THEN 'has row-level security policies'" \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) THEN 'has child tables'" \
+	/* A foreign key of another table's, with an action: rollback's and \
+	 * repair's deletes would fire that table's triggers as the tool's \
+	 * role. */ \
+	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.confrelid = c.oid AND k.contype = 'f')" \
+	"  THEN (SELECT pg_catalog.format('is referenced by foreign key %I of table %s, which garage-migrate did not make'," \
+	"   k.conname, k.conrelid::pg_catalog.regclass) FROM pg_catalog.pg_constraint k" \
+	"   WHERE k.confrelid = c.oid AND k.contype = 'f' ORDER BY 1 LIMIT 1)" \
 	"  END" \
 	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
 	"  JOIN pg_catalog.pg_roles r ON r.oid = c.relowner" \
@@ -180,7 +187,7 @@ long long gm_history_lock_key(void)
 	"  LEFT JOIN LATERAL (SELECT pg_catalog.format('grants %s to %s, not %I or a superuser', a.privilege_type," \
 	"   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.format('role %I', gr.rolname) END, SESSION_USER) AS why" \
 	"   FROM pg_catalog.aclexplode(c.relacl) a LEFT JOIN pg_catalog.pg_roles gr ON gr.oid = a.grantee" \
-	"   WHERE a.privilege_type IN ('TRIGGER', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')" \
+	"   WHERE a.privilege_type IN ('TRIGGER', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES')" \
 	"   AND (a.grantee = 0 OR NOT " GM_HISTORY_TRUSTED_ROLE("gr") ")" \
 	"   ORDER BY 1 LIMIT 1) tg ON true" \
 	/* A column of another role's type (a domain's CHECK runs its code on
@@ -218,6 +225,7 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 	" pg_catalog.count(*) = 2 AND pg_catalog.bool_and(c.relowner = n.nspowner AND c.relkind = 'r'"  \
 	" AND NOT c.relhasrules AND NOT c.relhassubclass AND NOT c.relrowsecurity AND NOT c.relispartition" \
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid = c.oid)"          \
+	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.confrelid = c.oid AND k.contype = 'f')" \
 	" AND (c.relacl IS NULL OR c.relacl = pg_catalog.acldefault('r', c.relowner)))"              \
 	" FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid"                                    \
 	" AND " HISTORY_TABLES("c") ")"                                          \

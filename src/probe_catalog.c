@@ -20,17 +20,37 @@ static const char tables_sql[] =
 	" r.rolsuper OR r.rolbypassrls, pg_catalog.pg_has_role(c.relowner, 'MEMBER'),"
 	" c.relrowsecurity, c.relforcerowsecurity, c.relispartition,"
 	/* A function of another role (not a superuser, not the owner) that
-	 * the table's triggers, defaults or checks call: it would run as the
-	 * table's owner, often a superuser, when the probe makes its rows. */
+	 * the table's triggers (their functions and WHEN conditions),
+	 * defaults, checks, indexes or its columns' domains' checks call,
+	 * directly or as an operator's code: it would run as the table's
+	 * owner, often a superuser, when the probe makes its rows. */
 	" (SELECT pg_catalog.format('%s of role %I', f.oid::pg_catalog.regprocedure, fo.rolname)"
 	"  FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_roles fo ON fo.oid = f.proowner"
-	"  WHERE NOT fo.rolsuper AND f.proowner <> c.relowner AND (f.oid IN (SELECT t.tgfoid FROM pg_catalog.pg_trigger t"
-	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal) OR f.oid IN (SELECT d.refobjid FROM pg_catalog.pg_depend d"
-	"   WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+	"  WHERE NOT fo.rolsuper AND f.proowner <> c.relowner AND f.oid IN (SELECT t.tgfoid FROM pg_catalog.pg_trigger t"
+	"   WHERE t.tgrelid = c.oid AND NOT t.tgisinternal"
+	"   UNION ALL SELECT CASE WHEN d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid"
+	"    ELSE (SELECT o.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator o WHERE o.oid = d.refobjid) END"
+	"   FROM pg_catalog.pg_depend d"
+	"   WHERE d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_operator'::pg_catalog.regclass)"
 	"   AND ((d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
 	"    AND d.objid IN (SELECT ad.oid FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid))"
 	"    OR (d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"
-	"    AND d.objid IN (SELECT co.oid FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid)))))"
+	"    AND d.objid IN (SELECT co.oid FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid"
+	"     OR co.contypid IN (SELECT a.atttypid FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid)))"
+	"    OR (d.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass"
+	"    AND d.objid IN (SELECT t.oid FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal))"
+	"    OR (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	"    AND d.objid IN (SELECT i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid))))"
+	"  ORDER BY 1 LIMIT 1),"
+	/* A column of a type of such a role (a domain, an enum; or over
+	 * one): checks it adds to the domain later, casts it makes (the
+	 * probe's row_to_json), run as the table's owner too. */
+	" (SELECT pg_catalog.format('column %I is of type %s, of role %I', a.attname, a.atttypid::pg_catalog.regtype, tr.rolname)"
+	"  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid"
+	"  JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype"
+	"   WHEN ty.typelem <> 0 THEN ty.typelem ELSE ty.oid END"
+	"  JOIN pg_catalog.pg_roles tr ON tr.oid IN (ty.typowner, bt.typowner)"
+	"  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND NOT tr.rolsuper AND tr.oid <> c.relowner"
 	"  ORDER BY 1 LIMIT 1)"
 	" FROM pg_catalog.pg_class c"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
@@ -127,8 +147,11 @@ static void load_table(struct gm_probe *p, const PGresult *r, int k, struct gm_p
 	t->force = is_true(r, k, 7);
 	t->partition = is_true(r, k, 8);
 	if (!PQgetisnull(r, k, 9))
-		t->skip = gm_xasprintf("its triggers, defaults or checks call function %s, which would run as the"
-				       " table's owner while the probe makes its rows", PQgetvalue(r, k, 9));
+		t->skip = gm_xasprintf("its triggers, defaults, checks or indexes call function %s, which would run as"
+				       " the table's owner while the probe makes its rows", PQgetvalue(r, k, 9));
+	else if (!PQgetisnull(r, k, 10))
+		t->skip = gm_xasprintf("its %s, whose checks and casts would run as the table's owner while the probe"
+				       " makes its rows", PQgetvalue(r, k, 10));
 	t->pk = t->org = t->cref = -1;
 	free(qs);
 	free(qt);

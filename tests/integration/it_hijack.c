@@ -235,6 +235,31 @@ static void test_history_of_another_role(void **state)
 	free(out);
 	free(err);
 	pgt_exec(c, "DROP TRIGGER gm_when ON garage_migrate.audit_log");
+	/* REFERENCES: dep's table with a key on the history, ON DELETE
+	 * CASCADE, and a trigger of its own that rollback's delete of the
+	 * history row would fire as the superuser; the grant gone, the key
+	 * it left still refused. */
+	sql = gm_xasprintf("GRANT REFERENCES ON garage_migrate.schema_history TO gm_hj_dep; SET ROLE gm_hj_dep;"
+			   " CREATE TABLE public.hist_ref (v bigint REFERENCES garage_migrate.schema_history ON DELETE CASCADE);"
+			   " CREATE FUNCTION public.gm_ref_trg() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+			   " IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+			   " EXECUTE 'COPY (SELECT 1) TO ''%s'''; END IF; RETURN NULL; END $f$;"
+			   " CREATE TRIGGER gm_ref_trg AFTER DELETE ON public.hist_ref FOR EACH STATEMENT"
+			   " EXECUTE FUNCTION public.gm_ref_trg(); RESET ROLE", path);
+	pgt_exec(c, sql);
+	free(sql);
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "list"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.schema_history grants REFERENCES to role gm_hj_dep");
+	free(out);
+	free(err);
+	pgt_exec(c, "REVOKE REFERENCES ON garage_migrate.schema_history FROM gm_hj_dep");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "rollback"), 7);
+	assert_contains(err, "refusing to use the history: garage_migrate.schema_history is referenced by foreign key"
+			     " hist_ref_v_fkey of table public.hist_ref, which garage-migrate did not make");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM garage_migrate.schema_history"), 1);
+	pgt_exec(c, "DROP TABLE public.hist_ref");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "rollback"), 0);
 	assert_not_written(path);
 	PQfinish(c);
@@ -721,6 +746,65 @@ static void test_trigger_of_a_role_granted_trigger(void **state)
 	free(db);
 }
 
+/* A role with REFERENCES on a table the migrations write (and a schema
+ * of its own) hangs a table of its own on it, ON DELETE CASCADE, with a
+ * trigger of its own: a migration deleting from the superuser's table
+ * fires it as the superuser, though it never names that table.  And a
+ * domain it owns, the type of a column of the superuser's table, gets a
+ * CHECK calling its function: a migration writing the column runs it.
+ * Both are refused before the migration runs; nothing ran as the
+ * superuser. */
+static void test_code_reached_past_the_written_table(void **state)
+{
+	char *db = pgt_create_db("gm_hj_reach"), *dir = tfs_tempdir(), *out, *err;
+	char *path = planted_path("reach");
+	PGconn *c = pgt_connect(db);
+	char *sql;
+
+	(void)state;
+	pgt_exec(c, "DROP ROLE IF EXISTS gm_hj_ref; CREATE ROLE gm_hj_ref");
+	sql = gm_xasprintf("CREATE SCHEMA hj AUTHORIZATION gm_hj_ref; SET ROLE gm_hj_ref;"
+			   " CREATE FUNCTION hj.evil() RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN"
+			   "  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+			   "   EXECUTE $$COPY (SELECT 1) TO '%s'$$; END IF; RETURN true; END $f$;"
+			   " CREATE FUNCTION hj.fire() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN PERFORM hj.evil(); RETURN NULL; END';"
+			   " CREATE DOMAIN hj.label AS text; GRANT USAGE ON SCHEMA hj TO PUBLIC; GRANT USAGE ON TYPE hj.label TO PUBLIC;"
+			   " RESET ROLE", path);
+	pgt_exec(c, sql);
+	free(sql);
+	tfs_write(dir, "0001_t.sql", "CREATE TABLE public.orgs (id int PRIMARY KEY, name text);\n"
+				     "GRANT REFERENCES ON public.orgs TO gm_hj_ref;\n"
+				     "INSERT INTO public.orgs VALUES (1, 'obsolete');\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	pgt_exec(c, "SET ROLE gm_hj_ref;"
+		    " CREATE TABLE hj.links (org int REFERENCES public.orgs ON DELETE CASCADE);"
+		    " CREATE TRIGGER t AFTER DELETE ON hj.links FOR EACH STATEMENT EXECUTE FUNCTION hj.fire(); RESET ROLE");
+	tfs_write(dir, "0002_clean.sql", "DELETE FROM public.orgs WHERE name = 'obsolete';\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to run migrations: trigger t on hj.links depends on function hj.fire(), owned by role"
+			     " gm_hj_ref, and the table's rows change when a migration writes another role's table");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.orgs"), 1);
+	pgt_exec(c, "DROP TABLE hj.links");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
+	/* A column of the role's domain, and a CHECK it adds later. */
+	tfs_write(dir, "0003_label.sql", "ALTER TABLE public.orgs ADD COLUMN label hj.label;\n");
+	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);	/* the next batch sees it */
+	pgt_exec(c, "SET ROLE gm_hj_ref; ALTER DOMAIN hj.label ADD CONSTRAINT c CHECK (hj.evil()); RESET ROLE");
+	tfs_write(dir, "0004_seed.sql", "INSERT INTO public.orgs VALUES (2, 'new', 'x');\n");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to run migrations: column label of orgs is of domain hj.label, owned by role gm_hj_ref");
+	free(out);
+	free(err);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.orgs"), 0);
+	assert_not_written(path);
+	PQfinish(c);
+	tfs_rmdir(dir);
+	pgt_drop_db(db, "DROP OWNED BY gm_hj_ref; DROP ROLE gm_hj_ref");
+	free(db);
+}
+
 /* baseline's trial runs the migrations' statements on live tables: the
  * same refusal, exit 7 as up's, not "the database does not hold it". */
 static void test_baseline_refuses_an_untrusted_trigger(void **state)
@@ -769,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_history_remade_in_one_transaction),
 		cmocka_unit_test(test_schema_of_another_role_in_the_path),
 		cmocka_unit_test(test_trigger_of_a_role_granted_trigger),
+		cmocka_unit_test(test_code_reached_past_the_written_table),
 		cmocka_unit_test(test_baseline_refuses_an_untrusted_trigger),
 	};
 	return cmocka_run_group_tests_name("planted functions and operators", tests, NULL, NULL);

@@ -205,7 +205,7 @@ static void test_owner_trigger_calling_another_roles_function(void **state)
 	free(sql);
 	probe(&out, &err, db, "--allow-pending");
 	assert_contains(out, "SKIP SELECT public.build_logs: tenant B cannot reach tenant A's rows (its triggers,"
-			     " defaults or checks call function public.audit_fn() of role");
+			     " defaults, checks or indexes call function public.audit_fn() of role");
 	assert_int_not_equal(stat(path, &st), 0);
 	unlink(path);
 	free(path);
@@ -213,6 +213,64 @@ static void test_owner_trigger_calling_another_roles_function(void **state)
 	free(err);
 	PQfinish(c);
 	drop_db_and_role(db, role);
+}
+
+/* The same function reached other ways from a superuser's table: a
+ * trigger's WHEN, a CHECK through the attacker's operator, an index
+ * expression, a domain the attacker owns (whose CHECK it adds later), an
+ * enum it owns (whose cast to json the probe's row_to_json would call).
+ * Each table is skipped, and the function never runs as the superuser. */
+static void test_owner_table_reaching_another_roles_code(void **state)
+{
+	static const struct {
+		const char *plant, *skip;
+	} cases[] = {
+		{ "CREATE TRIGGER t_when BEFORE INSERT ON public.build_logs FOR EACH ROW WHEN (atk.evil(NEW.stage))"
+		  " EXECUTE FUNCTION public.noop_trg()", "call function atk.evil(anyelement) of role" },
+		{ "ALTER TABLE public.build_logs ADD CONSTRAINT c CHECK (stage OPERATOR(atk.===) 'x'::text OR true)",
+		  "call function atk.eq3(character varying,text) of role" },
+		{ "CREATE INDEX ON public.build_logs (atk.imm(stage))", "call function atk.imm(character varying) of role" },
+		{ "ALTER TABLE public.build_logs ALTER COLUMN stage TYPE atk.stage_t",
+		  "its column stage is of type atk.stage_t, of role" },
+		{ "ALTER TABLE public.build_logs ADD COLUMN mood atk.mood NOT NULL DEFAULT 'ok'",
+		  "its column mood is of type atk.mood, of role" },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char *db = migrated_db("gm_att_reach"), *out, *err, *sql, *path;
+		PGconn *c = pgt_connect(db);
+		char *role = make_attacker(c, db);
+		struct stat st;
+
+		path = gm_xasprintf("/tmp/gm_pwned_reach_%d", (int)getpid());
+		unlink(path);
+		sql = gm_xasprintf("CREATE SCHEMA atk AUTHORIZATION %s; SET ROLE %s;"
+			"CREATE FUNCTION atk.evil(x anyelement) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN"
+			"  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+			"   EXECUTE $$COPY (SELECT 'pwned') TO '%s'$$; END IF;"
+			"  RETURN true; END $f$;"
+			"CREATE FUNCTION atk.eq3(a varchar, b text) RETURNS boolean LANGUAGE sql AS 'SELECT atk.evil(a)';"
+			"CREATE OPERATOR atk.=== (LEFTARG = varchar, RIGHTARG = text, FUNCTION = atk.eq3);"
+			"CREATE FUNCTION atk.imm(a varchar) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT a';"
+			"CREATE DOMAIN atk.stage_t AS varchar(50); CREATE TYPE atk.mood AS ENUM ('ok');"
+			"GRANT USAGE ON SCHEMA atk TO PUBLIC; GRANT USAGE ON TYPE atk.stage_t, atk.mood TO PUBLIC;"
+			"RESET ROLE;"
+			"CREATE FUNCTION public.noop_trg() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+			"%s", role, role, path, cases[k].plant);
+		pgt_exec(c, sql);
+		free(sql);
+		probe(&out, &err, db, "--allow-pending");
+		if (!strstr(out, "SKIP SELECT public.build_logs") || !strstr(out, cases[k].skip))
+			fail_msg("case %zu (%s): not skipped as expected:\n%s", k, cases[k].plant, out);
+		assert_int_not_equal(stat(path, &st), 0);
+		unlink(path);
+		free(path);
+		free(out);
+		free(err);
+		PQfinish(c);
+		drop_db_and_role(db, role);
+	}
 }
 
 /* Harmless odd names are probed, not skipped. */
@@ -743,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_column_name_is_quoted),
 		cmocka_unit_test(test_trigger_cannot_borrow_the_probers_rights),
 		cmocka_unit_test(test_owner_trigger_calling_another_roles_function),
+		cmocka_unit_test(test_owner_table_reaching_another_roles_code),
 		cmocka_unit_test(test_odd_names_are_probed),
 		cmocka_unit_test(test_skipped_is_never_passed),
 		cmocka_unit_test(test_app_role_is_acted_through),
