@@ -923,28 +923,83 @@ static int has_word(const char *text, const char *word)
  * tenant's among them, and reads what it sends about every tenant's rows
  * (row_to_json(NEW) hands over the whole row).  A warning: a payload of
  * ids alone may be meant. */
-static void lint_notifying_triggers(const struct gm_model *m, char **tenants, size_t ntenants, struct gm_findings *out)
+struct notify_seek {
+	struct protected_set set;	/* first: model_callees reads it */
+	int found;
+};
+
+static int sends_notification(const char *text)
 {
+	return has_word(text, "pg_notify") || has_word(text, "notify");
+}
+
+/* model_callees, noting whether what a call reaches notifies. */
+static size_t notify_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs)
+{
+	struct notify_seek *s = ctx;
+	size_t n = model_callees(&s->set, how, schema, name, defs);
+
+	for (size_t k = 0; n != GM_DEFINER_CALLEE_UNKNOWN && k < n; k++)
+		s->found = s->found || sends_notification((*defs)[k]);
+	return n;
+}
+
+static int nothing_protected(void *ctx, const char *schema, const char *name)
+{
+	(void)ctx;
+	(void)schema;
+	(void)name;
+	return 0;
+}
+
+/* Whether trigger function fn (its definition) notifies, itself or
+ * through what it calls (the definer judge follows calls, with nothing
+ * to judge). */
+static int notifies(const struct gm_model *m, const struct gm_policy_judge *j, const char *fn)
+{
+	struct notify_seek s = { { NULL, 0, NULL, 0, m }, 0 };
+	char *table = NULL, *why = NULL;
+
+	if (sends_notification(fn))
+		return 1;
+	if (j)
+		gm_definer_judge(j, fn, nothing_protected, notify_callees, &s, &table, &why);
+	free(table);
+	free(why);
+	return s.found;
+}
+
+static void lint_notifying_triggers(const struct gm_model *m, const struct gm_tenancy *tenancy, char **tenants,
+				    size_t ntenants, struct gm_findings *out)
+{
+	struct gm_policy_judge *j = NULL;
+	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
+
+	gm_error_free(err);	/* told by lint.c; calls are then not followed */
 	for (size_t k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
 		const char *kind = strstr(f->object, " trigger ");
-		char *fn;
-		int notifies;
+		char *fn = NULL;
+		int sends;
 
 		if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "definition") || !kind ||
-		    !is_tenant(tenants, ntenants, f->object + 6, (size_t)(kind - (f->object + 6))) ||
-		    !(fn = trigger_function(m, f->value)))
+		    !is_tenant(tenants, ntenants, f->object + 6, (size_t)(kind - (f->object + 6))))
 			continue;
-		notifies = has_word(fn, "pg_notify") || has_word(fn, "notify");
+		/* the tcn extension's trigger sends the row's key */
+		sends = has_word(f->value, "triggered_change_notification") ||
+			((fn = trigger_function(m, f->value)) && notifies(m, j, fn));
 		free(fn);
-		if (notifies)
-			gm_findings_add(out, GM_CHECK_RLS, "tenant_trigger_notifies", GM_LEVEL_WARNING, f->object,
+		if (!sends)
+			continue;
+		gm_findings_add(out, GM_CHECK_RLS, "tenant_trigger_notifies", GM_LEVEL_WARNING, f->object,
 				"send no row data (an id a listener then reads through the policies), or deliver changes"
 				" through a channel that checks the tenant (logical replication with row filters, Supabase"
 				" Realtime)",
-				"trigger's function sends a notification: any session that may connect can LISTEN, whatever"
-				" its tenant, and reads what it sends about every tenant's rows");
+				"trigger's function sends a notification (itself or through what it calls): any session"
+				" that may connect can LISTEN, whatever its tenant, and reads what it sends about every"
+				" tenant's rows");
 	}
+	gm_policy_judge_free(j);
 }
 
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
@@ -969,7 +1024,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	lint_leakproof(m, out);
 	lint_policy_operators(m, out);
 	lint_inherited_tenants(m, tenants, ntenants, out);
-	lint_notifying_triggers(m, tenants, ntenants, out);
+	lint_notifying_triggers(m, tenancy, tenants, ntenants, out);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);

@@ -312,6 +312,60 @@ static const char outside_sql[] =
 	"  WHERE reach.v OPERATOR(pg_catalog.=) c.oid AND " OTHER_SCHEMA("tn") " AND " UNGUARDED("t") ")"
 	" ORDER BY 1";
 
+/* Tables with a tenant column and row-level security in a schema the
+ * probe does not look at, which the role may read: their policies are
+ * not judged.  Acting as tenant B, the probe counts the rows of other
+ * tenants it sees there: any is a breach; none (an empty table) tells
+ * nothing, a warning. */
+static const char guarded_outside_sql[] =
+	"SELECT c.oid::pg_catalog.regclass::pg_catalog.text, a.attname::pg_catalog.text"
+	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+	" JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0"
+	" AND NOT a.attisdropped AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[])"
+	" WHERE " OTHER_SCHEMA("n")
+	" AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[]) AND c.relrowsecurity"
+	" AND pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'USAGE')"
+	" AND pg_catalog.has_any_column_privilege($1::pg_catalog.name, c.oid, 'SELECT')"
+	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+	"  AND x.objid OPERATOR(pg_catalog.=) c.oid AND x.deptype OPERATOR(pg_catalog.=) 'e')"
+	" ORDER BY 1, 2";
+
+static void check_role_reads_guarded_outside(struct gm_probe *p, const char *role, const char *const *params)
+{
+	PGresult *r = guarded(p, guarded_outside_sql, 3, params);
+	char *b = gm_db_quote_literal(p->db, p->org[1]);
+
+	gm_probe_set_tenant(p, 1);
+	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
+		char *col = gm_db_quote_ident(p->db, PQgetvalue(r, k, 1)), *obj;
+		char *sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s::pg_catalog.text IS DISTINCT FROM %s",
+					 PQgetvalue(r, k, 0), col, b);
+		struct gm_poutcome o;
+
+		gm_probe_exec_as(p, p->roles[0], sql, 1, &o);
+		if (o.ok && o.value && atol(o.value) > 0) {
+			role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
+				   "fix its policies, or add its schema to tenancy.schemas so that verify checks it",
+				   "role %s may reach %s, a table with a tenant column in a schema verify does not check, whose"
+				   " policies let tenant B read %s row%s of other tenants", role, PQgetvalue(r, k, 0), o.value,
+				   strcmp(o.value, "1") ? "s" : "");
+		} else {
+			obj = gm_xasprintf("table %s", PQgetvalue(r, k, 0));
+			gm_findings_add(&p->res->findings, GM_CHECK_ISOLATION, "isolation_role_unchecked_schema",
+					GM_LEVEL_WARNING, obj, "add its schema to tenancy.schemas so that verify checks it",
+					"role %s may read this table with a tenant column and row level security, in a schema"
+					" verify does not check: its policies are not judged (tenant B saw %s)", role,
+					o.ok ? "no row of another tenant's, of the rows there now" : o.message);
+			free(obj);
+		}
+		gm_poutcome_release(&o);
+		free(sql);
+		free(col);
+	}
+	PQclear(r);
+	free(b);
+}
+
 static void check_role_reads_outside(struct gm_probe *p, const char *role)
 {
 	struct gm_strbuf schemas = GM_STRBUF_INIT, cols = GM_STRBUF_INIT;
@@ -330,6 +384,7 @@ static void check_role_reads_outside(struct gm_probe *p, const char *role)
 	params[1] = schemas.buf;
 	params[2] = cols.buf;
 	check_role_definers(p, role, schemas.buf);
+	check_role_reads_guarded_outside(p, role, params);
 	r = guarded(p, outside_sql, 3, params);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++)
 		role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
@@ -361,10 +416,27 @@ static const char definers_sql[] =
 	" AND pg_catalog.has_function_privilege($1::pg_catalog.name, f.oid, 'EXECUTE')"
 	" ORDER BY 1";
 
-/* gm_definer_protected over the probe's tenant tables. */
+/* A table of any schema (but the system's and the history's) named so,
+ * with a tenant column ($3): tenant rows, whatever guards them.  A
+ * definer of another schema may read one of its own schema, which the
+ * probe's tables (the checked schemas') do not list. */
+static const char guarded_elsewhere_sql[] =
+	"SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+	" WHERE c.relname OPERATOR(pg_catalog.=) $1::pg_catalog.name"
+	" AND ($2::pg_catalog.name IS NULL OR n.nspname OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
+	" AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog.\"char\"[])"
+	" AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema," GM_HISTORY_SCHEMA "}'::pg_catalog.text[])"
+	" AND " TENANT_COLUMN("c") " LIMIT 1";
+
+/* gm_definer_protected over the probe's tenant tables, and those of other
+ * schemas. */
 static int probe_tenant(void *ctx, const char *schema, const char *name)
 {
-	const struct gm_probe *p = ctx;
+	struct gm_probe *p = ctx;
+	struct gm_strbuf cols = GM_STRBUF_INIT;
+	const char *params[3] = { name, schema, NULL };
+	PGresult *r;
+	int found;
 
 	for (size_t k = 0; k < p->t.n; k++) {
 		const char *t = p->t.v[k].name, *dot = strchr(t, '.');
@@ -373,7 +445,16 @@ static int probe_tenant(void *ctx, const char *schema, const char *name)
 		if (!strcmp(dot + 1, name) && (!schema || ((size_t)(dot - t) == strlen(schema) && !strncmp(t, schema, strlen(schema)))))
 			return 1;
 	}
-	return 0;
+	gm_strbuf_addch(&cols, '{');
+	for (size_t k = 0; k < p->tenancy->columns.n; k++)
+		gm_text_array_add(&cols, p->tenancy->columns.v[k]);
+	gm_strbuf_addch(&cols, '}');
+	params[2] = cols.buf;
+	r = guarded(p, guarded_elsewhere_sql, 3, params);
+	found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+	PQclear(r);
+	gm_strbuf_release(&cols);
+	return found;
 }
 
 /* gm_definer_callees over the database: what a call, an operator, a

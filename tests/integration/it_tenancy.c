@@ -1088,6 +1088,64 @@ static void test_app_role_reads_unguarded_rows_outside(void **state)
 	free(db);
 }
 
+/* --app-role: a table with a tenant column and row-level security in a
+ * schema verify does not check.  Its policy lets every row through, so
+ * tenant B reads A's archived note there, and the probe, acting as B,
+ * counts it; and a SECURITY DEFINER function of that schema hands B A's
+ * rows of it (a tenant table of its own schema, not of the checked ones).
+ * With a policy that binds the tenant, only a warning remains: its
+ * policies are not judged. */
+static void test_app_role_reads_guarded_rows_outside(void **state)
+{
+	static const char plant[] =
+		"DROP ROLE IF EXISTS gm_saas_app; CREATE ROLE gm_saas_app;"
+		" GRANT USAGE ON SCHEMA auth TO gm_saas_app; GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO gm_saas_app;"
+		" CREATE SCHEMA archive; GRANT USAGE ON SCHEMA archive TO gm_saas_app;"
+		" CREATE TABLE archive.notes_old (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, body text NOT NULL);"
+		" ALTER TABLE archive.notes_old ENABLE ROW LEVEL SECURITY; ALTER TABLE archive.notes_old FORCE ROW LEVEL SECURITY;"
+		" GRANT SELECT ON archive.notes_old TO gm_saas_app;"
+		" CREATE FUNCTION archive.old_notes_of(t uuid) RETURNS SETOF archive.notes_old LANGUAGE sql STABLE SECURITY DEFINER"
+		"  SET search_path = pg_catalog, archive AS 'SELECT * FROM archive.notes_old WHERE tenant_id = t';"
+		" INSERT INTO archive.notes_old VALUES ('00000000-0000-0000-0000-0000000000a2',"
+		"  '00000000-0000-0000-0000-00000000000a', 'A''s old');";
+	char *db, *out, *err, *sql;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	sql = gm_xasprintf("%s CREATE POLICY archive_read ON archive.notes_old FOR SELECT USING (true)", plant);
+	db = planted(sql);
+	free(sql);
+	c = pgt_connect(db);
+	seed_and_act_as_b(c, NULL, "gm_saas_app");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM archive.notes_old"), 1);
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM archive.old_notes_of('00000000-0000-0000-0000-00000000000a')"), 1);
+	pgt_exec(c, "RESET ROLE; DELETE FROM notes; DELETE FROM tenants");
+	PQfinish(c);
+	assert_int_equal(gm(&out, &err, db, "verify --isolation --app-role gm_saas_app"), 1);
+	assert_contains(out, "role gm_saas_app may reach archive.notes_old, a table with a tenant column in a schema verify"
+			     " does not check, whose policies let tenant B read 1 row of other tenants");
+	assert_contains(out, "role gm_saas_app may call SECURITY DEFINER function archive.old_notes_of(uuid), in a schema"
+			     " verify does not check, which touches archive.notes_old as its owner");
+	free(out);
+	free(err);
+	pgt_drop_db(db, NULL);
+	free(db);
+
+	sql = gm_xasprintf("%s CREATE POLICY archive_read ON archive.notes_old FOR SELECT USING (tenant_id = auth.uid());"
+			   " DROP FUNCTION archive.old_notes_of(uuid)", plant);
+	db = planted(sql);
+	free(sql);
+	gm(&out, &err, db, "verify --isolation --app-role gm_saas_app");	/* the grants are drift */
+	assert_not_contains(out, "error isolation_role");
+	assert_contains(out, "warning isolation_role_unchecked_schema: table archive.notes_old: role gm_saas_app may read this"
+			     " table with a tenant column and row level security, in a schema verify does not check");
+	free(out);
+	free(err);
+	pgt_drop_db(db, NULL);
+	free(db);
+}
+
 /* --app-role: a SECURITY DEFINER procedure in a schema verify does not
  * check, and a function there running SQL built at run time, each hand
  * tenant B tenant A's note (shown as B, through the application role).
@@ -1318,6 +1376,7 @@ int main(void)
 		cmocka_unit_test(test_app_role_controls_what_policies_use),
 		cmocka_unit_test(test_app_role_calls_outside_definers),
 		cmocka_unit_test(test_app_role_reads_unguarded_rows_outside),
+		cmocka_unit_test(test_app_role_reads_guarded_rows_outside),
 		cmocka_unit_test(test_nothing_probed_fails_strict),
 		cmocka_unit_test(test_exposed_schema_missing_from_the_snapshot),
 		cmocka_unit_test(test_each_hole_is_found),

@@ -786,6 +786,27 @@ static void test_notifying_trigger(void **state)
 		free(object);
 		free(def);
 	}
+	/* Through a helper it calls, and the tcn extension's trigger. */
+	{
+		struct gm_model m;
+
+		good_schema(&m);
+		set_function(&m, "emit(ch text, msg text)", "false", "sql", " SELECT pg_catalog.pg_notify(ch, msg) ");
+		set_trigger_function(&m, "feed", "BEGIN PERFORM public.emit('feed', NEW.note); RETURN NEW; END");
+		gm_model_add(&m, "table public.orders trigger feed", "definition",
+			     "CREATE TRIGGER feed AFTER INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION feed()");
+		gm_model_sort(&m);
+		assert_int_equal(count(&m, "tenant_trigger_notifies", "table public.orders trigger feed",
+				       "sends a notification (itself or through what it calls)"), 1);
+		gm_model_release(&m);
+		good_schema(&m);
+		gm_model_add(&m, "table public.orders trigger orders_tcn", "definition",
+			     "CREATE TRIGGER orders_tcn AFTER INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION"
+			     " triggered_change_notification()");
+		gm_model_sort(&m);
+		assert_int_equal(count(&m, "tenant_trigger_notifies", "table public.orders trigger orders_tcn", NULL), 1);
+		gm_model_release(&m);
+	}
 }
 
 /* A disabled trigger runs nothing. */
