@@ -673,16 +673,23 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
  * what the tool does to them).  Checked with the path, so that a trigger
  * planted while a batch runs is seen by its next round trip. */
 #define UNTRUSTED_TRIGGER_MARK "garage-migrate: untrusted trigger: "
-/* A table whose foreign key's action (ON DELETE CASCADE, SET NULL, SET
- * DEFAULT, the same ON UPDATE) another role's table sets off: a migration
+/* A table whose rows a foreign key's action (ON DELETE CASCADE, SET
+ * NULL, SET DEFAULT, the same ON UPDATE) changes when another role's
+ * table is written, directly or down a chain of such keys: a migration
  * that deletes from that table fires this one's triggers as the
- * migrations' role, though it never named this table.  Its owner's own
- * triggers are then trusted no more than anyone's. */
+ * migrations' role (an AFTER trigger fires as the outer statement's
+ * user), though it never named this table.  Its owner's own triggers are
+ * then trusted no more than anyone's. */
+#define CASCADE_ACTION(k)                                                                            \
+	"(" k ".confdeltype" EQ "ANY ('{c,n,d}'::pg_catalog.\"char\"[]) OR " k ".confupdtype" EQ          \
+	"ANY ('{c,n,d}'::pg_catalog.\"char\"[]))"
 #define CASCADED_INTO(c)                                                                             \
-	"EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class pc ON pc.oid" EQ "k.confrelid" \
-	" WHERE k.conrelid" EQ c ".oid AND k.contype" EQ "'f'"                                            \
-	" AND (k.confdeltype" EQ "ANY ('{c,n,d}'::pg_catalog.\"char\"[]) OR k.confupdtype" EQ "ANY ('{c,n,d}'::pg_catalog.\"char\"[]))" \
-	" AND pc.relowner OPERATOR(pg_catalog.<>) " c ".relowner)"
+	"EXISTS (WITH RECURSIVE up(rel) AS (SELECT k.confrelid FROM pg_catalog.pg_constraint k"         \
+	"  WHERE k.conrelid" EQ c ".oid AND k.contype" EQ "'f' AND " CASCADE_ACTION("k")                 \
+	"  UNION SELECT k.confrelid FROM up JOIN pg_catalog.pg_constraint k ON k.conrelid" EQ "up.rel"    \
+	"  AND k.contype" EQ "'f' AND " CASCADE_ACTION("k") ")"                                          \
+	" SELECT 1 FROM up JOIN pg_catalog.pg_class pc ON pc.oid" EQ "up.rel"                             \
+	" WHERE pc.relowner OPERATOR(pg_catalog.<>) " c ".relowner)"
 /* A column of a domain another role owns (not the table's owner): a
  * CHECK it adds to the domain, at any time, runs as whoever writes the
  * column, a superuser's data migration included. */
@@ -717,18 +724,31 @@ char *gm_db_quote_literal(struct gm_db *db, const char *s)
 	" AND t.tgenabled OPERATOR(pg_catalog.=) ANY ('{O,A}'::pg_catalog.\"char\"[])"                      \
 	" AND (code.owner OPERATOR(pg_catalog.<>) c.relowner OR " CASCADED_INTO("c") ")"                  \
 	" AND NOT " TRUSTED_FOR_PATH("code.owner")                                                        \
-	" UNION ALL SELECT pg_catalog.format('" UNTRUSTED_DOMAIN_MARK "%I of %s is of domain %s, owned by role %I, which does"  \
-	"  not own the table', a.attname, c.oid::pg_catalog.regclass, ty.oid::pg_catalog.regtype,"         \
-	"  pg_catalog.pg_get_userbyid(ty.typowner))"                                                      \
-	" FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid" EQ "a.attrelid"              \
+	" UNION ALL SELECT * FROM (WITH RECURSIVE reach(t, dom) AS (SELECT ty.oid, ty.oid FROM pg_catalog.pg_type ty" \
+	"  WHERE ty.typtype" EQ "'d' AND NOT " TRUSTED_FOR_PATH("ty.typowner")                              \
+	/* what is built on such a domain: a domain over it, an array or a    \
+	 * range of it (their pg_type rows depend on it), a composite type    \
+	 * with an attribute of it (its pg_class row does) */                 \
+	"  UNION SELECT nt.oid, reach.dom FROM reach JOIN pg_catalog.pg_depend d"                          \
+	"  ON d.refclassid" EQ "'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid" EQ "reach.t"      \
+	"  JOIN pg_catalog.pg_type nt ON (d.classid" EQ "'pg_catalog.pg_type'::pg_catalog.regclass AND nt.oid" EQ "d.objid)" \
+	"  OR (d.classid" EQ "'pg_catalog.pg_class'::pg_catalog.regclass AND nt.typrelid" EQ "d.objid"      \
+	"  AND nt.typtype" EQ "'c'))"                                                                      \
+	" SELECT pg_catalog.format('" UNTRUSTED_DOMAIN_MARK "%I of %s is of %s, owned by role %I, which does not own the table'," \
+	"  a.attname, c.oid::pg_catalog.regclass, CASE WHEN a.atttypid" EQ "dt.oid"                        \
+	"  THEN pg_catalog.format('domain %s', dt.oid::pg_catalog.regtype)"                                 \
+	"  ELSE pg_catalog.format('type %s, built on domain %s', a.atttypid::pg_catalog.regtype, dt.oid::pg_catalog.regtype) END," \
+	"  pg_catalog.pg_get_userbyid(dt.typowner))"                                                       \
+	" FROM reach JOIN pg_catalog.pg_depend d ON d.refclassid" EQ "'pg_catalog.pg_type'::pg_catalog.regclass" \
+	"  AND d.refobjid" EQ "reach.t AND d.classid" EQ "'pg_catalog.pg_class'::pg_catalog.regclass"        \
+	"  AND d.objsubid OPERATOR(pg_catalog.>) 0"                                                          \
+	" JOIN pg_catalog.pg_class c ON c.oid" EQ "d.objid"                                                  \
+	" JOIN pg_catalog.pg_attribute a ON a.attrelid" EQ "c.oid AND a.attnum" EQ "d.objsubid"              \
 	" JOIN pg_catalog.pg_namespace tn ON tn.oid" EQ "c.relnamespace"                                  \
-	" JOIN pg_catalog.pg_type at ON at.oid" EQ "a.atttypid"                                           \
-	" JOIN pg_catalog.pg_type ty ON ty.oid" EQ "CASE WHEN at.typelem OPERATOR(pg_catalog.<>) 0::pg_catalog.oid" \
-	"  THEN at.typelem ELSE at.oid END"                                                               \
-	" WHERE ty.typtype" EQ "'d' AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"          \
-	" AND c.relkind" EQ "ANY ('{r,p,f}'::pg_catalog.\"char\"[])"                                       \
+	" JOIN pg_catalog.pg_type dt ON dt.oid" EQ "reach.dom"                                              \
+	" WHERE c.relkind" EQ "ANY ('{r,p,f}'::pg_catalog.\"char\"[]) AND NOT a.attisdropped"                \
 	" AND tn.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema," GM_HISTORY_SCHEMA "}'::pg_catalog.text[])" \
-	" AND ty.typowner OPERATOR(pg_catalog.<>) c.relowner AND NOT " TRUSTED_FOR_PATH("ty.typowner")      \
+	" AND dt.typowner OPERATOR(pg_catalog.<>) c.relowner) dom"                                         \
 	" LIMIT 1) w)"
 
 void gm_db_user_path_item(struct gm_db *db, struct gm_strbuf *sb, int local, int check)

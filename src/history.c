@@ -165,10 +165,10 @@ long long gm_history_lock_key(void)
 	/* A foreign key of another table's, with an action: rollback's and \
 	 * repair's deletes would fire that table's triggers as the tool's \
 	 * role. */ \
-	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.confrelid = c.oid AND k.contype = 'f')" \
+	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_trigger k WHERE k.tgrelid = c.oid AND k.tgconstraint <> 0)" \
 	"  THEN (SELECT pg_catalog.format('is referenced by foreign key %I of table %s, which garage-migrate did not make'," \
-	"   k.conname, k.conrelid::pg_catalog.regclass) FROM pg_catalog.pg_constraint k" \
-	"   WHERE k.confrelid = c.oid AND k.contype = 'f' ORDER BY 1 LIMIT 1)" \
+	"   k.conname, k.conrelid::pg_catalog.regclass) FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_constraint k" \
+	"   ON k.oid = t.tgconstraint WHERE t.tgrelid = c.oid ORDER BY 1 LIMIT 1)" \
 	"  END" \
 	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
 	"  JOIN pg_catalog.pg_roles r ON r.oid = c.relowner" \
@@ -225,7 +225,10 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 	" pg_catalog.count(*) = 2 AND pg_catalog.bool_and(c.relowner = n.nspowner AND c.relkind = 'r'"  \
 	" AND NOT c.relhasrules AND NOT c.relhassubclass AND NOT c.relrowsecurity AND NOT c.relispartition" \
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid = c.oid)"          \
-	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.confrelid = c.oid AND k.contype = 'f')" \
+	/* a foreign key referring to the table puts its action triggers on \
+	 * it (pg_trigger's index finds them; pg_constraint has none on \
+	 * confrelid), and garage-migrate's tables have no key of their own */ \
+	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger k WHERE k.tgrelid = c.oid AND k.tgconstraint <> 0)" \
 	" AND (c.relacl IS NULL OR c.relacl = pg_catalog.acldefault('r', c.relowner)))"              \
 	" FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid"                                    \
 	" AND " HISTORY_TABLES("c") ")"                                          \

@@ -42,16 +42,21 @@ static const char tables_sql[] =
 	"    OR (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 	"    AND d.objid IN (SELECT i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid))))"
 	"  ORDER BY 1 LIMIT 1),"
-	/* A column of a type of such a role (a domain, an enum; or over
-	 * one): checks it adds to the domain later, casts it makes (the
-	 * probe's row_to_json), run as the table's owner too. */
-	" (SELECT pg_catalog.format('column %I is of type %s, of role %I', a.attname, a.atttypid::pg_catalog.regtype, tr.rolname)"
-	"  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid"
-	"  JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype"
-	"   WHEN ty.typelem <> 0 THEN ty.typelem ELSE ty.oid END"
-	"  JOIN pg_catalog.pg_roles tr ON tr.oid IN (ty.typowner, bt.typowner)"
-	"  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND NOT tr.rolsuper AND tr.oid <> c.relowner"
-	"  ORDER BY 1 LIMIT 1)"
+	/* A column of a type of such a role (a domain, an enum), or of one
+	 * built on it however deep (a domain over it, an array, a range, a
+	 * composite type with an attribute of it): checks it adds to a
+	 * domain later, casts it makes (the probe's row_to_json), run as the
+	 * table's owner too. */
+	" (WITH RECURSIVE ty(oid) AS (SELECT a.atttypid FROM pg_catalog.pg_attribute a"
+	"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+	"  UNION SELECT x.next FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.oid"
+	"   CROSS JOIN LATERAL (SELECT t.typbasetype UNION ALL SELECT t.typelem"
+	"    UNION ALL SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid"
+	"    UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a WHERE t.typrelid <> 0 AND a.attrelid = t.typrelid"
+	"     AND a.attnum > 0 AND NOT a.attisdropped) x(next) WHERE x.next <> 0)"
+	"  SELECT pg_catalog.format('columns are of type %s, of role %I', t.oid::pg_catalog.regtype, tr.rolname)"
+	"  FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.oid JOIN pg_catalog.pg_roles tr ON tr.oid = t.typowner"
+	"  WHERE NOT tr.rolsuper AND tr.oid <> c.relowner ORDER BY 1 LIMIT 1)"
 	" FROM pg_catalog.pg_class c"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 	" JOIN pg_catalog.pg_roles r ON r.oid = c.relowner"

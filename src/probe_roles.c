@@ -338,8 +338,10 @@ static void check_role_reads_guarded_outside(struct gm_probe *p, const char *rol
 	gm_probe_set_tenant(p, 1);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
 		char *col = gm_db_quote_ident(p->db, PQgetvalue(r, k, 1)), *obj;
-		char *sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s::pg_catalog.text IS DISTINCT FROM %s",
-					 PQgetvalue(r, k, 0), col, b);
+		/* A row of no tenant (NULL) is a shared one, as in the probe's
+		 * own tables. */
+		char *sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s IS NOT NULL AND %s::pg_catalog.text"
+					 " OPERATOR(pg_catalog.<>) %s", PQgetvalue(r, k, 0), col, col, b);
 		struct gm_poutcome o;
 
 		gm_probe_exec_as(p, p->roles[0], sql, 1, &o);

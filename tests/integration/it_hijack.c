@@ -786,7 +786,15 @@ static void test_code_reached_past_the_written_table(void **state)
 	free(out);
 	free(err);
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.orgs"), 1);
-	pgt_exec(c, "DROP TABLE hj.links");
+	/* Two steps down: links2 is the role's, on links, the role's too. */
+	pgt_exec(c, "DROP TRIGGER t ON hj.links; ALTER TABLE hj.links ADD COLUMN id int UNIQUE; SET ROLE gm_hj_ref;"
+		    " CREATE TABLE hj.links2 (l int REFERENCES hj.links (id) ON DELETE CASCADE);"
+		    " CREATE TRIGGER t2 AFTER DELETE ON hj.links2 FOR EACH STATEMENT EXECUTE FUNCTION hj.fire(); RESET ROLE");
+	assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+	assert_contains(err, "refusing to run migrations: trigger t2 on hj.links2 depends on function hj.fire()");
+	free(out);
+	free(err);
+	pgt_exec(c, "DROP TABLE hj.links2, hj.links");
 	assert_int_equal(pgt_gm_dir(NULL, NULL, db, dir, "up"), 0);
 	/* A column of the role's domain, and a CHECK it adds later. */
 	tfs_write(dir, "0003_label.sql", "ALTER TABLE public.orgs ADD COLUMN label hj.label;\n");
@@ -797,6 +805,24 @@ static void test_code_reached_past_the_written_table(void **state)
 	assert_contains(err, "refusing to run migrations: column label of orgs is of domain hj.label, owned by role gm_hj_ref");
 	free(out);
 	free(err);
+	/* Types built on it: a domain over it, an array of it, a composite
+	 * type with an attribute of it. */
+	pgt_exec(c, "ALTER TABLE public.orgs DROP COLUMN label; CREATE DOMAIN public.label2 AS hj.label;"
+		    " CREATE TYPE public.pair AS (a int, b hj.label)");
+	{
+		static const char *const types[] = { "public.label2", "hj.label[]", "public.pair" };
+		for (size_t k = 0; k < 3; k++) {
+			sql = gm_xasprintf("ALTER TABLE public.orgs ADD COLUMN x %s", types[k]);
+			pgt_exec(c, sql);
+			free(sql);
+			assert_int_equal(pgt_gm_dir(&out, &err, db, dir, "up"), 7);
+			assert_contains(err, "refusing to run migrations: column x of orgs is of type");
+			assert_contains(err, "built on domain hj.label, owned by role gm_hj_ref");
+			free(out);
+			free(err);
+			pgt_exec(c, "ALTER TABLE public.orgs DROP COLUMN x");
+		}
+	}
 	assert_int_equal(pgt_count(c, "SELECT count(*) FROM public.orgs"), 0);
 	assert_not_written(path);
 	PQfinish(c);

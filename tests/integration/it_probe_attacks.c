@@ -231,9 +231,13 @@ static void test_owner_table_reaching_another_roles_code(void **state)
 		  "call function atk.eq3(character varying,text) of role" },
 		{ "CREATE INDEX ON public.build_logs (atk.imm(stage))", "call function atk.imm(character varying) of role" },
 		{ "ALTER TABLE public.build_logs ALTER COLUMN stage TYPE atk.stage_t",
-		  "its column stage is of type atk.stage_t, of role" },
+		  "its columns are of type atk.stage_t, of role" },
+		{ "CREATE DOMAIN public.stage2 AS atk.stage_t; ALTER TABLE public.build_logs ALTER COLUMN stage TYPE public.stage2",
+		  "its columns are of type atk.stage_t, of role" },
+		{ "CREATE TYPE public.pair AS (m atk.mood); ALTER TABLE public.build_logs ADD COLUMN p public.pair[]",
+		  "its columns are of type atk.mood, of role" },
 		{ "ALTER TABLE public.build_logs ADD COLUMN mood atk.mood NOT NULL DEFAULT 'ok'",
-		  "its column mood is of type atk.mood, of role" },
+		  "its columns are of type atk.mood, of role" },
 	};
 
 	(void)state;
