@@ -41,6 +41,12 @@ const PgQuery__Node *gm_pgtree_stmt(const struct gm_pgtree *t);
  * is not such an INSERT). */
 size_t gm_pgtree_drop_constant_rows(struct gm_pgtree *t, size_t from);
 
+/* The foreign key a constraint definition (pg_get_constraintdef's,
+ * "FOREIGN KEY (a) REFERENCES t(b) ON DELETE CASCADE") holds, parsed into
+ * t (the caller frees t either way; the text is only parsed, never
+ * sent), or NULL for any other definition. */
+const PgQuery__Constraint *gm_pgtree_foreign_key(const char *def, struct gm_pgtree *t);
+
 /* A CREATE FUNCTION's option name ("language", "as", "security"), or
  * NULL when it has none. */
 const PgQuery__DefElem *gm_pgtree_function_option(const PgQuery__CreateFunctionStmt *f, const char *name);

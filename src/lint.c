@@ -603,29 +603,18 @@ struct fk_actions {
 
 static int fk_actions_of(const char *def, struct fk_actions *a)
 {
-	char *sql = gm_xasprintf("ALTER TABLE x ADD %s", def);	/* only parsed here, never sent */
 	struct gm_pgtree t;
-	size_t cursor;
-	char *why = gm_pgtree_parse(sql, &t, &cursor);
-	const PgQuery__Node *st = why ? NULL : gm_pgtree_stmt(&t), *cmd;
-	int yes = 0;
+	const PgQuery__Constraint *c = gm_pgtree_foreign_key(def, &t);
 
 	memset(a, 0, sizeof(*a));
-	if (st && st->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_STMT && st->alter_table_stmt->n_cmds == 1 &&
-	    (cmd = st->alter_table_stmt->cmds[0])->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_CMD &&
-	    cmd->alter_table_cmd->def && cmd->alter_table_cmd->def->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
-	    cmd->alter_table_cmd->def->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN) {
-		const PgQuery__Constraint *c = cmd->alter_table_cmd->def->constraint;
+	if (c) {
 		a->del = c->fk_del_action && *c->fk_del_action ? c->fk_del_action[0] : 'a';
 		a->upd = c->fk_upd_action && *c->fk_upd_action ? c->fk_upd_action[0] : 'a';
 		for (size_t k = 0; k < c->n_pk_attrs; k++)
 			gm_strlist_add(&a->refcols, gm_pgtree_str(c->pk_attrs[k]));
-		yes = 1;
 	}
-	free(why);
-	free(sql);
 	gm_pgtree_free(&t);
-	return yes;
+	return c != NULL;
 }
 
 static int changes_rows(char action)

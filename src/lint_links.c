@@ -55,25 +55,12 @@ static int unique_on(const char *def, const char *column)
  * column alone to column to (the referenced table is checked apart). */
 static int foreign_key_of(const char *def, const char *column, const char *to)
 {
-	char *sql = gm_xasprintf("ALTER TABLE x ADD %s", def);	/* only parsed here, never sent */
 	struct gm_pgtree t;
-	size_t cursor;
-	char *why = gm_pgtree_parse(sql, &t, &cursor);
-	const PgQuery__Node *st = why ? NULL : gm_pgtree_stmt(&t), *cmd;
-	const PgQuery__Constraint *c;
-	const char *fk, *pk;
-	int yes = 0;
+	const PgQuery__Constraint *c = gm_pgtree_foreign_key(def, &t);
+	const char *fk = c ? only_name(c->fk_attrs, c->n_fk_attrs) : NULL;
+	const char *pk = c ? only_name(c->pk_attrs, c->n_pk_attrs) : NULL;
+	int yes = fk && pk && !strcmp(fk, column) && !strcmp(pk, to);
 
-	if (NODE(st, ALTER_TABLE_STMT) && st->alter_table_stmt->n_cmds == 1 &&
-	    NODE((cmd = st->alter_table_stmt->cmds[0]), ALTER_TABLE_CMD) && NODE(cmd->alter_table_cmd->def, CONSTRAINT)) {
-		c = cmd->alter_table_cmd->def->constraint;
-		fk = only_name(c->fk_attrs, c->n_fk_attrs);
-		pk = only_name(c->pk_attrs, c->n_pk_attrs);
-		yes = c->contype == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN && fk && pk && !strcmp(fk, column) &&
-		      !strcmp(pk, to);
-	}
-	free(why);
-	free(sql);
 	gm_pgtree_free(&t);
 	return yes;
 }

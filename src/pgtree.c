@@ -168,6 +168,24 @@ void gm_pgtree_free(struct gm_pgtree *t)
 	t->pr = NULL;
 }
 
+const PgQuery__Constraint *gm_pgtree_foreign_key(const char *def, struct gm_pgtree *t)
+{
+	char *sql = gm_xasprintf("ALTER TABLE x ADD %s", def);	/* only parsed here, never sent */
+	size_t cursor;
+	char *why = gm_pgtree_parse(sql, t, &cursor);
+	const PgQuery__Node *st = why ? NULL : gm_pgtree_stmt(t), *cmd;
+	const PgQuery__Constraint *c = NULL;
+
+	if (st && st->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_STMT && st->alter_table_stmt->n_cmds == 1 &&
+	    (cmd = st->alter_table_stmt->cmds[0])->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_CMD &&
+	    cmd->alter_table_cmd->def && cmd->alter_table_cmd->def->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
+	    cmd->alter_table_cmd->def->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN)
+		c = cmd->alter_table_cmd->def->constraint;
+	free(why);
+	free(sql);
+	return c;
+}
+
 const PgQuery__DefElem *gm_pgtree_function_option(const PgQuery__CreateFunctionStmt *f, const char *name)
 {
 	for (size_t k = 0; k < f->n_options; k++) {
