@@ -13,6 +13,7 @@
  * the list).  Tenant tables are those with a tenant column and those
  * whose foreign keys reach one; every other table of an exposed schema
  * must have RLS or be declared global.  tenancy NULL: AI Garage's. */
+struct gm_policy_judge;
 struct gm_tenancy;
 void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out);
 
@@ -30,13 +31,15 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 
 /* The tables tenant tables' policies let rows in through, when another
  * role, or a SECURITY DEFINER function, may write them (lint_links.c):
- * part of gm_lint_objects. */
-void gm_lint_policy_links(const struct gm_model *m, const struct gm_tenancy *tenancy, char **tenants, size_t ntenants,
-			  struct gm_findings *out);
+ * part of gm_lint_objects, with its judge (NULL when the tenant
+ * expression does not parse: definers are then not judged). */
+void gm_lint_policy_links(const struct gm_model *m, const struct gm_policy_judge *judge, char **tenants,
+			  size_t ntenants, struct gm_findings *out);
 /* The first SECURITY DEFINER function of m (its name, "s.f(args)",
  * allocated) that INSERTs, UPDATEs or MERGEs linked ("s.t"), itself or
- * through what it calls, with *why (allocated) saying how; or NULL. */
-char *gm_lint_definer_writing(const struct gm_model *m, const struct gm_tenancy *tenancy, const char *linked,
+ * through what it calls, with *why (allocated) saying how; or NULL (and
+ * NULL without a judge). */
+char *gm_lint_definer_writing(const struct gm_model *m, const struct gm_policy_judge *judge, const char *linked,
 			      char **why);
 
 /* The tenant tables of m ("public.orders"), in the model's order; caller

@@ -97,7 +97,7 @@ static int key_held_once(const struct gm_model *m, const char *table, const char
 
 struct judging {
 	const struct gm_model *m;
-	const struct gm_tenancy *tenancy;
+	const struct gm_policy_judge *judge;	/* NULL: definers are not judged */
 	const char *table;	/* "public.notes": the policy's */
 	const char *policy;	/* "table public.notes policy p": the finding's object */
 	struct gm_strlist seen;	/* "relation.column" already told for this policy */
@@ -168,7 +168,7 @@ static void definer_writes(struct judging *g, const char *linked, const char *ke
 {
 	char *why = NULL, *fn;
 
-	if (gm_strlist_has(&g->seen, key) || !(fn = gm_lint_definer_writing(g->m, g->tenancy, linked, &why)))
+	if (gm_strlist_has(&g->seen, key) || !(fn = gm_lint_definer_writing(g->m, g->judge, linked, &why)))
 		return;
 	gm_strlist_add(&g->seen, key);
 	gm_findings_add(g->out, GM_CHECK_RLS, "policy_link_writable", GM_LEVEL_WARNING, g->policy,
@@ -228,10 +228,10 @@ static void link(void *ctx, const char *schema, const char *relation, const char
 
 /* Each policy of each tenant table: the tables its USING and WITH CHECK
  * let rows in through (gm_policy_links). */
-void gm_lint_policy_links(const struct gm_model *m, const struct gm_tenancy *tenancy, char **tenants, size_t ntenants,
-			  struct gm_findings *out)
+void gm_lint_policy_links(const struct gm_model *m, const struct gm_policy_judge *judge, char **tenants,
+			  size_t ntenants, struct gm_findings *out)
 {
-	struct judging g = { m, tenancy, NULL, NULL, { NULL, 0 }, out };
+	struct judging g = { m, judge, NULL, NULL, { NULL, 0 }, out };
 
 	for (size_t t = 0; t < ntenants; t++) {
 		char *prefix = gm_xasprintf("table %s policy ", tenants[t]);

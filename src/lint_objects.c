@@ -663,18 +663,14 @@ static size_t model_callees(void *ctx, enum gm_definer_reach how, const char *sc
 
 /* What each SECURITY DEFINER function does to protected rows, judged on
  * its definition and those of the functions it calls (gm_definer_judge). */
-static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy *tenancy,
+static void lint_definer_reads(const struct gm_model *m, const struct gm_policy_judge *j,
 			       char **tenants, size_t ntenants, struct gm_findings *out)
 {
 	struct protected_set set;
-	struct gm_policy_judge *j = NULL;
-	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
 	size_t k;
 
-	if (err) {	/* an expression that does not parse: lint.c reports it */
-		gm_error_free(err);
+	if (!j)
 		return;
-	}
 	protected_set_init(&set, m, tenants, ntenants);
 	for (k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
@@ -704,7 +700,6 @@ static void lint_definer_reads(const struct gm_model *m, const struct gm_tenancy
 		free(why);
 	}
 	free(set.views);
-	gm_policy_judge_free(j);
 }
 
 /* The relation whose writes are judged (gm_lint_definer_writing): a
@@ -725,19 +720,15 @@ static int is_written(void *ctx, const char *schema, const char *name)
 	return GM_DEFINER_WRITTEN;
 }
 
-char *gm_lint_definer_writing(const struct gm_model *m, const struct gm_tenancy *tenancy, const char *linked,
+char *gm_lint_definer_writing(const struct gm_model *m, const struct gm_policy_judge *j, const char *linked,
 			      char **why)
 {
 	struct written_set w = { { NULL, 0, NULL, 0, m }, linked };
-	struct gm_policy_judge *j = NULL;
-	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
 	char *found = NULL;
 
 	*why = NULL;
-	if (err) {
-		gm_error_free(err);
+	if (!j)
 		return NULL;
-	}
 	for (size_t k = 0; k < m->n && !found; k++) {
 		const struct gm_fact *f = &m->v[k];
 		const char *def;
@@ -757,7 +748,6 @@ char *gm_lint_definer_writing(const struct gm_model *m, const struct gm_tenancy 
 		free(table);
 		free(because);
 	}
-	gm_policy_judge_free(j);
 	return found;
 }
 
@@ -766,17 +756,13 @@ char *gm_lint_definer_writing(const struct gm_model *m, const struct gm_tenancy 
  * bound to the tenant (gm_definer_judge) fills it with every tenant's
  * rows, and no policy applies to them (pg_depend shows the view reading
  * only the function, so lint_views cannot see it). */
-static void lint_matview_calls(const struct gm_model *m, const struct gm_tenancy *tenancy,
+static void lint_matview_calls(const struct gm_model *m, const struct gm_policy_judge *j,
 			       char **tenants, size_t ntenants, struct gm_findings *out)
 {
 	struct protected_set set;
-	struct gm_policy_judge *j = NULL;
-	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
 
-	if (err) {
-		gm_error_free(err);
+	if (!j)
 		return;
-	}
 	protected_set_init(&set, m, tenants, ntenants);
 	for (size_t k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
@@ -803,7 +789,6 @@ static void lint_matview_calls(const struct gm_model *m, const struct gm_tenancy
 		}
 	}
 	free(set.views);
-	gm_policy_judge_free(j);
 }
 
 /* A LEAKPROOF function runs before the policies, on every tenant's rows
@@ -969,13 +954,9 @@ static int notifies(const struct gm_model *m, const struct gm_policy_judge *j, c
 	return s.found;
 }
 
-static void lint_notifying_triggers(const struct gm_model *m, const struct gm_tenancy *tenancy, char **tenants,
+static void lint_notifying_triggers(const struct gm_model *m, const struct gm_policy_judge *j, char **tenants,
 				    size_t ntenants, struct gm_findings *out)
 {
-	struct gm_policy_judge *j = NULL;
-	struct gm_error *err = gm_policy_judge_new(tenancy, &j);
-
-	gm_error_free(err);	/* told by lint.c; calls are then not followed */
 	for (size_t k = 0; k < m->n; k++) {
 		const struct gm_fact *f = &m->v[k];
 		const char *kind = strstr(f->object, " trigger ");
@@ -999,11 +980,11 @@ static void lint_notifying_triggers(const struct gm_model *m, const struct gm_te
 				" that may connect can LISTEN, whatever its tenant, and reads what it sends about every"
 				" tenant's rows");
 	}
-	gm_policy_judge_free(j);
 }
 
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
+	struct gm_policy_judge *j = NULL;
 	struct gm_tenancy defaults;
 	size_t ntenants, k;
 	char **tenants;
@@ -1012,19 +993,23 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	if (!tenancy)
 		tenancy = &defaults;
 	tenants = gm_tenant_tables(m, tenancy, &ntenants);
+	/* One judge for the lints that read policies and functions; none
+	 * when the tenant expression does not parse (lint.c reports it). */
+	gm_error_free(gm_policy_judge_new(tenancy, &j));
 	lint_public_grants(m, tenancy, tenants, ntenants, out);
 	lint_bypass_grants(m, tenants, ntenants, out);
 	lint_rules(m, out);
 	lint_foreign_tables(m, tenancy, out);
 	lint_views(m, tenants, ntenants, out);
 	lint_definer_functions(m, out);
-	lint_definer_reads(m, tenancy, tenants, ntenants, out);
-	lint_matview_calls(m, tenancy, tenants, ntenants, out);
-	gm_lint_policy_links(m, tenancy, tenants, ntenants, out);
+	lint_definer_reads(m, j, tenants, ntenants, out);
+	lint_matview_calls(m, j, tenants, ntenants, out);
+	gm_lint_policy_links(m, j, tenants, ntenants, out);
 	lint_leakproof(m, out);
 	lint_policy_operators(m, out);
 	lint_inherited_tenants(m, tenants, ntenants, out);
-	lint_notifying_triggers(m, tenancy, tenants, ntenants, out);
+	lint_notifying_triggers(m, j, tenants, ntenants, out);
+	gm_policy_judge_free(j);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);
 	free(tenants);
