@@ -178,14 +178,6 @@ struct secret_arg {
 static struct secret_arg *secret_args;
 static size_t nsecret_args;
 
-static int has_word(const char *s, const char *word)
-{
-	for (size_t n = strlen(word); *s; s++)
-		if (!strncasecmp(s, word, n))
-			return 1;
-	return 0;
-}
-
 /* The form arg may be shown in, or NULL when it holds no secret. */
 static char *shown_form(const char *arg)
 {
@@ -202,7 +194,7 @@ static char *shown_form(const char *arg)
 		free(blanked);
 		return out;
 	}
-	if (strchr(arg, '=') && has_word(arg, "password"))
+	if (strchr(arg, '=') && strcasestr(arg, "password"))
 		return gm_xstrdup("(not shown: it may hold a password)");
 	return NULL;
 }

@@ -141,6 +141,12 @@ long long gm_history_lock_key(void)
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint co WHERE co.conrelid = " c ".oid"          \
 	" AND (co.xmin <> " c ".xmin OR (co.conbin IS NOT NULL AND NOT " PLAIN_TREE("co.conbin::pg_catalog.text") ")))"    \
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = " c ".oid AND i.xmin <> " c ".xmin))"
+/* Whether another table's foreign key refers to table c: its action
+ * triggers sit on c (pg_trigger's index finds them; pg_constraint has none
+ * on confrelid), and garage-migrate's tables have no key of their own.
+ * rollback's and repair's deletes would fire that table's triggers as
+ * the tool's role. */
+#define REFERRED_TO(c) "EXISTS (SELECT FROM pg_catalog.pg_trigger k WHERE k.tgrelid = " c ".oid AND k.tgconstraint <> 0)"
 #define TRUST_FROM                                                                                   \
 	" FROM (SELECT (SELECT x.what OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) x.problem" \
 	" FROM (SELECT 0 AS o, pg_catalog.format('schema %I', n.nspname) AS what," \
@@ -162,10 +168,7 @@ long long gm_history_lock_key(void)
 	"  WHEN " NOT_MADE("c") " IS NOT NULL THEN " NOT_MADE("c") \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid) THEN 'has row-level security policies'" \
 	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) THEN 'has child tables'" \
-	/* A foreign key of another table's, with an action: rollback's and \
-	 * repair's deletes would fire that table's triggers as the tool's \
-	 * role. */ \
-	"  WHEN EXISTS (SELECT FROM pg_catalog.pg_trigger k WHERE k.tgrelid = c.oid AND k.tgconstraint <> 0)" \
+	"  WHEN " REFERRED_TO("c") \
 	"  THEN (SELECT pg_catalog.format('is referenced by foreign key %I of table %s, which garage-migrate did not make'," \
 	"   k.conname, k.conrelid::pg_catalog.regclass) FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_constraint k" \
 	"   ON k.oid = t.tgconstraint WHERE t.tgrelid = c.oid ORDER BY 1 LIMIT 1)" \
@@ -225,10 +228,7 @@ static const char trust_sql[] = "SELECT " TRUST_EXPR TRUST_FROM;
 	" pg_catalog.count(*) = 2 AND pg_catalog.bool_and(c.relowner = n.nspowner AND c.relkind = 'r'"  \
 	" AND NOT c.relhasrules AND NOT c.relhassubclass AND NOT c.relrowsecurity AND NOT c.relispartition" \
 	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid = c.oid)"          \
-	/* a foreign key referring to the table puts its action triggers on \
-	 * it (pg_trigger's index finds them; pg_constraint has none on \
-	 * confrelid), and garage-migrate's tables have no key of their own */ \
-	" AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger k WHERE k.tgrelid = c.oid AND k.tgconstraint <> 0)" \
+	" AND NOT " REFERRED_TO("c") \
 	" AND (c.relacl IS NULL OR c.relacl = pg_catalog.acldefault('r', c.relowner)))"              \
 	" FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid"                                    \
 	" AND " HISTORY_TABLES("c") ")"                                          \

@@ -390,9 +390,21 @@ static void expect_not_under(struct gm_probe *p, const struct gm_ptable *t, cons
 	gm_poutcome_release(&o);
 }
 
+/* B's own row of t with column c set to value: an UPDATE that moves it
+ * (to A's tenant, under A's parent row). */
+static char *move_own_row_sql(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *c, const char *value)
+{
+	char *a = gm_db_quote_literal(p->db, value), *b = gm_db_quote_literal(p->db, t->row[1]);
+	char *sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s" EQ "%s", t->q, c->q, a, pkq(t), b);
+
+	free(a);
+	free(b);
+	return sql;
+}
+
 static void check_rows_under_a(struct gm_probe *p, const struct gm_ptable *t)
 {
-	char *exp, *sql, *why, *a, *b;
+	char *exp, *sql, *why;
 
 	if (t->org < 0)
 		return;	/* check_inserts_for_a tried its parent key */
@@ -413,13 +425,9 @@ static void check_rows_under_a(struct gm_probe *p, const struct gm_ptable *t)
 		if (!t->row[1] || t->pk < 0)
 			continue;
 		exp = gm_xasprintf("tenant B cannot move its rows under tenant A's %s", parent->name);
-		a = gm_db_quote_literal(p->db, parent->row[0]);
-		b = gm_db_quote_literal(p->db, t->row[1]);
-		sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s" EQ "%s", t->q, c->q, a, pkq(t), b);
+		sql = move_own_row_sql(p, t, c, parent->row[0]);
 		expect_not_under(p, t, "UPDATE", sql, exp, parent);
 		free(sql);
-		free(a);
-		free(b);
 		free(exp);
 	}
 }
@@ -429,11 +437,9 @@ static void check_own_rows(struct gm_probe *p, const struct gm_ptable *t, const 
 	char *b = gm_db_quote_literal(p->db, t->row[1]), *sql;
 
 	if (key) {
-		char *a = gm_db_quote_literal(p->db, a_value(p, t, key));
-		sql = gm_xasprintf("UPDATE %s SET %s = %s WHERE %s" EQ "%s", t->q, key->q, a, pkq(t), b);
+		sql = move_own_row_sql(p, t, key, a_value(p, t, key));
 		expect_refused(p, t, "UPDATE", sql, "tenant B cannot move its own rows to tenant A");
 		free(sql);
-		free(a);
 	}
 	if (noop_set(t)) {
 		sql = gm_xasprintf("UPDATE %s SET %s WHERE %s" EQ "%s", t->q, noop_set(t), pkq(t), b);

@@ -420,6 +420,13 @@ struct gm_error *gm_repair_check(const struct gm_status *st, int remove_missing,
 	return err;
 }
 
+/* Whether repair changes the entry of it. */
+static int repaired(const struct gm_status_item *it, int remove_missing)
+{
+	return it->state == GM_STATE_MODIFIED || it->state == GM_STATE_FAILED ||
+	       (it->state == GM_STATE_MISSING && remove_missing);
+}
+
 /* The connection was lost before the repair's COMMIT was answered: it
  * may have committed.  A repair is all or nothing, so its first change
  * tells: reconnect, read the history, and say what was found (never
@@ -432,8 +439,7 @@ static void explain_lost_repair(struct gm_db *db, const struct gm_status *st, in
 	char *why = NULL, *what;
 
 	for (size_t k = 0; k < st->n && !it; k++)
-		if (st->v[k].state == GM_STATE_MODIFIED || st->v[k].state == GM_STATE_FAILED ||
-		    (st->v[k].state == GM_STATE_MISSING && remove_missing))
+		if (repaired(&st->v[k], remove_missing))
 			it = &st->v[k];
 	if (!it)
 		return;
@@ -469,10 +475,8 @@ struct gm_error *gm_engine_repair(struct gm_db *db, const struct gm_status *st,
 	if (oc.error)
 		err = gm_script_error(db, &sc, &oc, &blamed);
 	for (k = 0; k < st->n && !err; k++) {
-		const struct gm_status_item *it = &st->v[k];
-		if (it->state == GM_STATE_MODIFIED || it->state == GM_STATE_FAILED ||
-		    (it->state == GM_STATE_MISSING && remove_missing))
-			err = repair_item(db, it, os_user);
+		if (repaired(&st->v[k], remove_missing))
+			err = repair_item(db, &st->v[k], os_user);
 	}
 	if (!err)
 		err = gm_db_exec(db, "COMMIT", "cannot record the repair", NULL);
