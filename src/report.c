@@ -429,39 +429,41 @@ void gm_report_verify_json(const struct gm_verify_result *r, const char *snapsho
 
 /* XML 1.0's characters: no C0 control but tab and line break, no
  * U+FFFE or U+FFFF, nothing that is not UTF-8 (a SQL_ASCII database's
- * names); each such byte or character becomes '?', or a reader of the
- * report stops at it. */
-static size_t xml_unfit(const char *s)
+ * names): a reader of the report stops at them.  Controls are left out,
+ * the others become '?'.  Walked as text.c's escape() walks a string:
+ * runs of valid UTF-8, then the byte after. */
+static int nonchar_at(const char *s)
 {
-	size_t len = strlen(s), good = gm_text_invalid_at(s, len);
-
-	for (size_t i = 0; i + 2 < good; i++)
-		if ((unsigned char)s[i] == 0xEF && (unsigned char)s[i + 1] == 0xBF && (unsigned char)s[i + 2] >= 0xBE)
-			return i;
-	return good;
+	return (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBF && (unsigned char)s[2] >= 0xBE;
 }
 
 void gm_xml_str(struct gm_strbuf *out, const char *s)
 {
-	for (size_t fit = s ? xml_unfit(s) : 0; s && *s; s++, fit--) {
-		if (!fit) {	/* one byte that is not UTF-8, or U+FFFE/U+FFFF whole */
-			gm_strbuf_addch(out, '?');
-			if ((unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBF && (unsigned char)s[2] >= 0xBE)
-				s += 2;
-			fit = xml_unfit(s + 1) + 1;
-			continue;
+	size_t len = s ? strlen(s) : 0, i = 0;
+
+	while (i < len) {
+		size_t good = i + gm_text_invalid_at(s + i, len - i);
+		for (; i < good; i++) {
+			if (nonchar_at(s + i)) {
+				gm_strbuf_addch(out, '?');
+				i += 2;	/* the loop steps past the last byte */
+				continue;
+			}
+			switch (s[i]) {
+			case '&': gm_strbuf_adds(out, "&amp;"); break;
+			case '<': gm_strbuf_adds(out, "&lt;"); break;
+			case '>': gm_strbuf_adds(out, "&gt;"); break;
+			case '"': gm_strbuf_adds(out, "&quot;"); break;
+			case '\'': gm_strbuf_adds(out, "&apos;"); break;
+			case '\n': gm_strbuf_adds(out, "&#10;"); break;
+			default:
+				if ((unsigned char)s[i] >= 0x20 || s[i] == '\t')
+					gm_strbuf_addch(out, s[i]);
+			}
 		}
-		switch (*s) {
-		case '&': gm_strbuf_adds(out, "&amp;"); break;
-		case '<': gm_strbuf_adds(out, "&lt;"); break;
-		case '>': gm_strbuf_adds(out, "&gt;"); break;
-		case '"': gm_strbuf_adds(out, "&quot;"); break;
-		case '\'': gm_strbuf_adds(out, "&apos;"); break;
-		case '\n': gm_strbuf_adds(out, "&#10;"); break;
-		default:
-			/* XML 1.0 allows no other control characters. */
-			if ((unsigned char)*s >= 0x20 || *s == '\t')
-				gm_strbuf_addch(out, *s);
+		if (i < len) {	/* a byte that is not UTF-8 */
+			gm_strbuf_addch(out, '?');
+			i++;
 		}
 	}
 }

@@ -145,38 +145,42 @@ static size_t bidi_at(const unsigned char *s, size_t n)
 	return 0;
 }
 
-static char *escape(const char *s, int keep_lines)
+/* How many bytes at s (of n of valid UTF-8) make a character that must
+ * be escaped: C0 controls but line break and tab (unless keep_lines),
+ * DEL, the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F), and the
+ * bidirectional formatting characters; 0 for any other. */
+static size_t escaped_len(const unsigned char *s, size_t n, int keep_lines)
+{
+	if ((s[0] < 0x20 && !(keep_lines && (s[0] == '\n' || s[0] == '\t'))) || s[0] == 0x7f)
+		return 1;
+	if (s[0] == 0xC2 && n > 1 && s[1] <= 0x9F)
+		return 2;
+	return bidi_at(s, n);
+}
+
+static void add_hex(struct gm_strbuf *sb, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
+
+	gm_strbuf_addf(sb, "\\x%c%c", hex[c >> 4], hex[c & 0xF]);
+}
+
+static char *escape(const char *s, int keep_lines)
+{
 	struct gm_strbuf sb = GM_STRBUF_INIT;
 	size_t len = strlen(s), i = 0;
 
 	while (i < len) {
-		size_t good = i + gm_text_invalid_at(s + i, len - i);
-		for (; i < good; i++) {
-			unsigned char c = (unsigned char)s[i];
-			/* C0 controls but line break and tab, DEL, and the C1
-			 * controls U+0080..U+009F (UTF-8 C2 80..C2 9F). */
-			int c1 = c == 0xC2 && i + 1 < good && (unsigned char)s[i + 1] <= 0x9F;
-			size_t bidi = bidi_at((const unsigned char *)s + i, good - i);
-			if (bidi) {
-				for (size_t b = 0; b < bidi; b++, i++)
-					gm_strbuf_addf(&sb, "\\x%c%c", hex[(unsigned char)s[i] >> 4], hex[s[i] & 0xF]);
-				i--;	/* the loop steps past the last */
-			} else if ((c < 0x20 && !(keep_lines && (c == '\n' || c == '\t'))) || c == 0x7f || c1) {
-				gm_strbuf_addf(&sb, "\\x%c%c", hex[c >> 4], hex[c & 0xF]);
-				if (c1) {
-					c = (unsigned char)s[++i];
-					gm_strbuf_addf(&sb, "\\x%c%c", hex[c >> 4], hex[c & 0xF]);
-				}
-			} else {
-				gm_strbuf_addch(&sb, (char)c);
-			}
+		size_t good = i + gm_text_invalid_at(s + i, len - i), esc;
+		while (i < good) {
+			if ((esc = escaped_len((const unsigned char *)s + i, good - i, keep_lines)))
+				for (; esc; esc--)
+					add_hex(&sb, (unsigned char)s[i++]);
+			else
+				gm_strbuf_addch(&sb, s[i++]);
 		}
-		if (i < len) {	/* a byte that is not UTF-8 */
-			unsigned char c = (unsigned char)s[i++];
-			gm_strbuf_addf(&sb, "\\x%c%c", hex[c >> 4], hex[c & 0xF]);
-		}
+		if (i < len)	/* a byte that is not UTF-8 */
+			add_hex(&sb, (unsigned char)s[i++]);
 	}
 	return gm_strbuf_detach(&sb, NULL);
 }
