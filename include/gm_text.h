@@ -53,5 +53,7 @@ void gm_json_str(struct gm_strbuf *out, const char *s);
  * '"' and '\\' escaped, after a comma when it is not the first.  The
  * caller closes it with '}'.  For text[] query parameters. */
 void gm_text_array_add(struct gm_strbuf *out, const char *s);
+/* Appends the whole array literal of v's n strings ("{\"a\",\"b\"}"). */
+void gm_text_array(struct gm_strbuf *out, char *const *v, size_t n);
 
 #endif

@@ -784,10 +784,7 @@ void gm_db_trust_roles(struct gm_db *db, const struct gm_strlist *names)
 	db->trusted_roles = NULL;
 	if (!names || !names->n)
 		return;
-	gm_strbuf_addch(&sb, '{');
-	for (size_t k = 0; k < names->n; k++)
-		gm_text_array_add(&sb, names->v[k]);
-	gm_strbuf_addch(&sb, '}');
+	gm_text_array(&sb, names->v, names->n);
 	db->trusted_roles = gm_strbuf_detach(&sb, NULL);
 }
 

@@ -8,6 +8,7 @@
 #include "gm_error.h"
 #include "gm_probe.h"
 #include "gm_strbuf.h"
+#include "gm_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,22 +85,6 @@ static const char keys_sql[] =
 	" FROM pg_catalog.pg_constraint co"
 	" WHERE co.conrelid = ANY ($1::pg_catalog.oid[]) AND co.contype IN ('p', 'f')"
 	" ORDER BY co.conrelid, co.conname";
-
-/* A text[] literal: {"a","b"} with " and \ escaped. */
-static void text_array(struct gm_strbuf *sb, char *const *v, size_t n)
-{
-	gm_strbuf_addch(sb, '{');
-	for (size_t k = 0; k < n; k++) {
-		gm_strbuf_adds(sb, k ? ",\"" : "\"");
-		for (const char *s = v[k]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				gm_strbuf_addch(sb, '\\');
-			gm_strbuf_addch(sb, *s);
-		}
-		gm_strbuf_addch(sb, '"');
-	}
-	gm_strbuf_addch(sb, '}');
-}
 
 static int find_oid(const struct gm_ptables *t, unsigned long oid)
 {
@@ -329,7 +314,7 @@ struct gm_error *gm_probe_load(struct gm_probe *p, char *const *schemas, size_t 
 	char *oids = NULL;
 	int k;
 
-	text_array(&arr, schemas, nschemas);
+	gm_text_array(&arr, schemas, nschemas);
 	err = query(p, tables_sql, arr.buf, &r);
 	gm_strbuf_release(&arr);
 	if (err)

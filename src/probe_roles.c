@@ -374,14 +374,8 @@ static void check_role_reads_outside(struct gm_probe *p, const char *role)
 	const char *params[3];
 	PGresult *r;
 
-	gm_strbuf_addch(&schemas, '{');
-	for (size_t k = 0; k < p->tenancy->schemas.n; k++)
-		gm_text_array_add(&schemas, p->tenancy->schemas.v[k]);
-	gm_strbuf_addch(&schemas, '}');
-	gm_strbuf_addch(&cols, '{');
-	for (size_t k = 0; k < p->tenancy->columns.n; k++)
-		gm_text_array_add(&cols, p->tenancy->columns.v[k]);
-	gm_strbuf_addch(&cols, '}');
+	gm_text_array(&schemas, p->tenancy->schemas.v, p->tenancy->schemas.n);
+	gm_text_array(&cols, p->tenancy->columns.v, p->tenancy->columns.n);
 	params[0] = role;
 	params[1] = schemas.buf;
 	params[2] = cols.buf;
@@ -447,10 +441,7 @@ static int probe_tenant(void *ctx, const char *schema, const char *name)
 		if (!strcmp(dot + 1, name) && (!schema || ((size_t)(dot - t) == strlen(schema) && !strncmp(t, schema, strlen(schema)))))
 			return 1;
 	}
-	gm_strbuf_addch(&cols, '{');
-	for (size_t k = 0; k < p->tenancy->columns.n; k++)
-		gm_text_array_add(&cols, p->tenancy->columns.v[k]);
-	gm_strbuf_addch(&cols, '}');
+	gm_text_array(&cols, p->tenancy->columns.v, p->tenancy->columns.n);
 	params[2] = cols.buf;
 	r = guarded(p, guarded_elsewhere_sql, 3, params);
 	found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;

@@ -357,10 +357,7 @@ static struct gm_error *read_catalog(struct lint *l, struct gm_db *db)
 	for (size_t k = 0; k < l->nrels; k++)
 		gm_text_array_add(&names, l->rels[k].name);
 	gm_strbuf_addch(&names, '}');
-	gm_strbuf_addch(&cols, '{');
-	for (size_t k = 0; k < l->tenancy->columns.n; k++)
-		gm_text_array_add(&cols, l->tenancy->columns.v[k]);
-	gm_strbuf_addch(&cols, '}');
+	gm_text_array(&cols, l->tenancy->columns.v, l->tenancy->columns.n);
 	names_lit = gm_db_quote_literal(db, names.buf);
 	cols_lit = gm_db_quote_literal(db, cols.buf);
 	sql = gm_xasprintf(

@@ -262,3 +262,16 @@ void gm_text_array_add(struct gm_strbuf *out, const char *s)
 	}
 	gm_strbuf_addch(out, '"');
 }
+
+void gm_text_array(struct gm_strbuf *out, char *const *v, size_t n)
+{
+	struct gm_strbuf a = GM_STRBUF_INIT;
+
+	gm_strbuf_addch(&a, '{');
+	for (size_t k = 0; k < n; k++)
+		gm_text_array_add(&a, v[k]);
+	gm_strbuf_addch(&a, '}');
+	gm_strbuf_adds(out, a.buf);
+	gm_strbuf_release(&a);
+}
+
