@@ -483,21 +483,23 @@ static int for_anyone(const struct lint *l, const char *roles)
 	return 0;
 }
 
-/* A policy for anyone's reads (FOR SELECT or ALL) with a branch that lets
- * every row through (gm_policy_open_branch: USING (true), (1 = 1),
- * (auth.uid() IS NOT NULL)), when no restrictive one narrows reads:
- * row-level security that hides nothing.  Its index, with *branch the
- * open branch (caller frees); or -1. */
-static long open_policy(const struct lint *l, const struct table *tb, char **branch)
+typedef int (*admits_fn)(const struct lint *l, const char *roles, const char *role);
+
+/* The first permissive policy of t for cmd (or ALL) whose roles admit
+ * role, with a branch that lets every row through (gm_policy_open_branch:
+ * USING (true), (1 = 1), (auth.uid() IS NOT NULL)), when no restrictive
+ * one of theirs narrows it: row-level security that hides nothing.  Its
+ * index, with *branch the open branch (caller frees); or -1. */
+static long hides_nothing(const struct lint *l, const struct table *t, const char *cmd, admits_fn admits,
+			  const char *role, char **branch)
 {
 	long open = -1;
 
 	*branch = NULL;
-	for (size_t k = 0; k < tb->npol; k++) {
-		const struct policy *p = &tb->pol[k];
-		int reads = p->cmd && (!strcmp(p->cmd, "SELECT") || !strcmp(p->cmd, "ALL"));
+	for (size_t k = 0; k < t->npol && l->judge; k++) {
+		const struct policy *p = &t->pol[k];
 		char *b;
-		if (!reads || !for_anyone(l, p->roles) || !p->using || !l->judge)
+		if (!p->cmd || (strcmp(p->cmd, cmd) && strcmp(p->cmd, "ALL")) || !admits(l, p->roles, role) || !p->using)
 			continue;
 		b = gm_policy_open_branch(l->judge, p->using);
 		if (p->permissive && !strcmp(p->permissive, "RESTRICTIVE")) {
@@ -515,6 +517,18 @@ static long open_policy(const struct lint *l, const struct table *tb, char **bra
 		}
 	}
 	return open;
+}
+
+static int for_anyone_admits(const struct lint *l, const char *roles, const char *role)
+{
+	(void)role;
+	return for_anyone(l, roles);
+}
+
+/* A policy for anyone's reads that hides nothing (hides_nothing). */
+static long open_policy(const struct lint *l, const struct table *tb, char **branch)
+{
+	return hides_nothing(l, tb, "SELECT", for_anyone_admits, NULL, branch);
 }
 
 /* Every table of an exposed schema gets a verdict: a tenant table is
@@ -665,39 +679,31 @@ static int policy_for(const char *roles, const char *role)
 	return !strcmp(role, "PUBLIC") || role_listed(roles, "public") || role_listed(roles, role);
 }
 
+static int policy_admits(const struct lint *l, const char *roles, const char *role)
+{
+	(void)l;
+	return policy_for(roles, role);
+}
+
 /* Whether row-level security leaves role's cmd on p open to any row: it
- * is off, or a permissive policy for the command does not look at the
- * row (gm_policy_open_branch), and no restrictive one does.  Policies
- * that look at the row are not judged: p is no tenant table, so whose
- * rows are whose is not known; its policies decide. */
+ * is off, or hides nothing (hides_nothing).  Policies that look at the
+ * row are not judged: p is no tenant table, so whose rows are whose is
+ * not known; its policies decide. */
 static int rows_open(const struct lint *l, const struct table *p, const char *cmd, const char *role, char **why)
 {
-	int open = 0;
+	char *branch;
+	long open;
 
 	*why = NULL;
 	if (!p->rls || strcmp(p->rls, "enabled")) {
 		*why = gm_xstrdup("no row level security");
 		return 1;
 	}
-	for (size_t k = 0; k < p->npol && l->judge; k++) {
-		const struct policy *pol = &p->pol[k];
-		int restrictive = pol->permissive && !strcmp(pol->permissive, "RESTRICTIVE");
-		char *b;
-		if (!pol->cmd || (strcmp(pol->cmd, cmd) && strcmp(pol->cmd, "ALL")) || !policy_for(pol->roles, role))
-			continue;
-		b = pol->using ? gm_policy_open_branch(l->judge, pol->using) : NULL;
-		if (restrictive && !b) {
-			free(*why);
-			*why = NULL;
-			return 0;	/* it narrows the rest */
-		}
-		if (!restrictive && b && !open) {
-			open = 1;
-			*why = gm_xasprintf("policy %s lets every row through: %s", pol->name, b);
-		}
-		free(b);
-	}
-	return open;
+	if ((open = hides_nothing(l, p, cmd, policy_admits, role, &branch)) < 0)
+		return 0;
+	*why = gm_xasprintf("policy %s lets every row through: %s", p->pol[open].name, branch);
+	free(branch);
+	return 1;
 }
 
 static const struct table *find_table(const struct tables *t, const char *name)
