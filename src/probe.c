@@ -391,7 +391,8 @@ static void expect_not_under(struct gm_probe *p, const struct gm_ptable *t, cons
 }
 
 /* B's own row of t with column c set to value: an UPDATE that moves it
- * (to A's tenant, under A's parent row). */
+ * (to A's tenant, under A's parent row).  The names are quoted through
+ * libpq (t->q, c->q, pkq), the values through gm_db_quote_literal. */
 static char *move_own_row_sql(struct gm_probe *p, const struct gm_ptable *t, const struct gm_pcol *c, const char *value)
 {
 	char *a = gm_db_quote_literal(p->db, value), *b = gm_db_quote_literal(p->db, t->row[1]);

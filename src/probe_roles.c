@@ -339,7 +339,9 @@ static void check_role_reads_guarded_outside(struct gm_probe *p, const char *rol
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
 		char *col = gm_db_quote_ident(p->db, PQgetvalue(r, k, 1)), *obj;
 		/* A row of no tenant (NULL) is a shared one, as in the probe's
-		 * own tables. */
+		 * own tables.  The table is named as regclass prints it (the
+		 * server quotes what needs it), the column through libpq, B's
+		 * value as a literal through libpq. */
 		char *sql = gm_xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s IS NOT NULL AND %s::pg_catalog.text"
 					 " OPERATOR(pg_catalog.<>) %s", PQgetvalue(r, k, 0), col, col, b);
 		struct gm_poutcome o;
