@@ -35,7 +35,11 @@ static const char up_usage[] =
 	"Before anything is sent, the migrations to apply are linted (see\n"
 	"garage-migrate lint --help): warnings are printed on standard error (with\n"
 	"--format json: in the object's \"lint\"), and an error stops up (exit 9),\n"
-	"dry runs too.\n";
+	"dry runs too.\n"
+	"\n"
+	"Output that cannot be written (a full disk; a closed pipe, as in\n"
+	"up | head -1) does not stop the run: it goes on to its end as if the\n"
+	"output were read, and a run that would exit 0 exits 6.\n";
 
 /* --format json: the events, gathered for one object at the end. */
 struct json_run {

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,10 @@ int main(int argc, char **argv)
 	struct gm_cli cli;
 	int rc;
 
+	/* A reader that goes away (up | head -1) must not kill a run between
+	 * two migrations, leaving the rest unapplied: a write then fails
+	 * with EPIPE instead, the run goes on, and finish() reports it. */
+	signal(SIGPIPE, SIG_IGN);
 	track_stdout_errors();
 	opterr = 0;
 	gm_cli_note_args(argc, argv);

@@ -264,6 +264,32 @@ static void test_stdout_errors(void **state)
 	free(err);
 }
 
+/* A reader that went away (up | head -1) does not end up between two
+ * migrations: the first progress line used to kill it (SIGPIPE, 141)
+ * with the rest unapplied.  The pipe's reader is closed before up starts,
+ * so its first write fails whatever the timing. */
+static void test_closed_pipe_does_not_stop_up(void **state)
+{
+	char *db = pgt_create_db("gm_pipe"), *err, *n;
+	int fds[2];
+	PGconn *c;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	close(fds[0]);
+	assert_int_equal(pgt_run(NULL, &err, "%s -d 'dbname=%s' -m '%s/migrations' up >&%d",
+				 pgt_bin(), db, pgt_root(), fds[1]), 6);
+	close(fds[1]);
+	assert_string_equal(err, "");
+	c = pgt_connect(db);
+	n = pgt_value(c, "SELECT count(*) FROM garage_migrate.schema_history");
+	assert_string_equal(n, "8");
+	PQfinish(c);
+	free(n);
+	free(err);
+	free(db);
+}
+
 /* Another user's link in a shared sticky folder (/tmp) is not followed:
  * it would have root replace a file of that user's choosing.  A file
  * with several names is written in place, and another user's file keeps
@@ -330,6 +356,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_junit_on_a_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stdout_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_links_owners_and_readers, setup, teardown),
+		cmocka_unit_test(test_closed_pipe_does_not_stop_up),
 	};
 	return cmocka_run_group_tests_name("output files and stdout", tests, NULL, NULL);
 }
