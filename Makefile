@@ -49,7 +49,7 @@ ALL_LDFLAGS = -pthread $(SAN) $(LDFLAGS)
 
 LIB_SRC = src/strbuf.c src/error.c src/text.c src/findings.c src/checksum.c src/sqllex.c src/pgtree.c src/sqlstmt.c src/tenancy.c src/config.c \
 	  src/migration.c src/yamlmig.c src/db.c src/history.c src/script.c src/engine.c src/reconcile.c src/notx.c src/rollback.c src/guard.c src/repair.c \
-	  src/model.c src/sqlform.c src/catalog.c src/policy.c src/definer.c src/sqllint.c src/sqllint_rules.c src/sqllint_rls.c src/lint.c src/lint_objects.c src/lint_links.c src/verify.c src/probe.c src/probe_exec.c src/probe_roles.c src/probe_catalog.c src/probe_fixtures.c src/probe_views.c src/report.c src/report_lint.c
+	  src/model.c src/sqlform.c src/catalog.c src/policy.c src/definer.c src/sqllint.c src/sqllint_rules.c src/sqllint_rls.c src/lint.c src/lint_objects.c src/lint_links.c src/verify.c src/probe.c src/probe_exec.c src/probe_roles.c src/probe_catalog.c src/probe_fixtures.c src/probe_views.c src/probe_reach.c src/report.c src/report_lint.c
 CLI_SRC = src/main.c src/cli.c src/color.c src/progress.c src/cmd_up.c src/cmd_list.c src/cmd_rollback.c \
 	  src/cmd_baseline.c src/cmd_repair.c src/cmd_log.c src/cmd_verify.c src/cmd_dump.c src/cmd_new.c src/cmd_init.c src/cmd_lint.c src/cmd_complete.c
 UNIT_SRC = $(wildcard tests/unit/test_*.c)

@@ -37,6 +37,8 @@ enum gm_definer_verdict {
  * reads): any INSERT, UPDATE or MERGE of it is a finding, bound or not. */
 #define GM_DEFINER_WRITTEN 3
 typedef int (*gm_definer_protected)(void *ctx, const char *schema, const char *name);
+/* Nothing is: for following what a function calls (its callees) alone. */
+int gm_definer_nothing_protected(void *ctx, const char *schema, const char *name);
 
 /* What else a SECURITY DEFINER function runs, as its owner too, whatever
  * that code's own SECURITY: what a call names (a function, a procedure

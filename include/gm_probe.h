@@ -3,7 +3,8 @@
  *
  * Three files make the probe: probe_catalog.c reads what it needs of the
  * catalog (by oid, never by parsing names), probe_fixtures.c makes the
- * test rows, probe.c runs the checks.  The declarations below the public
+ * test rows, probe.c runs the checks; probe_reach.c tells whose code
+ * making rows runs.  The declarations below the public
  * part are theirs alone.
  *
  * Security: every name read from the catalog is user input (any role with
@@ -19,6 +20,7 @@
 
 #include <stddef.h>
 
+#include "gm_definer.h"
 #include "gm_tenancy.h"
 
 struct gm_db;
@@ -182,6 +184,15 @@ struct gm_probe_check *gm_probe_add_check(struct gm_probe *p, const char *table,
 /* As tenant B: reads through every view and materialized view of the
  * schemas that reads a tenant table (probe_views.c). */
 void gm_probe_check_views(struct gm_probe *p, char *const *schemas, size_t nschemas);
+
+/* gm_definer_callees over the database (ctx: the probe): what a call, an
+ * operator, a cast or a write there runs, but the built-in and
+ * extensions' code (probe_reach.c). */
+size_t gm_probe_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs);
+/* Marks skipped, saying why, each table needing rows whose making, as
+ * its owner, would run code of another role (not a superuser, not the
+ * owner), however deep its triggers, defaults and checks call it. */
+void gm_probe_skip_foreign_code(struct gm_probe *p);
 
 /* Makes fixture rows, parents before children. */
 void gm_probe_make_fixtures(struct gm_probe *p);

@@ -34,7 +34,12 @@ static const char verify_usage[] =
 	"                          temporary one (implies --isolation)\n"
 	"      --app-role NAME     probe through the application's role (its policies and\n"
 	"                          privileges) and check that it cannot bypass RLS\n"
-	"                          (implies --isolation)\n" GM_GLOBAL_HELP;
+	"                          (implies --isolation)\n" GM_GLOBAL_HELP
+	"\n"
+	"The probe makes its rows as each table's owner, often a superuser: a table\n"
+	"whose triggers, defaults or checks reach another role's code (a function,\n"
+	"an operator, a type, a table whose triggers it chooses), directly or\n"
+	"however deep the code they call, is skipped, saying so.\n";
 
 enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT, OPT_ISOLATION, OPT_AS_ROLE,
        OPT_APP_ROLE };

@@ -921,6 +921,14 @@ static int judge_reached(struct judging *g, const char *text)
 	return found;
 }
 
+int gm_definer_nothing_protected(void *ctx, const char *schema, const char *name)
+{
+	(void)ctx;
+	(void)schema;
+	(void)name;
+	return 0;
+}
+
 enum gm_definer_verdict gm_definer_judge(const struct gm_policy_judge *j, const char *text,
 					 gm_definer_protected is_protected, gm_definer_callees callees,
 					 void *ctx, char **table, char **why)

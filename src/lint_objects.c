@@ -929,14 +929,6 @@ static size_t notify_callees(void *ctx, enum gm_definer_reach how, const char *s
 	return n;
 }
 
-static int nothing_protected(void *ctx, const char *schema, const char *name)
-{
-	(void)ctx;
-	(void)schema;
-	(void)name;
-	return 0;
-}
-
 /* Whether trigger function fn (its definition) notifies, itself or
  * through what it calls (the definer judge follows calls, with nothing
  * to judge). */
@@ -948,7 +940,7 @@ static int notifies(const struct gm_model *m, const struct gm_policy_judge *j, c
 	if (sends_notification(fn))
 		return 1;
 	if (j)
-		gm_definer_judge(j, fn, nothing_protected, notify_callees, &s, &table, &why);
+		gm_definer_judge(j, fn, gm_definer_nothing_protected, notify_callees, &s, &table, &why);
 	free(table);
 	free(why);
 	return s.found;

@@ -452,79 +452,6 @@ static int probe_tenant(void *ctx, const char *schema, const char *name)
 	return found;
 }
 
-/* gm_definer_callees over the database: what a call, an operator, a
- * cast or a write there reaches (schema.name; of any schema when NULL),
- * but the built-in and extensions' code, which the probe trusts as it
- * trusts the server's.  One query, $3 saying which. */
-#define USER_CODE(cls, oid) oid " OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x" \
-	" WHERE x.classid OPERATOR(pg_catalog.=) '" cls "'::pg_catalog.regclass AND x.objid OPERATOR(pg_catalog.=) " oid \
-	" AND x.deptype OPERATOR(pg_catalog.=) 'e')"
-#define NAMED(nsp, col) col " OPERATOR(pg_catalog.=) $1::pg_catalog.name AND ($2::pg_catalog.name IS NULL OR " nsp \
-	" OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
-static const char callees_sql[] =
-	"WITH RECURSIVE written AS (SELECT r.oid FROM pg_catalog.pg_class r"
-	"  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
-	"  WHERE $3 OPERATOR(pg_catalog.=) 'write' AND " NAMED("n.nspname", "r.relname")
-	" UNION SELECT x.oid FROM written w CROSS JOIN LATERAL ("
-	"  SELECT i.inhrelid AS oid FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) w.oid"
-	/* an updatable view writes the relations it reads */
-	"  UNION ALL SELECT d.refobjid FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"
-	"   ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) rw.oid"
-	"   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-	"  WHERE rw.ev_class OPERATOR(pg_catalog.=) w.oid AND rw.rulename OPERATOR(pg_catalog.=) '_RETURN'"
-	"   AND d.refobjid OPERATOR(pg_catalog.<>) w.oid) x)"
-	/* a function or procedure */
-	" SELECT pg_catalog.pg_get_functiondef(f.oid)"
-	" FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace"
-	" WHERE $3 OPERATOR(pg_catalog.=) 'call' AND " NAMED("n.nspname", "f.proname")
-	" AND f.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog.\"char\"[]) AND " USER_CODE("pg_catalog.pg_proc", "f.oid")
-	/* an operator's function */
-	" UNION ALL SELECT pg_catalog.pg_get_functiondef(o.oprcode)"
-	" FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace"
-	" WHERE $3 OPERATOR(pg_catalog.=) 'operator' AND " NAMED("n.nspname", "o.oprname")
-	" AND " USER_CODE("pg_catalog.pg_operator", "o.oid")
-	/* a cast's function, and a domain's checks */
-	" UNION ALL SELECT pg_catalog.pg_get_functiondef(c.castfunc)"
-	" FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) c.casttarget"
-	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace"
-	" WHERE $3 OPERATOR(pg_catalog.=) 'cast' AND " NAMED("n.nspname", "t.typname")
-	" AND c.castfunc OPERATOR(pg_catalog.<>) 0::pg_catalog.oid AND " USER_CODE("pg_catalog.pg_cast", "c.oid")
-	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(co.conbin, 0::pg_catalog.oid))"
-	" FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) co.contypid"
-	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace"
-	" WHERE $3 OPERATOR(pg_catalog.=) 'cast' AND " NAMED("n.nspname", "t.typname")
-	" AND co.contype OPERATOR(pg_catalog.=) 'c' AND " USER_CODE("pg_catalog.pg_type", "t.oid")
-	/* a written relation's triggers (but disabled ones), defaults and
-	 * checks, and those of the tables inheriting from it or partitions
-	 * of it, and of what a view written reads, however deep: the write
-	 * reaches them too */
-	" UNION ALL SELECT pg_catalog.pg_get_triggerdef(tg.oid) FROM pg_catalog.pg_trigger tg"
-	" WHERE tg.tgrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
-	" AND NOT tg.tgisinternal AND tg.tgenabled OPERATOR(pg_catalog.<>) 'D'"
-	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid))"
-	" FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
-	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(co.conbin, co.conrelid))"
-	" FROM pg_catalog.pg_constraint co WHERE co.conrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
-	" AND co.contype OPERATOR(pg_catalog.=) 'c'";
-
-static size_t probe_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs)
-{
-	static const char *const kinds[] = { "call", "operator", "cast", "write" };
-	struct gm_probe *p = ctx;
-	const char *params[3] = { name, schema, kinds[how] };
-	PGresult *r = guarded(p, callees_sql, 3, params);
-	size_t n = 0;
-
-	*defs = NULL;
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
-		*defs = gm_xmalloc((size_t)PQntuples(r) * sizeof(**defs));
-		for (int k = 0; k < PQntuples(r); k++)
-			(*defs)[n++] = gm_xstrdup(PQgetvalue(r, k, 0));
-	}
-	PQclear(r);
-	return n;
-}
-
 static void check_role_definers(struct gm_probe *p, const char *role, const char *schemas)
 {
 	const char *params[2] = { role, schemas };
@@ -539,7 +466,7 @@ static void check_role_definers(struct gm_probe *p, const char *role, const char
 	r = guarded(p, definers_sql, 2, params);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
 		char *table = NULL, *why = NULL, *obj;
-		switch (gm_definer_judge(j, PQgetvalue(r, k, 1), probe_tenant, probe_callees, p, &table, &why)) {
+		switch (gm_definer_judge(j, PQgetvalue(r, k, 1), probe_tenant, gm_probe_callees, p, &table, &why)) {
 		case GM_DEFINER_UNBOUND:
 			role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
 				   "bind each of its statements on tenant tables to the tenant, make it SECURITY INVOKER, or"

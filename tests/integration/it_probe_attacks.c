@@ -238,6 +238,25 @@ static void test_owner_table_reaching_another_roles_code(void **state)
 		  "its columns are of type atk.mood, of role" },
 		{ "ALTER TABLE public.build_logs ADD COLUMN mood atk.mood NOT NULL DEFAULT 'ok'",
 		  "its columns are of type atk.mood, of role" },
+		/* The superuser's own code calling the attacker's: a trigger
+		 * function, by name or through its search path, a default's
+		 * function, a write to the attacker's table (whose triggers
+		 * its owner chooses). */
+		{ "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
+		  " 'BEGIN PERFORM atk.evil(NEW.stage); RETURN NEW; END';"
+		  "CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
+		  "reach function atk.evil(anyelement) of role" },
+		{ "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql SET search_path = atk, pg_catalog AS"
+		  " 'BEGIN IF evil(NEW.stage) THEN RETURN NEW; END IF; RETURN NEW; END';"
+		  "CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
+		  "reach function atk.evil(anyelement) of role" },
+		{ "CREATE FUNCTION public.su_def() RETURNS text LANGUAGE sql AS 'SELECT CASE WHEN atk.evil(1) THEN ''d'' END';"
+		  "ALTER TABLE public.build_logs ADD COLUMN extra text; ALTER TABLE public.build_logs ALTER COLUMN extra"
+		  " SET DEFAULT public.su_def()", "reach function atk.evil(anyelement) of role" },
+		{ "CREATE FUNCTION public.su_log() RETURNS trigger LANGUAGE plpgsql AS"
+		  " 'BEGIN INSERT INTO atk.log VALUES (1); RETURN NEW; END';"
+		  "CREATE TRIGGER t_log AFTER INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_log()",
+		  "reach table atk.log of role" },
 	};
 
 	(void)state;
@@ -258,6 +277,10 @@ static void test_owner_table_reaching_another_roles_code(void **state)
 			"CREATE OPERATOR atk.=== (LEFTARG = varchar, RIGHTARG = text, FUNCTION = atk.eq3);"
 			"CREATE FUNCTION atk.imm(a varchar) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT a';"
 			"CREATE DOMAIN atk.stage_t AS varchar(50); CREATE TYPE atk.mood AS ENUM ('ok');"
+			"CREATE TABLE atk.log (x int); GRANT INSERT ON atk.log TO PUBLIC;"
+			"CREATE FUNCTION atk.log_trg() RETURNS trigger LANGUAGE plpgsql AS"
+			" 'BEGIN PERFORM atk.evil(1); RETURN NEW; END';"
+			"CREATE TRIGGER log_trg BEFORE INSERT ON atk.log FOR EACH ROW EXECUTE FUNCTION atk.log_trg();"
 			"GRANT USAGE ON SCHEMA atk TO PUBLIC; GRANT USAGE ON TYPE atk.stage_t, atk.mood TO PUBLIC;"
 			"RESET ROLE;"
 			"CREATE FUNCTION public.noop_trg() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
