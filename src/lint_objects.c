@@ -974,6 +974,71 @@ static void lint_notifying_triggers(const struct gm_model *m, const struct gm_po
 	}
 }
 
+/* A trigger of a tenant table whose function writes a declared-global
+ * table (tenancy.global_tables), itself or through what it calls: every
+ * tenant reads such a table whole, so what the trigger copies there of a
+ * tenant's row (NEW's values, a count of its rows) every other tenant
+ * reads.  An INSERT or MERGE adds rows: an error; an UPDATE may only keep
+ * a shared counter: a warning. */
+struct global_seek {
+	struct protected_set set;	/* first: model_callees reads it */
+	const struct gm_tenancy *tenancy;
+};
+
+/* gm_definer_protected: a declared-global relation is one whose writes
+ * matter (GM_DEFINER_WRITTEN); by a name without schema, any declared
+ * so, in whichever schema. */
+static int global_written(void *ctx, const char *schema, const char *name)
+{
+	const struct global_seek *s = ctx;
+	const struct gm_strlist *g = &s->tenancy->global_tables;
+	size_t n = strlen(name);
+
+	if (schema)
+		return gm_tenancy_is_global(s->tenancy, schema, name) ? GM_DEFINER_WRITTEN : 0;
+	for (size_t k = 0; k < g->n; k++) {
+		size_t len = strlen(g->v[k]);
+		if (!strcmp(g->v[k], name) || (len > n && g->v[k][len - n - 1] == '.' && !strcmp(g->v[k] + len - n, name)))
+			return GM_DEFINER_WRITTEN;
+	}
+	return 0;
+}
+
+static void lint_global_writing_triggers(const struct gm_model *m, const struct gm_policy_judge *j,
+					 const struct gm_tenancy *tenancy, char **tenants, size_t ntenants,
+					 struct gm_findings *out)
+{
+	struct global_seek s = { { NULL, 0, NULL, 0, m }, tenancy };
+
+	if (!j || !tenancy->global_tables.n)
+		return;
+	for (size_t k = 0; k < m->n; k++) {
+		const struct gm_fact *f = &m->v[k];
+		const char *kind = strstr(f->object, " trigger "), *enabled;
+		char *fn, *table = NULL, *why = NULL;
+		int adds;
+
+		if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "definition") || !kind ||
+		    !is_tenant(tenants, ntenants, f->object + 6, (size_t)(kind - (f->object + 6))) ||
+		    ((enabled = gm_model_get(m, f->object, "enabled")) && !strcmp(enabled, "disabled")) ||
+		    !(fn = trigger_function(m, f->value)))
+			continue;
+		if (gm_definer_judge(j, fn, global_written, model_callees, &s, &table, &why) == GM_DEFINER_UNBOUND) {
+			adds = strstr(why, "INSERT of it") || strstr(why, "MERGE of it");
+			gm_findings_add(out, GM_CHECK_RLS, "tenant_trigger_writes_global",
+				adds ? GM_LEVEL_ERROR : GM_LEVEL_WARNING, f->object,
+				"keep tenant data out of it (make it a tenant table with a tenant column and policies),"
+				" or take the table out of tenancy.global_tables",
+				"trigger's function writes %s, declared global, itself or through what it calls (%s): every"
+				" tenant reads that table whole, so what it copies there of a tenant's row every other"
+				" tenant reads", table, why);
+		}
+		free(table);
+		free(why);
+		free(fn);
+	}
+}
+
 void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy, struct gm_findings *out)
 {
 	struct gm_policy_judge *j = NULL;
@@ -1001,6 +1066,7 @@ void gm_lint_objects(const struct gm_model *m, const struct gm_tenancy *tenancy,
 	lint_policy_operators(m, out);
 	lint_inherited_tenants(m, tenants, ntenants, out);
 	lint_notifying_triggers(m, j, tenants, ntenants, out);
+	lint_global_writing_triggers(m, j, tenancy, tenants, ntenants, out);
 	gm_policy_judge_free(j);
 	for (k = 0; k < ntenants; k++)
 		free(tenants[k]);

@@ -851,6 +851,44 @@ static void test_trigger_notifying_tenant_rows(void **state)
 	free(db);
 }
 
+/* A tenant table's trigger copying what it is given into a table
+ * declared global, which every tenant reads whole: B reads A's note
+ * there. */
+static void test_trigger_copying_into_a_global_table(void **state)
+{
+	char *db, *out, *err, *dir, *args;
+	PGconn *c;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE FUNCTION public.note_country() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS"
+		     " 'BEGIN INSERT INTO public.countries (code, name) VALUES (NEW.id::text, NEW.body); RETURN NEW; END';"
+		     " CREATE TRIGGER note_country AFTER INSERT ON public.notes FOR EACH ROW EXECUTE FUNCTION public.note_country();"
+		     " DROP ROLE IF EXISTS gm_saas_reader; CREATE ROLE gm_saas_reader;"
+		     " GRANT USAGE ON SCHEMA public, auth TO gm_saas_reader; GRANT SELECT ON notes, countries TO gm_saas_reader");
+	c = pgt_connect(db);
+	seed_and_act_as_b(c, NULL, "gm_saas_reader");
+	assert_int_equal(pgt_count(c, "SELECT count(*) FROM countries WHERE name = 'A''s'"), 1);
+	pgt_exec(c, "RESET ROLE");
+	PQfinish(c);
+	/* Against a snapshot of this very schema: nothing else to find. */
+	dir = tfs_tempdir();
+	args = gm_xasprintf("dump -o '%s/snap.yaml'", dir);
+	assert_int_equal(gm(NULL, NULL, db, args), 0);
+	free(args);
+	args = gm_xasprintf("verify --snapshot '%s/snap.yaml'", dir);
+	assert_int_equal(gm(&out, &err, db, args), 1);
+	assert_contains(out, "error tenant_trigger_writes_global: table public.notes trigger note_country: trigger's function"
+			     " writes public.countries, declared global, itself or through what it calls (INSERT of it)");
+	assert_contains(out, "1 error, 0 warnings");
+	free(args);
+	tfs_rmdir(dir);
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP ROLE gm_saas_reader");
+	free(db);
+}
+
 /* A definer reading tenant rows through a view of a schema verify does
  * not read (security_invoker, but the invoker is the definer's owner). */
 static void test_definer_function_through_an_unchecked_view(void **state)
@@ -1374,6 +1412,7 @@ int main(void)
 		cmocka_unit_test(test_policy_link_written_by_a_definer),
 		cmocka_unit_test(test_probe_with_a_child_table),
 		cmocka_unit_test(test_trigger_notifying_tenant_rows),
+		cmocka_unit_test(test_trigger_copying_into_a_global_table),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_policy_with_a_planted_operator),

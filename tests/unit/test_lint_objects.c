@@ -13,6 +13,7 @@
 #include "gm_model.h"
 #include "gm_report.h"
 #include "gm_lint.h"
+#include "gm_tenancy.h"
 #include "gm_verify.h"
 
 /* A tenant table, a global one, a safe view, a safe definer function:
@@ -809,6 +810,78 @@ static void test_notifying_trigger(void **state)
 	}
 }
 
+/* A tenant table's trigger writing a declared-global table, itself or
+ * through a helper: every tenant reads what it copies there.  Adding rows
+ * is an error, an UPDATE (a shared counter) a warning; a table not
+ * declared global, a disabled trigger or a global table's own trigger is
+ * none of this lint's business. */
+static void test_trigger_writing_a_global_table(void **state)
+{
+	static const struct {
+		const char *table, *body, *declared;
+		int level;	/* -1: no finding */
+	} cases[] = {
+		{ "public.orders", "BEGIN INSERT INTO public.countries (name) VALUES (NEW.note); RETURN NEW; END",
+		  "countries", GM_LEVEL_ERROR },
+		{ "public.orders", "BEGIN INSERT INTO countries (name) VALUES (NEW.note); RETURN NEW; END",
+		  "public.countries", GM_LEVEL_ERROR },
+		{ "public.orders", "BEGIN PERFORM public.keep(NEW.note); RETURN NEW; END", "countries", GM_LEVEL_ERROR },
+		{ "public.orders", "BEGIN MERGE INTO countries c USING (SELECT NEW.note AS n) s ON c.name = s.n"
+		  " WHEN NOT MATCHED THEN INSERT (name) VALUES (s.n); RETURN NEW; END", "countries", GM_LEVEL_ERROR },
+		{ "public.orders", "BEGIN UPDATE countries SET name = name WHERE name = 'x'; RETURN NEW; END",
+		  "countries", GM_LEVEL_WARNING },
+		{ "public.orders", "BEGIN INSERT INTO public.countries (name) VALUES (NEW.note); RETURN NEW; END",
+		  "currencies", -1 },
+		{ "public.orders", "BEGIN INSERT INTO other.countries (name) VALUES (NEW.note); RETURN NEW; END",
+		  "public.countries", -1 },
+		{ "public.orders", "BEGIN PERFORM count(*) FROM countries; RETURN NEW; END", "countries", -1 },
+		{ "public.countries", "BEGIN INSERT INTO public.countries (name) VALUES ('x'); RETURN NEW; END",
+		  "countries", -1 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct gm_model m;
+		struct gm_tenancy t;
+		struct gm_findings f = { NULL, 0, 0 };
+		char *object = gm_xasprintf("table %s trigger copy", cases[k].table);
+		char *def = gm_xasprintf("CREATE TRIGGER copy AFTER INSERT ON %s FOR EACH ROW EXECUTE FUNCTION copy()",
+					 cases[k].table);
+		size_t n = 0, j;
+
+		good_schema(&m);
+		gm_tenancy_defaults(&t);
+		gm_strlist_add(&t.global_tables, cases[k].declared);
+		set_function(&m, "keep(v text)", "false", "sql", " INSERT INTO public.countries (name) VALUES (v) ");
+		set_trigger_function(&m, "copy", cases[k].body);
+		gm_model_add(&m, object, "definition", def);
+		gm_model_sort(&m);
+		gm_lint_objects(&m, &t, &f);
+		for (j = 0; j < f.n; j++) {
+			if (strcmp(f.v[j].name, "tenant_trigger_writes_global"))
+				continue;
+			assert_string_equal(f.v[j].object, object);
+			if ((int)f.v[j].level != cases[k].level || !strstr(f.v[j].message, "declared global"))
+				fail_msg("case %zu: level %d: %s", k, (int)f.v[j].level, f.v[j].message);
+			n++;
+		}
+		if (n != (cases[k].level < 0 ? 0u : 1u))
+			fail_msg("case %zu (%s): %zu findings", k, cases[k].body, n);
+		/* Disabled, it runs nothing. */
+		set_value(&m, object, "enabled", "disabled");
+		gm_findings_release(&f);
+		gm_lint_objects(&m, &t, &f);
+		for (j = 0; j < f.n; j++)
+			if (!strcmp(f.v[j].name, "tenant_trigger_writes_global"))
+				fail_msg("case %zu: a disabled trigger was judged", k);
+		gm_findings_release(&f);
+		gm_tenancy_release(&t);
+		gm_model_release(&m);
+		free(object);
+		free(def);
+	}
+}
+
 /* A disabled trigger runs nothing. */
 static void test_definer_disabled_trigger(void **state)
 {
@@ -1033,6 +1106,7 @@ int main(void)
 		cmocka_unit_test(test_definer_disabled_trigger),
 		cmocka_unit_test(test_inherited_tenant_table),
 		cmocka_unit_test(test_notifying_trigger),
+		cmocka_unit_test(test_trigger_writing_a_global_table),
 		cmocka_unit_test(test_definer_writes_reach_further),
 		cmocka_unit_test(test_policy_links),
 		cmocka_unit_test(test_leakproof_functions),
