@@ -18,6 +18,8 @@
 #include "gm_error.h"
 #include "gm_policy.h"
 #include "gm_probe.h"
+#include "gm_strbuf.h"
+#include "gm_tenancy.h"
 #include "gm_verify.h"
 
 #include <stdlib.h>
@@ -85,103 +87,232 @@ static const char cast_sql[] =
 /* a written relation's triggers (but disabled ones), defaults and checks,
  * and those of the tables inheriting from it or partitions of it, and of
  * what a view written reads, however deep: the write reaches them too;
- * and the relations themselves, whose owners may add triggers */
-static const char write_sql[] =
-	"WITH RECURSIVE written AS (SELECT r.oid FROM pg_catalog.pg_class r"
-	"  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace"
-	"  WHERE " NAMED("r.relname")
-	" UNION SELECT x.oid FROM written w CROSS JOIN LATERAL ("
-	"  SELECT i.inhrelid AS oid FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) w.oid"
-	/* an updatable view writes the relations it reads */
-	"  UNION ALL SELECT d.refobjid FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"
-	"   ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) rw.oid"
-	"   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-	"  WHERE rw.ev_class OPERATOR(pg_catalog.=) w.oid AND rw.rulename OPERATOR(pg_catalog.=) '_RETURN'"
-	"   AND d.refobjid OPERATOR(pg_catalog.<>) w.oid) x)"
-	" SELECT pg_catalog.pg_get_triggerdef(tg.oid), NULL FROM pg_catalog.pg_trigger tg"
-	" WHERE tg.tgrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
-	" AND NOT tg.tgisinternal AND tg.tgenabled OPERATOR(pg_catalog.<>) 'D'"
-	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)), NULL"
-	" FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
-	" UNION ALL SELECT pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(co.conbin, co.conrelid)), NULL"
-	" FROM pg_catalog.pg_constraint co WHERE co.conrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))"
-	" AND co.contype OPERATOR(pg_catalog.=) 'c'"
-	" UNION ALL SELECT NULL, " FOREIGN("table", "r.oid::pg_catalog.regclass", "r.relowner")
-	" FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT oid FROM written))";
+ * and the relations themselves, whose owners may add triggers.  Each row
+ * also names the relation written (root), whose rows it is of: seed
+ * gives (oid, root) of the relations written. */
+#define WRITE_SQL(seed)                                                                                          \
+	"WITH RECURSIVE written(oid, root) AS (" seed                                                                 \
+	" UNION SELECT x.oid, w.root FROM written w CROSS JOIN LATERAL ("                                             \
+	"  SELECT i.inhrelid AS oid FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) w.oid"      \
+	/* an updatable view writes the relations it reads */                                                          \
+	"  UNION ALL SELECT d.refobjid FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"                     \
+	"   ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) rw.oid" \
+	"   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"                       \
+	"  WHERE rw.ev_class OPERATOR(pg_catalog.=) w.oid AND rw.rulename OPERATOR(pg_catalog.=) '_RETURN'"            \
+	"   AND d.refobjid OPERATOR(pg_catalog.<>) w.oid) x)"                                                        \
+	" SELECT s.def, s.foreign, rn.nspname, rr.relname FROM ("                                                     \
+	"  SELECT w.root, pg_catalog.pg_get_triggerdef(tg.oid) AS def, NULL AS foreign"                               \
+	"  FROM written w JOIN pg_catalog.pg_trigger tg ON tg.tgrelid OPERATOR(pg_catalog.=) w.oid"                   \
+	"  WHERE NOT tg.tgisinternal AND tg.tgenabled OPERATOR(pg_catalog.<>) 'D'"                                    \
+	"  UNION ALL SELECT w.root, pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)), NULL"  \
+	"  FROM written w JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) w.oid"                   \
+	"  UNION ALL SELECT w.root, pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(co.conbin, co.conrelid)), NULL" \
+	"  FROM written w JOIN pg_catalog.pg_constraint co ON co.conrelid OPERATOR(pg_catalog.=) w.oid"               \
+	"  WHERE co.contype OPERATOR(pg_catalog.=) 'c'"                                                              \
+	"  UNION ALL SELECT w.root, NULL, " FOREIGN("table", "r.oid::pg_catalog.regclass", "r.relowner")              \
+	"  FROM written w JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) w.oid) s"                        \
+	" JOIN pg_catalog.pg_class rr ON rr.oid OPERATOR(pg_catalog.=) s.root"                                        \
+	" JOIN pg_catalog.pg_namespace rn ON rn.oid OPERATOR(pg_catalog.=) rr.relnamespace"
 
-/* What a reach runs: *defs (allocated) and, when trusted_rel (a table's
- * oid, or NULL) is given, *foreign: the first of another role's code it
- * is (allocated, or left as it was).  GM_DEFINER_CALLEE_UNKNOWN when the
- * catalog cannot be read: what is called is then unknown. */
-static size_t callees(struct gm_probe *p, enum gm_definer_reach how, const char *schema, const char *name,
-		      const char *trusted_rel, char ***defs, char **foreign)
+/* A write a statement names. */
+static const char write_sql[] = WRITE_SQL(
+	"SELECT r.oid, r.oid FROM pg_catalog.pg_class r"
+	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace WHERE " NAMED("r.relname"));
+
+/* The probe's own writes, of the tables whose oids $1 lists, read at once
+ * ($2 is not used: NULL). */
+static const char writes_sql[] = WRITE_SQL(
+	"SELECT r.oid, r.oid FROM pg_catalog.pg_class r"
+	" WHERE r.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[]) AND $2::pg_catalog.text IS NULL");
+
+static const char *const reach_sql[] = {
+	[GM_REACH_CALL] = call_sql, [GM_REACH_OPERATOR] = operator_sql,
+	[GM_REACH_CAST] = cast_sql, [GM_REACH_WRITE] = write_sql,
+};
+
+/* sql with three text parameters, in a savepoint: a failed read must not
+ * end the probe's transaction.  NULL when it failed. */
+static PGresult *read_catalog(struct gm_probe *p, const char *sql, const char *const *params)
 {
-	static const char *const sql[] = {
-		[GM_REACH_CALL] = call_sql, [GM_REACH_OPERATOR] = operator_sql,
-		[GM_REACH_CAST] = cast_sql, [GM_REACH_WRITE] = write_sql,
-	};
-	const char *params[3] = { name, schema, trusted_rel };
 	PGresult *r;
-	size_t n = 0;
 
-	*defs = NULL;
-	/* In a savepoint: a failed read must not end the probe's transaction. */
 	gm_probe_plain(p, "SAVEPOINT gm_probe_reach");
-	r = PQexecParams(p->db->conn, sql[how], 3, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(p->db->conn, sql, 3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
+		r = NULL;
 		gm_probe_plain(p, "ROLLBACK TO SAVEPOINT gm_probe_reach");
-		gm_probe_plain(p, "RELEASE SAVEPOINT gm_probe_reach");
-		return GM_DEFINER_CALLEE_UNKNOWN;
 	}
 	gm_probe_plain(p, "RELEASE SAVEPOINT gm_probe_reach");
-	*defs = gm_xmalloc(((size_t)PQntuples(r) + 1) * sizeof(**defs));
-	for (int k = 0; k < PQntuples(r); k++) {
-		if (!PQgetisnull(r, k, 0))
-			(*defs)[n++] = gm_xstrdup(PQgetvalue(r, k, 0));
-		if (foreign && !*foreign && !PQgetisnull(r, k, 1))
-			*foreign = gm_xstrdup(PQgetvalue(r, k, 1));
-	}
-	PQclear(r);
-	return n;
+	return r;
 }
 
 size_t gm_probe_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs)
 {
-	return callees(ctx, how, schema, name, NULL, defs, NULL);
+	const char *params[3] = { name, schema, NULL };
+	PGresult *r = read_catalog(ctx, reach_sql[how], params);
+	size_t n = 0;
+
+	*defs = NULL;
+	if (!r)
+		return GM_DEFINER_CALLEE_UNKNOWN;
+	*defs = gm_xmalloc(((size_t)PQntuples(r) + 1) * sizeof(**defs));
+	for (int k = 0; k < PQntuples(r); k++)
+		if (!PQgetisnull(r, k, 0))
+			(*defs)[n++] = gm_xstrdup(PQgetvalue(r, k, 0));
+	PQclear(r);
+	return n;
 }
 
 /* ---- whose code making a table's rows runs ---- */
 
+/* What a reach runs, read once for every walk of one owner's tables. */
+struct known {
+	char *key;		/* the reach (key_of) */
+	struct gm_strlist defs;
+	char *foreign;		/* the first foreign code among it, or NULL */
+	int unknown;		/* the catalog could not be read */
+};
+
 struct reach {
 	struct gm_probe *p;
-	char *rel;	/* the table's oid: its owner's code is trusted */
-	char *foreign;	/* the first foreign code reached, or NULL */
+	char *rel;		/* a table's oid: its owner's code is trusted */
+	char *foreign;		/* the first foreign code the walk reached, or NULL */
+	struct known *v;
+	size_t n;
 };
+
+/* Lengths first: names may hold any character. */
+static char *key_of(enum gm_definer_reach how, const char *schema, const char *name)
+{
+	return schema ? gm_xasprintf("%d %zu:%s %s", (int)how, strlen(schema), schema, name)
+		      : gm_xasprintf("%d - %s", (int)how, name);
+}
+
+static struct known *known_add(struct reach *r, char *key)
+{
+	struct known *k;
+
+	r->v = gm_xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+	k = &r->v[r->n++];
+	memset(k, 0, sizeof(*k));
+	k->key = key;
+	return k;
+}
+
+static struct known *known_find(const struct reach *r, const char *key)
+{
+	for (size_t k = 0; k < r->n; k++)
+		if (!strcmp(r->v[k].key, key))
+			return &r->v[k];
+	return NULL;
+}
+
+/* Row row of a reach's read into k: a definition, whose code it is. */
+static void known_row(struct known *k, const PGresult *res, int row)
+{
+	if (!PQgetisnull(res, row, 0))
+		gm_strlist_add(&k->defs, PQgetvalue(res, row, 0));
+	if (!k->foreign && !PQgetisnull(res, row, 1))
+		k->foreign = gm_xstrdup(PQgetvalue(res, row, 1));
+}
+
+/* What the reach runs, from what was read, else read now. */
+static struct known *known(struct reach *r, enum gm_definer_reach how, const char *schema, const char *name)
+{
+	char *key = key_of(how, schema, name);
+	const char *params[3] = { name, schema, r->rel };
+	struct known *k = known_find(r, key);
+	PGresult *res;
+
+	if (k) {
+		free(key);
+		return k;
+	}
+	k = known_add(r, key);
+	if (!(res = read_catalog(r->p, reach_sql[how], params))) {
+		k->unknown = 1;
+		return k;
+	}
+	for (int row = 0; row < PQntuples(res); row++)
+		known_row(k, res, row);
+	PQclear(res);
+	return k;
+}
+
+/* What writing each of the tables marked in group runs, in one read: the
+ * probe writes every one of them, each a reach of the walk. */
+static void know_writes(struct reach *r, const struct gm_ptable *v, size_t n, const char *group)
+{
+	struct gm_strbuf oids = GM_STRBUF_INIT;
+	const char *params[3] = { NULL, NULL, r->rel };
+	PGresult *res;
+
+	gm_strbuf_addch(&oids, '{');
+	for (size_t k = 0; k < n; k++)
+		if (group[k])
+			gm_strbuf_addf(&oids, "%s%lu", oids.len > 1 ? "," : "", v[k].oid);
+	gm_strbuf_addch(&oids, '}');
+	params[0] = oids.buf;
+	/* Unread, each is read on its own when the walk reaches it. */
+	if ((res = read_catalog(r->p, writes_sql, params))) {
+		for (int row = 0; row < PQntuples(res); row++) {
+			char *key = key_of(GM_REACH_WRITE, PQgetvalue(res, row, 2), PQgetvalue(res, row, 3));
+			struct known *k = known_find(r, key);
+			if (k)
+				free(key);
+			else
+				k = known_add(r, key);
+			known_row(k, res, row);
+		}
+		PQclear(res);
+	}
+	gm_strbuf_release(&oids);
+}
+
+static void known_release(struct reach *r)
+{
+	for (size_t k = 0; k < r->n; k++) {
+		free(r->v[k].key);
+		gm_strlist_release(&r->v[k].defs);
+		free(r->v[k].foreign);
+	}
+	free(r->v);
+	free(r->rel);
+	r->v = NULL;
+	r->n = 0;
+	r->rel = NULL;
+}
 
 /* Once foreign code is found, nothing more is read. */
 static size_t reach_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs)
 {
 	struct reach *r = ctx;
-	size_t n;
+	const struct known *k;
 
 	*defs = NULL;
 	if (r->foreign)
 		return 0;
-	n = callees(r->p, how, schema, name, r->rel, defs, &r->foreign);
-	if (n == GM_DEFINER_CALLEE_UNKNOWN)
+	k = known(r, how, schema, name);
+	if (k->unknown) {
 		r->foreign = gm_xasprintf("code it cannot read (%s%s%s)", schema ? schema : "", schema ? "." : "", name);
-	return n;
+		return GM_DEFINER_CALLEE_UNKNOWN;
+	}
+	if (k->foreign)
+		r->foreign = gm_xstrdup(k->foreign);
+	*defs = gm_xmalloc((k->defs.n + 1) * sizeof(**defs));
+	for (size_t d = 0; d < k->defs.n; d++)
+		(*defs)[d] = gm_xstrdup(k->defs.v[d]);
+	return k->defs.n;
 }
 
 /* The first foreign code (allocated) that writing the tables of v marked
- * in group reaches, all of one owner, that of v[rel]; or NULL. */
-static char *reached(struct gm_probe *p, const struct gm_policy_judge *j, const struct gm_ptable *v, size_t n,
-		     const char *group, size_t rel)
+ * in group reaches; or NULL. */
+static char *reached(struct reach *r, const struct gm_policy_judge *j, const struct gm_ptable *v, size_t n,
+		     const char *group)
 {
 	struct gm_strbuf text = GM_STRBUF_INIT;
-	struct reach r = { p, NULL, NULL };
-	char *table = NULL, *why = NULL;
+	char *table = NULL, *why = NULL, *foreign;
 
 	/* What the probe does to the tables as their owner, as a function
 	 * the judge follows: their names are quoted, so the text says just
@@ -192,13 +323,13 @@ static char *reached(struct gm_probe *p, const struct gm_policy_judge *j, const 
 		if (group[k])
 			gm_strbuf_addf(&text, " INSERT INTO %s DEFAULT VALUES;", v[k].q);
 	gm_strbuf_adds(&text, " END");
-	r.rel = gm_xasprintf("%lu", v[rel].oid);
-	gm_definer_judge(j, text.buf, gm_definer_nothing_protected, reach_callees, &r, &table, &why);
-	free(r.rel);
+	gm_definer_judge(j, text.buf, gm_definer_nothing_protected, reach_callees, r, &table, &why);
 	free(table);
 	free(why);
 	gm_strbuf_release(&text);
-	return r.foreign;
+	foreign = r->foreign;
+	r->foreign = NULL;
+	return foreign;
 }
 
 static void skip_for(struct gm_ptable *t, char *foreign)
@@ -208,45 +339,56 @@ static void skip_for(struct gm_ptable *t, char *foreign)
 	free(foreign);
 }
 
-/* The tables are judged together, one owner's at a time, and one by one
- * only when their owner's reach foreign code: one walk of what they run
- * in the usual case, not one a table. */
-void gm_probe_skip_foreign_code(struct gm_probe *p)
+/* The tables of one owner (v[first]'s) needing rows, not yet judged:
+ * judged together, and one by one only when together they reach foreign
+ * code: one walk of what they run in the usual case, not one a table,
+ * and what each reach runs read once. */
+static void judge_owner(struct gm_probe *p, const struct gm_policy_judge *j, size_t first, char *done)
 {
-	struct gm_policy_judge *j = NULL;
-	struct gm_error *err = gm_policy_judge_new(p->tenancy, &j);
-	char *group = gm_xcalloc(p->t.n + 1, 1), *one = gm_xcalloc(p->t.n + 1, 1), *done = gm_xcalloc(p->t.n + 1, 1);
-	char *foreign;
-	size_t k, x;
+	const struct gm_ptable *t = &p->t.v[first];
+	char *group = gm_xcalloc(p->t.n + 1, 1), *one = gm_xcalloc(p->t.n + 1, 1), *foreign;
+	struct reach r = { p, NULL, NULL, NULL, 0 };
+	size_t x;
 
-	for (k = 0; k < p->t.n; k++) {
-		struct gm_ptable *t = &p->t.v[k];
-		if (done[k] || !t->needed || t->skip)
-			continue;
-		if (err) {
-			t->skip = gm_xasprintf("whose code its triggers run cannot be told: %s", err->msg);
-			continue;
-		}
-		for (x = k; x < p->t.n; x++) {
-			const struct gm_ptable *o = &p->t.v[x];
-			group[x] = !done[x] && o->needed && !o->skip && !strcmp(o->qowner, t->qowner);
-			done[x] |= group[x];
-		}
-		if (!(foreign = reached(p, j, p->t.v, p->t.n, group, k)))
-			continue;
+	for (x = first; x < p->t.n; x++) {
+		const struct gm_ptable *o = &p->t.v[x];
+		group[x] = !done[x] && o->needed && !o->skip && !strcmp(o->qowner, t->qowner);
+		done[x] |= group[x];
+	}
+	r.rel = gm_xasprintf("%lu", t->oid);
+	know_writes(&r, p->t.v, p->t.n, group);
+	if ((foreign = reached(&r, j, p->t.v, p->t.n, group))) {
 		free(foreign);
-		for (x = k; x < p->t.n; x++) {
+		for (x = first; x < p->t.n; x++) {
 			if (!group[x])
 				continue;
 			one[x] = 1;
-			if ((foreign = reached(p, j, p->t.v, p->t.n, one, x)))
+			if ((foreign = reached(&r, j, p->t.v, p->t.n, one)))
 				skip_for(&p->t.v[x], foreign);
 			one[x] = 0;
 		}
 	}
-	gm_error_free(err);
-	gm_policy_judge_free(j);
+	known_release(&r);
 	free(group);
 	free(one);
+}
+
+void gm_probe_skip_foreign_code(struct gm_probe *p)
+{
+	struct gm_policy_judge *j = NULL;
+	struct gm_error *err = gm_policy_judge_new(p->tenancy, &j);
+	char *done = gm_xcalloc(p->t.n + 1, 1);
+
+	for (size_t k = 0; k < p->t.n; k++) {
+		struct gm_ptable *t = &p->t.v[k];
+		if (done[k] || !t->needed || t->skip)
+			continue;
+		if (err)
+			t->skip = gm_xasprintf("whose code its triggers run cannot be told: %s", err->msg);
+		else
+			judge_owner(p, j, k, done);
+	}
+	gm_error_free(err);
+	gm_policy_judge_free(j);
 	free(done);
 }
