@@ -21,6 +21,7 @@ struct lint {
 	const struct gm_tenancy *tenancy;
 	struct gm_policy_judge *judge;
 	struct gm_findings *out;
+	const struct gm_model *m;	/* what the tables do not gather (column types) */
 };
 
 struct policy {
@@ -38,7 +39,7 @@ struct grant {
 };
 
 struct index {
-	const char *name, *columns, *valid;
+	const char *name, *columns, *valid, *def;
 };
 
 struct table {
@@ -203,6 +204,7 @@ static void collect(const struct gm_model *m, const struct gm_tenancy *ten, stru
 			x->name = name;
 			if (!strcmp(f->attr, "columns")) x->columns = f->value;
 			else if (!strcmp(f->attr, "valid")) x->valid = f->value;
+			else if (!strcmp(f->attr, "definition")) x->def = f->value;
 		}
 	}
 }
@@ -765,6 +767,70 @@ static void lint_cascades(const struct lint *l, const struct tables *t, const st
 	}
 }
 
+/* Whether column col of tb keeps a unique index to one tenant's rows: the
+ * tenant column, a foreign key to a tenant table's row (a row of another
+ * tenant's it may not name, as the probe checks), or a uuid, whose values
+ * no tenant can guess to test or take. */
+static int tenant_scoped(const struct lint *l, const struct tables *t, const struct table *tb, const char *col)
+{
+	char *object = gm_xasprintf("table %s column %s", tb->name, col);
+	const char *type = gm_model_get(l->m, object, "type");
+	int scoped = gm_strlist_has(&l->tenancy->columns, col) || (type && !strcmp(type, "uuid"));
+
+	free(object);
+	for (size_t k = 0; k < tb->nfk && !scoped; k++) {
+		const struct table *p = find_table(t, tb->fk[k].references);
+		scoped = p && p->tenant && tb->fk[k].columns && !strcmp(tb->fk[k].columns, col);
+	}
+	return scoped;
+}
+
+static int is_primary_key(const struct table *tb, const char *name)
+{
+	for (size_t k = 0; k < tb->nfk; k++)
+		if (!strcmp(tb->fk[k].name, name) && tb->fk[k].def && !strncmp(tb->fk[k].def, "PRIMARY KEY", 11))
+			return 1;
+	return 0;
+}
+
+/* A unique index of a tenant table none of whose columns keeps it to one
+ * tenant (tenant_scoped): a tenant's INSERT or UPDATE fails on a value
+ * another tenant holds (the server leaves the key out of the error under
+ * RLS, but the failure itself tells), so any tenant can test for
+ * another's values, and take them first.  An index on
+ * expressions (no columns listed) is left out: what it covers cannot be
+ * told from here; so is the primary key. */
+static void lint_unique_across_tenants(const struct lint *l, const struct tables *t, const struct table *tb)
+{
+	for (size_t k = 0; k < tb->nidx; k++) {
+		const struct index *x = &tb->idx[k];
+		const char *p;
+		char *obj, *col;
+		size_t len;
+		int scoped = 0;
+
+		if (!x->def || strncmp(x->def, "CREATE UNIQUE INDEX ", 20) || !x->columns || !*x->columns ||
+		    is_primary_key(tb, x->name))
+			continue;
+		for (p = x->columns; *p && !scoped; p += len + (p[len] ? 2 : 0)) {
+			len = strcspn(p, ",");
+			col = gm_xstrndup(p, len);
+			scoped = tenant_scoped(l, t, tb, col);
+			free(col);
+		}
+		if (scoped)
+			continue;
+		obj = gm_xasprintf("table %s index %s", tb->name, x->name);
+		gm_findings_add(l->out, GM_CHECK_RLS, "tenant_unique_across_tenants", GM_LEVEL_WARNING, obj,
+			"make it unique within a tenant (UNIQUE (tenant column, ...)), unless the value must be unique"
+			" across every tenant",
+			"unique index on (%s) spans every tenant's rows: a tenant's INSERT or UPDATE fails on a value"
+			" another tenant holds, so any tenant can test whether another holds a value, and take values"
+			" first", x->columns);
+		free(obj);
+	}
+}
+
 static void lint_table(const struct lint *l, const struct table *tb)
 {
 	struct gm_findings *out = l->out;
@@ -819,7 +885,7 @@ void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, str
 {
 	struct tables t = { NULL, 0 };
 	struct gm_tenancy defaults;
-	struct lint l = { tenancy, NULL, out };
+	struct lint l = { tenancy, NULL, out, m };
 	struct gm_error *err;
 	size_t k;
 
@@ -836,8 +902,10 @@ void gm_lint_rls(const struct gm_model *m, const struct gm_tenancy *tenancy, str
 	mark_tenants(&t);
 	for (k = 0; k < t.n; k++) {
 		lint_table(&l, &t.v[k]);
-		if (t.v[k].tenant && t.v[k].real)
+		if (t.v[k].tenant && t.v[k].real) {
 			lint_cascades(&l, &t, &t.v[k]);
+			lint_unique_across_tenants(&l, &t, &t.v[k]);
+		}
 	}
 	lint_current_setting(&l, m);
 	release(&t);

@@ -889,6 +889,46 @@ static void test_trigger_copying_into_a_global_table(void **state)
 	free(db);
 }
 
+/* A unique index across tenants: B's INSERT of a note whose body only A
+ * holds fails (the server prints no key under RLS: the failure tells). */
+static void test_unique_index_across_tenants(void **state)
+{
+	char *db, *out, *err, *dir, *args;
+	PGconn *c;
+	PGresult *r;
+
+	(void)state;
+	PGT_NEEDS_MAJOR(15, "the project's view is security_invoker, new in 15");
+	db = planted("CREATE UNIQUE INDEX notes_body_key ON notes (body);"
+		     " DROP ROLE IF EXISTS gm_saas_reader; CREATE ROLE gm_saas_reader;"
+		     " GRANT USAGE ON SCHEMA public, auth TO gm_saas_reader; GRANT SELECT, INSERT ON notes TO gm_saas_reader");
+	c = pgt_connect(db);
+	seed_and_act_as_b(c, NULL, "gm_saas_reader");
+	r = PQexec(c, "INSERT INTO notes (tenant_id, body) VALUES ('00000000-0000-0000-0000-00000000000b', 'A''s')");
+	assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505");
+	PQclear(r);
+	r = PQexec(c, "INSERT INTO notes (tenant_id, body) VALUES ('00000000-0000-0000-0000-00000000000b', 'B''s')");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	pgt_exec(c, "RESET ROLE");
+	PQfinish(c);
+	dir = tfs_tempdir();
+	args = gm_xasprintf("dump -o '%s/snap.yaml'", dir);
+	assert_int_equal(gm(NULL, NULL, db, args), 0);
+	free(args);
+	args = gm_xasprintf("verify --strict --snapshot '%s/snap.yaml'", dir);
+	assert_int_equal(gm(&out, &err, db, args), 1);
+	assert_contains(out, "warning tenant_unique_across_tenants: table public.notes index notes_body_key: unique index"
+			     " on (body) spans every tenant's rows");
+	assert_contains(out, "0 errors, 1 warning");
+	free(args);
+	tfs_rmdir(dir);
+	free(out);
+	free(err);
+	pgt_drop_db(db, "DROP ROLE gm_saas_reader");
+	free(db);
+}
+
 /* A definer reading tenant rows through a view of a schema verify does
  * not read (security_invoker, but the invoker is the definer's owner). */
 static void test_definer_function_through_an_unchecked_view(void **state)
@@ -1413,6 +1453,7 @@ int main(void)
 		cmocka_unit_test(test_probe_with_a_child_table),
 		cmocka_unit_test(test_trigger_notifying_tenant_rows),
 		cmocka_unit_test(test_trigger_copying_into_a_global_table),
+		cmocka_unit_test(test_unique_index_across_tenants),
 		cmocka_unit_test(test_policy_through_a_table_the_tenant_writes),
 		cmocka_unit_test(test_leakproof_function),
 		cmocka_unit_test(test_policy_with_a_planted_operator),

@@ -402,6 +402,52 @@ static void test_lints_open_policy_is_no_protection(void **state)
 	gm_model_release(&m);
 }
 
+/* A unique index a tenant's INSERT fails on when another tenant holds the
+ * value (and the error prints it): one over the tenant column, a foreign
+ * key to a tenant table or a uuid is within a tenant; a primary key and
+ * an index on expressions are left out. */
+static void test_lints_unique_across_tenants(void **state)
+{
+	static const struct {
+		const char *table, *columns, *def;
+		size_t found;
+	} cases[] = {
+		{ "public.orders", "note", "CREATE UNIQUE INDEX x ON public.orders USING btree (note)", 1 },
+		{ "public.orders", "note, code", "CREATE UNIQUE INDEX x ON public.orders USING btree (note, code)", 1 },
+		{ "public.order_items", "sort", "CREATE UNIQUE INDEX x ON public.order_items USING btree (sort)", 1 },
+		{ "public.orders", "organization_id, note",
+		  "CREATE UNIQUE INDEX x ON public.orders USING btree (organization_id, note)", 0 },
+		{ "public.orders", "note, organization_id",
+		  "CREATE UNIQUE INDEX x ON public.orders USING btree (note, organization_id)", 0 },
+		{ "public.order_items", "order_id, sort",
+		  "CREATE UNIQUE INDEX x ON public.order_items USING btree (order_id, sort)", 0 },
+		{ "public.orders", "public_id", "CREATE UNIQUE INDEX x ON public.orders USING btree (public_id)", 0 },
+		{ "public.orders", "note", "CREATE INDEX x ON public.orders USING btree (note)", 0 },
+		{ "public.orders", "", "CREATE UNIQUE INDEX x ON public.orders USING btree (lower(note))", 0 },
+		{ "public.organizations", "name", "CREATE UNIQUE INDEX x ON public.organizations USING btree (name)", 0 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct gm_model m;
+		char *obj = gm_xasprintf("table %s index x", cases[k].table);
+
+		good_schema(&m);
+		set_value(&m, "table public.orders column public_id", "type", "uuid");
+		set_value(&m, obj, "columns", cases[k].columns);
+		set_value(&m, obj, "definition", cases[k].def);
+		set_value(&m, obj, "valid", "true");
+		if (lint_count(&m, "tenant_unique_across_tenants", cases[k].found ? obj : NULL) != cases[k].found)
+			fail_msg("case %zu: %s on %s: expected %zu finding(s)", k, cases[k].def, cases[k].table, cases[k].found);
+		/* The primary key's own index is left out. */
+		set_value(&m, "table public.orders constraint x", "definition", "PRIMARY KEY (note)");
+		set_value(&m, "table public.order_items constraint x", "definition", "PRIMARY KEY (sort)");
+		assert_int_equal(lint_count(&m, "tenant_unique_across_tenants", NULL), 0);
+		gm_model_release(&m);
+		free(obj);
+	}
+}
+
 /* A referential action from a table that is no tenant table, which a
  * role may delete from or update: it reaches every tenant's rows, past
  * their policies. */
@@ -588,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_lints_tables_named_like_facts),
 		cmocka_unit_test(test_lints_open_policy_is_no_protection),
 		cmocka_unit_test(test_lints_cascade_from_writable_table),
+		cmocka_unit_test(test_lints_unique_across_tenants),
 		cmocka_unit_test(test_lints_role_dependent_policy),
 		cmocka_unit_test(test_verify_json),
 		cmocka_unit_test(test_verify_junit),
