@@ -36,10 +36,11 @@ static const char verify_usage[] =
 	"                          privileges) and check that it cannot bypass RLS\n"
 	"                          (implies --isolation)\n" GM_GLOBAL_HELP
 	"\n"
-	"The probe makes its rows as each table's owner, often a superuser: a table\n"
-	"whose triggers, defaults or checks reach another role's code (a function,\n"
-	"an operator, a type, a table whose triggers it chooses), directly or\n"
-	"however deep the code they call, is skipped, saying so.\n";
+	"Connected as a superuser, the probe makes its rows as a temporary role of\n"
+	"its own (BYPASSRLS, no superuser), never as the tables' owner, so no code a\n"
+	"table reaches runs as a superuser.  Connected as another role, it makes\n"
+	"them as the owner, and skips a table whose triggers, defaults or checks\n"
+	"call another role's code, as deep as it can read them.\n";
 
 enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT, OPT_ISOLATION, OPT_AS_ROLE,
        OPT_APP_ROLE };

@@ -266,6 +266,8 @@ struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t)
 {
 	struct gm_prole *owner;
 
+	if (p->maker)
+		return p->maker;
 	if (!t->can_become_owner)
 		return p->roles[0];
 	owner = gm_probe_role_add(p, t->qowner);
@@ -274,9 +276,11 @@ struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t)
 
 int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t)
 {
-	if (!t->rls)
-		return 1;
-	return gm_probe_maker(p, t) != p->roles[0] && (t->owner_bypasses || !t->force);
+	const struct gm_prole *maker = gm_probe_maker(p, t);
+
+	if (!t->rls || maker == p->maker)
+		return 1;	/* the maker role has BYPASSRLS */
+	return maker != p->roles[0] && (t->owner_bypasses || !t->force);
 }
 
 /* As an application does, with the tenancy's statement ($1: the tenant,

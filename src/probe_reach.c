@@ -12,7 +12,12 @@
  * cast) or a table (its triggers) of that role.  probe_catalog.c's
  * tables_sql finds what the catalog records (pg_depend: a trigger's
  * function, a default's); gm_probe_skip_foreign_code follows the bodies too,
- * read as the definer judge reads them. */
+ * read as the definer judge reads them.  That reading is partial (what an
+ * index, a rule, a domain check or an aggregate runs, dynamic SQL, bodies
+ * it cannot parse are not followed): it guards only where the probe makes
+ * rows as the owner, a connecting user that is no superuser acting as an
+ * owner it belongs to.  A superuser's probe makes rows as the maker role
+ * (probe_roles.c), and needs none of it. */
 #include "gm_db.h"
 #include "gm_definer.h"
 #include "gm_error.h"
@@ -376,8 +381,14 @@ static void judge_owner(struct gm_probe *p, const struct gm_policy_judge *j, siz
 void gm_probe_skip_foreign_code(struct gm_probe *p)
 {
 	struct gm_policy_judge *j = NULL;
-	struct gm_error *err = gm_policy_judge_new(p->tenancy, &j);
-	char *done = gm_xcalloc(p->t.n + 1, 1);
+	struct gm_error *err;
+	char *done;
+
+	/* The maker role makes the rows: no owner's rights to borrow. */
+	if (p->maker)
+		return;
+	err = gm_policy_judge_new(p->tenancy, &j);
+	done = gm_xcalloc(p->t.n + 1, 1);
 
 	for (size_t k = 0; k < p->t.n; k++) {
 		struct gm_ptable *t = &p->t.v[k];

@@ -617,6 +617,52 @@ static void grant_temporary(struct gm_probe *p, const char *qrole)
 	gm_poutcome_release(&o);
 }
 
+static int connecting_super(struct gm_probe *p)
+{
+	struct gm_poutcome su;
+	int yes;
+
+	gm_probe_exec(p, &su, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER", 0, NULL);
+	yes = su.ok && su.value && !strcmp(su.value, "t");
+	gm_poutcome_release(&su);
+	return yes;
+}
+
+/* The maker role: the probe makes every table's rows as a temporary role,
+ * never as the table's owner, often a superuser.  Making rows runs the
+ * table's code (triggers, defaults, checks, index expressions, rules,
+ * domain checks, casts, policies, and whatever they call, however deep or
+ * dynamic) as its maker: as the owner, any role whose code that reaches
+ * would run with the owner's rights.  The maker has BYPASSRLS (it makes
+ * any tenant's rows, and no policy runs for it) and what an application
+ * has on the checked schemas' tables and sequences, no more; it is no
+ * member of any role, and vanishes with the probe's transaction.  Only a
+ * superuser can make a role with BYPASSRLS: others make rows as the owner
+ * (gm_probe_maker), whose reach of other roles' code probe_reach.c
+ * skips, as far as it can read it.  The grants of the probe's
+ * own role management run with event triggers held (session replication
+ * role replica): a superuser's event trigger fires on GRANT, as the
+ * superuser, whatever code it calls. */
+static void make_maker(struct gm_probe *p, char *const *schemas, size_t nschemas)
+{
+	char *name = gm_xasprintf("gm_probe_maker_%d_%ld", (int)getpid(), (long)time(NULL));
+	char *q = gm_db_quote_ident(p->db, name);
+	struct gm_error *err = NULL;
+	struct gm_prole *r;
+
+	free(name);
+	manage(p, &err, "", "CREATE ROLE %s NOLOGIN NOSUPERUSER BYPASSRLS NOINHERIT", q);
+	if (!err)
+		err = grant_probe_role(p, q, schemas, nschemas, NULL);
+	if (!err) {
+		grant_temporary(p, q);
+		r = gm_probe_role_add(p, q);
+		p->maker = r->fn ? r : NULL;
+	}
+	gm_error_free(err);
+	free(q);
+}
+
 /* The temporary role and its wrapper.  A connecting user that is not a
  * superuser must be a member to create the wrapper as the role; the
  * membership is revoked right after, so that granting the application
@@ -626,7 +672,6 @@ static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verif
 {
 	char *name = gm_xasprintf("gm_probe_%d_%ld", (int)getpid(), (long)time(NULL));
 	char *q = gm_db_quote_ident(p->db, name);
-	struct gm_poutcome su;
 	struct gm_error *err = NULL;
 	int member;
 
@@ -638,9 +683,7 @@ static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verif
 		free(q);
 		return err;
 	}
-	gm_probe_exec(p, &su, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER", 0, NULL);
-	member = !(su.ok && su.value && !strcmp(su.value, "t"));
-	gm_poutcome_release(&su);
+	member = !connecting_super(p);
 	if (member)
 		manage(p, NULL, NULL, "GRANT %s TO CURRENT_USER", q);
 	grant_temporary(p, q);
@@ -654,15 +697,41 @@ static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verif
 	return err;
 }
 
-/* roles[0]: --as-role, or a temporary role. */
-struct gm_error *gm_probe_prepare_role(struct gm_probe *p, const struct gm_verify_opts *o,
-				     char *const *schemas, size_t nschemas)
+/* Event triggers fire on the probe's own GRANTs and CREATE FUNCTIONs,
+ * as whoever runs them: a superuser's, whatever its function calls.
+ * Held, for a superuser, by the session replication role replica (a
+ * trigger made ENABLE ALWAYS still fires: its maker's express wish); the
+ * setting as it was is returned (allocated), for release_event_triggers. */
+static char *hold_event_triggers(struct gm_probe *p)
+{
+	struct gm_poutcome o;
+	char *was = NULL;
+
+	gm_probe_exec(p, &o, "SELECT pg_catalog.current_setting('session_replication_role')", 0, NULL);
+	if (o.ok && o.value)
+		was = gm_xstrdup(o.value);
+	gm_poutcome_release(&o);
+	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('session_replication_role', 'replica', true)", 0, NULL);
+	gm_poutcome_release(&o);
+	return was ? was : gm_xstrdup("origin");
+}
+
+static void release_event_triggers(struct gm_probe *p, char *was)
+{
+	const char *params[1] = { was };
+	struct gm_poutcome o;
+
+	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('session_replication_role', $1, true)", 1, params);
+	gm_poutcome_release(&o);
+	free(was);
+}
+
+/* --as-role: roles[0] is that role. */
+static struct gm_error *as_role(struct gm_probe *p, const struct gm_verify_opts *o)
 {
 	char *q;
 	const char *why;
 
-	if (!o->as_role)
-		return temporary_role(p, o, schemas, nschemas);
 	q = gm_db_quote_ident(p->db, o->as_role);
 	gm_probe_role_add(p, q);
 	free(q);
@@ -671,4 +740,21 @@ struct gm_error *gm_probe_prepare_role(struct gm_probe *p, const struct gm_verif
 	/* The role's name as the user typed it, then the server's reason. */
 	why = strstr(p->roles[0]->why, ": ");
 	return gm_error_new(GM_ERR_DB, "cannot act as role %s%s", o->as_role, why ? why : "");
+}
+
+/* roles[0]: --as-role, or a temporary role; and the maker role, when the
+ * connecting user is a superuser. */
+struct gm_error *gm_probe_prepare_role(struct gm_probe *p, const struct gm_verify_opts *o,
+				     char *const *schemas, size_t nschemas)
+{
+	struct gm_error *err;
+	int super = connecting_super(p);
+	char *was = super ? hold_event_triggers(p) : NULL;
+
+	err = o->as_role ? as_role(p, o) : temporary_role(p, o, schemas, nschemas);
+	if (!err && super)
+		make_maker(p, schemas, nschemas);
+	if (was)
+		release_event_triggers(p, was);
+	return err;
 }

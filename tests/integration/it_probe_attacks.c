@@ -238,25 +238,6 @@ static void test_owner_table_reaching_another_roles_code(void **state)
 		  "its columns are of type atk.mood, of role" },
 		{ "ALTER TABLE public.build_logs ADD COLUMN mood atk.mood NOT NULL DEFAULT 'ok'",
 		  "its columns are of type atk.mood, of role" },
-		/* The superuser's own code calling the attacker's: a trigger
-		 * function, by name or through its search path, a default's
-		 * function, a write to the attacker's table (whose triggers
-		 * its owner chooses). */
-		{ "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
-		  " 'BEGIN PERFORM atk.evil(NEW.stage); RETURN NEW; END';"
-		  "CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
-		  "reach function atk.evil(anyelement) of role" },
-		{ "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql SET search_path = atk, pg_catalog AS"
-		  " 'BEGIN IF evil(NEW.stage) THEN RETURN NEW; END IF; RETURN NEW; END';"
-		  "CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
-		  "reach function atk.evil(anyelement) of role" },
-		{ "CREATE FUNCTION public.su_def() RETURNS text LANGUAGE sql AS 'SELECT CASE WHEN atk.evil(1) THEN ''d'' END';"
-		  "ALTER TABLE public.build_logs ADD COLUMN extra text; ALTER TABLE public.build_logs ALTER COLUMN extra"
-		  " SET DEFAULT public.su_def()", "reach function atk.evil(anyelement) of role" },
-		{ "CREATE FUNCTION public.su_log() RETURNS trigger LANGUAGE plpgsql AS"
-		  " 'BEGIN INSERT INTO atk.log VALUES (1); RETURN NEW; END';"
-		  "CREATE TRIGGER t_log AFTER INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_log()",
-		  "reach table atk.log of role" },
 	};
 
 	(void)state;
@@ -277,10 +258,7 @@ static void test_owner_table_reaching_another_roles_code(void **state)
 			"CREATE OPERATOR atk.=== (LEFTARG = varchar, RIGHTARG = text, FUNCTION = atk.eq3);"
 			"CREATE FUNCTION atk.imm(a varchar) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT a';"
 			"CREATE DOMAIN atk.stage_t AS varchar(50); CREATE TYPE atk.mood AS ENUM ('ok');"
-			"CREATE TABLE atk.log (x int); GRANT INSERT ON atk.log TO PUBLIC;"
-			"CREATE FUNCTION atk.log_trg() RETURNS trigger LANGUAGE plpgsql AS"
-			" 'BEGIN PERFORM atk.evil(1); RETURN NEW; END';"
-			"CREATE TRIGGER log_trg BEFORE INSERT ON atk.log FOR EACH ROW EXECUTE FUNCTION atk.log_trg();"
+
 			"GRANT USAGE ON SCHEMA atk TO PUBLIC; GRANT USAGE ON TYPE atk.stage_t, atk.mood TO PUBLIC;"
 			"RESET ROLE;"
 			"CREATE FUNCTION public.noop_trg() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
@@ -301,6 +279,154 @@ static void test_owner_table_reaching_another_roles_code(void **state)
 		PQfinish(c);
 		drop_db_and_role(db, role);
 	}
+}
+
+/* The superuser's own code reaching the attacker's, in every way code
+ * runs: a trigger function calling it by name or through its search path,
+ * a default's function, a write to the attacker's table (whose triggers
+ * it chooses), an index expression's function, a rule, an aggregate
+ * shadowing a built-in, dynamic SQL, a body no parser here reads (a
+ * cursor), an argument's default, a superuser's event trigger (the
+ * probe's own GRANTs fire it), and a policy under FORCE ROW LEVEL
+ * SECURITY of a table owned by a role that may write server files.  The
+ * probe makes rows as a maker role of its own, neither superuser nor
+ * owner: the table is probed, and the code runs with no right to write a
+ * file.  Before, each of these wrote it as the superuser (or the owner). */
+static void test_owner_code_runs_as_the_maker(void **state)
+{
+	static const char *const plants[] = {
+		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
+		" 'BEGIN PERFORM atk.evil(NEW.stage); RETURN NEW; END';"
+		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
+		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql SET search_path = atk, pg_catalog AS"
+		" 'BEGIN IF evil(NEW.stage) THEN RETURN NEW; END IF; RETURN NEW; END';"
+		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
+		"CREATE FUNCTION public.su_def() RETURNS text LANGUAGE sql AS 'SELECT CASE WHEN atk.evil(1) THEN ''d'' END';"
+		"ALTER TABLE public.build_logs ADD COLUMN extra text; ALTER TABLE public.build_logs ALTER COLUMN extra"
+		" SET DEFAULT public.su_def()",
+		"CREATE FUNCTION public.su_log() RETURNS trigger LANGUAGE plpgsql AS"
+		" 'BEGIN INSERT INTO atk.log VALUES (1); RETURN NEW; END';"
+		"CREATE TRIGGER t_log AFTER INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_log()",
+		"CREATE FUNCTION public.norm(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS"
+		" 'BEGIN IF atk.evil(s) THEN RETURN lower(s); END IF; RETURN s; END';"
+		"CREATE INDEX bl_norm ON public.build_logs (public.norm(stage))",
+		"CREATE TABLE public.audit_rule (x boolean);"
+		"CREATE RULE bl_audit AS ON INSERT TO public.build_logs DO ALSO INSERT INTO public.audit_rule"
+		" VALUES (atk.evil(NEW.stage))",
+		"SET ROLE atk; CREATE FUNCTION public.mx(s varchar, x varchar) RETURNS varchar LANGUAGE plpgsql AS"
+		" 'BEGIN PERFORM atk.evil(1); RETURN greatest(s, x); END';"
+		"CREATE AGGREGATE public.max(varchar) (SFUNC = public.mx, STYPE = varchar); RESET ROLE;"
+		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS 'DECLARE v text; BEGIN"
+		" SELECT max(stage) INTO v FROM public.build_logs WHERE order_id = NEW.order_id; RETURN NEW; END';"
+		"CREATE TRIGGER t_su AFTER INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
+		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
+		" 'BEGIN EXECUTE ''SELECT atk.evil(1)''; RETURN NEW; END';"
+		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
+		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS $f$ DECLARE c refcursor; v boolean;"
+		" BEGIN OPEN c FOR SELECT atk.evil(NEW.stage); FETCH c INTO v; CLOSE c; RETURN NEW; END $f$;"
+		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
+		"CREATE FUNCTION public.note(s text, ok boolean DEFAULT atk.evil(1)) RETURNS void LANGUAGE sql AS 'SELECT';"
+		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
+		" 'BEGIN PERFORM public.note(NEW.stage); RETURN NEW; END';"
+		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
+		"SET ROLE atk; CREATE FUNCTION atk.evt() RETURNS event_trigger LANGUAGE plpgsql AS"
+		" 'BEGIN PERFORM atk.evil(1); END'; RESET ROLE;"
+		"CREATE EVENT TRIGGER audit_ddl ON ddl_command_end EXECUTE FUNCTION atk.evt()",
+		"DROP ROLE IF EXISTS gm_pa_owner; CREATE ROLE gm_pa_owner NOLOGIN; GRANT pg_write_server_files TO gm_pa_owner;"
+		"GRANT USAGE ON SCHEMA public TO gm_pa_owner; GRANT ALL ON ALL TABLES IN SCHEMA public TO gm_pa_owner;"
+		"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO gm_pa_owner;"
+		"ALTER TABLE public.build_logs OWNER TO gm_pa_owner; ALTER TABLE public.build_logs FORCE ROW LEVEL SECURITY;"
+		"CREATE POLICY bl_extra ON public.build_logs AS RESTRICTIVE FOR INSERT WITH CHECK (atk.evil(stage))",
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(plants) / sizeof(plants[0]); k++) {
+		char *db = migrated_db("gm_att_maker"), *out, *err, *sql, *path;
+		PGconn *c = pgt_connect(db);
+		char *role = make_attacker(c, db);
+		struct stat st;
+
+		path = gm_xasprintf("/tmp/gm_pwned_maker_%d", (int)getpid());
+		unlink(path);
+		sql = gm_xasprintf("CREATE SCHEMA atk AUTHORIZATION %s; ALTER ROLE %s RENAME TO atk; SET ROLE atk;"
+			"CREATE FUNCTION atk.evil(x anyelement) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN"
+			"  IF pg_catalog.pg_has_role(current_user, 'pg_write_server_files', 'USAGE') THEN"
+			"   EXECUTE $$COPY (SELECT 'pwned') TO '%s'$$; END IF;"
+			"  RETURN true; END $f$;"
+			"CREATE TABLE atk.log (x int); GRANT INSERT ON atk.log TO PUBLIC;"
+			"CREATE FUNCTION atk.log_trg() RETURNS trigger LANGUAGE plpgsql AS"
+			" 'BEGIN PERFORM atk.evil(1); RETURN NEW; END';"
+			"CREATE TRIGGER log_trg BEFORE INSERT ON atk.log FOR EACH ROW EXECUTE FUNCTION atk.log_trg();"
+			"GRANT USAGE ON SCHEMA atk TO PUBLIC; RESET ROLE; %s", role, role, path, plants[k]);
+		pgt_exec(c, sql);
+		free(sql);
+		probe(&out, &err, db, "--allow-pending");
+		if (!stat(path, &st))
+			fail_msg("case %zu (%s): the attacker's code ran as a role that may write files:\n%s", k, plants[k], out);
+		if (!strstr(out, "ok   SELECT public.build_logs: tenant B cannot read"))
+			fail_msg("case %zu (%s): the table was not probed:\n%s\n%s", k, plants[k], out, err);
+		unlink(path);
+		free(path);
+		free(out);
+		free(err);
+		PQfinish(c);
+		pgt_exec(c = pgt_connect(db), "DROP EVENT TRIGGER IF EXISTS audit_ddl");
+		PQfinish(c);
+		free(role);
+		drop_db_and_role(db, gm_xstrdup("atk"));
+		c = pgt_connect("postgres");
+		pgt_exec(c, "DROP ROLE IF EXISTS gm_pa_owner");
+		PQfinish(c);
+	}
+}
+
+/* A connecting user that is no superuser cannot make the maker role: the
+ * probe makes rows as the tables' owner it belongs to, the deployer.  A
+ * deployer's trigger function calling the attacker's would run it with
+ * the deployer's rights: the table is skipped, and the attacker's code
+ * never moves the deployer's sequence (setval outlives the probe's
+ * rollback). */
+static void test_owner_code_skipped_without_the_maker(void **state)
+{
+	char *db = pgt_create_db("gm_att_dep"), *out, *err, *as_dep, *args, *n, *mig;
+	PGconn *c = pgt_connect(db);
+
+	(void)state;
+	as_dep = pgt_deployer(c, db, "gm_pa_dep");
+	mig = gm_xasprintf("%s/migrations", pgt_root());
+	assert_int_equal(pgt_gm_dir(NULL, NULL, as_dep, mig, "up"), 0);
+	pgt_exec(c, "DROP ROLE IF EXISTS gm_pa_atk; CREATE ROLE gm_pa_atk NOLOGIN;"
+		    " CREATE SCHEMA atk AUTHORIZATION gm_pa_atk; GRANT USAGE ON SCHEMA atk TO PUBLIC;"
+		    " SET ROLE gm_pa_atk;"
+		    " CREATE FUNCTION atk.evil(x anyelement) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN"
+		    "  BEGIN PERFORM pg_catalog.setval('public.dep_seq', 42); EXCEPTION WHEN OTHERS THEN NULL; END;"
+		    "  RETURN true; END $f$;"
+		    " RESET ROLE; SET ROLE gm_pa_dep;"
+		    " CREATE SEQUENCE public.dep_seq;"
+		    " CREATE FUNCTION public.dep_trg() RETURNS trigger LANGUAGE plpgsql AS"
+		    "  'BEGIN PERFORM atk.evil(NEW.stage); RETURN NEW; END';"
+		    " CREATE TRIGGER t_dep BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.dep_trg();"
+		    " RESET ROLE;"
+		    " DROP ROLE IF EXISTS gm_pa_app; CREATE ROLE gm_pa_app NOLOGIN; GRANT gm_pa_app TO gm_pa_dep;"
+		    " GRANT USAGE ON SCHEMA public TO gm_pa_app;"
+		    " SET ROLE gm_pa_dep; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO gm_pa_app;"
+		    " RESET ROLE");
+	args = gm_xasprintf("verify --snapshot '%s/schema/snapshot.yaml' --isolation --allow-pending --as-role gm_pa_app",
+			    pgt_root());
+	pgt_gm_dir(&out, &err, as_dep, mig, args);
+	assert_contains(out, "SKIP SELECT public.build_logs: tenant B cannot reach tenant A's rows (its triggers, defaults or"
+			     " checks, through what they call, reach function atk.evil(anyelement) of role gm_pa_atk");
+	n = pgt_value(c, "SELECT last_value FROM public.dep_seq");
+	assert_string_equal(n, "1");
+	free(n);
+	free(args);
+	free(mig);
+	free(out);
+	free(err);
+	free(as_dep);
+	PQfinish(c);
+	pgt_drop_db(db, "DROP ROLE gm_pa_app; DROP ROLE gm_pa_atk; DROP OWNED BY gm_pa_dep; DROP ROLE gm_pa_dep");
+	free(db);
 }
 
 /* Harmless odd names are probed, not skipped. */
@@ -832,6 +958,8 @@ int main(void)
 		cmocka_unit_test(test_trigger_cannot_borrow_the_probers_rights),
 		cmocka_unit_test(test_owner_trigger_calling_another_roles_function),
 		cmocka_unit_test(test_owner_table_reaching_another_roles_code),
+		cmocka_unit_test(test_owner_code_runs_as_the_maker),
+		cmocka_unit_test(test_owner_code_skipped_without_the_maker),
 		cmocka_unit_test(test_odd_names_are_probed),
 		cmocka_unit_test(test_skipped_is_never_passed),
 		cmocka_unit_test(test_app_role_is_acted_through),
