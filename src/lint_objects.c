@@ -977,9 +977,8 @@ static void lint_notifying_triggers(const struct gm_model *m, const struct gm_po
 /* A trigger of a tenant table whose function writes a declared-global
  * table (tenancy.global_tables), itself or through what it calls: every
  * tenant reads such a table whole, so what the trigger copies there of a
- * tenant's row (NEW's values, a count of its rows) every other tenant
- * reads.  An INSERT or MERGE adds rows: an error; an UPDATE may only keep
- * a shared counter: a warning. */
+ * tenant's row (NEW's values, even a count of its rows) every other
+ * tenant reads. */
 struct global_seek {
 	struct protected_set set;	/* first: model_callees reads it */
 	const struct gm_tenancy *tenancy;
@@ -1016,23 +1015,19 @@ static void lint_global_writing_triggers(const struct gm_model *m, const struct 
 		const struct gm_fact *f = &m->v[k];
 		const char *kind = strstr(f->object, " trigger "), *enabled;
 		char *fn, *table = NULL, *why = NULL;
-		int adds;
 
 		if (strncmp(f->object, "table ", 6) || strcmp(f->attr, "definition") || !kind ||
 		    !is_tenant(tenants, ntenants, f->object + 6, (size_t)(kind - (f->object + 6))) ||
 		    ((enabled = gm_model_get(m, f->object, "enabled")) && !strcmp(enabled, "disabled")) ||
 		    !(fn = trigger_function(m, f->value)))
 			continue;
-		if (gm_definer_judge(j, fn, global_written, model_callees, &s, &table, &why) == GM_DEFINER_UNBOUND) {
-			adds = strstr(why, "INSERT of it") || strstr(why, "MERGE of it");
-			gm_findings_add(out, GM_CHECK_RLS, "tenant_trigger_writes_global",
-				adds ? GM_LEVEL_ERROR : GM_LEVEL_WARNING, f->object,
+		if (gm_definer_judge(j, fn, global_written, model_callees, &s, &table, &why) == GM_DEFINER_UNBOUND)
+			gm_findings_add(out, GM_CHECK_RLS, "tenant_trigger_writes_global", GM_LEVEL_ERROR, f->object,
 				"keep tenant data out of it (make it a tenant table with a tenant column and policies),"
 				" or take the table out of tenancy.global_tables",
 				"trigger's function writes %s, declared global, itself or through what it calls (%s): every"
 				" tenant reads that table whole, so what it copies there of a tenant's row every other"
 				" tenant reads", table, why);
-		}
 		free(table);
 		free(why);
 		free(fn);

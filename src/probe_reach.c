@@ -2,14 +2,14 @@
  * the database, and whose code it is.
  *
  * Two readers share it.  The definer judge (gm_definer_judge) follows what
- * an outside SECURITY DEFINER function reaches (probe_roles.c).  And the
- * probe makes its rows as each table's owner, often a superuser: writing
- * the table runs its triggers, defaults and checks, and whatever their
- * code calls, however deep, as that owner.  Code of another role (not a
+ * an outside SECURITY DEFINER function reaches (probe_roles.c).  And,
+ * without the maker role, the probe makes its rows as each table's owner:
+ * writing the table runs its triggers, defaults and checks, and whatever
+ * their code calls, however deep, as that owner.  Code of another role (not a
  * superuser, not the table's owner) reached that way is code that role
  * may change at will, to run with the owner's rights: a function, an
- * operator (its function, its estimators), a type (a domain's checks, a
- * cast) or a table (its triggers) of that role.  probe_catalog.c's
+ * operator, a type (a domain's checks, a cast) or a table (its triggers)
+ * of that role.  probe_catalog.c's
  * tables_sql finds what the catalog records (pg_depend: a trigger's
  * function, a default's); gm_probe_skip_foreign_code follows the bodies too,
  * read as the definer judge reads them.  That reading is partial (what an
@@ -37,9 +37,11 @@
 	" AND x.deptype OPERATOR(pg_catalog.=) 'e')"
 /* Named $1 in schema $2 (n: its pg_namespace row).  pg_temp is this
  * session's temporary schema.  Left out ($2 NULL), any schema but the
- * temporary ones: the statements run with pg_temp last on the path (see
- * probe_exec.c), where it is searched for relations only, after every
- * other schema, and other sessions' are never searched. */
+ * temporary ones, which other sessions' code never searches, and the
+ * probe's statements search last (see probe_exec.c).  A function's own
+ * SET search_path may name pg_temp first, or leave it out, and then it is
+ * searched first: what code planted there meanwhile is not seen here (a
+ * limit of this reading, which only guards the owner's rows, see above). */
 #define NAMED(col) col " OPERATOR(pg_catalog.=) $1::pg_catalog.name AND CASE WHEN $2::pg_catalog.name IS NULL" \
 	" THEN n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast_)?temp_'" \
 	" WHEN $2::pg_catalog.name OPERATOR(pg_catalog.=) 'pg_temp' THEN n.oid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()" \
@@ -62,8 +64,8 @@ static const char call_sql[] =
 	" WHERE " NAMED("f.proname")
 	" AND f.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog.\"char\"[]) AND " USER_CODE("pg_catalog.pg_proc", "f.oid");
 
-/* an operator's function, and the operator itself: its owner may point
- * its estimators, run when a query is planned, at its code */
+/* an operator's function, and the operator itself, whose owner may
+ * change what it runs */
 static const char operator_sql[] =
 	"SELECT pg_catalog.pg_get_functiondef(o.oprcode), " FOREIGN("function", "o.oprcode::pg_catalog.regprocedure", "f.proowner")
 	" FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace"

@@ -452,6 +452,20 @@ static int probe_tenant(void *ctx, const char *schema, const char *name)
 	return found;
 }
 
+/* gm_probe_callees, telling a catalog read that failed as a check that
+ * could not be made (the definer is then unseen, not bound). */
+static size_t definer_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs)
+{
+	struct gm_probe *p = ctx;
+	size_t n = gm_probe_callees(p, how, schema, name, defs);
+
+	if (n == GM_DEFINER_CALLEE_UNKNOWN)
+		role_check(p, "-", 0, role_expectation, "see the server's log",
+			   "a check of the role could not be made: what %s%s%s runs cannot be read", schema ? schema : "",
+			   schema ? "." : "", name);
+	return n;
+}
+
 static void check_role_definers(struct gm_probe *p, const char *role, const char *schemas)
 {
 	const char *params[2] = { role, schemas };
@@ -466,7 +480,7 @@ static void check_role_definers(struct gm_probe *p, const char *role, const char
 	r = guarded(p, definers_sql, 2, params);
 	for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
 		char *table = NULL, *why = NULL, *obj;
-		switch (gm_definer_judge(j, PQgetvalue(r, k, 1), probe_tenant, gm_probe_callees, p, &table, &why)) {
+		switch (gm_definer_judge(j, PQgetvalue(r, k, 1), probe_tenant, definer_callees, p, &table, &why)) {
 		case GM_DEFINER_UNBOUND:
 			role_check(p, "-", 0, "the application role reaches no tenant rows outside the checked schemas",
 				   "bind each of its statements on tenant tables to the tenant, make it SECURITY INVOKER, or"

@@ -811,10 +811,9 @@ static void test_notifying_trigger(void **state)
 }
 
 /* A tenant table's trigger writing a declared-global table, itself or
- * through a helper: every tenant reads what it copies there.  Adding rows
- * is an error, an UPDATE (a shared counter) a warning; a table not
- * declared global, a disabled trigger or a global table's own trigger is
- * none of this lint's business. */
+ * through a helper: every tenant reads what it copies there, an UPDATE's
+ * too; a table not declared global, a disabled trigger or a global
+ * table's own trigger is none of this lint's business. */
 static void test_trigger_writing_a_global_table(void **state)
 {
 	static const struct {
@@ -828,8 +827,10 @@ static void test_trigger_writing_a_global_table(void **state)
 		{ "public.orders", "BEGIN PERFORM public.keep(NEW.note); RETURN NEW; END", "countries", GM_LEVEL_ERROR },
 		{ "public.orders", "BEGIN MERGE INTO countries c USING (SELECT NEW.note AS n) s ON c.name = s.n"
 		  " WHEN NOT MATCHED THEN INSERT (name) VALUES (s.n); RETURN NEW; END", "countries", GM_LEVEL_ERROR },
-		{ "public.orders", "BEGIN UPDATE countries SET name = name WHERE name = 'x'; RETURN NEW; END",
-		  "countries", GM_LEVEL_WARNING },
+		{ "public.orders", "BEGIN UPDATE countries SET name = NEW.note WHERE name = 'x'; RETURN NEW; END",
+		  "countries", GM_LEVEL_ERROR },
+		{ "public.orders", "BEGIN UPDATE countries SET name = name WHERE name = 'x';"
+		  " INSERT INTO countries (name) VALUES (NEW.note); RETURN NEW; END", "countries", GM_LEVEL_ERROR },
 		{ "public.orders", "BEGIN INSERT INTO public.countries (name) VALUES (NEW.note); RETURN NEW; END",
 		  "currencies", -1 },
 		{ "public.orders", "BEGIN INSERT INTO other.countries (name) VALUES (NEW.note); RETURN NEW; END",
