@@ -128,7 +128,7 @@ struct gm_probe {
 	struct gm_verify_result *res;
 	struct gm_ptables t;
 	struct gm_prole **roles;	/* [0]: the role the checks act as */
-	struct gm_prole *maker;	/* makes every table's rows, or NULL (see probe_roles.c) */
+	struct gm_prole *maker;	/* makes privileged owners' rows, or NULL (probe_roles.c) */
 	size_t nroles;
 	int context_early;	/* fixtures need a tenant context (see probe.c) */
 	int orgs;		/* the table tenants are rows of, or -1 */
@@ -161,9 +161,10 @@ void gm_poutcome_release(struct gm_poutcome *o);
 
 /* The tenant setting: tenant i (0 A, 1 B), '' for -1; -2 leaves it. */
 void gm_probe_set_tenant(struct gm_probe *p, int tenant);
-/* Who makes t's rows: the maker role (when the connecting user is a
- * superuser, which can make one), else its owner when the connecting user
- * may act as it, else the probe role. */
+/* Who makes t's rows: the maker role for a table whose owner is a
+ * superuser or has BYPASSRLS (when the connecting user is a superuser,
+ * which can make one), else its owner when the connecting user may act as
+ * it, else the probe role. */
 struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t);
 /* Whether rows made by t's maker bypass RLS (no tenant context needed). */
 int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t);
@@ -191,10 +192,10 @@ void gm_probe_check_views(struct gm_probe *p, char *const *schemas, size_t nsche
  * operator, a cast or a write there runs, but the built-in and
  * extensions' code (probe_reach.c). */
 size_t gm_probe_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs);
-/* Without the maker role: marks skipped, saying why, each table needing
- * rows whose making, as its owner, would run code of another role (not a
- * superuser, not the owner) its triggers, defaults and checks call, as
- * deep as their bodies can be read. */
+/* Marks skipped, saying why, each table needing rows made as its owner
+ * (not by the maker role) whose making would run code of another role
+ * (not a superuser, not the owner) its triggers, defaults and checks
+ * call, as deep as their bodies can be read. */
 void gm_probe_skip_foreign_code(struct gm_probe *p);
 
 /* Makes fixture rows, parents before children. */

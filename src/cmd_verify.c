@@ -36,11 +36,12 @@ static const char verify_usage[] =
 	"                          privileges) and check that it cannot bypass RLS\n"
 	"                          (implies --isolation)\n" GM_GLOBAL_HELP
 	"\n"
-	"Connected as a superuser, the probe makes its rows as a temporary role of\n"
-	"its own (BYPASSRLS, no superuser), never as the tables' owner, so no code a\n"
-	"table reaches runs as a superuser.  Connected as another role, it makes\n"
-	"them as the owner, and skips a table whose triggers, defaults or checks\n"
-	"call another role's code, as deep as it can read them.\n";
+	"Connected as a superuser, the probe makes the rows of a superuser's (or\n"
+	"BYPASSRLS role's) table as a temporary role of its own (BYPASSRLS, SELECT\n"
+	"and INSERT only), never as that owner, so no code the table reaches runs as\n"
+	"a superuser.  Other tables' rows their owner makes, and a table whose\n"
+	"triggers, defaults or checks call another role's code, as deep as the probe\n"
+	"can read them, is skipped.\n";
 
 enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT, OPT_ISOLATION, OPT_AS_ROLE,
        OPT_APP_ROLE };

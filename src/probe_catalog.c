@@ -22,9 +22,10 @@ static const char tables_sql[] =
 	" c.relrowsecurity, c.relforcerowsecurity, c.relispartition,"
 	/* A function of another role (not a superuser, not the owner) that
 	 * the table's triggers (their functions and WHEN conditions),
-	 * defaults, checks, indexes or its columns' domains' checks call,
-	 * directly or as an operator's code: it would run as the table's
-	 * owner, often a superuser, when the probe makes its rows. */
+	 * defaults, checks, indexes, its columns' domains' checks or (forced
+	 * on an owner without bypass) its policies call, directly or as an
+	 * operator's code: it would run as the table's owner when the probe
+	 * makes its rows as the owner. */
 	" (SELECT pg_catalog.format('%s of role %I', f.oid::pg_catalog.regprocedure, fo.rolname)"
 	"  FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_roles fo ON fo.oid = f.proowner"
 	"  WHERE NOT fo.rolsuper AND f.proowner <> c.relowner AND f.oid IN (SELECT t.tgfoid FROM pg_catalog.pg_trigger t"
@@ -41,7 +42,11 @@ static const char tables_sql[] =
 	"    OR (d.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass"
 	"    AND d.objid IN (SELECT t.oid FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal))"
 	"    OR (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-	"    AND d.objid IN (SELECT i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid))))"
+	"    AND d.objid IN (SELECT i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid))"
+	/* policies run for an owner only when forced and it has no bypass */
+	"    OR (d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass AND c.relforcerowsecurity"
+	"    AND NOT (r.rolsuper OR r.rolbypassrls)"
+	"    AND d.objid IN (SELECT pol.oid FROM pg_catalog.pg_policy pol WHERE pol.polrelid = c.oid))))"
 	"  ORDER BY 1 LIMIT 1),"
 	/* A column of a type of such a role (a domain, an enum), or of one
 	 * built on it however deep (a domain over it, an array, a range, a

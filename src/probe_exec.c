@@ -266,7 +266,7 @@ struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t)
 {
 	struct gm_prole *owner;
 
-	if (p->maker)
+	if (p->maker && t->owner_bypasses)
 		return p->maker;
 	if (!t->can_become_owner)
 		return p->roles[0];

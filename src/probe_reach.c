@@ -15,9 +15,9 @@
  * read as the definer judge reads them.  That reading is partial (what an
  * index, a rule, a domain check or an aggregate runs, dynamic SQL, bodies
  * it cannot parse are not followed): it guards only where the probe makes
- * rows as the owner, a connecting user that is no superuser acting as an
- * owner it belongs to.  A superuser's probe makes rows as the maker role
- * (probe_roles.c), and needs none of it. */
+ * rows as the owner, one that is no superuser and has no BYPASSRLS (or
+ * any, for a connecting user that is no superuser).  A privileged owner's
+ * rows a superuser's probe makes as the maker role (probe_roles.c). */
 #include "gm_db.h"
 #include "gm_definer.h"
 #include "gm_error.h"
@@ -346,6 +346,14 @@ static void skip_for(struct gm_ptable *t, char *foreign)
 	free(foreign);
 }
 
+/* Whether t's rows are made as its owner, and its code is to be followed:
+ * the maker role makes the rows of privileged owners' tables, and has no
+ * owner's rights to lend. */
+static int walked(struct gm_probe *p, const struct gm_ptable *t)
+{
+	return t->needed && !t->skip && gm_probe_maker(p, t) != p->maker;
+}
+
 /* The tables of one owner (v[first]'s) needing rows, not yet judged:
  * judged together, and one by one only when together they reach foreign
  * code: one walk of what they run in the usual case, not one a table,
@@ -359,7 +367,7 @@ static void judge_owner(struct gm_probe *p, const struct gm_policy_judge *j, siz
 
 	for (x = first; x < p->t.n; x++) {
 		const struct gm_ptable *o = &p->t.v[x];
-		group[x] = !done[x] && o->needed && !o->skip && !strcmp(o->qowner, t->qowner);
+		group[x] = !done[x] && walked(p, o) && !strcmp(o->qowner, t->qowner);
 		done[x] |= group[x];
 	}
 	r.rel = gm_xasprintf("%lu", t->oid);
@@ -386,15 +394,12 @@ void gm_probe_skip_foreign_code(struct gm_probe *p)
 	struct gm_error *err;
 	char *done;
 
-	/* The maker role makes the rows: no owner's rights to borrow. */
-	if (p->maker)
-		return;
 	err = gm_policy_judge_new(p->tenancy, &j);
 	done = gm_xcalloc(p->t.n + 1, 1);
 
 	for (size_t k = 0; k < p->t.n; k++) {
 		struct gm_ptable *t = &p->t.v[k];
-		if (done[k] || !t->needed || t->skip)
+		if (done[k] || !walked(p, t))
 			continue;
 		if (err)
 			t->skip = gm_xasprintf("whose code its triggers run cannot be told: %s", err->msg);

@@ -595,7 +595,7 @@ static void manage(struct gm_probe *p, struct gm_error **err, const char *what, 
  * policies and privileges) when one is named, else what an application
  * usually has on the checked schemas. */
 static struct gm_error *grant_probe_role(struct gm_probe *p, const char *qrole, char *const *schemas,
-					 size_t nschemas, const char *app_role)
+					 size_t nschemas, const char *app_role, const char *privileges)
 {
 	struct gm_error *err = NULL;
 
@@ -609,7 +609,7 @@ static struct gm_error *grant_probe_role(struct gm_probe *p, const char *qrole, 
 		char *qs = gm_db_quote_ident(p->db, schemas[k]);
 		const char *what = "cannot grant the probe role what an application has";
 		manage(p, &err, what, "GRANT USAGE ON SCHEMA %s TO %s", qs, qrole);
-		manage(p, &err, what, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s", qs, qrole);
+		manage(p, &err, what, "GRANT %s ON ALL TABLES IN SCHEMA %s TO %s", privileges, qs, qrole);
 		manage(p, &err, what, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA %s TO %s", qs, qrole);
 		free(qs);
 	}
@@ -642,18 +642,22 @@ static int connecting_super(struct gm_probe *p)
 	return yes;
 }
 
-/* The maker role: the probe makes every table's rows as a temporary role,
- * never as the table's owner, often a superuser.  Making rows runs the
- * table's code (triggers, defaults, checks, index expressions, rules,
- * domain checks, casts, policies, and whatever they call, however deep or
- * dynamic) as its maker: as the owner, any role whose code that reaches
- * would run with the owner's rights.  The maker has BYPASSRLS (it makes
- * any tenant's rows, and no policy runs for it) and what an application
- * has on the checked schemas' tables and sequences, no more; it is no
- * member of any role, and vanishes with the probe's transaction.  Only a
- * superuser can make a role with BYPASSRLS: others make rows as the owner
- * (gm_probe_maker), whose reach of other roles' code probe_reach.c
- * skips, as far as it can read it.  The grants of the probe's
+/* The maker role: the probe makes the rows of a table whose owner is a
+ * superuser or has BYPASSRLS as a temporary role, never as that owner.
+ * Making rows runs the table's code (triggers, defaults, checks, index
+ * expressions, rules, domain checks, casts, and whatever they call,
+ * however deep or dynamic) as its maker: as such an owner, any role whose
+ * code that reaches would run as a superuser, or read every tenant's
+ * rows.  The maker has BYPASSRLS (it makes any tenant's rows), SELECT and
+ * INSERT on the checked schemas' tables (no UPDATE or DELETE, with which
+ * code it runs could remove or move the rows it made before, and the
+ * checks pass on what is left) and USAGE on their sequences, no more; it
+ * is no member of any role, and vanishes with the probe's transaction.
+ * Any other owner makes its own tables' rows (gm_probe_maker): with
+ * BYPASSRLS, the maker would lend its code more than the owner has.  Only
+ * a superuser can make a role with BYPASSRLS; probe_reach.c skips the
+ * tables made as their owner whose code reaches other roles', as far as
+ * it can read it.  The grants of the probe's
  * own role management run with event triggers held (session replication
  * role replica): a superuser's event trigger fires on GRANT, as the
  * superuser, whatever code it calls. */
@@ -667,7 +671,7 @@ static void make_maker(struct gm_probe *p, char *const *schemas, size_t nschemas
 	free(name);
 	manage(p, &err, "", "CREATE ROLE %s NOLOGIN NOSUPERUSER BYPASSRLS NOINHERIT", q);
 	if (!err)
-		err = grant_probe_role(p, q, schemas, nschemas, NULL);
+		err = grant_probe_role(p, q, schemas, nschemas, NULL, "SELECT, INSERT");
 	if (!err) {
 		grant_temporary(p, q);
 		r = gm_probe_role_add(p, q);
@@ -706,7 +710,7 @@ static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verif
 	if (member)
 		manage(p, NULL, NULL, "REVOKE %s FROM CURRENT_USER", q);
 	if (!err)
-		err = grant_probe_role(p, q, schemas, nschemas, o->app_role);
+		err = grant_probe_role(p, q, schemas, nschemas, o->app_role, "SELECT, INSERT, UPDATE, DELETE");
 	free(q);
 	return err;
 }
@@ -766,8 +770,11 @@ struct gm_error *gm_probe_prepare_role(struct gm_probe *p, const struct gm_verif
 	char *was = super ? hold_event_triggers(p) : NULL;
 
 	err = o->as_role ? as_role(p, o) : temporary_role(p, o, schemas, nschemas);
-	if (!err && super)
-		make_maker(p, schemas, nschemas);
+	for (size_t k = 0; !err && super && k < p->t.n; k++)
+		if (p->t.v[k].owner_bypasses) {
+			make_maker(p, schemas, nschemas);
+			break;
+		}
 	if (was)
 		release_event_triggers(p, was);
 	return err;

@@ -238,6 +238,14 @@ static void test_owner_table_reaching_another_roles_code(void **state)
 		  "its columns are of type atk.mood, of role" },
 		{ "ALTER TABLE public.build_logs ADD COLUMN mood atk.mood NOT NULL DEFAULT 'ok'",
 		  "its columns are of type atk.mood, of role" },
+		/* An owner that is no superuser makes its own rows: under FORCE
+		 * ROW LEVEL SECURITY its policies run as it too. */
+		{ "DROP ROLE IF EXISTS gm_pa_owner; CREATE ROLE gm_pa_owner NOLOGIN;"
+		  "GRANT USAGE ON SCHEMA public TO gm_pa_owner; GRANT ALL ON ALL TABLES IN SCHEMA public TO gm_pa_owner;"
+		  "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO gm_pa_owner;"
+		  "ALTER TABLE public.build_logs OWNER TO gm_pa_owner; ALTER TABLE public.build_logs FORCE ROW LEVEL SECURITY;"
+		  "CREATE POLICY bl_extra ON public.build_logs AS RESTRICTIVE FOR INSERT WITH CHECK (atk.evil(stage))",
+		  "call function atk.evil(anyelement) of role" },
 	};
 
 	(void)state;
@@ -258,7 +266,6 @@ static void test_owner_table_reaching_another_roles_code(void **state)
 			"CREATE OPERATOR atk.=== (LEFTARG = varchar, RIGHTARG = text, FUNCTION = atk.eq3);"
 			"CREATE FUNCTION atk.imm(a varchar) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT a';"
 			"CREATE DOMAIN atk.stage_t AS varchar(50); CREATE TYPE atk.mood AS ENUM ('ok');"
-
 			"GRANT USAGE ON SCHEMA atk TO PUBLIC; GRANT USAGE ON TYPE atk.stage_t, atk.mood TO PUBLIC;"
 			"RESET ROLE;"
 			"CREATE FUNCTION public.noop_trg() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
@@ -278,6 +285,9 @@ static void test_owner_table_reaching_another_roles_code(void **state)
 		free(err);
 		PQfinish(c);
 		drop_db_and_role(db, role);
+		c = pgt_connect("postgres");
+		pgt_exec(c, "DROP ROLE IF EXISTS gm_pa_owner");
+		PQfinish(c);
 	}
 }
 
@@ -287,11 +297,10 @@ static void test_owner_table_reaching_another_roles_code(void **state)
  * it chooses), an index expression's function, a rule, an aggregate
  * shadowing a built-in, dynamic SQL, a body no parser here reads (a
  * cursor), an argument's default, a superuser's event trigger (the
- * probe's own GRANTs fire it), and a policy under FORCE ROW LEVEL
- * SECURITY of a table owned by a role that may write server files.  The
- * probe makes rows as a maker role of its own, neither superuser nor
- * owner: the table is probed, and the code runs with no right to write a
- * file.  Before, each of these wrote it as the superuser (or the owner). */
+ * probe's own GRANTs fire it).  The probe makes a superuser's table's
+ * rows as a maker role of its own: the table is probed, and the code runs
+ * with no right to write a file.  Before, each of these wrote it as the
+ * superuser. */
 static void test_owner_code_runs_as_the_maker(void **state)
 {
 	static const char *const plants[] = {
@@ -332,11 +341,6 @@ static void test_owner_code_runs_as_the_maker(void **state)
 		"SET ROLE atk; CREATE FUNCTION atk.evt() RETURNS event_trigger LANGUAGE plpgsql AS"
 		" 'BEGIN PERFORM atk.evil(1); END'; RESET ROLE;"
 		"CREATE EVENT TRIGGER audit_ddl ON ddl_command_end EXECUTE FUNCTION atk.evt()",
-		"DROP ROLE IF EXISTS gm_pa_owner; CREATE ROLE gm_pa_owner NOLOGIN; GRANT pg_write_server_files TO gm_pa_owner;"
-		"GRANT USAGE ON SCHEMA public TO gm_pa_owner; GRANT ALL ON ALL TABLES IN SCHEMA public TO gm_pa_owner;"
-		"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO gm_pa_owner;"
-		"ALTER TABLE public.build_logs OWNER TO gm_pa_owner; ALTER TABLE public.build_logs FORCE ROW LEVEL SECURITY;"
-		"CREATE POLICY bl_extra ON public.build_logs AS RESTRICTIVE FOR INSERT WITH CHECK (atk.evil(stage))",
 	};
 
 	(void)state;
@@ -374,10 +378,88 @@ static void test_owner_code_runs_as_the_maker(void **state)
 		PQfinish(c);
 		free(role);
 		drop_db_and_role(db, gm_xstrdup("atk"));
-		c = pgt_connect("postgres");
-		pgt_exec(c, "DROP ROLE IF EXISTS gm_pa_owner");
-		PQfinish(c);
 	}
+}
+
+/* An attacker's own tenant table in a checked schema: its rows are made as
+ * its owner, the attacker, not by the maker role, whose BYPASSRLS would
+ * let the attacker's trigger read a real tenant's secret and carry it out
+ * of the rolled-back transaction in a sequence (setval outlives it). */
+static void test_attackers_table_gets_no_bypass(void **state)
+{
+	char *db = migrated_db("gm_att_leak"), *out, *err, *n;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db), *sql;
+
+	(void)state;
+	sql = gm_xasprintf("INSERT INTO organizations (id, name) VALUES ('11111111-1111-1111-1111-111111111111', 'victim');"
+		"INSERT INTO users (id, email) VALUES ('22222222-2222-2222-2222-222222222222', 'v@x');"
+		"INSERT INTO custom_agent_orders (title, description, requirements, use_case, complexity, agent_config,"
+		" tools_config, organization_id, created_by_id) SELECT 't', 'SECRET', '{}', 'u',"
+		" (enum_range(NULL::\"ComplexityLevel\"))[1], '{}', '{}', '11111111-1111-1111-1111-111111111111',"
+		" '22222222-2222-2222-2222-222222222222';"
+		"CREATE SCHEMA atk AUTHORIZATION %s; SET ROLE %s;"
+		"CREATE SEQUENCE atk.leak; GRANT USAGE ON SCHEMA atk TO PUBLIC; GRANT ALL ON SEQUENCE atk.leak TO PUBLIC;"
+		"CREATE FUNCTION atk.trg() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		"  BEGIN IF EXISTS (SELECT 1 FROM public.custom_agent_orders WHERE description = 'SECRET') THEN"
+		"   PERFORM pg_catalog.setval('atk.leak', 42); END IF; EXCEPTION WHEN OTHERS THEN NULL; END;"
+		"  RETURN NEW; END $f$;"
+		"CREATE TABLE public.zz_atk (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), body text,"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		TENANT_POLICIES("public.zz_atk")
+		"CREATE TRIGGER t BEFORE INSERT ON public.zz_atk FOR EACH ROW EXECUTE FUNCTION atk.trg();"
+		"RESET ROLE", role, role);
+	pgt_exec(c, sql);
+	free(sql);
+	probe(&out, &err, db, "--allow-pending");
+	assert_contains(out, "ok   SELECT public.zz_atk: tenant B cannot read tenant A's private rows");
+	n = pgt_value(c, "SELECT last_value FROM atk.leak");
+	assert_string_equal(n, "1");
+	free(n);
+	free(out);
+	free(err);
+	pgt_exec(c, "DROP SCHEMA atk CASCADE; DROP TABLE public.zz_atk");
+	PQfinish(c);
+	drop_db_and_role(db, role);
+}
+
+/* A leak in build_logs' read policy, and code the attacker owns, reached
+ * from a superuser's table made after build_logs, deleting A's rows there
+ * before tenant B reads: every check of build_logs would pass on what is
+ * left.  The maker role may insert and read, not delete: the leak fails. */
+static void test_maker_cannot_remove_what_it_made(void **state)
+{
+	char *db = migrated_db("gm_att_tamper"), *out, *err, *sql;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+
+	(void)state;
+	sql = gm_xasprintf("ALTER POLICY build_log_select ON build_logs USING (app_current_org_id() IS NOT NULL);"
+		"CREATE SCHEMA atk AUTHORIZATION %s; GRANT USAGE ON SCHEMA atk TO PUBLIC; SET ROLE %s;"
+		"CREATE FUNCTION atk.tidy() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN"
+		"  BEGIN DELETE FROM public.build_logs; EXCEPTION WHEN OTHERS THEN NULL; END; END $f$;"
+		"RESET ROLE;"
+		/* made parents first, one round each: za_t after build_logs */
+		"CREATE TABLE public.zc_t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		"CREATE TABLE public.zb_t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), c uuid NOT NULL REFERENCES zc_t (id),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		"CREATE TABLE public.za_t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), b uuid NOT NULL REFERENCES zb_t (id),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		TENANT_POLICIES("public.za_t") TENANT_POLICIES("public.zb_t") TENANT_POLICIES("public.zc_t")
+		"CREATE FUNCTION public.later_trg() RETURNS trigger LANGUAGE plpgsql AS"
+		" 'BEGIN PERFORM atk.tidy(); RETURN NEW; END';"
+		"CREATE TRIGGER t BEFORE INSERT ON public.za_t FOR EACH ROW EXECUTE FUNCTION public.later_trg()",
+		role, role);
+	pgt_exec(c, sql);
+	free(sql);
+	probe(&out, &err, db, "--allow-pending");
+	assert_contains(out, "FAIL SELECT public.build_logs: tenant B cannot read tenant A's private rows");
+	free(out);
+	free(err);
+	pgt_exec(c, "DROP SCHEMA atk CASCADE");
+	PQfinish(c);
+	drop_db_and_role(db, role);
 }
 
 /* A connecting user that is no superuser cannot make the maker role: the
@@ -960,6 +1042,8 @@ int main(void)
 		cmocka_unit_test(test_owner_table_reaching_another_roles_code),
 		cmocka_unit_test(test_owner_code_runs_as_the_maker),
 		cmocka_unit_test(test_owner_code_skipped_without_the_maker),
+		cmocka_unit_test(test_attackers_table_gets_no_bypass),
+		cmocka_unit_test(test_maker_cannot_remove_what_it_made),
 		cmocka_unit_test(test_odd_names_are_probed),
 		cmocka_unit_test(test_skipped_is_never_passed),
 		cmocka_unit_test(test_app_role_is_acted_through),
