@@ -129,6 +129,8 @@ struct gm_probe {
 	struct gm_ptables t;
 	struct gm_prole **roles;	/* [0]: the role the checks act as */
 	struct gm_prole *maker;	/* makes privileged owners' rows, or NULL (probe_roles.c) */
+	int super;		/* the connecting user is a superuser */
+	int holding;		/* event triggers are held (gm_probe_hold_event_triggers) */
 	size_t nroles;
 	int context_early;	/* fixtures need a tenant context (see probe.c) */
 	int orgs;		/* the table tenants are rows of, or -1 */
@@ -168,6 +170,11 @@ void gm_probe_set_tenant(struct gm_probe *p, int tenant);
 struct gm_prole *gm_probe_maker(struct gm_probe *p, const struct gm_ptable *t);
 /* Whether rows made by t's maker bypass RLS (no tenant context needed). */
 int gm_probe_maker_bypasses(struct gm_probe *p, const struct gm_ptable *t);
+
+/* Event triggers held while the probe makes roles, grants and wrappers;
+ * released with what hold returned (probe_exec.c). */
+char *gm_probe_hold_event_triggers(struct gm_probe *p);
+void gm_probe_release_event_triggers(struct gm_probe *p, char *was);
 
 /* One statement of the probe's own bookkeeping (a savepoint). */
 void gm_probe_plain(struct gm_probe *p, const char *sql);

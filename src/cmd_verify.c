@@ -39,9 +39,9 @@ static const char verify_usage[] =
 	"Connected as a superuser, the probe makes the rows of a superuser's (or\n"
 	"BYPASSRLS role's) table as a temporary role of its own (BYPASSRLS, SELECT\n"
 	"and INSERT only), never as that owner, so no code the table reaches runs as\n"
-	"a superuser.  Other tables' rows their owner makes, and a table whose\n"
-	"triggers, defaults or checks call another role's code, as deep as the probe\n"
-	"can read them, is skipped.\n";
+	"a superuser.  Other tables' rows their owner makes.  A table whose\n"
+	"triggers, defaults, checks, indexes or rules call another role's code, as\n"
+	"deep as the probe can read them, is skipped.\n";
 
 enum { OPT_SNAPSHOT = 256, OPT_PENDING, OPT_STRICT, OPT_FORMAT, OPT_JUNIT, OPT_ISOLATION, OPT_AS_ROLE,
        OPT_APP_ROLE };

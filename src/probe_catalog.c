@@ -62,7 +62,20 @@ static const char tables_sql[] =
 	"     AND a.attnum > 0 AND NOT a.attisdropped) x(next) WHERE x.next <> 0)"
 	"  SELECT pg_catalog.format('columns are of type %s, of role %I', t.oid::pg_catalog.regtype, tr.rolname)"
 	"  FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.oid JOIN pg_catalog.pg_roles tr ON tr.oid = t.typowner"
-	"  WHERE NOT tr.rolsuper AND tr.oid <> c.relowner ORDER BY 1 LIMIT 1)"
+	"  WHERE NOT tr.rolsuper AND tr.oid <> c.relowner ORDER BY 1 LIMIT 1),"
+	/* A foreign key whose columns are of a type of a role that is
+	 * neither a superuser nor the referenced table's owner: PostgreSQL
+	 * checks each new row's key as that owner, often a superuser, with
+	 * the casts and operators of the column's type, the type's owner's
+	 * code (an implicit cast from its enum to uuid). */
+	" (SELECT pg_catalog.format('foreign key %I checks values of type %s, of role %I, as the owner of %s',"
+	"   co.conname, t.oid::pg_catalog.regtype, tr.rolname, co.confrelid::pg_catalog.regclass)"
+	"  FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_attribute a ON a.attrelid = co.conrelid"
+	"   AND a.attnum = ANY (co.conkey)"
+	"  JOIN pg_catalog.pg_type t ON t.oid = a.atttypid JOIN pg_catalog.pg_roles tr ON tr.oid = t.typowner"
+	"  JOIN pg_catalog.pg_class pc ON pc.oid = co.confrelid"
+	"  WHERE co.conrelid = c.oid AND co.contype = 'f' AND NOT tr.rolsuper AND tr.oid <> pc.relowner"
+	"  ORDER BY 1 LIMIT 1)"
 	" FROM pg_catalog.pg_class c"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 	" JOIN pg_catalog.pg_roles r ON r.oid = c.relowner"
@@ -147,6 +160,9 @@ static void load_table(struct gm_probe *p, const PGresult *r, int k, struct gm_p
 	else if (!PQgetisnull(r, k, 10))
 		t->skip = gm_xasprintf("its %s, whose checks and casts would run as the table's owner while the probe"
 				       " makes its rows", PQgetvalue(r, k, 10));
+	else if (!PQgetisnull(r, k, 11))
+		t->skip = gm_xasprintf("its %s, whose casts and operators would run as that owner while the probe makes"
+				       " its rows", PQgetvalue(r, k, 11));
 	t->pk = t->org = t->cref = -1;
 	free(qs);
 	free(qt);

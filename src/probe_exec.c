@@ -185,15 +185,54 @@ static char *wrapper_steps(struct gm_probe *p, struct gm_prole *r, const char *c
 	return why;
 }
 
+/* Event triggers fire on the probe's own GRANTs and CREATE FUNCTIONs,
+ * as whoever runs them: the superuser, or the owner a wrapper is made
+ * as, whatever the trigger's function calls.  Held, for a superuser (no
+ * one else may), by the session replication role replica (a trigger made
+ * ENABLE ALWAYS still fires: its maker's express wish); the setting as it
+ * was is returned (allocated), for gm_probe_release_event_triggers, or
+ * NULL when there is nothing to release (not a superuser, or held
+ * already: holds nest). */
+char *gm_probe_hold_event_triggers(struct gm_probe *p)
+{
+	struct gm_poutcome o;
+	char *was = NULL;
+
+	if (!p->super || p->holding)
+		return NULL;
+	p->holding = 1;
+	gm_probe_exec(p, &o, "SELECT pg_catalog.current_setting('session_replication_role')", 0, NULL);
+	if (o.ok && o.value)
+		was = gm_xstrdup(o.value);
+	gm_poutcome_release(&o);
+	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('session_replication_role', 'replica', true)", 0, NULL);
+	gm_poutcome_release(&o);
+	return was ? was : gm_xstrdup("origin");
+}
+
+void gm_probe_release_event_triggers(struct gm_probe *p, char *was)
+{
+	const char *params[1] = { was };
+	struct gm_poutcome o;
+
+	if (!was)
+		return;
+	p->holding = 0;
+	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('session_replication_role', $1, true)", 1, params);
+	gm_poutcome_release(&o);
+	free(was);
+}
+
 /* Makes r's wrapper and notes what it is. */
 static void make_wrapper(struct gm_probe *p, struct gm_prole *r)
 {
 	struct gm_poutcome o;
 	const char *const steps[] = { wrapper_path_sql, wrapper_sql, GM_SQL_PIN_PATH,
 				      wrapper_acl_sql, wrapper_grant_sql };
-	char *sig = NULL, *why;
+	char *sig = NULL, *why, *held;
 
 	r->fn = random_name();
+	held = gm_probe_hold_event_triggers(p);
 	why = wrapper_steps(p, r, steps, sizeof(steps) / sizeof(*steps));
 	if (why)
 		r->why = gm_xasprintf("cannot act as role %s: %s", r->q, why);
@@ -202,6 +241,7 @@ static void make_wrapper(struct gm_probe *p, struct gm_prole *r)
 	gm_poutcome_release(&o);
 	gm_probe_exec(p, &o, GM_SQL_PIN_PATH, 0, NULL);
 	gm_poutcome_release(&o);
+	gm_probe_release_event_triggers(p, held);
 	if (!r->why) {
 		sig = gm_xasprintf("pg_temp.%s(pg_catalog.text,pg_catalog.bool)", r->fn);
 		gm_probe_exec(p, &o, "SELECT pg_catalog.concat(f.oid, ' ', f.xmin) FROM pg_catalog.pg_proc f"

@@ -12,12 +12,13 @@
  * of that role.  probe_catalog.c's
  * tables_sql finds what the catalog records (pg_depend: a trigger's
  * function, a default's); gm_probe_skip_foreign_code follows the bodies too,
- * read as the definer judge reads them.  That reading is partial (what an
- * index, a rule, a domain check or an aggregate runs, dynamic SQL, bodies
- * it cannot parse are not followed): it guards only where the probe makes
- * rows as the owner, one that is no superuser and has no BYPASSRLS (or
- * any, for a connecting user that is no superuser).  A privileged owner's
- * rows a superuser's probe makes as the maker role (probe_roles.c). */
+ * read as the definer judge reads them, from the tables' triggers,
+ * defaults, checks, index expressions, rules and domain checks.  That
+ * reading is partial (what an aggregate runs, dynamic SQL, bodies it
+ * cannot parse are not followed).  A privileged owner's rows a
+ * superuser's probe makes as the maker role (probe_roles.c), which lends
+ * no owner's rights to what it runs, but reads every row: the skip guards
+ * those tables too. */
 #include "gm_db.h"
 #include "gm_definer.h"
 #include "gm_error.h"
@@ -91,10 +92,11 @@ static const char cast_sql[] =
 	" FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace"
 	" WHERE " NAMED("t.typname") " AND " USER_CODE("pg_catalog.pg_type", "t.oid");
 
-/* a written relation's triggers (but disabled ones), defaults and checks,
- * and those of the tables inheriting from it or partitions of it, and of
- * what a view written reads, however deep: the write reaches them too;
- * and the relations themselves, whose owners may add triggers.  Each row
+/* a written relation's triggers (but disabled ones), defaults, checks,
+ * index expressions and predicates, rules and its columns' domains'
+ * checks, and those of the tables inheriting from it or partitions of it,
+ * and of what a view written reads, however deep: the write reaches them
+ * too; and the relations themselves, whose owners may add triggers.  Each row
  * also names the relation written (root), whose rows it is of: seed
  * gives (oid, root) of the relations written. */
 #define WRITE_SQL(seed)                                                                                          \
@@ -106,7 +108,12 @@ static const char cast_sql[] =
 	"   ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) rw.oid" \
 	"   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"                       \
 	"  WHERE rw.ev_class OPERATOR(pg_catalog.=) w.oid AND rw.rulename OPERATOR(pg_catalog.=) '_RETURN'"            \
-	"   AND d.refobjid OPERATOR(pg_catalog.<>) w.oid) x)"                                                        \
+	"   AND d.refobjid OPERATOR(pg_catalog.<>) w.oid) x),"                                                       \
+	/* the types of their columns, and those a domain among them is over */                                      \
+	" doms(oid, root) AS (SELECT a.atttypid, w.root FROM written w JOIN pg_catalog.pg_attribute a"                \
+	"  ON a.attrelid OPERATOR(pg_catalog.=) w.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"    \
+	" UNION SELECT t.typbasetype, d.root FROM doms d JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) d.oid" \
+	"  WHERE t.typbasetype OPERATOR(pg_catalog.<>) 0)"                                                            \
 	" SELECT s.def, s.foreign, rn.nspname, rr.relname FROM ("                                                     \
 	"  SELECT w.root, pg_catalog.pg_get_triggerdef(tg.oid) AS def, NULL AS foreign"                               \
 	"  FROM written w JOIN pg_catalog.pg_trigger tg ON tg.tgrelid OPERATOR(pg_catalog.=) w.oid"                   \
@@ -115,6 +122,16 @@ static const char cast_sql[] =
 	"  FROM written w JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) w.oid"                   \
 	"  UNION ALL SELECT w.root, pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(co.conbin, co.conrelid)), NULL" \
 	"  FROM written w JOIN pg_catalog.pg_constraint co ON co.conrelid OPERATOR(pg_catalog.=) w.oid"               \
+	"  WHERE co.contype OPERATOR(pg_catalog.=) 'c'"                                                              \
+	/* index expressions and predicates, rules, the columns' domains' checks */                                  \
+	"  UNION ALL SELECT w.root, pg_catalog.pg_get_indexdef(i.indexrelid), NULL"                                    \
+	"  FROM written w JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) w.oid"                       \
+	"  WHERE i.indexprs IS NOT NULL OR i.indpred IS NOT NULL"                                                     \
+	"  UNION ALL SELECT w.root, pg_catalog.pg_get_ruledef(rw.oid), NULL"                                          \
+	"  FROM written w JOIN pg_catalog.pg_rewrite rw ON rw.ev_class OPERATOR(pg_catalog.=) w.oid"                   \
+	"  WHERE rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'"                                                       \
+	"  UNION ALL SELECT d.root, pg_catalog.concat('SELECT ', pg_catalog.pg_get_expr(co.conbin, 0::pg_catalog.oid)), NULL" \
+	"  FROM doms d JOIN pg_catalog.pg_constraint co ON co.contypid OPERATOR(pg_catalog.=) d.oid"                   \
 	"  WHERE co.contype OPERATOR(pg_catalog.=) 'c'"                                                              \
 	"  UNION ALL SELECT w.root, NULL, " FOREIGN("table", "r.oid::pg_catalog.regclass", "r.relowner")              \
 	"  FROM written w JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) w.oid) s"                        \
@@ -346,12 +363,13 @@ static void skip_for(struct gm_ptable *t, char *foreign)
 	free(foreign);
 }
 
-/* Whether t's rows are made as its owner, and its code is to be followed:
- * the maker role makes the rows of privileged owners' tables, and has no
- * owner's rights to lend. */
-static int walked(struct gm_probe *p, const struct gm_ptable *t)
+/* Whether t's code is to be followed: that of every table needing rows.
+ * The maker role, which makes privileged owners' rows, has no owner's
+ * rights to lend, but reads every row: code of another role it runs
+ * could carry rows out in what no rollback undoes (a setval). */
+static int walked(const struct gm_ptable *t)
 {
-	return t->needed && !t->skip && gm_probe_maker(p, t) != p->maker;
+	return t->needed && !t->skip;
 }
 
 /* The tables of one owner (v[first]'s) needing rows, not yet judged:
@@ -367,7 +385,7 @@ static void judge_owner(struct gm_probe *p, const struct gm_policy_judge *j, siz
 
 	for (x = first; x < p->t.n; x++) {
 		const struct gm_ptable *o = &p->t.v[x];
-		group[x] = !done[x] && walked(p, o) && !strcmp(o->qowner, t->qowner);
+		group[x] = !done[x] && walked(o) && !strcmp(o->qowner, t->qowner);
 		done[x] |= group[x];
 	}
 	r.rel = gm_xasprintf("%lu", t->oid);
@@ -399,7 +417,7 @@ void gm_probe_skip_foreign_code(struct gm_probe *p)
 
 	for (size_t k = 0; k < p->t.n; k++) {
 		struct gm_ptable *t = &p->t.v[k];
-		if (done[k] || !walked(p, t))
+		if (done[k] || !walked(t))
 			continue;
 		if (err)
 			t->skip = gm_xasprintf("whose code its triggers run cannot be told: %s", err->msg);

@@ -715,35 +715,6 @@ static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verif
 	return err;
 }
 
-/* Event triggers fire on the probe's own GRANTs and CREATE FUNCTIONs,
- * as whoever runs them: a superuser's, whatever its function calls.
- * Held, for a superuser, by the session replication role replica (a
- * trigger made ENABLE ALWAYS still fires: its maker's express wish); the
- * setting as it was is returned (allocated), for release_event_triggers. */
-static char *hold_event_triggers(struct gm_probe *p)
-{
-	struct gm_poutcome o;
-	char *was = NULL;
-
-	gm_probe_exec(p, &o, "SELECT pg_catalog.current_setting('session_replication_role')", 0, NULL);
-	if (o.ok && o.value)
-		was = gm_xstrdup(o.value);
-	gm_poutcome_release(&o);
-	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('session_replication_role', 'replica', true)", 0, NULL);
-	gm_poutcome_release(&o);
-	return was ? was : gm_xstrdup("origin");
-}
-
-static void release_event_triggers(struct gm_probe *p, char *was)
-{
-	const char *params[1] = { was };
-	struct gm_poutcome o;
-
-	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('session_replication_role', $1, true)", 1, params);
-	gm_poutcome_release(&o);
-	free(was);
-}
-
 /* --as-role: roles[0] is that role. */
 static struct gm_error *as_role(struct gm_probe *p, const struct gm_verify_opts *o)
 {
@@ -766,8 +737,8 @@ struct gm_error *gm_probe_prepare_role(struct gm_probe *p, const struct gm_verif
 				     char *const *schemas, size_t nschemas)
 {
 	struct gm_error *err;
-	int super = connecting_super(p);
-	char *was = super ? hold_event_triggers(p) : NULL;
+	int super = p->super = connecting_super(p);
+	char *was = gm_probe_hold_event_triggers(p);
 
 	err = o->as_role ? as_role(p, o) : temporary_role(p, o, schemas, nschemas);
 	for (size_t k = 0; !err && super && k < p->t.n; k++)
@@ -775,7 +746,6 @@ struct gm_error *gm_probe_prepare_role(struct gm_probe *p, const struct gm_verif
 			make_maker(p, schemas, nschemas);
 			break;
 		}
-	if (was)
-		release_event_triggers(p, was);
+	gm_probe_release_event_triggers(p, was);
 	return err;
 }

@@ -298,53 +298,57 @@ static void test_owner_table_reaching_another_roles_code(void **state)
  * shadowing a built-in, dynamic SQL, a body no parser here reads (a
  * cursor), an argument's default, a superuser's event trigger (the
  * probe's own GRANTs fire it).  The probe makes a superuser's table's
- * rows as a maker role of its own: the table is probed, and the code runs
- * with no right to write a file.  Before, each of these wrote it as the
- * superuser. */
+ * rows as a maker role of its own, so the code runs with no right to
+ * write a file; where the probe's reading of the code finds the
+ * attacker's, the table is skipped besides (the maker reads every row).
+ * Before, each of these wrote the file as the superuser. */
 static void test_owner_code_runs_as_the_maker(void **state)
 {
-	static const char *const plants[] = {
-		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
-		" 'BEGIN PERFORM atk.evil(NEW.stage); RETURN NEW; END';"
-		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
-		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql SET search_path = atk, pg_catalog AS"
-		" 'BEGIN IF evil(NEW.stage) THEN RETURN NEW; END IF; RETURN NEW; END';"
-		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
-		"CREATE FUNCTION public.su_def() RETURNS text LANGUAGE sql AS 'SELECT CASE WHEN atk.evil(1) THEN ''d'' END';"
-		"ALTER TABLE public.build_logs ADD COLUMN extra text; ALTER TABLE public.build_logs ALTER COLUMN extra"
-		" SET DEFAULT public.su_def()",
-		"CREATE FUNCTION public.su_log() RETURNS trigger LANGUAGE plpgsql AS"
-		" 'BEGIN INSERT INTO atk.log VALUES (1); RETURN NEW; END';"
-		"CREATE TRIGGER t_log AFTER INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_log()",
-		"CREATE FUNCTION public.norm(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS"
-		" 'BEGIN IF atk.evil(s) THEN RETURN lower(s); END IF; RETURN s; END';"
-		"CREATE INDEX bl_norm ON public.build_logs (public.norm(stage))",
-		"CREATE TABLE public.audit_rule (x boolean);"
-		"CREATE RULE bl_audit AS ON INSERT TO public.build_logs DO ALSO INSERT INTO public.audit_rule"
-		" VALUES (atk.evil(NEW.stage))",
-		"SET ROLE atk; CREATE FUNCTION public.mx(s varchar, x varchar) RETURNS varchar LANGUAGE plpgsql AS"
-		" 'BEGIN PERFORM atk.evil(1); RETURN greatest(s, x); END';"
-		"CREATE AGGREGATE public.max(varchar) (SFUNC = public.mx, STYPE = varchar); RESET ROLE;"
-		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS 'DECLARE v text; BEGIN"
-		" SELECT max(stage) INTO v FROM public.build_logs WHERE order_id = NEW.order_id; RETURN NEW; END';"
-		"CREATE TRIGGER t_su AFTER INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
-		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
-		" 'BEGIN EXECUTE ''SELECT atk.evil(1)''; RETURN NEW; END';"
-		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
-		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS $f$ DECLARE c refcursor; v boolean;"
-		" BEGIN OPEN c FOR SELECT atk.evil(NEW.stage); FETCH c INTO v; CLOSE c; RETURN NEW; END $f$;"
-		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
-		"CREATE FUNCTION public.note(s text, ok boolean DEFAULT atk.evil(1)) RETURNS void LANGUAGE sql AS 'SELECT';"
-		"CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
-		" 'BEGIN PERFORM public.note(NEW.stage); RETURN NEW; END';"
-		"CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()",
-		"SET ROLE atk; CREATE FUNCTION atk.evt() RETURNS event_trigger LANGUAGE plpgsql AS"
-		" 'BEGIN PERFORM atk.evil(1); END'; RESET ROLE;"
-		"CREATE EVENT TRIGGER audit_ddl ON ddl_command_end EXECUTE FUNCTION atk.evt()",
+	static const struct {
+		const char *plant;
+		int skipped;	/* the probe's reading of the code finds the attacker's */
+	} cases[] = {
+		{ "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
+		  " 'BEGIN PERFORM atk.evil(NEW.stage); RETURN NEW; END';"
+		  "CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()", 1 },
+		{ "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql SET search_path = atk, pg_catalog AS"
+		  " 'BEGIN IF evil(NEW.stage) THEN RETURN NEW; END IF; RETURN NEW; END';"
+		  "CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()", 1 },
+		{ "CREATE FUNCTION public.su_def() RETURNS text LANGUAGE sql AS 'SELECT CASE WHEN atk.evil(1) THEN ''d'' END';"
+		  "ALTER TABLE public.build_logs ADD COLUMN extra text; ALTER TABLE public.build_logs ALTER COLUMN extra"
+		  " SET DEFAULT public.su_def()", 1 },
+		{ "CREATE FUNCTION public.su_log() RETURNS trigger LANGUAGE plpgsql AS"
+		  " 'BEGIN INSERT INTO atk.log VALUES (1); RETURN NEW; END';"
+		  "CREATE TRIGGER t_log AFTER INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_log()", 1 },
+		{ "CREATE FUNCTION public.norm(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS"
+		  " 'BEGIN IF atk.evil(s) THEN RETURN lower(s); END IF; RETURN s; END';"
+		  "CREATE INDEX bl_norm ON public.build_logs (public.norm(stage))", 1 },
+		{ "CREATE TABLE public.audit_rule (x boolean);"
+		  "CREATE RULE bl_audit AS ON INSERT TO public.build_logs DO ALSO INSERT INTO public.audit_rule"
+		  " VALUES (atk.evil(NEW.stage))", 1 },
+		{ "SET ROLE atk; CREATE FUNCTION public.mx(s varchar, x varchar) RETURNS varchar LANGUAGE plpgsql AS"
+		  " 'BEGIN PERFORM atk.evil(1); RETURN greatest(s, x); END';"
+		  "CREATE AGGREGATE public.max(varchar) (SFUNC = public.mx, STYPE = varchar); RESET ROLE;"
+		  "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS 'DECLARE v text; BEGIN"
+		  " SELECT max(stage) INTO v FROM public.build_logs WHERE order_id = NEW.order_id; RETURN NEW; END';"
+		  "CREATE TRIGGER t_su AFTER INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()", 0 },
+		{ "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
+		  " 'BEGIN EXECUTE ''SELECT atk.evil(1)''; RETURN NEW; END';"
+		  "CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()", 0 },
+		{ "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS $f$ DECLARE c refcursor; v boolean;"
+		  " BEGIN OPEN c FOR SELECT atk.evil(NEW.stage); FETCH c INTO v; CLOSE c; RETURN NEW; END $f$;"
+		  "CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()", 0 },
+		{ "CREATE FUNCTION public.note(s text, ok boolean DEFAULT atk.evil(1)) RETURNS void LANGUAGE sql AS 'SELECT';"
+		  "CREATE FUNCTION public.su_trg() RETURNS trigger LANGUAGE plpgsql AS"
+		  " 'BEGIN PERFORM public.note(NEW.stage); RETURN NEW; END';"
+		  "CREATE TRIGGER t_su BEFORE INSERT ON public.build_logs FOR EACH ROW EXECUTE FUNCTION public.su_trg()", 0 },
+		{ "SET ROLE atk; CREATE FUNCTION atk.evt() RETURNS event_trigger LANGUAGE plpgsql AS"
+		  " 'BEGIN PERFORM atk.evil(1); END'; RESET ROLE;"
+		  "CREATE EVENT TRIGGER audit_ddl ON ddl_command_end EXECUTE FUNCTION atk.evt()", 0 },
 	};
 
 	(void)state;
-	for (size_t k = 0; k < sizeof(plants) / sizeof(plants[0]); k++) {
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char *db = migrated_db("gm_att_maker"), *out, *err, *sql, *path;
 		PGconn *c = pgt_connect(db);
 		char *role = make_attacker(c, db);
@@ -361,14 +365,17 @@ static void test_owner_code_runs_as_the_maker(void **state)
 			"CREATE FUNCTION atk.log_trg() RETURNS trigger LANGUAGE plpgsql AS"
 			" 'BEGIN PERFORM atk.evil(1); RETURN NEW; END';"
 			"CREATE TRIGGER log_trg BEFORE INSERT ON atk.log FOR EACH ROW EXECUTE FUNCTION atk.log_trg();"
-			"GRANT USAGE ON SCHEMA atk TO PUBLIC; RESET ROLE; %s", role, role, path, plants[k]);
+			"GRANT USAGE ON SCHEMA atk TO PUBLIC; RESET ROLE; %s", role, role, path, cases[k].plant);
 		pgt_exec(c, sql);
 		free(sql);
 		probe(&out, &err, db, "--allow-pending");
 		if (!stat(path, &st))
-			fail_msg("case %zu (%s): the attacker's code ran as a role that may write files:\n%s", k, plants[k], out);
-		if (!strstr(out, "ok   SELECT public.build_logs: tenant B cannot read"))
-			fail_msg("case %zu (%s): the table was not probed:\n%s\n%s", k, plants[k], out, err);
+			fail_msg("case %zu (%s): the attacker's code ran as a role that may write files:\n%s", k, cases[k].plant, out);
+		if (!strstr(out, cases[k].skipped ? "SKIP SELECT public.build_logs: tenant B cannot reach tenant A's rows (its"
+						    " triggers, defaults or checks, through what they call, reach"
+						  : "ok   SELECT public.build_logs: tenant B cannot read"))
+			fail_msg("case %zu (%s): expected %s:\n%s\n%s", k, cases[k].plant,
+				 cases[k].skipped ? "a skip" : "the table probed", out, err);
 		unlink(path);
 		free(path);
 		free(out);
@@ -460,6 +467,90 @@ static void test_maker_cannot_remove_what_it_made(void **state)
 	pgt_exec(c, "DROP SCHEMA atk CASCADE");
 	PQfinish(c);
 	drop_db_and_role(db, role);
+}
+
+/* A table of the attacker's with a foreign key, of its own enum, to a
+ * superuser's table the probe does not check, and an implicit cast of its
+ * own from that enum to uuid: PostgreSQL checks each new row's key as the
+ * referenced table's owner, the superuser, through that cast.  The probe
+ * made the attacker's rows (as the attacker, with the enum's label) and
+ * so ran the cast as the superuser; the table is skipped now, saying why. */
+static void test_foreign_key_checked_as_the_referenced_owner(void **state)
+{
+	char *db = migrated_db("gm_att_ri"), *out, *err, *sql, *path;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+	struct stat st;
+
+	(void)state;
+	path = gm_xasprintf("/tmp/gm_pwned_ri_%d", (int)getpid());
+	unlink(path);
+	sql = gm_xasprintf("CREATE SCHEMA other; CREATE TABLE other.refs (id uuid PRIMARY KEY);"
+		"INSERT INTO other.refs VALUES ('11111111-1111-1111-1111-111111111111');"
+		"GRANT USAGE ON SCHEMA other TO %s; GRANT REFERENCES ON other.refs TO %s; SET ROLE %s;"
+		"CREATE TYPE public.atk_e AS ENUM ('a');"
+		"CREATE FUNCTION public.atk_c(public.atk_e) RETURNS uuid LANGUAGE plpgsql AS $f$ BEGIN"
+		"  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN"
+		"   EXECUTE $$COPY (SELECT 'pwned') TO '%s'$$; END IF;"
+		"  RETURN '11111111-1111-1111-1111-111111111111'; END $f$;"
+		"CREATE CAST (public.atk_e AS uuid) WITH FUNCTION public.atk_c(public.atk_e) AS IMPLICIT;"
+		"CREATE TABLE public.atk_t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id), r public.atk_e NOT NULL REFERENCES other.refs (id));"
+		TENANT_POLICIES("public.atk_t")
+		"RESET ROLE", role, role, role, path);
+	pgt_exec(c, sql);
+	free(sql);
+	probe(&out, &err, db, "--allow-pending");
+	assert_contains(out, "SKIP SELECT public.atk_t: tenant B cannot reach tenant A's rows (its foreign key"
+			     " atk_t_r_fkey checks values of type public.atk_e, of role");
+	assert_int_not_equal(stat(path, &st), 0);
+	unlink(path);
+	free(path);
+	free(out);
+	free(err);
+	pgt_exec(c, "DROP TABLE public.atk_t; DROP CAST (public.atk_e AS uuid); DROP FUNCTION public.atk_c(public.atk_e);"
+		    " DROP TYPE public.atk_e; DROP SCHEMA other CASCADE");
+	PQfinish(c);
+	drop_db_and_role(db, role);
+}
+
+/* A superuser's event trigger calling the attacker's function fires on
+ * the probe's own DDL, as whoever runs it: the wrapper of a table owner
+ * that is no superuser is made as that owner, and the trigger's code
+ * would borrow its rights (here: moving the owner's sequence).  The probe
+ * holds event triggers for every wrapper it makes. */
+static void test_event_triggers_held_for_owner_wrappers(void **state)
+{
+	char *db = migrated_db("gm_att_evt"), *out, *err, *sql, *n;
+	PGconn *c = pgt_connect(db);
+	char *role = make_attacker(c, db);
+
+	(void)state;
+	sql = gm_xasprintf("DROP ROLE IF EXISTS gm_pa_dep2; CREATE ROLE gm_pa_dep2 NOLOGIN;"
+		"GRANT USAGE, CREATE ON SCHEMA public TO gm_pa_dep2; GRANT REFERENCES ON organizations TO gm_pa_dep2;"
+		"SET ROLE gm_pa_dep2; CREATE SEQUENCE public.dep_seq;"
+		"CREATE TABLE public.dep_t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+		" organization_id uuid NOT NULL REFERENCES organizations (id));"
+		TENANT_POLICIES("public.dep_t") "RESET ROLE;"
+		"CREATE SCHEMA atk AUTHORIZATION %s; GRANT USAGE ON SCHEMA atk TO PUBLIC; SET ROLE %s;"
+		"CREATE FUNCTION atk.evt() RETURNS event_trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		"  BEGIN PERFORM pg_catalog.setval('public.dep_seq', 42); EXCEPTION WHEN OTHERS THEN NULL; END; END $f$;"
+		"RESET ROLE; CREATE EVENT TRIGGER gm_pa_evt ON ddl_command_end EXECUTE FUNCTION atk.evt()", role, role);
+	pgt_exec(c, sql);
+	free(sql);
+	probe(&out, &err, db, "--allow-pending");
+	assert_contains(out, "ok   SELECT public.dep_t: tenant B cannot read tenant A's private rows");
+	n = pgt_value(c, "SELECT last_value FROM public.dep_seq");
+	assert_string_equal(n, "1");
+	free(n);
+	free(out);
+	free(err);
+	pgt_exec(c, "DROP EVENT TRIGGER gm_pa_evt; DROP SCHEMA atk CASCADE; DROP TABLE public.dep_t; DROP SEQUENCE public.dep_seq");
+	PQfinish(c);
+	drop_db_and_role(db, role);
+	c = pgt_connect("postgres");
+	pgt_exec(c, "DROP ROLE gm_pa_dep2");
+	PQfinish(c);
 }
 
 /* A connecting user that is no superuser cannot make the maker role: the
@@ -1044,6 +1135,8 @@ int main(void)
 		cmocka_unit_test(test_owner_code_skipped_without_the_maker),
 		cmocka_unit_test(test_attackers_table_gets_no_bypass),
 		cmocka_unit_test(test_maker_cannot_remove_what_it_made),
+		cmocka_unit_test(test_foreign_key_checked_as_the_referenced_owner),
+		cmocka_unit_test(test_event_triggers_held_for_owner_wrappers),
 		cmocka_unit_test(test_odd_names_are_probed),
 		cmocka_unit_test(test_skipped_is_never_passed),
 		cmocka_unit_test(test_app_role_is_acted_through),
