@@ -199,10 +199,11 @@ void gm_probe_check_views(struct gm_probe *p, char *const *schemas, size_t nsche
  * operator, a cast or a write there runs, but the built-in and
  * extensions' code (probe_reach.c). */
 size_t gm_probe_callees(void *ctx, enum gm_definer_reach how, const char *schema, const char *name, char ***defs);
-/* Marks skipped, saying why, each table needing rows made as its owner
- * (not by the maker role) whose making would run code of another role
- * (not a superuser, not the owner) its triggers, defaults and checks
- * call, as deep as their bodies can be read. */
+/* Marks skipped, saying why, each table needing rows whose making would
+ * run code of another role (not a superuser, not the owner) that its
+ * triggers, defaults, checks, indexes and rules call, as deep as their
+ * bodies can be read: as the owner, it would borrow the owner's rights;
+ * as the maker role, read every row. */
 void gm_probe_skip_foreign_code(struct gm_probe *p);
 
 /* Makes fixture rows, parents before children. */

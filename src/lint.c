@@ -797,9 +797,9 @@ static int is_primary_key(const struct table *tb, const char *name)
  * tenant (tenant_scoped): a tenant's INSERT or UPDATE fails on a value
  * another tenant holds (the server leaves the key out of the error under
  * RLS, but the failure itself tells), so any tenant can test for
- * another's values, and take them first.  An index on
- * expressions (no columns listed) is left out: what it covers cannot be
- * told from here; so is the primary key. */
+ * another's values, and take them first.  An expression among its columns
+ * (the catalog lists it as "expression") keeps it to no tenant; the
+ * primary key is left out, and so is an index that lists no column. */
 static void lint_unique_across_tenants(const struct lint *l, const struct tables *t, const struct table *tb)
 {
 	for (size_t k = 0; k < tb->nidx; k++) {

@@ -188,37 +188,45 @@ static char *wrapper_steps(struct gm_probe *p, struct gm_prole *r, const char *c
 /* Event triggers fire on the probe's own GRANTs and CREATE FUNCTIONs,
  * as whoever runs them: the superuser, or the owner a wrapper is made
  * as, whatever the trigger's function calls.  Held, for a superuser (no
- * one else may), by the session replication role replica (a trigger made
- * ENABLE ALWAYS still fires: its maker's express wish); the setting as it
- * was is returned (allocated), for gm_probe_release_event_triggers, or
- * NULL when there is nothing to release (not a superuser, or held
- * already: holds nest). */
+ * one else may): from PostgreSQL 17 on by event_triggers = off, which
+ * holds them all; before, by the session replication role replica, which
+ * holds those made ENABLE (the default) but not ENABLE ALWAYS, and fires
+ * those made ENABLE REPLICA.  The setting as it was is returned
+ * (allocated), for gm_probe_release_event_triggers, or NULL when there is
+ * nothing to release (not a superuser, or held already: holds nest). */
+static const char *event_trigger_setting(const struct gm_probe *p)
+{
+	return p->db->server_version >= 170000 ? "event_triggers" : "session_replication_role";
+}
+
 char *gm_probe_hold_event_triggers(struct gm_probe *p)
 {
+	const char *params[2] = { event_trigger_setting(p), NULL };
 	struct gm_poutcome o;
 	char *was = NULL;
 
 	if (!p->super || p->holding)
 		return NULL;
 	p->holding = 1;
-	gm_probe_exec(p, &o, "SELECT pg_catalog.current_setting('session_replication_role')", 0, NULL);
+	gm_probe_exec(p, &o, "SELECT pg_catalog.current_setting($1::pg_catalog.text)", 1, params);
 	if (o.ok && o.value)
 		was = gm_xstrdup(o.value);
 	gm_poutcome_release(&o);
-	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('session_replication_role', 'replica', true)", 0, NULL);
+	params[1] = p->db->server_version >= 170000 ? "off" : "replica";
+	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config($1::pg_catalog.text, $2::pg_catalog.text, true)", 2, params);
 	gm_poutcome_release(&o);
-	return was ? was : gm_xstrdup("origin");
+	return was ? was : gm_xstrdup(p->db->server_version >= 170000 ? "on" : "origin");
 }
 
 void gm_probe_release_event_triggers(struct gm_probe *p, char *was)
 {
-	const char *params[1] = { was };
+	const char *params[2] = { event_trigger_setting(p), was };
 	struct gm_poutcome o;
 
 	if (!was)
 		return;
 	p->holding = 0;
-	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config('session_replication_role', $1, true)", 1, params);
+	gm_probe_exec(p, &o, "SELECT pg_catalog.set_config($1::pg_catalog.text, $2::pg_catalog.text, true)", 2, params);
 	gm_poutcome_release(&o);
 	free(was);
 }

@@ -210,8 +210,8 @@ void gm_probe_make_fixtures(struct gm_probe *p)
 	for (k = 0; k < p->t.n; k++)
 		if (p->t.v[k].needed && p->t.v[k].pk < 0 && !p->t.v[k].skip)
 			p->t.v[k].skip = gm_xstrdup("no single-column primary key");
-	/* Their maker is their owner, often a superuser: a table's code must
-	 * not reach another role's. */
+	/* Their maker is their owner, or the maker role, which reads every
+	 * row: a table's code must not reach another role's. */
 	gm_probe_skip_foreign_code(p);
 	invent_tenants(p);
 	while (progress && !p->broken) {

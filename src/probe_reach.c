@@ -359,7 +359,8 @@ static char *reached(struct reach *r, const struct gm_policy_judge *j, const str
 static void skip_for(struct gm_ptable *t, char *foreign)
 {
 	t->skip = gm_xasprintf("its triggers, defaults or checks, through what they call, reach %s, which would run as"
-			       " the table's owner while the probe makes its rows", foreign);
+			       " the table's owner (or, reading every row, as the probe's maker) while the probe makes its"
+			       " rows", foreign);
 	free(foreign);
 }
 

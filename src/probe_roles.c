@@ -669,14 +669,22 @@ static void make_maker(struct gm_probe *p, char *const *schemas, size_t nschemas
 	struct gm_prole *r;
 
 	free(name);
-	manage(p, &err, "", "CREATE ROLE %s NOLOGIN NOSUPERUSER BYPASSRLS NOINHERIT", q);
+	manage(p, &err, "cannot create the probe's maker role", "CREATE ROLE %s NOLOGIN NOSUPERUSER BYPASSRLS NOINHERIT", q);
 	if (!err)
 		err = grant_probe_role(p, q, schemas, nschemas, NULL, "SELECT, INSERT");
 	if (!err) {
 		grant_temporary(p, q);
 		r = gm_probe_role_add(p, q);
-		p->maker = r->fn ? r : NULL;
+		if (r->fn)
+			p->maker = r;
+		else
+			err = gm_error_new(GM_ERR_DB, "%s", r->why);
 	}
+	/* Never back to the owner: its tables are skipped, saying why. */
+	for (size_t k = 0; err && k < p->t.n; k++)
+		if (p->t.v[k].owner_bypasses && !p->t.v[k].skip)
+			p->t.v[k].skip = gm_xasprintf("the probe could not make the role that makes a privileged owner's"
+						      " rows (%s), and will not make them as the owner", err->msg);
 	gm_error_free(err);
 	free(q);
 }
@@ -701,7 +709,7 @@ static struct gm_error *temporary_role(struct gm_probe *p, const struct gm_verif
 		free(q);
 		return err;
 	}
-	member = !connecting_super(p);
+	member = !p->super;
 	if (member)
 		manage(p, NULL, NULL, "GRANT %s TO CURRENT_USER", q);
 	grant_temporary(p, q);
