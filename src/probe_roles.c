@@ -609,6 +609,7 @@ static struct gm_error *grant_probe_role(struct gm_probe *p, const char *qrole, 
 		char *qs = gm_db_quote_ident(p->db, schemas[k]);
 		const char *what = "cannot grant the probe role what an application has";
 		manage(p, &err, what, "GRANT USAGE ON SCHEMA %s TO %s", qs, qrole);
+		/* privileges: a literal of this file's callers; names quoted */
 		manage(p, &err, what, "GRANT %s ON ALL TABLES IN SCHEMA %s TO %s", privileges, qs, qrole);
 		manage(p, &err, what, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA %s TO %s", qs, qrole);
 		free(qs);
